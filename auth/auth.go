@@ -1,0 +1,184 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/managarten/mana-auth/storage"
+)
+
+// Auth is an authentication service: the Go methods of every operation and
+// the http.Handler that serves them under Config.BasePath. Build one with
+// New; it is safe for concurrent use.
+type Auth struct {
+	cfg     Config
+	db      storage.Adapter
+	schema  storage.Schema
+	plugins []Plugin
+	log     *slog.Logger
+	now     func() time.Time
+	secret  []byte
+
+	hasher    Hasher
+	hashGate  *hashGate
+	dummyHash string
+
+	hooks     []Hooks
+	data      []DataSource
+	router    *router
+	limiter   *rateLimiter
+	origins   *originMatcher
+	proxies   []netip.Prefix
+	cookieSec bool
+}
+
+// New builds an Auth from cfg over the storage adapter db, with plugins.
+// It validates the configuration, assembles the schema (core tables plus
+// every plugin's) and binds it to db, and calls each plugin's Init. It does
+// not touch the database: call Migrate to create the tables.
+func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if db == nil {
+		return nil, errors.New("auth: a storage adapter is required")
+	}
+	a := &Auth{
+		cfg: cfg, db: db, plugins: plugins, log: cfg.Logger, now: cfg.Now,
+		secret: []byte(cfg.Secret), hasher: cfg.Hasher,
+		hashGate:  newHashGate(cfg.HashConcurrency, cfg.HashQueue, cfg.HashMaxWait),
+		cookieSec: *cfg.Cookies.Secure,
+	}
+	if a.origins, err = newOriginMatcher(cfg.BaseURL, cfg.TrustedOrigins); err != nil {
+		return nil, err
+	}
+	for _, p := range cfg.TrustedProxies {
+		pfx, _ := parsePrefix(p)
+		a.proxies = append(a.proxies, pfx)
+	}
+
+	a.schema = CoreSchema()
+	seen := map[string]bool{}
+	for _, p := range plugins {
+		if p == nil || p.ID() == "" {
+			return nil, errors.New("auth: plugin with empty ID")
+		}
+		if seen[p.ID()] {
+			return nil, fmt.Errorf("auth: plugin %q registered twice", p.ID())
+		}
+		seen[p.ID()] = true
+		if s, ok := p.(SchemaSource); ok {
+			if err := a.schema.Merge(s.Schema()); err != nil {
+				return nil, fmt.Errorf("auth: plugin %q: %w", p.ID(), err)
+			}
+		}
+		if h, ok := p.(HookSource); ok {
+			a.hooks = append(a.hooks, h.Hooks())
+		}
+		if d, ok := p.(DataSource); ok {
+			a.data = append(a.data, d)
+		}
+	}
+	for logical, name := range cfg.TableNames {
+		t := a.schema.Table(logical)
+		if t == nil {
+			return nil, fmt.Errorf("auth: TableNames: unknown table %q", logical)
+		}
+		t.DBName = name
+	}
+	if err := a.schema.Validate(); err != nil {
+		return nil, err
+	}
+	if err := db.Bind(a.schema.Clone()); err != nil {
+		return nil, fmt.Errorf("auth: binding schema: %w", err)
+	}
+
+	if a.dummyHash, err = a.hasher.Hash("dummy-password-for-timing"); err != nil {
+		return nil, fmt.Errorf("auth: hasher: %w", err)
+	}
+
+	rules := defaultRateRules()
+	for _, p := range plugins {
+		if rs, ok := p.(RateLimitSource); ok {
+			for k, v := range rs.RateLimits() {
+				rules[k] = v
+			}
+		}
+	}
+	for k, v := range cfg.RateLimit.Rules {
+		rules[k] = v
+	}
+	a.limiter = newRateLimiter(cfg.RateLimit, rules, a.now)
+
+	a.router = newRouter()
+	for _, e := range a.coreEndpoints() {
+		if err := a.router.add(e); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range plugins {
+		if es, ok := p.(EndpointSource); ok {
+			for _, e := range es.Endpoints() {
+				if err := a.router.add(e); err != nil {
+					return nil, fmt.Errorf("auth: plugin %q: %w", p.ID(), err)
+				}
+			}
+		}
+	}
+	for _, p := range plugins {
+		if in, ok := p.(Initializer); ok {
+			if err := in.Init(a); err != nil {
+				return nil, fmt.Errorf("auth: plugin %q: %w", p.ID(), err)
+			}
+		}
+	}
+	return a, nil
+}
+
+// Config returns the configuration in force, defaults filled in.
+func (a *Auth) Config() Config { return a.cfg }
+
+// DB returns the storage adapter.
+func (a *Auth) DB() storage.Adapter { return a.db }
+
+// Schema returns a copy of the assembled schema (core and plugin tables).
+func (a *Auth) Schema() storage.Schema { return a.schema.Clone() }
+
+// Logger returns the logger.
+func (a *Auth) Logger() *slog.Logger { return a.log }
+
+// Now returns the current time as the Auth sees it (UTC, milliseconds).
+func (a *Auth) Now() time.Time { return ms(a.now()) }
+
+// Secret returns the secret, for plugins that derive keys from it.
+func (a *Auth) Secret() string { return a.cfg.Secret }
+
+// Plugin returns the plugin with the given ID, or nil.
+func (a *Auth) Plugin(id string) Plugin {
+	for _, p := range a.plugins {
+		if p.ID() == id {
+			return p
+		}
+	}
+	return nil
+}
+
+// Migrate creates or upgrades the tables of the schema, if the adapter can
+// (storage.Migrator); otherwise it does nothing.
+func (a *Auth) Migrate(ctx context.Context) error {
+	if m, ok := a.db.(storage.Migrator); ok {
+		return m.Migrate(ctx, a.schema.Clone())
+	}
+	return nil
+}
+
+// Handler returns the http.Handler serving every route under BasePath.
+// Requests outside BasePath answer 404, so it can be mounted at "/" or at
+// BasePath + "/" of a larger mux.
+func (a *Auth) Handler() http.Handler { return http.HandlerFunc(a.serveHTTP) }

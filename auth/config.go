@@ -1,0 +1,263 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Config configures an Auth. The zero value of every field means Better
+// Auth's default, except where noted; only BaseURL and Secret are required.
+type Config struct {
+	// BaseURL is the public URL of the server, e.g. "https://auth.example.com".
+	// Its origin is always trusted; an https URL turns on secure cookies.
+	BaseURL string
+	// BasePath is where the routes live. Default "/api/auth".
+	BasePath string
+	// Secret signs cookies and tokens and encrypts keys at rest. At least
+	// 32 characters. With the same secret as a Better Auth server, cookies
+	// minted by either are accepted by both.
+	Secret string
+	// AppName names the application in mails and authenticator apps.
+	AppName string
+
+	// TrustedOrigins are origins (or patterns such as "https://*.example.com")
+	// allowed besides BaseURL's own, for the Origin check and redirect URLs.
+	TrustedOrigins []string
+	// TrustedProxies lists the IPs or CIDRs of reverse proxies. Only when the
+	// peer is one of them are the IP headers read (walking the list from the
+	// right and skipping trusted hops); otherwise the peer address is the
+	// client IP.
+	TrustedProxies []string
+	// IPHeaders are the headers that carry the client IP. Default
+	// ["X-Forwarded-For"].
+	IPHeaders []string
+	// DisableOriginCheck turns off the Origin check (not recommended).
+	DisableOriginCheck bool
+
+	// EmailPassword configures email and password sign-in.
+	EmailPassword EmailPasswordConfig
+	// Session configures session lifetime and refresh.
+	Session SessionConfig
+	// Cookies configures cookie names and attributes.
+	Cookies CookieConfig
+	// RateLimit configures the rate limiter.
+	RateLimit RateLimitConfig
+	// User configures the user routes.
+	User UserConfig
+	// Bearer turns on Better Auth's bearer plugin behaviour: the
+	// "set-auth-token" response header and "Authorization: Bearer" sessions,
+	// for native apps that cannot keep cookies.
+	Bearer bool
+
+	// Hasher hashes passwords. Default ScryptHasher (Better Auth's format).
+	Hasher Hasher
+	// HashConcurrency bounds how many password hashes run at once.
+	// Default runtime.NumCPU().
+	HashConcurrency int
+	// HashQueue bounds how many hash requests may wait for a slot; beyond
+	// it requests fail at once with ErrBusy (503). Default 64 per slot.
+	HashQueue int
+	// HashMaxWait bounds how long a hash request waits. Default 5s.
+	HashMaxWait time.Duration
+
+	// MaxBodyBytes limits request bodies. Default 64 KiB.
+	MaxBodyBytes int64
+	// Logger receives structured logs. Default slog.Default().
+	Logger *slog.Logger
+	// Now returns the current time; tests may replace it. Default time.Now.
+	Now func() time.Time
+	// TableNames overrides table names: logical name to database name,
+	// e.g. {"user": "users"}.
+	TableNames map[string]string
+}
+
+// EmailPasswordConfig configures email and password sign-in.
+type EmailPasswordConfig struct {
+	// Disabled turns email and password sign-in and sign-up off.
+	Disabled bool
+	// DisableSignUp refuses new sign-ups (sign-in still works).
+	DisableSignUp bool
+	// MinPasswordLength default 8; MaxPasswordLength default 128
+	// (counted in UTF-16 code units, as JavaScript does).
+	MinPasswordLength, MaxPasswordLength int
+	// DisableAutoSignIn makes sign-up return no session.
+	DisableAutoSignIn bool
+	// RequireEmailVerification refuses sign-in until the email is verified.
+	RequireEmailVerification bool
+	// RevokeSessionsOnPasswordReset deletes every session on reset.
+	RevokeSessionsOnPasswordReset bool
+}
+
+// SessionConfig configures sessions.
+type SessionConfig struct {
+	// ExpiresIn is the session lifetime. Default 7 days.
+	ExpiresIn time.Duration
+	// UpdateAge is how old the last refresh must be before a request
+	// slides the expiry forward. Default 1 day.
+	UpdateAge time.Duration
+	// FreshAge is how long after sign-in a session counts as fresh (for
+	// list-sessions and other sensitive routes). Default 1 day; negative
+	// disables the freshness requirement.
+	FreshAge time.Duration
+	// DisableRefresh never slides the expiry.
+	DisableRefresh bool
+}
+
+// CookieConfig configures cookies.
+type CookieConfig struct {
+	// Prefix of every cookie name. Default "better-auth" (mana uses "mana").
+	Prefix string
+	// Secure forces secure cookies on or off. Default: on when BaseURL is
+	// https. Secure cookies get the "__Secure-" name prefix.
+	Secure *bool
+	// CrossSubDomain sets Domain on every cookie: Domain if given, else
+	// BaseURL's host.
+	CrossSubDomain bool
+	Domain         string
+}
+
+// RateLimitConfig configures the rate limiter. It is on by default (Better
+// Auth turns it on only in production).
+type RateLimitConfig struct {
+	// Disabled turns rate limiting off.
+	Disabled bool
+	// Window and Max are the default rule: 100 requests per 10 s.
+	Window time.Duration
+	Max    int
+	// Rules override the defaults per path (relative to BasePath). A path
+	// ending in "*" matches every path with that prefix. A zero rule
+	// (Max 0) disables limiting for the path.
+	Rules map[string]RateRule
+	// Store keeps the counters. Default an in-memory store.
+	Store RateLimitStore
+}
+
+// RateRule is a window and the number of requests allowed in it.
+type RateRule struct {
+	Window time.Duration
+	Max    int
+}
+
+// UserConfig configures the user routes.
+type UserConfig struct {
+	// DeleteEnabled turns on POST /delete-user.
+	DeleteEnabled bool
+}
+
+// withDefaults returns a copy of c with defaults filled in and checks it.
+func (c Config) withDefaults() (Config, error) {
+	if c.BaseURL == "" {
+		return c, errors.New("auth: Config.BaseURL is required")
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("auth: Config.BaseURL %q must be an absolute http(s) URL", c.BaseURL)
+	}
+	if len(c.Secret) < 32 {
+		return c, errors.New("auth: Config.Secret must be at least 32 characters (generate one with `openssl rand -base64 32`)")
+	}
+	if c.BasePath == "" {
+		c.BasePath = "/api/auth"
+	}
+	if !strings.HasPrefix(c.BasePath, "/") || strings.HasSuffix(c.BasePath, "/") && c.BasePath != "/" {
+		return c, fmt.Errorf("auth: Config.BasePath %q must start with / and not end with /", c.BasePath)
+	}
+	if c.BasePath == "/" {
+		c.BasePath = ""
+	}
+	if c.AppName == "" {
+		c.AppName = "Better Auth"
+	}
+	if len(c.IPHeaders) == 0 {
+		c.IPHeaders = []string{"X-Forwarded-For"}
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := parsePrefix(p); err != nil {
+			return c, fmt.Errorf("auth: Config.TrustedProxies: %q is not an IP or CIDR", p)
+		}
+	}
+	ep := &c.EmailPassword
+	if ep.MinPasswordLength == 0 {
+		ep.MinPasswordLength = 8
+	}
+	if ep.MaxPasswordLength == 0 {
+		ep.MaxPasswordLength = 128
+	}
+	if ep.MinPasswordLength < 1 || ep.MaxPasswordLength < ep.MinPasswordLength {
+		return c, errors.New("auth: password length bounds are inconsistent")
+	}
+	s := &c.Session
+	if s.ExpiresIn == 0 {
+		s.ExpiresIn = 7 * 24 * time.Hour
+	}
+	if s.UpdateAge == 0 {
+		s.UpdateAge = 24 * time.Hour
+	}
+	if s.FreshAge == 0 {
+		s.FreshAge = 24 * time.Hour
+	}
+	if s.ExpiresIn < time.Second || s.UpdateAge < 0 {
+		return c, errors.New("auth: session durations are inconsistent")
+	}
+	if s.ExpiresIn > 400*24*time.Hour {
+		return c, errors.New("auth: Session.ExpiresIn exceeds the 400-day cookie limit")
+	}
+	if c.Cookies.Prefix == "" {
+		c.Cookies.Prefix = "better-auth"
+	}
+	if c.Cookies.Secure == nil {
+		sec := u.Scheme == "https"
+		c.Cookies.Secure = &sec
+	}
+	if c.Cookies.CrossSubDomain && c.Cookies.Domain == "" {
+		c.Cookies.Domain = u.Hostname()
+	}
+	rl := &c.RateLimit
+	if rl.Window == 0 {
+		rl.Window = 10 * time.Second
+	}
+	if rl.Max == 0 {
+		rl.Max = 100
+	}
+	if c.Hasher == nil {
+		c.Hasher = ScryptHasher{}
+	}
+	if c.HashConcurrency <= 0 {
+		c.HashConcurrency = runtime.NumCPU()
+	}
+	if c.HashQueue <= 0 {
+		c.HashQueue = 64 * c.HashConcurrency
+	}
+	if c.HashMaxWait <= 0 {
+		c.HashMaxWait = 5 * time.Second
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 64 << 10
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c, nil
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}

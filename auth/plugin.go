@@ -1,0 +1,144 @@
+package auth
+
+import (
+	"context"
+
+	"github.com/managarten/mana-auth/storage"
+)
+
+// Plugin extends an Auth. A plugin implements ID and any of the optional
+// interfaces below; Auth discovers them by type assertion, as net/http does
+// with http.Flusher. The built-in plugins use nothing but this API.
+type Plugin interface {
+	// ID names the plugin, e.g. "jwt". IDs must be unique within an Auth.
+	ID() string
+}
+
+// Initializer is implemented by plugins that need the Auth once it is built
+// (to keep a reference, read the config or check their own settings).
+// Init runs after the schema is bound and before the handler serves.
+type Initializer interface {
+	Init(a *Auth) error
+}
+
+// EndpointSource is implemented by plugins that add HTTP routes. Paths are
+// relative to Config.BasePath.
+type EndpointSource interface {
+	Endpoints() []Endpoint
+}
+
+// SchemaSource is implemented by plugins that add tables or fields. A table
+// named like an existing one (for example "user") adds fields to it.
+type SchemaSource interface {
+	Schema() storage.Schema
+}
+
+// HookSource is implemented by plugins that run code around endpoints or
+// around the creation and deletion of users and sessions.
+type HookSource interface {
+	Hooks() Hooks
+}
+
+// RateLimitSource is implemented by plugins that bring rate-limit rules for
+// their routes (paths relative to BasePath, "*" suffix for prefixes). Rules
+// from Config.RateLimit.Rules override them.
+type RateLimitSource interface {
+	RateLimits() map[string]RateRule
+}
+
+// DataSource is implemented by plugins that keep per-user data. Export and
+// erasure of a user (GDPR) call every DataSource, so they are complete by
+// construction. DeleteUser runs before the user row is deleted.
+type DataSource interface {
+	ExportUser(ctx context.Context, userID string) (any, error)
+	DeleteUser(ctx context.Context, userID string) error
+}
+
+// AuthLevel says what a route requires of the caller.
+type AuthLevel int
+
+// Authentication levels.
+const (
+	// Public routes need no session.
+	Public AuthLevel = iota
+	// SessionOptional routes load the session if there is one.
+	SessionOptional
+	// SessionRequired routes answer 401 without a valid session.
+	SessionRequired
+	// FreshSessionRequired routes also answer 403 SESSION_NOT_FRESH when the
+	// session is older than Session.FreshAge.
+	FreshSessionRequired
+)
+
+// HandlerFunc handles a request. The value it returns is written as JSON
+// with status 200 (or the status set with Context.SetStatus); returning an
+// error writes the error.
+type HandlerFunc func(c *Context) (any, error)
+
+// Endpoint is an HTTP route.
+type Endpoint struct {
+	// Method is the HTTP method, e.g. "POST".
+	Method string
+	// Path is relative to BasePath, e.g. "/two-factor/enable". A segment
+	// ":name" matches one path segment, read with Context.Param.
+	Path string
+	// Auth says whether a session is required.
+	Auth AuthLevel
+	// Handler serves the route.
+	Handler HandlerFunc
+	// AllowForm accepts application/x-www-form-urlencoded bodies besides
+	// JSON.
+	AllowForm bool
+	// Body declares the body parameters, checked before the session and the
+	// handler (unknown keys are ignored).
+	Body []Param
+	// AdditionalFields marks a body that may also carry additional model
+	// fields (as sign-up's does); it only changes validation messages.
+	AdditionalFields bool
+	// LoginCSRF applies Better Auth's extra login CSRF guard (for sign-in
+	// routes that take no session cookie).
+	LoginCSRF bool
+}
+
+// Hook runs code around endpoints. Match selects the requests it runs on
+// (nil: all); Handler runs before the endpoint (returning an error answers
+// with it and stops the request) or after it (it sees and may replace
+// Context.Result, and may set headers and cookies).
+type Hook struct {
+	Match   func(c *Context) bool
+	Handler func(c *Context) error
+}
+
+// Hooks are the hooks of a plugin. The lifecycle hooks run on every path
+// that creates or deletes the record, Go calls and HTTP routes alike;
+// a Before* hook that returns an error stops the operation.
+type Hooks struct {
+	Before []Hook
+	After  []Hook
+
+	BeforeUserCreate    func(ctx context.Context, u *User) error
+	AfterUserCreate     func(ctx context.Context, u *User) error
+	BeforeSessionCreate func(ctx context.Context, s *Session, u *User) error
+	AfterSessionCreate  func(ctx context.Context, s *Session, u *User) error
+	BeforeUserDelete    func(ctx context.Context, u *User) error
+}
+
+// PathIs returns a Match function selecting requests to one of the paths
+// (relative to BasePath; a trailing "*" matches a prefix).
+func PathIs(paths ...string) func(c *Context) bool {
+	return func(c *Context) bool {
+		for _, p := range paths {
+			if matchPath(p, c.Path()) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func matchPath(pattern, path string) bool {
+	if n := len(pattern); n > 0 && pattern[n-1] == '*' {
+		return len(path) >= n-1 && path[:n-1] == pattern[:n-1]
+	}
+	return pattern == path
+}

@@ -1,0 +1,547 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf16"
+
+	"github.com/managarten/mana-auth/storage"
+)
+
+// Errors of ours, beyond Better Auth's table.
+var (
+	ErrInvalidName      = NewError(http.StatusBadRequest, "INVALID_NAME", "Name must be at most 256 characters without control characters")
+	ErrInvalidImage     = NewError(http.StatusBadRequest, "INVALID_IMAGE", "Image must be a URL of at most 2048 characters")
+	ErrNoFieldsToUpdate = NewError(http.StatusBadRequest, "", "No fields to update")
+)
+
+// SignUpInput is the input of SignUpEmail.
+type SignUpInput struct {
+	Name     string
+	Email    string
+	Password string
+	Image    *string
+	// RememberMe false makes the session end with the browser session.
+	// Nil means true.
+	RememberMe *bool
+	// CallbackURL is where the verification link leads (with email
+	// verification).
+	CallbackURL string
+}
+
+// SignInInput is the input of SignInEmail.
+type SignInInput struct {
+	Email      string
+	Password   string
+	RememberMe *bool
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+func (a *Auth) checkPasswordLength(p string) error {
+	n := utf16Len(p)
+	if n < a.cfg.EmailPassword.MinPasswordLength {
+		return ErrPasswordTooShort
+	}
+	if n > a.cfg.EmailPassword.MaxPasswordLength {
+		return ErrPasswordTooLong
+	}
+	return nil
+}
+
+func checkName(name string) error {
+	if len(name) > 1024 || utf16Len(name) > 256 {
+		return ErrInvalidName
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return ErrInvalidName
+		}
+	}
+	return nil
+}
+
+func checkImage(img *string) error {
+	if img == nil {
+		return nil
+	}
+	if len(*img) > 2048 {
+		return ErrInvalidImage
+	}
+	for _, r := range *img {
+		if unicode.IsControl(r) {
+			return ErrInvalidImage
+		}
+	}
+	return nil
+}
+
+// SignUpEmail creates a user with an email and password and, unless
+// auto sign-in is off or email verification is required, a session. It is
+// the operation behind POST /sign-up/email and returns what that route
+// returns: the user, the session and the cookies.
+//
+// A taken email is ErrUserAlreadyExistsUseAnother, except where no session
+// would be created anyway: then, as Better Auth does against enumeration,
+// it returns a made-up user and no session after the same work.
+func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, error) {
+	ep := a.cfg.EmailPassword
+	if ep.Disabled || ep.DisableSignUp {
+		return nil, ErrSignUpDisabled
+	}
+	email := NormalizeEmail(in.Email)
+	if !ValidEmail(email) {
+		return nil, ErrInvalidEmail
+	}
+	if err := checkName(in.Name); err != nil {
+		return nil, err
+	}
+	if err := checkImage(in.Image); err != nil {
+		return nil, err
+	}
+	if err := a.checkPasswordLength(in.Password); err != nil {
+		return nil, err
+	}
+	noSession := ep.DisableAutoSignIn || ep.RequireEmailVerification
+	now := a.Now()
+	synthetic := func() (*AuthResult, error) {
+		return &AuthResult{User: &User{ID: NewID(), Name: in.Name, Email: email, CreatedAt: now, UpdatedAt: now}}, nil
+	}
+	if _, err := a.db.FindOne(ctx, TableUser, storage.W("email", email)); err == nil {
+		if noSession {
+			if _, err := a.HashPassword(ctx, in.Password); err != nil {
+				return nil, err
+			}
+			return synthetic()
+		}
+		return nil, ErrUserAlreadyExistsUseAnother
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return nil, storageErr(err)
+	}
+	hash, err := a.HashPassword(ctx, in.Password)
+	if err != nil {
+		return nil, err
+	}
+	u := &User{ID: NewID(), Name: in.Name, Email: email, Image: in.Image, CreatedAt: now, UpdatedAt: now}
+	if err := a.createUser(ctx, u, &Account{ID: NewID(), AccountID: u.ID, ProviderID: CredentialProvider,
+		UserID: u.ID, Password: &hash, CreatedAt: now, UpdatedAt: now}); err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			if noSession {
+				return synthetic()
+			}
+			return nil, ErrUserAlreadyExistsUseAnother
+		}
+		return nil, err
+	}
+	if noSession {
+		return &AuthResult{User: u}, nil
+	}
+	return a.CreateSession(ctx, u, in.RememberMe == nil || *in.RememberMe)
+}
+
+// CreateUser creates a user (and, if acc is not nil, an account for it) in
+// one transaction, running the plugins' user hooks. Plugins that sign users
+// up by other means (magic link, passkey) use it. A taken email is an error
+// wrapping storage.ErrConflict.
+func (a *Auth) CreateUser(ctx context.Context, u *User, acc *Account) error {
+	return a.createUser(ctx, u, acc)
+}
+
+func (a *Auth) createUser(ctx context.Context, u *User, acc *Account) error {
+	if u.ID == "" {
+		u.ID = NewID()
+	}
+	u.Email = NormalizeEmail(u.Email)
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = a.Now()
+	}
+	if u.UpdatedAt.IsZero() {
+		u.UpdatedAt = u.CreatedAt
+	}
+	for _, h := range a.hooks {
+		if h.BeforeUserCreate != nil {
+			if err := h.BeforeUserCreate(ctx, u); err != nil {
+				return err
+			}
+		}
+	}
+	err := a.db.Tx(ctx, func(tx storage.Adapter) error {
+		if err := tx.Create(ctx, TableUser, u.record()); err != nil {
+			return err
+		}
+		if acc == nil {
+			return nil
+		}
+		acc.UserID = u.ID
+		if acc.AccountID == "" {
+			acc.AccountID = u.ID
+		}
+		return tx.Create(ctx, TableAccount, acc.record())
+	})
+	if err != nil {
+		if errors.Is(err, storage.ErrConflict) {
+			return err
+		}
+		var ae *Error
+		if errors.As(err, &ae) {
+			return err
+		}
+		return storageErr(err)
+	}
+	for _, h := range a.hooks {
+		if h.AfterUserCreate != nil {
+			if err := h.AfterUserCreate(ctx, u); err != nil {
+				a.log.ErrorContext(ctx, "auth: after-user-create hook failed", "user", u.ID, "err", err)
+			}
+		}
+	}
+	return nil
+}
+
+func (acc *Account) record() storage.Record {
+	return storage.Record{"id": acc.ID, "accountId": acc.AccountID, "providerId": acc.ProviderID,
+		"userId": acc.UserID, "password": acc.Password, "createdAt": acc.CreatedAt, "updatedAt": acc.UpdatedAt}
+}
+
+// SignInEmail signs a user in with email and password: the operation
+// behind POST /sign-in/email. Every failure (unknown email, no password,
+// wrong password) is ErrInvalidEmailOrPassword after the same hashing work,
+// so neither the answer nor its timing tells whether an email is known.
+func (a *Auth) SignInEmail(ctx context.Context, in SignInInput) (*AuthResult, error) {
+	if a.cfg.EmailPassword.Disabled {
+		return nil, ErrEmailPasswordDisabled
+	}
+	email := NormalizeEmail(in.Email)
+	if !ValidEmail(email) {
+		return nil, ErrInvalidEmail
+	}
+	if utf16Len(in.Password) > a.cfg.EmailPassword.MaxPasswordLength {
+		return nil, ErrPasswordTooLong // says nothing about the email
+	}
+	u, acc, err := a.credentials(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	if u == nil || acc == nil || acc.Password == nil {
+		if err := a.dummyVerify(ctx, in.Password); err != nil {
+			return nil, err
+		}
+		return nil, ErrInvalidEmailOrPassword
+	}
+	ok, err := a.VerifyPassword(ctx, *acc.Password, in.Password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrInvalidEmailOrPassword
+	}
+	if a.cfg.EmailPassword.RequireEmailVerification && !u.EmailVerified {
+		return nil, ErrEmailNotVerified
+	}
+	return a.CreateSession(ctx, u, in.RememberMe == nil || *in.RememberMe)
+}
+
+// credentials loads the user with email and their credential account.
+// Missing records are nil, not errors.
+func (a *Auth) credentials(ctx context.Context, email string) (*User, *Account, error) {
+	urec, err := a.db.FindOne(ctx, TableUser, storage.W("email", email))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, storageErr(err)
+	}
+	u := userFromRecord(urec)
+	acc, err := a.credentialAccount(ctx, u.ID)
+	return u, acc, err
+}
+
+func (a *Auth) credentialAccount(ctx context.Context, userID string) (*Account, error) {
+	arec, err := a.db.FindOne(ctx, TableAccount, storage.W("userId", userID), storage.W("providerId", CredentialProvider))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, storageErr(err)
+	}
+	return accountFromRecord(arec), nil
+}
+
+// FindUserByID returns the user with id, or ErrUserNotFound.
+func (a *Auth) FindUserByID(ctx context.Context, id string) (*User, error) {
+	return a.findUser(ctx, storage.W("id", id))
+}
+
+// FindUserByEmail returns the user with email (normalised), or
+// ErrUserNotFound.
+func (a *Auth) FindUserByEmail(ctx context.Context, email string) (*User, error) {
+	return a.findUser(ctx, storage.W("email", NormalizeEmail(email)))
+}
+
+func (a *Auth) findUser(ctx context.Context, w storage.Where) (*User, error) {
+	rec, err := a.db.FindOne(ctx, TableUser, w)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, ErrUserNotFound
+	}
+	if err != nil {
+		return nil, storageErr(err)
+	}
+	return userFromRecord(rec), nil
+}
+
+// SignOut deletes the session with token (if any) and returns the cookie
+// deletions to send.
+func (a *Auth) SignOut(ctx context.Context, token string) ([]*http.Cookie, error) {
+	if token != "" {
+		if _, err := a.db.Delete(ctx, TableSession, storage.W("token", token)); err != nil {
+			return nil, storageErr(err)
+		}
+	}
+	return a.expiredSessionCookies(), nil
+}
+
+// ListSessions returns the user's unexpired sessions.
+func (a *Auth) ListSessions(ctx context.Context, userID string) ([]*Session, error) {
+	recs, err := a.db.FindMany(ctx, TableSession, storage.Query{Where: []storage.Where{
+		storage.W("userId", userID), {Field: "expiresAt", Op: storage.Gt, Value: a.Now()},
+	}, Sort: []storage.Sort{{Field: "createdAt"}}})
+	if err != nil {
+		return nil, storageErr(err)
+	}
+	out := make([]*Session, len(recs))
+	for i, r := range recs {
+		out[i] = sessionFromRecord(r)
+	}
+	return out, nil
+}
+
+// RevokeSession deletes the user's session with token. A token of another
+// user deletes nothing and is not an error.
+func (a *Auth) RevokeSession(ctx context.Context, userID, token string) error {
+	_, err := a.db.Delete(ctx, TableSession, storage.W("token", token), storage.W("userId", userID))
+	if err != nil {
+		return storageErr(err)
+	}
+	return nil
+}
+
+// RevokeSessions deletes every session of the user.
+func (a *Auth) RevokeSessions(ctx context.Context, userID string) error {
+	if _, err := a.db.Delete(ctx, TableSession, storage.W("userId", userID)); err != nil {
+		return storageErr(err)
+	}
+	return nil
+}
+
+// RevokeOtherSessions deletes every session of the user but the one with
+// keepToken.
+func (a *Auth) RevokeOtherSessions(ctx context.Context, userID, keepToken string) error {
+	_, err := a.db.Delete(ctx, TableSession, storage.W("userId", userID),
+		storage.Where{Field: "token", Op: storage.Ne, Value: keepToken})
+	if err != nil {
+		return storageErr(err)
+	}
+	return nil
+}
+
+// UpdateUserInput is the input of UpdateUser. Nil fields are left alone;
+// ClearImage sets the image to null. Extra sets plugin fields of the user
+// table.
+type UpdateUserInput struct {
+	Name       *string
+	Image      *string
+	ClearImage bool
+	Extra      map[string]any
+}
+
+// UpdateUser changes the user's profile and returns the updated user.
+func (a *Auth) UpdateUser(ctx context.Context, userID string, in UpdateUserInput) (*User, error) {
+	set := storage.Record{}
+	if in.Name != nil {
+		if err := checkName(*in.Name); err != nil {
+			return nil, err
+		}
+		set["name"] = *in.Name
+	}
+	if in.ClearImage {
+		set["image"] = nil
+	} else if in.Image != nil {
+		if err := checkImage(in.Image); err != nil {
+			return nil, err
+		}
+		set["image"] = *in.Image
+	}
+	for k, v := range in.Extra {
+		if userCore[k] {
+			return nil, ErrFieldNotAllowed.WithMessage(k + " is not allowed to be set")
+		}
+		set[k] = v
+	}
+	if len(set) == 0 {
+		return nil, ErrNoFieldsToUpdate
+	}
+	set["updatedAt"] = a.Now()
+	n, err := a.db.Update(ctx, TableUser, set, storage.W("id", userID))
+	if err != nil {
+		return nil, storageErr(err)
+	}
+	if n == 0 {
+		return nil, ErrUserNotFound
+	}
+	return a.FindUserByID(ctx, userID)
+}
+
+// ChangePasswordInput is the input of ChangePassword.
+type ChangePasswordInput struct {
+	CurrentPassword     string
+	NewPassword         string
+	RevokeOtherSessions bool
+}
+
+// ChangePassword checks the current password and sets a new one. With
+// RevokeOtherSessions every session of the user is deleted and a new one
+// created (returned with its cookies); otherwise the result has no session.
+func (a *Auth) ChangePassword(ctx context.Context, sd *SessionData, in ChangePasswordInput) (*AuthResult, error) {
+	if err := a.checkPasswordLength(in.NewPassword); err != nil {
+		return nil, err
+	}
+	u := sd.User
+	acc, err := a.credentialAccount(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if acc == nil || acc.Password == nil {
+		return nil, ErrCredentialAccountNotFound
+	}
+	ok, err := a.VerifyPassword(ctx, *acc.Password, in.CurrentPassword)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrInvalidPassword
+	}
+	hash, err := a.HashPassword(ctx, in.NewPassword)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.db.Update(ctx, TableAccount, storage.Record{"password": hash, "updatedAt": a.Now()}, storage.W("id", acc.ID)); err != nil {
+		return nil, storageErr(err)
+	}
+	if !in.RevokeOtherSessions {
+		return &AuthResult{User: u}, nil
+	}
+	if err := a.RevokeSessions(ctx, u.ID); err != nil {
+		return nil, err
+	}
+	return a.CreateSession(ctx, u, true)
+}
+
+// CheckPassword verifies the user's password: nil, ErrInvalidPassword, or
+// ErrCredentialAccountNotFound when the user has none.
+func (a *Auth) CheckPassword(ctx context.Context, userID, password string) error {
+	acc, err := a.credentialAccount(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if acc == nil || acc.Password == nil {
+		if err := a.dummyVerify(ctx, password); err != nil {
+			return err
+		}
+		return ErrCredentialAccountNotFound
+	}
+	ok, err := a.VerifyPassword(ctx, *acc.Password, password)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrInvalidPassword
+	}
+	return nil
+}
+
+// DeleteUser erases a user: every plugin's data (DataSource), then the
+// sessions, accounts and the user row. BeforeUserDelete hooks may refuse.
+func (a *Auth) DeleteUser(ctx context.Context, userID string) error {
+	u, err := a.FindUserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, h := range a.hooks {
+		if h.BeforeUserDelete != nil {
+			if err := h.BeforeUserDelete(ctx, u); err != nil {
+				return err
+			}
+		}
+	}
+	for _, d := range a.data {
+		if err := d.DeleteUser(ctx, userID); err != nil {
+			return AsError(err)
+		}
+	}
+	return a.db.Tx(ctx, func(tx storage.Adapter) error {
+		for _, t := range []string{TableSession, TableAccount, TableUser} {
+			w := storage.W("userId", userID)
+			if t == TableUser {
+				w = storage.W("id", userID)
+			}
+			if _, err := tx.Delete(ctx, t, w); err != nil {
+				return storageErr(err)
+			}
+		}
+		return nil
+	})
+}
+
+// ExportUser returns everything stored about a user: the user, their
+// sessions and accounts (without secrets), and each plugin's data under its
+// ID.
+func (a *Auth) ExportUser(ctx context.Context, userID string) (map[string]any, error) {
+	u, err := a.FindUserByID(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	sessions, err := a.db.FindMany(ctx, TableSession, storage.Query{Where: []storage.Where{storage.W("userId", userID)}})
+	if err != nil {
+		return nil, storageErr(err)
+	}
+	accounts, err := a.db.FindMany(ctx, TableAccount, storage.Query{Where: []storage.Where{storage.W("userId", userID)}})
+	if err != nil {
+		return nil, storageErr(err)
+	}
+	var ss []map[string]any
+	for _, r := range sessions {
+		s := sessionFromRecord(r)
+		ss = append(ss, map[string]any{"id": s.ID, "createdAt": s.CreatedAt, "expiresAt": s.ExpiresAt,
+			"ipAddress": s.IPAddress, "userAgent": s.UserAgent})
+	}
+	var as []map[string]any
+	for _, r := range accounts {
+		ac := accountFromRecord(r)
+		as = append(as, map[string]any{"id": ac.ID, "providerId": ac.ProviderID, "accountId": ac.AccountID,
+			"createdAt": ac.CreatedAt, "hasPassword": ac.Password != nil})
+	}
+	out := map[string]any{"user": u, "sessions": ss, "accounts": as}
+	for _, p := range a.plugins {
+		if d, ok := p.(DataSource); ok {
+			v, err := d.ExportUser(ctx, userID)
+			if err != nil {
+				return nil, AsError(err)
+			}
+			if v != nil {
+				out[p.ID()] = v
+			}
+		}
+	}
+	return out, nil
+}
+
+var _ = strings.TrimSpace

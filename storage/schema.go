@@ -1,0 +1,297 @@
+package storage
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// FieldType is the logical type of a field.
+type FieldType int
+
+// The field types.
+const (
+	String FieldType = iota + 1
+	Bool
+	Int
+	Date
+)
+
+func (t FieldType) String() string {
+	switch t {
+	case String:
+		return "string"
+	case Bool:
+		return "bool"
+	case Int:
+		return "int"
+	case Date:
+		return "date"
+	}
+	return fmt.Sprintf("FieldType(%d)", int(t))
+}
+
+// OnDelete is the action a foreign key takes when the referenced row goes.
+type OnDelete string
+
+// Foreign key actions.
+const (
+	Cascade  OnDelete = "cascade"
+	SetNull  OnDelete = "set null"
+	Restrict OnDelete = "restrict"
+)
+
+// Reference makes a field a foreign key.
+type Reference struct {
+	Table    string // logical table name
+	Field    string // logical field name, usually "id"
+	OnDelete OnDelete
+}
+
+// Field describes one column. The primary key "id" (a string) is implicit in
+// every table and must not be listed.
+type Field struct {
+	Name       string // logical name, used in records and JSON
+	Column     string // column name in the database; defaults to Name
+	Type       FieldType
+	Required   bool // NOT NULL
+	Unique     bool
+	Index      bool
+	References *Reference
+}
+
+// ColumnName is the name of the field's column.
+func (f Field) ColumnName() string {
+	if f.Column != "" {
+		return f.Column
+	}
+	return f.Name
+}
+
+// Check is a table-level constraint. Expr is written in a SQL subset that
+// PostgreSQL and SQLite both accept, over column names (quoted with double
+// quotes); adapters without SQL enforce it through Func.
+type Check struct {
+	Name string
+	Expr string
+	Func func(Record) bool
+}
+
+// Table describes one table.
+type Table struct {
+	Name   string // logical name
+	DBName string // table name in the database; defaults to Name
+	Fields []Field
+	Checks []Check
+}
+
+// TableName is the name of the table in the database.
+func (t Table) TableName() string {
+	if t.DBName != "" {
+		return t.DBName
+	}
+	return t.Name
+}
+
+// Field returns the field called name ("id" included) and whether it exists.
+func (t *Table) Field(name string) (Field, bool) {
+	if name == "id" {
+		return Field{Name: "id", Type: String, Required: true, Unique: true}, true
+	}
+	for _, f := range t.Fields {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// AllFields returns "id" followed by the declared fields.
+func (t *Table) AllFields() []Field {
+	out := make([]Field, 0, len(t.Fields)+1)
+	id, _ := t.Field("id")
+	return append(append(out, id), t.Fields...)
+}
+
+// Schema is a set of tables.
+type Schema struct {
+	Tables []Table
+}
+
+// Table returns the table with the given logical name, or nil.
+func (s *Schema) Table(name string) *Table {
+	for i := range s.Tables {
+		if s.Tables[i].Name == name {
+			return &s.Tables[i]
+		}
+	}
+	return nil
+}
+
+// Merge adds the tables of o to s. A table that already exists gains o's
+// fields and checks (this is how a plugin adds a column to "user"); a field
+// declared twice must be declared identically.
+func (s *Schema) Merge(o Schema) error {
+	for _, t := range o.Tables {
+		cur := s.Table(t.Name)
+		if cur == nil {
+			t.Fields = append([]Field(nil), t.Fields...)
+			t.Checks = append([]Check(nil), t.Checks...)
+			s.Tables = append(s.Tables, t)
+			continue
+		}
+		if t.DBName != "" {
+			cur.DBName = t.DBName
+		}
+		for _, f := range t.Fields {
+			if old, ok := cur.Field(f.Name); ok {
+				if old.Type != f.Type || old.Required != f.Required || old.Unique != f.Unique {
+					return fmt.Errorf("storage: field %s.%s declared twice with different definitions", t.Name, f.Name)
+				}
+				continue
+			}
+			cur.Fields = append(cur.Fields, f)
+		}
+		cur.Checks = append(cur.Checks, t.Checks...)
+	}
+	return nil
+}
+
+// Clone returns a deep copy of s.
+func (s Schema) Clone() Schema {
+	out := Schema{Tables: make([]Table, len(s.Tables))}
+	for i, t := range s.Tables {
+		t.Fields = append([]Field(nil), t.Fields...)
+		t.Checks = append([]Check(nil), t.Checks...)
+		out.Tables[i] = t
+	}
+	return out
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// Validate checks names (identifiers safe to quote), types and references.
+func (s *Schema) Validate() error {
+	seen := map[string]bool{}
+	for _, t := range s.Tables {
+		if !identRE.MatchString(t.Name) || !identRE.MatchString(t.TableName()) {
+			return fmt.Errorf("storage: invalid table name %q", t.Name)
+		}
+		if seen[t.TableName()] {
+			return fmt.Errorf("storage: table %q declared twice", t.TableName())
+		}
+		seen[t.TableName()] = true
+		cols := map[string]bool{"id": true}
+		for _, f := range t.Fields {
+			if f.Name == "id" {
+				return fmt.Errorf("storage: table %s: id is implicit", t.Name)
+			}
+			if !identRE.MatchString(f.Name) || !identRE.MatchString(f.ColumnName()) {
+				return fmt.Errorf("storage: table %s: invalid field name %q", t.Name, f.Name)
+			}
+			if cols[f.ColumnName()] {
+				return fmt.Errorf("storage: table %s: column %q declared twice", t.Name, f.ColumnName())
+			}
+			cols[f.ColumnName()] = true
+			if f.Type < String || f.Type > Date {
+				return fmt.Errorf("storage: field %s.%s: invalid type", t.Name, f.Name)
+			}
+			if r := f.References; r != nil {
+				rt := s.Table(r.Table)
+				if rt == nil {
+					return fmt.Errorf("storage: field %s.%s references unknown table %q", t.Name, f.Name, r.Table)
+				}
+				if _, ok := rt.Field(r.Field); !ok {
+					return fmt.Errorf("storage: field %s.%s references unknown field %s.%s", t.Name, f.Name, r.Table, r.Field)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Normalize converts v to the canonical Go type of a field of type t:
+// string, bool, int64 or time.Time (UTC, truncated to milliseconds), or nil.
+// It reports an error for a value of the wrong kind. Adapters call it on
+// every value they are given.
+func Normalize(t FieldType, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch t {
+	case String:
+		switch x := v.(type) {
+		case string:
+			return x, nil
+		case *string:
+			if x == nil {
+				return nil, nil
+			}
+			return *x, nil
+		}
+	case Bool:
+		switch x := v.(type) {
+		case bool:
+			return x, nil
+		case *bool:
+			if x == nil {
+				return nil, nil
+			}
+			return *x, nil
+		}
+	case Int:
+		switch x := v.(type) {
+		case int:
+			return int64(x), nil
+		case int32:
+			return int64(x), nil
+		case int64:
+			return x, nil
+		case *int64:
+			if x == nil {
+				return nil, nil
+			}
+			return *x, nil
+		}
+	case Date:
+		switch x := v.(type) {
+		case time.Time:
+			return x.UTC().Truncate(time.Millisecond), nil
+		case *time.Time:
+			if x == nil {
+				return nil, nil
+			}
+			return x.UTC().Truncate(time.Millisecond), nil
+		}
+	}
+	return nil, fmt.Errorf("storage: value of type %T does not fit a %s field", v, t)
+}
+
+// NormalizeList converts the value of an In / NotIn condition to a slice of
+// canonical values.
+func NormalizeList(t FieldType, v any) ([]any, error) {
+	var raw []any
+	switch x := v.(type) {
+	case []any:
+		raw = x
+	case []string:
+		for _, s := range x {
+			raw = append(raw, s)
+		}
+	case []int64:
+		for _, n := range x {
+			raw = append(raw, n)
+		}
+	default:
+		return nil, fmt.Errorf("storage: in/not_in needs a list, got %T", v)
+	}
+	out := make([]any, len(raw))
+	for i, e := range raw {
+		n, err := Normalize(t, e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = n
+	}
+	return out, nil
+}

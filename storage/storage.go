@@ -1,0 +1,186 @@
+// Package storage describes the tables an auth deployment needs and the small
+// adapter interface every database backend implements.
+//
+// The core and every plugin declare their tables as a [Schema]; an [Adapter]
+// serves generic create / find / update / delete / count operations over those
+// tables with simple where-clauses, and runs transactions. That is what lets a
+// third-party plugin add a table without touching any adapter.
+//
+// Records are maps from logical (camelCase) field names to Go values:
+//
+//	string      for String fields (and ids)
+//	bool        for Bool fields
+//	int64       for Int fields
+//	time.Time   for Date fields (UTC, millisecond precision)
+//	nil         for a NULL in an optional field
+//
+// Adapters translate logical names to the column names of the schema
+// (Better Auth's by default) and back, so the rest of the code never sees a
+// column name.
+//
+// Usage:
+//
+//	s := storage.Schema{Tables: []storage.Table{{
+//		Name: "note",
+//		Fields: []storage.Field{
+//			{Name: "userId", Type: storage.String, Required: true, Index: true,
+//				References: &storage.Reference{Table: "user", Field: "id", OnDelete: storage.Cascade}},
+//			{Name: "body", Type: storage.String, Required: true},
+//		},
+//	}}}
+//	db := memory.New()
+//	_ = db.Bind(s)
+//	err := db.Create(ctx, "note", storage.Record{"id": "n1", "userId": "u1", "body": "hi"})
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors every adapter returns (possibly wrapped).
+var (
+	// ErrNotFound is returned by FindOne when no record matches.
+	ErrNotFound = errors.New("storage: not found")
+	// ErrConflict is returned when a write violates a unique constraint.
+	ErrConflict = errors.New("storage: unique constraint violated")
+	// ErrConstraint is returned when a write violates another constraint
+	// (a foreign key or a CHECK).
+	ErrConstraint = errors.New("storage: constraint violated")
+	// ErrUnavailable is returned when the database cannot be reached.
+	ErrUnavailable = errors.New("storage: database unavailable")
+)
+
+// Record is one row: logical field name to value. The "id" key holds the
+// primary key.
+type Record map[string]any
+
+// String returns the string value of field k, or "" if absent or not a string.
+func (r Record) String(k string) string { s, _ := r[k].(string); return s }
+
+// Bool returns the bool value of field k.
+func (r Record) Bool(k string) bool { b, _ := r[k].(bool); return b }
+
+// Int returns the int64 value of field k.
+func (r Record) Int(k string) int64 { n, _ := r[k].(int64); return n }
+
+// Time returns the time value of field k, or the zero time.
+func (r Record) Time(k string) time.Time { t, _ := r[k].(time.Time); return t }
+
+// StringPtr returns a pointer to the string value of field k, or nil for NULL.
+func (r Record) StringPtr(k string) *string {
+	s, ok := r[k].(string)
+	if !ok {
+		return nil
+	}
+	return &s
+}
+
+// TimePtr returns a pointer to the time value of field k, or nil for NULL.
+func (r Record) TimePtr(k string) *time.Time {
+	t, ok := r[k].(time.Time)
+	if !ok {
+		return nil
+	}
+	return &t
+}
+
+// Op is a comparison operator of a [Where] clause.
+type Op string
+
+// The operators every adapter supports.
+const (
+	Eq         Op = "eq"
+	Ne         Op = "ne"
+	Lt         Op = "lt"
+	Lte        Op = "lte"
+	Gt         Op = "gt"
+	Gte        Op = "gte"
+	In         Op = "in"     // Value is a []any (or []string)
+	NotIn      Op = "not_in" // Value is a []any (or []string)
+	Contains   Op = "contains"
+	StartsWith Op = "starts_with"
+	EndsWith   Op = "ends_with"
+)
+
+// Where is one condition. Conditions in a slice are joined with AND, except
+// that a condition with Or set is joined to the one before it with OR
+// (evaluated left to right, AND binding tighter than OR, as in SQL).
+// A nil Value with Eq or Ne tests for NULL / NOT NULL. Contains, StartsWith and
+// EndsWith are case-sensitive substring matches on String fields.
+type Where struct {
+	Field string
+	Op    Op
+	Value any
+	Or    bool
+}
+
+// W is shorthand for an equality condition.
+func W(field string, value any) Where { return Where{Field: field, Op: Eq, Value: value} }
+
+// Sort orders a query by one field.
+type Sort struct {
+	Field string
+	Desc  bool
+}
+
+// Query selects records for FindMany.
+type Query struct {
+	Where  []Where
+	Sort   []Sort
+	Limit  int // 0 means no limit
+	Offset int
+}
+
+// Adapter is the interface a database backend implements. All methods are
+// safe for concurrent use. Table names are logical names from the bound
+// [Schema]; unknown tables or fields are an error, never silently ignored.
+type Adapter interface {
+	// Bind tells the adapter which schema it serves. auth.New calls it once,
+	// before any other method. It does not touch the database: migrations
+	// are an optional capability ([Migrator]).
+	Bind(s Schema) error
+	// Create inserts rec, which must contain "id". A unique violation is
+	// ErrConflict.
+	Create(ctx context.Context, table string, rec Record) error
+	// FindOne returns the first record matching where, or ErrNotFound.
+	FindOne(ctx context.Context, table string, where ...Where) (Record, error)
+	// FindMany returns the records matching q, in q.Sort order.
+	FindMany(ctx context.Context, table string, q Query) ([]Record, error)
+	// Update sets the fields of set on every record matching where and
+	// returns how many records matched.
+	Update(ctx context.Context, table string, set Record, where ...Where) (int64, error)
+	// Delete removes every record matching where and returns how many.
+	Delete(ctx context.Context, table string, where ...Where) (int64, error)
+	// Count returns how many records match where.
+	Count(ctx context.Context, table string, where ...Where) (int64, error)
+	// Tx runs fn in a transaction: if fn returns an error, nothing it wrote
+	// is kept. The Adapter passed to fn must be used for all work inside; a
+	// Tx call on it runs fn in the same transaction.
+	Tx(ctx context.Context, fn func(tx Adapter) error) error
+}
+
+// Migrator is implemented by adapters that can create and upgrade the
+// tables of a schema. Migrate is idempotent: it creates what is missing and
+// adds new columns, and never drops data.
+type Migrator interface {
+	Migrate(ctx context.Context, s Schema) error
+}
+
+// MigrationPlanner is implemented by adapters that can show the SQL a
+// migration would run without running it (a dry run).
+type MigrationPlanner interface {
+	PlanMigration(ctx context.Context, s Schema) ([]string, error)
+}
+
+// Pinger is implemented by adapters that can check that the database is
+// reachable (used by readiness probes).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Closer is implemented by adapters that hold resources.
+type Closer interface {
+	Close() error
+}
