@@ -1,0 +1,194 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the configuration of the reference server. FromEnv reads it
+// from the environment variables of the mana-auth service.
+type Config struct {
+	// Port to listen on (PORT, default 3001).
+	Port int
+	// DatabaseURL is the PostgreSQL URL (DATABASE_URL). Empty means the
+	// embedded SQLite database under DataDir.
+	DatabaseURL string
+	// DatabaseSchema is the PostgreSQL schema of the tables
+	// (DATABASE_SCHEMA, default "auth" as in the mana deployment).
+	DatabaseSchema string
+	// DataDir holds the SQLite file and the development secret
+	// (DATA_DIR, default "./data").
+	DataDir string
+	// BaseURL is the public URL (BASE_URL, default http://localhost:PORT).
+	BaseURL string
+	// CookieDomain enables cross-subdomain cookies (COOKIE_DOMAIN, e.g.
+	// ".mana.how").
+	CookieDomain string
+	// Production is NODE_ENV=production: strict configuration.
+	Production bool
+	// Secret signs cookies and tokens (AUTH_SECRET or BETTER_AUTH_SECRET).
+	Secret string
+	// SecretSource says where Secret came from, for the start-up log.
+	SecretSource string
+	// TrustedOrigins are origins allowed besides BaseURL's
+	// (TRUSTED_ORIGINS, comma-separated).
+	TrustedOrigins []string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed (TRUSTED_PROXIES, comma-separated IPs or CIDRs).
+	TrustedProxies []string
+	// AdminEmails get role admin (MANA_ADMIN_EMAILS, comma-separated).
+	AdminEmails []string
+	// LogFormat is "json" or "text" (LOG_FORMAT; default text).
+	LogFormat string
+	// AutoMigrate applies migrations on start (MIGRATE_ON_START, default
+	// true).
+	AutoMigrate bool
+	// ShutdownTimeout bounds the drain on SIGTERM (SHUTDOWN_TIMEOUT,
+	// default 15s).
+	ShutdownTimeout time.Duration
+}
+
+// ConfigError names the variable that is wrong.
+type ConfigError struct {
+	Var string
+	Msg string
+}
+
+func (e *ConfigError) Error() string { return e.Var + ": " + e.Msg }
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// FromEnv reads the configuration from getenv (os.Getenv in main). It
+// does not generate the development secret: see EnsureSecret.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		DatabaseURL:    strings.TrimSpace(getenv("DATABASE_URL")),
+		DatabaseSchema: getenv("DATABASE_SCHEMA"),
+		DataDir:        getenv("DATA_DIR"),
+		BaseURL:        strings.TrimRight(strings.TrimSpace(getenv("BASE_URL")), "/"),
+		CookieDomain:   strings.TrimSpace(getenv("COOKIE_DOMAIN")),
+		Production:     getenv("NODE_ENV") == "production",
+		TrustedOrigins: splitList(getenv("TRUSTED_ORIGINS")),
+		TrustedProxies: splitList(getenv("TRUSTED_PROXIES")),
+		AdminEmails:    splitList(strings.ToLower(getenv("MANA_ADMIN_EMAILS"))),
+		LogFormat:      strings.ToLower(getenv("LOG_FORMAT")),
+		AutoMigrate:    true,
+		Port:           3001,
+	}
+	if p := getenv("PORT"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return c, &ConfigError{"PORT", fmt.Sprintf("%q is not a port number", p)}
+		}
+		c.Port = n
+	}
+	if c.DatabaseSchema == "" {
+		c.DatabaseSchema = "auth"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	if c.BaseURL == "" {
+		if c.Production {
+			return c, &ConfigError{"BASE_URL", "is required in production"}
+		}
+		c.BaseURL = fmt.Sprintf("http://localhost:%d", c.Port)
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, &ConfigError{"BASE_URL", fmt.Sprintf("%q is not an absolute http(s) URL", c.BaseURL)}
+	}
+	if c.Production && u.Scheme != "https" {
+		return c, &ConfigError{"BASE_URL", "must be https in production"}
+	}
+	if v := getenv("MIGRATE_ON_START"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, &ConfigError{"MIGRATE_ON_START", "must be true or false"}
+		}
+		c.AutoMigrate = b
+	}
+	c.ShutdownTimeout = 15 * time.Second
+	if v := getenv("SHUTDOWN_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, &ConfigError{"SHUTDOWN_TIMEOUT", "must be a duration such as 15s"}
+		}
+		c.ShutdownTimeout = d
+	}
+	switch c.LogFormat {
+	case "", "text", "json":
+	default:
+		return c, &ConfigError{"LOG_FORMAT", "must be text or json"}
+	}
+	if s := getenv("AUTH_SECRET"); s != "" {
+		c.Secret, c.SecretSource = s, "AUTH_SECRET"
+	} else if s := getenv("BETTER_AUTH_SECRET"); s != "" {
+		c.Secret, c.SecretSource = s, "BETTER_AUTH_SECRET"
+	}
+	if c.Secret != "" && len(c.Secret) < 32 {
+		return c, &ConfigError{c.SecretSource, "must be at least 32 characters (generate one with `openssl rand -base64 32`)"}
+	}
+	if c.Secret == "" && c.Production {
+		return c, &ConfigError{"AUTH_SECRET", "is required in production (or BETTER_AUTH_SECRET); generate one with `openssl rand -base64 32`"}
+	}
+	return c, nil
+}
+
+// EnsureSecret fills in a development secret when none is configured: it
+// reads DataDir/auth-secret, creating it (mode 0600) with 32 random bytes
+// on first use. It refuses in production.
+func (c *Config) EnsureSecret() (generated bool, err error) {
+	if c.Secret != "" {
+		return false, nil
+	}
+	if c.Production {
+		return false, &ConfigError{"AUTH_SECRET", "is required in production"}
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return false, fmt.Errorf("creating %s: %w", c.DataDir, err)
+	}
+	path := filepath.Join(c.DataDir, "auth-secret")
+	if b, err := os.ReadFile(path); err == nil {
+		s := strings.TrimSpace(string(b))
+		if len(s) < 32 {
+			return false, fmt.Errorf("%s holds a secret shorter than 32 characters; delete it to generate a new one", path)
+		}
+		c.Secret, c.SecretSource = s, path
+		return false, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return false, err
+	}
+	var raw [32]byte
+	_, _ = rand.Read(raw[:])
+	s := base64.StdEncoding.EncodeToString(raw[:])
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return false, fmt.Errorf("writing %s: %w", path, err)
+	}
+	if _, err := f.WriteString(s + "\n"); err != nil {
+		f.Close()
+		return false, err
+	}
+	if err := f.Close(); err != nil {
+		return false, err
+	}
+	c.Secret, c.SecretSource = s, path
+	return true, nil
+}
