@@ -1,0 +1,122 @@
+package auth_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/storage"
+	"github.com/managarten/mana-auth/storage/memory"
+)
+
+func ExampleNew() {
+	a, err := auth.New(auth.Config{
+		BaseURL: "http://localhost:3000",
+		Secret:  "an-example-secret-of-at-least-32-characters",
+	}, memory.New())
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	res, err := a.SignUpEmail(ctx, auth.SignUpInput{Name: "Ada", Email: "Ada@Example.com", Password: "correct horse"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.User.Email, len(res.Token()), res.Cookies[0].Name)
+
+	_, err = a.SignInEmail(ctx, auth.SignInInput{Email: "ada@example.com", Password: "wrong password"})
+	fmt.Println(err)
+	// Output:
+	// ada@example.com 32 better-auth.session_token
+	// INVALID_EMAIL_OR_PASSWORD: Invalid email or password
+}
+
+func ExampleAuth_Handler() {
+	a, err := auth.New(auth.Config{
+		BaseURL: "http://localhost:3000",
+		Secret:  "an-example-secret-of-at-least-32-characters",
+	}, memory.New())
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/auth/", a.Handler())
+	mux.Handle("/me", a.RequireSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "hello ", auth.SessionFrom(r.Context()).User.Name)
+	})))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	resp, err := http.Post(srv.URL+"/api/auth/sign-up/email", "application/json",
+		strings.NewReader(`{"name":"Ada","email":"ada@example.com","password":"correct horse"}`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/me", nil)
+	for _, c := range resp.Cookies() {
+		req.AddCookie(c)
+	}
+	me, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(me.Body)
+	me.Body.Close()
+	fmt.Println(resp.StatusCode, string(body))
+	// Output: 200 hello Ada
+}
+
+// notesPlugin is a third-party plugin: a table, a route and a hook, written
+// against the public API only.
+type notesPlugin struct{ a *auth.Auth }
+
+func (p *notesPlugin) ID() string              { return "notes" }
+func (p *notesPlugin) Init(a *auth.Auth) error { p.a = a; return nil }
+func (p *notesPlugin) Schema() storage.Schema {
+	return storage.Schema{Tables: []storage.Table{{Name: "note", Fields: []storage.Field{
+		{Name: "userId", Type: storage.String, Required: true, Index: true,
+			References: &storage.Reference{Table: "user", Field: "id", OnDelete: storage.Cascade}},
+		{Name: "body", Type: storage.String, Required: true},
+	}}}}
+}
+func (p *notesPlugin) Endpoints() []auth.Endpoint {
+	return []auth.Endpoint{{
+		Method: "POST", Path: "/notes", Auth: auth.SessionRequired,
+		Body: []auth.Param{{Name: "body", Kind: auth.KindString}},
+		Handler: func(c *auth.Context) (any, error) {
+			id := auth.NewID()
+			err := p.a.DB().Create(c.Context(), "note", storage.Record{"id": id, "userId": c.Session().User.ID, "body": c.String("body")})
+			return map[string]string{"id": id}, err
+		},
+	}}
+}
+
+func Example_plugin() {
+	p := &notesPlugin{}
+	a, err := auth.New(auth.Config{
+		BaseURL: "http://localhost:3000",
+		Secret:  "an-example-secret-of-at-least-32-characters",
+	}, memory.New(), p)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	res, _ := a.SignUpEmail(ctx, auth.SignUpInput{Name: "Ada", Email: "ada@example.com", Password: "correct horse"})
+
+	req := httptest.NewRequest("POST", "http://localhost:3000/api/auth/notes", strings.NewReader(`{"body":"remember the milk"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", "http://localhost:3000")
+	req.AddCookie(res.Cookies[0])
+	rec := httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, req)
+
+	n, _ := a.DB().Count(ctx, "note", storage.W("userId", res.User.ID))
+	fmt.Println(rec.Code, n)
+	// Output: 200 1
+}

@@ -1,0 +1,270 @@
+// Package compat_test drives our server with Better Auth's own JS client
+// (tests/compat/client.mjs) and checks the committed Better Auth fixtures.
+//
+// The Node side lives next to this file: package.json pins better-auth, and
+// node_modules is installed with `npm ci` on first use. Without node/npm the
+// Node-based tests skip, except in CI (CI=true), where they fail.
+package compat_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/storage/memory"
+)
+
+const (
+	testSecret = "mana-auth-compat-secret-0123456789abcdef"
+
+	npmTimeout    = 5 * time.Minute
+	clientTimeout = 2 * time.Minute
+)
+
+// compatDir is tests/compat (go test runs with the package directory as cwd).
+func compatDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// requireNode returns the path of node, skipping (or failing in CI) when node
+// or npm is not installed.
+func requireNode(t *testing.T) string {
+	t.Helper()
+	node, errNode := exec.LookPath("node")
+	_, errNpm := exec.LookPath("npm")
+	if errNode != nil || errNpm != nil {
+		msg := "Better Auth client compatibility test needs Node.js 20+ and npm on PATH " +
+			"(node: " + errString(errNode) + ", npm: " + errString(errNpm) + ")"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg + "; skipping outside CI")
+	}
+	return node
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "found"
+	}
+	return err.Error()
+}
+
+var (
+	npmOnce sync.Once
+	npmErr  error
+)
+
+// ensureNodeModules runs `npm ci` once per process when node_modules is
+// missing. A lock file keeps concurrent `go test` processes from racing.
+func ensureNodeModules(t *testing.T, dir string) {
+	t.Helper()
+	npmOnce.Do(func() { npmErr = installNodeModules(dir) })
+	if npmErr != nil {
+		t.Fatalf("installing tests/compat node_modules: %v", npmErr)
+	}
+}
+
+func installed(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "node_modules", "better-auth", "package.json"))
+	return err == nil
+}
+
+func installNodeModules(dir string) error {
+	if installed(dir) {
+		return nil
+	}
+	unlock, err := lockFile(filepath.Join(dir, ".npm-install.lock"), npmTimeout)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if installed(dir) { // another process finished while we waited
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), npmTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
+	cmd.Dir = dir
+	cmd.WaitDelay = 10 * time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("timed out after %v: %w", npmTimeout, err)
+		}
+		return fmt.Errorf("npm ci: %w\n%s", err, out)
+	}
+	if !installed(dir) {
+		return fmt.Errorf("npm ci succeeded but node_modules/better-auth is missing\n%s", out)
+	}
+	return nil
+}
+
+// lockFile takes an exclusive lock by creating path with O_EXCL; a lock older
+// than staleAfter is considered abandoned.
+func lockFile(path string, staleAfter time.Duration) (func(), error) {
+	deadline := time.Now().Add(staleAfter + time.Minute)
+	for {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			fmt.Fprintf(f, "%d\n", os.Getpid())
+			f.Close()
+			return func() { os.Remove(path) }, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, err
+		}
+		if fi, err := os.Stat(path); err == nil && time.Since(fi.ModTime()) > staleAfter {
+			os.Remove(path)
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("timed out waiting for %s", path)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// startServer runs our auth server on a loopback port and returns its base
+// URL. The listener comes first because BaseURL must be known before New.
+func startServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseURL := "http://" + ln.Addr().String()
+	a, err := auth.New(auth.Config{BaseURL: baseURL, Secret: testSecret}, memory.New())
+	if err != nil {
+		ln.Close()
+		t.Fatalf("auth.New: %v", err)
+	}
+	srv := httptest.NewUnstartedServer(a.Handler())
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return baseURL
+}
+
+var summaryRE = regexp.MustCompile(`(?m)^(\d+) passed, (\d+) failed$`)
+
+// runClient runs client.mjs against baseURL and fails the test (with the
+// whole client output) unless it reports "N passed, 0 failed".
+func runClient(t *testing.T, node, dir, baseURL string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "client.mjs", baseURL)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "BASE_URL="+baseURL)
+	cmd.WaitDelay = 5 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	err := cmd.Run()
+	output := out.String()
+	m := summaryRE.FindAllStringSubmatch(output, -1)
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("client.mjs timed out after %v against %s; output:\n%s", clientTimeout, baseURL, output)
+	case err != nil || len(m) == 0 || m[len(m)-1][2] != "0":
+		t.Fatalf("client.mjs against %s failed (%v); output:\n%s", baseURL, err, output)
+	default:
+		t.Logf("client.mjs against %s:\n%s", baseURL, output)
+	}
+}
+
+// TestBetterAuthClient runs Better Auth's own JS client against our server.
+func TestBetterAuthClient(t *testing.T) {
+	node := requireNode(t)
+	dir := compatDir(t)
+	ensureNodeModules(t, dir)
+	baseURL := startServer(t)
+	runClient(t, node, dir, baseURL)
+}
+
+// TestClientScriptAgainstBetterAuth runs the same client script against real
+// Better Auth (reference-server.mjs), so a failure of TestBetterAuthClient
+// points at our server rather than at the script.
+func TestClientScriptAgainstBetterAuth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped in -short mode")
+	}
+	node := requireNode(t)
+	dir := compatDir(t)
+	ensureNodeModules(t, dir)
+
+	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "reference-server.mjs", "0")
+	cmd.Dir = dir
+	cmd.WaitDelay = 5 * time.Second
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+	})
+	urlCh := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "listening "); ok {
+				urlCh <- u
+				break
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case u := <-urlCh:
+		runClient(t, node, dir, u)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("reference-server.mjs did not start; stderr:\n%s", stderr.String())
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
