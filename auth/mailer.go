@@ -1,0 +1,43 @@
+package auth
+
+import "context"
+
+// EmailKind says what an email is for; a Mailer picks its template by it.
+type EmailKind string
+
+// The emails the core and the built-in plugins send.
+const (
+	EmailVerification  EmailKind = "verification"
+	EmailPasswordReset EmailKind = "reset-password"
+	EmailChangeEmail   EmailKind = "change-email"
+	EmailDeleteAccount EmailKind = "delete-account"
+	EmailMagicLink     EmailKind = "magic-link"
+	EmailInvitation    EmailKind = "invitation"
+	EmailOTP           EmailKind = "otp"
+)
+
+// Email is a message to send, described by what it means rather than by
+// its text: the Mailer renders it (package mail has templates for every
+// kind, each overridable) and delivers it.
+type Email struct {
+	Kind EmailKind
+	// To is the recipient address.
+	To string
+	// Name is the recipient's name, if known.
+	Name string
+	// URL is the link the recipient should open (verification, reset,
+	// magic link, invitation).
+	URL string
+	// Code is a one-time code to type in (EmailOTP).
+	Code string
+	// AppName names the application.
+	AppName string
+	// Data holds kind-specific values, e.g. "organization", "inviter".
+	Data map[string]string
+}
+
+// Mailer delivers emails. Implementations must be safe for concurrent use
+// and should honour ctx's deadline.
+type Mailer interface {
+	SendEmail(ctx context.Context, e Email) error
+}
