@@ -172,16 +172,19 @@ var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 // Validate checks names (identifiers safe to quote), types and references.
 func (s *Schema) Validate() error {
-	seen := map[string]bool{}
+	seen := map[string]bool{}     // database table names
+	seenName := map[string]bool{} // logical table names
 	for _, t := range s.Tables {
 		if !identRE.MatchString(t.Name) || !identRE.MatchString(t.TableName()) {
 			return fmt.Errorf("storage: invalid table name %q", t.Name)
 		}
-		if seen[t.TableName()] {
-			return fmt.Errorf("storage: table %q declared twice", t.TableName())
+		if seen[t.TableName()] || seenName[t.Name] {
+			return fmt.Errorf("storage: table %q declared twice", t.Name)
 		}
 		seen[t.TableName()] = true
+		seenName[t.Name] = true
 		cols := map[string]bool{"id": true}
+		names := map[string]bool{}
 		for _, f := range t.Fields {
 			if f.Name == "id" {
 				return fmt.Errorf("storage: table %s: id is implicit", t.Name)
@@ -189,10 +192,11 @@ func (s *Schema) Validate() error {
 			if !identRE.MatchString(f.Name) || !identRE.MatchString(f.ColumnName()) {
 				return fmt.Errorf("storage: table %s: invalid field name %q", t.Name, f.Name)
 			}
-			if cols[f.ColumnName()] {
-				return fmt.Errorf("storage: table %s: column %q declared twice", t.Name, f.ColumnName())
+			if cols[f.ColumnName()] || names[f.Name] {
+				return fmt.Errorf("storage: table %s: field %q (column %q) declared twice", t.Name, f.Name, f.ColumnName())
 			}
 			cols[f.ColumnName()] = true
+			names[f.Name] = true
 			if f.Type < String || f.Type > Date {
 				return fmt.Errorf("storage: field %s.%s: invalid type", t.Name, f.Name)
 			}
