@@ -50,6 +50,14 @@ type Config struct {
 	RateLimit RateLimitConfig
 	// User configures the user routes.
 	User UserConfig
+	// Mailer delivers emails (verification, password reset, and the
+	// plugins' mails). Without one, the flows that need mail answer 400 as
+	// Better Auth does when they are not configured.
+	Mailer Mailer
+	// MailTimeout bounds each send. Default 10s.
+	MailTimeout time.Duration
+	// EmailVerification configures email verification.
+	EmailVerification EmailVerificationConfig
 	// Bearer turns on Better Auth's bearer plugin behaviour: the
 	// "set-auth-token" response header and "Authorization: Bearer" sessions,
 	// for native apps that cannot keep cookies.
@@ -92,6 +100,24 @@ type EmailPasswordConfig struct {
 	RequireEmailVerification bool
 	// RevokeSessionsOnPasswordReset deletes every session on reset.
 	RevokeSessionsOnPasswordReset bool
+	// ResetPasswordTokenExpiresIn is the lifetime of reset links.
+	// Default 1 hour.
+	ResetPasswordTokenExpiresIn time.Duration
+}
+
+// EmailVerificationConfig configures email verification.
+type EmailVerificationConfig struct {
+	// SendOnSignUp mails a verification link on sign-up. It is implied by
+	// EmailPassword.RequireEmailVerification.
+	SendOnSignUp bool
+	// SendOnSignIn mails a new link when sign-in is refused for an
+	// unverified email.
+	SendOnSignIn bool
+	// AutoSignInAfterVerification signs the user in when they open the
+	// link.
+	AutoSignInAfterVerification bool
+	// ExpiresIn is the lifetime of verification links. Default 1 hour.
+	ExpiresIn time.Duration
 }
 
 // SessionConfig configures sessions.
@@ -148,6 +174,14 @@ type RateRule struct {
 type UserConfig struct {
 	// DeleteEnabled turns on POST /delete-user.
 	DeleteEnabled bool
+	// ChangeEmailEnabled turns on POST /change-email.
+	ChangeEmailEnabled bool
+	// UpdateEmailWithoutVerification lets users with an unverified email
+	// change it at once (a verification link then goes to the new address).
+	UpdateEmailWithoutVerification bool
+	// SendChangeEmailConfirmation makes verified users confirm a change
+	// from their old address before the new one is verified.
+	SendChangeEmailConfirmation bool
 }
 
 // withDefaults returns a copy of c with defaults filled in and checks it.
@@ -236,6 +270,18 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.HashMaxWait <= 0 {
 		c.HashMaxWait = 5 * time.Second
+	}
+	if ep.ResetPasswordTokenExpiresIn <= 0 {
+		ep.ResetPasswordTokenExpiresIn = time.Hour
+	}
+	if c.EmailVerification.ExpiresIn <= 0 {
+		c.EmailVerification.ExpiresIn = time.Hour
+	}
+	if ep.RequireEmailVerification {
+		c.EmailVerification.SendOnSignUp = true
+	}
+	if c.MailTimeout <= 0 {
+		c.MailTimeout = 10 * time.Second
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 64 << 10

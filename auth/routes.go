@@ -1,8 +1,10 @@
 package auth
 
 import (
+	"errors"
 	"html"
 	"net/http"
+	"time"
 )
 
 func (a *Auth) coreEndpoints() []Endpoint {
@@ -31,6 +33,16 @@ func (a *Auth) coreEndpoints() []Endpoint {
 		{Method: "POST", Path: "/verify-password", Auth: SessionRequired, Body: []Param{str("password")}, Handler: a.handleVerifyPassword},
 		{Method: "POST", Path: "/delete-user", Auth: SessionRequired, Handler: a.handleDeleteUser,
 			Body: []Param{opt("password", KindString), opt("token", KindString), opt("callbackURL", KindString)}},
+		{Method: "POST", Path: "/send-verification-email", Auth: SessionOptional, Handler: a.handleSendVerification,
+			Body: []Param{{Name: "email", Kind: KindEmail}, opt("callbackURL", KindString)}},
+		{Method: "GET", Path: "/verify-email", Auth: SessionOptional, Handler: a.handleVerifyEmail},
+		{Method: "POST", Path: "/request-password-reset", Handler: a.handleRequestPasswordReset,
+			Body: []Param{{Name: "email", Kind: KindEmail}, opt("redirectTo", KindString)}},
+		{Method: "GET", Path: "/reset-password/:token", Handler: a.handleResetPasswordCallback},
+		{Method: "POST", Path: "/reset-password", Handler: a.handleResetPassword,
+			Body: []Param{str("newPassword"), opt("token", KindString)}},
+		{Method: "POST", Path: "/change-email", Auth: SessionRequired, Handler: a.handleChangeEmail,
+			Body: []Param{{Name: "newEmail", Kind: KindEmail}, opt("callbackURL", KindString)}},
 		{Method: "GET", Path: "/ok", Handler: func(*Context) (any, error) { return map[string]bool{"ok": true}, nil }},
 		{Method: "GET", Path: "/error", Handler: a.handleErrorPage},
 	}
@@ -87,6 +99,7 @@ type signInResponse struct {
 func (a *Auth) handleSignIn(c *Context) (any, error) {
 	res, err := a.SignInEmail(c.Context(), SignInInput{
 		Email: c.String("email"), Password: c.String("password"), RememberMe: optBool(c, "rememberMe"),
+		CallbackURL: c.String("callbackURL"),
 	})
 	if err != nil {
 		return nil, err
@@ -272,3 +285,152 @@ func (a *Auth) handleErrorPage(c *Context) (any, error) {
 }
 
 type htmlBody string
+
+func (a *Auth) handleSendVerification(c *Context) (any, error) {
+	if a.cfg.Mailer == nil {
+		return nil, ErrVerificationEmailNotEnabled
+	}
+	email := NormalizeEmail(c.String("email"))
+	cb := c.String("callbackURL")
+	if sd := c.Session(); sd != nil {
+		if sd.User.Email != email {
+			return nil, ErrEmailMismatch
+		}
+		if sd.User.EmailVerified {
+			return nil, ErrEmailAlreadyVerified
+		}
+		if err := a.SendVerificationEmail(c.Context(), sd.User, cb); err != nil {
+			return nil, err
+		}
+		return statusTrue{true}, nil
+	}
+	// Without a session the answer must not tell whether the email is
+	// known: same body, and at least 500 ms whatever happened.
+	start := time.Now()
+	var err error
+	if u, ferr := a.FindUserByEmail(c.Context(), email); ferr == nil && !u.EmailVerified {
+		err = a.SendVerificationEmail(c.Context(), u, cb)
+	} else {
+		_ = a.emailToken(email, "", "", "")
+	}
+	padTo(c.Context(), start, 500*time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
+	return statusTrue{true}, nil
+}
+
+type statusUser struct {
+	Status bool  `json:"status"`
+	User   *User `json:"user"`
+}
+
+func (a *Auth) handleVerifyEmail(c *Context) (any, error) {
+	q := c.r.URL.Query()
+	if !q.Has("token") {
+		return nil, ErrValidation.WithMessage("[query.token] Invalid input: expected string, received undefined")
+	}
+	cb := q.Get("callbackURL")
+	var sessionUser string
+	if sd := c.Session(); sd != nil {
+		sessionUser = sd.User.ID
+	}
+	res, err := a.VerifyEmail(c.Context(), q.Get("token"), sessionUser, cb)
+	if err != nil {
+		if e, ok := err.(*Error); ok && cb != "" && e.Status < 500 {
+			return c.Redirect(appendQuery(cb, "error", e.Code))
+		}
+		return nil, err
+	}
+	var out statusUser
+	out.Status = true
+	switch {
+	case res.Changed:
+		out.User = res.User
+		if sd := c.Session(); sd != nil {
+			sd.User = res.User
+			c.SetCookies(a.sessionCookies(sd.Session.Token, a.dontRemember(c.r)))
+		}
+	case !res.AlreadyVerified && !res.ConfirmationSent && a.cfg.EmailVerification.AutoSignInAfterVerification:
+		if sd := c.Session(); sd != nil && sd.User.ID == res.User.ID {
+			c.SetCookies(a.sessionCookies(sd.Session.Token, a.dontRemember(c.r)))
+		} else {
+			ar, err := a.CreateSession(c.Context(), res.User, true)
+			if err != nil {
+				return nil, err
+			}
+			c.SetCookies(ar.Cookies)
+			c.SetSession(&SessionData{Session: ar.Session, User: ar.User})
+		}
+	}
+	if res.ConfirmationSent {
+		if cb != "" {
+			return c.Redirect(cb)
+		}
+		return statusTrue{true}, nil
+	}
+	if cb != "" {
+		return c.Redirect(cb)
+	}
+	return out, nil
+}
+
+type statusMessage struct {
+	Status  bool   `json:"status"`
+	Message string `json:"message"`
+}
+
+func (a *Auth) handleRequestPasswordReset(c *Context) (any, error) {
+	if err := a.RequestPasswordReset(c.Context(), c.String("email"), c.String("redirectTo")); err != nil {
+		return nil, err
+	}
+	return statusMessage{true, resetPasswordMessage}, nil
+}
+
+func (a *Auth) handleResetPasswordCallback(c *Context) (any, error) {
+	q := c.r.URL.Query()
+	if !q.Has("callbackURL") {
+		return nil, ErrValidation.WithMessage("[query.callbackURL] Invalid input: expected string, received undefined")
+	}
+	cb := q.Get("callbackURL")
+	token := c.Param("token")
+	fail := func() (any, error) {
+		if cb == "" {
+			return c.Redirect(a.URL("/error?error=INVALID_TOKEN"))
+		}
+		return c.Redirect(appendQuery(a.resolveURL(cb), "error", "INVALID_TOKEN"))
+	}
+	if token == "" || cb == "" {
+		return fail()
+	}
+	if _, err := a.FindVerification(c.Context(), "reset-password:"+token); err != nil {
+		if errors.Is(err, ErrVerificationNotFound) {
+			return fail()
+		}
+		return nil, err
+	}
+	return c.Redirect(appendQuery(a.resolveURL(cb), "token", token))
+}
+
+func (a *Auth) handleResetPassword(c *Context) (any, error) {
+	token := c.String("token")
+	if token == "" {
+		token = c.Query("token")
+	}
+	if err := a.ResetPassword(c.Context(), token, c.String("newPassword")); err != nil {
+		return nil, err
+	}
+	return statusTrue{true}, nil
+}
+
+func (a *Auth) handleChangeEmail(c *Context) (any, error) {
+	u, err := a.ChangeEmail(c.Context(), c.session, c.String("newEmail"), c.String("callbackURL"))
+	if err != nil {
+		return nil, err
+	}
+	if u != nil {
+		c.session.User = u
+		c.SetCookies(a.sessionCookies(c.session.Session.Token, a.dontRemember(c.r)))
+	}
+	return statusTrue{true}, nil
+}

@@ -37,6 +37,8 @@ type SignInInput struct {
 	Email      string
 	Password   string
 	RememberMe *bool
+	// CallbackURL is where a re-sent verification link leads.
+	CallbackURL string
 }
 
 func utf16Len(s string) int {
@@ -142,6 +144,15 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 		}
 		return nil, err
 	}
+	if a.cfg.EmailVerification.SendOnSignUp && a.cfg.Mailer != nil {
+		if err := a.SendVerificationEmail(ctx, u, in.CallbackURL); err != nil {
+			// No half-made account: the user can sign up again later.
+			if derr := a.DeleteUser(context.WithoutCancel(ctx), u.ID); derr != nil {
+				a.log.ErrorContext(ctx, "auth: removing user after verification mail failure", "user", u.ID, "err", derr)
+			}
+			return nil, err
+		}
+	}
 	if noSession {
 		return &AuthResult{User: u}, nil
 	}
@@ -245,6 +256,11 @@ func (a *Auth) SignInEmail(ctx context.Context, in SignInInput) (*AuthResult, er
 		return nil, ErrInvalidEmailOrPassword
 	}
 	if a.cfg.EmailPassword.RequireEmailVerification && !u.EmailVerified {
+		if a.cfg.EmailVerification.SendOnSignIn && a.cfg.Mailer != nil {
+			if err := a.SendVerificationEmail(ctx, u, in.CallbackURL); err != nil {
+				a.log.WarnContext(ctx, "auth: resending verification mail on sign-in failed", "err", err)
+			}
+		}
 		return nil, ErrEmailNotVerified
 	}
 	return a.CreateSession(ctx, u, in.RememberMe == nil || *in.RememberMe)
