@@ -58,9 +58,9 @@ func macB64(secret []byte, value string) string {
 }
 
 // SignCookieValue returns the cookie value Better Auth writes for value:
-// encodeURIComponent(value + "." + base64(HMAC-SHA256(secret, value))).
+// EncodeURIComponent(value + "." + base64(HMAC-SHA256(secret, value))).
 func SignCookieValue(secret, value string) string {
-	return encodeURIComponent(signValue([]byte(secret), value))
+	return EncodeURIComponent(signValue([]byte(secret), value))
 }
 
 // VerifyCookieValue checks a signed cookie value as Better Auth does
@@ -98,8 +98,8 @@ func verifySigned(secret []byte, s string, anyBase64 bool) (string, bool) {
 	return value, true
 }
 
-// encodeURIComponent escapes s as JavaScript's encodeURIComponent does.
-func encodeURIComponent(s string) string {
+// EncodeURIComponent escapes s as JavaScript's encodeURIComponent does.
+func EncodeURIComponent(s string) string {
 	const keep = "-_.!~*'()"
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {

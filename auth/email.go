@@ -66,7 +66,7 @@ func (a *Auth) verifyEmailURL(token, callbackURL string) string {
 	if callbackURL == "" {
 		callbackURL = "/"
 	}
-	return a.URL("/verify-email?token=" + token + "&callbackURL=" + encodeURIComponent(callbackURL))
+	return a.URL("/verify-email?token=" + token + "&callbackURL=" + EncodeURIComponent(callbackURL))
 }
 
 // SendVerificationEmail mails u a link that verifies their address.
@@ -200,7 +200,7 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email, redirectTo strin
 	if err := a.CreateVerification(ctx, id, u.ID, a.cfg.EmailPassword.ResetPasswordTokenExpiresIn); err != nil {
 		return err
 	}
-	link := a.URL("/reset-password/" + token + "?callbackURL=" + encodeURIComponent(redirectTo))
+	link := a.URL("/reset-password/" + token + "?callbackURL=" + EncodeURIComponent(redirectTo))
 	if err := a.SendEmail(ctx, Email{Kind: EmailPasswordReset, To: u.Email, Name: u.Name, URL: link}); err != nil {
 		// Leave no live token behind a mail that never went out.
 		if derr := a.DeleteVerification(context.WithoutCancel(ctx), id); derr != nil {
@@ -321,8 +321,9 @@ func (a *Auth) ChangeEmail(ctx context.Context, sd *SessionData, newEmail, callb
 	return nil, a.SendEmail(ctx, Email{Kind: EmailVerification, To: newEmail, Name: u.Name, URL: a.verifyEmailURL(t, callbackURL)})
 }
 
-// appendQuery sets key=value in the query of target (absolute or relative).
-func appendQuery(target, key, value string) string {
+// AppendQuery returns target (absolute or relative) with key=value set in
+// its query.
+func AppendQuery(target, key, value string) string {
 	u, err := url.Parse(target)
 	if err != nil {
 		return target
@@ -333,9 +334,9 @@ func appendQuery(target, key, value string) string {
 	return u.String()
 }
 
-// resolveURL resolves ref against BaseURL+BasePath, as Better Auth's
-// redirects do.
-func (a *Auth) resolveURL(ref string) string {
+// ResolveURL resolves ref (a relative or absolute URL) against
+// BaseURL+BasePath, as Better Auth's redirects do.
+func (a *Auth) ResolveURL(ref string) string {
 	base, err := url.Parse(a.URL(""))
 	if err != nil {
 		return ref

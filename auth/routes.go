@@ -338,7 +338,7 @@ func (a *Auth) handleVerifyEmail(c *Context) (any, error) {
 	res, err := a.VerifyEmail(c.Context(), q.Get("token"), sessionUser, cb)
 	if err != nil {
 		if e, ok := err.(*Error); ok && cb != "" && e.Status < 500 {
-			return c.Redirect(appendQuery(cb, "error", e.Code))
+			return c.Redirect(AppendQuery(cb, "error", e.Code))
 		}
 		return nil, err
 	}
@@ -398,7 +398,7 @@ func (a *Auth) handleResetPasswordCallback(c *Context) (any, error) {
 		if cb == "" {
 			return c.Redirect(a.URL("/error?error=INVALID_TOKEN"))
 		}
-		return c.Redirect(appendQuery(a.resolveURL(cb), "error", "INVALID_TOKEN"))
+		return c.Redirect(AppendQuery(a.ResolveURL(cb), "error", "INVALID_TOKEN"))
 	}
 	if token == "" || cb == "" {
 		return fail()
@@ -409,7 +409,7 @@ func (a *Auth) handleResetPasswordCallback(c *Context) (any, error) {
 		}
 		return nil, err
 	}
-	return c.Redirect(appendQuery(a.resolveURL(cb), "token", token))
+	return c.Redirect(AppendQuery(a.ResolveURL(cb), "token", token))
 }
 
 func (a *Auth) handleResetPassword(c *Context) (any, error) {

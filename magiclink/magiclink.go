@@ -1,0 +1,279 @@
+// Package magiclink is the magic-link plugin: passwordless sign-in by a
+// single-use link sent by email, answering as Better Auth's magic-link
+// plugin does (POST /sign-in/magic-link, GET /magic-link/verify).
+//
+// Usage:
+//
+//	ml := magiclink.New(magiclink.Options{})
+//	a, err := auth.New(auth.Config{..., Mailer: mailer}, db, ml)
+//
+// Unknown emails are signed up (verified, since they proved the address)
+// unless Options.DisableSignUp is set. Redirect targets must be safe
+// relative paths or trusted origins, so the link cannot become an open
+// redirect. Requests for known and unknown emails answer the same.
+package magiclink
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/storage"
+)
+
+// Options configures the plugin.
+type Options struct {
+	// ExpiresIn is the lifetime of a link. Default 5 minutes.
+	ExpiresIn time.Duration
+	// DisableSignUp refuses links for unknown emails (the request still
+	// answers the same, and the link ends in error=new_user_signup_disabled).
+	DisableSignUp bool
+	// StoreTokenHashed keeps only SHA-256 of the token in the database
+	// (Better Auth's storeToken "hashed"), so a database leak reveals no
+	// usable link.
+	StoreTokenHashed bool
+}
+
+// Plugin is the magic-link plugin.
+type Plugin struct {
+	opts Options
+	a    *auth.Auth
+}
+
+// New returns the plugin.
+func New(opts Options) *Plugin {
+	if opts.ExpiresIn <= 0 {
+		opts.ExpiresIn = 5 * time.Minute
+	}
+	return &Plugin{opts: opts}
+}
+
+// ID implements auth.Plugin.
+func (p *Plugin) ID() string { return "magic-link" }
+
+// Init implements auth.Initializer.
+func (p *Plugin) Init(a *auth.Auth) error {
+	p.a = a
+	if a.Config().Mailer == nil {
+		a.Logger().Warn("magiclink: no Mailer configured; links cannot be sent")
+	}
+	return nil
+}
+
+// RateLimits implements auth.RateLimitSource: 5 requests per minute.
+func (p *Plugin) RateLimits() map[string]auth.RateRule {
+	r := auth.RateRule{Window: time.Minute, Max: 5}
+	return map[string]auth.RateRule{"/sign-in/magic-link*": r, "/magic-link/verify*": r}
+}
+
+// Endpoints implements auth.EndpointSource.
+func (p *Plugin) Endpoints() []auth.Endpoint {
+	opt := func(n string, k auth.Kind) auth.Param { return auth.Param{Name: n, Kind: k, Optional: true} }
+	return []auth.Endpoint{
+		{Method: "POST", Path: "/sign-in/magic-link", LoginCSRF: true, Handler: p.handleSend,
+			Body: []auth.Param{{Name: "email", Kind: auth.KindEmail}, opt("name", auth.KindString),
+				opt("callbackURL", auth.KindString), opt("newUserCallbackURL", auth.KindString),
+				opt("errorCallbackURL", auth.KindString), opt("metadata", auth.KindObject)}},
+		{Method: "GET", Path: "/magic-link/verify", Handler: p.handleVerify},
+	}
+}
+
+// SendInput is the input of Send.
+type SendInput struct {
+	Email              string
+	Name               string
+	CallbackURL        string
+	NewUserCallbackURL string
+	ErrorCallbackURL   string
+}
+
+type record struct {
+	Type  string `json:"type"`
+	Email string `json:"email"`
+	Name  string `json:"name,omitempty"`
+}
+
+func (p *Plugin) identifier(token string) string {
+	if p.opts.StoreTokenHashed {
+		sum := sha256.Sum256([]byte(token))
+		return "magic-link:" + base64.RawURLEncoding.EncodeToString(sum[:])
+	}
+	return "magic-link:" + token
+}
+
+// Send mails a sign-in link to in.Email. It answers the same whether or
+// not the email belongs to a user.
+func (p *Plugin) Send(ctx context.Context, in SendInput) error {
+	email := auth.NormalizeEmail(in.Email)
+	if !auth.ValidEmail(email) {
+		return auth.ErrInvalidEmail
+	}
+	const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	token := auth.RandomString(32, letters)
+	val, _ := json.Marshal(record{Type: "magic-link", Email: email, Name: in.Name})
+	id := p.identifier(token)
+	if err := p.a.CreateVerification(ctx, id, string(val), p.opts.ExpiresIn); err != nil {
+		return err
+	}
+	cb := in.CallbackURL
+	if cb == "" {
+		cb = "/"
+	}
+	link := p.a.URL("/magic-link/verify?token=" + token + "&callbackURL=" + auth.EncodeURIComponent(cb))
+	if in.NewUserCallbackURL != "" {
+		link += "&newUserCallbackURL=" + auth.EncodeURIComponent(in.NewUserCallbackURL)
+	}
+	if in.ErrorCallbackURL != "" {
+		link += "&errorCallbackURL=" + auth.EncodeURIComponent(in.ErrorCallbackURL)
+	}
+	if err := p.a.SendEmail(ctx, auth.Email{Kind: auth.EmailMagicLink, To: email, Name: in.Name, URL: link}); err != nil {
+		if derr := p.a.DeleteVerification(context.WithoutCancel(ctx), id); derr != nil {
+			p.a.Logger().ErrorContext(ctx, "magiclink: removing token after mail failure", "err", derr)
+		}
+		return err
+	}
+	return nil
+}
+
+// Error codes the verify route redirects with (as Better Auth's).
+const (
+	CodeInvalidToken          = "INVALID_TOKEN"
+	CodeNewUserSignUpDisabled = "new_user_signup_disabled"
+	CodeFailedToCreateUser    = "failed_to_create_user"
+	CodeFailedToCreateSession = "failed_to_create_session"
+)
+
+// VerifyResult is a successful sign-in by link.
+type VerifyResult struct {
+	*auth.AuthResult
+	// NewUser is set when the link signed a new user up.
+	NewUser bool
+}
+
+// verifyError carries the redirect code of a failed verification.
+type verifyError struct {
+	code string
+	err  error
+}
+
+func (e *verifyError) Error() string { return "magiclink: " + e.code }
+func (e *verifyError) Unwrap() error { return e.err }
+
+// Verify consumes a link's token and signs its user in (signing them up
+// first if they are new). The token works once: of two concurrent uses
+// exactly one succeeds. An existing user whose email was not verified has
+// their other accounts and sessions removed first, so that whoever
+// registered the address before its owner loses access.
+func (p *Plugin) Verify(ctx context.Context, token string) (*VerifyResult, error) {
+	if token == "" || len(token) > 128 {
+		return nil, &verifyError{code: CodeInvalidToken}
+	}
+	v, err := p.a.ConsumeVerification(ctx, p.identifier(token))
+	if errors.Is(err, auth.ErrVerificationNotFound) {
+		return nil, &verifyError{code: CodeInvalidToken}
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rec record
+	if json.Unmarshal([]byte(v.Value), &rec) != nil || rec.Type != "magic-link" || !auth.ValidEmail(rec.Email) {
+		return nil, &verifyError{code: CodeInvalidToken}
+	}
+	u, err := p.a.FindUserByEmail(ctx, rec.Email)
+	isNew := false
+	switch {
+	case errors.Is(err, auth.ErrUserNotFound):
+		if p.opts.DisableSignUp {
+			return nil, &verifyError{code: CodeNewUserSignUpDisabled}
+		}
+		u = &auth.User{Name: rec.Name, Email: rec.Email, EmailVerified: true}
+		if err := p.a.CreateUser(ctx, u, nil); err != nil {
+			if !errors.Is(err, storage.ErrConflict) {
+				return nil, &verifyError{code: CodeFailedToCreateUser, err: err}
+			}
+			// Signed up concurrently: sign that user in.
+			if u, err = p.a.FindUserByEmail(ctx, rec.Email); err != nil {
+				return nil, &verifyError{code: CodeFailedToCreateUser, err: err}
+			}
+		} else {
+			isNew = true
+		}
+	case err != nil:
+		return nil, err
+	case !u.EmailVerified:
+		db := p.a.DB()
+		if _, err := db.Delete(ctx, auth.TableAccount, storage.W("userId", u.ID)); err != nil {
+			return nil, err
+		}
+		if err := p.a.RevokeSessions(ctx, u.ID); err != nil {
+			return nil, err
+		}
+		if _, err := db.Update(ctx, auth.TableUser, storage.Record{"emailVerified": true, "updatedAt": p.a.Now()}, storage.W("id", u.ID)); err != nil {
+			return nil, err
+		}
+		u.EmailVerified = true
+	}
+	res, err := p.a.CreateSession(ctx, u, true)
+	if err != nil {
+		var ae *auth.Error
+		if errors.As(err, &ae) && ae.Status < 500 && ae.Code != auth.ErrFailedToCreateSession.Code {
+			return nil, err // a plugin hook (e.g. a second factor) answered
+		}
+		return nil, &verifyError{code: CodeFailedToCreateSession, err: err}
+	}
+	return &VerifyResult{AuthResult: res, NewUser: isNew}, nil
+}
+
+func (p *Plugin) handleSend(c *auth.Context) (any, error) {
+	err := p.Send(c.Context(), SendInput{
+		Email: c.String("email"), Name: c.String("name"), CallbackURL: c.String("callbackURL"),
+		NewUserCallbackURL: c.String("newUserCallbackURL"), ErrorCallbackURL: c.String("errorCallbackURL"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]bool{"status": true}, nil
+}
+
+type verifyJSON struct {
+	Token   string        `json:"token"`
+	User    *auth.User    `json:"user"`
+	Session *auth.Session `json:"session"`
+}
+
+func (p *Plugin) handleVerify(c *auth.Context) (any, error) {
+	q := c.Request().URL.Query()
+	cb, newCB, errCB := q.Get("callbackURL"), q.Get("newUserCallbackURL"), q.Get("errorCallbackURL")
+	if errCB == "" {
+		errCB = cb
+	}
+	res, err := p.Verify(c.Context(), q.Get("token"))
+	if err != nil {
+		var ve *verifyError
+		if errors.As(err, &ve) {
+			if ve.err != nil {
+				p.a.Logger().ErrorContext(c.Context(), "magiclink: verification failed", "code", ve.code, "err", ve.err)
+			}
+			if errCB == "" {
+				return nil, auth.NewError(http.StatusUnauthorized, ve.code, "Invalid or expired magic link")
+			}
+			return c.Redirect(auth.AppendQuery(p.a.ResolveURL(errCB), "error", ve.code))
+		}
+		return nil, err
+	}
+	c.SetCookies(res.Cookies)
+	c.SetSession(&auth.SessionData{Session: res.Session, User: res.User})
+	target := cb
+	if res.NewUser && newCB != "" {
+		target = newCB
+	}
+	if target == "" {
+		return verifyJSON{Token: res.Token(), User: res.User, Session: res.Session}, nil
+	}
+	return c.Redirect(p.a.ResolveURL(target))
+}

@@ -1,0 +1,72 @@
+// Package postgres is the production [storage.Adapter], on PostgreSQL via
+// pgx/v5 and its connection pool (pgxpool).
+//
+// Usage:
+//
+//	db, err := postgres.Open(ctx, postgres.Options{
+//		URL:    os.Getenv("DATABASE_URL"), // postgres://user:pass@host:5432/db?sslmode=require
+//		Schema: "auth",                    // PostgreSQL schema of the tables; default "public"
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	defer db.Close()
+//	if err := db.Bind(schema); err != nil {
+//		return err
+//	}
+//	if err := db.Migrate(ctx, schema); err != nil { // creates / upgrades tables
+//		return err
+//	}
+//
+// A caller that owns a pool passes it to [New] instead; Close then leaves
+// the pool open.
+//
+// # Storage format
+//
+// The table layout is Better Auth's (Kysely, PostgreSQL dialect): every
+// identifier is quoted, so camelCase names such as "emailVerified" keep their
+// case; strings are text, booleans boolean, integers bigint and dates
+// timestamptz (read back in UTC, truncated to milliseconds). Tables created
+// by Better Auth itself (integer instead of bigint, timestamp without time
+// zone) are read and written as well. Every value is passed as a
+// parameter ($1, $2, …); pgx prepares and caches each statement per
+// connection.
+//
+// Sorting and range comparisons of strings use the "C" collation (byte
+// order), whatever the database's default collation, so that results match
+// the other adapters.
+//
+// # Errors
+//
+// Unique violations (SQLSTATE 23505) wrap [storage.ErrConflict]; foreign key,
+// CHECK and NOT NULL violations (23503, 23514, 23502) wrap
+// [storage.ErrConstraint]; failures to reach the server wrap
+// [storage.ErrUnavailable]. A cancelled or expired context aborts the
+// statement and the error wraps the context's error.
+//
+// # Transactions
+//
+// [Adapter.Tx] runs its function in a READ COMMITTED transaction on one
+// pooled connection; a Tx call on the transaction's adapter runs in the
+// same transaction, inside a savepoint. Each write inside a transaction is
+// itself guarded by a savepoint (sent in the same round trip), so that a
+// failed statement, such as a unique violation the caller handles, leaves
+// the transaction usable, as in SQLite.
+//
+// # Migrations
+//
+// [Adapter.Migrate] runs in one transaction under a PostgreSQL advisory lock
+// (so that instances starting together take turns). It creates the schema
+// if missing, the tables (referenced tables first), indexes, columns and
+// CHECK constraints that are missing, and records each step in the table
+// mana_migrations of that schema together with [SchemaVersion]. It never
+// drops or rewrites data: a required column added to a table that already
+// has rows is added as nullable, and a CHECK constraint that existing rows
+// violate is added NOT VALID (enforced for new writes only), both with a
+// warning on the configured logger. [Adapter.PlanMigration] returns the
+// statements Migrate would run.
+//
+// A database whose mana_migrations records a version newer than
+// [SchemaVersion] is refused by Open, Migrate and PlanMigration with
+// [ErrSchemaTooNew].
+package postgres

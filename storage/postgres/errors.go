@@ -1,0 +1,57 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/managarten/mana-auth/storage"
+)
+
+// ErrSchemaTooNew is returned (wrapped) when the database was migrated by a
+// newer version of this package than the running one: its mana_migrations
+// table records a version above [SchemaVersion]. Upgrade the binary; never
+// run an older one against a newer database.
+var ErrSchemaTooNew = errors.New("postgres: database schema is newer than this binary supports")
+
+// mapErr translates pgx errors to the storage sentinels, keeping pgx's
+// error (and so the server's detail) in the chain. Context errors are kept
+// so that errors.Is(err, context.Canceled) holds.
+func mapErr(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ce := ctx.Err(); ce != nil {
+		if errors.Is(err, ce) {
+			return err
+		}
+		return fmt.Errorf("%w (%w)", ce, err)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == "23505": // unique_violation
+			return fmt.Errorf("%w: %w", storage.ErrConflict, err)
+		case pgErr.Code == "23503", pgErr.Code == "23514", pgErr.Code == "23502": // foreign_key, check, not_null
+			return fmt.Errorf("%w: %w", storage.ErrConstraint, err)
+		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
+			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // shutdown, cannot connect now
+			pgErr.Code == "53300": // too many connections
+			return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
+		}
+		return err
+	}
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	if errors.As(err, &connErr) || errors.As(err, &netErr) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, pgconn.ErrConnClosed) || pgconn.Timeout(err) || err.Error() == "closed pool" {
+		return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
+	}
+	return err
+}

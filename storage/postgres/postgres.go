@@ -1,0 +1,525 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/managarten/mana-auth/storage"
+)
+
+// cancelDeadline is how long a cancelled statement may take to stop before
+// its connection is closed.
+const cancelDeadline = 2 * time.Second
+
+// DefaultSchema is the PostgreSQL schema used when [Options.Schema] is empty.
+const DefaultSchema = "public"
+
+// Options configures [Open] and [New].
+type Options struct {
+	// URL is the connection string, as a URL
+	// (postgres://user:password@host:5432/db?sslmode=require) or in
+	// key=value form. Empty means libpq's environment variables (PGHOST, …).
+	// Ignored by [New].
+	URL string
+	// Schema is the PostgreSQL schema holding the tables (created by
+	// Migrate if missing). Empty means [DefaultSchema].
+	Schema string
+	// MaxConns caps the pool size; zero keeps pgxpool's default
+	// (max(4, number of CPUs)) or the URL's pool_max_conns. Ignored by [New].
+	MaxConns int32
+	// MinConns is the number of connections kept open; zero keeps pgxpool's
+	// default or the URL's pool_min_conns. Ignored by [New].
+	MinConns int32
+	// Logger receives migration warnings (columns left nullable, CHECK
+	// constraints added NOT VALID, type mismatches). Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Adapter is the PostgreSQL [storage.Adapter]. It also implements
+// [storage.Migrator], [storage.MigrationPlanner], [storage.Pinger] and
+// [storage.Closer]. It is safe for concurrent use.
+type Adapter struct {
+	c  *core
+	tx *txState // nil outside a transaction
+}
+
+// core is what an adapter and the transaction adapters derived from it share.
+type core struct {
+	pool   *pgxpool.Pool
+	owned  bool   // Close closes the pool
+	schema string // PostgreSQL schema name
+	log    *slog.Logger
+	bound  atomic.Pointer[schemaInfo]
+}
+
+// txState is the transaction (or savepoint) a transaction adapter runs in.
+type txState struct {
+	tx pgx.Tx
+	mu *sync.Mutex // one statement at a time on the connection; shared by nested savepoints
+}
+
+// Interface checks.
+var (
+	_ storage.Adapter          = (*Adapter)(nil)
+	_ storage.Migrator         = (*Adapter)(nil)
+	_ storage.MigrationPlanner = (*Adapter)(nil)
+	_ storage.Pinger           = (*Adapter)(nil)
+	_ storage.Closer           = (*Adapter)(nil)
+)
+
+// Open creates a connection pool for opts.URL, checks that the server can be
+// reached (an error wrapping [storage.ErrUnavailable] otherwise) and that the
+// schema version recorded in the database is not newer than [SchemaVersion].
+// It does not create tables: call [Adapter.Bind] and then [Adapter.Migrate].
+// [Adapter.Close] closes the pool.
+func Open(ctx context.Context, opts Options) (*Adapter, error) {
+	cfg, err := pgxpool.ParseConfig(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	if opts.MinConns > 0 {
+		cfg.MinConns = opts.MinConns
+	}
+	if cfg.MinConns > cfg.MaxConns {
+		cfg.MinConns = cfg.MaxConns
+	}
+	// On a cancelled context, ask the server to cancel the statement (so
+	// that, say, an UPDATE waiting for a lock is not applied later), and
+	// drop the connection if the server does not answer within 2 s.
+	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelDeadline}
+	}
+	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "mana-auth"
+	}
+	a, err := newAdapter(opts)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	a.c.pool, a.c.owned = pool, true
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", unavailable(ctx, err))
+	}
+	if err := a.checkVersion(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// New returns an adapter over a pool the caller owns (opts.URL, MaxConns
+// and MinConns are ignored). It does not touch the database; Migrate checks
+// the schema version. Close does not close the pool. It fails only for a
+// nil pool or an invalid opts.Schema.
+//
+// Unlike [Open], New keeps the pool's context handling: pgx's default
+// closes the connection when a context is cancelled, without cancelling
+// the statement on the server. Set ConnConfig.BuildContextWatcherHandler
+// to a [pgconn.CancelRequestContextWatcherHandler] to have it cancelled.
+func New(pool *pgxpool.Pool, opts Options) (*Adapter, error) {
+	if pool == nil {
+		return nil, errors.New("postgres: New with a nil pool")
+	}
+	a, err := newAdapter(opts)
+	if err != nil {
+		return nil, err
+	}
+	a.c.pool = pool
+	return a, nil
+}
+
+func newAdapter(opts Options) (*Adapter, error) {
+	schema := opts.Schema
+	if schema == "" {
+		schema = DefaultSchema
+	}
+	if !identRE.MatchString(schema) {
+		return nil, fmt.Errorf("postgres: invalid schema name %q", schema)
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Adapter{c: &core{schema: schema, log: logger}}, nil
+}
+
+// SchemaName returns the PostgreSQL schema the adapter's tables live in.
+func (a *Adapter) SchemaName() string { return a.c.schema }
+
+// Pool returns the underlying connection pool.
+func (a *Adapter) Pool() *pgxpool.Pool { return a.c.pool }
+
+// Close closes the pool if [Open] created it; an adapter from [New] leaves
+// the caller's pool open.
+func (a *Adapter) Close() error {
+	if a.c.owned {
+		a.c.pool.Close()
+	}
+	return nil
+}
+
+// Ping checks that the server answers (a readiness probe). Any failure,
+// including ctx expiring first, wraps [storage.ErrUnavailable].
+func (a *Adapter) Ping(ctx context.Context) error {
+	if err := a.c.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: ping: %w", unavailable(ctx, err))
+	}
+	return nil
+}
+
+// unavailable maps a failed ping: whatever the cause (including a context
+// that expired while connecting), the database is unavailable.
+func unavailable(ctx context.Context, err error) error {
+	err = mapErr(ctx, err)
+	if !errors.Is(err, storage.ErrUnavailable) {
+		err = fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
+	}
+	return err
+}
+
+// Bind sets the schema the adapter serves. It validates s and does not touch
+// the database.
+func (a *Adapter) Bind(s storage.Schema) error {
+	si, err := newSchemaInfo(s, a.c.schema)
+	if err != nil {
+		return err
+	}
+	a.c.bound.Store(si)
+	return nil
+}
+
+func (a *Adapter) table(name string) (*tableInfo, error) {
+	si := a.c.bound.Load()
+	if si == nil {
+		return nil, errNoSchema
+	}
+	t := si.tables[name]
+	if t == nil {
+		return nil, fmt.Errorf("postgres: unknown table %q", name)
+	}
+	return t, nil
+}
+
+// stmtSavepoint guards each write inside a transaction.
+const stmtSavepoint = "mana_stmt"
+
+// exec runs a write statement. Inside a transaction it is wrapped in a
+// savepoint (one round trip) so that a failed statement leaves the
+// transaction usable.
+func (a *Adapter) exec(ctx context.Context, query string, args []any) (pgconn.CommandTag, error) {
+	if a.tx == nil {
+		tag, err := a.c.pool.Exec(ctx, query, args...)
+		return tag, mapErr(ctx, err)
+	}
+	a.tx.mu.Lock()
+	defer a.tx.mu.Unlock()
+	b := &pgx.Batch{}
+	b.Queue("SAVEPOINT " + stmtSavepoint)
+	b.Queue(query, args...)
+	b.Queue("RELEASE SAVEPOINT " + stmtSavepoint)
+	br := a.tx.tx.SendBatch(ctx, b)
+	_, err := br.Exec()
+	var tag pgconn.CommandTag
+	if err == nil {
+		tag, err = br.Exec()
+		if err == nil {
+			_, err = br.Exec()
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && ctx.Err() == nil {
+			// Undo the failed statement only; the transaction goes on.
+			_, _ = a.tx.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+stmtSavepoint+"; RELEASE SAVEPOINT "+stmtSavepoint)
+		}
+		return tag, mapErr(ctx, err)
+	}
+	return tag, nil
+}
+
+// query runs a read statement and calls fn for each row's values.
+func (a *Adapter) query(ctx context.Context, query string, args []any, fn func([]any) error) error {
+	var rows pgx.Rows
+	var err error
+	if a.tx != nil {
+		a.tx.mu.Lock()
+		defer a.tx.mu.Unlock()
+		rows, err = a.tx.tx.Query(ctx, query, args...)
+	} else {
+		rows, err = a.c.pool.Query(ctx, query, args...)
+	}
+	if err != nil {
+		return mapErr(ctx, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			return mapErr(ctx, err)
+		}
+		if err := fn(vals); err != nil {
+			return err
+		}
+	}
+	return mapErr(ctx, rows.Err())
+}
+
+// Create inserts rec into table. rec must hold "id"; a missing or nil
+// required field is [storage.ErrConstraint], a duplicate id or unique value
+// [storage.ErrConflict].
+func (a *Adapter) Create(ctx context.Context, table string, rec storage.Record) error {
+	t, err := a.table(table)
+	if err != nil {
+		return err
+	}
+	if err := t.checkKeys(rec); err != nil {
+		return err
+	}
+	cols := make([]string, 0, len(rec))
+	marks := make([]string, 0, len(rec))
+	args := make([]any, 0, len(rec))
+	for _, f := range t.all {
+		v, ok := rec[f.Name]
+		if !ok {
+			if f.Required {
+				return t.missing(f)
+			}
+			continue
+		}
+		nv, err := t.value(f, v)
+		if err != nil {
+			return err
+		}
+		if nv == nil && f.Required {
+			return t.missing(f)
+		}
+		args = append(args, nv)
+		cols = append(cols, quote(f.ColumnName()))
+		marks = append(marks, "$"+strconv.Itoa(len(args)))
+	}
+	q := "INSERT INTO " + t.quoted + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(marks, ", ") + ")"
+	if _, err := a.exec(ctx, q, args); err != nil {
+		return fmt.Errorf("postgres: create %s: %w", t.t.Name, err)
+	}
+	return nil
+}
+
+// FindOne returns the first record of table matching where, or
+// [storage.ErrNotFound].
+func (a *Adapter) FindOne(ctx context.Context, table string, where ...storage.Where) (storage.Record, error) {
+	recs, err := a.find(ctx, table, storage.Query{Where: where, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("postgres: %s: %w", table, storage.ErrNotFound)
+	}
+	return recs[0], nil
+}
+
+// FindMany returns the records of table matching q, sorted by q.Sort (ties
+// broken by id), after skipping q.Offset and at most q.Limit of them.
+func (a *Adapter) FindMany(ctx context.Context, table string, q storage.Query) ([]storage.Record, error) {
+	return a.find(ctx, table, q)
+}
+
+func (a *Adapter) find(ctx context.Context, table string, q storage.Query) ([]storage.Record, error) {
+	t, err := a.table(table)
+	if err != nil {
+		return nil, err
+	}
+	if q.Limit < 0 || q.Offset < 0 {
+		return nil, errors.New("postgres: negative limit or offset")
+	}
+	where, args, err := t.where(q.Where, nil)
+	if err != nil {
+		return nil, err
+	}
+	order, err := t.orderBy(q.Sort)
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + t.selectList + " FROM " + t.quoted + where + order)
+	if q.Limit > 0 {
+		args = append(args, int64(q.Limit))
+		b.WriteString(" LIMIT $" + strconv.Itoa(len(args)))
+	}
+	if q.Offset > 0 {
+		args = append(args, int64(q.Offset))
+		b.WriteString(" OFFSET $" + strconv.Itoa(len(args)))
+	}
+	var out []storage.Record
+	err = a.query(ctx, b.String(), args, func(vals []any) error {
+		rec := make(storage.Record, len(t.all))
+		for i, f := range t.all {
+			v, err := fromDB(f, vals[i])
+			if err != nil {
+				return fmt.Errorf("%s.%s: %w", t.t.Name, f.Name, err)
+			}
+			rec[f.Name] = v
+		}
+		out = append(out, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: find %s: %w", t.t.Name, err)
+	}
+	return out, nil
+}
+
+// Update sets the fields of set on every record of table matching where and
+// returns how many records matched. An empty set is an error.
+func (a *Adapter) Update(ctx context.Context, table string, set storage.Record, where ...storage.Where) (int64, error) {
+	t, err := a.table(table)
+	if err != nil {
+		return 0, err
+	}
+	if err := t.checkKeys(set); err != nil {
+		return 0, err
+	}
+	if len(set) == 0 {
+		return 0, fmt.Errorf("postgres: update of %s sets no fields", t.t.Name)
+	}
+	assign := make([]string, 0, len(set))
+	args := make([]any, 0, len(set)+len(where))
+	for _, f := range t.all { // schema order: deterministic SQL text
+		v, ok := set[f.Name]
+		if !ok {
+			continue
+		}
+		nv, err := t.value(f, v)
+		if err != nil {
+			return 0, err
+		}
+		if nv == nil && f.Required {
+			return 0, t.missing(f)
+		}
+		args = append(args, nv)
+		assign = append(assign, quote(f.ColumnName())+" = $"+strconv.Itoa(len(args)))
+	}
+	whereSQL, args, err := t.where(where, args)
+	if err != nil {
+		return 0, err
+	}
+	tag, err := a.exec(ctx, "UPDATE "+t.quoted+" SET "+strings.Join(assign, ", ")+whereSQL, args)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: update %s: %w", t.t.Name, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// Delete removes every record of table matching where and returns how many.
+func (a *Adapter) Delete(ctx context.Context, table string, where ...storage.Where) (int64, error) {
+	t, err := a.table(table)
+	if err != nil {
+		return 0, err
+	}
+	whereSQL, args, err := t.where(where, nil)
+	if err != nil {
+		return 0, err
+	}
+	tag, err := a.exec(ctx, "DELETE FROM "+t.quoted+whereSQL, args)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete %s: %w", t.t.Name, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// Count returns how many records of table match where.
+func (a *Adapter) Count(ctx context.Context, table string, where ...storage.Where) (int64, error) {
+	t, err := a.table(table)
+	if err != nil {
+		return 0, err
+	}
+	whereSQL, args, err := t.where(where, nil)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = a.query(ctx, "SELECT COUNT(*) FROM "+t.quoted+whereSQL, args, func(vals []any) error {
+		c, ok := vals[0].(int64)
+		if !ok {
+			return fmt.Errorf("unexpected count %T", vals[0])
+		}
+		n = c
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("postgres: count %s: %w", t.t.Name, err)
+	}
+	return n, nil
+}
+
+// Tx runs fn in a transaction. If fn returns an error or panics, the
+// transaction is rolled back; otherwise it is committed. A Tx call on the
+// adapter passed to fn runs in the same transaction, inside a savepoint: if
+// the inner fn fails, only its writes are undone.
+func (a *Adapter) Tx(ctx context.Context, fn func(tx storage.Adapter) error) error {
+	if fn == nil {
+		return errors.New("postgres: Tx with a nil function")
+	}
+	var tx pgx.Tx
+	var err error
+	var mu *sync.Mutex
+	if a.tx != nil {
+		a.tx.mu.Lock()
+		tx, err = a.tx.tx.Begin(ctx) // SAVEPOINT
+		a.tx.mu.Unlock()
+		mu = a.tx.mu
+	} else {
+		tx, err = a.c.pool.BeginTx(ctx, pgx.TxOptions{})
+		mu = new(sync.Mutex)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", mapErr(ctx, err))
+	}
+	ta := &Adapter{c: a.c, tx: &txState{tx: tx, mu: mu}}
+	rollback := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+	}
+	done := false
+	defer func() {
+		if !done {
+			rollback() // fn panicked
+		}
+	}()
+	if err := fn(ta); err != nil {
+		done = true
+		rollback()
+		return err
+	}
+	done = true
+	mu.Lock()
+	err = tx.Commit(ctx)
+	mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("postgres: commit: %w", mapErr(ctx, err))
+	}
+	return nil
+}

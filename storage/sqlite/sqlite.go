@@ -1,0 +1,547 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/managarten/mana-auth/storage"
+)
+
+// DefaultBusyTimeout is how long a connection waits for a lock held by
+// another process before giving up, when [Options.BusyTimeout] is zero.
+const DefaultBusyTimeout = 5 * time.Second
+
+// MemoryPath is the [Options.Path] of a private in-memory database.
+const MemoryPath = ":memory:"
+
+// Options configures [Open].
+type Options struct {
+	// Path is the database file. It is created, with mode 0600, if it does
+	// not exist (its directory must). A "file:" URI is accepted as is.
+	// [MemoryPath] (or a "file:" URI naming an in-memory database) opens a
+	// private in-memory database on a single connection, for tests and
+	// examples; it vanishes on Close.
+	Path string
+	// BusyTimeout is how long to wait for a lock held by another process.
+	// Zero means [DefaultBusyTimeout].
+	BusyTimeout time.Duration
+	// MaxReadConns caps the pool of read-only connections. Zero means
+	// max(4, GOMAXPROCS).
+	MaxReadConns int
+	// Logger receives migration warnings (columns that could not be made
+	// NOT NULL, CHECK constraints that could not be added). Nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Adapter is the SQLite [storage.Adapter]. It also implements
+// [storage.Migrator], [storage.MigrationPlanner], [storage.Pinger] and
+// [storage.Closer]. It is safe for concurrent use.
+type Adapter struct {
+	c  *core
+	tx *txState // nil outside a transaction
+}
+
+// core is what an adapter and the transaction adapters derived from it share.
+type core struct {
+	w      *sql.DB // the single write connection
+	r      *sql.DB // read-only pool (== w for an in-memory database)
+	log    *slog.Logger
+	schema atomic.Pointer[schemaInfo]
+}
+
+// txState is the transaction a transaction adapter runs in.
+type txState struct {
+	tx *sql.Tx
+	mu sync.Mutex // one statement at a time on the transaction's connection
+	sp int        // savepoints created so far (guarded by mu)
+}
+
+// Interface checks.
+var (
+	_ storage.Adapter          = (*Adapter)(nil)
+	_ storage.Migrator         = (*Adapter)(nil)
+	_ storage.MigrationPlanner = (*Adapter)(nil)
+	_ storage.Pinger           = (*Adapter)(nil)
+	_ storage.Closer           = (*Adapter)(nil)
+)
+
+// Open opens (creating if needed) the database at opts.Path and checks that
+// its recorded schema version is not newer than [SchemaVersion]. It does not
+// create tables: call [Adapter.Bind] and then [Adapter.Migrate].
+func Open(ctx context.Context, opts Options) (*Adapter, error) {
+	if opts.Path == "" {
+		return nil, errors.New("sqlite: Options.Path is required")
+	}
+	busy := opts.BusyTimeout
+	if busy <= 0 {
+		busy = DefaultBusyTimeout
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	memory := opts.Path == MemoryPath || strings.Contains(opts.Path, ":memory:") ||
+		strings.Contains(opts.Path, "mode=memory")
+	if !memory && !strings.HasPrefix(opts.Path, "file:") {
+		// The file holds sessions and keys: create it private. SQLite gives
+		// its -wal and -shm files the same permissions.
+		if f, err := os.OpenFile(opts.Path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+			_ = f.Close()
+		}
+	}
+
+	w, err := sql.Open("sqlite", dsn(opts.Path, busy, true))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", opts.Path, err)
+	}
+	// One write connection: writers in this process queue in database/sql
+	// (honouring their contexts) instead of failing with SQLITE_BUSY.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	// The first connection switches the file to WAL before readers open it.
+	if err := w.PingContext(ctx); err != nil {
+		_ = w.Close()
+		err = mapErr(ctx, err)
+		if !errors.Is(err, storage.ErrUnavailable) {
+			err = fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
+		}
+		return nil, fmt.Errorf("sqlite: open %s: %w", opts.Path, err)
+	}
+
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err == nil && !memory && !strings.EqualFold(mode, "wal") {
+		logger.WarnContext(ctx, "sqlite: WAL journal mode unavailable; readers may block writers", "path", opts.Path, "journal_mode", mode)
+	}
+
+	r := w
+	if !memory {
+		r, err = sql.Open("sqlite", dsn(opts.Path, busy, false))
+		if err != nil {
+			_ = w.Close()
+			return nil, fmt.Errorf("sqlite: open %s: %w", opts.Path, err)
+		}
+		n := opts.MaxReadConns
+		if n <= 0 {
+			n = max(4, runtime.GOMAXPROCS(0))
+		}
+		r.SetMaxOpenConns(n)
+		r.SetMaxIdleConns(n)
+	}
+	a := &Adapter{c: &core{w: w, r: r, log: logger}}
+	if err := a.checkVersion(ctx); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// dsn builds the driver data source name. The pragmas are applied by the
+// driver to every new connection of the pool.
+func dsn(path string, busy time.Duration, writer bool) string {
+	params := []string{
+		fmt.Sprintf("_pragma=busy_timeout(%d)", busy.Milliseconds()),
+		"_pragma=foreign_keys(1)",
+		// A double-quoted name that is not a column is an error, not a
+		// string literal (a typo in a Check.Expr must not pass silently).
+		"_dqs=0",
+	}
+	if writer {
+		params = append(params,
+			"_pragma=journal_mode(WAL)",
+			"_pragma=synchronous(NORMAL)",
+			"_txlock=immediate",
+		)
+	} else {
+		params = append(params, "_pragma=query_only(1)")
+	}
+	base := path
+	if !strings.HasPrefix(path, "file:") {
+		base = "file:" + escapePath(path)
+	}
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + strings.Join(params, "&")
+}
+
+// escapePath makes a file name safe inside a "file:" URI.
+func escapePath(p string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; c {
+		case '%', '?', '#':
+			fmt.Fprintf(&b, "%%%02X", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// Close closes the database. Transactions in progress are rolled back.
+func (a *Adapter) Close() error {
+	err := a.c.w.Close()
+	if a.c.r != a.c.w {
+		err = errors.Join(err, a.c.r.Close())
+	}
+	return err
+}
+
+// Ping checks that the database can be read (a readiness probe); any
+// failure wraps [storage.ErrUnavailable]. It does not wait for the write
+// connection.
+func (a *Adapter) Ping(ctx context.Context) error {
+	var one int
+	if err := a.c.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		err = mapErr(ctx, err)
+		if !errors.Is(err, storage.ErrUnavailable) {
+			err = fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
+		}
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// Bind sets the schema the adapter serves. It validates s and does not touch
+// the database.
+func (a *Adapter) Bind(s storage.Schema) error {
+	si, err := newSchemaInfo(s)
+	if err != nil {
+		return err
+	}
+	a.c.schema.Store(si)
+	return nil
+}
+
+func (a *Adapter) table(name string) (*tableInfo, error) {
+	si := a.c.schema.Load()
+	if si == nil {
+		return nil, errNoSchema
+	}
+	t := si.tables[name]
+	if t == nil {
+		return nil, fmt.Errorf("sqlite: unknown table %q", name)
+	}
+	return t, nil
+}
+
+// exec runs a write statement on the transaction or the write connection.
+func (a *Adapter) exec(ctx context.Context, query string, args []any) (sql.Result, error) {
+	if a.tx != nil {
+		a.tx.mu.Lock()
+		defer a.tx.mu.Unlock()
+		res, err := a.tx.tx.ExecContext(ctx, query, args...)
+		return res, mapErr(ctx, err)
+	}
+	res, err := a.c.w.ExecContext(ctx, query, args...)
+	return res, mapErr(ctx, err)
+}
+
+// query runs a read statement on the transaction or the read pool and calls
+// fn for each row.
+func (a *Adapter) query(ctx context.Context, query string, args []any, fn func(*sql.Rows) error) error {
+	var rows *sql.Rows
+	var err error
+	if a.tx != nil {
+		a.tx.mu.Lock()
+		defer a.tx.mu.Unlock()
+		rows, err = a.tx.tx.QueryContext(ctx, query, args...)
+	} else {
+		rows, err = a.c.r.QueryContext(ctx, query, args...)
+	}
+	if err != nil {
+		return mapErr(ctx, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return mapErr(ctx, err)
+	}
+	return mapErr(ctx, rows.Close())
+}
+
+// Create inserts rec into table. rec must hold a non-empty "id"; a missing
+// or nil required field is [storage.ErrConstraint], a duplicate id or unique
+// value [storage.ErrConflict].
+func (a *Adapter) Create(ctx context.Context, table string, rec storage.Record) error {
+	t, err := a.table(table)
+	if err != nil {
+		return err
+	}
+	if err := t.checkKeys(rec); err != nil {
+		return err
+	}
+	cols := make([]string, 0, len(rec))
+	marks := make([]string, 0, len(rec))
+	args := make([]any, 0, len(rec))
+	for _, f := range t.all {
+		v, ok := rec[f.Name]
+		if !ok {
+			if f.Required {
+				return t.missing(f)
+			}
+			continue
+		}
+		nv, err := t.value(f, v)
+		if err != nil {
+			return err
+		}
+		if nv == nil && f.Required {
+			return t.missing(f)
+		}
+		cols = append(cols, quote(f.ColumnName()))
+		marks = append(marks, "?")
+		args = append(args, toDB(nv))
+	}
+	q := "INSERT INTO " + t.quoted + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(marks, ", ") + ")"
+	if _, err := a.exec(ctx, q, args); err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", t.t.Name, err)
+	}
+	return nil
+}
+
+// FindOne returns the first record of table matching where, or
+// [storage.ErrNotFound].
+func (a *Adapter) FindOne(ctx context.Context, table string, where ...storage.Where) (storage.Record, error) {
+	recs, err := a.find(ctx, table, storage.Query{Where: where, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("sqlite: %s: %w", table, storage.ErrNotFound)
+	}
+	return recs[0], nil
+}
+
+// FindMany returns the records of table matching q, sorted by q.Sort (ties
+// broken by id), after skipping q.Offset and at most q.Limit of them.
+func (a *Adapter) FindMany(ctx context.Context, table string, q storage.Query) ([]storage.Record, error) {
+	return a.find(ctx, table, q)
+}
+
+func (a *Adapter) find(ctx context.Context, table string, q storage.Query) ([]storage.Record, error) {
+	t, err := a.table(table)
+	if err != nil {
+		return nil, err
+	}
+	if q.Limit < 0 || q.Offset < 0 {
+		return nil, errors.New("sqlite: negative limit or offset")
+	}
+	where, args, err := t.where(q.Where, nil)
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + t.selectList + " FROM " + t.quoted + where)
+	order, err := t.orderBy(q.Sort)
+	if err != nil {
+		return nil, err
+	}
+	b.WriteString(order)
+	if q.Limit > 0 || q.Offset > 0 {
+		limit := int64(-1)
+		if q.Limit > 0 {
+			limit = int64(q.Limit)
+		}
+		b.WriteString(" LIMIT ? OFFSET ?")
+		args = append(args, limit, int64(q.Offset))
+	}
+	var out []storage.Record
+	dest := make([]any, len(t.all))
+	ptrs := make([]any, len(t.all))
+	for i := range dest {
+		ptrs[i] = &dest[i]
+	}
+	err = a.query(ctx, b.String(), args, func(rows *sql.Rows) error {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		rec := make(storage.Record, len(t.all))
+		for i, f := range t.all {
+			v, err := fromDB(f, dest[i])
+			if err != nil {
+				return fmt.Errorf("sqlite: %s.%s: %w", t.t.Name, f.Name, err)
+			}
+			rec[f.Name] = v
+			dest[i] = nil
+		}
+		out = append(out, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: find %s: %w", t.t.Name, err)
+	}
+	return out, nil
+}
+
+// Update sets the fields of set on every record of table matching where and
+// returns how many records matched. An empty set is an error.
+func (a *Adapter) Update(ctx context.Context, table string, set storage.Record, where ...storage.Where) (int64, error) {
+	t, err := a.table(table)
+	if err != nil {
+		return 0, err
+	}
+	if err := t.checkKeys(set); err != nil {
+		return 0, err
+	}
+	if len(set) == 0 {
+		return 0, fmt.Errorf("sqlite: update of %s sets no fields", t.t.Name)
+	}
+	assign := make([]string, 0, len(set))
+	args := make([]any, 0, len(set)+len(where))
+	for _, f := range t.all { // schema order: deterministic SQL text
+		v, ok := set[f.Name]
+		if !ok {
+			continue
+		}
+		nv, err := t.value(f, v)
+		if err != nil {
+			return 0, err
+		}
+		if nv == nil && f.Required {
+			return 0, t.missing(f)
+		}
+		assign = append(assign, quote(f.ColumnName())+" = ?")
+		args = append(args, toDB(nv))
+	}
+	whereSQL, args, err := t.where(where, args)
+	if err != nil {
+		return 0, err
+	}
+	res, err := a.exec(ctx, "UPDATE "+t.quoted+" SET "+strings.Join(assign, ", ")+whereSQL, args)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: update %s: %w", t.t.Name, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: update %s: %w", t.t.Name, err)
+	}
+	return n, nil
+}
+
+// Delete removes every record of table matching where and returns how many.
+func (a *Adapter) Delete(ctx context.Context, table string, where ...storage.Where) (int64, error) {
+	t, err := a.table(table)
+	if err != nil {
+		return 0, err
+	}
+	whereSQL, args, err := t.where(where, nil)
+	if err != nil {
+		return 0, err
+	}
+	res, err := a.exec(ctx, "DELETE FROM "+t.quoted+whereSQL, args)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete %s: %w", t.t.Name, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete %s: %w", t.t.Name, err)
+	}
+	return n, nil
+}
+
+// Count returns how many records of table match where.
+func (a *Adapter) Count(ctx context.Context, table string, where ...storage.Where) (int64, error) {
+	t, err := a.table(table)
+	if err != nil {
+		return 0, err
+	}
+	whereSQL, args, err := t.where(where, nil)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = a.query(ctx, "SELECT COUNT(*) FROM "+t.quoted+whereSQL, args, func(rows *sql.Rows) error {
+		return rows.Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: count %s: %w", t.t.Name, err)
+	}
+	return n, nil
+}
+
+// Tx runs fn in a transaction (BEGIN IMMEDIATE on the write connection). If
+// fn returns an error or panics, the transaction is rolled back; otherwise it
+// is committed. A Tx call on the adapter passed to fn runs in the same
+// transaction, inside a savepoint: if the inner fn fails, only its writes are
+// undone.
+func (a *Adapter) Tx(ctx context.Context, fn func(tx storage.Adapter) error) (err error) {
+	if fn == nil {
+		return errors.New("sqlite: Tx with a nil function")
+	}
+	if a.tx != nil {
+		return a.savepoint(ctx, fn)
+	}
+	tx, err := a.c.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", mapErr(ctx, err))
+	}
+	ta := &Adapter{c: a.c, tx: &txState{tx: tx}}
+	done := false
+	defer func() {
+		if !done {
+			_ = tx.Rollback() // fn panicked
+		}
+	}()
+	if err := fn(ta); err != nil {
+		done = true
+		_ = tx.Rollback()
+		return err
+	}
+	done = true
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", mapErr(ctx, err))
+	}
+	return nil
+}
+
+func (a *Adapter) savepoint(ctx context.Context, fn func(tx storage.Adapter) error) error {
+	a.tx.mu.Lock()
+	a.tx.sp++
+	name := fmt.Sprintf("mana_sp_%d", a.tx.sp)
+	a.tx.mu.Unlock()
+	if _, err := a.exec(ctx, "SAVEPOINT "+name, nil); err != nil {
+		return fmt.Errorf("sqlite: savepoint: %w", err)
+	}
+	done := false
+	rollback := func() {
+		// Cleanup must run even if ctx is done.
+		bg := context.WithoutCancel(ctx)
+		_, _ = a.exec(bg, "ROLLBACK TO SAVEPOINT "+name, nil)
+		_, _ = a.exec(bg, "RELEASE SAVEPOINT "+name, nil)
+	}
+	defer func() {
+		if !done {
+			rollback() // fn panicked
+		}
+	}()
+	if err := fn(a); err != nil {
+		done = true
+		rollback()
+		return err
+	}
+	done = true
+	if _, err := a.exec(ctx, "RELEASE SAVEPOINT "+name, nil); err != nil {
+		return fmt.Errorf("sqlite: release savepoint: %w", err)
+	}
+	return nil
+}
