@@ -27,8 +27,13 @@ func (a *Auth) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(WithRequestInfo(r.Context(), RequestInfo{IP: ip, UserAgent: r.UserAgent()}))
 	c := &Context{a: a, r: r, path: path, params: params, endpoint: e, ip: ip, header: http.Header{}}
 	if err := a.run(c, w); err != nil {
-		c.writeErr(w, err)
-		return
+		var intr *Interruption
+		if !errors.As(err, &intr) {
+			c.writeErr(w, err)
+			return
+		}
+		c.SetCookies(intr.Cookies)
+		c.result = intr.Body
 	}
 	c.write(w)
 }

@@ -156,7 +156,7 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 	if noSession {
 		return &AuthResult{User: u}, nil
 	}
-	return a.CreateSession(ctx, u, in.RememberMe == nil || *in.RememberMe)
+	return a.CreateSession(WithSignIn(ctx, "email"), u, in.RememberMe == nil || *in.RememberMe)
 }
 
 // CreateUser creates a user (and, if acc is not nil, an account for it) in
@@ -263,7 +263,7 @@ func (a *Auth) SignInEmail(ctx context.Context, in SignInInput) (*AuthResult, er
 		}
 		return nil, ErrEmailNotVerified
 	}
-	return a.CreateSession(ctx, u, in.RememberMe == nil || *in.RememberMe)
+	return a.CreateSession(WithSignIn(ctx, "email"), u, in.RememberMe == nil || *in.RememberMe)
 }
 
 // credentials loads the user with email and their credential account.

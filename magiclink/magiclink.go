@@ -218,10 +218,11 @@ func (p *Plugin) Verify(ctx context.Context, token string) (*VerifyResult, error
 		}
 		u.EmailVerified = true
 	}
-	res, err := p.a.CreateSession(ctx, u, true)
+	res, err := p.a.CreateSession(auth.WithSignIn(ctx, "magic-link"), u, true)
 	if err != nil {
 		var ae *auth.Error
-		if errors.As(err, &ae) && ae.Status < 500 && ae.Code != auth.ErrFailedToCreateSession.Code {
+		var intr *auth.Interruption
+		if errors.As(err, &ae) && ae.Status < 500 && ae.Code != auth.ErrFailedToCreateSession.Code || errors.As(err, &intr) {
 			return nil, err // a plugin hook (e.g. a second factor) answered
 		}
 		return nil, &verifyError{code: CodeFailedToCreateSession, err: err}
@@ -253,6 +254,19 @@ func (p *Plugin) handleVerify(c *auth.Context) (any, error) {
 		errCB = cb
 	}
 	res, err := p.Verify(c.Context(), q.Get("token"))
+	var intr *auth.Interruption
+	if errors.As(err, &intr) {
+		// A second factor is due: the browser goes where the plugin says
+		// (or back to the app), carrying the pending-verification cookie.
+		c.SetCookies(intr.Cookies)
+		if intr.RedirectURL != "" {
+			return c.Redirect(p.a.ResolveURL(intr.RedirectURL))
+		}
+		if cb == "" {
+			return intr.Body, nil
+		}
+		return c.Redirect(auth.AppendQuery(p.a.ResolveURL(cb), "twoFactorRedirect", "true"))
+	}
 	if err != nil {
 		var ve *verifyError
 		if errors.As(err, &ve) {

@@ -55,7 +55,7 @@ type env struct {
 	mu  sync.Mutex
 }
 
-func (e *env) clock() time.Time     { e.mu.Lock(); defer e.mu.Unlock(); return e.now }
+func (e *env) clock() time.Time    { e.mu.Lock(); defer e.mu.Unlock(); return e.now }
 func (e *env) add(d time.Duration) { e.mu.Lock(); e.now = e.now.Add(d); e.mu.Unlock() }
 
 func newEnv(t *testing.T, opts magiclink.Options) *env {
