@@ -210,8 +210,11 @@ func (a *Auth) RequireSession(next http.Handler) http.Handler {
 	})
 }
 
-// storageErr maps storage failures to API errors: unavailability is a 503,
-// anything else a 500 whose detail is logged, never sent.
+// StorageError maps a storage failure to an API error: unavailability is
+// a 503, anything else a 500 whose detail is logged, never sent. Plugins
+// use it for their own queries.
+func StorageError(err error) error { return storageErr(err) }
+
 func storageErr(err error) error {
 	if errors.Is(err, storage.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 		return ErrUnavailable.With(err)

@@ -1,0 +1,116 @@
+package jwt
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/managarten/mana-auth/auth"
+)
+
+// Claims are the claims of a verified token. The well-known ones are
+// decoded into fields; Raw holds every claim as decoded by encoding/json
+// (numbers are float64).
+type Claims struct {
+	// Subject is "sub": the user id.
+	Subject string
+	// Email is "email" ("" if absent or not a string).
+	Email string
+	// Role is "role" ("" if absent or not a string). Better Auth's admin
+	// plugin stores several roles comma-separated; see HasRole.
+	Role string
+	// SessionID is "sid", the id of the session the token was minted for
+	// ("" if absent).
+	SessionID string
+	// Issuer is "iss".
+	Issuer string
+	// Audience is "aud" (a single string becomes a one-element slice).
+	Audience []string
+	// IssuedAt, ExpiresAt and NotBefore are "iat", "exp" and "nbf" (zero
+	// when absent; exp is always present in a verified token).
+	IssuedAt, ExpiresAt, NotBefore time.Time
+	// KeyID is the kid of the key that signed the token.
+	KeyID string
+	// Raw holds all claims.
+	Raw map[string]any
+}
+
+// HasRole reports whether the token's role is one of roles. A role claim of
+// several comma-separated roles ("admin,user") matches each of them.
+func (c *Claims) HasRole(roles ...string) bool {
+	if c == nil || c.Role == "" {
+		return false
+	}
+	for part := range strings.SplitSeq(c.Role, ",") {
+		part = strings.TrimSpace(part)
+		for _, r := range roles {
+			if part != "" && part == r {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+type claimsKey struct{}
+
+// WithClaims returns ctx carrying c, as the middleware does (useful to test
+// handlers that read ClaimsFrom).
+func WithClaims(ctx context.Context, c *Claims) context.Context {
+	return context.WithValue(ctx, claimsKey{}, c)
+}
+
+// ClaimsFrom returns the claims the middleware put in ctx, or nil.
+func ClaimsFrom(ctx context.Context) *Claims {
+	c, _ := ctx.Value(claimsKey{}).(*Claims)
+	return c
+}
+
+// DefaultRole is the role claim of users without a "role" field.
+const DefaultRole = "user"
+
+// defaultClaims is the default payload: the minimal set a resource server
+// needs. Field order is the order in the token.
+type defaultClaims struct {
+	Sub   string `json:"sub"`
+	Email string `json:"email"`
+	Role  string `json:"role"`
+	Sid   string `json:"sid"`
+	Iat   int64  `json:"iat"`
+	Exp   int64  `json:"exp"`
+	Iss   string `json:"iss"`
+	Aud   string `json:"aud"`
+}
+
+// userRole returns the user's "role" field (a plugin field such as the
+// admin plugin's), or DefaultRole.
+func userRole(u *auth.User) string {
+	if r, ok := u.Extra["role"].(string); ok && r != "" {
+		return r
+	}
+	if r, ok := u.Extra["role"].(*string); ok && r != nil && *r != "" {
+		return *r
+	}
+	return DefaultRole
+}
+
+// BetterAuthPayload is a [Options.Payload] function giving Better Auth's
+// default payload: the whole user object as get-session returns it (id,
+// name, email, emailVerified, image, createdAt, updatedAt as ISO-8601
+// strings with milliseconds, plus plugin fields). The plugin then adds sub
+// (the user id), iat, exp, iss and aud, as Better Auth does. Use it when
+// consumers of the token expect Better Auth's claims:
+//
+//	jwt.New(jwt.Options{Payload: jwt.BetterAuthPayload})
+func BetterAuthPayload(_ context.Context, sd *auth.SessionData) (map[string]any, error) {
+	b, err := json.Marshal(sd.User)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}

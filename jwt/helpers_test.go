@@ -1,0 +1,285 @@
+package jwt
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/storage"
+	"github.com/managarten/mana-auth/storage/memory"
+)
+
+const testSecret = "jwt-plugin-test-secret-0123456789abcdef"
+
+// clock is a settable clock shared by the server and the verifiers.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock(t time.Time) *clock { return &clock{t: t} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// env is an auth server with the jwt plugin on a loopback httptest server.
+type env struct {
+	t      *testing.T
+	a      *auth.Auth
+	p      *Plugin
+	db     *memory.Adapter
+	base   string // BaseURL, e.g. http://127.0.0.1:1234
+	clock  *clock // nil: real time
+	client *http.Client
+}
+
+type envConfig struct {
+	opts    Options
+	clock   *clock
+	db      *memory.Adapter
+	base    string // BaseURL override (no server is started then)
+	secret  string // default testSecret
+	plugins []auth.Plugin
+}
+
+func newEnv(t *testing.T, ec envConfig) *env {
+	t.Helper()
+	e := &env{t: t, clock: ec.clock, db: ec.db}
+	if e.db == nil {
+		e.db = memory.New()
+	}
+	var ln net.Listener
+	e.base = ec.base
+	if e.base == "" {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		e.base = "http://" + ln.Addr().String()
+	}
+	if ec.secret == "" {
+		ec.secret = testSecret
+	}
+	cfg := auth.Config{BaseURL: e.base, Secret: ec.secret, RateLimit: auth.RateLimitConfig{Disabled: true}}
+	if ec.clock != nil {
+		cfg.Now = ec.clock.Now
+	}
+	e.p = New(ec.opts)
+	a, err := auth.New(cfg, e.db, append([]auth.Plugin{e.p}, ec.plugins...)...)
+	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		t.Fatalf("auth.New: %v", err)
+	}
+	e.a = a
+	if err := a.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ln != nil {
+		srv := httptest.NewUnstartedServer(a.Handler())
+		srv.Listener.Close()
+		srv.Listener = ln
+		srv.Start()
+		t.Cleanup(srv.Close)
+	}
+	jar, _ := cookiejar.New(nil)
+	e.client = &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	return e
+}
+
+func newMemory() *memory.Adapter { return memory.New() }
+
+func (e *env) url(path string) string { return e.base + "/api/auth" + path }
+
+// do sends a request with the env's cookie jar and returns the response
+// and its body.
+func (e *env) do(method, path string, body any) (*http.Response, []byte) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, e.url(path), rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp, b
+}
+
+type signUpResult struct {
+	Token string `json:"token"`
+	User  struct {
+		ID    string `json:"id"`
+		Email string `json:"email"`
+	} `json:"user"`
+}
+
+// signUp creates a user over HTTP; the session cookie lands in the jar.
+func (e *env) signUp(email string) signUpResult {
+	e.t.Helper()
+	resp, body := e.do("POST", "/sign-up/email", map[string]any{"name": "Jay Doe", "email": email, "password": "correct horse battery"})
+	if resp.StatusCode != 200 {
+		e.t.Fatalf("sign-up: %d %s", resp.StatusCode, body)
+	}
+	var r signUpResult
+	if err := json.Unmarshal(body, &r); err != nil {
+		e.t.Fatal(err)
+	}
+	return r
+}
+
+// token gets GET /token's JWT.
+func (e *env) token() string {
+	e.t.Helper()
+	resp, body := e.do("GET", "/token", nil)
+	if resp.StatusCode != 200 {
+		e.t.Fatalf("GET /token: %d %s", resp.StatusCode, body)
+	}
+	var r struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil || r.Token == "" {
+		e.t.Fatalf("GET /token body %s: %v", body, err)
+	}
+	return r.Token
+}
+
+// jwks fetches GET /jwks and parses it.
+func (e *env) jwks() map[string]ed25519.PublicKey {
+	e.t.Helper()
+	resp, body := e.do("GET", "/jwks", nil)
+	if resp.StatusCode != 200 {
+		e.t.Fatalf("GET /jwks: %d %s", resp.StatusCode, body)
+	}
+	keys, err := ParseJWKS(body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return keys
+}
+
+func (e *env) now() time.Time {
+	if e.clock != nil {
+		return e.clock.Now()
+	}
+	return time.Now()
+}
+
+func (e *env) keyCount() int64 {
+	e.t.Helper()
+	n, err := e.db.Count(context.Background(), TableJWKS)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// decodeSegment decodes part i (0 header, 1 payload) of a compact JWS.
+func decodeSegment(t *testing.T, token string, i int) map[string]any {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token has %d parts", len(parts))
+	}
+	b, err := b64.DecodeString(parts[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// testKey is a deterministic Ed25519 key for tests that need stable tokens.
+func testKey(seed byte) ed25519.PrivateKey {
+	s := make([]byte, ed25519.SeedSize)
+	for i := range s {
+		s[i] = seed + byte(i)
+	}
+	return ed25519.NewKeyFromSeed(s)
+}
+
+// makeToken signs header and claims (marshalled as given) with key.
+func makeToken(t testing.TB, key ed25519.PrivateKey, header, claims any) string {
+	t.Helper()
+	h := encodeJSONSegment(t, header)
+	p := encodeJSONSegment(t, claims)
+	sig := ed25519.Sign(key, []byte(h+"."+p))
+	return h + "." + p + "." + b64.EncodeToString(sig)
+}
+
+func encodeJSONSegment(t testing.TB, v any) string {
+	t.Helper()
+	if s, ok := v.(string); ok {
+		return b64.EncodeToString([]byte(s))
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b64.EncodeToString(b)
+}
+
+// jwksDoc renders public keys as a JWKS document.
+func jwksDoc(keys map[string]ed25519.PublicKey) []byte {
+	type jwk struct {
+		Kty string `json:"kty"`
+		Crv string `json:"crv"`
+		X   string `json:"x"`
+		Kid string `json:"kid"`
+		Alg string `json:"alg"`
+	}
+	var doc struct {
+		Keys []jwk `json:"keys"`
+	}
+	doc.Keys = []jwk{}
+	for kid, k := range keys {
+		doc.Keys = append(doc.Keys, jwk{"OKP", "Ed25519", rawB64.EncodeToString(k), kid, "EdDSA"})
+	}
+	b, _ := json.Marshal(doc)
+	return b
+}
+
+// rolePlugin adds a "role" field to the user table (as the admin plugin does).
+type rolePlugin struct{}
+
+func (rolePlugin) ID() string { return "test-role" }
+func (rolePlugin) Schema() storage.Schema {
+	return storage.Schema{Tables: []storage.Table{{Name: auth.TableUser, Fields: []storage.Field{{Name: "role", Type: storage.String}}}}}
+}

@@ -1,0 +1,321 @@
+package jwt
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/storage"
+)
+
+// TableJWKS is the logical name of the key table.
+const TableJWKS = "jwks"
+
+// Defaults of Options.
+const (
+	DefaultExpiration   = 15 * time.Minute
+	DefaultGracePeriod  = 30 * 24 * time.Hour
+	DefaultKeyCacheTTL  = time.Minute
+	DefaultJWKSPath     = "/jwks"
+	DefaultJWKSMaxAge   = time.Minute
+	HeaderSetAuthJWT    = "set-auth-jwt"
+	selfVerifyMinReload = time.Second
+)
+
+// Options configures the plugin. The zero value is Better Auth's defaults,
+// except for the payload (see Payload).
+type Options struct {
+	// Issuer is the "iss" claim. Default: the origin of auth.Config.BaseURL
+	// (scheme://host[:port], no path), as Better Auth.
+	Issuer string
+	// Audience is the "aud" claim (a string). Default: the BaseURL origin.
+	Audience string
+	// Expiration is the token lifetime: exp = iat + Expiration (whole
+	// seconds). Default 15 minutes.
+	Expiration time.Duration
+	// KeyRotationInterval, when set, makes every new key expire that long
+	// after its creation; the first signature after that mints a new key
+	// (Better Auth's jwks.rotationInterval). Default 0: keys live until
+	// RotateKeys.
+	KeyRotationInterval time.Duration
+	// GracePeriod is how long an expired or rotated-out key stays in the
+	// JWKS (so tokens it signed keep verifying). Default 30 days.
+	GracePeriod time.Duration
+	// DisableSettingJWTHeader stops the "set-auth-jwt" header on
+	// GET /get-session.
+	DisableSettingJWTHeader bool
+	// Payload returns the claims of a token for a session. The plugin then
+	// sets iat, exp, iss and aud (always) and sub (the user id, unless
+	// Payload set a non-empty string sub).
+	//
+	// Default (nil): the minimal claims sub, email, role, sid (session id),
+	// where role is the user's "role" field if it is a string, else "user".
+	// Better Auth's default puts the whole user object in the token: use
+	// BetterAuthPayload for that, or wrap it to add claims.
+	Payload func(ctx context.Context, sd *auth.SessionData) (map[string]any, error)
+	// KeyCacheTTL bounds how long the parsed signing key is used without
+	// looking at the database. Rotations made by other instances (or by
+	// Better Auth sharing the database) are picked up within this bound.
+	// Default 1 minute.
+	KeyCacheTTL time.Duration
+	// JWKSPath is the JWKS route, relative to BasePath. Default "/jwks".
+	JWKSPath string
+	// JWKSMaxAge is the max-age of the JWKS response's Cache-Control
+	// ("public, max-age=N"); negative sends "no-cache". Default 1 minute.
+	// Keep it short: a key minted by a rotation signs at once, and a
+	// verifier behind a shared HTTP cache learns it only when the cached
+	// JWKS expires.
+	JWKSMaxAge time.Duration
+}
+
+// Plugin is Better Auth's JWT plugin: GET /token, GET /jwks and the
+// "set-auth-jwt" header, with Ed25519 keys stored (private keys encrypted)
+// in the "jwks" table. Build it with New and pass it to auth.New.
+type Plugin struct {
+	opts     Options
+	a        *auth.Auth
+	iss, aud string
+
+	mu       sync.Mutex // serializes key loading, creation and rotation
+	cache    atomic.Pointer[keyCache]
+	verifier *Verifier
+}
+
+var (
+	_ auth.Plugin         = (*Plugin)(nil)
+	_ auth.Initializer    = (*Plugin)(nil)
+	_ auth.EndpointSource = (*Plugin)(nil)
+	_ auth.SchemaSource   = (*Plugin)(nil)
+	_ auth.HookSource     = (*Plugin)(nil)
+)
+
+// New returns the plugin. Options are checked by auth.New (through Init).
+func New(o Options) *Plugin {
+	if o.Expiration == 0 {
+		o.Expiration = DefaultExpiration
+	}
+	if o.GracePeriod == 0 {
+		o.GracePeriod = DefaultGracePeriod
+	}
+	if o.KeyCacheTTL == 0 {
+		o.KeyCacheTTL = DefaultKeyCacheTTL
+	}
+	if o.JWKSPath == "" {
+		o.JWKSPath = DefaultJWKSPath
+	}
+	if o.JWKSMaxAge == 0 {
+		o.JWKSMaxAge = DefaultJWKSMaxAge
+	}
+	return &Plugin{opts: o}
+}
+
+// ID returns "jwt".
+func (p *Plugin) ID() string { return "jwt" }
+
+// Init checks the options and binds the plugin to a.
+func (p *Plugin) Init(a *auth.Auth) error {
+	o := p.opts
+	switch {
+	case o.Expiration < time.Second:
+		return errors.New("jwt: Options.Expiration must be at least 1s")
+	case o.GracePeriod < 0 || o.KeyRotationInterval < 0 || o.KeyCacheTTL < 0:
+		return errors.New("jwt: Options durations must not be negative")
+	case !strings.HasPrefix(o.JWKSPath, "/") || strings.Contains(o.JWKSPath, ".."):
+		return fmt.Errorf("jwt: Options.JWKSPath %q must start with / and not contain ..", o.JWKSPath)
+	}
+	origin, err := Origin(a.Config().BaseURL)
+	if err != nil {
+		return err
+	}
+	p.a = a
+	p.iss, p.aud = o.Issuer, o.Audience
+	if p.iss == "" {
+		p.iss = origin
+	}
+	if p.aud == "" {
+		p.aud = origin
+	}
+	p.verifier = &Verifier{
+		cfg: verifierConfig{issuer: p.iss, audiences: []string{p.aud}, leeway: DefaultLeeway,
+			now: a.Now, maxTokenSize: DefaultMaxTokenSize},
+		src: pluginKeys{p},
+	}
+	return nil
+}
+
+// Origin returns the origin of a URL as JavaScript's URL.origin does:
+// lower-case scheme://host, with the port unless it is the scheme's default.
+func Origin(rawURL string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", fmt.Errorf("jwt: %q is not an absolute http(s) URL", rawURL)
+	}
+	scheme, host, port := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname()), u.Port()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port == "" || (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		return scheme + "://" + host, nil
+	}
+	return scheme + "://" + host + ":" + port, nil
+}
+
+// Issuer returns the "iss" claim the plugin writes.
+func (p *Plugin) Issuer() string { return p.iss }
+
+// Audience returns the "aud" claim the plugin writes.
+func (p *Plugin) Audience() string { return p.aud }
+
+// Schema returns the "jwks" table, with Better Auth's columns.
+func (p *Plugin) Schema() storage.Schema {
+	S, D := storage.String, storage.Date
+	return storage.Schema{Tables: []storage.Table{{
+		Name: TableJWKS,
+		Fields: []storage.Field{
+			{Name: "publicKey", Type: S, Required: true},
+			{Name: "privateKey", Type: S, Required: true},
+			{Name: "createdAt", Type: D, Required: true},
+			{Name: "expiresAt", Type: D},
+			{Name: "alg", Type: S},
+			{Name: "crv", Type: S},
+		},
+	}}}
+}
+
+// Endpoints returns GET /jwks (public) and GET /token (session required).
+func (p *Plugin) Endpoints() []auth.Endpoint {
+	return []auth.Endpoint{
+		{Method: "GET", Path: p.opts.JWKSPath, Auth: auth.Public, Handler: p.handleJWKS},
+		{Method: "GET", Path: "/token", Auth: auth.SessionRequired, Handler: p.handleToken},
+	}
+}
+
+// Hooks returns the after-hook that sets "set-auth-jwt" on GET /get-session.
+func (p *Plugin) Hooks() auth.Hooks {
+	if p.opts.DisableSettingJWTHeader {
+		return auth.Hooks{}
+	}
+	return auth.Hooks{After: []auth.Hook{{Match: auth.PathIs("/get-session"), Handler: p.afterGetSession}}}
+}
+
+type tokenResponse struct {
+	Token string `json:"token"`
+}
+
+func (p *Plugin) handleToken(c *auth.Context) (any, error) {
+	tok, err := p.Mint(c.Context(), c.Session())
+	if err != nil {
+		return nil, err
+	}
+	c.Header().Set("Cache-Control", "no-store")
+	return tokenResponse{Token: tok}, nil
+}
+
+func (p *Plugin) handleJWKS(c *auth.Context) (any, error) {
+	doc, err := p.JWKS(c.Context())
+	if err != nil {
+		return nil, err
+	}
+	if p.opts.JWKSMaxAge < 0 {
+		c.Header().Set("Cache-Control", "no-cache")
+	} else {
+		c.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(p.opts.JWKSMaxAge/time.Second)))
+	}
+	return auth.RawJSON(doc), nil
+}
+
+// afterGetSession adds the token of the resolved session, if any. A
+// failure to mint is logged and does not fail get-session.
+func (p *Plugin) afterGetSession(c *auth.Context) error {
+	if c.Request().Method != "GET" {
+		return nil
+	}
+	sd := c.Session()
+	if sd == nil || sd.Session == nil || sd.User == nil {
+		return nil
+	}
+	tok, err := p.Mint(c.Context(), sd)
+	if err != nil {
+		p.a.Logger().ErrorContext(c.Context(), "jwt: minting set-auth-jwt failed", "err", err)
+		return nil
+	}
+	c.Header().Set(HeaderSetAuthJWT, tok)
+	auth.AddExposedHeader(c.Header(), HeaderSetAuthJWT)
+	return nil
+}
+
+var errNotInitialized = errors.New("jwt: plugin is not registered with an Auth (pass it to auth.New)")
+
+// Mint returns a signed token for the session: the token GET /token and
+// the set-auth-jwt header carry (they call Mint). The signing key comes
+// from the in-memory cache; the first call (and one per KeyCacheTTL) reads
+// the key table, creating the first key if there is none.
+func (p *Plugin) Mint(ctx context.Context, sd *auth.SessionData) (string, error) {
+	if p.a == nil {
+		return "", errNotInitialized
+	}
+	if sd == nil || sd.User == nil || sd.Session == nil {
+		return "", auth.ErrUnauthorized
+	}
+	now := p.a.Now()
+	key, err := p.signer(ctx, now)
+	if err != nil {
+		return "", err
+	}
+	iat := now.Unix()
+	exp := iat + int64(p.opts.Expiration/time.Second)
+	var payload []byte
+	if p.opts.Payload == nil {
+		payload, err = json.Marshal(defaultClaims{
+			Sub: sd.User.ID, Email: sd.User.Email, Role: userRole(sd.User), Sid: sd.Session.ID,
+			Iat: iat, Exp: exp, Iss: p.iss, Aud: p.aud,
+		})
+	} else {
+		payload, err = p.customPayload(ctx, sd, iat, exp)
+	}
+	if err != nil {
+		return "", err
+	}
+	return signJWS(key.priv, key.header, payload), nil
+}
+
+func (p *Plugin) customPayload(ctx context.Context, sd *auth.SessionData, iat, exp int64) ([]byte, error) {
+	m, err := p.opts.Payload(ctx, sd)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(m)+5)
+	for k, v := range m {
+		out[k] = v
+	}
+	if s, ok := out["sub"].(string); !ok || s == "" {
+		out["sub"] = sd.User.ID
+	}
+	out["iat"], out["exp"], out["iss"], out["aud"] = iat, exp, p.iss, p.aud
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, auth.ErrInternal.With(fmt.Errorf("jwt: payload: %w", err))
+	}
+	return b, nil
+}
+
+// Verify checks a token minted by this plugin (or by Better Auth sharing
+// the key table): signature against the current and still-published keys,
+// exp/nbf with 30s leeway, iss and aud as the plugin writes them, kid and
+// sub present. It reads keys from the plugin's cache, so in-process
+// verification needs no HTTP round trip.
+func (p *Plugin) Verify(ctx context.Context, token string) (*Claims, error) {
+	if p.verifier == nil {
+		return nil, errNotInitialized
+	}
+	return p.verifier.Verify(ctx, token)
+}
+
