@@ -318,4 +318,3 @@ func (p *Plugin) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	return p.verifier.Verify(ctx, token)
 }
-

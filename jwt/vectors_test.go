@@ -76,7 +76,7 @@ func TestEnvelopeErrors(t *testing.T) {
 	for name, in := range map[string]string{
 		"not hex":      "zz",
 		"too short":    "00ff",
-				"tampered":     string(tampered),
+		"tampered":     string(tampered),
 		"empty":        "",
 		"wrong secret": auth.Encrypt("another secret, also long enough!!", "x"),
 	} {
