@@ -37,6 +37,10 @@ type AuthResult struct {
 	User    *User
 	Session *Session
 	Cookies []*http.Cookie
+	// Existing is set by SignUpEmail when the email was already taken and,
+	// to keep that secret, a made-up User was returned instead of an error.
+	// Nothing was stored: callers must not run side effects for it.
+	Existing bool
 }
 
 // Token returns the session token, or "" without a session.

@@ -116,7 +116,7 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 	noSession := ep.DisableAutoSignIn || ep.RequireEmailVerification
 	now := a.Now()
 	synthetic := func() (*AuthResult, error) {
-		return &AuthResult{User: &User{ID: NewID(), Name: in.Name, Email: email, CreatedAt: now, UpdatedAt: now}}, nil
+		return &AuthResult{User: &User{ID: NewID(), Name: in.Name, Email: email, CreatedAt: now, UpdatedAt: now}, Existing: true}, nil
 	}
 	if _, err := a.db.FindOne(ctx, TableUser, storage.W("email", email)); err == nil {
 		if noSession {
