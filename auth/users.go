@@ -116,7 +116,17 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 	noSession := ep.DisableAutoSignIn || ep.RequireEmailVerification
 	now := a.Now()
 	synthetic := func() (*AuthResult, error) {
-		return &AuthResult{User: &User{ID: NewID(), Name: in.Name, Email: email, CreatedAt: now, UpdatedAt: now}, Existing: true}, nil
+		// Shaped like a real new user, plugin fields included, so the
+		// answer does not tell that the email was taken.
+		u := &User{ID: NewID(), Name: in.Name, Email: email, Image: in.Image, CreatedAt: now, UpdatedAt: now}
+		for _, h := range a.hooks {
+			if h.BeforeUserCreate != nil {
+				if err := h.BeforeUserCreate(ctx, u); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return &AuthResult{User: u, Existing: true}, nil
 	}
 	if _, err := a.db.FindOne(ctx, TableUser, storage.W("email", email)); err == nil {
 		if noSession {
