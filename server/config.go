@@ -54,6 +54,37 @@ type Config struct {
 	// ShutdownTimeout bounds the drain on SIGTERM (SHUTDOWN_TIMEOUT,
 	// default 15s).
 	ShutdownTimeout time.Duration
+
+	// SyncDatabaseURL is the mana-sync PostgreSQL database
+	// (SYNC_DATABASE_URL) for the GDPR data view; empty disables it.
+	SyncDatabaseURL string
+	// ServiceKey guards /api/v1/internal/* and is sent to mana-credits
+	// (MANA_SERVICE_KEY). Required in production; without it the internal
+	// routes answer 401 to everyone.
+	ServiceKey string
+	// CreditsURL is mana-credits (MANA_CREDITS_URL); empty disables the
+	// credits calls.
+	CreditsURL string
+	// SubscriptionsURL is mana-subscriptions (MANA_SUBSCRIPTIONS_URL); read
+	// for completeness, no route calls it (as upstream).
+	SubscriptionsURL string
+	// SMTP settings (SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASS, SMTP_FROM,
+	// SMTP_TLS); without SMTP_HOST mail is printed to the log.
+	SMTPHost, SMTPPort, SMTPUser, SMTPPass, SMTPFrom, SMTPTLS string
+	// KEK is MANA_AUTH_KEK, the base64 key that wraps vault master keys.
+	KEK string
+	// RequireEmailVerification refuses sign-in until the email is verified
+	// (REQUIRE_EMAIL_VERIFICATION; default true in production).
+	RequireEmailVerification bool
+	// MaxDailySignups caps sign-ups per day (MAX_DAILY_SIGNUPS; 0 = off).
+	MaxDailySignups int
+	// JWTAudience is the aud claim of access tokens (JWT_AUDIENCE,
+	// default "mana"); the issuer is BaseURL.
+	JWTAudience string
+	// MetricsAddr serves Prometheus metrics on its own listener
+	// (METRICS_ADDR, e.g. "127.0.0.1:9464"); empty serves /metrics on the
+	// main listener.
+	MetricsAddr string
 }
 
 // ConfigError names the variable that is wrong.
@@ -136,6 +167,52 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	case "", "text", "json":
 	default:
 		return c, &ConfigError{"LOG_FORMAT", "must be text or json"}
+	}
+	c.SyncDatabaseURL = strings.TrimSpace(getenv("SYNC_DATABASE_URL"))
+	c.ServiceKey = getenv("MANA_SERVICE_KEY")
+	c.CreditsURL = strings.TrimRight(strings.TrimSpace(getenv("MANA_CREDITS_URL")), "/")
+	c.SubscriptionsURL = strings.TrimRight(strings.TrimSpace(getenv("MANA_SUBSCRIPTIONS_URL")), "/")
+	c.SMTPHost, c.SMTPPort, c.SMTPUser, c.SMTPPass = getenv("SMTP_HOST"), getenv("SMTP_PORT"), getenv("SMTP_USER"), getenv("SMTP_PASS")
+	c.SMTPFrom, c.SMTPTLS = getenv("SMTP_FROM"), getenv("SMTP_TLS")
+	c.KEK = getenv("MANA_AUTH_KEK")
+	c.MetricsAddr = getenv("METRICS_ADDR")
+	c.JWTAudience = getenv("JWT_AUDIENCE")
+	if c.JWTAudience == "" {
+		c.JWTAudience = "mana"
+	}
+	c.RequireEmailVerification = c.Production
+	if v := getenv("REQUIRE_EMAIL_VERIFICATION"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, &ConfigError{"REQUIRE_EMAIL_VERIFICATION", "must be true or false"}
+		}
+		c.RequireEmailVerification = b
+	}
+	if v := getenv("MAX_DAILY_SIGNUPS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return c, &ConfigError{"MAX_DAILY_SIGNUPS", "must be a whole number (0 = no cap)"}
+		}
+		c.MaxDailySignups = n
+	}
+	for _, u := range []struct{ name, val string }{{"MANA_CREDITS_URL", c.CreditsURL}, {"MANA_SUBSCRIPTIONS_URL", c.SubscriptionsURL}} {
+		if u.val == "" {
+			continue
+		}
+		if pu, err := url.Parse(u.val); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return c, &ConfigError{u.name, fmt.Sprintf("%q is not an absolute http(s) URL", u.val)}
+		}
+	}
+	if c.Production {
+		if c.ServiceKey == "" || len(c.ServiceKey) < 16 {
+			return c, &ConfigError{"MANA_SERVICE_KEY", "is required in production (at least 16 characters)"}
+		}
+		if c.SMTPHost == "" {
+			return c, &ConfigError{"SMTP_HOST", "is required in production (mail would only be logged)"}
+		}
+		if c.KEK == "" {
+			return c, &ConfigError{"MANA_AUTH_KEK", "is required in production (base64 of 32 bytes; generate with `openssl rand -base64 32`)"}
+		}
 	}
 	if s := getenv("AUTH_SECRET"); s != "" {
 		c.Secret, c.SecretSource = s, "AUTH_SECRET"

@@ -1,6 +1,9 @@
 // Package server assembles the SDK into the mana-auth reference server:
 // configuration from the environment, storage (PostgreSQL or the embedded
-// SQLite default), the /api/auth routes, health and readiness probes.
+// SQLite default), the /api/auth routes with the jwt, magic-link,
+// two-factor, organization and passkey plugins, the mana routes under
+// /api/v1 (auth wrappers, GDPR self-service, encryption vault, admin,
+// internal), health and readiness probes, metrics and access logs.
 //
 // Usage (what cmd/mana-auth does):
 //
@@ -22,28 +25,54 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/jwt"
+	"github.com/managarten/mana-auth/magiclink"
+	"github.com/managarten/mana-auth/mail"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/postgres"
 	"github.com/managarten/mana-auth/storage/sqlite"
 )
 
+// Deps are the service's neighbours. Zero fields are built from the
+// configuration (HTTP mana-credits client, PostgreSQL mana-sync store, SMTP
+// or logging mailer); tests and other deployments may supply their own.
+type Deps struct {
+	Credits CreditsClient
+	Sync    SyncStore
+	Mailer  auth.Mailer
+	// Now replaces the clock (tests).
+	Now func() time.Time
+}
+
 // Server is the assembled service.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	db   storage.Adapter
-	auth *auth.Auth
-	mux  *http.ServeMux
+	cfg           Config
+	log           *slog.Logger
+	db            storage.Adapter
+	auth          *auth.Auth
+	jwt           *jwt.Plugin
+	orgs          OrgDirectory
+	sec           *securityLog
+	lock          *lockout
+	creditsClient CreditsClient
+	credits       *creditsWorker
+	sync          SyncStore
+	metrics       *metrics
+	handler       http.Handler
+	closers       []func()
+	stop          context.CancelFunc
+	wg            sync.WaitGroup
 }
 
 // OpenStorage opens the database the configuration names: PostgreSQL when
 // DatabaseURL is set, else SQLite at DataDir/mana-auth.db.
 func OpenStorage(ctx context.Context, cfg Config, log *slog.Logger) (storage.Adapter, error) {
 	if cfg.DatabaseURL != "" {
-		db, err := postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseURL, Schema: cfg.DatabaseSchema})
+		db, err := postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseURL, Schema: cfg.DatabaseSchema, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("DATABASE_URL: %w", err)
 		}
@@ -60,7 +89,15 @@ func OpenStorage(ctx context.Context, cfg Config, log *slog.Logger) (storage.Ada
 }
 
 // AuthConfig is the SDK configuration the server uses.
-func (cfg Config) AuthConfig(log *slog.Logger) auth.Config {
+func (cfg Config) AuthConfig(log *slog.Logger, mailer auth.Mailer) auth.Config {
+	rules := map[string]auth.RateRule{
+		"/api/v1/auth/login":               {Window: 10 * time.Second, Max: 5},
+		"/api/v1/auth/register":            {Window: 60 * time.Second, Max: 5},
+		"/api/v1/auth/forgot-password":     {Window: 60 * time.Second, Max: 3},
+		"/api/v1/auth/resend-verification": {Window: 60 * time.Second, Max: 3},
+		"/api/v1/auth/reset-password":      {Window: 60 * time.Second, Max: 5},
+		"/api/v1/auth/validate":            {Window: 10 * time.Second, Max: 1000},
+	}
 	return auth.Config{
 		BaseURL:        cfg.BaseURL,
 		Secret:         cfg.Secret,
@@ -72,14 +109,22 @@ func (cfg Config) AuthConfig(log *slog.Logger) auth.Config {
 			CrossSubDomain: cfg.CookieDomain != "",
 			Domain:         cfg.CookieDomain,
 		},
-		Bearer: true,
-		User:   auth.UserConfig{DeleteEnabled: true},
-		Logger: log,
+		EmailPassword: auth.EmailPasswordConfig{RequireEmailVerification: cfg.RequireEmailVerification},
+		EmailVerification: auth.EmailVerificationConfig{
+			SendOnSignUp:                true,
+			AutoSignInAfterVerification: true,
+		},
+		User:      auth.UserConfig{DeleteEnabled: true, ChangeEmailEnabled: true, SendChangeEmailConfirmation: true},
+		RateLimit: auth.RateLimitConfig{Rules: rules},
+		Mailer:    mailer,
+		Bearer:    true,
+		Logger:    log,
 	}
 }
 
 // New opens storage, builds the SDK with the service's plugins, applies
-// migrations (unless AutoMigrate is off) and mounts the routes.
+// migrations (unless AutoMigrate is off) and mounts the routes. Background
+// work (credits retries) runs until Close.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.Secret == "" {
 		return nil, &ConfigError{"AUTH_SECRET", "is not set"}
@@ -88,38 +133,120 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := NewWithStorage(ctx, cfg, db, log)
+	s, err := NewWithStorage(ctx, cfg, db, Deps{}, log)
 	if err != nil {
 		if c, ok := db.(storage.Closer); ok {
 			c.Close()
 		}
 		return nil, err
 	}
+	s.closers = append(s.closers, func() {
+		if c, ok := db.(storage.Closer); ok {
+			c.Close()
+		}
+	})
 	return s, nil
 }
 
-// NewWithStorage is New over an adapter the caller opened.
-func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, log *slog.Logger) (*Server, error) {
-	a, err := auth.New(cfg.AuthConfig(log), db)
+// NewWithStorage is New over an adapter the caller opened (and closes).
+func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps Deps, log *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, db: db, metrics: newMetrics()}
+	if deps.Mailer == nil {
+		m, err := mail.FromEnv(func(k string) string {
+			switch k {
+			case "SMTP_HOST":
+				return cfg.SMTPHost
+			case "SMTP_PORT":
+				return cfg.SMTPPort
+			case "SMTP_USER":
+				return cfg.SMTPUser
+			case "SMTP_PASS":
+				return cfg.SMTPPass
+			case "SMTP_FROM":
+				return cfg.SMTPFrom
+			case "SMTP_TLS":
+				return cfg.SMTPTLS
+			}
+			return ""
+		})
+		if err != nil {
+			return nil, err
+		}
+		deps.Mailer = m
+	}
+	s.jwt = jwt.New(jwt.Options{Issuer: cfg.BaseURL, Audience: cfg.JWTAudience})
+	mp := &manaPlugin{admins: cfg.AdminEmails}
+	acfg := cfg.AuthConfig(log, deps.Mailer)
+	if deps.Now != nil {
+		acfg.Now = deps.Now
+	}
+	plugins := []auth.Plugin{mp, s.jwt, magiclink.New(magiclink.Options{})}
+	a, err := auth.New(acfg, db, plugins...)
 	if err != nil {
 		return nil, err
 	}
+	s.auth = a
 	if cfg.AutoMigrate {
 		if err := a.Migrate(ctx); err != nil {
 			return nil, fmt.Errorf("migrating the database: %w", err)
 		}
+		if err := s.promoteAdmins(ctx); err != nil {
+			return nil, err
+		}
 	}
-	s := &Server{cfg: cfg, log: log, db: db, auth: a, mux: http.NewServeMux()}
-	s.routes()
+	now := a.Now
+	s.sec = &securityLog{db: db, log: log, now: now}
+	s.lock = &lockout{db: db, log: log, now: now, failures: 5, window: 15 * time.Minute, lockFor: 30 * time.Minute}
+
+	s.creditsClient = deps.Credits
+	if s.creditsClient == nil && cfg.CreditsURL != "" {
+		s.creditsClient = &HTTPCredits{BaseURL: cfg.CreditsURL, ServiceKey: cfg.ServiceKey}
+	}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = stop
+	if s.creditsClient != nil {
+		s.credits = &creditsWorker{a: a, client: s.creditsClient, log: log, interval: 30 * time.Second, verified: cfg.RequireEmailVerification}
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.credits.run(bg) }()
+	}
+	s.sync = deps.Sync
+	if s.sync == nil && cfg.SyncDatabaseURL != "" {
+		ps, err := OpenPostgresSync(ctx, cfg.SyncDatabaseURL)
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		s.sync = ps
+		s.closers = append(s.closers, ps.Close)
+	}
+	s.handler = s.routes()
 	return s, nil
 }
 
-func (s *Server) routes() {
-	s.mux.Handle(s.auth.Config().BasePath+"/", s.auth.Handler())
-	s.mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+// promoteAdmins gives role admin to the users of MANA_ADMIN_EMAILS that
+// exist already (new ones get it at sign-up).
+func (s *Server) promoteAdmins(ctx context.Context) error {
+	for _, email := range s.cfg.AdminEmails {
+		if _, err := s.db.Update(ctx, auth.TableUser, storage.Record{"role": RoleAdmin}, storage.W("email", auth.NormalizeEmail(email))); err != nil {
+			return fmt.Errorf("MANA_ADMIN_EMAILS: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(s.auth.Config().BasePath+"/", s.auth.Handler())
+	v1 := http.NewServeMux()
+	s.v1AuthRoutes(v1)
+	s.meRoutes(v1)
+	s.adminRoutes(v1)
+	s.internalRoutes(v1)
+	mux.Handle("/api/v1/", s.auth.Protect(v1))
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "service": "mana-auth", "timestamp": auth.FormatTime(time.Now())})
 	})
-	s.mux.HandleFunc("GET /ready", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, r *http.Request) {
 		if p, ok := s.db.(storage.Pinger); ok {
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 			defer cancel()
@@ -131,18 +258,31 @@ func (s *Server) routes() {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+	if s.cfg.MetricsAddr == "" {
+		mux.Handle("GET /metrics", s.metrics.handler())
+	}
+	return s.observe(s.cors(mux))
 }
 
 // Auth returns the SDK instance.
 func (s *Server) Auth() *auth.Auth { return s.auth }
 
-// Handler returns the root handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+// JWT returns the jwt plugin (for minting and verifying access tokens).
+func (s *Server) JWT() *jwt.Plugin { return s.jwt }
 
-// Close releases the database.
+// Handler returns the root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// MetricsHandler serves the Prometheus metrics (mount it on the listener
+// of Config.MetricsAddr).
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler() }
+
+// Close stops background work and releases what New opened.
 func (s *Server) Close() error {
-	if c, ok := s.db.(storage.Closer); ok {
-		return c.Close()
+	s.stop()
+	s.wg.Wait()
+	for _, c := range s.closers {
+		c()
 	}
 	return nil
 }
@@ -161,18 +301,23 @@ func Migrate(ctx context.Context, cfg Config, log *slog.Logger, dryRun bool) ([]
 			c.Close()
 		}
 	}()
-	a, err := auth.New(cfg.AuthConfig(log), db)
+	cfg.AutoMigrate = false
+	s, err := NewWithStorage(ctx, cfg, db, Deps{Mailer: auth.Mailer(nil)}, log)
 	if err != nil {
 		return nil, err
 	}
+	defer s.Close()
 	if dryRun {
 		p, ok := db.(storage.MigrationPlanner)
 		if !ok {
 			return nil, errors.New("this storage cannot plan migrations")
 		}
-		return p.PlanMigration(ctx, a.Schema())
+		return p.PlanMigration(ctx, s.auth.Schema())
 	}
-	return nil, a.Migrate(ctx)
+	if err := s.auth.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	return nil, s.promoteAdmins(ctx)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

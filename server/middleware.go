@@ -1,0 +1,114 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/managarten/mana-auth/auth"
+)
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type requestIDKey struct{}
+
+// RequestID returns the request id of ctx ("" if none).
+func RequestID(ctx context.Context) string { s, _ := ctx.Value(requestIDKey{}).(string); return s }
+
+// observe assigns a request id (X-Request-Id, kept from the client when it
+// is short and plain), writes the access log and records metrics.
+func (s *Server) observe(next http.Handler) http.Handler {
+	routes := map[string]bool{}
+	for _, r := range s.auth.Routes() {
+		_, path, _ := strings.Cut(r, " ")
+		routes[path] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 || strings.ContainsFunc(id, func(c rune) bool { return c <= ' ' || c > '~' }) {
+			id = auth.RandomString(20, "")
+		}
+		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		route := r.Pattern
+		if route == "" || strings.HasSuffix(route, "/") {
+			switch {
+			case routes[r.URL.Path]:
+				route = r.URL.Path
+			case strings.HasPrefix(r.URL.Path, "/api/auth/reset-password/"):
+				route = "/api/auth/reset-password/:token"
+			default:
+				route = "other"
+			}
+		}
+		d := time.Since(start)
+		s.metrics.observe(route, r.Method, sw.status, d)
+		s.log.LogAttrs(r.Context(), levelFor(sw.status), "request",
+			slog.String("id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
+			slog.Int("bytes", sw.bytes), slog.Duration("duration", d), slog.String("ip", s.auth.ClientIP(r)))
+	})
+}
+
+// cors answers for trusted origins with credentials (the browser apps of
+// *.mana.how call the API cross-origin) and handles pre-flight requests.
+func (s *Server) cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" && s.auth.TrustedOrigin(origin) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Credentials", "true")
+			h.Add("Vary", "Origin")
+			auth.AddExposedHeader(h, "set-auth-token")
+			auth.AddExposedHeader(h, "set-auth-jwt")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization, X-Service-Key, X-App-Id, X-Request-Id")
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		} else if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func levelFor(status int) slog.Level {
+	if status >= 500 {
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}

@@ -1,0 +1,439 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/jwt"
+)
+
+// jwtReason is the stable code of a token verification failure.
+func jwtReason(err error) string {
+	var je *jwt.Error
+	if errors.As(err, &je) && je.Code != "" {
+		return je.Code
+	}
+	return "INVALID_TOKEN"
+}
+
+func (s *Server) v1AuthRoutes(mux *http.ServeMux) {
+	p := "/api/v1/auth"
+	mux.HandleFunc("GET "+p+"/signup-status", s.handleSignupStatus)
+	mux.HandleFunc("POST "+p+"/register", s.handleRegister)
+	mux.HandleFunc("POST "+p+"/login", s.handleLogin)
+	mux.HandleFunc("POST "+p+"/logout", s.proxyAuth("POST", "/sign-out"))
+	mux.HandleFunc("GET "+p+"/session", s.proxyAuth("GET", "/get-session"))
+	mux.HandleFunc("GET "+p+"/profile", s.proxyAuth("GET", "/get-session"))
+	mux.HandleFunc("POST "+p+"/profile", s.handleProfile)
+	mux.HandleFunc("POST "+p+"/validate", s.handleValidate)
+	mux.HandleFunc("POST "+p+"/refresh", s.handleRefresh)
+	mux.HandleFunc("POST "+p+"/session-to-token", s.handleSessionToToken)
+	mux.HandleFunc("POST "+p+"/forgot-password", s.handleForgotPassword)
+	mux.HandleFunc("POST "+p+"/reset-password", s.handleResetPassword)
+	mux.HandleFunc("POST "+p+"/resend-verification", s.handleResendVerification)
+	mux.HandleFunc("POST "+p+"/change-password", s.handleChangePassword)
+	mux.HandleFunc("POST "+p+"/change-email", s.handleChangeEmail)
+	mux.HandleFunc("DELETE "+p+"/account", s.handleDeleteAccount)
+	mux.HandleFunc("GET "+p+"/security-events", s.handleOwnSecurityEvents)
+	mux.HandleFunc("GET "+p+"/jwks", s.proxyAuth("GET", "/jwks"))
+}
+
+// proxyAuth serves a v1 route by the SDK route it wraps, answer verbatim.
+func (s *Server) proxyAuth(method, path string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		r2.Method = method
+		r2.URL.Path = s.auth.Config().BasePath + path
+		r2.URL.RawPath = ""
+		r2.RequestURI = ""
+		s.auth.Handler().ServeHTTP(w, r2)
+	}
+}
+
+type signupStatus struct {
+	RegistrationOpen bool   `json:"registrationOpen"`
+	SpotsRemaining   *int   `json:"spotsRemaining"`
+	TotalToday       int    `json:"totalToday"`
+	Limit            int    `json:"limit"`
+	ResetsAt         string `json:"resetsAt"`
+}
+
+// signupsToday counts today's REGISTER events (UTC day).
+func (s *Server) signupsToday(r *http.Request) (int, time.Time) {
+	now := s.auth.Now()
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	n, err := s.db.Count(r.Context(), TableSecurityEvent, whereEq("eventType", EventRegister), whereGte("createdAt", day))
+	if err != nil {
+		s.log.WarnContext(r.Context(), "signup cap: count failed (failing open)", "err", err)
+		return 0, day.Add(24 * time.Hour)
+	}
+	return int(n), day.Add(24 * time.Hour)
+}
+
+func (s *Server) handleSignupStatus(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.MaxDailySignups <= 0 {
+		writeJSON(w, 200, signupStatus{RegistrationOpen: true})
+		return
+	}
+	n, resets := s.signupsToday(r)
+	left := max(s.cfg.MaxDailySignups-n, 0)
+	writeJSON(w, 200, signupStatus{RegistrationOpen: left > 0, SpotsRemaining: &left, TotalToday: n,
+		Limit: s.cfg.MaxDailySignups, ResetsAt: auth.FormatTime(resets)})
+}
+
+func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email        string `json:"email"`
+		Password     string `json:"password"`
+		Name         string `json:"name"`
+		SourceAppURL string `json:"sourceAppUrl"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	if s.cfg.MaxDailySignups > 0 {
+		if n, resets := s.signupsToday(r); n >= s.cfg.MaxDailySignups {
+			writeEnvelope(w, http.StatusTooManyRequests, "SIGNUP_LIMIT_REACHED",
+				"Das tägliche Registrierungslimit ist erreicht. Versuche es morgen wieder.", retrySeconds(resets.Sub(s.auth.Now())))
+			return
+		}
+	}
+	name := in.Name
+	if name == "" {
+		name, _, _ = strings.Cut(auth.NormalizeEmail(in.Email), "@")
+	}
+	cb := ""
+	if in.SourceAppURL != "" {
+		if !s.auth.TrustedRedirect(in.SourceAppURL) {
+			writeEnvelope(w, http.StatusForbidden, "INVALID_CALLBACK_URL", "sourceAppUrl is not a trusted origin", 0)
+			return
+		}
+		cb = in.SourceAppURL
+	}
+	res, err := s.auth.SignUpEmail(r.Context(), auth.SignUpInput{Name: name, Email: in.Email, Password: in.Password, CallbackURL: cb})
+	if err != nil {
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	if !res.Existing { // a made-up user for a taken email gets no side effects
+		s.sec.record(r.Context(), eventFor(r.Context(), EventRegister, res.User.ID, nil))
+		if s.credits != nil {
+			s.credits.enqueue(r.Context(), res.User)
+		}
+	}
+	auth.WriteCookies(w, res.Cookies)
+	var token *string
+	if res.Session != nil {
+		t := res.Token()
+		token = &t
+	}
+	writeJSON(w, 200, map[string]any{"token": token, "user": res.User})
+}
+
+type loginResponse struct {
+	Redirect     bool       `json:"redirect"`
+	Token        string     `json:"token"`
+	User         *auth.User `json:"user"`
+	AccessToken  string     `json:"accessToken,omitempty"`
+	RefreshToken string     `json:"refreshToken,omitempty"`
+}
+
+// handleLogin signs in through the same Go path as POST /api/auth/sign-in/email
+// and adds an EdDSA access token. Unlike upstream it sets the signed SSO
+// cookie (and, for two-factor users, the pending-verification cookie).
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	email := auth.NormalizeEmail(in.Email)
+	info := auth.RequestInfoFrom(ctx)
+	if rest := s.lock.locked(ctx, email); rest > 0 {
+		s.sec.record(ctx, eventFor(ctx, EventAccountLocked, "", map[string]any{"email": email}))
+		s.metrics.signIn("locked")
+		writeEnvelope(w, http.StatusTooManyRequests, "ACCOUNT_LOCKED", "Account temporarily locked", retrySeconds(rest))
+		return
+	}
+	res, err := s.auth.SignInEmail(ctx, auth.SignInInput{Email: in.Email, Password: in.Password})
+	var intr *auth.Interruption
+	if errors.As(err, &intr) {
+		s.metrics.signIn("two_factor")
+		auth.WriteCookies(w, intr.Cookies)
+		writeJSON(w, 200, intr.Body)
+		return
+	}
+	if err != nil {
+		e := auth.AsError(err)
+		switch e.Code {
+		case auth.ErrInvalidEmailOrPassword.Code:
+			s.lock.fail(ctx, email, info.IP)
+			s.sec.record(ctx, eventFor(ctx, EventLoginFailure, "", map[string]any{"code": "INVALID_CREDENTIALS", "email": email}))
+			s.metrics.signIn("invalid_credentials")
+		case auth.ErrEmailNotVerified.Code:
+			s.sec.record(ctx, eventFor(ctx, EventLoginFailure, "", map[string]any{"code": "EMAIL_NOT_VERIFIED", "email": email}))
+			s.metrics.signIn("email_not_verified")
+		default:
+			s.metrics.signIn("error")
+		}
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	s.lock.succeed(ctx, email)
+	s.sec.record(ctx, eventFor(ctx, EventLoginSuccess, res.User.ID, nil))
+	s.metrics.signIn("success")
+	out := loginResponse{Token: res.Token(), User: res.User, RefreshToken: res.Token()}
+	if tok, err := s.jwt.Mint(ctx, &auth.SessionData{Session: res.Session, User: res.User}); err == nil {
+		out.AccessToken = tok
+	} else {
+		s.log.ErrorContext(ctx, "login: minting the access token failed", "err", err)
+	}
+	auth.WriteCookies(w, res.Cookies)
+	writeJSON(w, 200, out)
+}
+
+func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Token string `json:"token"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	if in.Token == "" {
+		writeJSON(w, 200, map[string]any{"valid": false, "reason": "MISSING_TOKEN"})
+		return
+	}
+	c, err := s.jwt.Verify(r.Context(), in.Token)
+	if err != nil {
+		if errors.Is(err, jwt.ErrKeySetUnavailable) {
+			writeEnvelope(w, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "Keys unavailable", 0)
+			return
+		}
+		writeJSON(w, 200, map[string]any{"valid": false, "reason": jwtReason(err)})
+		return
+	}
+	writeJSON(w, 200, map[string]any{"valid": true, "payload": c.Raw})
+}
+
+// sessionAndToken resolves the caller's session and mints an access token.
+func (s *Server) sessionAndToken(w http.ResponseWriter, r *http.Request, noSession func()) {
+	sd, err := s.auth.Session(r)
+	if err != nil {
+		if errors.Is(err, auth.ErrUnauthorized) {
+			noSession()
+			return
+		}
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	tok, err := s.jwt.Mint(r.Context(), sd)
+	if err != nil {
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	writeJSON(w, 200, map[string]string{"accessToken": tok, "refreshToken": sd.Session.Token})
+}
+
+func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
+	s.sessionAndToken(w, r, func() { writeEnvelope(w, 401, "TOKEN_EXPIRED", "Session expired", 0) })
+}
+
+func (s *Server) handleSessionToToken(w http.ResponseWriter, r *http.Request) {
+	s.sessionAndToken(w, r, func() { writeEnvelope(w, 401, "UNAUTHORIZED", "No valid session", 0) })
+}
+
+func (s *Server) handleForgotPassword(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email      string `json:"email"`
+		RedirectTo string `json:"redirectTo"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	if in.RedirectTo != "" && !s.auth.TrustedRedirect(in.RedirectTo) {
+		writeEnvelope(w, http.StatusForbidden, "INVALID_REDIRECT_URL", "redirectTo is not a trusted origin", 0)
+		return
+	}
+	email := auth.NormalizeEmail(in.Email)
+	if auth.ValidEmail(email) {
+		if err := s.auth.RequestPasswordReset(r.Context(), email, in.RedirectTo); err != nil {
+			s.writeAuthErr(w, r, err)
+			return
+		}
+		s.sec.record(r.Context(), eventFor(r.Context(), EventPasswordResetRequested, "", map[string]any{"email": email}))
+	}
+	writeJSON(w, 200, map[string]bool{"success": true})
+}
+
+func (s *Server) handleResetPassword(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Token       string `json:"token"`
+		NewPassword string `json:"newPassword"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	if err := s.auth.ResetPassword(r.Context(), in.Token, in.NewPassword); err != nil {
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	s.sec.record(r.Context(), eventFor(r.Context(), EventPasswordResetCompleted, "", nil))
+	writeJSON(w, 200, map[string]bool{"success": true})
+}
+
+func (s *Server) handleResendVerification(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email        string `json:"email"`
+		SourceAppURL string `json:"sourceAppUrl"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	if in.SourceAppURL != "" && !s.auth.TrustedRedirect(in.SourceAppURL) {
+		writeEnvelope(w, http.StatusForbidden, "INVALID_CALLBACK_URL", "sourceAppUrl is not a trusted origin", 0)
+		return
+	}
+	start := time.Now()
+	var err error
+	if u, ferr := s.auth.FindUserByEmail(r.Context(), in.Email); ferr == nil && !u.EmailVerified {
+		err = s.auth.SendVerificationEmail(r.Context(), u, in.SourceAppURL)
+	}
+	// Same answer and at least the same time for every email.
+	if rem := 500*time.Millisecond - time.Since(start); rem > 0 {
+		select {
+		case <-time.After(rem):
+		case <-r.Context().Done():
+		}
+	}
+	if err != nil && !errors.Is(err, auth.ErrVerificationEmailNotEnabled) {
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	writeJSON(w, 200, map[string]bool{"success": true})
+}
+
+// withSession runs fn with the caller's session or answers 401.
+func (s *Server) withSession(w http.ResponseWriter, r *http.Request, fn func(sd *auth.SessionData)) {
+	sd, err := s.auth.Session(r)
+	if err != nil {
+		if errors.Is(err, auth.ErrUnauthorized) {
+			writeEnvelope(w, 401, "UNAUTHORIZED", "No valid session", 0)
+			return
+		}
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	fn(sd)
+}
+
+func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
+	s.withSession(w, r, func(sd *auth.SessionData) {
+		rec := httptest.NewRecorder()
+		s.proxyAuth("POST", "/update-user")(rec, r)
+		if rec.Code == 200 {
+			s.sec.record(r.Context(), eventFor(r.Context(), EventProfileUpdated, sd.User.ID, nil))
+		}
+		copyRecorded(w, rec)
+	})
+}
+
+func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		CurrentPassword     string `json:"currentPassword"`
+		NewPassword         string `json:"newPassword"`
+		RevokeOtherSessions bool   `json:"revokeOtherSessions"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	s.withSession(w, r, func(sd *auth.SessionData) {
+		res, err := s.auth.ChangePassword(r.Context(), sd, auth.ChangePasswordInput{
+			CurrentPassword: in.CurrentPassword, NewPassword: in.NewPassword, RevokeOtherSessions: in.RevokeOtherSessions})
+		if err != nil {
+			s.writeAuthErr(w, r, err)
+			return
+		}
+		s.sec.record(r.Context(), eventFor(r.Context(), EventPasswordChanged, sd.User.ID, nil))
+		auth.WriteCookies(w, res.Cookies)
+		writeJSON(w, 200, map[string]bool{"success": true})
+	})
+}
+
+func (s *Server) handleChangeEmail(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		NewEmail    string `json:"newEmail"`
+		CallbackURL string `json:"callbackURL"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	if in.CallbackURL != "" && !s.auth.TrustedRedirect(in.CallbackURL) {
+		writeEnvelope(w, http.StatusForbidden, "INVALID_CALLBACK_URL", "callbackURL is not a trusted origin", 0)
+		return
+	}
+	s.withSession(w, r, func(sd *auth.SessionData) {
+		if _, err := s.auth.ChangeEmail(r.Context(), sd, in.NewEmail, in.CallbackURL); err != nil {
+			s.writeAuthErr(w, r, err)
+			return
+		}
+		s.sec.record(r.Context(), eventFor(r.Context(), EventEmailChangeRequested, sd.User.ID, map[string]any{"newEmail": auth.NormalizeEmail(in.NewEmail)}))
+		writeJSON(w, 200, map[string]bool{"success": true})
+	})
+}
+
+func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Password string `json:"password"`
+	}
+	if err := readJSON(r, &in); err != nil {
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	s.withSession(w, r, func(sd *auth.SessionData) {
+		if err := s.auth.CheckPassword(r.Context(), sd.User.ID, in.Password); err != nil {
+			s.writeAuthErr(w, r, err)
+			return
+		}
+		res := s.eraseUser(r.Context(), sd.User.ID)
+		if !res.Success {
+			writeJSON(w, http.StatusServiceUnavailable, res)
+			return
+		}
+		auth.WriteCookies(w, s.expiredCookies())
+		writeJSON(w, 200, map[string]bool{"success": true})
+	})
+}
+
+func (s *Server) handleOwnSecurityEvents(w http.ResponseWriter, r *http.Request) {
+	s.withSession(w, r, func(sd *auth.SessionData) {
+		events, err := s.securityEvents(r.Context(), sd.User.ID, 200)
+		if err != nil {
+			s.writeAuthErr(w, r, err)
+			return
+		}
+		writeJSON(w, 200, map[string]any{"events": events})
+	})
+}
+
+func copyRecorded(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
+}
