@@ -61,6 +61,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			sw.status = http.StatusOK
 		}
 		route := r.Pattern
+		if strings.HasPrefix(r.URL.Path, "/api/v1/") && s.v1 != nil {
+			_, route = s.v1.Handler(r)
+		}
 		if route == "" || strings.HasSuffix(route, "/") {
 			switch {
 			case routes[r.URL.Path]:

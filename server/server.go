@@ -63,6 +63,7 @@ type Server struct {
 	sync          SyncStore
 	metrics       *metrics
 	handler       http.Handler
+	v1            *http.ServeMux
 	closers       []func()
 	stop          context.CancelFunc
 	wg            sync.WaitGroup
@@ -91,7 +92,7 @@ func OpenStorage(ctx context.Context, cfg Config, log *slog.Logger) (storage.Ada
 // AuthConfig is the SDK configuration the server uses.
 func (cfg Config) AuthConfig(log *slog.Logger, mailer auth.Mailer) auth.Config {
 	rules := map[string]auth.RateRule{
-		"/api/v1/auth/login":               {Window: 10 * time.Second, Max: 5},
+		"/api/v1/auth/login":               {Window: 10 * time.Second, Max: 10},
 		"/api/v1/auth/register":            {Window: 60 * time.Second, Max: 5},
 		"/api/v1/auth/forgot-password":     {Window: 60 * time.Second, Max: 3},
 		"/api/v1/auth/resend-verification": {Window: 60 * time.Second, Max: 3},
@@ -238,6 +239,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(s.auth.Config().BasePath+"/", s.auth.Handler())
 	v1 := http.NewServeMux()
+	s.v1 = v1
 	s.v1AuthRoutes(v1)
 	s.meRoutes(v1)
 	s.adminRoutes(v1)
