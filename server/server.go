@@ -322,6 +322,40 @@ func Migrate(ctx context.Context, cfg Config, log *slog.Logger, dryRun bool) ([]
 	return nil, s.promoteAdmins(ctx)
 }
 
+// SetAdmin gives the user with email role admin (or takes it back).
+func SetAdmin(ctx context.Context, cfg Config, log *slog.Logger, email string, admin bool) error {
+	if cfg.Secret == "" {
+		cfg.Secret = "admin-command-secret-not-used-for-signing-00"
+	}
+	db, err := OpenStorage(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if c, ok := db.(storage.Closer); ok {
+			c.Close()
+		}
+	}()
+	cfg.AutoMigrate = false
+	s, err := NewWithStorage(ctx, cfg, db, Deps{}, log)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	role := RoleUser
+	if admin {
+		role = RoleAdmin
+	}
+	n, err := db.Update(ctx, auth.TableUser, storage.Record{"role": role}, storage.W("email", auth.NormalizeEmail(email)))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("no user with email %q", email)
+	}
+	return nil
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -3,6 +3,7 @@
 //	mana-auth                 serve (default)
 //	mana-auth migrate         apply database migrations and exit
 //	mana-auth migrate -dry-run print the SQL migrations would run
+//	mana-auth admin grant <email>   give a user role admin (revoke takes it back)
 //
 // Configuration comes from the environment (see .env.example). With no
 // variables at all it serves on :3001 for development, on SQLite under
@@ -77,8 +78,17 @@ func run(args []string) error {
 		}
 		log.Info("migrations applied")
 		return nil
+	case "admin":
+		if len(args) != 2 || (args[0] != "grant" && args[0] != "revoke") {
+			return errors.New("usage: mana-auth admin grant|revoke <email>")
+		}
+		if err := server.SetAdmin(ctx, cfg, log, args[1], args[0] == "grant"); err != nil {
+			return err
+		}
+		log.Info("role updated", "email", args[1], "admin", args[0] == "grant")
+		return nil
 	case "help", "-h", "--help":
-		fmt.Println("usage: mana-auth [serve | migrate [-dry-run]]")
+		fmt.Println("usage: mana-auth [serve | migrate [-dry-run] | admin grant|revoke <email>]")
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (try: serve, migrate)", cmd)
@@ -116,8 +126,23 @@ func serve(ctx context.Context, cfg server.Config, log *slog.Logger) error {
 		storageKind = "postgres"
 	}
 	log.Info("mana-auth listening", "addr", ln.Addr().String(), "baseURL", cfg.BaseURL, "storage", storageKind, "production", cfg.Production)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	var ms *http.Server
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			hs.Close()
+			return fmt.Errorf("METRICS_ADDR: %w", err)
+		}
+		ms = &http.Server{Handler: srv.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := ms.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -126,6 +151,9 @@ func serve(ctx context.Context, cfg server.Config, log *slog.Logger) error {
 	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	if ms != nil {
+		ms.Shutdown(sctx)
+	}
 	if err := hs.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
