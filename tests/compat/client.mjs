@@ -12,127 +12,20 @@
 // failure.
 
 import { createAuthClient } from "better-auth/client";
+import { harness } from "./lib.mjs";
 
 const baseURL = process.argv[2] || process.env.BASE_URL || process.env.BETTER_AUTH_URL;
 if (!baseURL) {
   console.error("usage: node client.mjs <baseURL>   (or BASE_URL=...)");
   process.exit(2);
 }
-const ORIGIN = new URL(baseURL).origin;
-const REQUEST_TIMEOUT_MS = Number(process.env.CLIENT_REQUEST_TIMEOUT_MS || 15000);
-const VERBOSE = !!process.env.CLIENT_VERBOSE;
 
-// ---------------------------------------------------------------- cookie jar
-// name -> value. Good enough for one host: no domain/path matching, honours
-// Max-Age<=0 / empty value / past Expires as deletion.
-class Jar {
-  constructor() {
-    this.cookies = new Map();
-  }
-  store(setCookieLines) {
-    for (const line of setCookieLines) {
-      const [nv, ...attrs] = line.split(";");
-      const eq = nv.indexOf("=");
-      if (eq < 1) continue;
-      const name = nv.slice(0, eq).trim();
-      const value = nv.slice(eq + 1).trim();
-      let expired = value === "";
-      for (const a of attrs) {
-        const [k, v = ""] = a.split("=");
-        const key = k.trim().toLowerCase();
-        if (key === "max-age" && Number(v.trim()) <= 0) expired = true;
-        if (key === "expires" && Date.parse(v.trim()) <= Date.now()) expired = true;
-      }
-      if (expired) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-  }
-  header() {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
-  }
-  get(name) {
-    return this.cookies.get(name);
-  }
-  clear() {
-    this.cookies.clear();
-  }
-}
-
-const jar = new Jar();
-const log = []; // last few exchanges, printed on failure
-
-async function jarFetch(input, init = {}) {
-  const req = new Request(input, init);
-  const headers = new Headers(req.headers);
-  const cookie = jar.header();
-  if (cookie) headers.set("cookie", cookie);
-  else headers.delete("cookie");
-  if (!headers.has("origin")) headers.set("origin", ORIGIN);
-  const body = ["GET", "HEAD"].includes(req.method) ? undefined : await req.text();
-  const res = await fetch(req.url, {
-    method: req.method,
-    headers,
-    body: body === "" ? undefined : body,
-    redirect: "manual",
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-  const setCookie = res.headers.getSetCookie();
-  jar.store(setCookie);
-  const text = await res.clone().text();
-  const entry = {
-    request: `${req.method} ${new URL(req.url).pathname}${new URL(req.url).search}`,
-    requestBody: body ? body.slice(0, 300) : undefined,
-    sentCookie: cookie || undefined,
-    status: res.status,
-    contentType: res.headers.get("content-type"),
-    setCookie: setCookie.length ? setCookie : undefined,
-    body: text.slice(0, 600),
-  };
-  log.push(entry);
-  if (log.length > 12) log.shift();
-  if (VERBOSE) console.log("  >>", JSON.stringify(entry));
-  return res;
-}
+const { jar, jarFetch, check, summary, describe, log } = harness(baseURL);
 
 const client = createAuthClient({
   baseURL,
   fetchOptions: { customFetchImpl: jarFetch },
 });
-
-// ---------------------------------------------------------------- checks
-let passed = 0;
-let failed = 0;
-
-function describe(v) {
-  if (v instanceof Date) return `Date(${isNaN(v) ? "Invalid" : v.toISOString()})`;
-  try {
-    return JSON.stringify(v, (k, x) => (typeof x === "string" && x.length > 200 ? x.slice(0, 200) + "…" : x));
-  } catch {
-    return String(v);
-  }
-}
-
-async function check(name, fn) {
-  const problems = [];
-  const expect = (cond, what, got) => {
-    if (!cond) problems.push(got === undefined ? what : `${what} (got ${describe(got)})`);
-  };
-  try {
-    await fn(expect);
-  } catch (e) {
-    problems.push(`threw ${e && e.stack ? e.stack : e}`);
-  }
-  if (problems.length === 0) {
-    passed++;
-    console.log(`ok   - ${name}`);
-  } else {
-    failed++;
-    console.log(`FAIL - ${name}`);
-    for (const p of problems) console.log(`       ${p}`);
-    console.log("       recent exchanges:");
-    for (const e of log.slice(-4)) console.log(`         ${describe(e)}`);
-  }
-}
 
 const isDate = (v) => v instanceof Date && !isNaN(v.getTime());
 const SESSION_COOKIE = "better-auth.session_token";
@@ -251,5 +144,4 @@ await check("sign-up with duplicate email", async (expect) => {
   expect(error?.code === "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "error.code === USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", error?.code);
 });
 
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+summary();

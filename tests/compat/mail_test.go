@@ -1,0 +1,246 @@
+package compat_test
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/magiclink"
+	manamail "github.com/managarten/mana-auth/mail"
+	"github.com/managarten/mana-auth/storage/memory"
+)
+
+// smtpSink is a real SMTP listener on loopback that keeps each message.
+type smtpSink struct {
+	mu   sync.Mutex
+	msgs map[string][]string // recipient -> raw bodies
+}
+
+type sinkSession struct {
+	s    *smtpSink
+	rcpt []string
+}
+
+func (b *smtpSink) NewSession(*smtp.Conn) (smtp.Session, error) { return &sinkSession{s: b}, nil }
+func (s *sinkSession) Mail(string, *smtp.MailOptions) error     { return nil }
+func (s *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.rcpt = append(s.rcpt, strings.ToLower(to))
+	return nil
+}
+func (s *sinkSession) Data(r io.Reader) error {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.s.mu.Lock()
+	defer s.s.mu.Unlock()
+	for _, to := range s.rcpt {
+		s.s.msgs[to] = append(s.s.msgs[to], string(raw))
+	}
+	return nil
+}
+func (s *sinkSession) Reset()        { s.rcpt = nil }
+func (s *sinkSession) Logout() error { return nil }
+
+func startSMTP(t *testing.T) (*smtpSink, string) {
+	t.Helper()
+	sink := &smtpSink{msgs: map[string][]string{}}
+	srv := smtp.NewServer(sink)
+	srv.Domain = "localhost"
+	srv.AllowInsecureAuth = true
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return sink, ln.Addr().String()
+}
+
+var linkRE = regexp.MustCompile(`https?://[^\s"<>]+/magic-link/verify\?[^\s"<>]+`)
+
+// lastLink returns the link of the newest message to addr.
+func (b *smtpSink) lastLink(addr string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	msgs := b.msgs[strings.ToLower(addr)]
+	if len(msgs) == 0 {
+		return ""
+	}
+	m, err := mail.ReadMessage(strings.NewReader(msgs[len(msgs)-1]))
+	if err != nil {
+		return ""
+	}
+	body, _ := io.ReadAll(m.Body)
+	// Quoted-printable soft line breaks would split the link: undo them.
+	text := strings.ReplaceAll(string(body), "=\r\n", "")
+	text = strings.ReplaceAll(text, "=3D", "=")
+	return strings.ReplaceAll(linkRE.FindString(text), "&amp;", "&")
+}
+
+// TestMagicLinkClient signs in with Better Auth's magicLinkClient, the link
+// travelling through a real SMTP listener.
+func TestMagicLinkClient(t *testing.T) {
+	node := requireNode(t)
+	dir := compatDir(t)
+	ensureNodeModules(t, dir)
+	sink, addr := startSMTP(t)
+	host, port, _ := net.SplitHostPort(addr)
+	mailer, err := manamail.NewSMTP(manamail.SMTPConfig{Host: host, Port: atoi(port), From: "auth@example.com", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	a, err := auth.New(auth.Config{BaseURL: base, Secret: testSecret, Mailer: mailer,
+		RateLimit: auth.RateLimitConfig{Disabled: true}}, memory.New(), magiclink.New(magiclink.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/auth/", a.Handler())
+	mux.HandleFunc("GET /__mail/last", func(w http.ResponseWriter, r *http.Request) {
+		link := sink.lastLink(r.URL.Query().Get("to"))
+		if link == "" {
+			http.NotFound(w, r)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]string{"url": link})
+	})
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	cmd := exec.Command(node, "magiclink.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "BASE_URL="+base)
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), " 0 failed") {
+		t.Fatalf("magiclink.mjs failed (%v):\n%s", err, out)
+	}
+	t.Logf("magiclink.mjs:\n%s", out)
+}
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+var anyLinkRE = regexp.MustCompile(`https?://[^\s"<>]+/api/auth/[a-z-]+[/?][^\s"<>]+`)
+
+// link returns the first auth link of the newest message to addr.
+func (b *smtpSink) link(t *testing.T, addr string) string {
+	t.Helper()
+	b.mu.Lock()
+	msgs := b.msgs[strings.ToLower(addr)]
+	b.mu.Unlock()
+	if len(msgs) == 0 {
+		t.Fatalf("no mail arrived for %s", addr)
+	}
+	m, err := mail.ReadMessage(strings.NewReader(msgs[len(msgs)-1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(m.Body)
+	text := strings.ReplaceAll(strings.ReplaceAll(string(body), "=\r\n", ""), "=3D", "=")
+	l := strings.ReplaceAll(anyLinkRE.FindString(text), "&amp;", "&")
+	if l == "" {
+		t.Fatalf("no link in the mail to %s:\n%s", addr, text)
+	}
+	return l
+}
+
+// TestEmailFlowsOverSMTP: verification and password reset links travel
+// through a real SMTP listener and work exactly once.
+func TestEmailFlowsOverSMTP(t *testing.T) {
+	t.Parallel()
+	sink, addr := startSMTP(t)
+	host, port, _ := net.SplitHostPort(addr)
+	mailer, err := manamail.NewSMTP(manamail.SMTPConfig{Host: host, Port: atoi(port), From: "auth@example.com", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	a, err := auth.New(auth.Config{BaseURL: base, Secret: testSecret, Mailer: mailer,
+		EmailPassword: auth.EmailPasswordConfig{RequireEmailVerification: true},
+		RateLimit:     auth.RateLimitConfig{Disabled: true}}, memory.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(a.Handler())
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	post := func(path, body string) int {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	get := func(u string) (int, string) {
+		res, err := noFollow.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode, res.Header.Get("Location")
+	}
+	if st := post("/api/auth/sign-up/email", `{"name":"Sam","email":"sam@example.com","password":"password123","callbackURL":"/hello"}`); st != 200 {
+		t.Fatalf("sign-up: %d", st)
+	}
+	if st := post("/api/auth/sign-in/email", `{"email":"sam@example.com","password":"password123"}`); st != 403 {
+		t.Fatalf("sign-in before verification: %d", st)
+	}
+	verify := sink.link(t, "sam@example.com")
+	if st, loc := get(verify); st != 302 || loc != "/hello" {
+		t.Fatalf("verification link: %d %q", st, loc)
+	}
+	if st := post("/api/auth/sign-in/email", `{"email":"sam@example.com","password":"password123"}`); st != 200 {
+		t.Fatalf("sign-in after verification: %d", st)
+	}
+	if st := post("/api/auth/request-password-reset", `{"email":"sam@example.com","redirectTo":"/reset"}`); st != 200 {
+		t.Fatalf("request reset: %d", st)
+	}
+	reset := sink.link(t, "sam@example.com")
+	st, loc := get(reset)
+	u, _ := url.Parse(loc)
+	token := u.Query().Get("token")
+	if st != 302 || token == "" {
+		t.Fatalf("reset link: %d %q", st, loc)
+	}
+	if st := post("/api/auth/reset-password", `{"token":"`+token+`","newPassword":"new-password-1"}`); st != 200 {
+		t.Fatalf("reset: %d", st)
+	}
+	if st := post("/api/auth/reset-password", `{"token":"`+token+`","newPassword":"new-password-2"}`); st != 400 {
+		t.Fatalf("second reset with the same token: %d", st)
+	}
+	if st, loc := get(reset); st != 302 || !strings.Contains(loc, "error=INVALID_TOKEN") {
+		t.Fatalf("used reset link: %d %q", st, loc)
+	}
+}
