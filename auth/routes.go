@@ -179,7 +179,7 @@ func (a *Auth) handleUpdateUser(c *Context) (any, error) {
 	if c.body == nil {
 		got := "undefined"
 		if c.bodyPresent {
-			got = jsonKind(c.rawBody)
+			got = JSONKind(c.rawBody)
 		}
 		return nil, ErrValidation.WithMessage("[body] Invalid input: expected record, received " + got)
 	}
@@ -192,7 +192,7 @@ func (a *Auth) handleUpdateUser(c *Context) (any, error) {
 		case "name":
 			s, ok := v.(string)
 			if !ok {
-				return nil, ErrValidation.WithMessage("[body.name] Invalid input: expected string, received " + jsonKind(v))
+				return nil, ErrValidation.WithMessage("[body.name] Invalid input: expected string, received " + JSONKind(v))
 			}
 			in.Name = &s
 		case "image":
@@ -202,7 +202,7 @@ func (a *Auth) handleUpdateUser(c *Context) (any, error) {
 			case string:
 				in.Image = &x
 			default:
-				return nil, ErrValidation.WithMessage("[body.image] Invalid input: expected string, received " + jsonKind(v))
+				return nil, ErrValidation.WithMessage("[body.image] Invalid input: expected string, received " + JSONKind(v))
 			}
 		}
 		// Other keys are dropped, as Better Auth drops undeclared fields.

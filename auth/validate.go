@@ -46,7 +46,9 @@ type Param struct {
 	Optional bool
 }
 
-func jsonKind(v any) string {
+// JSONKind names the JSON type of a decoded value as validation messages
+// do: "string", "number", "boolean", "object", "array", "null".
+func JSONKind(v any) string {
 	switch v.(type) {
 	case nil:
 		return "null"
@@ -81,7 +83,7 @@ func validateBody(body any, present bool, params []Param, additional bool) error
 		}
 		got := "undefined"
 		if present {
-			got = jsonKind(body)
+			got = JSONKind(body)
 		}
 		msg := "[body] Invalid input: expected object, received " + got
 		if additional {
@@ -98,7 +100,7 @@ func validateBody(body any, present bool, params []Param, additional bool) error
 			}
 			continue
 		}
-		got := jsonKind(v)
+		got := JSONKind(v)
 		want := p.Kind.String()
 		if p.Kind != KindAny && got != want {
 			issues = append(issues, fmt.Sprintf("[body.%s] Invalid input: expected %s, received %s", p.Name, want, got))
