@@ -49,11 +49,11 @@ func (a *Auth) run(c *Context, w http.ResponseWriter) error {
 		}
 		a.log.WarnContext(r.Context(), "auth: rate limit store failed", "err", err)
 	}
-	body, present, err := a.readBody(w, r, e.AllowForm)
+	body, raw, present, err := a.readBody(w, r, e.AllowForm)
 	if err != nil {
 		return err
 	}
-	c.rawBody, c.bodyPresent = body, present
+	c.raw, c.rawBody, c.bodyPresent = raw, body, present
 	if obj, ok := body.(map[string]any); ok {
 		c.body = obj
 	}
@@ -111,20 +111,20 @@ func (a *Auth) run(c *Context, w http.ResponseWriter) error {
 
 // readBody reads and parses the request body. It returns the decoded JSON
 // value (or the form as an object) and whether a body was present.
-func (a *Auth) readBody(w http.ResponseWriter, r *http.Request, allowForm bool) (any, bool, error) {
+func (a *Auth) readBody(w http.ResponseWriter, r *http.Request, allowForm bool) (body any, raw []byte, present bool, err error) {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Body == nil || r.Body == http.NoBody {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+	raw, err = io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, false, ErrBodyTooLarge
+			return nil, nil, false, ErrBodyTooLarge
 		}
-		return nil, false, ErrBadRequest.WithMessage("Could not read request body").With(err)
+		return nil, nil, false, ErrBadRequest.WithMessage("Could not read request body").With(err)
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	allowed := "application/json"
 	if allowForm {
@@ -132,7 +132,7 @@ func (a *Auth) readBody(w http.ResponseWriter, r *http.Request, allowForm bool) 
 	}
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
-		return nil, false, ErrUnsupportedMediaType.WithMessage("Content-Type is required. Allowed types: " + allowed)
+		return nil, nil, false, ErrUnsupportedMediaType.WithMessage("Content-Type is required. Allowed types: " + allowed)
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	switch {
@@ -141,13 +141,13 @@ func (a *Auth) readBody(w http.ResponseWriter, r *http.Request, allowForm bool) 
 		d := json.NewDecoder(bytes.NewReader(raw))
 		d.UseNumber()
 		if err := d.Decode(&v); err != nil || d.More() {
-			return nil, false, ErrInvalidJSON
+			return nil, nil, false, ErrInvalidJSON
 		}
-		return v, true, nil
+		return v, raw, true, nil
 	case err == nil && allowForm && mt == "application/x-www-form-urlencoded":
 		vals, err := url.ParseQuery(string(raw))
 		if err != nil {
-			return nil, false, ErrBadRequest.WithMessage("Invalid form body")
+			return nil, nil, false, ErrBadRequest.WithMessage("Invalid form body")
 		}
 		obj := map[string]any{}
 		for k, v := range vals {
@@ -156,9 +156,9 @@ func (a *Auth) readBody(w http.ResponseWriter, r *http.Request, allowForm bool) 
 		if rm, ok := obj["rememberMe"].(string); ok {
 			obj["rememberMe"] = rm == "true" || rm == "on" || rm == "1"
 		}
-		return obj, true, nil
+		return obj, raw, true, nil
 	}
-	return nil, false, ErrUnsupportedMediaType.WithMessage("Content-Type \"" + ct + "\" is not allowed. Allowed types: " + allowed)
+	return nil, nil, false, ErrUnsupportedMediaType.WithMessage("Content-Type \"" + ct + "\" is not allowed. Allowed types: " + allowed)
 }
 
 // CheckOrigin applies Better Auth's Origin check to r: a state-changing

@@ -1,0 +1,227 @@
+package passkey
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/managarten/mana-auth/auth"
+)
+
+// Endpoints implements auth.EndpointSource: Better Auth's passkey routes.
+func (p *Plugin) Endpoints() []auth.Endpoint {
+	str := func(n string) auth.Param { return auth.Param{Name: n, Kind: auth.KindString} }
+	opt := func(n string, k auth.Kind) auth.Param { return auth.Param{Name: n, Kind: k, Optional: true} }
+	return []auth.Endpoint{
+		{Method: "GET", Path: "/passkey/generate-register-options", Auth: auth.FreshSessionRequired,
+			Handler: p.handleRegisterOptions},
+		{Method: "GET", Path: "/passkey/generate-authenticate-options", Auth: auth.SessionOptional,
+			Handler: p.handleAuthenticateOptions},
+		{Method: "POST", Path: "/passkey/verify-registration", Auth: auth.FreshSessionRequired,
+			Body:    []auth.Param{opt("response", auth.KindAny), opt("name", auth.KindString), opt("createSession", auth.KindBool)},
+			Handler: p.handleVerifyRegistration},
+		{Method: "POST", Path: "/passkey/verify-authentication",
+			Body:    []auth.Param{{Name: "response", Kind: auth.KindObject}},
+			Handler: p.handleVerifyAuthentication},
+		{Method: "GET", Path: "/passkey/list-user-passkeys", Auth: auth.SessionRequired, Handler: p.handleList},
+		{Method: "POST", Path: "/passkey/delete-passkey", Auth: auth.SessionRequired,
+			Body: []auth.Param{str("id")}, Handler: p.handleDelete},
+		{Method: "POST", Path: "/passkey/update-passkey", Auth: auth.SessionRequired,
+			Body: []auth.Param{str("id"), str("name")}, Handler: p.handleUpdate},
+	}
+}
+
+// Hooks implements auth.HookSource. The hooks validate what Better Auth's
+// schemas check before the session (query enums, a non-blank name), so
+// that the answers come in Better Auth's order.
+func (p *Plugin) Hooks() auth.Hooks {
+	return auth.Hooks{Before: []auth.Hook{
+		{Match: auth.PathIs("/passkey/generate-register-options"), Handler: validateRegisterQuery},
+		{Match: auth.PathIs("/passkey/update-passkey"), Handler: validateUpdateBody},
+		{Match: auth.PathIs("/passkey/verify-authentication"), Handler: validateAuthenticationBody},
+	}}
+}
+
+// validateAuthenticationBody words a missing or non-object response as
+// zod's record schema does ("expected record").
+func validateAuthenticationBody(c *auth.Context) error {
+	b := c.Body()
+	if b == nil {
+		return nil // no object at all: the declared parameters answer
+	}
+	v, ok := b["response"]
+	if _, isObj := v.(map[string]any); isObj {
+		return nil
+	}
+	got := "undefined"
+	if ok {
+		got = auth.JSONKind(v)
+	}
+	return auth.ErrValidation.WithMessage("[body.response] Invalid input: expected record, received " + got)
+}
+
+func validateRegisterQuery(c *auth.Context) error {
+	q := c.Request().URL.Query()
+	var issues []string
+	for _, k := range []string{"authenticatorAttachment", "name", "context"} {
+		vs, ok := q[k]
+		switch {
+		case !ok:
+		case k == "authenticatorAttachment" && (len(vs) != 1 || vs[0] != "platform" && vs[0] != "cross-platform"):
+			issues = append(issues, `[query.authenticatorAttachment] Invalid option: expected one of "platform"|"cross-platform"`)
+		case len(vs) > 1:
+			issues = append(issues, "[query."+k+"] Invalid input: expected string, received array")
+		}
+	}
+	if len(issues) > 0 {
+		return auth.ErrValidation.WithMessage(strings.Join(issues, "; "))
+	}
+	return nil
+}
+
+// validateUpdateBody adds zod's min(1) check on the trimmed name to the
+// declared parameters' checks.
+func validateUpdateBody(c *auth.Context) error {
+	b := c.Body()
+	name, ok := b["name"].(string)
+	if !ok || strings.TrimSpace(name) != "" {
+		return nil // the declared parameters are checked next
+	}
+	var issues []string
+	if _, ok := b["id"].(string); !ok {
+		got := "undefined"
+		if v, present := b["id"]; present {
+			got = auth.JSONKind(v)
+		}
+		issues = append(issues, "[body.id] Invalid input: expected string, received "+got)
+	}
+	issues = append(issues, "[body.name] Too small: expected string to have >=1 characters")
+	return auth.ErrValidation.WithMessage(strings.Join(issues, "; "))
+}
+
+// rawParam returns body parameter name re-encoded as JSON (nil if absent).
+// The body was decoded with json.Number, so numbers keep their text.
+// (auth.Context.Bind would be the natural way, but it does not see the
+// raw body.)
+func rawParam(c *auth.Context, name string) []byte {
+	v, ok := c.Body()[name]
+	if !ok {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func (p *Plugin) setChallengeCookie(c *auth.Context, id string) {
+	c.SetCookie(p.a.SignedCookie(p.opts.ChallengeCookie, id, int(ChallengeMaxAge.Seconds())))
+}
+
+// takeChallengeCookie reads the signed challenge id and expires the cookie
+// (the challenge is single use whatever the outcome).
+func (p *Plugin) takeChallengeCookie(c *auth.Context) (string, error) {
+	id, ok := p.a.ReadSignedCookie(c.Request(), p.opts.ChallengeCookie)
+	if !ok {
+		return "", ErrChallengeNotFound
+	}
+	c.SetCookie(p.a.NewCookie(p.opts.ChallengeCookie, "", -1))
+	return id, nil
+}
+
+func (p *Plugin) handleRegisterOptions(c *auth.Context) (any, error) {
+	q := c.Request().URL.Query()
+	in := RegistrationInput{Name: q.Get("name"), AuthenticatorAttachment: q.Get("authenticatorAttachment")}
+	if q.Has("context") {
+		ctx := q.Get("context")
+		in.Context = &ctx
+	}
+	opts, id, err := p.RegistrationOptions(c.Context(), c.Session().User, in)
+	if err != nil {
+		return nil, err
+	}
+	p.setChallengeCookie(c, id)
+	return opts, nil
+}
+
+func (p *Plugin) handleAuthenticateOptions(c *auth.Context) (any, error) {
+	var u *auth.User
+	if s := c.Session(); s != nil {
+		u = s.User
+	}
+	opts, id, err := p.AuthenticationOptions(c.Context(), u)
+	if err != nil {
+		return nil, err
+	}
+	p.setChallengeCookie(c, id)
+	return opts, nil
+}
+
+func (p *Plugin) handleVerifyRegistration(c *auth.Context) (any, error) {
+	id, err := p.takeChallengeCookie(c)
+	if err != nil {
+		return nil, err
+	}
+	ctx := c.Context()
+	u := c.Session().User
+	k, err := p.VerifyRegistration(ctx, id, u, rawParam(c, "response"), c.String("name"))
+	if err != nil {
+		return nil, err
+	}
+	if !c.Bool("createSession", false) {
+		return k, nil
+	}
+	res, err := p.a.CreateSession(ctx, u, true)
+	if err != nil {
+		if derr := p.DeletePasskey(context.WithoutCancel(ctx), u.ID, k.ID); derr != nil {
+			p.a.Logger().ErrorContext(ctx, "passkey: removing passkey after session failure", "err", derr)
+		}
+		return nil, err
+	}
+	c.SetCookies(res.Cookies)
+	c.SetSession(&auth.SessionData{Session: res.Session, User: res.User})
+	return registrationResult{passkey: k, session: res.Session, user: res.User}, nil
+}
+
+func (p *Plugin) handleVerifyAuthentication(c *auth.Context) (any, error) {
+	id, err := p.takeChallengeCookie(c)
+	if err != nil {
+		return nil, err
+	}
+	res, _, err := p.VerifyAuthentication(c.Context(), id, rawParam(c, "response"))
+	if err != nil {
+		return nil, err // an *auth.Interruption passes through unchanged
+	}
+	c.SetCookies(res.Cookies)
+	sd := &auth.SessionData{Session: res.Session, User: res.User}
+	c.SetSession(sd)
+	return sd, nil
+}
+
+func (p *Plugin) handleList(c *auth.Context) (any, error) {
+	return p.ListPasskeys(c.Context(), c.Session().User.ID)
+}
+
+func (p *Plugin) handleDelete(c *auth.Context) (any, error) {
+	err := p.DeletePasskey(c.Context(), c.Session().User.ID, c.String("id"))
+	if errors.Is(err, ErrNotOwner) {
+		// Better Auth's ownership check throws a bare 401: no body.
+		c.SetStatus(http.StatusUnauthorized)
+		return auth.RawJSON(nil), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return map[string]bool{"status": true}, nil
+}
+
+func (p *Plugin) handleUpdate(c *auth.Context) (any, error) {
+	k, err := p.UpdatePasskey(c.Context(), c.Session().User.ID, c.String("id"), c.String("name"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]*Passkey{"passkey": k}, nil
+}
