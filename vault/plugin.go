@@ -1,0 +1,122 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/storage"
+	"github.com/managarten/mana-auth/storage/postgres"
+)
+
+// Options configures the plugin.
+type Options struct {
+	// KEKs supplies the key-encryption keys (required): KEKFromEnv,
+	// NewStaticKEKs, or a KMS-backed KEKProvider.
+	KEKs KEKProvider
+	// Logger receives operator errors (unwrap failures, storage errors).
+	// Default: the Auth's logger.
+	Logger *slog.Logger
+	// PostgresPool, on PostgreSQL, is the pool the vault runs its queries
+	// on. Default: the adapter's pool. Use it to run the vault as a
+	// less-privileged role that row-level security applies to.
+	PostgresPool *pgxpool.Pool
+	// Now returns the current time. Default: the Auth's clock.
+	Now func() time.Time
+	// Rand is the source of master keys and IVs. Default crypto/rand.
+	Rand io.Reader
+	// AsyncFetchAudit, on PostgreSQL, commits the transaction of Key (GET
+	// /key) with synchronous_commit off. Its only write is the fetch (or
+	// failed_fetch) audit row, so the commit need not wait for the WAL
+	// flush: on storage with slow fsync GET /key gets many times faster,
+	// and a database crash can lose at most the last fraction of a second
+	// of fetch audit rows (never a vault change; every other operation
+	// still commits durably). Off by default.
+	AsyncFetchAudit bool
+}
+
+// Plugin is the encryption-vault plugin for auth.New. It declares the
+// vault tables (SchemaSource), erases and exports a user's vault with the
+// user (DataSource, metadata only) and builds the Service (Initializer).
+type Plugin struct {
+	opts Options
+	svc  *Service
+}
+
+var (
+	_ auth.Plugin       = (*Plugin)(nil)
+	_ auth.Initializer  = (*Plugin)(nil)
+	_ auth.SchemaSource = (*Plugin)(nil)
+	_ auth.DataSource   = (*Plugin)(nil)
+)
+
+// New returns the plugin. Options.KEKs is required (auth.New fails
+// without it).
+func New(opts Options) *Plugin { return &Plugin{opts: opts} }
+
+// ID implements auth.Plugin: "vault".
+func (p *Plugin) ID() string { return "vault" }
+
+// Schema implements auth.SchemaSource (see the package-level Schema).
+func (p *Plugin) Schema() storage.Schema { return Schema() }
+
+// Init implements auth.Initializer: it builds the Service over the Auth's
+// adapter. On a *postgres.Adapter the vault runs its own SQL on the
+// adapter's pool (or Options.PostgresPool) so that every transaction sets
+// app.current_user_id for row-level security; on any other adapter it
+// uses the storage API.
+func (p *Plugin) Init(a *auth.Auth) error {
+	if p.opts.KEKs == nil {
+		return errors.New("vault: Options.KEKs is required (see vault.KEKFromEnv)")
+	}
+	if _, err := p.opts.KEKs.Current(); err != nil {
+		return errors.New("vault: KEKProvider.Current: " + err.Error())
+	}
+	s := &Service{keks: p.opts.KEKs, log: p.opts.Logger, now: p.opts.Now, rnd: p.opts.Rand, a: a,
+		asyncFetchAudit: p.opts.AsyncFetchAudit}
+	if s.log == nil {
+		s.log = a.Logger()
+	}
+	if s.now == nil {
+		s.now = a.Now
+	}
+	if s.rnd == nil {
+		s.rnd = defaultRand
+	}
+	s.st = adapterStore{db: a.DB()}
+	if pg, ok := a.DB().(*postgres.Adapter); ok {
+		pool := p.opts.PostgresPool
+		if pool == nil {
+			pool = pg.Pool()
+		}
+		schema := a.Schema()
+		s.st = newPGStore(pool, pg.SchemaName(), schema.Table(TableVaults).TableName(), schema.Table(TableAudit).TableName())
+	}
+	p.svc = s
+	return nil
+}
+
+// Service returns the vault service, or nil before auth.New has run.
+func (p *Plugin) Service() *Service { return p.svc }
+
+// ExportUser implements auth.DataSource: vault metadata and the audit
+// trail, never key material. It returns nil (nothing exported) for a user
+// without either.
+func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
+	ex, err := p.svc.ExportUser(ctx, userID)
+	if ex == nil || err != nil {
+		return nil, err
+	}
+	return ex, nil
+}
+
+// DeleteUser implements auth.DataSource: it erases the user's vault and
+// audit rows.
+func (p *Plugin) DeleteUser(ctx context.Context, userID string) error {
+	return p.svc.DeleteUser(ctx, userID)
+}
