@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -71,8 +72,11 @@ type Config struct {
 	// SMTP settings (SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASS, SMTP_FROM,
 	// SMTP_TLS); without SMTP_HOST mail is printed to the log.
 	SMTPHost, SMTPPort, SMTPUser, SMTPPass, SMTPFrom, SMTPTLS string
-	// KEK is MANA_AUTH_KEK, the base64 key that wraps vault master keys.
-	KEK string
+	// KEK is MANA_AUTH_KEK, the base64 key that wraps vault master keys;
+	// KEKID (MANA_AUTH_KEK_ID, default "env-v1") names it and KEKPrevious
+	// (MANA_AUTH_KEK_PREVIOUS, "id:base64,…") lists retired keys still
+	// readable while `mana-auth vault rewrap` moves vaults to the new one.
+	KEK, KEKID, KEKPrevious string
 	// RequireEmailVerification refuses sign-in until the email is verified
 	// (REQUIRE_EMAIL_VERIFICATION; default true in production).
 	RequireEmailVerification bool
@@ -81,6 +85,10 @@ type Config struct {
 	// JWTAudience is the aud claim of access tokens (JWT_AUDIENCE,
 	// default "mana"); the issuer is BaseURL.
 	JWTAudience string
+	// WebAuthnRPID is the passkey relying party ID (WEBAUTHN_RP_ID; default
+	// the COOKIE_DOMAIN or BASE_URL host). Passkeys are off when it would be
+	// an IP address.
+	WebAuthnRPID string
 	// MetricsAddr serves Prometheus metrics on its own listener
 	// (METRICS_ADDR, e.g. "127.0.0.1:9464"); empty serves /metrics on the
 	// main listener.
@@ -174,8 +182,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.SubscriptionsURL = strings.TrimRight(strings.TrimSpace(getenv("MANA_SUBSCRIPTIONS_URL")), "/")
 	c.SMTPHost, c.SMTPPort, c.SMTPUser, c.SMTPPass = getenv("SMTP_HOST"), getenv("SMTP_PORT"), getenv("SMTP_USER"), getenv("SMTP_PASS")
 	c.SMTPFrom, c.SMTPTLS = getenv("SMTP_FROM"), getenv("SMTP_TLS")
-	c.KEK = getenv("MANA_AUTH_KEK")
+	c.KEK, c.KEKID, c.KEKPrevious = getenv("MANA_AUTH_KEK"), getenv("MANA_AUTH_KEK_ID"), getenv("MANA_AUTH_KEK_PREVIOUS")
 	c.MetricsAddr = getenv("METRICS_ADDR")
+	c.WebAuthnRPID = getenv("WEBAUTHN_RP_ID")
 	c.JWTAudience = getenv("JWT_AUDIENCE")
 	if c.JWTAudience == "" {
 		c.JWTAudience = "mana"
@@ -268,4 +277,34 @@ func (c *Config) EnsureSecret() (generated bool, err error) {
 	}
 	c.Secret, c.SecretSource = s, path
 	return true, nil
+}
+
+// kekEnv answers vault.KEKFromEnv from the configuration.
+func (c Config) kekEnv(name string) string {
+	switch name {
+	case "MANA_AUTH_KEK":
+		return c.KEK
+	case "MANA_AUTH_KEK_ID":
+		return c.KEKID
+	case "MANA_AUTH_KEK_PREVIOUS":
+		return c.KEKPrevious
+	}
+	return ""
+}
+
+// rpID is the passkey relying party ID, or "" when only an IP is known.
+func (c Config) rpID() string {
+	if c.WebAuthnRPID != "" {
+		return c.WebAuthnRPID
+	}
+	host := strings.TrimPrefix(c.CookieDomain, ".")
+	if host == "" {
+		if u, err := url.Parse(c.BaseURL); err == nil {
+			host = u.Hostname()
+		}
+	}
+	if net.ParseIP(host) != nil {
+		return ""
+	}
+	return host
 }

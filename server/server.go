@@ -32,9 +32,11 @@ import (
 	"github.com/managarten/mana-auth/jwt"
 	"github.com/managarten/mana-auth/magiclink"
 	"github.com/managarten/mana-auth/mail"
+	"github.com/managarten/mana-auth/passkey"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/postgres"
 	"github.com/managarten/mana-auth/storage/sqlite"
+	"github.com/managarten/mana-auth/vault"
 )
 
 // Deps are the service's neighbours. Zero fields are built from the
@@ -56,6 +58,7 @@ type Server struct {
 	auth          *auth.Auth
 	jwt           *jwt.Plugin
 	orgs          OrgDirectory
+	vault         *vault.Plugin
 	sec           *securityLog
 	lock          *lockout
 	creditsClient CreditsClient
@@ -181,7 +184,17 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 	if deps.Now != nil {
 		acfg.Now = deps.Now
 	}
-	plugins := []auth.Plugin{mp, s.jwt, magiclink.New(magiclink.Options{})}
+	keks, err := vault.KEKFromEnv(cfg.kekEnv, cfg.Production)
+	if err != nil {
+		return nil, err
+	}
+	s.vault = vault.New(vault.Options{KEKs: keks, Logger: log})
+	plugins := []auth.Plugin{mp, s.jwt, magiclink.New(magiclink.Options{}), s.vault}
+	if rp := cfg.rpID(); rp != "" {
+		plugins = append(plugins, passkey.New(passkey.Options{RPID: rp}))
+	} else {
+		log.Warn("passkeys are off: the relying party ID would be an IP address; set WEBAUTHN_RP_ID or use a host name in BASE_URL")
+	}
 	a, err := auth.New(acfg, db, plugins...)
 	if err != nil {
 		return nil, err
@@ -193,6 +206,11 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 		}
 		if err := s.promoteAdmins(ctx); err != nil {
 			return nil, err
+		}
+		if pg, ok := db.(*postgres.Adapter); ok {
+			if err := vault.EnablePostgresRLS(ctx, pg.Pool(), pg.SchemaName()); err != nil {
+				return nil, fmt.Errorf("vault row-level security: %w", err)
+			}
 		}
 	}
 	now := a.Now
@@ -244,6 +262,7 @@ func (s *Server) routes() http.Handler {
 	s.meRoutes(v1)
 	s.adminRoutes(v1)
 	s.internalRoutes(v1)
+	s.vaultRoutes(v1)
 	mux.Handle("/api/v1/", s.auth.Protect(v1))
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "service": "mana-auth", "timestamp": auth.FormatTime(time.Now())})

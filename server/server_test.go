@@ -95,7 +95,7 @@ func newTestEnv(t *testing.T, mutate func(*Config)) *testEnv {
 	env := &testEnv{box: &outbox{}, credits: newFakeCredits()}
 	env.srv = httptest.NewUnstartedServer(nil)
 	cfg := Config{
-		BaseURL: "http://" + env.srv.Listener.Addr().String(), Secret: "a-server-test-secret-of-enough-length",
+		BaseURL: "http://localhost:" + port(env.srv.Listener.Addr().String()), Secret: "a-server-test-secret-of-enough-length",
 		AutoMigrate: true, AdminEmails: []string{"admin@example.com"}, ServiceKey: "internal-service-key-123",
 		JWTAudience: "mana", DataDir: t.TempDir(),
 	}
@@ -436,5 +436,47 @@ func TestV1Protected(t *testing.T) {
 	}
 	if last.status != 429 {
 		t.Errorf("rate limit on forgot-password: %d %s", last.status, last.raw)
+	}
+}
+
+func port(addr string) string {
+	_, p, _ := strings.Cut(addr, ":")
+	return p
+}
+
+// The vault is mounted for the caller (JWT or session) behind the
+// protections, and key reads reach the security log.
+func TestVaultThroughServer(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, nil)
+	env.register(t, "v@example.com")
+	tok, cookie := env.login(t, "v@example.com")
+	r := env.call(t, "POST", "/api/v1/me/encryption-vault/init", "", "Authorization", "Bearer "+tok)
+	if r.status != 200 || r.body["kekId"] != "env-v1" || len(r.body["masterKey"].(string)) != 44 {
+		t.Fatalf("init: %d %s", r.status, r.raw)
+	}
+	mk := r.body["masterKey"]
+	r = env.call(t, "GET", "/api/v1/me/encryption-vault/key", "", "Cookie", cookie)
+	if r.status != 200 || r.body["masterKey"] != mk {
+		t.Fatalf("key by cookie: %d %s", r.status, r.raw)
+	}
+	r = env.call(t, "POST", "/api/v1/me/encryption-vault/rotate", "", "Cookie", cookie, "Origin", "https://evil.com")
+	if r.status != 403 || r.body["code"] != "INVALID_ORIGIN" {
+		t.Fatalf("cross-site rotate: %d %s", r.status, r.raw)
+	}
+	r = env.call(t, "GET", "/api/v1/me/encryption-vault/key", "")
+	if r.status != 401 {
+		t.Fatalf("anonymous key read: %d %s", r.status, r.raw)
+	}
+	events, err := env.s.securityEvents(context.Background(), "", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range events {
+		found = found || e["eventType"] == EventVaultKeyRead
+	}
+	if !found {
+		t.Fatalf("no %s event in %v", EventVaultKeyRead, events)
 	}
 }
