@@ -1,0 +1,109 @@
+package twofactor
+
+import (
+	"context"
+	"time"
+
+	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/storage"
+)
+
+// Export is what ExportUser returns about a user: metadata, never
+// secrets or codes.
+type Export struct {
+	// Enabled is the user's twoFactorEnabled flag.
+	Enabled bool `json:"enabled"`
+	// Factors are the user's twoFactor rows.
+	Factors []ExportFactor `json:"factors"`
+	// TrustedDevices are the devices that skip the second factor.
+	TrustedDevices []ExportDevice `json:"trustedDevices"`
+}
+
+// ExportFactor describes a twoFactor row.
+type ExportFactor struct {
+	// ID is the row id.
+	ID string `json:"id"`
+	// Verified is false while TOTP enrolment awaits its first code.
+	Verified bool `json:"verified"`
+	// BackupCodesRemaining counts the unused backup codes.
+	BackupCodesRemaining int `json:"backupCodesRemaining"`
+	// FailedVerificationCount counts consecutive wrong codes.
+	FailedVerificationCount int64 `json:"failedVerificationCount"`
+	// LockedUntil is the end of a lockout, if any.
+	LockedUntil *time.Time `json:"lockedUntil"`
+}
+
+// ExportDevice describes a trusted device.
+type ExportDevice struct {
+	// CreatedAt is when the device was (last) trusted.
+	CreatedAt time.Time `json:"createdAt"`
+	// ExpiresAt is when the trust ends.
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// ExportUser implements auth.DataSource.
+func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
+	u, err := p.a.FindUserByID(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := Export{Enabled: Enabled(u), Factors: []ExportFactor{}, TrustedDevices: []ExportDevice{}}
+	recs, err := p.a.DB().FindMany(ctx, TableTwoFactor, storage.Query{Where: []storage.Where{storage.W("userId", userID)}})
+	if err != nil {
+		return nil, auth.StorageError(err)
+	}
+	for _, rec := range recs {
+		r := rowFromRecord(rec)
+		f := ExportFactor{ID: r.ID, Verified: r.Verified, LockedUntil: r.LockedUntil}
+		if r.Failed != nil {
+			f.FailedVerificationCount = *r.Failed
+		}
+		if n, err := p.remaining(r.BackupCodes); err == nil {
+			f.BackupCodesRemaining = n
+		}
+		out.Factors = append(out.Factors, f)
+	}
+	devs, err := p.a.DB().FindMany(ctx, auth.TableVerification, storage.Query{Where: []storage.Where{
+		{Field: "identifier", Op: storage.StartsWith, Value: "trust-device-"}, storage.W("value", userID),
+		{Field: "expiresAt", Op: storage.Gt, Value: p.a.Now()},
+	}, Sort: []storage.Sort{{Field: "createdAt"}}})
+	if err != nil {
+		return nil, auth.StorageError(err)
+	}
+	for _, d := range devs {
+		out.TrustedDevices = append(out.TrustedDevices, ExportDevice{CreatedAt: d.Time("createdAt"), ExpiresAt: d.Time("expiresAt")})
+	}
+	return out, nil
+}
+
+// DeleteUser implements auth.DataSource: it deletes the user's twoFactor
+// rows, trusted devices, pending sign-ins, codes and TOTP replay record.
+func (p *Plugin) DeleteUser(ctx context.Context, userID string) error {
+	db := p.a.DB()
+	if _, err := db.Delete(ctx, TableTwoFactor, storage.W("userId", userID)); err != nil {
+		return auth.StorageError(err)
+	}
+	// Pending sign-ins ("2fa-<20>" → userId) with their attempt counters,
+	// first-factor marks and codes.
+	pend, err := db.FindMany(ctx, auth.TableVerification, storage.Query{Where: []storage.Where{
+		{Field: "identifier", Op: storage.StartsWith, Value: "2fa-"}, storage.W("value", userID),
+	}})
+	if err != nil {
+		return auth.StorageError(err)
+	}
+	for _, v := range pend {
+		if id := v.String("identifier"); validChallenge(id) {
+			p.endChallenge(ctx, id)
+		}
+	}
+	for _, w := range [][]storage.Where{
+		{{Field: "identifier", Op: storage.StartsWith, Value: "trust-device-"}, storage.W("value", userID)},
+		{{Field: "identifier", Op: storage.StartsWith, Value: otpID(userID + "!")}},
+		{storage.W("identifier", stepIdentifier(userID))},
+	} {
+		if _, err := db.Delete(ctx, auth.TableVerification, w...); err != nil {
+			return auth.StorageError(err)
+		}
+	}
+	return nil
+}

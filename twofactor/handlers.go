@@ -1,0 +1,159 @@
+package twofactor
+
+import (
+	"errors"
+
+	"github.com/managarten/mana-auth/auth"
+)
+
+// errChallengeVoid marks an error after which the pending sign-in is gone
+// (its two_factor cookie is then expired).
+var errChallengeVoid = errors.New("twofactor: pending sign-in voided")
+
+// Endpoints implements auth.EndpointSource: Better Auth's two-factor
+// routes, all POST.
+func (p *Plugin) Endpoints() []auth.Endpoint {
+	str := func(n string) auth.Param { return auth.Param{Name: n, Kind: auth.KindString} }
+	opt := func(n string, k auth.Kind) auth.Param { return auth.Param{Name: n, Kind: k, Optional: true} }
+	pw := str("password")
+	if p.opts.AllowPasswordless {
+		pw = opt("password", auth.KindString)
+	}
+	trust := opt("trustDevice", auth.KindBool)
+	return []auth.Endpoint{
+		{Method: "POST", Path: "/two-factor/enable", Auth: auth.SessionRequired, Handler: p.handleEnable,
+			Body: []auth.Param{pw, opt("method", auth.KindString), opt("issuer", auth.KindString)}},
+		{Method: "POST", Path: "/two-factor/disable", Auth: auth.SessionRequired, Handler: p.handleDisable,
+			Body: []auth.Param{pw}},
+		{Method: "POST", Path: "/two-factor/get-totp-uri", Auth: auth.SessionRequired, Handler: p.handleGetTOTPURI,
+			Body: []auth.Param{pw}},
+		{Method: "POST", Path: "/two-factor/generate-backup-codes", Auth: auth.SessionRequired, Handler: p.handleGenerateBackupCodes,
+			Body: []auth.Param{pw}},
+		{Method: "POST", Path: "/two-factor/verify-totp", Auth: auth.SessionOptional, Handler: p.handleVerifyTOTP,
+			Body: []auth.Param{str("code"), trust}},
+		{Method: "POST", Path: "/two-factor/verify-backup-code", Auth: auth.SessionOptional, Handler: p.handleVerifyBackupCode,
+			Body: []auth.Param{str("code"), opt("disableSession", auth.KindBool), trust}},
+		{Method: "POST", Path: "/two-factor/send-otp", Auth: auth.SessionOptional, Handler: p.handleSendOTP,
+			Body: []auth.Param{trust}},
+		{Method: "POST", Path: "/two-factor/verify-otp", Auth: auth.SessionOptional, Handler: p.handleVerifyOTP,
+			Body: []auth.Param{str("code"), trust}},
+	}
+}
+
+func (p *Plugin) dontRemember(c *auth.Context) bool {
+	v, ok := p.a.ReadSignedCookie(c.Request(), auth.CookieDontRemember)
+	return ok && v == "true"
+}
+
+// attempt builds the Attempt of a verify request: the session if any,
+// else the pending sign-in of the two_factor cookie.
+func (p *Plugin) attempt(c *auth.Context) Attempt {
+	at := Attempt{Session: c.Session(), TrustDevice: c.Bool("trustDevice", false), DontRemember: p.dontRemember(c)}
+	if at.Session == nil {
+		at.Challenge, _ = p.a.ReadSignedCookie(c.Request(), CookieTwoFactor)
+	}
+	return at
+}
+
+type tokenUser struct {
+	Token *string    `json:"token,omitempty"`
+	User  *auth.User `json:"user"`
+}
+
+// failed returns err, expiring the two_factor cookie when the pending
+// sign-in it names is gone.
+func (p *Plugin) failed(c *auth.Context, err error) error {
+	if _, e := c.Request().Cookie(p.a.CookieName(CookieTwoFactor)); e == nil && errors.Is(err, errChallengeVoid) {
+		c.SetCookie(p.expiredTwoFactorCookie())
+	}
+	return err
+}
+
+// verified answers a verify route: {token, user} with the new session's
+// cookies, or the error.
+func (p *Plugin) verified(c *auth.Context, res *auth.AuthResult, err error) (any, error) {
+	if err != nil {
+		return nil, p.failed(c, err)
+	}
+	c.SetCookies(res.Cookies)
+	out := tokenUser{User: res.User}
+	if res.Session != nil {
+		c.SetSession(&auth.SessionData{Session: res.Session, User: res.User})
+		tok := res.Session.Token
+		out.Token = &tok
+	}
+	return out, nil
+}
+
+func (p *Plugin) handleEnable(c *auth.Context) (any, error) {
+	method := c.String("method")
+	if method != "" && method != MethodOTP && method != MethodTOTP {
+		return nil, auth.ErrValidation.WithMessage(`[body.method] Invalid option: expected one of "otp"|"totp"`)
+	}
+	res, err := p.Enable(c.Context(), c.Session(), EnableInput{Password: c.String("password"), Method: method,
+		Issuer: c.String("issuer"), DontRemember: p.dontRemember(c)})
+	if err != nil {
+		return nil, err
+	}
+	if s := res.Session; s != nil {
+		c.SetCookies(s.Cookies)
+		c.SetSession(&auth.SessionData{Session: s.Session, User: s.User})
+	}
+	return res, nil
+}
+
+func (p *Plugin) handleDisable(c *auth.Context) (any, error) {
+	res, err := p.Disable(c.Context(), c.Session(), DisableInput{Password: c.String("password"), DontRemember: p.dontRemember(c)})
+	if err != nil {
+		return nil, err
+	}
+	c.SetCookies(res.Cookies)
+	c.SetSession(&auth.SessionData{Session: res.Session, User: res.User})
+	if _, err := c.Request().Cookie(p.a.CookieName(CookieTrustDevice)); err == nil {
+		c.SetCookie(p.a.NewCookie(CookieTrustDevice, "", -1))
+	}
+	return map[string]bool{"status": true}, nil
+}
+
+func (p *Plugin) handleGetTOTPURI(c *auth.Context) (any, error) {
+	uri, err := p.GetTOTPURI(c.Context(), c.Session(), c.String("password"))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"totpURI": uri}, nil
+}
+
+type codesResponse struct {
+	Status      bool     `json:"status"`
+	BackupCodes []string `json:"backupCodes"`
+}
+
+func (p *Plugin) handleGenerateBackupCodes(c *auth.Context) (any, error) {
+	codes, err := p.GenerateBackupCodes(c.Context(), c.Session(), c.String("password"))
+	if err != nil {
+		return nil, err
+	}
+	return codesResponse{Status: true, BackupCodes: codes}, nil
+}
+
+func (p *Plugin) handleVerifyTOTP(c *auth.Context) (any, error) {
+	res, err := p.VerifyTOTP(c.Context(), p.attempt(c), c.String("code"))
+	return p.verified(c, res, err)
+}
+
+func (p *Plugin) handleVerifyBackupCode(c *auth.Context) (any, error) {
+	res, err := p.VerifyBackupCode(c.Context(), p.attempt(c), c.String("code"), c.Bool("disableSession", false))
+	return p.verified(c, res, err)
+}
+
+func (p *Plugin) handleVerifyOTP(c *auth.Context) (any, error) {
+	res, err := p.VerifyOTP(c.Context(), p.attempt(c), c.String("code"))
+	return p.verified(c, res, err)
+}
+
+func (p *Plugin) handleSendOTP(c *auth.Context) (any, error) {
+	if err := p.SendOTP(c.Context(), p.attempt(c)); err != nil {
+		return nil, p.failed(c, err)
+	}
+	return map[string]bool{"status": true}, nil
+}

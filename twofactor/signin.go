@@ -1,0 +1,267 @@
+package twofactor
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/storage"
+)
+
+// Sign-in methods whose first factor proves control of the mailbox: an
+// emailed code would not be a second factor after them.
+var mailboxFactors = map[string]bool{"magic-link": true, "email-verification": true, "email-otp": true}
+
+// reqState is what the plugin keeps about one HTTP request: the request
+// (for the trust_device cookie, which the session hooks cannot otherwise
+// see) and cookies to add to a successful answer.
+type reqState struct {
+	r       *http.Request
+	cookies []*http.Cookie
+}
+
+type stateKey struct{}
+
+func stateFrom(ctx context.Context) *reqState {
+	st, _ := ctx.Value(stateKey{}).(*reqState)
+	return st
+}
+
+// WithRequest returns ctx carrying the incoming request r, so that Go
+// callers that sign users in under ctx (e.g. auth.SignInEmail outside the
+// auth handler) have r's trust_device cookie honoured. The auth handler
+// does this itself. The rotated trust_device cookie of a trusted sign-in is
+// returned by PendingCookies.
+func WithRequest(ctx context.Context, r *http.Request) context.Context {
+	return context.WithValue(ctx, stateKey{}, &reqState{r: r})
+}
+
+// PendingCookies returns the cookies the plugin wants sent with a
+// successful sign-in made under a ctx from WithRequest (the rotated
+// trust_device cookie), and forgets them.
+func PendingCookies(ctx context.Context) []*http.Cookie {
+	st := stateFrom(ctx)
+	if st == nil {
+		return nil
+	}
+	out := st.cookies
+	st.cookies = nil
+	return out
+}
+
+// attachRequest (a before-hook on every route) puts the request state into
+// the request's context. The auth API offers no way for a hook to add to
+// the context of the request, nor gives the session hooks the request, so
+// the request (auth's own copy, private to this request) is updated in
+// place.
+func (p *Plugin) attachRequest(c *auth.Context) error {
+	r := c.Request()
+	if stateFrom(r.Context()) != nil {
+		return nil
+	}
+	ctx := context.WithValue(r.Context(), stateKey{}, &reqState{r: r})
+	if p.enforceAll() && c.Path() == "/verify-email" && auth.SignInMethod(ctx) == "" {
+		// The auto sign-in after email verification is a sign-in by
+		// mailbox; the core does not mark it as one.
+		ctx = auth.WithSignIn(ctx, "email-verification")
+	}
+	*r = *r.WithContext(ctx)
+	return nil
+}
+
+func hasPendingCookies(c *auth.Context) bool {
+	st := stateFrom(c.Context())
+	return st != nil && len(st.cookies) > 0
+}
+
+// flushCookies (an after-hook) sends the cookies a successful sign-in left
+// (the rotated trust_device cookie).
+func (p *Plugin) flushCookies(c *auth.Context) error {
+	c.SetCookies(PendingCookies(c.Context()))
+	return nil
+}
+
+// redirectBody is the answer to an interrupted sign-in.
+type redirectBody struct {
+	TwoFactorRedirect bool     `json:"twoFactorRedirect"`
+	TwoFactorMethods  []string `json:"twoFactorMethods"`
+}
+
+// beforeSessionCreate interrupts first-factor sign-ins of users with
+// two-factor on, unless the request comes from a trusted device.
+func (p *Plugin) beforeSessionCreate(ctx context.Context, s *auth.Session, u *auth.User) error {
+	method := auth.SignInMethod(ctx)
+	if method == "" || !p.enforceAll() && method != "email" {
+		return nil
+	}
+	on := Enabled(u)
+	if _, loaded := u.Extra[FieldTwoFactorEnabled]; !loaded {
+		fresh, err := p.a.FindUserByID(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		on = Enabled(fresh)
+	}
+	if !on {
+		return nil
+	}
+	trustPresent := false
+	if st := stateFrom(ctx); st != nil {
+		trusted, present, err := p.useTrustedDevice(ctx, st, u.ID)
+		if err != nil {
+			return err
+		}
+		if trusted {
+			return nil
+		}
+		trustPresent = present
+	}
+	cfg := p.a.Config()
+	rememberMe := s.ExpiresAt.Sub(s.CreatedAt) == cfg.Session.ExpiresIn
+	intr, err := p.Challenge(ctx, u, method, rememberMe)
+	if err != nil {
+		return err
+	}
+	if trustPresent { // present but not valid for this user: drop it
+		intr.Cookies = append(intr.Cookies, p.a.NewCookie(CookieTrustDevice, "", -1))
+	}
+	return intr
+}
+
+// Challenge starts a pending sign-in for u (first factor method, e.g.
+// "email") and returns the interruption to answer with: the body
+// {"twoFactorRedirect":true,"twoFactorMethods":[…]}, the deletion of the
+// session cookies and the signed two_factor cookie. The session hook calls
+// it; it is exported for first-factor flows that do not create their
+// session through auth.CreateSession.
+func (p *Plugin) Challenge(ctx context.Context, u *auth.User, method string, rememberMe bool) (*auth.Interruption, error) {
+	id := "2fa-" + auth.RandomString(20, secretAlphabet)
+	ttl := p.opts.TwoFactorCookieMaxAge
+	if err := p.a.CreateVerification(ctx, id, u.ID, ttl); err != nil {
+		return nil, err
+	}
+	if err := p.a.CreateVerification(ctx, attemptsID(id), "0", ttl); err != nil {
+		return nil, err
+	}
+	if mailboxFactors[method] {
+		if err := p.a.CreateVerification(ctx, factorID(id), method, ttl); err != nil {
+			return nil, err
+		}
+	}
+	methods, err := p.methods(ctx, u.ID, method)
+	if err != nil {
+		return nil, err
+	}
+	cookies := []*http.Cookie{
+		p.a.NewCookie(auth.CookieSessionToken, "", -1),
+		p.a.NewCookie(auth.CookieSessionData, "", -1),
+		p.a.SignedCookie(CookieTwoFactor, id, int(ttl/time.Second)),
+	}
+	if rememberMe {
+		cookies = append(cookies, p.a.NewCookie(auth.CookieDontRemember, "", -1))
+	} else { // kept for the session the verification creates
+		cookies = append(cookies, p.a.SignedCookie(auth.CookieDontRemember, "true", 0))
+	}
+	return &auth.Interruption{
+		Reason:      "two-factor",
+		Body:        redirectBody{TwoFactorRedirect: true, TwoFactorMethods: methods},
+		Cookies:     cookies,
+		RedirectURL: p.opts.TwoFactorPage,
+	}, nil
+}
+
+// methods lists the second factors the user can present after a first
+// factor by method.
+func (p *Plugin) methods(ctx context.Context, userID, method string) ([]string, error) {
+	out := []string{}
+	if !p.opts.DisableTOTP {
+		r, err := p.findRow(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil && r.Verified {
+			out = append(out, MethodTOTP)
+		}
+	}
+	if p.OTPEnabled() && !mailboxFactors[method] {
+		out = append(out, MethodOTP)
+	}
+	return out, nil
+}
+
+// trustMAC is Better Auth's trust-device token:
+// base64url(HMAC-SHA256(secret, "<userId>!<trustId>")), unpadded.
+func (p *Plugin) trustMAC(userID, trustID string) string {
+	m := hmac.New(sha256.New, []byte(p.a.Secret()))
+	m.Write([]byte(userID + "!" + trustID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// trustDevice records a trusted device for the user and returns its
+// cookie: signed "<mac>!trust-device-<32>".
+func (p *Plugin) trustDevice(ctx context.Context, userID string) (*http.Cookie, error) {
+	id := "trust-device-" + auth.RandomString(32, secretAlphabet)
+	if err := p.a.CreateVerification(ctx, id, userID, p.opts.TrustDeviceMaxAge); err != nil {
+		return nil, err
+	}
+	return p.a.SignedCookie(CookieTrustDevice, p.trustMAC(userID, id)+"!"+id, int(p.opts.TrustDeviceMaxAge/time.Second)), nil
+}
+
+// parseTrustCookie returns the trust id of a trust_device value whose MAC
+// is right for userID.
+func (p *Plugin) parseTrustCookie(value, userID string) (string, bool) {
+	mac, id, ok := strings.Cut(value, "!")
+	if !ok || mac == "" || !strings.HasPrefix(id, "trust-device-") || len(id) > 64 || strings.Contains(id, "!") {
+		return "", false
+	}
+	return id, hmac.Equal([]byte(mac), []byte(p.trustMAC(userID, id)))
+}
+
+// useTrustedDevice checks the request's trust_device cookie for userID. A
+// valid one is consumed (so it works once) and replaced by a new one, left
+// in st for the answer.
+func (p *Plugin) useTrustedDevice(ctx context.Context, st *reqState, userID string) (trusted, present bool, err error) {
+	if _, e := st.r.Cookie(p.a.CookieName(CookieTrustDevice)); e != nil {
+		return false, false, nil
+	}
+	value, ok := p.a.ReadSignedCookie(st.r, CookieTrustDevice)
+	if !ok {
+		return false, true, nil
+	}
+	id, ok := p.parseTrustCookie(value, userID)
+	if !ok {
+		return false, true, nil
+	}
+	v, err := p.a.ConsumeVerification(ctx, id)
+	if errors.Is(err, auth.ErrVerificationNotFound) {
+		return false, true, nil
+	}
+	if err != nil {
+		return false, true, err
+	}
+	if v.Value != userID {
+		return false, true, nil
+	}
+	ck, err := p.trustDevice(ctx, userID)
+	if err != nil {
+		return false, true, err
+	}
+	st.cookies = append(st.cookies, ck)
+	return true, true, nil
+}
+
+// forgetDevices deletes every trusted device of the user.
+func (p *Plugin) forgetDevices(ctx context.Context, userID string) error {
+	_, err := p.a.DB().Delete(ctx, auth.TableVerification,
+		storage.Where{Field: "identifier", Op: storage.StartsWith, Value: "trust-device-"}, storage.W("value", userID))
+	if err != nil {
+		return auth.StorageError(err)
+	}
+	return nil
+}

@@ -1,0 +1,309 @@
+package twofactor
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/storage"
+)
+
+// TableTwoFactor is the logical name of the table holding each user's TOTP
+// secret and backup codes.
+const TableTwoFactor = "twoFactor"
+
+// FieldTwoFactorEnabled is the user field that says whether sign-ins of the
+// user need a second factor. NULL (rows from before the plugin) means false.
+const FieldTwoFactorEnabled = "twoFactorEnabled"
+
+// Cookie names (before the prefix), as Better Auth names them.
+const (
+	CookieTwoFactor   = "two_factor"
+	CookieTrustDevice = "trust_device"
+)
+
+// Methods listed in twoFactorMethods.
+const (
+	MethodTOTP = "totp"
+	MethodOTP  = "otp"
+)
+
+// Errors, with Better Auth's codes, messages and statuses.
+var (
+	ErrOTPNotEnabled          = auth.NewError(http.StatusBadRequest, "OTP_NOT_ENABLED", "OTP not enabled")
+	ErrOTPNotConfigured       = auth.NewError(http.StatusBadRequest, "OTP_NOT_CONFIGURED", "OTP is not available")
+	ErrOTPHasExpired          = auth.NewError(http.StatusBadRequest, "OTP_HAS_EXPIRED", "OTP has expired")
+	ErrTOTPNotEnabled         = auth.NewError(http.StatusBadRequest, "TOTP_NOT_ENABLED", "TOTP not enabled")
+	ErrTOTPAlreadyEnabled     = auth.NewError(http.StatusBadRequest, "TOTP_ALREADY_ENABLED", "TOTP is already enabled")
+	ErrTOTPNotConfigured      = auth.NewError(http.StatusBadRequest, "TOTP_NOT_CONFIGURED", "TOTP is not available")
+	ErrTwoFactorNotEnabled    = auth.NewError(http.StatusBadRequest, "TWO_FACTOR_NOT_ENABLED", "Two factor isn't enabled")
+	ErrBackupCodesNotEnabled  = auth.NewError(http.StatusBadRequest, "BACKUP_CODES_NOT_ENABLED", "Backup codes aren't enabled")
+	ErrInvalidBackupCode      = auth.NewError(http.StatusUnauthorized, "INVALID_BACKUP_CODE", "Invalid backup code")
+	ErrInvalidCode            = auth.NewError(http.StatusUnauthorized, "INVALID_CODE", "Invalid code")
+	ErrTooManyAttempts        = auth.NewError(http.StatusBadRequest, "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE", "Too many attempts. Please request a new code.")
+	ErrAccountLocked          = auth.NewError(http.StatusTooManyRequests, "ACCOUNT_TEMPORARILY_LOCKED", "Too many failed verification attempts. Your account is temporarily locked. Please try again later.")
+	ErrInvalidTwoFactorCookie = auth.NewError(http.StatusUnauthorized, "INVALID_TWO_FACTOR_COOKIE", "Invalid two factor cookie")
+)
+
+// Options configures the plugin. The zero value is Better Auth's defaults
+// plus enforcement on every sign-in method.
+type Options struct {
+	// Issuer names the account in authenticator apps. Default: the auth
+	// Config.AppName. The enable route's "issuer" overrides it.
+	Issuer string
+	// AllowPasswordless lets users without a password (magic link,
+	// passkey) enable, disable and manage two-factor without one. Users
+	// with a password must always give it.
+	AllowPasswordless bool
+	// SkipVerificationOnEnable turns two-factor on at enable, without a
+	// first TOTP code (not recommended: a mistyped secret locks the user
+	// out).
+	SkipVerificationOnEnable bool
+	// DisableTOTP turns the TOTP routes off (for OTP-only deployments).
+	DisableTOTP bool
+
+	// EnforceOnAllSignIns makes every first-factor sign-in (magic link,
+	// passkey, auto sign-in after email verification, …) meet the second
+	// step. Nil means true. With false only email-and-password sign-ins are
+	// intercepted, as Better Auth does.
+	EnforceOnAllSignIns *bool
+	// TwoFactorPage, if set, is where sign-ins that end in a browser
+	// navigation (a magic link) are sent when a second factor is due
+	// (relative to BaseURL or absolute and trusted).
+	TwoFactorPage string
+	// TwoFactorCookieMaxAge is how long a pending sign-in waits for its
+	// second factor. Default 10 minutes.
+	TwoFactorCookieMaxAge time.Duration
+	// TrustDeviceMaxAge is how long a trusted device skips the second
+	// factor. Default 30 days.
+	TrustDeviceMaxAge time.Duration
+	// MaxAttempts is how many wrong codes a pending sign-in survives.
+	// Default 5.
+	MaxAttempts int
+	// LockoutThreshold is how many consecutive wrong codes lock the user's
+	// second factor; LockoutDuration how long. Defaults 10 and 15 minutes.
+	LockoutThreshold int
+	LockoutDuration  time.Duration
+	// DisableLockout turns the account lockout off.
+	DisableLockout bool
+
+	// SendOTP delivers a one-time code. Default: an auth.EmailOTP mail
+	// through the auth Mailer. OTP is available when SendOTP is set or a
+	// Mailer is configured, unless DisableOTP.
+	SendOTP func(ctx context.Context, u *auth.User, code string) error
+	// DisableOTP turns one-time codes off even with a Mailer.
+	DisableOTP bool
+	// OTPPeriod is the lifetime of a one-time code. Default 3 minutes.
+	OTPPeriod time.Duration
+	// OTPAllowedAttempts is how many wrong guesses a one-time code
+	// survives. Default 5.
+	OTPAllowedAttempts int
+
+	// BackupCodeAmount is how many backup codes are made. Default 10.
+	BackupCodeAmount int
+	// BackupCodeLength is the number of characters of a backup code
+	// ([a-zA-Z0-9], shown split by a dash). Default 10.
+	BackupCodeLength int
+}
+
+// The interfaces the plugin implements.
+var (
+	_ auth.Initializer     = (*Plugin)(nil)
+	_ auth.EndpointSource  = (*Plugin)(nil)
+	_ auth.SchemaSource    = (*Plugin)(nil)
+	_ auth.HookSource      = (*Plugin)(nil)
+	_ auth.RateLimitSource = (*Plugin)(nil)
+	_ auth.DataSource      = (*Plugin)(nil)
+)
+
+// Plugin is the two-factor plugin. Create it with New.
+type Plugin struct {
+	opts Options
+	a    *auth.Auth
+}
+
+// New returns the plugin.
+func New(opts Options) *Plugin {
+	if opts.TwoFactorCookieMaxAge <= 0 {
+		opts.TwoFactorCookieMaxAge = 10 * time.Minute
+	}
+	if opts.TrustDeviceMaxAge <= 0 {
+		opts.TrustDeviceMaxAge = 30 * 24 * time.Hour
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 5
+	}
+	if opts.LockoutThreshold <= 0 {
+		opts.LockoutThreshold = 10
+	}
+	if opts.LockoutDuration <= 0 {
+		opts.LockoutDuration = 15 * time.Minute
+	}
+	if opts.OTPPeriod <= 0 {
+		opts.OTPPeriod = 3 * time.Minute
+	}
+	if opts.OTPAllowedAttempts <= 0 {
+		opts.OTPAllowedAttempts = 5
+	}
+	if opts.BackupCodeAmount <= 0 {
+		opts.BackupCodeAmount = 10
+	}
+	if opts.BackupCodeLength <= 0 {
+		opts.BackupCodeLength = 10
+	}
+	return &Plugin{opts: opts}
+}
+
+// ID implements auth.Plugin.
+func (p *Plugin) ID() string { return "two-factor" }
+
+// Init implements auth.Initializer.
+func (p *Plugin) Init(a *auth.Auth) error {
+	p.a = a
+	if p.opts.BackupCodeLength > 64 {
+		return errors.New("twofactor: BackupCodeLength must be at most 64")
+	}
+	return nil
+}
+
+// Schema implements auth.SchemaSource: user.twoFactorEnabled and the
+// twoFactor table, with Better Auth's names.
+func (p *Plugin) Schema() storage.Schema {
+	userRef := &storage.Reference{Table: auth.TableUser, Field: "id", OnDelete: storage.Cascade}
+	return storage.Schema{Tables: []storage.Table{
+		{Name: auth.TableUser, Fields: []storage.Field{{Name: FieldTwoFactorEnabled, Type: storage.Bool}}},
+		{Name: TableTwoFactor, Fields: []storage.Field{
+			{Name: "secret", Type: storage.String, Required: true, Index: true},
+			{Name: "backupCodes", Type: storage.String, Required: true},
+			{Name: "userId", Type: storage.String, Required: true, Index: true, References: userRef},
+			// No defaults in storage.Field: NULL reads as Better Auth's
+			// defaults (verified true, count 0).
+			{Name: "verified", Type: storage.Bool},
+			{Name: "failedVerificationCount", Type: storage.Int},
+			{Name: "lockedUntil", Type: storage.Date},
+		}},
+	}}
+}
+
+// RateLimits implements auth.RateLimitSource: 3 requests per 10 s per IP
+// on every /two-factor/ route, as Better Auth.
+func (p *Plugin) RateLimits() map[string]auth.RateRule {
+	return map[string]auth.RateRule{"/two-factor/*": {Window: 10 * time.Second, Max: 3}}
+}
+
+// Hooks implements auth.HookSource.
+func (p *Plugin) Hooks() auth.Hooks {
+	return auth.Hooks{
+		Before:              []auth.Hook{{Handler: p.attachRequest}},
+		After:               []auth.Hook{{Match: hasPendingCookies, Handler: p.flushCookies}},
+		BeforeUserCreate:    p.beforeUserCreate,
+		BeforeSessionCreate: p.beforeSessionCreate,
+	}
+}
+
+func (p *Plugin) enforceAll() bool {
+	return p.opts.EnforceOnAllSignIns == nil || *p.opts.EnforceOnAllSignIns
+}
+
+// OTPEnabled reports whether one-time codes can be sent (SendOTP is set or
+// the auth has a Mailer, and DisableOTP is off).
+func (p *Plugin) OTPEnabled() bool {
+	if p.opts.DisableOTP {
+		return false
+	}
+	return p.opts.SendOTP != nil || p.a.Config().Mailer != nil
+}
+
+func (p *Plugin) issuer(override string) string {
+	switch {
+	case override != "":
+		return override
+	case p.opts.Issuer != "":
+		return p.opts.Issuer
+	}
+	return p.a.Config().AppName
+}
+
+// beforeUserCreate stores twoFactorEnabled false on new users, as Better
+// Auth's default value does.
+func (p *Plugin) beforeUserCreate(_ context.Context, u *auth.User) error {
+	if u.Extra == nil {
+		u.Extra = map[string]any{}
+	}
+	if _, ok := u.Extra[FieldTwoFactorEnabled]; !ok {
+		u.Extra[FieldTwoFactorEnabled] = false
+	}
+	return nil
+}
+
+// Enabled reports whether the user's sign-ins need a second factor.
+func Enabled(u *auth.User) bool {
+	if u == nil {
+		return false
+	}
+	b, _ := u.Extra[FieldTwoFactorEnabled].(bool)
+	return b
+}
+
+// setEnabled stores the user's twoFactorEnabled flag and returns the
+// updated user.
+func (p *Plugin) setEnabled(ctx context.Context, userID string, on bool) (*auth.User, error) {
+	return p.a.UpdateUser(ctx, userID, auth.UpdateUserInput{Extra: map[string]any{FieldTwoFactorEnabled: on}})
+}
+
+// row is a twoFactor record.
+type row struct {
+	ID          string
+	Secret      string
+	BackupCodes string
+	UserID      string
+	Verified    bool
+	Failed      *int64
+	LockedUntil *time.Time
+}
+
+func rowFromRecord(r storage.Record) *row {
+	out := &row{ID: r.String("id"), Secret: r.String("secret"), BackupCodes: r.String("backupCodes"),
+		UserID: r.String("userId"), Verified: true, LockedUntil: r.TimePtr("lockedUntil")}
+	if v, ok := r["verified"].(bool); ok {
+		out.Verified = v
+	}
+	if n, ok := r["failedVerificationCount"].(int64); ok {
+		out.Failed = &n
+	}
+	return out
+}
+
+// findRow returns the user's twoFactor row, or nil.
+func (p *Plugin) findRow(ctx context.Context, userID string) (*row, error) {
+	rec, err := p.a.DB().FindOne(ctx, TableTwoFactor, storage.W("userId", userID))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, auth.StorageError(err)
+	}
+	return rowFromRecord(rec), nil
+}
+
+// checkPassword confirms a sensitive change with the user's password, as
+// Better Auth does: required (and checked) unless AllowPasswordless and
+// the user has no password.
+func (p *Plugin) checkPassword(ctx context.Context, userID, password string) error {
+	if password == "" && !p.opts.AllowPasswordless {
+		return auth.ErrInvalidPassword
+	}
+	err := p.a.CheckPassword(ctx, userID, password)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, auth.ErrCredentialAccountNotFound):
+		if p.opts.AllowPasswordless {
+			return nil // no password to confirm with
+		}
+		return auth.ErrInvalidPassword
+	}
+	return err
+}
