@@ -24,7 +24,7 @@ func (a *Auth) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := a.ClientIP(r)
-	r = r.WithContext(WithRequestInfo(r.Context(), RequestInfo{IP: ip, UserAgent: r.UserAgent()}))
+	r = r.WithContext(WithRequestInfo(r.Context(), RequestInfo{IP: ip, UserAgent: r.UserAgent(), Request: r}))
 	c := &Context{a: a, r: r, path: path, params: params, endpoint: e, ip: ip, header: http.Header{}}
 	if err := a.run(c, w); err != nil {
 		var intr *Interruption
@@ -34,6 +34,10 @@ func (a *Auth) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		c.SetCookies(intr.Cookies)
 		c.result = intr.Body
+		if intr.RedirectURL != "" && r.Method == http.MethodGet {
+			// A browser navigation (a link): send it where the plugin says.
+			c.Redirect(a.ResolveURL(intr.RedirectURL))
+		}
 	}
 	c.write(w)
 }

@@ -16,7 +16,7 @@ import (
 func (a *Auth) Protect(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ip := a.ClientIP(r)
-		r = r.WithContext(WithRequestInfo(r.Context(), RequestInfo{IP: ip, UserAgent: r.UserAgent()}))
+		r = r.WithContext(WithRequestInfo(r.Context(), RequestInfo{IP: ip, UserAgent: r.UserAgent(), Request: r}))
 		if retry, err := a.limiter.check(r.Context(), ip, r.URL.Path); err != nil {
 			if err == ErrTooManyRequests {
 				w.Header().Set("X-Retry-After", strconv.Itoa(retry))

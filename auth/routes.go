@@ -355,7 +355,7 @@ func (a *Auth) handleVerifyEmail(c *Context) (any, error) {
 		if sd := c.Session(); sd != nil && sd.User.ID == res.User.ID {
 			c.SetCookies(a.sessionCookies(sd.Session.Token, a.dontRemember(c.r)))
 		} else {
-			ar, err := a.CreateSession(c.Context(), res.User, true)
+			ar, err := a.CreateSession(WithSignIn(c.Context(), "email-verification"), res.User, true)
 			if err != nil {
 				return nil, err
 			}

@@ -15,6 +15,10 @@ import (
 type RequestInfo struct {
 	IP        string
 	UserAgent string
+	// Request is the HTTP request being served, if any: plugin hooks that
+	// run deep in an operation (a BeforeSessionCreate hook reading a
+	// trusted-device cookie) find it here. Nil for Go callers.
+	Request *http.Request
 }
 
 type requestInfoKey struct{}
