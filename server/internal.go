@@ -5,7 +5,33 @@ import (
 	"net/http"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/org"
 )
+
+// orgDirectory answers OrgDirectory from the org plugin.
+type orgDirectory struct{ p *org.Plugin }
+
+func (d orgDirectory) MemberRole(ctx context.Context, orgID, userID string) (string, error) {
+	return d.p.MemberRole(ctx, orgID, userID)
+}
+
+func (d orgDirectory) Memberships(ctx context.Context, userID string) ([]Membership, error) {
+	orgs, err := d.p.ListOrganizations(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Membership, 0, len(orgs))
+	for _, o := range orgs {
+		role, err := d.p.MemberRole(ctx, o.ID, userID)
+		if err != nil {
+			return nil, err
+		}
+		if role != "" {
+			out = append(out, Membership{OrganizationID: o.ID, Role: role})
+		}
+	}
+	return out, nil
+}
 
 // Membership is a user's role in an organization.
 type Membership struct {

@@ -40,6 +40,27 @@ func ValidTier(t string) bool { return slices.Contains(Tiers, t) }
 type manaPlugin struct {
 	admins []string
 	a      *auth.Auth
+	sec    *securityLog // set once the server has its log
+}
+
+// securityPaths are the SDK routes whose success goes to the security log.
+var securityPaths = map[string]string{
+	"/sign-in/email":                    EventLoginSuccess,
+	"/magic-link/verify":                EventLoginSuccess,
+	"/passkey/verify-authentication":    EventLoginSuccess,
+	"/two-factor/verify-totp":           EventLoginSuccess,
+	"/two-factor/verify-otp":            EventLoginSuccess,
+	"/two-factor/verify-backup-code":    EventLoginSuccess,
+	"/sign-out":                         EventLogout,
+	"/change-password":                  EventPasswordChanged,
+	"/reset-password":                   EventPasswordResetCompleted,
+	"/change-email":                     EventEmailChangeRequested,
+	"/update-user":                      EventProfileUpdated,
+	"/two-factor/enable":                EventTwoFactorChanged,
+	"/two-factor/disable":               EventTwoFactorChanged,
+	"/two-factor/generate-backup-codes": EventTwoFactorChanged,
+	"/passkey/verify-registration":      EventTwoFactorChanged,
+	"/passkey/delete-passkey":           EventTwoFactorChanged,
 }
 
 func (p *manaPlugin) ID() string { return "mana" }
@@ -83,6 +104,22 @@ func (p *manaPlugin) Schema() storage.Schema {
 
 func (p *manaPlugin) Hooks() auth.Hooks {
 	return auth.Hooks{
+		After: []auth.Hook{{
+			Match: func(c *auth.Context) bool { _, ok := securityPaths[c.Path()]; return ok && p.sec != nil },
+			Handler: func(c *auth.Context) error {
+				ev := securityPaths[c.Path()]
+				uid := ""
+				if sd := c.Session(); sd != nil {
+					uid = sd.User.ID
+				}
+				meta := map[string]any{"route": c.Path()}
+				if ev == EventLoginSuccess && uid == "" {
+					return nil // answered without a session (e.g. a second factor is due)
+				}
+				p.sec.record(c.Context(), eventFor(c.Context(), ev, uid, meta))
+				return nil
+			},
+		}},
 		BeforeUserCreate: func(ctx context.Context, u *auth.User) error {
 			if u.Extra == nil {
 				u.Extra = map[string]any{}

@@ -115,3 +115,32 @@ func levelFor(status int) slog.Level {
 	}
 	return slog.LevelInfo
 }
+
+// signInPaths are the SDK routes whose refusals are sign-in failures.
+var signInPaths = map[string]bool{
+	"/sign-in/email": true, "/sign-in/magic-link": true, "/magic-link/verify": true,
+	"/passkey/verify-authentication": true, "/two-factor/verify-totp": true,
+	"/two-factor/verify-otp": true, "/two-factor/verify-backup-code": true,
+}
+
+// logAuthFailures writes refused sign-ins on the SDK routes to the security
+// log (successes are written by the mana plugin's after-hook, which knows
+// the user).
+func (s *Server) logAuthFailures(next http.Handler) http.Handler {
+	base := s.auth.Config().BasePath
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		path := strings.TrimPrefix(r.URL.Path, base)
+		if signInPaths[path] && (sw.status == http.StatusUnauthorized || sw.status == http.StatusForbidden) {
+			info := auth.RequestInfo{IP: s.auth.ClientIP(r), UserAgent: r.UserAgent()}
+			s.sec.record(r.Context(), securityEvent{Type: EventLoginFailure, IP: info.IP, UserAgent: info.UserAgent,
+				Metadata: map[string]any{"route": path, "status": sw.status}})
+			outcome := "invalid_credentials"
+			if sw.status == http.StatusForbidden {
+				outcome = "forbidden"
+			}
+			s.metrics.signIn(outcome)
+		}
+	})
+}

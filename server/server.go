@@ -32,10 +32,12 @@ import (
 	"github.com/managarten/mana-auth/jwt"
 	"github.com/managarten/mana-auth/magiclink"
 	"github.com/managarten/mana-auth/mail"
+	"github.com/managarten/mana-auth/org"
 	"github.com/managarten/mana-auth/passkey"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/postgres"
 	"github.com/managarten/mana-auth/storage/sqlite"
+	"github.com/managarten/mana-auth/twofactor"
 	"github.com/managarten/mana-auth/vault"
 )
 
@@ -189,7 +191,9 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 		return nil, err
 	}
 	s.vault = vault.New(vault.Options{KEKs: keks, Logger: log})
-	plugins := []auth.Plugin{mp, s.jwt, magiclink.New(magiclink.Options{}), s.vault}
+	orgs := org.New(org.Options{})
+	s.orgs = orgDirectory{orgs}
+	plugins := []auth.Plugin{mp, s.jwt, magiclink.New(magiclink.Options{}), twofactor.New(twofactor.Options{Issuer: "Mana"}), orgs, s.vault}
 	if rp := cfg.rpID(); rp != "" {
 		plugins = append(plugins, passkey.New(passkey.Options{RPID: rp}))
 	} else {
@@ -215,6 +219,7 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 	}
 	now := a.Now
 	s.sec = &securityLog{db: db, log: log, now: now}
+	mp.sec = s.sec
 	s.lock = &lockout{db: db, log: log, now: now, failures: 5, window: 15 * time.Minute, lockFor: 30 * time.Minute}
 
 	s.creditsClient = deps.Credits
@@ -255,7 +260,7 @@ func (s *Server) promoteAdmins(ctx context.Context) error {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle(s.auth.Config().BasePath+"/", s.auth.Handler())
+	mux.Handle(s.auth.Config().BasePath+"/", s.logAuthFailures(s.auth.Handler()))
 	v1 := http.NewServeMux()
 	s.v1 = v1
 	s.v1AuthRoutes(v1)
