@@ -222,35 +222,39 @@ func (a *Auth) ResetPassword(ctx context.Context, token, newPassword string) err
 		return err
 	}
 	id := "reset-password:" + token
-	v, err := a.FindVerification(ctx, id)
+	// Consume first: of concurrent uses exactly one goes on, and a replayed
+	// token costs no hashing.
+	v, err := a.ConsumeVerification(ctx, id)
 	if err != nil {
 		if errors.Is(err, ErrVerificationNotFound) {
 			return ErrInvalidToken
 		}
 		return err
 	}
+	restore := func() {
+		// The token was not used up by a change: give it back.
+		if rem := v.ExpiresAt.Sub(a.Now()); rem > 0 {
+			if err := a.CreateVerification(context.WithoutCancel(ctx), id, v.Value, rem); err != nil {
+				a.log.WarnContext(ctx, "auth: restoring a reset token failed", "err", err)
+			}
+		}
+	}
 	if _, err := a.FindUserByID(ctx, v.Value); err != nil {
 		return err
 	}
 	hash, err := a.HashPassword(ctx, newPassword)
 	if err != nil {
+		restore()
 		return err
 	}
 	now := a.Now()
 	err = a.db.Tx(ctx, func(tx storage.Adapter) error {
-		n, err := tx.Delete(ctx, TableVerification, storage.W("id", v.ID))
-		if err != nil {
-			return storageErr(err)
-		}
-		if n == 0 {
-			return ErrInvalidToken // consumed by a concurrent request
-		}
 		if a.cfg.EmailPassword.RevokeSessionsOnPasswordReset {
 			if _, err := tx.Delete(ctx, TableSession, storage.W("userId", v.Value)); err != nil {
 				return storageErr(err)
 			}
 		}
-		n, err = tx.Update(ctx, TableAccount, storage.Record{"password": hash, "updatedAt": now},
+		n, err := tx.Update(ctx, TableAccount, storage.Record{"password": hash, "updatedAt": now},
 			storage.W("userId", v.Value), storage.W("providerId", CredentialProvider))
 		if err != nil {
 			return storageErr(err)
@@ -263,6 +267,9 @@ func (a *Auth) ResetPassword(ctx context.Context, token, newPassword string) err
 		}
 		return nil
 	})
+	if err != nil {
+		restore()
+	}
 	return err
 }
 

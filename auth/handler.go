@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -337,6 +338,12 @@ type errorBody struct {
 func (a *Auth) WriteError(w http.ResponseWriter, r *http.Request, err error) { a.writeError(w, r, err) }
 
 func (a *Auth) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		// The client went away: nobody reads the answer, nothing failed.
+		a.log.DebugContext(r.Context(), "auth: client closed the request", "path", r.URL.Path)
+		w.WriteHeader(499)
+		return
+	}
 	e := AsError(err)
 	if e.Status >= 500 {
 		a.log.ErrorContext(r.Context(), "auth: request failed", "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", e.Err)

@@ -80,7 +80,10 @@ func newEnv(t *testing.T, ec envConfig) *env {
 	if ec.secret == "" {
 		ec.secret = testSecret
 	}
-	cfg := auth.Config{BaseURL: e.base, Secret: ec.secret, RateLimit: auth.RateLimitConfig{Disabled: true}}
+	// Password hashing is not what these tests are about: a real hasher
+	// with tiny parameters keeps sign-ups cheap under -race.
+	cfg := auth.Config{BaseURL: e.base, Secret: ec.secret, RateLimit: auth.RateLimitConfig{Disabled: true},
+		Hasher: auth.Argon2idHasher{Memory: 64, Time: 1}}
 	if ec.clock != nil {
 		cfg.Now = ec.clock.Now
 	}
