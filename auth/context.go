@@ -65,7 +65,10 @@ func (c *Context) Bind(v any) error {
 	}
 	if c.body != nil && !json.Valid(c.raw) { // form body
 		b, _ := json.Marshal(c.body)
-		return json.Unmarshal(b, v)
+		if err := json.Unmarshal(b, v); err != nil {
+			return ErrValidation.WithMessage("[body] " + err.Error())
+		}
+		return nil
 	}
 	d := json.NewDecoder(bytes.NewReader(c.raw))
 	if err := d.Decode(v); err != nil {

@@ -245,6 +245,9 @@ func TestGoldenBetterAuth(t *testing.T) {
 		User:            auth.UserConfig{DeleteEnabled: true},
 		RateLimit:       auth.RateLimitConfig{Disabled: true},
 		HashConcurrency: 2,
+		// Wire shapes are the point here, not hashing (the scrypt format
+		// is pinned by the vector tests): a real hasher with tiny costs.
+		Hasher: auth.Argon2idHasher{Memory: 64, Time: 1},
 	})
 }
 
@@ -256,6 +259,7 @@ func TestGoldenRateLimit(t *testing.T) {
 	runGolden(t, g, g.RateLimit.Steps, auth.Config{
 		BaseURL: g.Config.BaseURL, Secret: g.Config.Secret, Bearer: true,
 		TrustedOrigins: []string{"http://localhost:3000"},
+		Hasher:         auth.Argon2idHasher{Memory: 64, Time: 1},
 		// The recording sends X-Forwarded-For from loopback; we believe the
 		// header only from a trusted proxy.
 		TrustedProxies: []string{"127.0.0.1"},

@@ -65,8 +65,10 @@ func (a *Auth) run(c *Context, w http.ResponseWriter) error {
 	if err := a.CheckOrigin(r); err != nil {
 		return err
 	}
-	if err := a.checkRedirects(c); err != nil {
-		return err
+	if (r.Method != http.MethodGet && r.Method != http.MethodHead) || e.CheckRedirects {
+		if err := a.checkRedirects(c); err != nil {
+			return err
+		}
 	}
 	if e.LoginCSRF {
 		if err := a.checkLoginCSRF(r); err != nil {

@@ -70,8 +70,16 @@ func newOriginMatcher(baseURL string, trusted []string) (*originMatcher, error) 
 	return m, nil
 }
 
+// originOf is the URL's origin as JavaScript's URL.origin gives it:
+// lower-case scheme and host, default ports dropped.
 func originOf(u *url.URL) string {
-	return strings.ToLower(u.Scheme + "://" + u.Host)
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	if scheme == "https" {
+		host = strings.TrimSuffix(host, ":443")
+	} else if scheme == "http" {
+		host = strings.TrimSuffix(host, ":80")
+	}
+	return scheme + "://" + host
 }
 
 // trustedOrigin reports whether an absolute URL's origin is trusted.

@@ -95,6 +95,10 @@ type Endpoint struct {
 	// AdditionalFields marks a body that may also carry additional model
 	// fields (as sign-up's does); it only changes validation messages.
 	AdditionalFields bool
+	// CheckRedirects validates redirect targets in the query string of a
+	// GET route (callbackURL, errorCallbackURL, …), as Better Auth's
+	// redirecting GET routes do. Other methods are always checked.
+	CheckRedirects bool
 	// LoginCSRF applies Better Auth's extra login CSRF guard (for sign-in
 	// routes that take no session cookie).
 	LoginCSRF bool

@@ -35,10 +35,10 @@ func (a *Auth) coreEndpoints() []Endpoint {
 			Body: []Param{opt("password", KindString), opt("token", KindString), opt("callbackURL", KindString)}},
 		{Method: "POST", Path: "/send-verification-email", Auth: SessionOptional, Handler: a.handleSendVerification,
 			Body: []Param{{Name: "email", Kind: KindEmail}, opt("callbackURL", KindString)}},
-		{Method: "GET", Path: "/verify-email", Auth: SessionOptional, Handler: a.handleVerifyEmail},
+		{Method: "GET", Path: "/verify-email", Auth: SessionOptional, Handler: a.handleVerifyEmail, CheckRedirects: true},
 		{Method: "POST", Path: "/request-password-reset", Handler: a.handleRequestPasswordReset,
 			Body: []Param{{Name: "email", Kind: KindEmail}, opt("redirectTo", KindString)}},
-		{Method: "GET", Path: "/reset-password/:token", Handler: a.handleResetPasswordCallback},
+		{Method: "GET", Path: "/reset-password/:token", Handler: a.handleResetPasswordCallback, CheckRedirects: true},
 		{Method: "POST", Path: "/reset-password", Handler: a.handleResetPassword,
 			Body: []Param{str("newPassword"), opt("token", KindString)}},
 		{Method: "POST", Path: "/change-email", Auth: SessionRequired, Handler: a.handleChangeEmail,
@@ -230,7 +230,12 @@ func (a *Auth) handleChangePassword(c *Context) (any, error) {
 		return nil, err
 	}
 	if res.Session != nil {
-		c.SetCookies(res.Cookies)
+		cookies := res.Cookies
+		if a.dontRemember(c.r) {
+			// The browser-session choice of this device carries over.
+			cookies = a.sessionCookies(res.Session.Token, true)
+		}
+		c.SetCookies(cookies)
 		c.SetSession(&SessionData{Session: res.Session, User: res.User})
 	}
 	return tokenUser{Token: tokenPtr(res), User: res.User}, nil

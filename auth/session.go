@@ -132,7 +132,7 @@ func (a *Auth) resolveSession(ctx context.Context, token string, refresh bool) (
 	}
 	s := sessionFromRecord(rec)
 	now := a.Now()
-	if !s.ExpiresAt.After(now) {
+	if s.ExpiresAt.Before(now) { // Better Auth: expired when expiresAt < now
 		if _, err := a.db.Delete(ctx, TableSession, storage.W("id", s.ID)); err != nil {
 			a.log.WarnContext(ctx, "auth: deleting expired session", "err", err)
 		}

@@ -79,7 +79,7 @@ func (p *Plugin) Endpoints() []auth.Endpoint {
 			Body: []auth.Param{{Name: "email", Kind: auth.KindEmail}, opt("name", auth.KindString),
 				opt("callbackURL", auth.KindString), opt("newUserCallbackURL", auth.KindString),
 				opt("errorCallbackURL", auth.KindString), opt("metadata", auth.KindObject)}},
-		{Method: "GET", Path: "/magic-link/verify", Handler: p.handleVerify},
+		{Method: "GET", Path: "/magic-link/verify", Handler: p.handleVerify, CheckRedirects: true},
 	}
 }
 

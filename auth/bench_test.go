@@ -1,0 +1,82 @@
+package auth_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/managarten/mana-auth/auth"
+)
+
+// BenchmarkGetSession: GET /get-session with a valid cookie, memory
+// adapter, the handler called directly.
+func BenchmarkGetSession(b *testing.B) {
+	a := newAuth(b, nil)
+	res, err := a.SignUpEmail(context.Background(), auth.SignUpInput{Name: "B", Email: "bench@example.com", Password: "password-123"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cookie := cookieHeader(res.Cookies)
+	h := a.Handler()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := httptest.NewRequest("GET", "/api/auth/get-session", nil)
+		r.Header.Set("Cookie", cookie)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 || w.Body.Len() < 100 {
+			b.Fatalf("get-session: %d %s", w.Code, w.Body)
+		}
+	}
+}
+
+// BenchmarkSignIn: POST /sign-in/email with the real scrypt hasher; the
+// hash dominates.
+func BenchmarkSignIn(b *testing.B) {
+	a := newAuth(b, func(c *auth.Config) { c.Hasher = auth.ScryptHasher{} })
+	if _, err := a.SignUpEmail(context.Background(), auth.SignUpInput{Name: "B", Email: "bench@example.com", Password: "password-123"}); err != nil {
+		b.Fatal(err)
+	}
+	h := a.Handler()
+	const body = `{"email":"bench@example.com","password":"password-123"}`
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := httptest.NewRequest("POST", "/api/auth/sign-in/email", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatalf("sign-in: %d %s", w.Code, w.Body)
+		}
+	}
+}
+
+func BenchmarkSignCookie(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if auth.SignCookieValue(specSecret, specToken) != specCookie {
+			b.Fatal("wrong value")
+		}
+	}
+}
+
+func BenchmarkVerifyCookie(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if v, ok := auth.VerifyCookieValue(specSecret, specCookie); !ok || v != specToken {
+			b.Fatal("not verified")
+		}
+	}
+}
+
+func BenchmarkRandomString(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if len(auth.RandomString(32, "")) != 32 {
+			b.Fatal("length")
+		}
+	}
+}
