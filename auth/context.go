@@ -27,6 +27,8 @@ type Context struct {
 	sessLoaded bool
 	bearer     bool
 
+	err error
+
 	header  http.Header
 	cookies []*http.Cookie
 	status  int
@@ -142,6 +144,9 @@ func (c *Context) RemoveCookies(names ...string) {
 
 // SetStatus sets the response status (default 200).
 func (c *Context) SetStatus(code int) { c.status = code }
+
+// Err returns the error the endpoint answered with (for Failed hooks).
+func (c *Context) Err() error { return c.err }
 
 // Result returns the value the handler returned (for after-hooks).
 func (c *Context) Result() any { return c.result }

@@ -101,6 +101,17 @@ func (a *Auth) run(c *Context, w http.ResponseWriter) error {
 	}
 	res, err := e.Handler(c)
 	if err != nil {
+		var intr *Interruption
+		if !errors.As(err, &intr) {
+			c.err = err
+			for _, h := range a.hooks {
+				for _, hk := range h.Failed {
+					if hk.Match == nil || hk.Match(c) {
+						_ = hk.Handler(c)
+					}
+				}
+			}
+		}
 		return err
 	}
 	c.result = res

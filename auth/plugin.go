@@ -119,6 +119,10 @@ type Hook struct {
 type Hooks struct {
 	Before []Hook
 	After  []Hook
+	// Failed hooks run when an endpoint answers with an error (a refused
+	// sign-in, a bad code); Context.Err returns it. Their own errors are
+	// ignored: they observe, they cannot change the answer.
+	Failed []Hook
 
 	BeforeUserCreate    func(ctx context.Context, u *User) error
 	AfterUserCreate     func(ctx context.Context, u *User) error
