@@ -28,6 +28,7 @@ type Auth struct {
 	hashGate  *hashGate
 	dummyHash string
 
+	bg        bgWork
 	hooks     []Hooks
 	data      []DataSource
 	router    *router
@@ -54,6 +55,7 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 		secret: []byte(cfg.Secret), hasher: cfg.Hasher,
 		hashGate:  newHashGate(cfg.HashConcurrency, cfg.HashQueue, cfg.HashMaxWait),
 		cookieSec: *cfg.Cookies.Secure,
+		bg:        bgWork{slots: make(chan struct{}, 256)},
 	}
 	if a.origins, err = newOriginMatcher(cfg.BaseURL, cfg.TrustedOrigins); err != nil {
 		return nil, err

@@ -180,7 +180,8 @@ func (a *Auth) setEmail(ctx context.Context, userID, email string, verified bool
 
 // RequestPasswordReset mails a single-use reset link to the user with
 // email, if there is one. The answer is the same either way: no error for
-// an unknown email.
+// an unknown email. The mail is sent in the background (Shutdown waits for
+// it); if it cannot be sent, the token is deleted and the failure logged.
 func (a *Auth) RequestPasswordReset(ctx context.Context, email, redirectTo string) error {
 	if a.cfg.Mailer == nil {
 		return ErrResetPasswordDisabled
@@ -201,13 +202,17 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email, redirectTo strin
 		return err
 	}
 	link := a.URL("/reset-password/" + token + "?callbackURL=" + EncodeURIComponent(redirectTo))
-	if err := a.SendEmail(ctx, Email{Kind: EmailPasswordReset, To: u.Email, Name: u.Name, URL: link}); err != nil {
-		// Leave no live token behind a mail that never went out.
-		if derr := a.DeleteVerification(context.WithoutCancel(ctx), id); derr != nil {
-			a.log.ErrorContext(ctx, "auth: removing reset token after mail failure", "err", derr)
+	// The mail goes out in the background: the answer (and its timing) must
+	// be the same for known and unknown emails even when the mail server is
+	// slow or down.
+	a.background(ctx, func(ctx context.Context) {
+		if err := a.SendEmail(ctx, Email{Kind: EmailPasswordReset, To: u.Email, Name: u.Name, URL: link}); err != nil {
+			// Leave no live token behind a mail that never went out.
+			if derr := a.DeleteVerification(ctx, id); derr != nil {
+				a.log.ErrorContext(ctx, "auth: removing reset token after mail failure", "err", derr)
+			}
 		}
-		return err
-	}
+	})
 	return nil
 }
 

@@ -124,7 +124,11 @@ type Hooks struct {
 	// ignored: they observe, they cannot change the answer.
 	Failed []Hook
 
-	BeforeUserCreate    func(ctx context.Context, u *User) error
+	BeforeUserCreate func(ctx context.Context, u *User) error
+	// UserCreateTx runs inside the transaction that inserts the user (and
+	// its account): rows a plugin writes through tx are committed with the
+	// user or not at all. An error rolls the user back.
+	UserCreateTx        func(ctx context.Context, tx storage.Adapter, u *User) error
 	AfterUserCreate     func(ctx context.Context, u *User) error
 	BeforeSessionCreate func(ctx context.Context, s *Session, u *User) error
 	AfterSessionCreate  func(ctx context.Context, s *Session, u *User) error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf16"
 
@@ -199,6 +200,13 @@ func (a *Auth) createUser(ctx context.Context, u *User, acc *Account) error {
 		if err := tx.Create(ctx, TableUser, u.record()); err != nil {
 			return err
 		}
+		for _, h := range a.hooks {
+			if h.UserCreateTx != nil {
+				if err := h.UserCreateTx(ctx, tx, u); err != nil {
+					return err
+				}
+			}
+		}
 		if acc == nil {
 			return nil
 		}
@@ -208,6 +216,15 @@ func (a *Auth) createUser(ctx context.Context, u *User, acc *Account) error {
 		}
 		return tx.Create(ctx, TableAccount, acc.record())
 	})
+	if errors.Is(err, storage.ErrUnavailable) {
+		// The commit's answer may have been lost with the connection while
+		// the commit itself went through: look before calling it a failure.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		if _, ferr := a.db.FindOne(cctx, TableUser, storage.W("id", u.ID)); ferr == nil {
+			err = nil
+		}
+		cancel()
+	}
 	if err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			return err

@@ -145,12 +145,32 @@ func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 
 var anyLinkRE = regexp.MustCompile(`https?://[^\s"<>]+/api/auth/[a-z-]+[/?][^\s"<>]+`)
 
+// waitFor waits until n messages reached addr.
+func (b *smtpSink) waitFor(t *testing.T, addr string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		b.mu.Lock()
+		got := len(b.msgs[strings.ToLower(addr)])
+		b.mu.Unlock()
+		if got >= n {
+			return
+		}
+	}
+	t.Fatalf("fewer than %d mails reached %s", n, addr)
+}
+
 // link returns the first auth link of the newest message to addr.
 func (b *smtpSink) link(t *testing.T, addr string) string {
 	t.Helper()
-	b.mu.Lock()
-	msgs := b.msgs[strings.ToLower(addr)]
-	b.mu.Unlock()
+	var msgs []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		b.mu.Lock()
+		msgs = b.msgs[strings.ToLower(addr)]
+		b.mu.Unlock()
+		if len(msgs) > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if len(msgs) == 0 {
 		t.Fatalf("no mail arrived for %s", addr)
 	}
@@ -227,6 +247,7 @@ func TestEmailFlowsOverSMTP(t *testing.T) {
 	if st := post("/api/auth/request-password-reset", `{"email":"sam@example.com","redirectTo":"/reset"}`); st != 200 {
 		t.Fatalf("request reset: %d", st)
 	}
+	sink.waitFor(t, "sam@example.com", 2) // the reset mail goes out in the background
 	reset := sink.link(t, "sam@example.com")
 	st, loc := get(reset)
 	u, _ := url.Parse(loc)
