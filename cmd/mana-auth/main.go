@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -29,7 +30,9 @@ import (
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "mana-auth:", err)
+		// One line, whatever the error (pgx lists its attempts on several).
+		msg := strings.Join(strings.Fields(err.Error()), " ")
+		fmt.Fprintln(os.Stderr, "mana-auth:", msg)
 		os.Exit(1)
 	}
 }
