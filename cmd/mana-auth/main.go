@@ -4,6 +4,7 @@
 //	mana-auth migrate         apply database migrations and exit
 //	mana-auth migrate -dry-run print the SQL migrations would run
 //	mana-auth admin grant <email>   give a user role admin (revoke takes it back)
+//	mana-auth vault rewrap     re-wrap every vault under the current KEK (online, resumable)
 //
 // Configuration comes from the environment (see .env.example). With no
 // variables at all it serves on :3001 for development, on SQLite under
@@ -90,8 +91,25 @@ func run(args []string) error {
 		}
 		log.Info("role updated", "email", args[1], "admin", args[0] == "grant")
 		return nil
+	case "vault":
+		fs := flag.NewFlagSet("vault rewrap", flag.ContinueOnError)
+		batch := fs.Int("batch", 100, "vaults per batch")
+		if len(args) == 0 || args[0] != "rewrap" {
+			return errors.New("usage: mana-auth vault rewrap [-batch N]")
+		}
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		err := server.RewrapVaults(ctx, cfg, log, *batch, func(done, total int) {
+			log.Info("vault rewrap", "done", done, "total", total)
+		})
+		if err != nil {
+			return err
+		}
+		log.Info("vault rewrap finished")
+		return nil
 	case "help", "-h", "--help":
-		fmt.Println("usage: mana-auth [serve | migrate [-dry-run] | admin grant|revoke <email>]")
+		fmt.Println("usage: mana-auth [serve | migrate [-dry-run] | admin grant|revoke <email> | vault rewrap [-batch N]]")
 		return nil
 	}
 	return fmt.Errorf("unknown command %q (try: serve, migrate)", cmd)
