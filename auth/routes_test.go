@@ -326,6 +326,15 @@ func (f *faultyAdapter) FindOne(ctx context.Context, table string, where ...stor
 	return f.Adapter.FindOne(ctx, table, where...)
 }
 
+// FindOneJoined fails on demand too: the embedded memory adapter is a
+// storage.Joiner, which get-session uses instead of FindOne.
+func (f *faultyAdapter) FindOneJoined(ctx context.Context, table, ref string, where ...storage.Where) (storage.Record, storage.Record, error) {
+	if p := f.fail.Load(); p != nil {
+		return nil, nil, *p
+	}
+	return f.Adapter.FindOneJoined(ctx, table, ref, where...)
+}
+
 // TestStorageFailures: a database outage is a 503 with Retry-After, any
 // other storage error a 500; neither leaks the error's detail.
 func TestStorageFailures(t *testing.T) {

@@ -184,3 +184,19 @@ type Pinger interface {
 type Closer interface {
 	Close() error
 }
+
+// Joiner is implemented by adapters that can read a record together with
+// the record one of its reference fields points to, in one round trip (one
+// SQL statement joining the two tables). Callers fall back to two FindOne
+// calls when the adapter does not implement it.
+type Joiner interface {
+	// FindOneJoined returns the first record of table matching where and
+	// the record of the referenced table that its field ref (a field with
+	// References) points to. Matching records whose ref is NULL or points to
+	// no record are skipped, as in an SQL inner join: the error wraps
+	// ErrNotFound when no record matches or the referenced one is missing.
+	// An unknown table or field, or a ref without References, is an error
+	// that does not wrap ErrNotFound. Both records are copies, in the same
+	// form as FindOne returns them.
+	FindOneJoined(ctx context.Context, table, ref string, where ...Where) (rec, refRec Record, err error)
+}

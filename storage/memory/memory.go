@@ -52,7 +52,10 @@ type Adapter struct {
 	data *store
 }
 
-var _ storage.Adapter = (*Adapter)(nil)
+var (
+	_ storage.Adapter = (*Adapter)(nil)
+	_ storage.Joiner  = (*Adapter)(nil)
+)
 
 // New returns an empty adapter. Call Bind before using it.
 func New() *Adapter { return &Adapter{data: newStore()} }
@@ -98,6 +101,18 @@ func (a *Adapter) FindOne(ctx context.Context, table string, where ...storage.Wh
 		return err
 	})
 	return rec, err
+}
+
+// FindOneJoined returns the first record of table, in insertion order, that
+// matches where and whose field ref references an existing record, with
+// that record ([storage.Joiner]); an error wrapping [storage.ErrNotFound]
+// if there is none.
+func (a *Adapter) FindOneJoined(ctx context.Context, table, ref string, where ...storage.Where) (rec, refRec storage.Record, err error) {
+	err = a.read(ctx, func(c *compiled, s *store) error {
+		rec, refRec, err = c.findOneJoined(s, table, ref, where)
+		return err
+	})
+	return rec, refRec, err
 }
 
 // FindMany returns the records of table matching q.
@@ -216,7 +231,10 @@ type txAdapter struct {
 	done bool
 }
 
-var _ storage.Adapter = (*txAdapter)(nil)
+var (
+	_ storage.Adapter = (*txAdapter)(nil)
+	_ storage.Joiner  = (*txAdapter)(nil)
+)
 
 func (tx *txAdapter) finish() {
 	tx.mu.Lock()
@@ -281,6 +299,14 @@ func (tx *txAdapter) FindOne(ctx context.Context, table string, where ...storage
 		return err
 	})
 	return rec, err
+}
+
+func (tx *txAdapter) FindOneJoined(ctx context.Context, table, ref string, where ...storage.Where) (rec, refRec storage.Record, err error) {
+	err = tx.read(ctx, func(c *compiled, s *store) error {
+		rec, refRec, err = c.findOneJoined(s, table, ref, where)
+		return err
+	})
+	return rec, refRec, err
 }
 
 func (tx *txAdapter) FindMany(ctx context.Context, table string, q storage.Query) (recs []storage.Record, err error) {
@@ -524,6 +550,40 @@ func (c *compiled) findOne(s *store, table string, where []storage.Where) (stora
 		}
 	}
 	return nil, fmt.Errorf("memory: %s: %w", table, storage.ErrNotFound)
+}
+
+func (c *compiled) findOneJoined(s *store, table, ref string, where []storage.Where) (storage.Record, storage.Record, error) {
+	ti, err := c.table(table)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, ok := ti.byName[ref]
+	if !ok {
+		return nil, nil, fmt.Errorf("memory: table %s has no field %q", table, ref)
+	}
+	r := f.References
+	if r == nil {
+		return nil, nil, fmt.Errorf("memory: field %s.%s is not a reference", table, ref)
+	}
+	rti, err := c.table(r.Table)
+	if err != nil {
+		return nil, nil, err
+	}
+	flt, err := ti.filter(where)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, row := range s.tables[table] {
+		if !flt.match(row) || row[ref] == nil {
+			continue
+		}
+		for _, p := range s.tables[r.Table] {
+			if equal(p[r.Field], row[ref]) {
+				return ti.export(row), rti.export(p), nil
+			}
+		}
+	}
+	return nil, nil, fmt.Errorf("memory: %s joined with %s: %w", table, r.Table, storage.ErrNotFound)
 }
 
 func (c *compiled) findMany(s *store, table string, q storage.Query) ([]storage.Record, error) {

@@ -48,8 +48,8 @@ type Options struct {
 }
 
 // Adapter is the PostgreSQL [storage.Adapter]. It also implements
-// [storage.Migrator], [storage.MigrationPlanner], [storage.Pinger] and
-// [storage.Closer]. It is safe for concurrent use.
+// [storage.Migrator], [storage.MigrationPlanner], [storage.Pinger],
+// [storage.Closer] and [storage.Joiner]. It is safe for concurrent use.
 type Adapter struct {
 	c  *core
 	tx *txState // nil outside a transaction
@@ -77,6 +77,7 @@ var (
 	_ storage.MigrationPlanner = (*Adapter)(nil)
 	_ storage.Pinger           = (*Adapter)(nil)
 	_ storage.Closer           = (*Adapter)(nil)
+	_ storage.Joiner           = (*Adapter)(nil)
 )
 
 // Open creates a connection pool for opts.URL, checks that the server can be
@@ -338,6 +339,70 @@ func (a *Adapter) FindOne(ctx context.Context, table string, where ...storage.Wh
 		return nil, fmt.Errorf("postgres: %s: %w", table, storage.ErrNotFound)
 	}
 	return recs[0], nil
+}
+
+// FindOneJoined returns the first record of table matching where together
+// with the record its field ref references ([storage.Joiner]), in one
+// SELECT … JOIN statement (one round trip; its text depends only on the
+// tables and the shape of where, so pgx's statement cache serves it).
+func (a *Adapter) FindOneJoined(ctx context.Context, table, ref string, where ...storage.Where) (storage.Record, storage.Record, error) {
+	t, err := a.table(table)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, ok := t.fields[ref]
+	if !ok {
+		return nil, nil, fmt.Errorf("postgres: table %s has no field %q", t.t.Name, ref)
+	}
+	if f.References == nil {
+		return nil, nil, fmt.Errorf("postgres: field %s.%s is not a reference", t.t.Name, ref)
+	}
+	rt, err := a.table(f.References.Table)
+	if err != nil {
+		return nil, nil, err
+	}
+	rf, ok := rt.fields[f.References.Field]
+	if !ok {
+		return nil, nil, fmt.Errorf("postgres: table %s has no field %q", rt.t.Name, f.References.Field)
+	}
+	whereSQL, args, err := t.whereAs("m", where, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	q := "SELECT " + t.columnsAs("m") + ", " + rt.columnsAs("r") +
+		" FROM " + t.quoted + " AS m JOIN " + rt.quoted + " AS r ON " +
+		qualify("r", rf.ColumnName()) + " = " + qualify("m", f.ColumnName()) + whereSQL + " LIMIT 1"
+	n := len(t.all)
+	var rec, refRec storage.Record
+	err = a.query(ctx, q, args, func(vals []any) error {
+		var err error
+		if rec, err = decoded(t, vals[:n]); err != nil {
+			return err
+		}
+		refRec, err = decoded(rt, vals[n:])
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: find %s joined with %s: %w", t.t.Name, rt.t.Name, err)
+	}
+	if rec == nil {
+		return nil, nil, fmt.Errorf("postgres: %s joined with %s: %w", t.t.Name, rt.t.Name, storage.ErrNotFound)
+	}
+	return rec, refRec, nil
+}
+
+// decoded converts the decoded values of t's columns (in t.all order) to a
+// record.
+func decoded(t *tableInfo, vals []any) (storage.Record, error) {
+	rec := make(storage.Record, len(t.all))
+	for i, f := range t.all {
+		v, err := fromDB(f, vals[i])
+		if err != nil {
+			return nil, fmt.Errorf("%s.%s: %w", t.t.Name, f.Name, err)
+		}
+		rec[f.Name] = v
+	}
+	return rec, nil
 }
 
 // FindMany returns the records of table matching q, sorted by q.Sort (ties

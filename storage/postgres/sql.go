@@ -83,6 +83,23 @@ func (si *schemaInfo) qualified(table string) string { return quote(si.pg) + "."
 // quote quotes an SQL identifier.
 func quote(id string) string { return `"` + strings.ReplaceAll(id, `"`, `""`) + `"` }
 
+// qualify quotes a column name, prefixed with alias unless alias is "".
+func qualify(alias, col string) string {
+	if alias == "" {
+		return quote(col)
+	}
+	return alias + "." + quote(col)
+}
+
+// columnsAs is the select list of t's columns qualified by alias.
+func (t *tableInfo) columnsAs(alias string) string {
+	cols := make([]string, len(t.all))
+	for i, f := range t.all {
+		cols[i] = qualify(alias, f.ColumnName())
+	}
+	return strings.Join(cols, ", ")
+}
+
 // checkKeys rejects fields the table does not have.
 func (t *tableInfo) checkKeys(rec storage.Record) error {
 	for k := range rec {
@@ -169,6 +186,12 @@ func fromDB(f storage.Field, v any) (any, error) {
 // where builds " WHERE ..." (or "") for ws, appending its arguments to args.
 // AND binds tighter than OR.
 func (t *tableInfo) where(ws []storage.Where, args []any) (string, []any, error) {
+	return t.whereAs("", ws, args)
+}
+
+// whereAs is where with every column qualified by alias (unqualified when
+// alias is "").
+func (t *tableInfo) whereAs(alias string, ws []storage.Where, args []any) (string, []any, error) {
 	if len(ws) == 0 {
 		return "", args, nil
 	}
@@ -184,7 +207,7 @@ func (t *tableInfo) where(ws []storage.Where, args []any) (string, []any, error)
 		if i > 0 && w.Or {
 			flush()
 		}
-		c, a, err := t.cond(w, args)
+		c, a, err := t.cond(alias, w, args)
 		if err != nil {
 			return "", nil, err
 		}
@@ -205,12 +228,12 @@ func placeholder(args []any, v any) ([]any, string) {
 }
 
 // cond builds one condition.
-func (t *tableInfo) cond(w storage.Where, args []any) (string, []any, error) {
+func (t *tableInfo) cond(alias string, w storage.Where, args []any) (string, []any, error) {
 	f, ok := t.fields[w.Field]
 	if !ok {
 		return "", nil, fmt.Errorf("postgres: table %s has no field %q", t.t.Name, w.Field)
 	}
-	col := quote(f.ColumnName())
+	col := qualify(alias, f.ColumnName())
 	switch w.Op {
 	case storage.Eq, storage.Ne, storage.Lt, storage.Lte, storage.Gt, storage.Gte:
 		v, err := t.value(f, w.Value)

@@ -46,8 +46,8 @@ type Options struct {
 }
 
 // Adapter is the SQLite [storage.Adapter]. It also implements
-// [storage.Migrator], [storage.MigrationPlanner], [storage.Pinger] and
-// [storage.Closer]. It is safe for concurrent use.
+// [storage.Migrator], [storage.MigrationPlanner], [storage.Pinger],
+// [storage.Closer] and [storage.Joiner]. It is safe for concurrent use.
 type Adapter struct {
 	c  *core
 	tx *txState // nil outside a transaction
@@ -75,6 +75,7 @@ var (
 	_ storage.MigrationPlanner = (*Adapter)(nil)
 	_ storage.Pinger           = (*Adapter)(nil)
 	_ storage.Closer           = (*Adapter)(nil)
+	_ storage.Joiner           = (*Adapter)(nil)
 )
 
 // Open opens (creating if needed) the database at opts.Path and checks that
@@ -330,6 +331,77 @@ func (a *Adapter) FindOne(ctx context.Context, table string, where ...storage.Wh
 		return nil, fmt.Errorf("sqlite: %s: %w", table, storage.ErrNotFound)
 	}
 	return recs[0], nil
+}
+
+// FindOneJoined returns the first record of table matching where together
+// with the record its field ref references ([storage.Joiner]), in one
+// SELECT … JOIN statement on the read pool (or the transaction).
+func (a *Adapter) FindOneJoined(ctx context.Context, table, ref string, where ...storage.Where) (storage.Record, storage.Record, error) {
+	t, err := a.table(table)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, ok := t.fields[ref]
+	if !ok {
+		return nil, nil, fmt.Errorf("sqlite: table %s has no field %q", t.t.Name, ref)
+	}
+	if f.References == nil {
+		return nil, nil, fmt.Errorf("sqlite: field %s.%s is not a reference", t.t.Name, ref)
+	}
+	rt, err := a.table(f.References.Table)
+	if err != nil {
+		return nil, nil, err
+	}
+	rf, ok := rt.fields[f.References.Field]
+	if !ok {
+		return nil, nil, fmt.Errorf("sqlite: table %s has no field %q", rt.t.Name, f.References.Field)
+	}
+	whereSQL, args, err := t.whereAs("m", where, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	q := "SELECT " + t.columnsAs("m") + ", " + rt.columnsAs("r") +
+		" FROM " + t.quoted + " AS m JOIN " + rt.quoted + " AS r ON " +
+		qualify("r", rf.ColumnName()) + " = " + qualify("m", f.ColumnName()) + whereSQL + " LIMIT 1"
+	n := len(t.all)
+	dest := make([]any, n+len(rt.all))
+	ptrs := make([]any, len(dest))
+	for i := range dest {
+		ptrs[i] = &dest[i]
+	}
+	var rec, refRec storage.Record
+	err = a.query(ctx, q, args, func(rows *sql.Rows) error {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		var err error
+		if rec, err = scanned(t, dest[:n]); err != nil {
+			return err
+		}
+		refRec, err = scanned(rt, dest[n:])
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlite: find %s joined with %s: %w", t.t.Name, rt.t.Name, err)
+	}
+	if rec == nil {
+		return nil, nil, fmt.Errorf("sqlite: %s joined with %s: %w", t.t.Name, rt.t.Name, storage.ErrNotFound)
+	}
+	return rec, refRec, nil
+}
+
+// scanned converts the scanned values of t's columns (in t.all order) to a
+// record.
+func scanned(t *tableInfo, vals []any) (storage.Record, error) {
+	rec := make(storage.Record, len(t.all))
+	for i, f := range t.all {
+		v, err := fromDB(f, vals[i])
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: %s.%s: %w", t.t.Name, f.Name, err)
+		}
+		rec[f.Name] = v
+	}
+	return rec, nil
 }
 
 // FindMany returns the records of table matching q, sorted by q.Sort (ties

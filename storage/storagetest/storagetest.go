@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -139,6 +140,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Adapter) {
 		{"WrongType", testWrongType},
 		{"CancelledContext", testCancelledContext},
 		{"MigrateIdempotent", testMigrateIdempotent},
+		{"Joined", testJoined},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1622,4 +1624,194 @@ func testMigrateIdempotent(t *testing.T, db storage.Adapter) {
 		}
 	}
 	checkTable(t, db, "owner", owners()...)
+}
+
+// testJoined checks storage.Joiner, for adapters that implement it.
+func testJoined(t *testing.T, db storage.Adapter) {
+	j, ok := db.(storage.Joiner)
+	if !ok {
+		t.Skip("the adapter does not implement storage.Joiner")
+	}
+	ctx := t.Context()
+	joined := func(table, ref string, where ...storage.Where) (rec, refRec record, err error) {
+		err = call(func() (err error) {
+			rec, refRec, err = j.FindOneJoined(ctx, table, ref, where...)
+			return err
+		})
+		return rec, refRec, err
+	}
+	check := func(what string, gotRec, gotRef record, err error, table string, want record, refTable string, wantRef record) {
+		t.Helper()
+		if err != nil {
+			t.Errorf("%s: %v", what, err)
+			return
+		}
+		checkCanonical(t, table, gotRec)
+		checkCanonical(t, refTable, gotRef)
+		if diff := cmp.Diff(full(table, want), gotRec); diff != "" {
+			t.Errorf("%s: record (-want +got):\n%s", what, diff)
+		}
+		if diff := cmp.Diff(full(refTable, wantRef), gotRef); diff != "" {
+			t.Errorf("%s: referenced record (-want +got):\n%s", what, diff)
+		}
+	}
+
+	if _, _, err := joined("item", "ownerId", storage.W("id", "i1")); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("FindOneJoined on an empty table: err = %v, want ErrNotFound", err)
+	}
+
+	// Every owner of the fixture (NULLs included) and one with extreme
+	// values round-trip as the referenced record, under renamed columns
+	// and tables.
+	extreme := record{"id": "ox", "email": "ünïcødé+tag@exämple.com", "name": `Zoë 👩‍💻 日本語 "q" 'q' \ % _`,
+		"active": true, "score": int64(math.MaxInt64), "joinedAt": time.Date(2024, 2, 29, 23, 59, 59, 123456789, time.FixedZone("IST", 5*3600+1800)),
+		"handle": "h-x", "note": "line1\nline2\ttab", "tier": int64(math.MinInt64), "seenAt": time.Date(1960, 7, 1, 12, 0, 0, 999999, time.UTC), "vip": true}
+	seedOwners(t, db)
+	create(t, db, "owner", extreme)
+	om := ownerMap()
+	om["ox"] = extreme
+	items := map[string]record{}
+	for _, id := range slices.Sorted(maps.Keys(om)) {
+		it := record{"id": "i-" + id, "ownerId": id, "title": "title of " + id}
+		items[it.String("id")] = it
+		create(t, db, "item", it)
+	}
+	for _, id := range slices.Sorted(maps.Keys(om)) {
+		rec, ref, err := joined("item", "ownerId", storage.W("id", "i-"+id))
+		check("FindOneJoined(item, ownerId, id = i-"+id+")", rec, ref, err, "item", items["i-"+id], "owner", om[id])
+	}
+	part := record{"id": "p1", "itemId": "i-o5", "label": "☃"}
+	create(t, db, "part", part)
+	rec, ref, err := joined("part", "itemId", storage.W("label", "☃"))
+	check("FindOneJoined(part, itemId)", rec, ref, err, "part", part, "item", items["i-o5"])
+
+	// Where operators and connectors are honoured, on the first table only
+	// (both tables have an id).
+	cases := []struct {
+		name  string
+		where []storage.Where
+		want  []string // item ids
+	}{
+		{"id eq", []storage.Where{storage.W("id", "i-o3")}, []string{"i-o3"}},
+		{"renamed column eq", []storage.Where{storage.W("ownerId", "o4")}, []string{"i-o4"}},
+		{"ne", []storage.Where{cond("title", storage.Ne, "title of o1"), cond("ownerId", storage.Lt, "o3")}, []string{"i-o2"}},
+		{"in", []storage.Where{cond("id", storage.In, []string{"i-o2", "i-o5", "zz"})}, []string{"i-o2", "i-o5"}},
+		{"not in", []storage.Where{cond("ownerId", storage.NotIn, []any{"o1", "o2", "o3", "o4", "o5"})}, []string{"i-ox"}},
+		{"starts with", []storage.Where{cond("title", storage.StartsWith, "title of o")}, []string{"i-o1", "i-o2", "i-o3", "i-o4", "i-o5", "i-ox"}},
+		{"ends with", []storage.Where{cond("title", storage.EndsWith, "x")}, []string{"i-ox"}},
+		{"contains", []storage.Where{cond("title", storage.Contains, "of o4")}, []string{"i-o4"}},
+		{"gte and lte", []storage.Where{cond("id", storage.Gte, "i-o2"), cond("id", storage.Lte, "i-o2")}, []string{"i-o2"}},
+		{"or", []storage.Where{storage.W("id", "nobody"), or(storage.W("ownerId", "o5"))}, []string{"i-o5"}},
+		{"and binds tighter than or", []storage.Where{storage.W("id", "i-o1"), storage.W("title", "nope"), or(storage.W("id", "i-o2"))}, []string{"i-o2"}},
+		{"eq nil", []storage.Where{cond("title", storage.Eq, nil)}, nil},
+		{"no match", []storage.Where{storage.W("title", "nope")}, nil},
+		{"no conditions", nil, []string{"i-o1", "i-o2", "i-o3", "i-o4", "i-o5", "i-ox"}},
+	}
+	for _, tc := range cases {
+		rec, ref, err := joined("item", "ownerId", tc.where...)
+		switch {
+		case len(tc.want) == 0:
+			if !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("%s: FindOneJoined(%v) = %v, %v; want ErrNotFound", tc.name, tc.where, rec["id"], err)
+			}
+		case err != nil:
+			t.Errorf("%s: FindOneJoined(%v): %v", tc.name, tc.where, err)
+		case !slices.Contains(tc.want, rec.String("id")):
+			t.Errorf("%s: FindOneJoined(%v) = %v, want one of %v", tc.name, tc.where, rec["id"], tc.want)
+		default:
+			it := items[rec.String("id")]
+			check(tc.name, rec, ref, err, "item", it, "owner", om[it.String("ownerId")])
+		}
+	}
+
+	// A missing referenced record (a NULL reference, or one set to NULL by
+	// ON DELETE SET NULL) is ErrNotFound; matching records without one are
+	// skipped, as in an inner join.
+	create(t, db, "memo",
+		record{"id": "m1", "body": "orphan"},
+		record{"id": "m2", "ownerId": "o3", "body": "soon orphaned"},
+		record{"id": "m3", "body": "twin"},
+		record{"id": "m4", "ownerId": "o2", "body": "twin"})
+	if _, _, err := joined("memo", "ownerId", storage.W("id", "m1")); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("FindOneJoined with a NULL reference: err = %v, want ErrNotFound", err)
+	}
+	rec, ref, err = joined("memo", "ownerId", storage.W("body", "twin"))
+	check("FindOneJoined skipping a NULL reference", rec, ref, err, "memo", record{"id": "m4", "ownerId": "o2", "body": "twin"}, "owner", om["o2"])
+	rec, ref, err = joined("memo", "ownerId", storage.W("id", "m2"))
+	check("FindOneJoined(memo, ownerId)", rec, ref, err, "memo", record{"id": "m2", "ownerId": "o3", "body": "soon orphaned"}, "owner", om["o3"])
+	if _, err := db.Delete(ctx, "owner", storage.W("id", "o3")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := joined("memo", "ownerId", storage.W("id", "m2")); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("FindOneJoined after the referenced record was deleted: err = %v, want ErrNotFound", err)
+	}
+	if _, _, err := joined("item", "ownerId", storage.W("id", "i-o3")); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("FindOneJoined of a record deleted by cascade: err = %v, want ErrNotFound", err)
+	}
+
+	// Returned records are copies.
+	rec, ref, err = joined("item", "ownerId", storage.W("id", "i-o1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec["title"], ref["name"] = "changed", "changed"
+	rec, ref, err = joined("item", "ownerId", storage.W("id", "i-o1"))
+	check("FindOneJoined after changing a returned record", rec, ref, err, "item", items["i-o1"], "owner", om["o1"])
+
+	// Errors, never ErrNotFound, for what the schema does not have.
+	bad := []struct {
+		name       string
+		table, ref string
+		where      []storage.Where
+	}{
+		{"an unknown table", "nosuchtable", "ownerId", []storage.Where{storage.W("id", "x")}},
+		{"an unknown ref field", "item", "nosuchfield", []storage.Where{storage.W("id", "x")}},
+		{"a ref by column name", "item", "owner_id", []storage.Where{storage.W("id", "x")}},
+		{"a ref that is not a reference", "item", "title", []storage.Where{storage.W("id", "x")}},
+		{"a where on an unknown field", "item", "ownerId", []storage.Where{storage.W("nickname", "x")}},
+		{"a where on a field of the referenced table", "item", "ownerId", []storage.Where{storage.W("email", "ann@example.com")}},
+		{"a where of the wrong type", "item", "ownerId", []storage.Where{storage.W("title", 5)}},
+		{"an unknown operator", "item", "ownerId", []storage.Where{{Field: "title", Op: "like", Value: "%"}}},
+	}
+	for _, tc := range bad {
+		_, _, err := joined(tc.table, tc.ref, tc.where...)
+		wantErr(t, "FindOneJoined with "+tc.name, err, nil)
+		if errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("FindOneJoined with %s: ErrNotFound hides the mistake: %v", tc.name, err)
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	err = call(func() error {
+		_, _, err := j.FindOneJoined(cctx, "item", "ownerId", storage.W("id", "i-o1"))
+		return err
+	})
+	wantErr(t, "FindOneJoined with a cancelled context", err, nil)
+
+	// Inside a transaction (when its adapter is a Joiner too), the join sees
+	// the transaction's own writes.
+	errRollback := errors.New("roll back")
+	err = call(func() error {
+		return db.Tx(ctx, func(tx storage.Adapter) error {
+			tj, ok := tx.(storage.Joiner)
+			if !ok {
+				return errRollback
+			}
+			if err := tx.Create(ctx, "owner", newOwner("tx1", "tx1@example.com")); err != nil {
+				return err
+			}
+			if err := tx.Create(ctx, "item", record{"id": "i-tx1", "ownerId": "tx1", "title": "in tx"}); err != nil {
+				return err
+			}
+			rec, ref, err := tj.FindOneJoined(ctx, "item", "ownerId", storage.W("title", "in tx"))
+			check("FindOneJoined in a transaction", rec, ref, err, "item", record{"id": "i-tx1", "ownerId": "tx1", "title": "in tx"}, "owner", newOwner("tx1", "tx1@example.com"))
+			return errRollback
+		})
+	})
+	if !errors.Is(err, errRollback) {
+		t.Errorf("Tx: %v", err)
+	}
+	if _, _, err := joined("item", "ownerId", storage.W("id", "i-tx1")); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("FindOneJoined after a rolled-back transaction: err = %v, want ErrNotFound", err)
+	}
 }
