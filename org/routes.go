@@ -1,7 +1,6 @@
 package org
 
 import (
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -57,30 +56,13 @@ func (p *Plugin) Endpoints() []auth.Endpoint {
 	return eps
 }
 
-func jsonKind(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "string"
-	case bool:
-		return "boolean"
-	case json.Number, float64:
-		return "number"
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	}
-	return "unknown"
-}
 
 // rolesParam reads a string-or-array role parameter.
 func rolesParam(c *auth.Context, name string) ([]string, error) {
 	v := c.Body()[name]
 	roles, ok := roleInput(v)
 	if !ok {
-		return nil, validation("[body." + name + "] Invalid input: expected string | array, received " + jsonKind(v))
+		return nil, validation("[body." + name + "] Invalid input: expected string | array, received " + auth.JSONKind(v))
 	}
 	return roles, nil
 }
@@ -146,7 +128,7 @@ func (p *Plugin) handleUpdate(c *auth.Context) (any, error) {
 		}
 		s, isStr := v.(string)
 		if !isStr {
-			return nil, validation("[body.data." + k + "] Invalid input: expected string, received " + jsonKind(v))
+			return nil, validation("[body.data." + k + "] Invalid input: expected string, received " + auth.JSONKind(v))
 		}
 		if s == "" {
 			return nil, validation("[body.data." + k + "] Too small: expected string to have >=1 characters")
@@ -155,14 +137,14 @@ func (p *Plugin) handleUpdate(c *auth.Context) (any, error) {
 	}
 	if v, ok := data["logo"]; ok {
 		if _, isStr := v.(string); !isStr && v != nil {
-			return nil, validation("[body.data.logo] Invalid input: expected string, received " + jsonKind(v))
+			return nil, validation("[body.data.logo] Invalid input: expected string, received " + auth.JSONKind(v))
 		}
 		set["logo"] = v
 	}
 	if v, ok := data["metadata"]; ok && v != nil {
 		m, isObj := v.(map[string]any)
 		if !isObj {
-			return nil, validation("[body.data.metadata] Invalid input: expected record, received " + jsonKind(v))
+			return nil, validation("[body.data.metadata] Invalid input: expected record, received " + auth.JSONKind(v))
 		}
 		s, err := metadataValue(m)
 		if err != nil {
@@ -459,12 +441,12 @@ func (p *Plugin) handleInvite(c *auth.Context) (any, error) {
 		for _, e := range v {
 			s, ok := e.(string)
 			if !ok {
-				return nil, validation("[body.teamId] Invalid input: expected string, received " + jsonKind(e))
+				return nil, validation("[body.teamId] Invalid input: expected string, received " + auth.JSONKind(e))
 			}
 			teamIDs = append(teamIDs, s)
 		}
 	default:
-		return nil, validation("[body.teamId] Invalid input: expected string | array, received " + jsonKind(v))
+		return nil, validation("[body.teamId] Invalid input: expected string | array, received " + auth.JSONKind(v))
 	}
 	return p.invite(c.Context(), c.Session().User, inviteInput{
 		orgID: orgOrActive(c, c.String("organizationId")), email: c.String("email"), roles: roles,
@@ -863,12 +845,12 @@ func (p *Plugin) handleHasPermission(c *auth.Context) (any, error) {
 	for _, res := range sortedKeys(obj) {
 		arr, ok := obj[res].([]any)
 		if !ok {
-			return nil, validation("[body." + key + "." + res + "] Invalid input: expected array, received " + jsonKind(obj[res]))
+			return nil, validation("[body." + key + "." + res + "] Invalid input: expected array, received " + auth.JSONKind(obj[res]))
 		}
 		for _, a := range arr {
 			s, ok := a.(string)
 			if !ok {
-				return nil, validation("[body." + key + "." + res + "] Invalid input: expected string, received " + jsonKind(a))
+				return nil, validation("[body." + key + "." + res + "] Invalid input: expected string, received " + auth.JSONKind(a))
 			}
 			perms[res] = append(perms[res], s)
 		}

@@ -252,7 +252,7 @@ func (p *Plugin) handleUpdateTeam(c *auth.Context) (any, error) {
 	if v, ok := data["name"]; ok && v != nil {
 		s, isStr := v.(string)
 		if !isStr {
-			return nil, validation("[body.data.name] Invalid input: expected string, received " + jsonKind(v))
+			return nil, validation("[body.data.name] Invalid input: expected string, received " + auth.JSONKind(v))
 		}
 		if s == "" {
 			return nil, validation("[body.data.name] Too small: expected string to have >=1 characters")
