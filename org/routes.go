@@ -56,7 +56,6 @@ func (p *Plugin) Endpoints() []auth.Endpoint {
 	return eps
 }
 
-
 // rolesParam reads a string-or-array role parameter.
 func rolesParam(c *auth.Context, name string) ([]string, error) {
 	v := c.Body()[name]

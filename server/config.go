@@ -6,12 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+
+	"github.com/managarten/mana-auth/mail"
+	"github.com/managarten/mana-auth/vault"
 )
 
 // Config is the configuration of the reference server. FromEnv reads it
@@ -93,6 +99,10 @@ type Config struct {
 	// (METRICS_ADDR, e.g. "127.0.0.1:9464"); empty serves /metrics on the
 	// main listener.
 	MetricsAddr string
+	// RedisURL (REDIS_URL, redis:// or rediss://) keeps the rate-limit
+	// counters in Redis; without it they are in the PostgreSQL database
+	// (table "rateLimit") when DATABASE_URL is set, else in memory.
+	RedisURL string
 }
 
 // ConfigError names the variable that is wrong.
@@ -184,6 +194,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.SMTPFrom, c.SMTPTLS = getenv("SMTP_FROM"), getenv("SMTP_TLS")
 	c.KEK, c.KEKID, c.KEKPrevious = getenv("MANA_AUTH_KEK"), getenv("MANA_AUTH_KEK_ID"), getenv("MANA_AUTH_KEK_PREVIOUS")
 	c.MetricsAddr = getenv("METRICS_ADDR")
+	c.RedisURL = strings.TrimSpace(getenv("REDIS_URL"))
+	if u, err := url.Parse(c.RedisURL); c.RedisURL != "" && (err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix")) {
+		return c, &ConfigError{"REDIS_URL", "must be a redis://, rediss:// or unix:// URL"}
+	}
 	c.WebAuthnRPID = getenv("WEBAUTHN_RP_ID")
 	c.JWTAudience = getenv("JWT_AUDIENCE")
 	if c.JWTAudience == "" {
@@ -212,6 +226,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return c, &ConfigError{u.name, fmt.Sprintf("%q is not an absolute http(s) URL", u.val)}
 		}
 	}
+	if err := c.checkFormats(); err != nil {
+		return c, err
+	}
 	if c.Production {
 		if c.ServiceKey == "" || len(c.ServiceKey) < 16 {
 			return c, &ConfigError{"MANA_SERVICE_KEY", "is required in production (at least 16 characters)"}
@@ -235,6 +252,81 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, &ConfigError{"AUTH_SECRET", "is required in production (or BETTER_AUTH_SECRET); generate one with `openssl rand -base64 32`"}
 	}
 	return c, nil
+}
+
+// checkFormats rejects values that later stages (auth.New, the mailer, the
+// vault's key ring, the passkey plugin, the metrics listener) would refuse
+// or misuse, so that a typo stops the start with the variable's name.
+func (c Config) checkFormats() error {
+	for _, o := range c.TrustedOrigins {
+		if strings.ContainsAny(o, "*?") {
+			continue // a pattern such as https://*.mana.how
+		}
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme == "" || ((u.Scheme == "http" || u.Scheme == "https") && u.Host == "") {
+			return &ConfigError{"TRUSTED_ORIGINS", fmt.Sprintf("%q is not an origin such as https://app.mana.how", o)}
+		}
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return &ConfigError{"TRUSTED_PROXIES", fmt.Sprintf("%q is not an IP address or CIDR", p)}
+			}
+		}
+	}
+	if d := c.CookieDomain; d != "" && (strings.ContainsAny(d, "/:;, \t") || strings.Trim(d, ".") == "") {
+		return &ConfigError{"COOKIE_DOMAIN", fmt.Sprintf("%q is not a domain such as .mana.how", d)}
+	}
+	if c.WebAuthnRPID != "" {
+		if err := protocol.ValidateRPID(c.WebAuthnRPID); err != nil {
+			return &ConfigError{"WEBAUTHN_RP_ID", fmt.Sprintf("%q is not a relying party ID (a domain such as mana.how): %v", c.WebAuthnRPID, err)}
+		}
+	}
+	if c.MetricsAddr != "" {
+		_, p, err := net.SplitHostPort(c.MetricsAddr)
+		if n, perr := strconv.Atoi(p); err != nil || perr != nil || n < 0 || n > 65535 {
+			return &ConfigError{"METRICS_ADDR", fmt.Sprintf("%q is not a host:port listen address", c.MetricsAddr)}
+		}
+	}
+	if _, err := mail.FromEnv(c.smtpEnv); err != nil {
+		return &ConfigError{namedIn(err, "SMTP_HOST", "SMTP_PORT", "SMTP_FROM", "SMTP_TLS", "SMTP_USER", "SMTP_PASS"), err.Error()}
+	}
+	if c.KEK != "" || c.KEKID != "" || c.KEKPrevious != "" {
+		if _, err := vault.KEKFromEnv(c.kekEnv, c.Production); err != nil {
+			return &ConfigError{namedIn(err, "MANA_AUTH_KEK_PREVIOUS", "MANA_AUTH_KEK_ID", "MANA_AUTH_KEK"), err.Error()}
+		}
+	}
+	return nil
+}
+
+// namedIn returns the first of names that err's message mentions (the
+// first name if none).
+func namedIn(err error, names ...string) string {
+	for _, n := range names {
+		if strings.Contains(err.Error(), n) {
+			return n
+		}
+	}
+	return names[0]
+}
+
+// smtpEnv answers mail.FromEnv from the configuration.
+func (c Config) smtpEnv(name string) string {
+	switch name {
+	case "SMTP_HOST":
+		return c.SMTPHost
+	case "SMTP_PORT":
+		return c.SMTPPort
+	case "SMTP_USER":
+		return c.SMTPUser
+	case "SMTP_PASS":
+		return c.SMTPPass
+	case "SMTP_FROM":
+		return c.SMTPFrom
+	case "SMTP_TLS":
+		return c.SMTPTLS
+	}
+	return ""
 }
 
 // EnsureSecret fills in a development secret when none is configured: it

@@ -51,7 +51,6 @@ var securityPaths = map[string]string{
 	"/two-factor/verify-totp":           EventLoginSuccess,
 	"/two-factor/verify-otp":            EventLoginSuccess,
 	"/two-factor/verify-backup-code":    EventLoginSuccess,
-	"/sign-out":                         EventLogout,
 	"/change-password":                  EventPasswordChanged,
 	"/reset-password":                   EventPasswordResetCompleted,
 	"/change-email":                     EventEmailChangeRequested,
@@ -104,6 +103,18 @@ func (p *manaPlugin) Schema() storage.Schema {
 
 func (p *manaPlugin) Hooks() auth.Hooks {
 	return auth.Hooks{
+		// Sign-out ends the session before after-hooks run, so the user of
+		// a LOGOUT event is read here; a sign-out without a session
+		// ends nothing and is not logged.
+		Before: []auth.Hook{{
+			Match: func(c *auth.Context) bool { return c.Path() == "/sign-out" && p.sec != nil },
+			Handler: func(c *auth.Context) error {
+				if sd := c.Session(); sd != nil {
+					p.sec.record(c.Context(), eventFor(c.Context(), EventLogout, sd.User.ID, map[string]any{"route": c.Path()}))
+				}
+				return nil
+			},
+		}},
 		After: []auth.Hook{{
 			Match: func(c *auth.Context) bool { _, ok := securityPaths[c.Path()]; return ok && p.sec != nil },
 			Handler: func(c *auth.Context) error {

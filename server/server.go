@@ -78,8 +78,15 @@ type Server struct {
 // DatabaseURL is set, else SQLite at DataDir/mana-auth.db.
 func OpenStorage(ctx context.Context, cfg Config, log *slog.Logger) (storage.Adapter, error) {
 	if cfg.DatabaseURL != "" {
-		db, err := postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseURL, Schema: cfg.DatabaseSchema, Logger: log})
+		// A database that accepts connections but never answers must not
+		// hang the start: bound the open.
+		octx, cancel := context.WithTimeout(ctx, 8*time.Second)
+		defer cancel()
+		db, err := postgres.Open(octx, postgres.Options{URL: cfg.DatabaseURL, Schema: cfg.DatabaseSchema, Logger: log})
 		if err != nil {
+			if errors.Is(err, postgres.ErrSchemaTooNew) {
+				return nil, err
+			}
 			return nil, fmt.Errorf("DATABASE_URL: %w", err)
 		}
 		return db, nil
@@ -89,7 +96,7 @@ func OpenStorage(ctx context.Context, cfg Config, log *slog.Logger) (storage.Ada
 	}
 	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(cfg.DataDir, "mana-auth.db"), Logger: log})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, err // the adapter names itself
 	}
 	return db, nil
 }
@@ -158,23 +165,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps Deps, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, db: db, metrics: newMetrics()}
 	if deps.Mailer == nil {
-		m, err := mail.FromEnv(func(k string) string {
-			switch k {
-			case "SMTP_HOST":
-				return cfg.SMTPHost
-			case "SMTP_PORT":
-				return cfg.SMTPPort
-			case "SMTP_USER":
-				return cfg.SMTPUser
-			case "SMTP_PASS":
-				return cfg.SMTPPass
-			case "SMTP_FROM":
-				return cfg.SMTPFrom
-			case "SMTP_TLS":
-				return cfg.SMTPTLS
-			}
-			return ""
-		})
+		m, err := mail.FromEnv(cfg.smtpEnv)
 		if err != nil {
 			return nil, err
 		}
@@ -199,6 +190,17 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 	} else {
 		log.Warn("passkeys are off: the relying party ID would be an IP address; set WEBAUTHN_RP_ID or use a host name in BASE_URL")
 	}
+	rlStore, rlClose, err := rateLimitStore(ctx, cfg, db, log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { // released by Close, or here when NewWithStorage fails
+		if s.handler == nil {
+			rlClose()
+		}
+	}()
+	s.closers = append(s.closers, rlClose)
+	acfg.RateLimit.Store = rlStore
 	a, err := auth.New(acfg, db, plugins...)
 	if err != nil {
 		return nil, err
@@ -305,6 +307,15 @@ func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler() }
 
 // Close stops background work and releases what New opened.
 func (s *Server) Close() error {
+	timeout := s.cfg.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 15 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := s.auth.Shutdown(ctx); err != nil {
+		s.log.Warn("shutdown: background mail still in flight", "err", err)
+	}
 	s.stop()
 	s.wg.Wait()
 	for _, c := range s.closers {

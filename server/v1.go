@@ -69,6 +69,14 @@ func authErrorCode(e *auth.Error) string {
 	return "INTERNAL"
 }
 
+// codeStatus is the status of the envelope codes that have one (mana-v1
+// §1.3): a client sees e.g. INVALID_CREDENTIALS as 401 whether the SDK
+// refused a sign-in (401) or a password check (400 INVALID_PASSWORD).
+var codeStatus = map[string]int{
+	"INVALID_CREDENTIALS": 401, "EMAIL_NOT_VERIFIED": 403, "EMAIL_ALREADY_REGISTERED": 409, "WEAK_PASSWORD": 400,
+	"TOKEN_EXPIRED": 401, "TOKEN_INVALID": 400, "VALIDATION": 400, "UNAUTHORIZED": 401,
+}
+
 // writeAuthErr writes an SDK error in the /api/v1/auth envelope.
 func (s *Server) writeAuthErr(w http.ResponseWriter, r *http.Request, err error) {
 	e := auth.AsError(err)
@@ -82,7 +90,11 @@ func (s *Server) writeAuthErr(w http.ResponseWriter, r *http.Request, err error)
 			status, msg = http.StatusInternalServerError, "Internal server error"
 		}
 	}
-	writeEnvelope(w, status, authErrorCode(e), msg, 0)
+	code := authErrorCode(e)
+	if st, ok := codeStatus[code]; ok && status < 500 {
+		status = st
+	}
+	writeEnvelope(w, status, code, msg, 0)
 }
 
 // readJSON decodes the body into v (an absent body leaves v alone). The

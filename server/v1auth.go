@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -345,6 +346,12 @@ func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
 		s.proxyAuth("POST", "/update-user")(rec, r)
 		if rec.Code == 200 {
 			s.sec.record(r.Context(), eventFor(r.Context(), EventProfileUpdated, sd.User.ID, nil))
+		}
+		if rec.Code >= 400 { // the SDK's {code,message} in the /api/v1/auth envelope
+			var e struct{ Code, Message string }
+			_ = json.Unmarshal(rec.Body.Bytes(), &e)
+			s.writeAuthErr(w, r, auth.NewError(rec.Code, e.Code, e.Message))
+			return
 		}
 		copyRecorded(w, rec)
 	})

@@ -28,7 +28,10 @@ const client = createAuthClient({
 });
 
 const isDate = (v) => v instanceof Date && !isNaN(v.getTime());
-const SESSION_COOKIE = "better-auth.session_token";
+// COOKIE_PREFIX names the server's cookies ("mana" for the mana-auth
+// reference server); Better Auth's default is "better-auth".
+const COOKIE_PREFIX = process.env.COOKIE_PREFIX || "better-auth";
+const SESSION_COOKIE = `${COOKIE_PREFIX}.session_token`;
 const uniq = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 const email = `Client.${uniq}@Example.com`;
 const emailLower = email.toLowerCase();

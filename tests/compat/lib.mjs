@@ -4,6 +4,16 @@
 
 const REQUEST_TIMEOUT_MS = Number(process.env.CLIENT_REQUEST_TIMEOUT_MS || 15000);
 const VERBOSE = !!process.env.CLIENT_VERBOSE;
+// DISTINCT_IPS=1 sends each request with its own X-Forwarded-For, so a
+// server that trusts the loopback proxy (TRUSTED_PROXIES) sees every
+// request from a new client IP and its per-IP rate limits (sign-in: 3 per
+// 10 s) do not trip over the scripted flows.
+const DISTINCT_IPS = process.env.DISTINCT_IPS === "1";
+let ipCounter = Math.floor(Math.random() * 0xffffff);
+function nextIP() {
+  ipCounter = (ipCounter + 1) & 0xffffff;
+  return `10.${(ipCounter >> 16) & 255}.${(ipCounter >> 8) & 255}.${ipCounter & 255}`;
+}
 
 export function harness(baseURL) {
 const ORIGIN = new URL(baseURL).origin;
@@ -53,6 +63,7 @@ async function jarFetch(input, init = {}) {
   if (cookie) headers.set("cookie", cookie);
   else headers.delete("cookie");
   if (!headers.has("origin")) headers.set("origin", ORIGIN);
+  if (DISTINCT_IPS) headers.set("x-forwarded-for", nextIP());
   const body = ["GET", "HEAD"].includes(req.method) ? undefined : await req.text();
   const res = await fetch(req.url, {
     method: req.method,
