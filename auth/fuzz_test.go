@@ -1,0 +1,247 @@
+package auth
+
+// Fuzz targets of the parsers that see untrusted input. The seeds in
+// testdata/fuzz/<FuzzName>/ and those added here run as ordinary tests;
+// explore with, e.g., go test -run x -fuzz FuzzVerifyCookieValue -fuzztime 1m ./auth
+// (docs/FUZZING.md lists every target).
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/managarten/mana-auth/storage/memory"
+)
+
+const fuzzSecret = "fuzz-secret-0123456789abcdef-0123456789abcdef"
+
+// FuzzVerifyCookieValue: the signed-cookie parser (session token cookie,
+// dont_remember, and with anyBase64 the signed bearer token) never panics
+// and accepts only value.base64(HMAC(secret, value)) (after
+// percent-decoding); a value signed by SignCookieValue round-trips.
+func FuzzVerifyCookieValue(f *testing.F) {
+	for _, s := range []string{
+		SignCookieValue(fuzzSecret, "token123"),
+		signValue([]byte(fuzzSecret), "token123"),
+		SignCookieValue(fuzzSecret, "a.b.c"),
+		SignCookieValue("other-secret-0123456789abcdef-0123456789", "token123"),
+		"token123." + strings.Repeat("A", 43) + "=",
+		"%zz.", "%", ".", "", "x.%3D", "token%2Esig",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, cookie string) {
+		for _, anyB64 := range []bool{false, true} {
+			v, ok := verifySigned([]byte(fuzzSecret), cookie, anyB64)
+			if !ok {
+				if v != "" {
+					t.Fatalf("refused %q but returned %q", cookie, v)
+				}
+				continue
+			}
+			s := cookie
+			if strings.Contains(s, "%") {
+				d, err := url.PathUnescape(s)
+				if err != nil {
+					t.Fatalf("accepted undecodable %q", cookie)
+				}
+				s = d
+			}
+			sig := s[len(v)+1:]
+			if anyB64 {
+				sig = strings.NewReplacer("-", "+", "_", "/").Replace(sig)
+			}
+			m := hmac.New(sha256.New, []byte(fuzzSecret))
+			m.Write([]byte(v))
+			if v == "" || s[:len(v)] != v || s[len(v)] != '.' || sig != base64.StdEncoding.EncodeToString(m.Sum(nil)) {
+				t.Fatalf("accepted %q (anyBase64 %v) as %q without a valid signature", cookie, anyB64, v)
+			}
+		}
+		// Whatever the value, signing it round-trips.
+		if cookie != "" {
+			if v, ok := VerifyCookieValue(fuzzSecret, SignCookieValue(fuzzSecret, cookie)); !ok || v != cookie {
+				t.Fatalf("SignCookieValue(%q) verifies as %q, %v", cookie, v, ok)
+			}
+		}
+	})
+}
+
+// FuzzHS256: verifyHS256 (Better Auth's signed tokens: email verification,
+// change-email) never panics and accepts only tokens whose header says
+// HS256 and whose signature is the HMAC of the first two parts, unexpired.
+func FuzzHS256(f *testing.F) {
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	secret := []byte(fuzzSecret)
+	good := signHS256(secret, map[string]any{"email": "a@example.com"}, now, time.Hour)
+	parts := strings.Split(good, ".")
+	enc := base64.RawURLEncoding
+	f.Add(good)
+	f.Add(signHS256(secret, map[string]any{"email": "a@example.com"}, now.Add(-2*time.Hour), time.Hour)) // expired
+	f.Add(signHS256([]byte("another-secret"), map[string]any{"email": "a@example.com"}, now, time.Hour))
+	f.Add(enc.EncodeToString([]byte(`{"alg":"none"}`)) + "." + parts[1] + ".")
+	f.Add(enc.EncodeToString([]byte(`{"alg":"HS256","crit":["b64"]}`)) + "." + parts[1] + "." + parts[2])
+	f.Add(parts[0] + "." + parts[1])
+	f.Add("..")
+	f.Fuzz(func(t *testing.T, token string) {
+		claims, err := verifyHS256(secret, token, now)
+		if err != nil {
+			if claims != nil {
+				t.Fatalf("error %v with claims %v", err, claims)
+			}
+			return
+		}
+		p := strings.Split(token, ".")
+		if len(p) != 3 {
+			t.Fatalf("accepted %q with %d parts", token, len(p))
+		}
+		sig, derr := enc.DecodeString(p[2])
+		m := hmac.New(sha256.New, secret)
+		m.Write([]byte(p[0] + "." + p[1]))
+		if derr != nil || !hmac.Equal(sig, m.Sum(nil)) {
+			t.Fatalf("accepted %q without a valid signature", token)
+		}
+		var hdr map[string]any
+		hb, _ := enc.DecodeString(p[0])
+		if json.Unmarshal(hb, &hdr) != nil || hdr["alg"] != "HS256" {
+			t.Fatalf("accepted header %s", hb)
+		}
+		if exp, ok := claims["exp"].(float64); ok && float64(now.Unix()) >= exp {
+			t.Fatalf("accepted an expired token: %v", claims)
+		}
+	})
+}
+
+// fuzzHasher skips scrypt so that the handler fuzzer runs fast.
+type fuzzHasher struct{}
+
+func (fuzzHasher) Hash(p string) (string, error)    { return "plain:" + p, nil }
+func (fuzzHasher) Verify(h, p string) (bool, error) { return h == "plain:"+p, nil }
+
+// fuzzServer is an Auth on a memory store with a signed-in user, rebuilt
+// every so many requests so that the store stays small.
+type fuzzServer struct {
+	mu     sync.Mutex
+	a      *Auth
+	cookie string
+	n      int
+	routes []string // "METHOD /path"
+}
+
+func (fs *fuzzServer) get(tb testing.TB) (*Auth, string) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.a != nil && fs.n < 500 {
+		fs.n++
+		return fs.a, fs.cookie
+	}
+	a, err := New(Config{
+		BaseURL: "http://localhost:3000", Secret: fuzzSecret, Hasher: fuzzHasher{}, Bearer: true,
+		RateLimit: RateLimitConfig{Disabled: true}, Logger: slog.New(slog.DiscardHandler),
+		User: UserConfig{DeleteEnabled: true, ChangeEmailEnabled: true},
+	}, memory.New())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := a.Migrate(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	res, err := a.SignUpEmail(context.Background(), SignUpInput{Name: "Fuzz", Email: "fuzz@example.com", Password: "password123"})
+	if err != nil || res.Session == nil {
+		tb.Fatalf("sign-up: %v", err)
+	}
+	var ck []string
+	for _, c := range res.Cookies {
+		ck = append(ck, c.Name+"="+c.Value)
+	}
+	fs.a, fs.cookie, fs.n = a, strings.Join(ck, "; "), 0
+	if fs.routes == nil {
+		for k := range a.router.static {
+			fs.routes = append(fs.routes, k)
+		}
+		for _, e := range a.router.params {
+			fs.routes = append(fs.routes, e.Method+" "+strings.ReplaceAll(e.Path, "/:", "/x"))
+		}
+		sort.Strings(fs.routes)
+	}
+	return fs.a, fs.cookie
+}
+
+// FuzzReadBody: request decoding (readBody: JSON or form, by Content-Type)
+// and the whole pipeline behind it (query and body validation, handlers,
+// with or without a session) never panic and never answer 5xx, whatever
+// the route, query, body and Content-Type; a decoded JSON body is exactly
+// one JSON value, and JSON responses are valid JSON.
+func FuzzReadBody(f *testing.F) {
+	// Routes by index (sorted): 5 GET /verify-email, 6 change-email,
+	// 7 change-password, 11 reset-password, 16 sign-in/email,
+	// 18 sign-up/email, 19 update-user, 20 verify-password.
+	f.Add(uint8(16), "application/json", "", []byte(`{"email":"fuzz@example.com","password":"password123"}`), false)
+	f.Add(uint8(18), "application/json; charset=utf-8", "", []byte(`{"email":"new@example.com","password":"password123","name":"N"}`), false)
+	f.Add(uint8(16), "application/x-www-form-urlencoded", "", []byte(`email=a%40b.c&password=x&rememberMe=on`), false)
+	f.Add(uint8(19), "application/json", "", []byte(`{"name":{"$ne":1},"image":[1,2]}`), true)
+	f.Add(uint8(7), "text/plain", "", []byte(`{}`), true)
+	f.Add(uint8(20), "application/json", "", []byte(`{} {}`), true)
+	f.Add(uint8(11), "application/json", "", []byte(`{"token":1e999,"newPassword":"password456"}`), false)
+	f.Add(uint8(18), "multipart/form-data; boundary=x", "", []byte("--x\r\n\r\n--x--"), false)
+	f.Add(uint8(6), "", "", []byte(`{"newEmail":"\ud800@example.com"}`), true)
+	f.Add(uint8(7), "application/json", "", []byte(`{"newPassword":"password456","currentPassword":"password123","revokeOtherSessions":"yes"}`), true)
+	f.Add(uint8(5), "", "token=eyJhbGciOiJIUzI1NiJ9.e30.x&callbackURL=%2F", []byte(nil), false)
+	f.Add(uint8(4), "", "callbackURL=https://evil.example/", []byte(nil), false)
+	fs := &fuzzServer{}
+	f.Fuzz(func(t *testing.T, route uint8, contentType, query string, body []byte, withSession bool) {
+		a, cookie := fs.get(t)
+
+		// readBody alone.
+		r := httptest.NewRequest("POST", "/api/auth/x", bytes.NewReader(body))
+		if contentType != "" {
+			r.Header.Set("Content-Type", contentType)
+		}
+		v, raw, present, err := a.readBody(httptest.NewRecorder(), r, true)
+		switch {
+		case err != nil:
+			if v != nil || present {
+				t.Fatalf("error %v with a body", err)
+			}
+			if e := AsError(err); e.Status >= 500 || e.Status < 400 {
+				t.Fatalf("readBody error status %d: %v", e.Status, err)
+			}
+		case present && raw != nil && strings.Contains(contentType, "json") && !json.Valid(raw):
+			t.Fatalf("accepted invalid JSON %q", raw)
+		}
+
+		// The whole pipeline.
+		rt := fs.routes[int(route)%len(fs.routes)]
+		method, path, _ := strings.Cut(rt, " ")
+		req := httptest.NewRequest(method, "/api/auth"+path, bytes.NewReader(body))
+		req.URL.RawQuery = query
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		if withSession {
+			req.Header.Set("Cookie", cookie)
+			req.Header.Set("Origin", "http://localhost:3000")
+		}
+		w := httptest.NewRecorder()
+		a.Handler().ServeHTTP(w, req)
+		if w.Code >= 500 {
+			b, _ := io.ReadAll(w.Body)
+			t.Fatalf("%s?%s with Content-Type %q body %q: %d %s", rt, query, contentType, body, w.Code, b)
+		}
+		// (Redirects carry Content-Type application/json and no body.)
+		if ct := w.Header().Get("Content-Type"); strings.HasPrefix(ct, "application/json") && w.Body.Len() > 0 && !json.Valid(w.Body.Bytes()) {
+			t.Fatalf("%s: invalid JSON response %q", rt, w.Body.String())
+		}
+	})
+}

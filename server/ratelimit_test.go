@@ -1,0 +1,185 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/ratelimit/redis"
+	"github.com/managarten/mana-auth/storage/memory"
+	"github.com/managarten/mana-auth/storage/postgres"
+)
+
+const (
+	rlDefaultRedisURL = "redis://127.0.0.1:6379/0"
+	rlTestKEK         = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=" // 32 bytes of 0x01
+)
+
+func rlRedisURL() string {
+	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
+		return u
+	}
+	return rlDefaultRedisURL
+}
+
+var (
+	rlRedisOnce sync.Once
+	rlRedisErr  error
+)
+
+// rlRequireRedis returns a client on TEST_REDIS_URL, skipping the test
+// when no Redis answers there (failing it when CI=true).
+func rlRequireRedis(t *testing.T) *goredis.Client {
+	t.Helper()
+	rlRedisOnce.Do(func() {
+		o, err := goredis.ParseURL(rlRedisURL())
+		if err != nil {
+			rlRedisErr = err
+			return
+		}
+		c := goredis.NewClient(o)
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		rlRedisErr = c.Ping(ctx).Err()
+	})
+	if rlRedisErr != nil {
+		msg := fmt.Sprintf("Redis not reachable at TEST_REDIS_URL (default %s): %v", rlDefaultRedisURL, rlRedisErr)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	o, _ := goredis.ParseURL(rlRedisURL())
+	c := goredis.NewClient(o)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// REDIS_URL picks Redis; else a PostgreSQL adapter picks its table; else
+// memory.
+func TestRateLimitStoreSelection(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+
+	st, done, err := rateLimitStore(ctx, Config{}, memory.New(), log)
+	if _, ok := st.(*auth.MemoryRateLimitStore); err != nil || !ok {
+		t.Fatalf("memory storage: %T %v", st, err)
+	}
+	done()
+
+	t.Run("postgres", func(t *testing.T) {
+		miRequirePostgres(t)
+		schema := "rl_" + miRandHex(6)
+		db, err := postgres.Open(ctx, postgres.Options{URL: miTestURL(), Schema: schema, Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		defer db.Pool().Exec(ctx, `DROP SCHEMA IF EXISTS "`+schema+`" CASCADE`)
+		st, done, err := rateLimitStore(ctx, Config{AutoMigrate: true}, db, log)
+		if _, ok := st.(*postgres.RateLimitStore); err != nil || !ok {
+			t.Fatalf("postgres storage: %T %v", st, err)
+		}
+		defer done()
+		var n int
+		if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM "`+schema+`"."rateLimit"`).Scan(&n); err != nil {
+			t.Fatalf("the rateLimit table was not created: %v", err)
+		}
+	})
+
+	t.Run("redis", func(t *testing.T) {
+		rlRequireRedis(t)
+		st, done, err := rateLimitStore(ctx, Config{RedisURL: rlRedisURL()}, memory.New(), log)
+		if _, ok := st.(*redis.Store); err != nil || !ok {
+			t.Fatalf("REDIS_URL: %T %v", st, err)
+		}
+		done()
+	})
+
+	t.Run("unreachable redis", func(t *testing.T) {
+		cfg := Config{RedisURL: "redis://127.0.0.1:1/0", BaseURL: "http://localhost:3001",
+			Secret: "a-server-test-secret-of-enough-length", DataDir: t.TempDir(), KEK: rlTestKEK}
+		short := func() context.Context {
+			c, cancel := context.WithTimeout(ctx, time.Second)
+			t.Cleanup(cancel)
+			return c
+		}
+		if _, _, err := rateLimitStore(short(), cfg, memory.New(), log); err == nil || !strings.HasPrefix(err.Error(), "REDIS_URL: ") {
+			t.Fatalf("err = %v", err)
+		}
+		if _, err := NewWithStorage(short(), cfg, memory.New(), Deps{Mailer: &outbox{}}, log); err == nil || !strings.HasPrefix(err.Error(), "REDIS_URL: ") {
+			t.Fatalf("NewWithStorage with an unreachable REDIS_URL: %v", err)
+		}
+	})
+}
+
+// Two instances with REDIS_URL share the rate-limit counters (here each
+// has its own memory storage: only Redis is shared).
+func TestRedisRateLimitAcrossInstances(t *testing.T) {
+	rc := rlRequireRedis(t)
+	ctx := context.Background()
+	// The server uses the default key prefix; the client's /64 (the unit
+	// an IPv6 client is limited by), random per run, keeps the keys
+	// apart, and they are deleted at the end.
+	g1, g2 := miRandHex(2), miRandHex(2)
+	ip := "2001:db8:" + g1 + ":" + g2 + "::1"
+	pattern := redis.DefaultPrefix + "*" + g1 + ":" + g2 + "*"
+	keys := func() []string {
+		var out []string
+		iter := rc.Scan(ctx, 0, pattern, 100).Iterator()
+		for iter.Next(ctx) {
+			out = append(out, iter.Val())
+		}
+		return out
+	}
+	t.Cleanup(func() {
+		for _, k := range keys() {
+			rc.Del(ctx, k)
+		}
+	})
+	var urls []string
+	for range 2 {
+		cfg := Config{BaseURL: "http://auth.mana.test", Secret: "a-server-test-secret-of-enough-length",
+			AutoMigrate: true, DataDir: t.TempDir(), TrustedProxies: []string{"127.0.0.1", "::1"}, RedisURL: rlRedisURL(), KEK: rlTestKEK}
+		s, err := NewWithStorage(ctx, cfg, memory.New(), Deps{Mailer: &outbox{}}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(s.Handler())
+		t.Cleanup(func() { srv.Close(); s.Close() })
+		urls = append(urls, srv.URL)
+	}
+	for n := range 4 {
+		req, _ := http.NewRequest("POST", urls[n%2]+"/api/auth/sign-in/email", strings.NewReader(`{"email":"nobody@example.com"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", ip)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		want := 400
+		if n == 3 {
+			want = 429
+		}
+		if res.StatusCode != want {
+			t.Fatalf("sign-in %d on instance %d: %d %s", n+1, n%2, res.StatusCode, body)
+		}
+	}
+	if k := keys(); len(k) != 1 || !strings.HasSuffix(k[0], "|/sign-in/email") {
+		t.Fatalf("counter keys in Redis: %q", k)
+	}
+}
