@@ -158,8 +158,8 @@ func (a *Auth) readBody(w http.ResponseWriter, r *http.Request, allowForm bool) 
 		var v any
 		d := json.NewDecoder(bytes.NewReader(raw))
 		d.UseNumber()
-		if err := d.Decode(&v); err != nil || d.More() {
-			return nil, nil, false, ErrInvalidJSON
+		if err := d.Decode(&v); err != nil || len(bytes.TrimSpace(raw[d.InputOffset():])) != 0 {
+			return nil, nil, false, ErrInvalidJSON // also for trailing data after the value
 		}
 		return v, raw, true, nil
 	case err == nil && allowForm && mt == "application/x-www-form-urlencoded":

@@ -38,7 +38,7 @@ func verifyHS256(secret []byte, token string, now time.Time) (map[string]any, er
 	if len(parts) != 3 {
 		return nil, errJWTInvalid
 	}
-	enc := base64.RawURLEncoding
+	enc := base64.RawURLEncoding.Strict() // one spelling per token
 	hb, err := enc.DecodeString(parts[0])
 	if err != nil {
 		return nil, errJWTInvalid

@@ -25,7 +25,7 @@ func ParseJWKS(data []byte) (map[string]ed25519.PublicKey, error) {
 	if err := d.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("jwt: JWKS is not valid JSON: %w", err)
 	}
-	if d.More() {
+	if len(bytes.TrimSpace(data[d.InputOffset():])) != 0 {
 		return nil, errors.New("jwt: JWKS has trailing data")
 	}
 	if doc.Keys == nil {

@@ -1,0 +1,395 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// envOf turns a map into a getenv function.
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// devDefaults is the configuration of an empty environment: development
+// needs nothing.
+func devDefaults() Config {
+	return Config{
+		Port: 3001, DatabaseSchema: "auth", DataDir: "data", BaseURL: "http://localhost:3001",
+		AutoMigrate: true, ShutdownTimeout: 15 * time.Second, JWTAudience: "mana",
+	}
+}
+
+const (
+	goodSecret = "0123456789abcdef0123456789abcdef"             // 32 characters
+	goodKEK    = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=" // base64 of 32 bytes of 0x01
+	goodKEK2   = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=" // 32 bytes of 0x02
+)
+
+// prodEnv is a complete production environment.
+func prodEnv() map[string]string {
+	return map[string]string{
+		"NODE_ENV": "production", "BASE_URL": "https://auth.mana.how", "AUTH_SECRET": goodSecret,
+		"MANA_SERVICE_KEY": "service-key-0123456789", "SMTP_HOST": "stalwart", "MANA_AUTH_KEK": goodKEK,
+	}
+}
+
+func TestFromEnvEmptyIsDevelopment(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(envOf(nil))
+	if err != nil {
+		t.Fatalf("an empty environment must be enough for development: %v", err)
+	}
+	if d := cmp.Diff(devDefaults(), c); d != "" {
+		t.Errorf("defaults (-want +got):\n%s", d)
+	}
+	if c.Production || c.RequireEmailVerification || c.Secret != "" {
+		t.Errorf("development defaults are not lenient: %+v", c)
+	}
+	if got := c.rpID(); got != "localhost" {
+		t.Errorf("passkey RP ID of the default BASE_URL = %q, want localhost", got)
+	}
+}
+
+// configCases covers every variable FromEnv reads (TestConfigCasesCoverFromEnv
+// checks that).
+var configCases = []struct {
+	name string
+	env  map[string]string
+	want func(*Config)
+}{
+	{"PORT", map[string]string{"PORT": "8080"}, func(c *Config) { c.Port, c.BaseURL = 8080, "http://localhost:8080" }},
+	{"DATABASE_URL trimmed", map[string]string{"DATABASE_URL": " postgres://u@db:5432/mana "}, func(c *Config) { c.DatabaseURL = "postgres://u@db:5432/mana" }},
+	{"DATABASE_SCHEMA", map[string]string{"DATABASE_SCHEMA": "mana_auth"}, func(c *Config) { c.DatabaseSchema = "mana_auth" }},
+	{"DATA_DIR", map[string]string{"DATA_DIR": "/var/lib/mana-auth"}, func(c *Config) { c.DataDir = "/var/lib/mana-auth" }},
+	{"BASE_URL trailing slash", map[string]string{"BASE_URL": " https://auth.example.com/ "}, func(c *Config) { c.BaseURL = "https://auth.example.com" }},
+	{"COOKIE_DOMAIN", map[string]string{"COOKIE_DOMAIN": ".mana.how"}, func(c *Config) { c.CookieDomain = ".mana.how" }},
+	{"NODE_ENV development", map[string]string{"NODE_ENV": "development"}, func(c *Config) {}},
+	{"NODE_ENV production", prodEnv(), func(c *Config) {
+		c.Production, c.RequireEmailVerification, c.BaseURL = true, true, "https://auth.mana.how"
+		c.Secret, c.SecretSource, c.ServiceKey, c.SMTPHost, c.KEK = goodSecret, "AUTH_SECRET", "service-key-0123456789", "stalwart", goodKEK
+	}},
+	{"AUTH_SECRET", map[string]string{"AUTH_SECRET": goodSecret}, func(c *Config) { c.Secret, c.SecretSource = goodSecret, "AUTH_SECRET" }},
+	{"BETTER_AUTH_SECRET", map[string]string{"BETTER_AUTH_SECRET": goodSecret + "-ba"}, func(c *Config) {
+		c.Secret, c.SecretSource = goodSecret+"-ba", "BETTER_AUTH_SECRET"
+	}},
+	{"AUTH_SECRET wins over BETTER_AUTH_SECRET", map[string]string{"AUTH_SECRET": goodSecret, "BETTER_AUTH_SECRET": goodSecret + "-ba"}, func(c *Config) {
+		c.Secret, c.SecretSource = goodSecret, "AUTH_SECRET"
+	}},
+	{"TRUSTED_ORIGINS", map[string]string{"TRUSTED_ORIGINS": " https://mana.how, https://*.mana.how,,myapp://"}, func(c *Config) {
+		c.TrustedOrigins = []string{"https://mana.how", "https://*.mana.how", "myapp://"}
+	}},
+	{"TRUSTED_PROXIES", map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1,::1"}, func(c *Config) {
+		c.TrustedProxies = []string{"10.0.0.0/8", "127.0.0.1", "::1"}
+	}},
+	{"MANA_ADMIN_EMAILS lower-cased", map[string]string{"MANA_ADMIN_EMAILS": "Admin@Mana.how, ops@mana.how"}, func(c *Config) {
+		c.AdminEmails = []string{"admin@mana.how", "ops@mana.how"}
+	}},
+	{"LOG_FORMAT", map[string]string{"LOG_FORMAT": "JSON"}, func(c *Config) { c.LogFormat = "json" }},
+	{"MIGRATE_ON_START", map[string]string{"MIGRATE_ON_START": "false"}, func(c *Config) { c.AutoMigrate = false }},
+	{"SHUTDOWN_TIMEOUT", map[string]string{"SHUTDOWN_TIMEOUT": "1m30s"}, func(c *Config) { c.ShutdownTimeout = 90 * time.Second }},
+	{"SYNC_DATABASE_URL", map[string]string{"SYNC_DATABASE_URL": " postgres://u@db/mana_sync "}, func(c *Config) { c.SyncDatabaseURL = "postgres://u@db/mana_sync" }},
+	{"MANA_SERVICE_KEY", map[string]string{"MANA_SERVICE_KEY": "k"}, func(c *Config) { c.ServiceKey = "k" }},
+	{"MANA_CREDITS_URL", map[string]string{"MANA_CREDITS_URL": "http://mana-credits:3061/"}, func(c *Config) { c.CreditsURL = "http://mana-credits:3061" }},
+	{"MANA_SUBSCRIPTIONS_URL", map[string]string{"MANA_SUBSCRIPTIONS_URL": "http://mana-subscriptions:3063"}, func(c *Config) {
+		c.SubscriptionsURL = "http://mana-subscriptions:3063"
+	}},
+	{"SMTP_*", map[string]string{"SMTP_HOST": "mail.example.com", "SMTP_PORT": "465", "SMTP_USER": "u", "SMTP_PASS": "p",
+		"SMTP_FROM": "Mana <noreply@mana.how>", "SMTP_TLS": "implicit"}, func(c *Config) {
+		c.SMTPHost, c.SMTPPort, c.SMTPUser, c.SMTPPass, c.SMTPFrom, c.SMTPTLS = "mail.example.com", "465", "u", "p", "Mana <noreply@mana.how>", "implicit"
+	}},
+	{"MANA_AUTH_KEK*", map[string]string{"MANA_AUTH_KEK": goodKEK, "MANA_AUTH_KEK_ID": "env-v2", "MANA_AUTH_KEK_PREVIOUS": "env-v1:" + goodKEK2}, func(c *Config) {
+		c.KEK, c.KEKID, c.KEKPrevious = goodKEK, "env-v2", "env-v1:"+goodKEK2
+	}},
+	{"REQUIRE_EMAIL_VERIFICATION on in development", map[string]string{"REQUIRE_EMAIL_VERIFICATION": "true"}, func(c *Config) { c.RequireEmailVerification = true }},
+	{"REQUIRE_EMAIL_VERIFICATION off in production", with(prodEnv(), "REQUIRE_EMAIL_VERIFICATION", "false"), func(c *Config) {
+		c.Production, c.BaseURL = true, "https://auth.mana.how"
+		c.Secret, c.SecretSource, c.ServiceKey, c.SMTPHost, c.KEK = goodSecret, "AUTH_SECRET", "service-key-0123456789", "stalwart", goodKEK
+	}},
+	{"MAX_DAILY_SIGNUPS", map[string]string{"MAX_DAILY_SIGNUPS": "100"}, func(c *Config) { c.MaxDailySignups = 100 }},
+	{"JWT_AUDIENCE", map[string]string{"JWT_AUDIENCE": "mana-apps"}, func(c *Config) { c.JWTAudience = "mana-apps" }},
+	{"METRICS_ADDR", map[string]string{"METRICS_ADDR": "127.0.0.1:9464"}, func(c *Config) { c.MetricsAddr = "127.0.0.1:9464" }},
+	{"WEBAUTHN_RP_ID", map[string]string{"WEBAUTHN_RP_ID": "mana.how"}, func(c *Config) { c.WebAuthnRPID = "mana.how" }},
+	{"REDIS_URL trimmed", map[string]string{"REDIS_URL": " redis://redis:6379/0 "}, func(c *Config) { c.RedisURL = "redis://redis:6379/0" }},
+}
+
+func with(m map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			delete(out, kv[i])
+		} else {
+			out[kv[i]] = kv[i+1]
+		}
+	}
+	return out
+}
+
+func TestFromEnvReadsEveryVariable(t *testing.T) {
+	t.Parallel()
+	for _, tc := range configCases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := FromEnv(envOf(tc.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := devDefaults()
+			tc.want(&want)
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("FromEnv (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// Production refuses to start without what it needs, naming the variable.
+func TestFromEnvProductionStrict(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string // ConfigError.Var
+	}{
+		{"no BASE_URL", with(prodEnv(), "BASE_URL", ""), "BASE_URL"},
+		{"http BASE_URL", with(prodEnv(), "BASE_URL", "http://auth.mana.how"), "BASE_URL"},
+		{"no secret", with(prodEnv(), "AUTH_SECRET", ""), "AUTH_SECRET"},
+		{"short AUTH_SECRET", with(prodEnv(), "AUTH_SECRET", "too-short"), "AUTH_SECRET"},
+		{"short BETTER_AUTH_SECRET", with(prodEnv(), "AUTH_SECRET", "", "BETTER_AUTH_SECRET", "too-short"), "BETTER_AUTH_SECRET"},
+		{"no MANA_AUTH_KEK", with(prodEnv(), "MANA_AUTH_KEK", ""), "MANA_AUTH_KEK"},
+		{"all-zero MANA_AUTH_KEK", with(prodEnv(), "MANA_AUTH_KEK", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="), "MANA_AUTH_KEK"},
+		{"no SMTP_HOST", with(prodEnv(), "SMTP_HOST", ""), "SMTP_HOST"},
+		{"no MANA_SERVICE_KEY", with(prodEnv(), "MANA_SERVICE_KEY", ""), "MANA_SERVICE_KEY"},
+		{"short MANA_SERVICE_KEY", with(prodEnv(), "MANA_SERVICE_KEY", "short"), "MANA_SERVICE_KEY"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := FromEnv(envOf(tc.env))
+			assertConfigError(t, err, tc.want)
+		})
+	}
+	if _, err := FromEnv(envOf(prodEnv())); err != nil {
+		t.Fatalf("complete production environment refused: %v", err)
+	}
+}
+
+func assertConfigError(t *testing.T, err error, wantVar string) {
+	t.Helper()
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("error = %v (%T), want a *ConfigError for %s", err, err, wantVar)
+	}
+	if ce.Var != wantVar {
+		t.Fatalf("ConfigError.Var = %q (%v), want %q", ce.Var, err, wantVar)
+	}
+	if !strings.HasPrefix(err.Error(), wantVar+": ") {
+		t.Errorf("message %q does not start with the variable", err)
+	}
+}
+
+// malformedCases: one bad value each, in an otherwise empty (development)
+// environment.
+var malformedCases = []struct {
+	name, key, val string
+}{
+	{"PORT not a number", "PORT", "http"},
+	{"PORT zero", "PORT", "0"},
+	{"PORT too big", "PORT", "70000"},
+	{"BASE_URL relative", "BASE_URL", "auth.mana.how"},
+	{"BASE_URL ftp", "BASE_URL", "ftp://auth.mana.how"},
+	{"MIGRATE_ON_START", "MIGRATE_ON_START", "sometimes"},
+	{"SHUTDOWN_TIMEOUT no unit", "SHUTDOWN_TIMEOUT", "15"},
+	{"SHUTDOWN_TIMEOUT negative", "SHUTDOWN_TIMEOUT", "-1s"},
+	{"LOG_FORMAT", "LOG_FORMAT", "xml"},
+	{"REQUIRE_EMAIL_VERIFICATION", "REQUIRE_EMAIL_VERIFICATION", "maybe"},
+	{"MAX_DAILY_SIGNUPS negative", "MAX_DAILY_SIGNUPS", "-1"},
+	{"MAX_DAILY_SIGNUPS not a number", "MAX_DAILY_SIGNUPS", "lots"},
+	{"MANA_CREDITS_URL", "MANA_CREDITS_URL", "mana-credits:3061"},
+	{"MANA_SUBSCRIPTIONS_URL", "MANA_SUBSCRIPTIONS_URL", "ftp://subs"},
+	{"AUTH_SECRET short", "AUTH_SECRET", "short"},
+	{"BETTER_AUTH_SECRET short", "BETTER_AUTH_SECRET", "short"},
+	{"TRUSTED_ORIGINS", "TRUSTED_ORIGINS", "https://mana.how,app.mana.how"},
+	{"TRUSTED_ORIGINS no host", "TRUSTED_ORIGINS", "https://"},
+	{"TRUSTED_PROXIES", "TRUSTED_PROXIES", "10.0.0.0/8,proxy.local"},
+	{"COOKIE_DOMAIN with scheme", "COOKIE_DOMAIN", "https://mana.how"},
+	{"COOKIE_DOMAIN dots only", "COOKIE_DOMAIN", "."},
+	{"WEBAUTHN_RP_ID with scheme", "WEBAUTHN_RP_ID", "https://mana.how"},
+	{"WEBAUTHN_RP_ID IP", "WEBAUTHN_RP_ID", "10.1.2.3"},
+	{"METRICS_ADDR no port", "METRICS_ADDR", "127.0.0.1"},
+	{"SMTP_HOST with port", "SMTP_HOST", "mail.example.com:587"},
+	{"SMTP_PORT", "SMTP_PORT", "smtp"},
+	{"SMTP_TLS", "SMTP_TLS", "sometimes"},
+	{"SMTP_FROM", "SMTP_FROM", "not an address"},
+	{"MANA_AUTH_KEK not base64", "MANA_AUTH_KEK", "not base64!"},
+	{"MANA_AUTH_KEK wrong length", "MANA_AUTH_KEK", "AQID"},
+	{"MANA_AUTH_KEK_ID", "MANA_AUTH_KEK_ID", "has space"},
+	{"MANA_AUTH_KEK_PREVIOUS", "MANA_AUTH_KEK_PREVIOUS", "env-v0:AQID"},
+}
+
+func TestFromEnvMalformed(t *testing.T) {
+	t.Parallel()
+	for _, tc := range malformedCases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{tc.key: tc.val}
+			if strings.HasPrefix(tc.key, "SMTP_") && tc.key != "SMTP_HOST" {
+				env["SMTP_HOST"] = "mail.example.com" // the other SMTP variables are read only with a host
+			}
+			if tc.key == "MANA_AUTH_KEK_ID" || tc.key == "MANA_AUTH_KEK_PREVIOUS" {
+				env["MANA_AUTH_KEK"] = goodKEK
+			}
+			_, err := FromEnv(envOf(env))
+			assertConfigError(t, err, tc.key)
+		})
+	}
+}
+
+func TestEnsureSecret(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	c := Config{DataDir: dir}
+	generated, err := c.EnsureSecret()
+	if err != nil || !generated {
+		t.Fatalf("first EnsureSecret = %v, %v", generated, err)
+	}
+	path := filepath.Join(dir, "auth-secret")
+	if c.SecretSource != path || len(c.Secret) < 32 {
+		t.Fatalf("secret %q from %q", c.Secret, c.SecretSource)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("secret file mode = %v, want 0600", fi.Mode().Perm())
+	}
+	// A new process (fresh Config) reuses it.
+	c2 := Config{DataDir: dir}
+	if generated, err := c2.EnsureSecret(); err != nil || generated || c2.Secret != c.Secret {
+		t.Fatalf("second EnsureSecret = %v, %v, same secret %v", generated, err, c2.Secret == c.Secret)
+	}
+	// A configured secret is left alone and nothing is read.
+	c3 := Config{DataDir: filepath.Join(t.TempDir(), "none"), Secret: goodSecret, SecretSource: "AUTH_SECRET"}
+	if generated, err := c3.EnsureSecret(); err != nil || generated || c3.Secret != goodSecret {
+		t.Fatalf("configured secret: %v, %v, %q", generated, err, c3.Secret)
+	}
+	if _, err := os.Stat(c3.DataDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("EnsureSecret with a configured secret touched %s", c3.DataDir)
+	}
+	// A file with a too-short secret is refused, not replaced.
+	short := t.TempDir()
+	os.WriteFile(filepath.Join(short, "auth-secret"), []byte("short\n"), 0o600)
+	c4 := Config{DataDir: short}
+	if _, err := c4.EnsureSecret(); err == nil || c4.Secret != "" {
+		t.Fatalf("short secret file accepted: %q", c4.Secret)
+	}
+	if b, _ := os.ReadFile(filepath.Join(short, "auth-secret")); string(b) != "short\n" {
+		t.Errorf("short secret file was rewritten: %q", b)
+	}
+	// Production never generates one.
+	prod := Config{DataDir: filepath.Join(t.TempDir(), "prod"), Production: true}
+	_, err = prod.EnsureSecret()
+	assertConfigError(t, err, "AUTH_SECRET")
+	if _, err := os.Stat(prod.DataDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("EnsureSecret in production created %s", prod.DataDir)
+	}
+}
+
+// fromEnvVariables lists the variables FromEnv reads, from the source:
+// every getenv("NAME") call in config.go.
+func fromEnvVariables(t *testing.T) []string {
+	t.Helper()
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "config.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok || len(call.Args) != 1 {
+			return true
+		}
+		if id, ok := call.Fun.(*ast.Ident); !ok || id.Name != "getenv" {
+			return true
+		}
+		lit, ok := call.Args[0].(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			t.Errorf("%s: getenv with a non-literal name; list it by hand", fset.Position(call.Pos()))
+			return true
+		}
+		name, _ := strconv.Unquote(lit.Value)
+		seen[name] = true
+		return true
+	})
+	var out []string
+	for n := range seen {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	if len(out) < 30 {
+		t.Fatalf("found only %d getenv calls in config.go: %v", len(out), out)
+	}
+	return out
+}
+
+var envLineRE = regexp.MustCompile(`^#?\s*([A-Z][A-Z0-9_]*)=`)
+
+// .env.example documents exactly the variables FromEnv reads.
+func TestEnvExampleListsEveryVariable(t *testing.T) {
+	t.Parallel()
+	vars := fromEnvVariables(t)
+	f, err := os.Open(filepath.Join("..", ".env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	documented := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if m := envLineRE.FindStringSubmatch(strings.TrimSpace(sc.Text())); m != nil {
+			documented[m[1]] = true
+		}
+	}
+	for _, v := range vars {
+		if !documented[v] {
+			t.Errorf(".env.example does not list %s (read by FromEnv)", v)
+		}
+	}
+	for v := range documented {
+		if !slices.Contains(vars, v) {
+			t.Errorf(".env.example lists %s, which FromEnv does not read", v)
+		}
+	}
+}
+
+// The tables above exercise every variable FromEnv reads.
+func TestConfigCasesCoverFromEnv(t *testing.T) {
+	t.Parallel()
+	covered := map[string]bool{}
+	for _, tc := range configCases {
+		for k := range tc.env {
+			covered[k] = true
+		}
+	}
+	for _, v := range fromEnvVariables(t) {
+		if !covered[v] {
+			t.Errorf("no configCases entry sets %s", v)
+		}
+	}
+}
