@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -121,8 +120,9 @@ func (c *HTTPCredits) DeleteUser(ctx context.Context, userID string) (int64, err
 }
 
 // creditsWorker makes sure every new user's credits are initialised: the
-// registration records a creditsSync row, a first attempt runs at once, and
-// failures are retried with backoff until mana-credits answers. Gift codes
+// user's creation writes a creditsSync row in the same transaction, a first
+// attempt runs at once, and failures are retried with backoff until
+// mana-credits answers. Gift codes
 // are redeemed once the email is verified (not before, unlike upstream).
 // Calls are idempotent, so several instances may race on a row harmlessly.
 type creditsWorker struct {
@@ -130,18 +130,8 @@ type creditsWorker struct {
 	client   CreditsClient
 	log      *slog.Logger
 	interval time.Duration
-	verified bool // gifts wait for email verification
-}
-
-func (w *creditsWorker) enqueue(ctx context.Context, u *auth.User) {
-	now := w.a.Now()
-	err := w.a.DB().Create(context.WithoutCancel(ctx), TableCreditsSync, storage.Record{"id": auth.NewID(), "userId": u.ID,
-		"email": u.Email, "attempts": int64(0), "nextAttemptAt": now, "createdAt": now})
-	if err != nil && !errors.Is(err, storage.ErrConflict) {
-		w.log.ErrorContext(ctx, "credits: recording init failed", "user", u.ID, "err", err)
-		return
-	}
-	go w.attempt(context.WithoutCancel(ctx), u.ID)
+	verified bool            // gifts wait for email verification
+	stop     context.Context // done when the server closes: no more retries
 }
 
 // attempt runs the pending steps for one user.
@@ -180,6 +170,17 @@ func (w *creditsWorker) attempt(ctx context.Context, userID string) {
 		}
 		set["lastError"] = msg
 		w.log.WarnContext(ctx, "credits: call failed, will retry", "user", userID, "attempt", n, "retryIn", backoff, "err", err)
+		if backoff <= 5*time.Minute {
+			// Retry on time in this process; the sweep covers the rest
+			// (restarts, other instances, long backoffs).
+			time.AfterFunc(backoff, func() {
+				if w.stop == nil || w.stop.Err() == nil {
+					w.attempt(context.WithoutCancel(ctx), userID)
+				}
+			})
+		}
+	} else if rec["lastError"] != nil {
+		set["lastError"] = nil
 	}
 	if len(set) > 0 {
 		if _, err := db.Update(ctx, TableCreditsSync, set, storage.W("id", rec.String("id"))); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"net/http"
 	"slices"
 	"time"
 
@@ -41,6 +42,7 @@ type manaPlugin struct {
 	admins []string
 	a      *auth.Auth
 	sec    *securityLog // set once the server has its log
+	srv    *Server      // set once the server is assembled
 }
 
 // securityPaths are the SDK routes whose success goes to the security log.
@@ -131,7 +133,34 @@ func (p *manaPlugin) Hooks() auth.Hooks {
 				return nil
 			},
 		}},
+		// Every way in (the v1 and SDK sign-up routes, magic links,
+		// passkeys) gets the same side effects: the daily cap, the
+		// credits outbox row in the user's own transaction (so a user can
+		// never miss it), the REGISTER event and a first credits attempt.
+		UserCreateTx: func(ctx context.Context, tx storage.Adapter, u *auth.User) error {
+			if p.srv == nil || p.srv.credits == nil {
+				return nil
+			}
+			now := p.a.Now()
+			return tx.Create(ctx, TableCreditsSync, storage.Record{"id": auth.NewID(), "userId": u.ID,
+				"email": u.Email, "attempts": int64(0), "nextAttemptAt": now, "createdAt": now})
+		},
+		AfterUserCreate: func(ctx context.Context, u *auth.User) error {
+			if p.srv == nil {
+				return nil
+			}
+			p.srv.sec.record(ctx, eventFor(ctx, EventRegister, u.ID, nil))
+			if w := p.srv.credits; w != nil {
+				go w.attempt(context.WithoutCancel(ctx), u.ID)
+			}
+			return nil
+		},
 		BeforeUserCreate: func(ctx context.Context, u *auth.User) error {
+			if p.srv != nil && p.srv.cfg.MaxDailySignups > 0 {
+				if n, _ := p.srv.signupsToday(ctx); n >= p.srv.cfg.MaxDailySignups {
+					return errSignupLimit
+				}
+			}
 			if u.Extra == nil {
 				u.Extra = map[string]any{}
 			}
@@ -301,3 +330,6 @@ func (l *lockout) succeed(ctx context.Context, email string) {
 func retrySeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
 
 var errNoUser = errors.New("no such user")
+
+var errSignupLimit = auth.NewError(http.StatusTooManyRequests, "SIGNUP_LIMIT_REACHED",
+	"Das tägliche Registrierungslimit ist erreicht. Versuche es morgen wieder.")

@@ -222,6 +222,7 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 	now := a.Now
 	s.sec = &securityLog{db: db, log: log, now: now}
 	mp.sec = s.sec
+	mp.srv = s
 	s.lock = &lockout{db: db, log: log, now: now, failures: 5, window: 15 * time.Minute, lockFor: 30 * time.Minute}
 
 	s.creditsClient = deps.Credits
@@ -231,7 +232,8 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
 	if s.creditsClient != nil {
-		s.credits = &creditsWorker{a: a, client: s.creditsClient, log: log, interval: 30 * time.Second, verified: cfg.RequireEmailVerification}
+		s.credits = &creditsWorker{a: a, client: s.creditsClient, log: log, interval: 30 * time.Second,
+			verified: cfg.RequireEmailVerification, stop: bg}
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.credits.run(bg) }()
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -64,12 +65,12 @@ type signupStatus struct {
 }
 
 // signupsToday counts today's REGISTER events (UTC day).
-func (s *Server) signupsToday(r *http.Request) (int, time.Time) {
+func (s *Server) signupsToday(ctx context.Context) (int, time.Time) {
 	now := s.auth.Now()
 	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
-	n, err := s.db.Count(r.Context(), TableSecurityEvent, whereEq("eventType", EventRegister), whereGte("createdAt", day))
+	n, err := s.db.Count(ctx, TableSecurityEvent, whereEq("eventType", EventRegister), whereGte("createdAt", day))
 	if err != nil {
-		s.log.WarnContext(r.Context(), "signup cap: count failed (failing open)", "err", err)
+		s.log.WarnContext(ctx, "signup cap: count failed (failing open)", "err", err)
 		return 0, day.Add(24 * time.Hour)
 	}
 	return int(n), day.Add(24 * time.Hour)
@@ -80,7 +81,7 @@ func (s *Server) handleSignupStatus(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, signupStatus{RegistrationOpen: true})
 		return
 	}
-	n, resets := s.signupsToday(r)
+	n, resets := s.signupsToday(r.Context())
 	left := max(s.cfg.MaxDailySignups-n, 0)
 	writeJSON(w, 200, signupStatus{RegistrationOpen: left > 0, SpotsRemaining: &left, TotalToday: n,
 		Limit: s.cfg.MaxDailySignups, ResetsAt: auth.FormatTime(resets)})
@@ -98,7 +99,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.cfg.MaxDailySignups > 0 {
-		if n, resets := s.signupsToday(r); n >= s.cfg.MaxDailySignups {
+		if n, resets := s.signupsToday(r.Context()); n >= s.cfg.MaxDailySignups {
 			writeEnvelope(w, http.StatusTooManyRequests, "SIGNUP_LIMIT_REACHED",
 				"Das tägliche Registrierungslimit ist erreicht. Versuche es morgen wieder.", retrySeconds(resets.Sub(s.auth.Now())))
 			return
@@ -121,12 +122,9 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		s.writeAuthErr(w, r, err)
 		return
 	}
-	if !res.Existing { // a made-up user for a taken email gets no side effects
-		s.sec.record(r.Context(), eventFor(r.Context(), EventRegister, res.User.ID, nil))
-		if s.credits != nil {
-			s.credits.enqueue(r.Context(), res.User)
-		}
-	}
+	// The side effects (REGISTER event, credits) run in the mana plugin's
+	// user hooks, for every way of signing up; a made-up user for a taken
+	// email gets none.
 	auth.WriteCookies(w, res.Cookies)
 	var token *string
 	if res.Session != nil {
