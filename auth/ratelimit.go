@@ -87,7 +87,11 @@ func (l *rateLimiter) check(ctx context.Context, ip, path string) (retry int, er
 	if ip == "" {
 		ip = "no-trusted-ip"
 	}
-	ok, wait, err := l.store.Hit(ctx, ip+"|"+path, rule, l.now())
+	// A shared store that does not answer must not hold the request: after
+	// a second the request goes on (failing open, as for store errors).
+	hctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	ok, wait, err := l.store.Hit(hctx, ip+"|"+path, rule, l.now())
 	if err != nil || ok {
 		return 0, err
 	}

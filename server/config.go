@@ -61,6 +61,10 @@ type Config struct {
 	// ShutdownTimeout bounds the drain on SIGTERM (SHUTDOWN_TIMEOUT,
 	// default 15s).
 	ShutdownTimeout time.Duration
+	// QueryTimeout bounds each PostgreSQL operation
+	// (DATABASE_QUERY_TIMEOUT, default 3s), so an unreachable or frozen
+	// database makes requests fail fast with 503 instead of hanging.
+	QueryTimeout time.Duration
 
 	// SyncDatabaseURL is the mana-sync PostgreSQL database
 	// (SYNC_DATABASE_URL) for the GDPR data view; empty disables it.
@@ -172,6 +176,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return c, &ConfigError{"MIGRATE_ON_START", "must be true or false"}
 		}
 		c.AutoMigrate = b
+	}
+	c.QueryTimeout = 3 * time.Second
+	if v := getenv("DATABASE_QUERY_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, &ConfigError{"DATABASE_QUERY_TIMEOUT", "must be a duration such as 3s"}
+		}
+		c.QueryTimeout = d
 	}
 	c.ShutdownTimeout = 15 * time.Second
 	if v := getenv("SHUTDOWN_TIMEOUT"); v != "" {

@@ -82,7 +82,7 @@ func OpenStorage(ctx context.Context, cfg Config, log *slog.Logger) (storage.Ada
 		// hang the start: bound the open.
 		octx, cancel := context.WithTimeout(ctx, 8*time.Second)
 		defer cancel()
-		db, err := postgres.Open(octx, postgres.Options{URL: cfg.DatabaseURL, Schema: cfg.DatabaseSchema, Logger: log})
+		db, err := postgres.Open(octx, postgres.Options{URL: cfg.DatabaseURL, Schema: cfg.DatabaseSchema, Logger: log, QueryTimeout: cfg.QueryTimeout})
 		if err != nil {
 			if errors.Is(err, postgres.ErrSchemaTooNew) {
 				return nil, err

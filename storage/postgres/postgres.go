@@ -45,7 +45,15 @@ type Options struct {
 	// Logger receives migration warnings (columns left nullable, CHECK
 	// constraints added NOT VALID, type mismatches). Nil means slog.Default().
 	Logger *slog.Logger
+	// QueryTimeout bounds each operation (a transaction as a whole) whose
+	// context has no earlier deadline, so a frozen or unreachable database
+	// makes requests fail fast instead of hanging. Zero means
+	// DefaultQueryTimeout; negative disables it. Migrations are not bound.
+	QueryTimeout time.Duration
 }
+
+// DefaultQueryTimeout is the QueryTimeout used when Options leaves it zero.
+const DefaultQueryTimeout = 10 * time.Second
 
 // Adapter is the PostgreSQL [storage.Adapter]. It also implements
 // [storage.Migrator], [storage.MigrationPlanner], [storage.Pinger],
@@ -62,6 +70,20 @@ type core struct {
 	schema string // PostgreSQL schema name
 	log    *slog.Logger
 	bound  atomic.Pointer[schemaInfo]
+	limit  time.Duration // QueryTimeout; <= 0 means none
+}
+
+// deadline bounds an operation by the query timeout, outside transactions
+// (a transaction is bound as a whole by Tx) and when ctx has no earlier
+// deadline.
+func (a *Adapter) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if a.tx != nil || a.c.limit <= 0 {
+		return ctx, func() {}
+	}
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= a.c.limit {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, a.c.limit)
 }
 
 // txState is the transaction (or savepoint) a transaction adapter runs in.
@@ -161,7 +183,11 @@ func newAdapter(opts Options) (*Adapter, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Adapter{c: &core{schema: schema, log: logger}}, nil
+	limit := opts.QueryTimeout
+	if limit == 0 {
+		limit = DefaultQueryTimeout
+	}
+	return &Adapter{c: &core{schema: schema, log: logger, limit: limit}}, nil
 }
 
 // SchemaName returns the PostgreSQL schema the adapter's tables live in.
@@ -292,6 +318,8 @@ func (a *Adapter) query(ctx context.Context, query string, args []any, fn func([
 // required field is [storage.ErrConstraint], a duplicate id or unique value
 // [storage.ErrConflict].
 func (a *Adapter) Create(ctx context.Context, table string, rec storage.Record) error {
+	ctx, cancel := a.deadline(ctx)
+	defer cancel()
 	t, err := a.table(table)
 	if err != nil {
 		return err
@@ -331,6 +359,8 @@ func (a *Adapter) Create(ctx context.Context, table string, rec storage.Record) 
 // FindOne returns the first record of table matching where, or
 // [storage.ErrNotFound].
 func (a *Adapter) FindOne(ctx context.Context, table string, where ...storage.Where) (storage.Record, error) {
+	ctx, cancel := a.deadline(ctx)
+	defer cancel()
 	recs, err := a.find(ctx, table, storage.Query{Where: where, Limit: 1})
 	if err != nil {
 		return nil, err
@@ -346,6 +376,8 @@ func (a *Adapter) FindOne(ctx context.Context, table string, where ...storage.Wh
 // SELECT … JOIN statement (one round trip; its text depends only on the
 // tables and the shape of where, so pgx's statement cache serves it).
 func (a *Adapter) FindOneJoined(ctx context.Context, table, ref string, where ...storage.Where) (storage.Record, storage.Record, error) {
+	ctx, cancel := a.deadline(ctx)
+	defer cancel()
 	t, err := a.table(table)
 	if err != nil {
 		return nil, nil, err
@@ -408,6 +440,8 @@ func decoded(t *tableInfo, vals []any) (storage.Record, error) {
 // FindMany returns the records of table matching q, sorted by q.Sort (ties
 // broken by id), after skipping q.Offset and at most q.Limit of them.
 func (a *Adapter) FindMany(ctx context.Context, table string, q storage.Query) ([]storage.Record, error) {
+	ctx, cancel := a.deadline(ctx)
+	defer cancel()
 	return a.find(ctx, table, q)
 }
 
@@ -459,6 +493,8 @@ func (a *Adapter) find(ctx context.Context, table string, q storage.Query) ([]st
 // Update sets the fields of set on every record of table matching where and
 // returns how many records matched. An empty set is an error.
 func (a *Adapter) Update(ctx context.Context, table string, set storage.Record, where ...storage.Where) (int64, error) {
+	ctx, cancel := a.deadline(ctx)
+	defer cancel()
 	t, err := a.table(table)
 	if err != nil {
 		return 0, err
@@ -499,6 +535,8 @@ func (a *Adapter) Update(ctx context.Context, table string, set storage.Record, 
 
 // Delete removes every record of table matching where and returns how many.
 func (a *Adapter) Delete(ctx context.Context, table string, where ...storage.Where) (int64, error) {
+	ctx, cancel := a.deadline(ctx)
+	defer cancel()
 	t, err := a.table(table)
 	if err != nil {
 		return 0, err
@@ -516,6 +554,8 @@ func (a *Adapter) Delete(ctx context.Context, table string, where ...storage.Whe
 
 // Count returns how many records of table match where.
 func (a *Adapter) Count(ctx context.Context, table string, where ...storage.Where) (int64, error) {
+	ctx, cancel := a.deadline(ctx)
+	defer cancel()
 	t, err := a.table(table)
 	if err != nil {
 		return 0, err
@@ -544,6 +584,8 @@ func (a *Adapter) Count(ctx context.Context, table string, where ...storage.Wher
 // adapter passed to fn runs in the same transaction, inside a savepoint: if
 // the inner fn fails, only its writes are undone.
 func (a *Adapter) Tx(ctx context.Context, fn func(tx storage.Adapter) error) error {
+	ctx, cancel := a.deadline(ctx)
+	defer cancel()
 	if fn == nil {
 		return errors.New("postgres: Tx with a nil function")
 	}
