@@ -1,0 +1,224 @@
+// Package bookmarks is a third-party plugin for the mana-auth SDK, written
+// against its public API only. It shows every extension point a plugin
+// usually needs:
+//
+//   - auth.SchemaSource: its own table, "bookmark", created by a.Migrate;
+//   - auth.EndpointSource: POST /bookmarks/add and GET /bookmarks/list under
+//     the auth base path, each a thin layer over a Go method (Add, List);
+//   - auth.HookSource: a before-hook on POST /sign-up/email that requires
+//     "acceptTerms": true in the body, and an after-hook on GET /get-session
+//     that adds the user's "bookmarkCount" to the answer;
+//   - auth.DataSource: the user's bookmarks in a.ExportUser, and their
+//     erasure in a.DeleteUser;
+//   - auth.RateLimitSource: a rule for its own routes.
+//
+// Usage:
+//
+//	bm := bookmarks.New(bookmarks.Options{RequireTerms: true})
+//	a, err := auth.New(cfg, db, bm)
+//	if err != nil { ... }
+//	if err := a.Migrate(ctx); err != nil { ... } // creates the bookmark table
+//	mux.Handle("/api/auth/", a.Handler())
+package bookmarks
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+	"unicode/utf8"
+
+	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/storage"
+)
+
+// Table is the logical name of the plugin's table.
+const Table = "bookmark"
+
+// The plugin's errors: *auth.Error values, so the handler answers them in
+// Better Auth's JSON shape with their status and code.
+var (
+	ErrInvalidURL       = auth.NewError(http.StatusBadRequest, "INVALID_BOOKMARK_URL", "Bookmark URL must be an absolute http(s) URL of at most 2048 characters")
+	ErrInvalidTitle     = auth.NewError(http.StatusBadRequest, "INVALID_BOOKMARK_TITLE", "Bookmark title must be at most 200 characters")
+	ErrTermsNotAccepted = auth.NewError(http.StatusBadRequest, "TERMS_NOT_ACCEPTED", "You must accept the terms to sign up")
+)
+
+// Options configures the plugin.
+type Options struct {
+	// RequireTerms makes POST /sign-up/email require "acceptTerms": true in
+	// its body (a before-hook). Sign-ups from Go (a.SignUpEmail) are not
+	// HTTP requests and are not affected.
+	RequireTerms bool
+}
+
+// Bookmark is one saved link.
+type Bookmark struct {
+	ID        string    `json:"id"`
+	URL       string    `json:"url"`
+	Title     string    `json:"title"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Plugin is the bookmarks plugin. Build it with New.
+type Plugin struct {
+	opts Options
+	a    *auth.Auth
+}
+
+// The interfaces the plugin implements; a compile-time check.
+var (
+	_ auth.Initializer     = (*Plugin)(nil)
+	_ auth.SchemaSource    = (*Plugin)(nil)
+	_ auth.EndpointSource  = (*Plugin)(nil)
+	_ auth.HookSource      = (*Plugin)(nil)
+	_ auth.DataSource      = (*Plugin)(nil)
+	_ auth.RateLimitSource = (*Plugin)(nil)
+)
+
+// New returns the plugin.
+func New(o Options) *Plugin { return &Plugin{opts: o} }
+
+// ID implements auth.Plugin. It is also the key of the plugin's data in
+// a.ExportUser.
+func (p *Plugin) ID() string { return "bookmarks" }
+
+// Init implements auth.Initializer: keep the Auth for the database and
+// the clock.
+func (p *Plugin) Init(a *auth.Auth) error { p.a = a; return nil }
+
+// Schema implements auth.SchemaSource. The primary key "id" is implicit.
+// The foreign key restricts deletes: a user's bookmarks are erased by
+// DeleteUser (the DataSource), and a user whose bookmarks were somehow
+// left behind cannot be deleted, rather than losing them silently.
+func (p *Plugin) Schema() storage.Schema {
+	return storage.Schema{Tables: []storage.Table{{
+		Name: Table,
+		Fields: []storage.Field{
+			{Name: "userId", Type: storage.String, Required: true, Index: true,
+				References: &storage.Reference{Table: auth.TableUser, Field: "id", OnDelete: storage.Restrict}},
+			{Name: "url", Type: storage.String, Required: true},
+			{Name: "title", Type: storage.String, Required: true},
+			{Name: "createdAt", Type: storage.Date, Required: true},
+		},
+	}}}
+}
+
+// Endpoints implements auth.EndpointSource. Declared body parameters are
+// checked (400 VALIDATION_ERROR) before the session and the handler.
+func (p *Plugin) Endpoints() []auth.Endpoint {
+	return []auth.Endpoint{
+		{
+			Method: "POST", Path: "/bookmarks/add", Auth: auth.SessionRequired,
+			Body: []auth.Param{{Name: "url", Kind: auth.KindString}, {Name: "title", Kind: auth.KindString, Optional: true}},
+			Handler: func(c *auth.Context) (any, error) {
+				return p.Add(c.Context(), c.Session().User.ID, c.String("url"), c.String("title"))
+			},
+		},
+		{
+			Method: "GET", Path: "/bookmarks/list", Auth: auth.SessionRequired,
+			Handler: func(c *auth.Context) (any, error) {
+				return p.List(c.Context(), c.Session().User.ID)
+			},
+		},
+	}
+}
+
+// RateLimits implements auth.RateLimitSource: 20 additions per minute per
+// client IP. Config.RateLimit.Rules may override it.
+func (p *Plugin) RateLimits() map[string]auth.RateRule {
+	return map[string]auth.RateRule{"/bookmarks/add": {Window: time.Minute, Max: 20}}
+}
+
+// Hooks implements auth.HookSource.
+func (p *Plugin) Hooks() auth.Hooks {
+	var h auth.Hooks
+	if p.opts.RequireTerms {
+		// Before-hooks run after the body is parsed and before the
+		// endpoint's own validation; an error answers the request.
+		h.Before = append(h.Before, auth.Hook{
+			Match: auth.PathIs("/sign-up/email"),
+			Handler: func(c *auth.Context) error {
+				if !c.Bool("acceptTerms", false) {
+					return ErrTermsNotAccepted
+				}
+				return nil
+			},
+		})
+	}
+	// After-hooks run when the endpoint succeeded; they may replace the
+	// result. get-session answers *auth.SessionData (nil without a session).
+	h.After = append(h.After, auth.Hook{
+		Match: auth.PathIs("/get-session"),
+		Handler: func(c *auth.Context) error {
+			sd, _ := c.Result().(*auth.SessionData)
+			if sd == nil {
+				return nil
+			}
+			n, err := p.a.DB().Count(c.Context(), Table, storage.W("userId", sd.User.ID))
+			if err != nil {
+				return auth.StorageError(err)
+			}
+			c.SetResult(struct {
+				*auth.SessionData
+				BookmarkCount int64 `json:"bookmarkCount"`
+			}{sd, n})
+			return nil
+		},
+	})
+	return h
+}
+
+// Add saves a bookmark for userID. It is the operation behind POST
+// /bookmarks/add; an empty title becomes the URL.
+func (p *Plugin) Add(ctx context.Context, userID, rawURL, title string) (*Bookmark, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(rawURL) > 2048 {
+		return nil, ErrInvalidURL
+	}
+	if utf8.RuneCountInString(title) > 200 {
+		return nil, ErrInvalidTitle
+	}
+	if title == "" {
+		title = rawURL
+	}
+	b := &Bookmark{ID: auth.NewID(), URL: rawURL, Title: title, CreatedAt: p.a.Now()}
+	err = p.a.DB().Create(ctx, Table, storage.Record{
+		"id": b.ID, "userId": userID, "url": b.URL, "title": b.Title, "createdAt": b.CreatedAt,
+	})
+	if err != nil {
+		return nil, auth.StorageError(err)
+	}
+	return b, nil
+}
+
+// List returns userID's bookmarks, oldest first (ties in id order). It is the operation
+// behind GET /bookmarks/list.
+func (p *Plugin) List(ctx context.Context, userID string) ([]Bookmark, error) {
+	recs, err := p.a.DB().FindMany(ctx, Table, storage.Query{
+		Where: []storage.Where{storage.W("userId", userID)},
+		Sort:  []storage.Sort{{Field: "createdAt"}, {Field: "id"}},
+	})
+	if err != nil {
+		return nil, auth.StorageError(err)
+	}
+	out := make([]Bookmark, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, Bookmark{ID: r.String("id"), URL: r.String("url"), Title: r.String("title"), CreatedAt: r.Time("createdAt")})
+	}
+	return out, nil
+}
+
+// ExportUser implements auth.DataSource: a.ExportUser puts the result
+// under the plugin's ID.
+func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
+	return p.List(ctx, userID)
+}
+
+// DeleteUser implements auth.DataSource: a.DeleteUser calls it before it
+// deletes the user row.
+func (p *Plugin) DeleteUser(ctx context.Context, userID string) error {
+	if _, err := p.a.DB().Delete(ctx, Table, storage.W("userId", userID)); err != nil {
+		return auth.StorageError(err)
+	}
+	return nil
+}
