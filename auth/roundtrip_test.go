@@ -2,12 +2,8 @@ package auth_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/postgres"
@@ -185,56 +182,13 @@ func rtBackends() []rtBackend {
 	}
 }
 
-const rtDefaultPGURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-var (
-	rtPGOnce sync.Once
-	rtPGErr  error
-)
-
 // openPGForRoundTrips returns an adapter over a fresh PostgreSQL schema
 // (dropped when the test ends) at TEST_DATABASE_URL, on a one-connection
 // pool traced by a pgStatements. It skips the test when the server cannot
 // be reached, unless CI=true.
 func openPGForRoundTrips(t *testing.T) (storage.Adapter, func(*auth.Auth), *pgStatements) {
-	url := os.Getenv("TEST_DATABASE_URL")
-	if url == "" {
-		url = rtDefaultPGURL
-	}
-	rtPGOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			rtPGErr = err
-			return
-		}
-		rtPGErr = conn.Ping(ctx)
-		_ = conn.Close(ctx)
-	})
-	if rtPGErr != nil {
-		msg := fmt.Sprintf("PostgreSQL not reachable at TEST_DATABASE_URL (default %s): %v", rtDefaultPGURL, rtPGErr)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "rt_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS "`+schema+`" CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	url := testpg.URL()
+	schema := testpg.SchemaName(t, "rt_")
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		t.Fatal(err)

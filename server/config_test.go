@@ -28,7 +28,7 @@ func envOf(m map[string]string) func(string) string {
 func devDefaults() Config {
 	return Config{
 		Port: 3001, DatabaseSchema: "auth", DataDir: "data", BaseURL: "http://localhost:3001",
-		AutoMigrate: true, ShutdownTimeout: 15 * time.Second, JWTAudience: "mana",
+		AutoMigrate: true, ShutdownTimeout: 15 * time.Second, QueryTimeout: 3 * time.Second, JWTAudience: "mana",
 	}
 }
 

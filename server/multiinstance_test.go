@@ -6,20 +6,16 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/jwt"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/postgres"
@@ -42,44 +38,6 @@ type miCluster struct {
 	base  string
 }
 
-const miDefaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-func miTestURL() string {
-	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return miDefaultTestURL
-}
-
-var (
-	miPGOnce sync.Once
-	miPGErr  error
-)
-
-// miRequirePostgres skips the test when no PostgreSQL answers at
-// TEST_DATABASE_URL, or fails it when CI=true.
-func miRequirePostgres(t *testing.T) {
-	t.Helper()
-	miPGOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, miTestURL())
-		if err != nil {
-			miPGErr = err
-			return
-		}
-		miPGErr = conn.Ping(ctx)
-		_ = conn.Close(ctx)
-	})
-	if miPGErr != nil {
-		msg := fmt.Sprintf("PostgreSQL not reachable at TEST_DATABASE_URL (default %s): %v", miDefaultTestURL, miPGErr)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-}
-
 func miRandHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -90,27 +48,15 @@ func miRandHex(n int) string {
 // schema (dropped when the test ends); the first migrates.
 func newMICluster(t *testing.T) *miCluster {
 	t.Helper()
-	miRequirePostgres(t)
 	ctx := context.Background()
-	schema := "mi_" + miRandHex(6)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, miTestURL())
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS "`+schema+`" CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	schema := testpg.SchemaName(t, "mi_")
 	kek := make([]byte, 32)
 	_, _ = rand.Read(kek)
 	c := &miCluster{clock: &miClock{}, base: "http://auth.mana.test"}
 	c.clock.ns.Store(time.Now().UTC().Truncate(time.Millisecond).UnixNano())
 	log := slog.New(slog.DiscardHandler)
 	for i := range 2 {
-		db, err := postgres.Open(ctx, postgres.Options{URL: miTestURL(), Schema: schema, Logger: log})
+		db, err := postgres.Open(ctx, postgres.Options{URL: testpg.URL(), Schema: schema, Logger: log})
 		if err != nil {
 			t.Fatal(err)
 		}

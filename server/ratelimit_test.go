@@ -16,6 +16,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/ratelimit/redis"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/postgres"
@@ -80,9 +81,9 @@ func TestRateLimitStoreSelection(t *testing.T) {
 	done()
 
 	t.Run("postgres", func(t *testing.T) {
-		miRequirePostgres(t)
+		testpg.Require(t)
 		schema := "rl_" + miRandHex(6)
-		db, err := postgres.Open(ctx, postgres.Options{URL: miTestURL(), Schema: schema, Logger: log})
+		db, err := postgres.Open(ctx, postgres.Options{URL: testpg.URL(), Schema: schema, Logger: log})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -23,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/postgres"
@@ -30,45 +30,8 @@ import (
 )
 
 const (
-	testSecret     = "vault-test-secret-0123456789abcdef0123"
-	defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	testSecret = "vault-test-secret-0123456789abcdef0123"
 )
-
-func testURL() string {
-	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return defaultTestURL
-}
-
-var (
-	pgOnce sync.Once
-	pgErr0 error
-)
-
-// requirePostgres skips tb when no PostgreSQL answers at TEST_DATABASE_URL
-// (default defaultTestURL), or fails it when CI=true.
-func requirePostgres(tb testing.TB) {
-	tb.Helper()
-	pgOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, testURL())
-		if err != nil {
-			pgErr0 = err
-			return
-		}
-		pgErr0 = conn.Ping(ctx)
-		_ = conn.Close(ctx)
-	})
-	if pgErr0 != nil {
-		msg := fmt.Sprintf("PostgreSQL not reachable at TEST_DATABASE_URL (default %s): %v", defaultTestURL, pgErr0)
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
-	}
-}
 
 func randHex(n int) string {
 	b := make([]byte, n)
@@ -81,7 +44,7 @@ func pgExec(tb testing.TB, stmts ...string) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, testURL())
+	conn, err := pgx.Connect(ctx, testpg.URL())
 	if err != nil {
 		tb.Fatalf("connect: %v", err)
 	}
@@ -96,9 +59,9 @@ func pgExec(tb testing.TB, stmts ...string) {
 // openPostgres opens an adapter on a throwaway schema dropped at Cleanup.
 func openPostgres(tb testing.TB) *postgres.Adapter {
 	tb.Helper()
-	requirePostgres(tb)
+	testpg.Require(tb)
 	schema := "vault_" + randHex(6)
-	db, err := postgres.Open(context.Background(), postgres.Options{URL: testURL(), Schema: schema,
+	db, err := postgres.Open(context.Background(), postgres.Options{URL: testpg.URL(), Schema: schema,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		tb.Fatalf("postgres.Open: %v", err)
@@ -303,7 +266,7 @@ func recoveryAEAD(tb testing.TB, secret []byte) cipher.AEAD {
 // pgPool opens a pool on the test database with extra connection setup.
 func pgPool(tb testing.TB, afterConnect func(context.Context, *pgx.Conn) error) *pgxpool.Pool {
 	tb.Helper()
-	cfg, err := pgxpool.ParseConfig(testURL())
+	cfg, err := pgxpool.ParseConfig(testpg.URL())
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/managarten/mana-auth/internal/testpg"
 )
 
 // countAs counts the vault rows visible to a transaction on pool with the
@@ -46,7 +48,7 @@ func execAs(pool *pgxpool.Pool, sql string, settings ...string) (int64, error) {
 }
 
 func TestPostgresRLS(t *testing.T) {
-	requirePostgres(t)
+	testpg.Require(t)
 	ctx := context.Background()
 	role := "vault_rls_" + randHex(4)
 	pgExec(t, `CREATE ROLE `+role+` NOLOGIN NOSUPERUSER NOBYPASSRLS`)

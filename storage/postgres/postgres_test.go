@@ -3,12 +3,9 @@ package postgres_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,80 +14,19 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/postgres"
 	"github.com/managarten/mana-auth/storage/storagetest"
 )
 
-const defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-func testURL() string {
-	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return defaultTestURL
-}
-
-var (
-	reachOnce sync.Once
-	reachErr  error
-)
-
-// requireServer skips the test when no PostgreSQL server answers at
-// TEST_DATABASE_URL, or fails it when CI=true.
-func requireServer(t *testing.T) {
-	t.Helper()
-	reachOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, testURL())
-		if err != nil {
-			reachErr = err
-			return
-		}
-		reachErr = conn.Ping(ctx)
-		_ = conn.Close(ctx)
-	})
-	if reachErr != nil {
-		msg := fmt.Sprintf("PostgreSQL not reachable at TEST_DATABASE_URL (default %s): %v", defaultTestURL, reachErr)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-}
-
-// newSchemaName returns a fresh schema name and drops that schema when the
-// test ends.
-func newSchemaName(t *testing.T) string {
-	t.Helper()
-	requireServer(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "st_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, testURL())
-		if err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS "`+name+`" CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return name
-}
-
 // open returns an adapter over a fresh, empty schema.
 func open(t *testing.T, opts postgres.Options) *postgres.Adapter {
 	t.Helper()
 	if opts.Schema == "" {
-		opts.Schema = newSchemaName(t)
+		opts.Schema = testpg.SchemaName(t, "st_")
 	}
-	opts.URL = testURL()
+	opts.URL = testpg.URL()
 	if opts.MaxConns == 0 {
 		opts.MaxConns = 4
 	}
@@ -109,7 +45,7 @@ func open(t *testing.T, opts postgres.Options) *postgres.Adapter {
 func raw(t *testing.T) *pgx.Conn {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, testURL())
+	conn, err := pgx.Connect(ctx, testpg.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +54,7 @@ func raw(t *testing.T) *pgx.Conn {
 }
 
 func TestConformance(t *testing.T) {
-	requireServer(t)
+	testpg.Require(t)
 	storagetest.Run(t, func(t *testing.T) storage.Adapter {
 		return open(t, postgres.Options{})
 	})
@@ -277,7 +213,7 @@ func TestMigrateIdempotent(t *testing.T) {
 // once: the advisory lock makes them take turns.
 func TestConcurrentMigrate(t *testing.T) {
 	ctx := context.Background()
-	sch := newSchemaName(t)
+	sch := testpg.SchemaName(t, "st_")
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
 	for i := range errs {
@@ -298,7 +234,7 @@ func TestConcurrentMigrate(t *testing.T) {
 
 func TestMigrateUpgrade(t *testing.T) {
 	ctx := context.Background()
-	sch := newSchemaName(t)
+	sch := testpg.SchemaName(t, "st_")
 	db := migrated(t, postgres.Options{Schema: sch}, testSchema())
 	u1 := newUser("u1")
 	u1["name"] = "a long name"
@@ -388,7 +324,7 @@ func TestMigrateUpgrade(t *testing.T) {
 
 func TestSchemaTooNew(t *testing.T) {
 	ctx := context.Background()
-	sch := newSchemaName(t)
+	sch := testpg.SchemaName(t, "st_")
 	db := migrated(t, postgres.Options{Schema: sch}, testSchema())
 	if _, err := raw(t).Exec(ctx, `INSERT INTO "`+sch+`"."mana_migrations" (id, version, description, sql)
 VALUES ('schema_version:999', 999, 'from the future', '')`); err != nil {
@@ -400,7 +336,7 @@ VALUES ('schema_version:999', 999, 'from the future', '')`); err != nil {
 	if _, err := db.PlanMigration(ctx, testSchema()); !errors.Is(err, postgres.ErrSchemaTooNew) {
 		t.Errorf("PlanMigration: %v, want ErrSchemaTooNew", err)
 	}
-	_, err := postgres.Open(ctx, postgres.Options{URL: testURL(), Schema: sch})
+	_, err := postgres.Open(ctx, postgres.Options{URL: testpg.URL(), Schema: sch})
 	if !errors.Is(err, postgres.ErrSchemaTooNew) {
 		t.Errorf("Open: %v, want ErrSchemaTooNew", err)
 	} else if !strings.Contains(err.Error(), "999") {
@@ -447,7 +383,7 @@ WHERE table_schema = $1 AND table_name = 'user' ORDER BY ordinal_position`, db.S
 	if _, err := postgres.New(nil, postgres.Options{}); err == nil {
 		t.Error("New with a nil pool succeeded")
 	}
-	if _, err := postgres.Open(ctx, postgres.Options{URL: testURL(), Schema: `bad"name`}); err == nil {
+	if _, err := postgres.Open(ctx, postgres.Options{URL: testpg.URL(), Schema: `bad"name`}); err == nil {
 		t.Error("Open with an invalid schema name succeeded")
 	}
 }
@@ -562,8 +498,8 @@ func TestNestedTxSavepoint(t *testing.T) {
 
 func TestNewWithCallersPool(t *testing.T) {
 	ctx := context.Background()
-	sch := newSchemaName(t)
-	pool, err := pgxpool.New(ctx, testURL())
+	sch := testpg.SchemaName(t, "st_")
+	pool, err := pgxpool.New(ctx, testpg.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -596,7 +532,7 @@ func TestUnavailable(t *testing.T) {
 	if !errors.Is(err, storage.ErrUnavailable) {
 		t.Errorf("Open of a closed port: %v, want ErrUnavailable", err)
 	}
-	requireServer(t)
+	testpg.Require(t)
 	db := open(t, postgres.Options{})
 	if err := db.Ping(ctx); err != nil {
 		t.Fatal(err)
@@ -611,7 +547,7 @@ func TestUnavailable(t *testing.T) {
 // migration creates it (integer, timestamp without time zone).
 func TestBetterAuthTable(t *testing.T) {
 	ctx := context.Background()
-	sch := newSchemaName(t)
+	sch := testpg.SchemaName(t, "st_")
 	conn := raw(t)
 	if _, err := conn.Exec(ctx, `CREATE SCHEMA "`+sch+`"; CREATE TABLE "`+sch+`"."rateLimit" (
   "id" text NOT NULL PRIMARY KEY, "key" text NOT NULL UNIQUE, "count" integer NOT NULL,

@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/ratelimit/ratelimittest"
 	"github.com/managarten/mana-auth/storage/postgres"
 )
 
 func TestRateLimitStoreConformance(t *testing.T) {
-	requireServer(t)
+	testpg.Require(t)
 	ratelimittest.Run(t, func(t *testing.T) auth.RateLimitStore {
 		s := postgres.NewRateLimitStore(open(t, postgres.Options{MaxConns: 8}))
 		if err := s.Migrate(context.Background()); err != nil {

@@ -21,8 +21,6 @@ package bench_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -31,15 +29,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/postgres"
@@ -47,18 +43,10 @@ import (
 )
 
 const (
-	benchSecret    = "mana-auth-bench-secret-0123456789abcdef"
-	benchBaseURL   = "http://localhost:3000"
-	defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	benchPassword  = "bench-password-123"
+	benchSecret   = "mana-auth-bench-secret-0123456789abcdef"
+	benchBaseURL  = "http://localhost:3000"
+	benchPassword = "bench-password-123"
 )
-
-func testURL() string {
-	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return defaultTestURL
-}
 
 // plainHasher is a trivial auth.Hasher: it isolates the storage cost of a
 // sign-up from scrypt. Never use anything like it outside a benchmark.
@@ -77,33 +65,6 @@ var _ auth.Hasher = plainHasher{}
 
 // ---------------------------------------------------------------- adapters
 
-var (
-	reachOnce sync.Once
-	reachErr  error
-)
-
-func requirePostgres(tb testing.TB) {
-	tb.Helper()
-	reachOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, testURL())
-		if err != nil {
-			reachErr = err
-			return
-		}
-		reachErr = conn.Ping(ctx)
-		_ = conn.Close(ctx)
-	})
-	if reachErr != nil {
-		msg := fmt.Sprintf("PostgreSQL not reachable at TEST_DATABASE_URL (default %s): %v", defaultTestURL, reachErr)
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
-	}
-}
-
 // adapters are the storage backends measured; open returns a fresh, empty
 // database that is removed when tb ends.
 var adapters = []struct {
@@ -121,25 +82,9 @@ var adapters = []struct {
 		return db
 	}},
 	{"postgres", func(tb testing.TB) storage.Adapter {
-		requirePostgres(tb)
-		b := make([]byte, 6)
-		_, _ = rand.Read(b)
-		schema := "bench_" + hex.EncodeToString(b)
-		tb.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			conn, err := pgx.Connect(ctx, testURL())
-			if err != nil {
-				tb.Errorf("drop schema %s: %v", schema, err)
-				return
-			}
-			defer conn.Close(ctx)
-			if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS "`+schema+`" CASCADE`); err != nil {
-				tb.Errorf("drop schema %s: %v", schema, err)
-			}
-		})
+		schema := testpg.SchemaName(tb, "bench_")
 		db, err := postgres.Open(context.Background(), postgres.Options{
-			URL: testURL(), Schema: schema, Logger: slog.New(slog.DiscardHandler)})
+			URL: testpg.URL(), Schema: schema, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			tb.Fatal(err)
 		}

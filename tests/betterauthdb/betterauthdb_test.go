@@ -30,9 +30,7 @@ package betterauthdb_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +51,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/server"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/postgres"
@@ -60,9 +59,8 @@ import (
 )
 
 const (
-	testSecret     = "mana-auth-betterauthdb-secret-0123456789abcdef"
-	testBaseURL    = "http://localhost:3000"
-	defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	testSecret  = "mana-auth-betterauthdb-secret-0123456789abcdef"
+	testBaseURL = "http://localhost:3000"
 
 	npmTimeout       = 5 * time.Minute
 	sqliteNPMTimeout = 20 * time.Minute // better-sqlite3 compiles SQLite from source
@@ -78,13 +76,6 @@ func skipOrFail(t *testing.T, msg string) {
 		t.Fatal(msg)
 	}
 	t.Skip(msg + "; skipping outside CI")
-}
-
-func testURL() string {
-	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return defaultTestURL
 }
 
 // ---------------------------------------------------------------- node side
@@ -252,60 +243,11 @@ func runBetterAuth(t *testing.T, node string, args ...string) baResult {
 
 // ---------------------------------------------------------------- postgres
 
-var (
-	reachOnce sync.Once
-	reachErr  error
-)
-
 func requirePostgres(t *testing.T) {
 	t.Helper()
-	reachOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, testURL())
-		if err != nil {
-			reachErr = err
-			return
-		}
-		reachErr = conn.Ping(ctx)
-		_ = conn.Close(ctx)
-	})
-	if reachErr != nil {
-		skipOrFail(t, fmt.Sprintf("PostgreSQL not reachable at TEST_DATABASE_URL (default %s): %v", defaultTestURL, reachErr))
+	if err := testpg.Reachable(); err != nil {
+		skipOrFail(t, fmt.Sprintf("PostgreSQL not reachable at TEST_DATABASE_URL (default %s): %v", testpg.DefaultURL, err))
 	}
-}
-
-// newSchema creates a fresh, empty PostgreSQL schema and drops it when the
-// test ends (after everything registered later has been cleaned up).
-func newSchema(t *testing.T) string {
-	t.Helper()
-	requirePostgres(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "ba_" + hex.EncodeToString(b)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, testURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA "`+name+`"`); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, testURL())
-		if err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS "`+name+`" CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return name
 }
 
 // ---------------------------------------------------------------- backends
@@ -329,11 +271,12 @@ var backends = []backend{
 	{
 		name: "postgres",
 		create: func(t *testing.T, node string) (baResult, map[string]string) {
-			schema := newSchema(t)
+			requirePostgres(t)
+			_, schema := testpg.Schema(t, "ba_")
 			ensureModules(t, &compatModules, compatDir(t), npmTimeout,
 				"node_modules/better-auth/package.json", "node_modules/pg/package.json")
-			res := runBetterAuth(t, node, "postgres", testURL(), schema, testSecret, testBaseURL)
-			return res, map[string]string{"DATABASE_URL": testURL(), "DATABASE_SCHEMA": schema}
+			res := runBetterAuth(t, node, "postgres", testpg.URL(), schema, testSecret, testBaseURL)
+			return res, map[string]string{"DATABASE_URL": testpg.URL(), "DATABASE_SCHEMA": schema}
 		},
 		open: func(t *testing.T, env map[string]string, log *slog.Logger) storage.Adapter {
 			db, err := postgres.Open(context.Background(), postgres.Options{

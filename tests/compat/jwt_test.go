@@ -6,10 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +19,6 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/jwt"
-	"github.com/managarten/mana-auth/storage/memory"
 )
 
 // TestJoseVerifiesOurJWT runs jwt-verify.mjs (npm `jose`:
@@ -37,22 +34,8 @@ func TestJoseVerifiesOurJWT(t *testing.T) {
 		t.Fatalf("node_modules/jose is missing (package.json pins it; run `npm ci` in tests/compat): %v", err)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	baseURL := "http://" + ln.Addr().String()
 	p := jwt.New(jwt.Options{})
-	a, err := auth.New(auth.Config{BaseURL: baseURL, Secret: testSecret, RateLimit: auth.RateLimitConfig{Disabled: true}}, memory.New(), p)
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(a.Handler())
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
+	baseURL := startAuthServer(t, auth.Config{Secret: testSecret, RateLimit: auth.RateLimitConfig{Disabled: true}}, nil, p)
 
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}

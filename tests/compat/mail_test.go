@@ -5,11 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/mail"
 	"net/url"
-	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,7 +19,6 @@ import (
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/magiclink"
 	manamail "github.com/managarten/mana-auth/mail"
-	"github.com/managarten/mana-auth/storage/memory"
 )
 
 // smtpSink is a real SMTP listener on loopback that keeps each message.
@@ -72,6 +68,19 @@ func startSMTP(t *testing.T) (*smtpSink, string) {
 	return sink, ln.Addr().String()
 }
 
+// startSMTPMailer starts an SMTP sink and returns it with a mailer that
+// sends to it.
+func startSMTPMailer(t *testing.T) (*smtpSink, *manamail.SMTPMailer) {
+	t.Helper()
+	sink, addr := startSMTP(t)
+	host, port, _ := net.SplitHostPort(addr)
+	mailer, err := manamail.NewSMTP(manamail.SMTPConfig{Host: host, Port: atoi(port), From: "auth@example.com", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sink, mailer
+}
+
 var linkRE = regexp.MustCompile(`https?://[^\s"<>]+/magic-link/verify\?[^\s"<>]+`)
 
 // lastLink returns the link of the newest message to addr.
@@ -99,46 +108,19 @@ func TestMagicLinkClient(t *testing.T) {
 	node := requireNode(t)
 	dir := compatDir(t)
 	ensureNodeModules(t, dir)
-	sink, addr := startSMTP(t)
-	host, port, _ := net.SplitHostPort(addr)
-	mailer, err := manamail.NewSMTP(manamail.SMTPConfig{Host: host, Port: atoi(port), From: "auth@example.com", Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	a, err := auth.New(auth.Config{BaseURL: base, Secret: testSecret, Mailer: mailer,
-		RateLimit: auth.RateLimitConfig{Disabled: true}}, memory.New(), magiclink.New(magiclink.Options{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/api/auth/", a.Handler())
-	mux.HandleFunc("GET /__mail/last", func(w http.ResponseWriter, r *http.Request) {
-		link := sink.lastLink(r.URL.Query().Get("to"))
-		if link == "" {
-			http.NotFound(w, r)
-			return
-		}
-		json.NewEncoder(w).Encode(map[string]string{"url": link})
-	})
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-
-	cmd := exec.Command(node, "magiclink.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "BASE_URL="+base)
-	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), " 0 failed") {
-		t.Fatalf("magiclink.mjs failed (%v):\n%s", err, out)
-	}
-	t.Logf("magiclink.mjs:\n%s", out)
+	sink, mailer := startSMTPMailer(t)
+	base := startAuthServer(t, auth.Config{Secret: testSecret, Mailer: mailer,
+		RateLimit: auth.RateLimitConfig{Disabled: true}}, map[string]http.Handler{
+		"GET /__mail/last": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			link := sink.lastLink(r.URL.Query().Get("to"))
+			if link == "" {
+				http.NotFound(w, r)
+				return
+			}
+			json.NewEncoder(w).Encode(map[string]string{"url": link})
+		}),
+	}, magiclink.New(magiclink.Options{}))
+	runScript(t, node, dir, "magiclink.mjs", base)
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
@@ -191,27 +173,10 @@ func (b *smtpSink) link(t *testing.T, addr string) string {
 // through a real SMTP listener and work exactly once.
 func TestEmailFlowsOverSMTP(t *testing.T) {
 	t.Parallel()
-	sink, addr := startSMTP(t)
-	host, port, _ := net.SplitHostPort(addr)
-	mailer, err := manamail.NewSMTP(manamail.SMTPConfig{Host: host, Port: atoi(port), From: "auth@example.com", Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	a, err := auth.New(auth.Config{BaseURL: base, Secret: testSecret, Mailer: mailer,
+	sink, mailer := startSMTPMailer(t)
+	base := startAuthServer(t, auth.Config{Secret: testSecret, Mailer: mailer,
 		EmailPassword: auth.EmailPasswordConfig{RequireEmailVerification: true},
-		RateLimit:     auth.RateLimitConfig{Disabled: true}}, memory.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(a.Handler())
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
+		RateLimit:     auth.RateLimitConfig{Disabled: true}}, nil)
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	post := func(path, body string) int {
 		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))

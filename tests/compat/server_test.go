@@ -1,20 +1,15 @@
 package compat_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/server"
@@ -68,10 +63,7 @@ func (nullCredits) DeleteUser(context.Context, string) (int64, error) { return 0
 // per 10 s per IP) in force without tripping the scripted flows.
 func startFullServer(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln, _ := listenLoopback(t)
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	env := map[string]string{
 		"BASE_URL":         "http://localhost:" + port,
@@ -112,38 +104,9 @@ func startFullServer(t *testing.T) string {
 		}
 		json.NewEncoder(w).Encode(map[string]any{"url": e.URL, "data": e.Data})
 	})
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(func() { srv.Close(); s.Close() })
+	t.Cleanup(func() { s.Close() })
+	serveOn(t, ln, mux) // cleanups run last first: the listener closes before s
 	return cfg.BaseURL
-}
-
-// runScript runs a Node script against baseURL (as argument and BASE_URL)
-// with extra environment and fails unless it reports "N passed, 0 failed".
-func runScript(t *testing.T, node, dir, script, baseURL string, env ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, script, baseURL)
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "BASE_URL="+baseURL), env...)
-	cmd.WaitDelay = 5 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	err := cmd.Run()
-	output := out.String()
-	m := summaryRE.FindAllStringSubmatch(output, -1)
-	switch {
-	case ctx.Err() != nil:
-		t.Fatalf("%s timed out after %v against %s; output:\n%s", script, clientTimeout, baseURL, output)
-	case err != nil || len(m) == 0 || m[len(m)-1][2] != "0":
-		t.Fatalf("%s against %s failed (%v); output:\n%s", script, baseURL, err, output)
-	default:
-		t.Logf("%s against %s:\n%s", script, baseURL, output)
-	}
 }
 
 // TestClientsAgainstReferenceServer runs Better Auth's own JS clients —

@@ -14,9 +14,7 @@ package crash_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,97 +35,39 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testpg"
+	"github.com/managarten/mana-auth/internal/testproc"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/postgres"
 	"github.com/managarten/mana-auth/storage/sqlite"
 )
 
 const (
-	testSecret     = "mana-auth-crash-test-secret-0123456789abcdef"
-	defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	password       = "crash-test-password-123"
+	testSecret = "mana-auth-crash-test-secret-0123456789abcdef"
+	password   = "crash-test-password-123"
 
 	readyTimeout = 60 * time.Second
 )
 
-func testURL() string {
-	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return defaultTestURL
-}
-
 // ---------------------------------------------------------------- binary
-
-var (
-	buildOnce sync.Once
-	buildDir  string
-	binPath   string
-	buildErr  error
-)
 
 // binary builds cmd/mana-auth once per test process into a temporary
 // directory (removed by TestMain).
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			buildErr = fmt.Errorf("go not on PATH: %w", err)
-			return
-		}
-		root, err := filepath.Abs(filepath.Join("..", ".."))
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildDir, err = os.MkdirTemp("", "mana-auth-crash-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(buildDir, "mana-auth")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, goBin, "build", "-o", binPath, "./cmd/mana-auth")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/mana-auth: %w\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
+	return testproc.Binary(t, "mana-auth-crash-")
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	testproc.RemoveBinary()
 	os.Exit(code)
 }
 
 // ---------------------------------------------------------------- process
 
 // lockedBuffer collects a process's stderr.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type lockedBuffer = testproc.Buffer
 
 type proc struct {
 	cmd    *exec.Cmd
@@ -226,16 +166,6 @@ func (p *proc) stop(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // silentListener accepts TCP connections and never writes a byte, until
 // the test ends. It returns its host:port.
 func silentListener(t *testing.T) string {
@@ -269,59 +199,6 @@ func silentListener(t *testing.T) string {
 		}
 	})
 	return ln.Addr().String()
-}
-
-// ---------------------------------------------------------------- postgres
-
-var (
-	reachOnce sync.Once
-	reachErr  error
-)
-
-func requirePostgres(t *testing.T) {
-	t.Helper()
-	reachOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, testURL())
-		if err != nil {
-			reachErr = err
-			return
-		}
-		reachErr = conn.Ping(ctx)
-		_ = conn.Close(ctx)
-	})
-	if reachErr != nil {
-		msg := fmt.Sprintf("PostgreSQL not reachable at TEST_DATABASE_URL (default %s): %v", defaultTestURL, reachErr)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-}
-
-// newSchemaName returns a fresh schema name (created by mana-auth's
-// migration) and drops the schema when the test ends.
-func newSchemaName(t *testing.T) string {
-	t.Helper()
-	requirePostgres(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "crash_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, testURL())
-		if err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS "`+name+`" CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return name
 }
 
 // ---------------------------------------------------------------- backends
@@ -370,7 +247,7 @@ VALUES (?, ?, 'written by a newer mana-auth', '', '2100-01-01T00:00:00.000Z')`, 
 	{
 		name: "postgres",
 		env: func(t *testing.T, dataDir string) map[string]string {
-			return map[string]string{"DATA_DIR": dataDir, "DATABASE_URL": testURL(), "DATABASE_SCHEMA": newSchemaName(t)}
+			return map[string]string{"DATA_DIR": dataDir, "DATABASE_URL": testpg.URL(), "DATABASE_SCHEMA": testpg.SchemaName(t, "crash_")}
 		},
 		open: func(t *testing.T, env map[string]string) storage.Adapter {
 			db, err := postgres.Open(context.Background(), postgres.Options{URL: env["DATABASE_URL"], Schema: env["DATABASE_SCHEMA"], MaxConns: 2})
@@ -552,7 +429,7 @@ func TestCrashDuringSignUps(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			dataDir := t.TempDir()
 			dbEnv := be.env(t, dataDir)
-			env := serverEnv(freePort(t), dbEnv)
+			env := serverEnv(testproc.FreePort(t), dbEnv)
 
 			var okList, failed []signUp
 			for round, d := range delays {
@@ -640,7 +517,7 @@ func TestStartupFailures(t *testing.T) {
 		args  []string
 		wants []string // substrings of the error line
 	}
-	closedPort := func(t *testing.T) int { return freePort(t) } // nothing listens there once freePort returns
+	closedPort := func(t *testing.T) int { return testproc.FreePort(t) } // nothing listens there once FreePort returns
 	tests := []tc{
 		{
 			name: "malformed DATABASE_URL",
@@ -699,7 +576,7 @@ func TestStartupFailures(t *testing.T) {
 					db := be.env(t, t.TempDir())
 					// Create the database as this release would, then have a
 					// newer release record its version.
-					env := serverEnv(freePort(t), db)
+					env := serverEnv(testproc.FreePort(t), db)
 					p := start(t, env, "migrate")
 					<-p.done
 					if p.err != nil {
@@ -715,7 +592,7 @@ func TestStartupFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := serverEnv(freePort(t), tt.env(t))
+			env := serverEnv(testproc.FreePort(t), tt.env(t))
 			if _, ok := env["DATA_DIR"]; !ok {
 				env["DATA_DIR"] = t.TempDir()
 			}

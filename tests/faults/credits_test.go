@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/managarten/mana-auth/internal/testproc"
 	_ "github.com/managarten/mana-auth/storage/sqlite" // the modernc "sqlite" driver
 )
 
@@ -104,11 +105,11 @@ func TestCreditsDownDuringRegister(t *testing.T) {
 	}
 	// Mostly waiting: runs alongside the other waiting tests.
 	t.Parallel()
-	creditsAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t)) // closed: mana-credits is down
+	creditsAddr := fmt.Sprintf("127.0.0.1:%d", testproc.FreePort(t)) // closed: mana-credits is down
 	dataDir := t.TempDir()
 	binary(t) // build first: procStart is the process's start
 	procStart := time.Now()
-	s := startServer(t, serverEnv(freePort(t), map[string]string{
+	s := startServer(t, serverEnv(testproc.FreePort(t), map[string]string{
 		"DATA_DIR":         dataDir,
 		"MANA_CREDITS_URL": "http://" + creditsAddr,
 		"MANA_SERVICE_KEY": serviceKey,

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testproc"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/postgres"
 )
@@ -109,7 +110,7 @@ func startPrivatePG(t *testing.T) *privatePG {
 	if out, err := pg.run("initdb", "-D", pg.data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
 		missing(t, "initdb failed: %v\n%s", err, out)
 	}
-	pg.port = freePort(t)
+	pg.port = testproc.FreePort(t)
 	if err := pg.start(); err != nil {
 		t.Fatalf("starting the private PostgreSQL: %v", err)
 	}

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/managarten/mana-auth/internal/testproc"
 )
 
 // commitCutter is a TCP proxy in front of PostgreSQL. Armed, it lets the
@@ -215,7 +217,7 @@ func TestPostgresAnswerLostAfterCommit(t *testing.T) {
 	pg := startPrivatePG(t)
 	proxy := newCommitCutter(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(pg.port)))
 	url := strings.Replace(pg.url(), ":"+strconv.Itoa(pg.port)+"/", ":"+strconv.Itoa(proxy.port())+"/", 1)
-	s := startServer(t, serverEnv(freePort(t), map[string]string{"DATABASE_URL": url, "DATA_DIR": t.TempDir()}))
+	s := startServer(t, serverEnv(testproc.FreePort(t), map[string]string{"DATABASE_URL": url, "DATA_DIR": t.TempDir()}))
 	client := &http.Client{Timeout: 15 * time.Second}
 
 	// Through the proxy, an ordinary sign-up works.
@@ -282,7 +284,7 @@ func TestPostgresCutDuringRegister(t *testing.T) {
 	if err := credits.start(t, "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	s := startServer(t, serverEnv(freePort(t), map[string]string{
+	s := startServer(t, serverEnv(testproc.FreePort(t), map[string]string{
 		"DATABASE_URL":     url,
 		"DATA_DIR":         t.TempDir(),
 		"MANA_CREDITS_URL": credits.srv.URL,

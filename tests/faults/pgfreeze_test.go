@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/managarten/mana-auth/internal/testproc"
 )
 
 // TestPostgresFrozen freezes a private PostgreSQL (SIGSTOP to the
@@ -21,7 +23,9 @@ func TestPostgresFrozen(t *testing.T) {
 	// Mostly waiting: runs alongside the other waiting tests.
 	t.Parallel()
 	pg := startPrivatePG(t)
-	s := startServer(t, serverEnv(freePort(t), map[string]string{"DATABASE_URL": pg.url(), "DATA_DIR": t.TempDir()}))
+	// A short query bound: every step of a request that reaches the frozen
+	// database (rate-limit store, reads, the transaction) gives up in time.
+	s := startServer(t, serverEnv(testproc.FreePort(t), map[string]string{"DATABASE_URL": pg.url(), "DATA_DIR": t.TempDir(), "DATABASE_QUERY_TIMEOUT": "1s"}))
 	client := &http.Client{Timeout: 30 * time.Second}
 	seed := do(client, s, "POST", "/api/auth/sign-up/email", signUpBody(uniqueEmail("freeze-seed")), nil)
 	if seed.err != nil || seed.status != http.StatusOK {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/managarten/mana-auth/internal/testproc"
 )
 
 const (
@@ -48,7 +50,7 @@ func TestPostgresRestartDuringLoad(t *testing.T) {
 		t.Skip("starts a private PostgreSQL and restarts it twice under load (~30 s)")
 	}
 	pg := startPrivatePG(t)
-	s := startServer(t, serverEnv(freePort(t), map[string]string{
+	s := startServer(t, serverEnv(testproc.FreePort(t), map[string]string{
 		"DATABASE_URL": pg.url(),
 		"DATA_DIR":     t.TempDir(),
 	}))

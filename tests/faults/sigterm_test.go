@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/managarten/mana-auth/internal/testproc"
 )
 
 // slowRequest is a sign-in whose body is sent in two parts: the server has
@@ -74,7 +76,7 @@ type loadResult struct {
 // and that the process exits 0 within SHUTDOWN_TIMEOUT.
 func TestSIGTERMDuringLoad(t *testing.T) {
 	const shutdownTimeout = 5 * time.Second
-	s := startServer(t, serverEnv(freePort(t), map[string]string{
+	s := startServer(t, serverEnv(testproc.FreePort(t), map[string]string{
 		"DATA_DIR":         t.TempDir(),
 		"SHUTDOWN_TIMEOUT": shutdownTimeout.String(),
 	}))
@@ -283,7 +285,7 @@ func TestSIGTERMDuringLoad(t *testing.T) {
 // process must not wait for it longer than that.
 func TestSIGTERMDrainDeadline(t *testing.T) {
 	const shutdownTimeout = 2 * time.Second
-	s := startServer(t, serverEnv(freePort(t), map[string]string{
+	s := startServer(t, serverEnv(testproc.FreePort(t), map[string]string{
 		"DATA_DIR":         t.TempDir(),
 		"SHUTDOWN_TIMEOUT": shutdownTimeout.String(),
 	}))

@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testproc"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/sqlite"
 )
@@ -127,7 +128,7 @@ func TestSMTPDownOrSlow(t *testing.T) {
 	smtpPort := smtpLn.Addr().(*net.TCPAddr).Port
 	mailer := startFakeSMTP(t, smtpLn)
 	dataDir := t.TempDir()
-	s := startServer(t, serverEnv(freePort(t), map[string]string{
+	s := startServer(t, serverEnv(testproc.FreePort(t), map[string]string{
 		"DATA_DIR":                   dataDir,
 		"REQUIRE_EMAIL_VERIFICATION": "true",
 		"SMTP_HOST":                  "127.0.0.1",
