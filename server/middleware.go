@@ -77,7 +77,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		d := time.Since(start)
 		s.metrics.observe(route, r.Method, sw.status, d)
 		s.log.LogAttrs(r.Context(), levelFor(sw.status), "request",
-			slog.String("id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", sw.status),
+			slog.String("id", id), slog.String("method", r.Method), slog.String("path", logPath(r.URL.Path)), slog.Int("status", sw.status),
 			slog.Int("bytes", sw.bytes), slog.Duration("duration", d), slog.String("ip", s.auth.ClientIP(r)))
 	})
 }
@@ -143,4 +143,13 @@ func (s *Server) logAuthFailures(next http.Handler) http.Handler {
 			s.metrics.signIn(outcome)
 		}
 	})
+}
+
+// logPath is the path as the access log shows it: tokens carried in the
+// path (password-reset links) are replaced, so logs hold no secrets.
+func logPath(p string) string {
+	if strings.HasPrefix(p, "/api/auth/reset-password/") {
+		return "/api/auth/reset-password/:token"
+	}
+	return p
 }

@@ -480,3 +480,16 @@ func TestVaultThroughServer(t *testing.T) {
 		t.Fatalf("no %s event in %v", EventVaultKeyRead, events)
 	}
 }
+
+func TestLogPathHidesTokens(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"/api/auth/reset-password/abcDEF123": "/api/auth/reset-password/:token",
+		"/api/auth/reset-password":           "/api/auth/reset-password",
+		"/api/v1/auth/login":                 "/api/v1/auth/login",
+	} {
+		if got := logPath(in); got != want {
+			t.Errorf("logPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
