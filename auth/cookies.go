@@ -64,7 +64,10 @@ func (a *Auth) sessionCookies(token string, dontRemember bool) []*http.Cookie {
 	return []*http.Cookie{a.SignedCookie(CookieSessionToken, token, int(a.cfg.Session.ExpiresIn.Seconds()))}
 }
 
-// expiredSessionCookies returns the deletions of every session cookie.
+// ExpiredSessionCookies returns the deletions of every session cookie
+// (session token, cookie cache, dont_remember), as sign-out sends them.
+func (a *Auth) ExpiredSessionCookies() []*http.Cookie { return a.expiredSessionCookies() }
+
 func (a *Auth) expiredSessionCookies() []*http.Cookie {
 	return []*http.Cookie{
 		a.NewCookie(CookieSessionToken, "", -1),

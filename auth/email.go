@@ -78,6 +78,22 @@ func (a *Auth) SendVerificationEmail(ctx context.Context, u *User, callbackURL s
 		URL: a.verifyEmailURL(a.emailToken(u.Email, u.ID, "", ""), callbackURL)})
 }
 
+// ResendVerification mails a new verification link to the user with email
+// if that user exists and is not verified yet. The answer does not tell
+// whether the email is known: it is the same, and takes at least 500 ms,
+// whatever happened (a mail failure is still returned).
+func (a *Auth) ResendVerification(ctx context.Context, email, callbackURL string) error {
+	start := time.Now()
+	var err error
+	if u, ferr := a.FindUserByEmail(ctx, email); ferr == nil && !u.EmailVerified {
+		err = a.SendVerificationEmail(ctx, u, callbackURL)
+	} else {
+		_ = a.emailToken(email, "", "", "") // the same work as a real link
+	}
+	padTo(ctx, start, 500*time.Millisecond)
+	return err
+}
+
 // VerifyEmailResult is what VerifyEmail did.
 type VerifyEmailResult struct {
 	// User is the user whose address was verified or changed.

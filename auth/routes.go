@@ -4,7 +4,6 @@ import (
 	"errors"
 	"html"
 	"net/http"
-	"time"
 )
 
 func (a *Auth) coreEndpoints() []Endpoint {
@@ -309,17 +308,7 @@ func (a *Auth) handleSendVerification(c *Context) (any, error) {
 		}
 		return statusTrue{true}, nil
 	}
-	// Without a session the answer must not tell whether the email is
-	// known: same body, and at least 500 ms whatever happened.
-	start := time.Now()
-	var err error
-	if u, ferr := a.FindUserByEmail(c.Context(), email); ferr == nil && !u.EmailVerified {
-		err = a.SendVerificationEmail(c.Context(), u, cb)
-	} else {
-		_ = a.emailToken(email, "", "", "")
-	}
-	padTo(c.Context(), start, 500*time.Millisecond)
-	if err != nil {
+	if err := a.ResendVerification(c.Context(), email, cb); err != nil {
 		return nil, err
 	}
 	return statusTrue{true}, nil

@@ -246,14 +246,6 @@ func (s *Server) eraseUser(ctx context.Context, userID string) eraseResult {
 	return res
 }
 
-func (s *Server) expiredCookies() []*http.Cookie {
-	var out []*http.Cookie
-	for _, n := range []string{auth.CookieSessionToken, auth.CookieSessionData, auth.CookieDontRemember} {
-		out = append(out, s.auth.NewCookie(n, "", -1))
-	}
-	return out
-}
-
 func (s *Server) meRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/me/data", s.requireUser(http.HandlerFunc(s.handleMeData)))
 	mux.Handle("GET /api/v1/me/data/export", s.requireUser(http.HandlerFunc(s.handleMeExport)))
@@ -308,7 +300,7 @@ func (s *Server) handleMeDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.ViaJWT {
-		auth.WriteCookies(w, s.expiredCookies())
+		auth.WriteCookies(w, s.auth.ExpiredSessionCookies())
 	}
 	writeJSON(w, 200, res)
 }

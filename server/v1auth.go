@@ -305,18 +305,7 @@ func (s *Server) handleResendVerification(w http.ResponseWriter, r *http.Request
 		writeEnvelope(w, http.StatusForbidden, "INVALID_CALLBACK_URL", "sourceAppUrl is not a trusted origin", 0)
 		return
 	}
-	start := time.Now()
-	var err error
-	if u, ferr := s.auth.FindUserByEmail(r.Context(), in.Email); ferr == nil && !u.EmailVerified {
-		err = s.auth.SendVerificationEmail(r.Context(), u, in.SourceAppURL)
-	}
-	// Same answer and at least the same time for every email.
-	if rem := 500*time.Millisecond - time.Since(start); rem > 0 {
-		select {
-		case <-time.After(rem):
-		case <-r.Context().Done():
-		}
-	}
+	err := s.auth.ResendVerification(r.Context(), in.Email, in.SourceAppURL)
 	if err != nil && !errors.Is(err, auth.ErrVerificationEmailNotEnabled) {
 		s.writeAuthErr(w, r, err)
 		return
@@ -419,7 +408,7 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusServiceUnavailable, res)
 			return
 		}
-		auth.WriteCookies(w, s.expiredCookies())
+		auth.WriteCookies(w, s.auth.ExpiredSessionCookies())
 		writeJSON(w, 200, map[string]bool{"success": true})
 	})
 }
