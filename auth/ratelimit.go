@@ -87,11 +87,19 @@ func (l *rateLimiter) check(ctx context.Context, ip, path string) (retry int, er
 	if ip == "" {
 		ip = "no-trusted-ip"
 	}
-	// A shared store that does not answer must not hold the request: after
-	// a second the request goes on (failing open, as for store errors).
-	hctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	ok, wait, err := l.store.Hit(hctx, ip+"|"+path, rule, l.now())
+	store := l.store
+	if s, ok := store.(*SplitRateLimitStore); ok {
+		store = s.pick(rule)
+	}
+	if _, local := store.(*MemoryRateLimitStore); !local {
+		// A shared store that does not answer must not hold the request:
+		// after a second the request goes on (failing open, as for store
+		// errors).
+		hctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		ctx = hctx
+	}
+	ok, wait, err := store.Hit(ctx, ip+"|"+path, rule, l.now())
 	if err != nil || ok {
 		return 0, err
 	}
@@ -143,4 +151,39 @@ func (s *MemoryRateLimitStore) Hit(_ context.Context, key string, rule RateRule,
 		e.window = rule.Window
 		return true, 0, nil
 	}
+}
+
+// SplitRateLimitStore counts strict rules in a shared store and generous
+// ones in this process. A shared store costs a round trip per request;
+// for a rule such as sign-in's 3 per 10 s that is what makes the limit
+// hold across instances, but for a generous rule on a hot path (100
+// token requests per 10 s) the round trip costs more than the limit
+// protects. With N instances behind a load balancer a local rule admits
+// up to N × Max per window; the strict rules stay exact.
+type SplitRateLimitStore struct {
+	shared    RateLimitStore
+	local     *MemoryRateLimitStore
+	sharedMax int
+}
+
+// NewSplitRateLimitStore returns a store that sends the rules allowing at
+// most sharedMax requests per window to shared, and the others to an
+// in-memory store of this process.
+func NewSplitRateLimitStore(shared RateLimitStore, sharedMax int) *SplitRateLimitStore {
+	return &SplitRateLimitStore{shared: shared, local: NewMemoryRateLimitStore(), sharedMax: sharedMax}
+}
+
+// Shared returns the shared store the strict rules go to.
+func (s *SplitRateLimitStore) Shared() RateLimitStore { return s.shared }
+
+func (s *SplitRateLimitStore) pick(rule RateRule) RateLimitStore {
+	if rule.Max <= s.sharedMax {
+		return s.shared
+	}
+	return s.local
+}
+
+// Hit implements RateLimitStore.
+func (s *SplitRateLimitStore) Hit(ctx context.Context, key string, rule RateRule, now time.Time) (bool, time.Duration, error) {
+	return s.pick(rule).Hit(ctx, key, rule, now)
 }

@@ -11,11 +11,21 @@ import (
 	"github.com/managarten/mana-auth/storage/postgres"
 )
 
+// sharedRuleMax splits the rules between the shared store and the
+// process: rules allowing at most this many requests per window (sign-in,
+// sign-up, password reset, v1 login and register: 3 to 10) are counted in
+// the shared store and hold exactly across instances; the generous ones
+// (the default 100 per 10 s, validate's 1000 per 10 s) are counted per
+// instance, so a hot read path costs no database round trip. With N
+// instances a generous rule admits up to N × its Max.
+const sharedRuleMax = 20
+
 // rateLimitStore picks where the rate-limit counters live, so that a limit
 // holds across instances: Redis when REDIS_URL is set, else the PostgreSQL
 // database (table "rateLimit", created with the migrations or on first
-// use), else (SQLite, memory: one instance) the process's memory. The
-// returned func releases the store.
+// use), else (SQLite, memory: one instance) the process's memory. Shared
+// stores take the strict rules only (see sharedRuleMax). The returned func
+// releases the store.
 func rateLimitStore(ctx context.Context, cfg Config, db storage.Adapter, log *slog.Logger) (auth.RateLimitStore, func(), error) {
 	if cfg.RedisURL != "" {
 		st, err := redis.Open(ctx, cfg.RedisURL, redis.Options{})
@@ -23,7 +33,7 @@ func rateLimitStore(ctx context.Context, cfg Config, db storage.Adapter, log *sl
 			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
 		log.Info("rate limits are kept in Redis")
-		return st, func() { st.Close() }, nil
+		return auth.NewSplitRateLimitStore(st, sharedRuleMax), func() { st.Close() }, nil
 	}
 	if pg, ok := db.(*postgres.Adapter); ok {
 		st := postgres.NewRateLimitStore(pg)
@@ -32,7 +42,7 @@ func rateLimitStore(ctx context.Context, cfg Config, db storage.Adapter, log *sl
 				return nil, nil, fmt.Errorf("rate-limit table: %w", err)
 			}
 		}
-		return st, func() { st.Close() }, nil
+		return auth.NewSplitRateLimitStore(st, sharedRuleMax), func() { st.Close() }, nil
 	}
 	return auth.NewMemoryRateLimitStore(), func() {}, nil
 }

@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/managarten/mana-auth/auth"
@@ -90,20 +92,37 @@ func TestRateLimitStoreSelection(t *testing.T) {
 		defer db.Close()
 		defer db.Pool().Exec(ctx, `DROP SCHEMA IF EXISTS "`+schema+`" CASCADE`)
 		st, done, err := rateLimitStore(ctx, Config{AutoMigrate: true}, db, log)
-		if _, ok := st.(*postgres.RateLimitStore); err != nil || !ok {
+		if sp, ok := st.(*auth.SplitRateLimitStore); err != nil || !ok {
 			t.Fatalf("postgres storage: %T %v", st, err)
+		} else if _, ok := sp.Shared().(*postgres.RateLimitStore); !ok {
+			t.Fatalf("postgres storage: shared store %T", sp.Shared())
 		}
 		defer done()
 		var n int
 		if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM "`+schema+`"."rateLimit"`).Scan(&n); err != nil {
 			t.Fatalf("the rateLimit table was not created: %v", err)
 		}
+		// Strict rules are counted in the table, generous ones in the
+		// process only.
+		now := time.Now()
+		for _, rule := range []auth.RateRule{{Window: 10 * time.Second, Max: 3}, {Window: 10 * time.Second, Max: sharedRuleMax}, {Window: 10 * time.Second, Max: 1000}} {
+			if ok, _, err := st.Hit(ctx, fmt.Sprintf("ip|max%d", rule.Max), rule, now); err != nil || !ok {
+				t.Fatalf("Hit Max %d: %v %v", rule.Max, ok, err)
+			}
+		}
+		rows, _ := db.Pool().Query(ctx, `SELECT "key" FROM "`+schema+`"."rateLimit" ORDER BY "key"`)
+		keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if want := []string{"ip|max20", "ip|max3"}; err != nil || !slices.Equal(keys, want) {
+			t.Fatalf("counters in the table: %q %v; want %q", keys, err, want)
+		}
 	})
 
 	t.Run("redis", func(t *testing.T) {
 		rlRequireRedis(t)
 		st, done, err := rateLimitStore(ctx, Config{RedisURL: rlRedisURL()}, memory.New(), log)
-		if _, ok := st.(*redis.Store); err != nil || !ok {
+		if sp, ok := st.(*auth.SplitRateLimitStore); err != nil || !ok {
+			t.Fatalf("REDIS_URL: %T %v", st, err)
+		} else if _, ok := sp.Shared().(*redis.Store); !ok {
 			t.Fatalf("REDIS_URL: %T %v", st, err)
 		}
 		done()
