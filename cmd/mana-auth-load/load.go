@@ -89,9 +89,16 @@ func signinBody(e *env, vu, conns, i int) []byte { return e.signinBody[e.userFor
 // scenarios are the load scenarios by name, in the order --scenario=all
 // runs them: the ones that hash no password first, so the RSS they show
 // is not the scrypt buffers' (seeding has hashed already, though).
-var scenarioOrder = []string{"jwks", "get-session", "token", "v1-validate", "sign-in", "v1-login", "sign-up"}
+var scenarioOrder = []string{"ok", "jwks", "get-session", "token", "v1-validate", "sign-in", "v1-login", "sign-up"}
 
 var scenarios = map[string]*scenario{
+	// ok is the floor: the cheapest route through the same stack (access
+	// log, metrics, CORS, rate limit, routing, JSON answer) with no
+	// database and no crypto. No route can go faster than this.
+	"ok": {
+		name: "ok", method: "GET", path: "/api/auth/ok", ipBudget: 50,
+		check: want200(`"ok":true`),
+	},
 	"jwks": {
 		name: "jwks", method: "GET", path: "/api/auth/jwks", ipBudget: 50,
 		check: want200(`"keys"`),

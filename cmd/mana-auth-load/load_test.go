@@ -353,3 +353,31 @@ func TestMainRefusesRemote(t *testing.T) {
 		t.Errorf("help: code %d", code)
 	}
 }
+
+func TestCPUListCount(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"1", 1, true}, {"0,2", 2, true}, {"2-3", 2, true}, {"0-3,2", 4, true}, {"1,1", 1, true},
+		{"", 0, false}, {"a", 0, false}, {"3-1", 0, false}, {"-1", 0, false}, {"1-", 0, false}, {"0,,1", 0, false}, {"5000", 0, false},
+	} {
+		got, err := cpuListCount(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("cpuListCount(%q) = %d, %v; want %d, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestServerCPUsNeedsServerBin(t *testing.T) {
+	t.Parallel()
+	var out, errb strings.Builder
+	if code := mainRun(context.Background(), []string{"--server-cpus=1", "--scenario=ok"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "--server-cpus") {
+		t.Fatalf("exit %d, stderr %q; want 2 naming --server-cpus", code, errb.String())
+	}
+	if code := mainRun(context.Background(), []string{"--server-bin=/bin/true", "--server-cpus=x"}, &out, &errb); code != 2 {
+		t.Fatalf("bad list: exit %d; want 2", code)
+	}
+}

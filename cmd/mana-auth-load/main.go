@@ -71,7 +71,7 @@ X-Forwarded-For (10.a.b.c from a counter) per virtual user and rotates it
 before the path's limit is reached; the server must trust 127.0.0.1 as a
 proxy (TRUSTED_PROXIES=127.0.0.1), or sign-in/sign-up see 429s at once.
 
-Scenarios: all (jwks, get-session, token, v1-validate, sign-in, v1-login,
+Scenarios: all (ok, jwks, get-session, token, v1-validate, sign-in, v1-login,
 sign-up), any of those by name or a comma list, and signin-flood
 (--flood-connections virtual users signing in without pause or back-off,
 reporting 200/429/503, refusal latency, a get-session probe every 100 ms
@@ -113,7 +113,7 @@ func mainRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.ServerLog, "server-log", "", "file for the started server's output (default: in its temporary directory, removed)")
 	fs.BoolVar(&o.KeepData, "keep-data", false, "keep the started server's temporary directory")
 	fs.StringVar(&o.Label, "label", "", "title of the Markdown section (default: the storage)")
-	fs.StringVar(&scenario, "scenario", scenario, "all, signin-flood, or a comma list of: jwks, get-session, token, v1-validate, sign-in, v1-login, sign-up")
+	fs.StringVar(&scenario, "scenario", scenario, "all, signin-flood, or a comma list of: ok, jwks, get-session, token, v1-validate, sign-in, v1-login, sign-up")
 	fs.IntVar(&o.Users, "users", o.Users, "users to seed by sign-up")
 	fs.IntVar(&o.SeedConc, "seed-concurrency", o.SeedConc, "sign-ups in flight while seeding")
 	fs.DurationVar(&o.Duration, "duration", o.Duration, "time per scenario (no request starts later)")
@@ -122,7 +122,8 @@ func mainRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.FloodConns, "flood-connections", o.FloodConns, "concurrent sign-ins for signin-flood")
 	fs.IntVar(&o.MaxReq, "max-requests", o.MaxReq, "upper bound of requests per scenario")
 	fs.DurationVar(&o.Pause, "pause", o.Pause, "idle time before each scenario")
-	fs.IntVar(&o.Cores, "cores", o.Cores, "cores available to the server: the multiplier of the physical limits")
+	fs.IntVar(&o.Cores, "cores", o.Cores, "cores available to the server: the multiplier of the physical limits (default: all, or the count of --server-cpus)")
+	fs.StringVar(&o.ServerCPUs, "server-cpus", "", "run the started server under taskset -c LIST (e.g. 1), so it has those CPUs to itself when the tool runs under taskset on the others")
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "per-request timeout")
 	fs.IntVar(&o.SignN, "calibrate-sign", o.SignN, "ed25519 signatures in the calibration loop (best of 5 rounds)")
 	fs.IntVar(&o.VerifyN, "calibrate-verify", o.VerifyN, "ed25519 verifications in the calibration loop (best of 5 rounds)")
@@ -143,6 +144,13 @@ func mainRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	o.Scenarios = []string{scenario}
+	coresSet := false
+	fs.Visit(func(f *flag.Flag) { coresSet = coresSet || f.Name == "cores" })
+	if o.ServerCPUs != "" && !coresSet {
+		if n, err := cpuListCount(o.ServerCPUs); err == nil {
+			o.Cores = n
+		}
+	}
 	o.ServerEnv = envs
 	if err := o.validate(); err != nil {
 		fmt.Fprintln(stderr, "mana-auth-load:", err)

@@ -35,6 +35,7 @@ type options struct {
 	MaxReq     int
 	Pause      time.Duration
 	Cores      int
+	ServerCPUs string // taskset CPU list for the started server ("" = no pinning)
 	Timeout    time.Duration
 	SignN      int
 	VerifyN    int
@@ -105,8 +106,13 @@ func (o *options) validate() error {
 		return errors.New("--jwts must be in [1, 10000]")
 	case o.ServerBin != "" && o.PID != 0:
 		return errors.New("--server-bin and --pid exclude each other")
-	case o.ServerBin == "" && (len(o.ServerEnv) > 0 || o.ServerLog != ""):
-		return errors.New("--env and --server-log need --server-bin")
+	case o.ServerBin == "" && (len(o.ServerEnv) > 0 || o.ServerLog != "" || o.ServerCPUs != ""):
+		return errors.New("--env, --server-log and --server-cpus need --server-bin")
+	}
+	if o.ServerCPUs != "" {
+		if _, err := cpuListCount(o.ServerCPUs); err != nil {
+			return fmt.Errorf("--server-cpus: %w", err)
+		}
 	}
 	if _, err := expandScenarios(o.Scenarios); err != nil {
 		return err
@@ -240,7 +246,7 @@ func run(ctx context.Context, o options, logw io.Writer) (rep *Report, err error
 	pid := o.PID
 	var alive func() error
 	if o.ServerBin != "" {
-		sp, serr := startServer(o.ServerBin, o.ServerEnv, o.ServerLog, o.KeepData)
+		sp, serr := startServer(o.ServerBin, o.ServerEnv, o.ServerLog, o.ServerCPUs, o.KeepData)
 		if serr != nil {
 			return rep, serr
 		}

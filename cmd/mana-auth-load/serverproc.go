@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -97,8 +98,12 @@ func freePort() (int, error) {
 }
 
 // startServer runs bin with the environment above, its output going to
-// logPath (default: a file in the temporary directory).
-func startServer(bin string, overrides []string, logPath string, keepDir bool) (*serverProc, error) {
+// logPath (default: a file in the temporary directory). With cpus (a
+// taskset CPU list such as "1" or "2-3") the server runs under
+// `taskset -c cpus`, which execs it in place: the pid stays the server's,
+// and the Go runtime sizes GOMAXPROCS (and the server its hashing slots)
+// by that affinity mask.
+func startServer(bin string, overrides []string, logPath, cpus string, keepDir bool) (*serverProc, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("--server-bin: %w", err)
 	}
@@ -137,6 +142,14 @@ func startServer(bin string, overrides []string, logPath string, keepDir bool) (
 		p.storage = "sqlite (" + envValue(env, "DATA_DIR") + ")"
 	}
 	p.cmd = exec.Command(bin)
+	if cpus != "" {
+		ts, err := exec.LookPath("taskset")
+		if err != nil {
+			p.cleanup()
+			return nil, fmt.Errorf("--server-cpus needs taskset (util-linux): %w", err)
+		}
+		p.cmd = exec.Command(ts, "-c", cpus, bin)
+	}
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.logFile, p.logFile
 	p.cmd.SysProcAttr = childAttr()
@@ -214,4 +227,27 @@ func (p *serverProc) cleanup() {
 	if p.dir != "" && !p.keepDir {
 		os.RemoveAll(p.dir)
 	}
+}
+
+// cpuListCount parses a taskset CPU list ("1", "0,2", "2-3") and returns
+// how many CPUs it names.
+func cpuListCount(list string) (int, error) {
+	seen := map[int]bool{}
+	for _, part := range strings.Split(list, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 0 || a > 4095 {
+			return 0, fmt.Errorf("bad CPU list %q", list)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a || b > 4095 {
+				return 0, fmt.Errorf("bad CPU list %q", list)
+			}
+		}
+		for c := a; c <= b; c++ {
+			seen[c] = true
+		}
+	}
+	return len(seen), nil
 }
