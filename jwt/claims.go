@@ -34,6 +34,9 @@ type Claims struct {
 	KeyID string
 	// Raw holds all claims.
 	Raw map[string]any
+	// JSON is the payload as signed: a JSON object holding the same
+	// claims as Raw. It is shared, not copied: do not modify it.
+	JSON []byte
 }
 
 // HasRole reports whether the token's role is one of roles. A role claim of

@@ -36,7 +36,12 @@ type jws struct {
 // parseJWS splits and decodes a compact JWS and checks its header: alg
 // EdDSA (or Ed25519, RFC 9864), a kid, no critical extensions. Key-carrying
 // headers (jku, x5u, jwk, x5c) are ignored, never fetched or used.
-func parseJWS(token string, maxSize int) (jws, error) {
+//
+// known, when not nil, is a header this process has already parsed and
+// checked (its base64url text and kid): a token whose header is exactly
+// that text skips the decoding. Tokens of one issuer share a handful of
+// headers, one per signing key.
+func parseJWS(token string, maxSize int, known *knownHeader) (jws, error) {
 	var t jws
 	if len(token) > maxSize {
 		return t, ErrTokenTooLarge
@@ -62,6 +67,10 @@ func parseJWS(token string, maxSize int) (jws, error) {
 		return t, ErrMalformed.with("empty header or payload", nil)
 	}
 
+	if known != nil && headB64 == known.b64 {
+		t.kid = known.kid
+		return t, t.decodeSig(sigB64)
+	}
 	var hbuf [256]byte
 	head, err := decodeB64(hbuf[:0], headB64)
 	if err != nil {
@@ -95,13 +104,29 @@ func parseJWS(token string, maxSize int) (jws, error) {
 		return t, ErrMalformed.with("kid is too long or has non-printable characters", nil)
 	}
 
+	return t, t.decodeSig(sigB64)
+}
+
+// knownHeader is a header that parsed and checked: its base64url text and
+// its kid.
+type knownHeader struct {
+	b64, kid string
+}
+
+// header returns t's header as a knownHeader.
+func (t *jws) header() *knownHeader {
+	i := strings.IndexByte(t.signingInput, '.')
+	return &knownHeader{b64: t.signingInput[:i], kid: t.kid}
+}
+
+func (t *jws) decodeSig(sigB64 string) error {
 	if len(sigB64) != b64.EncodedLen(ed25519.SignatureSize) {
-		return t, ErrInvalidSignature.with("signature has the wrong length", nil)
+		return ErrInvalidSignature.with("signature has the wrong length", nil)
 	}
 	if n, err := b64.Decode(t.sig[:], []byte(sigB64)); err != nil || n != ed25519.SignatureSize {
-		return t, ErrInvalidSignature.with("signature is not base64url", nil)
+		return ErrInvalidSignature.with("signature is not base64url", nil)
 	}
-	return t, nil
+	return nil
 }
 
 // decodeB64 appends the decoding of s to dst.
@@ -151,7 +176,7 @@ func (t *jws) claims() (*Claims, error) {
 	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
 		return nil, ErrMalformed.with("payload is not a JSON object", nil)
 	}
-	c := &Claims{KeyID: t.kid, Raw: m}
+	c := &Claims{KeyID: t.kid, Raw: m, JSON: raw}
 	var ok bool
 	if c.ExpiresAt, ok, err = numericDate(m, "exp"); err != nil {
 		return nil, err

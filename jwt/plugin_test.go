@@ -57,7 +57,11 @@ func TestEndToEnd(t *testing.T) {
 	want := &Claims{
 		Subject: su.User.ID, Email: "jay@example.com", Role: "user", SessionID: gs.Session.ID,
 		Issuer: e.base, Audience: []string{e.base}, IssuedAt: time.Unix(iat, 0).UTC(),
-		ExpiresAt: time.Unix(iat+900, 0).UTC(), KeyID: c.KeyID, Raw: wantRaw,
+		ExpiresAt: time.Unix(iat+900, 0).UTC(), KeyID: c.KeyID, Raw: wantRaw, JSON: c.JSON,
+	}
+	var fromJSON map[string]any
+	if err := json.Unmarshal(c.JSON, &fromJSON); err != nil || !cmp.Equal(fromJSON, wantRaw) {
+		t.Errorf("Claims.JSON = %s (%v); want the claims %v", c.JSON, err, wantRaw)
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Claims (-want +got):\n%s", diff)
@@ -336,7 +340,7 @@ func TestConcurrentFirstUse(t *testing.T) {
 					errs <- err
 					return
 				}
-				parsed, err := parseJWS(tok, DefaultMaxTokenSize)
+				parsed, err := parseJWS(tok, DefaultMaxTokenSize, nil)
 				if err != nil {
 					errs <- err
 					return

@@ -35,6 +35,9 @@ const (
 type Verifier struct {
 	cfg verifierConfig
 	src keySource
+	// hdr is the header of the last token that verified, so that the
+	// next tokens with the same header skip decoding it.
+	hdr atomic.Pointer[knownHeader]
 }
 
 type keySource interface {
@@ -181,7 +184,8 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if v == nil || v.src == nil {
 		return nil, ErrKeySetUnavailable.with("nil verifier", nil)
 	}
-	t, err := parseJWS(token, v.cfg.maxTokenSize)
+	known := v.hdr.Load()
+	t, err := parseJWS(token, v.cfg.maxTokenSize, known)
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +195,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	if !t.verifySig(key) {
 		return nil, ErrInvalidSignature
+	}
+	if known == nil || known.kid != t.kid {
+		v.hdr.Store(t.header())
 	}
 	c, err := t.claims()
 	if err != nil {

@@ -166,25 +166,38 @@ func TestVerifyRejects(t *testing.T) {
 		{"oversized garbage", strings.Repeat("A", 1<<20), nil, ErrTokenTooLarge},
 		{"custom max size", good, []VerifierOption{WithMaxTokenSize(64)}, ErrTokenTooLarge},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			v := staticVerifier(t, tc.opts...)
-			c, err := v.Verify(context.Background(), tc.token)
-			if tc.want == nil {
-				if err != nil || c == nil {
-					t.Fatalf("Verify: %v", err)
+	// Each case runs on a fresh verifier and on one that has just
+	// verified a good token (it then knows that token's header and skips
+	// decoding it in tokens that share it): the answers must not differ.
+	for _, warm := range []bool{false, true} {
+		for _, tc := range tests {
+			t.Run(fmt.Sprintf("%s/warm=%v", tc.name, warm), func(t *testing.T) {
+				t.Parallel()
+				v := staticVerifier(t, tc.opts...)
+				if warm {
+					if _, err := staticVerifier(t).Verify(context.Background(), good); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := v.Verify(context.Background(), good); err != nil && tc.want == nil {
+						t.Fatal(err)
+					}
 				}
-				return
-			}
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("Verify: %v, want %v", err, tc.want)
-			}
-			var je *Error
-			if !errors.As(err, &je) || je.Code == "" || je.Message == "" || c != nil {
-				t.Errorf("error %#v, claims %v: want an *Error and no claims", err, c)
-			}
-		})
+				c, err := v.Verify(context.Background(), tc.token)
+				if tc.want == nil {
+					if err != nil || c == nil {
+						t.Fatalf("Verify: %v", err)
+					}
+					return
+				}
+				if !errors.Is(err, tc.want) {
+					t.Fatalf("Verify: %v, want %v", err, tc.want)
+				}
+				var je *Error
+				if !errors.As(err, &je) || je.Code == "" || je.Message == "" || c != nil {
+					t.Errorf("error %#v, claims %v: want an *Error and no claims", err, c)
+				}
+			})
+		}
 	}
 }
 

@@ -14,6 +14,18 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int
+	route  string // the pattern of a nested mux (see routeOf)
+}
+
+// routeOf wraps a nested mux so that the pattern it matched reaches the
+// access log and the metrics: the outer mux only knows its own prefix.
+func routeOf(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if sw, ok := w.(*statusWriter); ok {
+			sw.route = r.Pattern
+		}
+	})
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -61,7 +73,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			sw.status = http.StatusOK
 		}
 		route := r.Pattern
-		if strings.HasPrefix(r.URL.Path, "/api/v1/") && s.v1 != nil {
+		switch {
+		case sw.route != "":
+			route = sw.route
+		case strings.HasPrefix(r.URL.Path, "/api/v1/") && s.v1 != nil:
+			// Refused before the v1 mux ran (rate limit, origin).
 			_, route = s.v1.Handler(r)
 		}
 		if route == "" || strings.HasSuffix(route, "/") {
