@@ -69,4 +69,10 @@
 // A database whose mana_migrations records a version newer than
 // [SchemaVersion] is refused by Open, Migrate and PlanMigration with
 // [ErrSchemaTooNew].
+//
+// # Rate limits
+//
+// [RateLimitStore] keeps rate-limit counters in Better Auth's "rateLimit"
+// table, shared by the instances, on a small pool of its own; its writes
+// commit asynchronously and refusals are answered from memory.
 package postgres

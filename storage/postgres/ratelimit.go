@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,19 @@ const RateLimitTable = "rateLimit"
 // counters when [RateLimitOptions.CleanupInterval] is zero.
 const DefaultRateLimitCleanup = time.Minute
 
+// DefaultRateLimitMaxConns is the size of a [RateLimitStore]'s own pool
+// when [RateLimitOptions.MaxConns] is zero.
+const DefaultRateLimitMaxConns = 8
+
+// DefaultRefusalCache is how many refused keys a [RateLimitStore]
+// remembers in process when [RateLimitOptions.RefusalCache] is zero.
+const DefaultRefusalCache = 1 << 14
+
+// maxRefusalKey is the longest key a refusalCache remembers (keys hold a
+// request path, which a client chooses): a refusal of a longer key is
+// not remembered, and the next Hit asks the database as usual.
+const maxRefusalKey = 512
+
 // RateLimitOptions configures [NewRateLimitStore].
 type RateLimitOptions struct {
 	// Table is the table name. Default [RateLimitTable].
@@ -38,6 +52,25 @@ type RateLimitOptions struct {
 	// The store also never deletes a counter younger than the longest
 	// window it has seen, so the default (0) is "the longest window".
 	Retention time.Duration
+	// MaxConns is the size of the store's own connection pool, derived
+	// from the adapter's (or the caller's) pool configuration, so that
+	// rate-limit checks neither wait for nor hold the adapter's
+	// connections. Default [DefaultRateLimitMaxConns]. Negative: no pool
+	// of its own, Hit runs on the adapter's (the caller's) pool.
+	MaxConns int32
+	// Durable makes the counters survive a PostgreSQL crash: Hit commits
+	// synchronously (as the server's synchronous_commit says), and the
+	// table, when the store creates it, is an ordinary table. By default
+	// Hit commits asynchronously and the store creates the table UNLOGGED
+	// (see [RateLimitStore]): a crash then forgets the last counts, which
+	// only lets a few more requests through.
+	Durable bool
+	// RefusalCache bounds how many refused keys (of at most 512 bytes)
+	// are remembered in process, so that further requests refused within
+	// the same window are answered without a round trip (see
+	// [RateLimitStore.Hit]). Default [DefaultRefusalCache]; negative turns
+	// it off.
+	RefusalCache int
 }
 
 // RateLimitStore is an [auth.RateLimitStore] in a PostgreSQL table, shared
@@ -48,15 +81,32 @@ type RateLimitOptions struct {
 // Max per window. Times are the callers' clocks (the now passed to Hit),
 // so the instances' clocks should agree to well within a window.
 //
+// Counters need no durability, so by default the store writes them
+// cheaply: the Hit statement sets synchronous_commit to off for its own
+// transaction (set_config(..., true), in the statement itself: no extra
+// round trip, no session setting, so it also works through PgBouncer), so
+// its commit does not wait for the WAL to reach disk; and a table the
+// store creates itself is UNLOGGED (no WAL at all; PostgreSQL empties it
+// after a crash, and it is not copied to streaming replicas, so it starts
+// empty after a failover). A table that already exists, such as one
+// created by Better Auth's migrations, is used as it is (ALTER TABLE
+// "rateLimit" SET UNLOGGED converts one). [RateLimitOptions.Durable] keeps
+// synchronous commits and an ordinary table.
+//
+// The store runs its statements on a small pool of its own (see
+// [RateLimitOptions.MaxConns]), which [RateLimitStore.Close] closes.
+//
 // The table is created by [RateLimitStore.Migrate], or on the first Hit
 // that finds it missing. It is safe for concurrent use.
 type RateLimitStore struct {
 	pool   *pgxpool.Pool
+	own    bool // pool is the store's own: Close closes it
 	schema string
 	table  string // qualified, quoted
 	opts   RateLimitOptions
 
 	hit         string // the Hit statement
+	refused     *refusalCache
 	migrated    atomic.Bool
 	maxWindowMS atomic.Int64 // longest window seen, for the cleanup
 	nextSweep   atomic.Int64 // Unix ms of the next cleanup
@@ -67,8 +117,10 @@ type RateLimitStore struct {
 var _ auth.RateLimitStore = (*RateLimitStore)(nil)
 
 // NewRateLimitStore returns a rate-limit store in the adapter's database
-// and schema. opts may be omitted. It does not touch the database. It
-// panics if opts.Table is not a valid identifier
+// and schema, on a pool of its own derived from the adapter's (see
+// [NewRateLimitStoreFromPool]). opts may be omitted. It does not touch the
+// database; call [RateLimitStore.Close] to release the store's pool (the
+// adapter stays open). It panics if opts.Table is not a valid identifier
 // ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters).
 func NewRateLimitStore(a *Adapter, opts ...RateLimitOptions) *RateLimitStore {
 	var o RateLimitOptions
@@ -84,6 +136,14 @@ func NewRateLimitStore(a *Adapter, opts ...RateLimitOptions) *RateLimitStore {
 
 // NewRateLimitStoreFromPool is [NewRateLimitStore] over a pool and schema
 // (empty: [DefaultSchema]). It fails for an invalid schema or table name.
+//
+// Unless opts.MaxConns is negative, the store does not run statements on
+// pool: it creates its own pool from a copy of pool's configuration
+// (pool.Config(): same server, credentials, hooks and tracer) with at most
+// opts.MaxConns connections, opened on demand, and "/ratelimit" appended
+// to a non-empty application_name. Close closes that pool; pool stays the
+// caller's to close, before or after the store's Close. With a negative
+// MaxConns, Hit runs on pool itself and Close leaves it open.
 func NewRateLimitStoreFromPool(pool *pgxpool.Pool, schema string, opts RateLimitOptions) (*RateLimitStore, error) {
 	if pool == nil {
 		return nil, errors.New("postgres: NewRateLimitStore with a nil pool")
@@ -100,7 +160,16 @@ func NewRateLimitStoreFromPool(pool *pgxpool.Pool, schema string, opts RateLimit
 	if opts.CleanupInterval == 0 {
 		opts.CleanupInterval = DefaultRateLimitCleanup
 	}
+	if opts.MaxConns == 0 {
+		opts.MaxConns = DefaultRateLimitMaxConns
+	}
+	if opts.RefusalCache == 0 {
+		opts.RefusalCache = DefaultRefusalCache
+	}
 	s := &RateLimitStore{pool: pool, schema: schema, table: quote(schema) + "." + quote(opts.Table), opts: opts}
+	if opts.RefusalCache > 0 {
+		s.refused = newRefusalCache(opts.RefusalCache)
+	}
 	// $1 id of a new row, $2 key, $3 now (ms), $4 window (ms), $5 max.
 	// The conflict branch runs on the latest version of the row, locked:
 	// when the window since the last allowed request has passed the count
@@ -108,6 +177,13 @@ func NewRateLimitStoreFromPool(pool *pgxpool.Pool, schema string, opts RateLimit
 	// leaves the row as it is and RETURNING yields nothing: refused. The
 	// second column reads lastRequest for the Retry-After hint (from the
 	// statement's snapshot, so possibly older than the row just refused).
+	// The third, unless Durable, turns synchronous_commit off for the
+	// statement's own (implicit) transaction: its commit, at the end of
+	// the statement, does not wait for the WAL flush.
+	async := ""
+	if !opts.Durable {
+		async = `, set_config('synchronous_commit', 'off', true)`
+	}
 	s.hit = `WITH up AS (
 INSERT INTO ` + s.table + ` AS r ("id", "key", "count", "lastRequest") VALUES ($1, $2, 1, $3)
 ON CONFLICT ("key") DO UPDATE SET
@@ -115,22 +191,45 @@ ON CONFLICT ("key") DO UPDATE SET
 	"lastRequest" = $3
 WHERE $3 - r."lastRequest" >= $4 OR r."count" < $5
 RETURNING 1)
-SELECT EXISTS (SELECT 1 FROM up), (SELECT "lastRequest" FROM ` + s.table + ` WHERE "key" = $2)`
+SELECT EXISTS (SELECT 1 FROM up), (SELECT "lastRequest" FROM ` + s.table + ` WHERE "key" = $2)` + async
+	if opts.MaxConns > 0 {
+		cfg := pool.Config() // a copy
+		cfg.MaxConns, cfg.MinConns, cfg.MinIdleConns = opts.MaxConns, 0, 0
+		if app := cfg.ConnConfig.RuntimeParams["application_name"]; app != "" {
+			cfg.ConnConfig.RuntimeParams["application_name"] = app + "/ratelimit"
+		}
+		own, err := pgxpool.NewWithConfig(context.Background(), cfg) // connects on demand
+		if err != nil {
+			return nil, fmt.Errorf("postgres: rate-limit pool: %w", err)
+		}
+		s.pool, s.own = own, true
+	}
 	return s, nil
 }
 
+// Pool returns the pool the store runs its statements on: its own (closed
+// by [RateLimitStore.Close]; do not close it yourself), or, with a
+// negative [RateLimitOptions.MaxConns], the adapter's or caller's.
+func (s *RateLimitStore) Pool() *pgxpool.Pool { return s.pool }
+
 // Migrate creates the schema and the table if they are missing (under the
-// same advisory lock as [Adapter.Migrate]). It is idempotent.
+// same advisory lock as [Adapter.Migrate]), the table UNLOGGED unless
+// [RateLimitOptions.Durable]. It does not alter an existing table. It is
+// idempotent.
 func (s *RateLimitStore) Migrate(ctx context.Context) error {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
 		return fmt.Errorf("postgres: rate-limit table: %w", mapErr(ctx, err))
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	create := `CREATE UNLOGGED TABLE`
+	if s.opts.Durable {
+		create = `CREATE TABLE`
+	}
 	stmts := []string{
 		`SELECT pg_advisory_xact_lock(` + fmt.Sprint(lockKey(s.schema)) + `)`,
 		`CREATE SCHEMA IF NOT EXISTS ` + quote(s.schema),
-		`CREATE TABLE IF NOT EXISTS ` + s.table + ` ("id" text PRIMARY KEY, "key" text NOT NULL UNIQUE, "count" integer NOT NULL, "lastRequest" bigint NOT NULL)`,
+		create + ` IF NOT EXISTS ` + s.table + ` ("id" text PRIMARY KEY, "key" text NOT NULL UNIQUE, "count" integer NOT NULL, "lastRequest" bigint NOT NULL)`,
 	}
 	for _, q := range stmts {
 		if _, err := tx.Exec(ctx, q); err != nil {
@@ -146,12 +245,37 @@ func (s *RateLimitStore) Migrate(ctx context.Context) error {
 
 // Hit implements [auth.RateLimitStore] with Better Auth's algorithm, in
 // one statement.
+//
+// A refusal is remembered in process (up to [RateLimitOptions.RefusalCache]
+// keys), and a further Hit on the key under the same rule before
+// lastRequest+window is refused from memory, with the remaining time as
+// retryAfter, without a round trip. This answers exactly what the
+// database would, on any instance: a refusal leaves the row as it is
+// (count at Max, lastRequest of the last allowed request), and only an
+// allowed request changes it, which takes a Hit at or after
+// lastRequest+window; until then every Hit, from whichever instance, finds
+// the same row and is refused. (Cleanup deletes a row only once it is
+// idle for longer than the window, that is after lastRequest+window too.)
+// The lastRequest remembered is the one the refusing statement read,
+// which may be older than the locked row's, never newer: the cached
+// refusal may end early (the database then decides), never late. A cached
+// refusal is used only for the same Window and Max, and is dropped when
+// the key is allowed again. As the store already assumes, this holds when
+// the instances' clocks agree; times of concurrent requests may also
+// interleave by a few milliseconds either way, as with the database alone.
 func (s *RateLimitStore) Hit(ctx context.Context, key string, rule auth.RateRule, now time.Time) (bool, time.Duration, error) {
 	nowMS, winMS := now.UnixMilli(), rule.Window.Milliseconds()
 	if winMS > s.maxWindowMS.Load() {
 		s.maxWindowMS.Store(winMS) // a lost race only delays a larger value to the next Hit
 	}
 	maxCount := min(int64(rule.Max), math.MaxInt32) // "count" is an integer column
+	if s.refused != nil {
+		if until, ok := s.refused.get(key, nowMS, winMS, maxCount); ok {
+			s.maybeSweep(nowMS)
+			// At most the window, as below (a clock behind lastRequest).
+			return false, time.Duration(min(until-nowMS, winMS)) * time.Millisecond, nil
+		}
+	}
 	allowed, last, err := s.hitOnce(ctx, key, nowMS, winMS, maxCount)
 	if err != nil && !s.migrated.Load() && isUndefinedTable(err) {
 		if err = s.Migrate(ctx); err == nil {
@@ -163,19 +287,29 @@ func (s *RateLimitStore) Hit(ctx context.Context, key string, rule auth.RateRule
 	}
 	s.maybeSweep(nowMS)
 	if allowed {
+		if s.refused != nil {
+			s.refused.forget(key)
+		}
 		return true, 0, nil
 	}
 	retry := time.Duration(winMS) * time.Millisecond
 	if last != nil {
-		if d := time.Duration(*last+winMS-nowMS) * time.Millisecond; d > 0 && d <= retry {
-			retry = d
+		if d := *last + winMS - nowMS; d > 0 && d <= winMS {
+			retry = time.Duration(d) * time.Millisecond
+			if s.refused != nil { // without lastRequest (a row inserted since the snapshot), nothing to remember
+				s.refused.put(key, refusal{until: *last + winMS, winMS: winMS, max: maxCount}, nowMS)
+			}
 		}
 	}
 	return false, retry, nil
 }
 
 func (s *RateLimitStore) hitOnce(ctx context.Context, key string, nowMS, winMS, maxCount int64) (allowed bool, last *int64, err error) {
-	err = s.pool.QueryRow(ctx, s.hit, auth.NewID(), key, nowMS, winMS, maxCount).Scan(&allowed, &last)
+	dest := []any{&allowed, &last}
+	if !s.opts.Durable {
+		dest = append(dest, nil) // set_config's result
+	}
+	err = s.pool.QueryRow(ctx, s.hit, auth.NewID(), key, nowMS, winMS, maxCount).Scan(dest...)
 	if err != nil {
 		return false, nil, fmt.Errorf("postgres: rate limit: %w", mapErr(ctx, err))
 	}
@@ -214,12 +348,18 @@ func (s *RateLimitStore) maybeSweep(nowMS int64) {
 
 // Cleanup deletes the counters idle for longer than the retention (the
 // larger of RateLimitOptions.Retention and the longest window Hit has
-// seen; nothing when neither is known) at now, and returns how many.
+// seen; nothing when neither is known) at now, and returns how many. It
+// also forgets the refusals remembered in process that end by now.
 func (s *RateLimitStore) Cleanup(ctx context.Context, now time.Time) (int64, error) {
 	return s.cleanup(ctx, now.UnixMilli())
 }
 
 func (s *RateLimitStore) cleanup(ctx context.Context, nowMS int64) (int64, error) {
+	if s.refused != nil {
+		// Covers every row deleted below: a row idle for longer than its
+		// window has a refusal, if any, that ended before now.
+		s.refused.sweep(nowMS)
+	}
 	keep := max(s.opts.Retention.Milliseconds(), s.maxWindowMS.Load())
 	if keep <= 0 {
 		return 0, nil
@@ -231,9 +371,114 @@ func (s *RateLimitStore) cleanup(ctx context.Context, nowMS int64) (int64, error
 	return tag.RowsAffected(), nil
 }
 
-// Close waits for a background cleanup in progress. It does not close the
-// pool.
+// Close waits for a background cleanup in progress, then closes the
+// store's own pool (see [NewRateLimitStoreFromPool]); it never closes the
+// adapter's or the caller's pool. Hit fails after Close. Close may be
+// called more than once.
 func (s *RateLimitStore) Close() error {
 	s.wg.Wait()
+	if s.own {
+		s.pool.Close()
+	}
 	return nil
+}
+
+// refusalShards is the number of independently locked parts of a
+// refusalCache.
+const refusalShards = 32
+
+// refusalCache remembers, per key, until when Hit refuses it (see
+// [RateLimitStore.Hit]). It holds at most its size, rounded up to a
+// multiple of refusalShards, in keys.
+type refusalCache struct {
+	seed   maphash.Seed
+	per    int // entries per shard
+	shards [refusalShards]refusalShard
+}
+
+type refusalShard struct {
+	mu sync.Mutex
+	m  map[string]refusal
+	_  [40]byte // keeps shards' locks on different cache lines
+}
+
+// refusal is a remembered refusal: the key is refused under the rule
+// (window and max) while now < until (Unix ms: lastRequest + window).
+type refusal struct {
+	until, winMS, max int64
+}
+
+func newRefusalCache(size int) *refusalCache {
+	c := &refusalCache{seed: maphash.MakeSeed(), per: max(1, (size+refusalShards-1)/refusalShards)}
+	for i := range c.shards {
+		c.shards[i].m = map[string]refusal{}
+	}
+	return c
+}
+
+func (c *refusalCache) shard(key string) *refusalShard {
+	return &c.shards[maphash.String(c.seed, key)%refusalShards]
+}
+
+// get returns until when key is refused at nowMS under the rule, if a
+// refusal is remembered for that rule and has not ended.
+func (c *refusalCache) get(key string, nowMS, winMS, maxCount int64) (until int64, ok bool) {
+	sh := c.shard(key)
+	sh.mu.Lock()
+	r, found := sh.m[key]
+	sh.mu.Unlock()
+	if !found || r.winMS != winMS || r.max != maxCount || nowMS >= r.until {
+		return 0, false
+	}
+	return r.until, true
+}
+
+// put remembers a refusal. A full shard first drops the refusals ended by
+// nowMS and, if that frees less than an eighth of it, arbitrary ones (Go
+// randomizes where a map's iteration starts), so that the next sweep is
+// an eighth of the shard's inserts away.
+func (c *refusalCache) put(key string, r refusal, nowMS int64) {
+	if len(key) > maxRefusalKey {
+		return
+	}
+	sh := c.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, found := sh.m[key]; !found && len(sh.m) >= c.per {
+		for k, e := range sh.m {
+			if e.until <= nowMS {
+				delete(sh.m, k)
+			}
+		}
+		target := c.per - max(1, c.per/8)
+		for k := range sh.m {
+			if len(sh.m) <= target {
+				break
+			}
+			delete(sh.m, k)
+		}
+	}
+	sh.m[key] = r
+}
+
+// forget drops the refusal remembered for key, if any.
+func (c *refusalCache) forget(key string) {
+	sh := c.shard(key)
+	sh.mu.Lock()
+	delete(sh.m, key)
+	sh.mu.Unlock()
+}
+
+// sweep drops the refusals ended by nowMS.
+func (c *refusalCache) sweep(nowMS int64) {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		for k, e := range sh.m {
+			if e.until <= nowMS {
+				delete(sh.m, k)
+			}
+		}
+		sh.mu.Unlock()
+	}
 }

@@ -2,10 +2,16 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testpg"
@@ -13,16 +19,33 @@ import (
 	"github.com/managarten/mana-auth/storage/postgres"
 )
 
+// rateLimitOptionCases are the option sets the behaviour tests run with.
+var rateLimitOptionCases = []struct {
+	name string
+	opts postgres.RateLimitOptions
+}{
+	{"default", postgres.RateLimitOptions{}},
+	{"durable", postgres.RateLimitOptions{Durable: true}},
+	{"adapter pool", postgres.RateLimitOptions{MaxConns: -1}},
+	{"two connections", postgres.RateLimitOptions{MaxConns: 2}},
+	{"no refusal cache", postgres.RateLimitOptions{RefusalCache: -1}},
+	{"tiny refusal cache", postgres.RateLimitOptions{RefusalCache: 1}},
+}
+
 func TestRateLimitStoreConformance(t *testing.T) {
 	testpg.Require(t)
-	ratelimittest.Run(t, func(t *testing.T) auth.RateLimitStore {
-		s := postgres.NewRateLimitStore(open(t, postgres.Options{MaxConns: 8}))
-		if err := s.Migrate(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	})
+	for _, tc := range rateLimitOptionCases {
+		t.Run(tc.name, func(t *testing.T) {
+			ratelimittest.Run(t, func(t *testing.T) auth.RateLimitStore {
+				s := postgres.NewRateLimitStore(open(t, postgres.Options{MaxConns: 8}), tc.opts)
+				if err := s.Migrate(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { s.Close() })
+				return s
+			})
+		})
+	}
 }
 
 // Better Auth's table: id, key (unique), count, lastRequest (ms); created
@@ -76,44 +99,52 @@ WHERE table_schema = $1 AND table_name = 'rateLimit' ORDER BY ordinal_position`,
 	}
 }
 
-// Two instances (two pools on one schema) hitting one key at once admit
-// exactly Max between them.
+// Two instances (two stores, each on its own adapter, on one schema)
+// hitting one key at once admit exactly Max between them, window after
+// window, whatever the options (refusals answered from memory included).
 func TestRateLimitStoreTwoInstances(t *testing.T) {
 	ctx := context.Background()
-	a := open(t, postgres.Options{MaxConns: 8})
-	b := open(t, postgres.Options{Schema: a.SchemaName(), MaxConns: 8})
-	sa, sb := postgres.NewRateLimitStore(a), postgres.NewRateLimitStore(b)
-	defer sa.Close()
-	defer sb.Close()
-	if err := sa.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rule := auth.RateRule{Window: time.Minute, Max: 7}
-	var allowed atomic.Int32
-	var wg sync.WaitGroup
-	for i := range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := sa
-			if i%2 == 1 {
-				s = sb
+	for _, tc := range rateLimitOptionCases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := open(t, postgres.Options{MaxConns: 8})
+			b := open(t, postgres.Options{Schema: a.SchemaName(), MaxConns: 8})
+			sa, sb := postgres.NewRateLimitStore(a, tc.opts), postgres.NewRateLimitStore(b, tc.opts)
+			defer sa.Close()
+			defer sb.Close()
+			if err := sa.Migrate(ctx); err != nil {
+				t.Fatal(err)
 			}
-			ok, retry, err := s.Hit(ctx, "hot", rule, ratelimittest.T0.Add(time.Duration(i)*time.Millisecond))
-			if err != nil {
-				t.Error(err)
-				return
+			rule := auth.RateRule{Window: time.Minute, Max: 7}
+			for round := range 3 {
+				start := ratelimittest.T0.Add(time.Duration(round) * 2 * rule.Window)
+				var allowed atomic.Int32
+				var wg sync.WaitGroup
+				for i := range 64 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						s := sa
+						if i%2 == 1 {
+							s = sb
+						}
+						ok, retry, err := s.Hit(ctx, "hot", rule, start.Add(time.Duration(i)*time.Millisecond))
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if ok {
+							allowed.Add(1)
+						} else if retry <= 0 || retry > rule.Window {
+							t.Errorf("refused with retryAfter %v", retry)
+						}
+					}()
+				}
+				wg.Wait()
+				if allowed.Load() != int32(rule.Max) {
+					t.Fatalf("round %d: %d allowed across two instances, want %d", round, allowed.Load(), rule.Max)
+				}
 			}
-			if ok {
-				allowed.Add(1)
-			} else if retry <= 0 || retry > rule.Window {
-				t.Errorf("refused with retryAfter %v", retry)
-			}
-		}()
-	}
-	wg.Wait()
-	if allowed.Load() != int32(rule.Max) {
-		t.Fatalf("%d allowed across two instances, want %d", allowed.Load(), rule.Max)
+		})
 	}
 }
 
@@ -162,4 +193,486 @@ func TestRateLimitStoreCleanup(t *testing.T) {
 	if left != 1 { // only c, touched at 2h02
 		t.Fatalf("%d rows after the background sweep, want 1", left)
 	}
+}
+
+// The store's own pool (or the adapter's), its size and application
+// name, the table it creates (UNLOGGED unless Durable; an existing table
+// is left as it is), and what Close closes.
+func TestRateLimitStoreOptions(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name        string
+		opts        postgres.RateLimitOptions
+		preexisting bool  // the table exists (ordinary) before the store's Migrate
+		own         bool  // the store has a pool of its own
+		maxConns    int32 // of the store's pool
+		persistence string
+	}{
+		{"default", postgres.RateLimitOptions{}, false, true, postgres.DefaultRateLimitMaxConns, "u"},
+		{"durable", postgres.RateLimitOptions{Durable: true}, false, true, postgres.DefaultRateLimitMaxConns, "p"},
+		{"max conns", postgres.RateLimitOptions{MaxConns: 3}, false, true, 3, "u"},
+		{"adapter pool", postgres.RateLimitOptions{MaxConns: -1}, false, false, 4, "u"},
+		{"adapter pool, durable", postgres.RateLimitOptions{MaxConns: -1, Durable: true}, false, false, 4, "p"},
+		{"existing table", postgres.RateLimitOptions{}, true, true, postgres.DefaultRateLimitMaxConns, "p"},
+		{"existing table, other name", postgres.RateLimitOptions{Table: "limits"}, true, true, postgres.DefaultRateLimitMaxConns, "p"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := open(t, postgres.Options{MaxConns: 4})
+			table := tc.opts.Table
+			if table == "" {
+				table = postgres.RateLimitTable
+			}
+			qualified := `"` + db.SchemaName() + `"."` + table + `"`
+			conn := raw(t)
+			if tc.preexisting { // as Better Auth's migrations create it
+				if _, err := conn.Exec(ctx, `CREATE SCHEMA "`+db.SchemaName()+`"; CREATE TABLE `+qualified+
+					` ("id" text PRIMARY KEY, "key" text NOT NULL UNIQUE, "count" integer NOT NULL, "lastRequest" bigint NOT NULL)`); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := postgres.NewRateLimitStore(db, tc.opts)
+			defer s.Close()
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if ok, _, err := s.Hit(ctx, "k", auth.RateRule{Window: time.Minute, Max: 1}, ratelimittest.T0); err != nil || !ok {
+				t.Fatalf("hit: %v %v", ok, err)
+			}
+			if got := s.Pool() != db.Pool(); got != tc.own {
+				t.Errorf("own pool = %v, want %v", got, tc.own)
+			}
+			if got := s.Pool().Config().MaxConns; got != tc.maxConns {
+				t.Errorf("pool MaxConns = %d, want %d", got, tc.maxConns)
+			}
+			var app, persistence string
+			if err := s.Pool().QueryRow(ctx, `SELECT current_setting('application_name')`).Scan(&app); err != nil {
+				t.Fatal(err)
+			}
+			wantApp := "mana-auth"
+			if tc.own {
+				wantApp = "mana-auth/ratelimit"
+			}
+			if app != wantApp {
+				t.Errorf("application_name = %q, want %q", app, wantApp)
+			}
+			if err := conn.QueryRow(ctx, `SELECT relpersistence::text FROM pg_class WHERE oid = to_regclass($1)`, qualified).Scan(&persistence); err != nil {
+				t.Fatal(err)
+			}
+			if persistence != tc.persistence {
+				t.Errorf("relpersistence = %q, want %q", persistence, tc.persistence)
+			}
+			// Close closes the store's own pool, never the adapter's.
+			s.Close()
+			if err := db.Ping(ctx); err != nil {
+				t.Fatalf("adapter after the store's Close: %v", err)
+			}
+			err := s.Pool().Ping(ctx)
+			if tc.own && err == nil {
+				t.Error("the store's own pool is open after Close")
+			} else if !tc.own && err != nil {
+				t.Errorf("the adapter's pool after the store's Close: %v", err)
+			}
+		})
+	}
+}
+
+// A caller's pool (NewRateLimitStoreFromPool) stays the caller's: the store
+// runs on a pool of its own, which works whether the caller closes its
+// pool before or after the store's Close.
+func TestRateLimitStoreFromPool(t *testing.T) {
+	ctx := context.Background()
+	schema := testpg.SchemaName(t, "st_")
+	pool, err := pgxpool.New(ctx, testpg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := postgres.NewRateLimitStoreFromPool(pool, schema, postgres.RateLimitOptions{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pool.Close() // the caller is done with its pool
+	if ok, _, err := s.Hit(ctx, "k", auth.RateRule{Window: time.Minute, Max: 1}, ratelimittest.T0); err != nil || !ok {
+		t.Fatalf("hit after the caller's pool closed: %v %v", ok, err)
+	}
+	if _, err := postgres.NewRateLimitStoreFromPool(nil, schema, postgres.RateLimitOptions{}); err == nil {
+		t.Error("nil pool accepted")
+	}
+	if _, err := postgres.NewRateLimitStoreFromPool(s.Pool(), schema, postgres.RateLimitOptions{Table: `bad"name`}); err == nil {
+		t.Error("invalid table name accepted")
+	}
+}
+
+// walSyncs returns the server's count of WAL flushes to disk.
+func walSyncs(t *testing.T, conn *pgx.Conn) int64 {
+	t.Helper()
+	var n int64
+	if err := conn.QueryRow(context.Background(), `SELECT wal_sync FROM pg_stat_wal`).Scan(&n); err != nil {
+		t.Skipf("pg_stat_wal: %v", err) // before PostgreSQL 14
+	}
+	return n
+}
+
+// backendPID returns the server process of pool's connection.
+func backendPID(t *testing.T, pool *pgxpool.Pool) int32 {
+	t.Helper()
+	var pid int32
+	if err := pool.QueryRow(context.Background(), `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// Hit commits asynchronously (does not wait for a WAL flush) unless
+// Durable, even on an ordinary (logged) table. Observed through the
+// server-wide count of WAL flushes, which server processes report when
+// they exit (at the latest): sequential synchronous commits flush once
+// each, unless another process's flush covers them; asynchronous ones
+// leave the flushing to the WAL writer, a few times a second. Other
+// clients of the server can only add flushes, so the asynchronous case is
+// tried up to three times.
+func TestRateLimitStoreAsyncCommit(t *testing.T) {
+	ctx := context.Background()
+	schema := testpg.SchemaName(t, "st_")
+	conn := raw(t)
+	if _, err := conn.Exec(ctx, `CREATE SCHEMA "`+schema+`"; CREATE TABLE "`+schema+`"."rateLimit"`+
+		` ("id" text PRIMARY KEY, "key" text NOT NULL UNIQUE, "count" integer NOT NULL, "lastRequest" bigint NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 100
+	rule := auth.RateRule{Window: time.Minute, Max: 10}
+	var round int
+	// flushes returns the WAL flushes during n hits on a store (and
+	// adapter) of one connection each, closed before counting.
+	flushes := func(t *testing.T, opts postgres.RateLimitOptions) int64 {
+		t.Helper()
+		db := open(t, postgres.Options{Schema: schema, MaxConns: 1})
+		s := postgres.NewRateLimitStore(db, opts)
+		defer s.Close()
+		pids := []int32{backendPID(t, db.Pool()), backendPID(t, s.Pool())}
+		round++
+		before := walSyncs(t, conn)
+		for i := range n {
+			if _, _, err := s.Hit(ctx, fmt.Sprintf("%d|%d", round, i), rule, ratelimittest.T0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close()
+		db.Close()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			var alive bool
+			if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = ANY($1))`, pids).Scan(&alive); err != nil {
+				t.Fatal(err)
+			}
+			if !alive {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the pools' server processes have not exited")
+			}
+		}
+		return walSyncs(t, conn) - before
+	}
+	for _, tc := range []struct {
+		name  string
+		opts  postgres.RateLimitOptions
+		async bool
+	}{
+		{"durable", postgres.RateLimitOptions{Durable: true, MaxConns: 1}, false},
+		{"durable, adapter pool", postgres.RateLimitOptions{Durable: true, MaxConns: -1}, false},
+		{"default", postgres.RateLimitOptions{MaxConns: 1}, true},
+		{"adapter pool", postgres.RateLimitOptions{MaxConns: -1}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !tc.async {
+				got := flushes(t, tc.opts)
+				if got < n/2 {
+					t.Skipf("%d WAL flushes for %d synchronous commits: fsync off?", got, n)
+				}
+				t.Logf("%d WAL flushes for %d synchronous commits", got, n)
+				return
+			}
+			var got int64
+			for range 3 {
+				if got = flushes(t, tc.opts); got < n/10 {
+					t.Logf("%d WAL flushes for %d asynchronous commits", got, n)
+					return
+				}
+			}
+			t.Fatalf("%d WAL flushes for %d asynchronous commits", got, n)
+		})
+	}
+}
+
+// countingTracer counts the statements run on a pool's connections.
+type countingTracer struct{ n atomic.Int64 }
+
+func (c *countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+
+func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// tracedStore is a store in schema over a pool of the caller's whose
+// statements (and so the store's own pool's, derived from its
+// configuration) tr counts.
+func tracedStore(t *testing.T, schema string, tr pgx.QueryTracer, opts postgres.RateLimitOptions) *postgres.RateLimitStore {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(testpg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 2
+	cfg.ConnConfig.Tracer = tr
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	opts.CleanupInterval = -1 // no background statements
+	s, err := postgres.NewRateLimitStoreFromPool(pool, schema, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// After a refusal, Hits on the key under the same rule are refused from
+// memory, without a statement, with the remaining time, until the window
+// has passed; then the database answers again. A different rule, another
+// key, or the key allowed again go to the database.
+func TestRateLimitStoreRefusalCache(t *testing.T) {
+	ctx := context.Background()
+	r2 := auth.RateRule{Window: 10 * time.Second, Max: 2}
+	r3 := auth.RateRule{Window: 10 * time.Second, Max: 3}
+	type step struct {
+		at      time.Duration // since T0
+		key     string
+		rule    auth.RateRule
+		allowed bool
+		retry   time.Duration // when refused
+		trip    bool          // a statement, with the refusal cache
+	}
+	long := strings.Repeat("x", 513) // not remembered
+	steps := []step{
+		{0, long, r2, true, 0, true},
+		{0, long, r2, true, 0, true},
+		{0, long, r2, false, 10 * time.Second, true},
+		{time.Second, long, r2, false, 9 * time.Second, true},
+		{0, "k", r2, true, 0, true},
+		{time.Second, "k", r2, true, 0, true},
+		{2 * time.Second, "k", r2, false, 9 * time.Second, true}, // remembered until 11 s
+		{3 * time.Second, "k", r2, false, 8 * time.Second, false},
+		{10999 * time.Millisecond, "k", r2, false, time.Millisecond, false},
+		{4 * time.Second, "k", r2, false, 7 * time.Second, false}, // an earlier clock (another request)
+		{5 * time.Second, "other", r2, true, 0, true},
+		{5 * time.Second, "k", r3, true, 0, true},                // another rule: count 3 of 3, lastRequest 5 s
+		{6 * time.Second, "k", r2, false, 9 * time.Second, true}, // remembered until 15 s
+		{7 * time.Second, "k", r2, false, 8 * time.Second, false},
+		{7 * time.Second, "k", r3, false, 8 * time.Second, true}, // one rule remembered per key: now r3's
+		{14998 * time.Millisecond, "k", r2, false, 2 * time.Millisecond, true},
+		{14999 * time.Millisecond, "k", r2, false, time.Millisecond, false},
+		{-time.Second, "k", r2, false, 10 * time.Second, false}, // a clock before lastRequest: at most the window, as from the database
+		{15 * time.Second, "k", r2, true, 0, true},              // the window has passed: count 1
+		{15 * time.Second, "k", r2, true, 0, true},
+		{15 * time.Second, "k", r2, false, 10 * time.Second, true},
+		{16 * time.Second, "k", r2, false, 9 * time.Second, false},
+	}
+	for _, tc := range []struct {
+		name  string
+		opts  postgres.RateLimitOptions
+		cache bool
+	}{
+		{"default", postgres.RateLimitOptions{}, true},
+		{"durable", postgres.RateLimitOptions{Durable: true}, true},
+		{"adapter pool", postgres.RateLimitOptions{MaxConns: -1}, true},
+		{"no refusal cache", postgres.RateLimitOptions{RefusalCache: -1}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := &countingTracer{}
+			s := tracedStore(t, testpg.SchemaName(t, "st_"), tr, tc.opts)
+			for i, st := range steps {
+				before := tr.n.Load()
+				ok, retry, err := s.Hit(ctx, st.key, st.rule, ratelimittest.T0.Add(st.at))
+				if err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+				if ok != st.allowed || retry != st.retry {
+					t.Fatalf("step %d (at %v, %q, max %d): %v %v, want %v %v", i, st.at, st.key, st.rule.Max, ok, retry, st.allowed, st.retry)
+				}
+				want := int64(0)
+				if st.trip || !tc.cache {
+					want = 1
+				}
+				if got := tr.n.Load() - before; got != want {
+					t.Fatalf("step %d (at %v, %q, max %d): %d statements, want %d", i, st.at, st.key, st.rule.Max, got, want)
+				}
+			}
+		})
+	}
+}
+
+// A refusal cache smaller than the refused keys remembers some of them,
+// and the others are answered by the database, as right.
+func TestRateLimitStoreRefusalCacheBound(t *testing.T) {
+	ctx := context.Background()
+	tr := &countingTracer{}
+	s := tracedStore(t, testpg.SchemaName(t, "st_"), tr, postgres.RateLimitOptions{RefusalCache: 32})
+	rule := auth.RateRule{Window: time.Minute, Max: 1}
+	const keys = 200
+	for _, st := range []struct {
+		at      time.Duration
+		allowed bool
+		retry   time.Duration
+	}{{0, true, 0}, {0, false, time.Minute}, {time.Second, false, 59 * time.Second}} {
+		before := tr.n.Load()
+		for i := range keys {
+			if st.at > 0 { // the last remembered first
+				i = keys - 1 - i
+			}
+			ok, retry, err := s.Hit(ctx, fmt.Sprintf("192.0.2.%d|/sign-in/email", i), rule, ratelimittest.T0.Add(st.at))
+			if err != nil || ok != st.allowed || retry != st.retry {
+				t.Fatalf("at %v key %d: %v %v %v, want %v %v", st.at, i, ok, retry, err, st.allowed, st.retry)
+			}
+		}
+		trips := tr.n.Load() - before
+		if st.at == 0 && trips != keys {
+			t.Fatalf("at %v: %d statements for %d keys", st.at, trips, keys)
+		}
+		if st.at > 0 && (trips < keys-32 || trips >= keys) {
+			t.Fatalf("%d statements for %d refused keys, a cache of 32", trips, keys)
+		}
+	}
+}
+
+// A refusal remembered by one instance ends when the window passes, so it
+// never refuses a request another instance's reset would allow; the other
+// instance, without the memory, gets the database's answer.
+func TestRateLimitStoreRefusalCacheTwoInstances(t *testing.T) {
+	ctx := context.Background()
+	schema := testpg.SchemaName(t, "st_")
+	ta, tb := &countingTracer{}, &countingTracer{}
+	a, b := tracedStore(t, schema, ta, postgres.RateLimitOptions{}), tracedStore(t, schema, tb, postgres.RateLimitOptions{})
+	rule := auth.RateRule{Window: 10 * time.Second, Max: 2}
+	for i, st := range []struct {
+		s       *postgres.RateLimitStore
+		at      time.Duration
+		allowed bool
+		retry   time.Duration
+		trips   int64 // statements on a and b
+	}{
+		{a, 0, true, 0, 1},
+		{b, 0, true, 0, 1},
+		{a, time.Second, false, 9 * time.Second, 1}, // a remembers until 10 s
+		{b, 2 * time.Second, false, 8 * time.Second, 1},
+		{a, 9 * time.Second, false, time.Second, 0},
+		{b, 10 * time.Second, true, 0, 1},         // b restarts the count
+		{a, 10500 * time.Millisecond, true, 0, 1}, // count 2
+		{a, 10600 * time.Millisecond, false, 9900 * time.Millisecond, 1},
+		{b, 11 * time.Second, false, 9500 * time.Millisecond, 1},
+		{a, 11 * time.Second, false, 9500 * time.Millisecond, 0},
+	} {
+		before := ta.n.Load() + tb.n.Load()
+		ok, retry, err := st.s.Hit(ctx, "k", rule, ratelimittest.T0.Add(st.at))
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if ok != st.allowed || retry != st.retry {
+			t.Fatalf("step %d (at %v): %v %v, want %v %v", i, st.at, ok, retry, st.allowed, st.retry)
+		}
+		if got := ta.n.Load() + tb.n.Load() - before; got != st.trips {
+			t.Fatalf("step %d (at %v): %d statements, want %d", i, st.at, got, st.trips)
+		}
+	}
+}
+
+// benchStore is a store over a fresh schema, on an adapter with the pool
+// size a server gets by default on this machine (max(4, CPUs)); logged
+// creates the table beforehand as Better Auth's migrations do (an
+// ordinary table).
+func benchStore(b *testing.B, opts postgres.RateLimitOptions, logged bool) *postgres.RateLimitStore {
+	b.Helper()
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, postgres.Options{URL: testpg.URL(), Schema: testpg.SchemaName(b, "st_")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Close() })
+	if logged {
+		if _, err := db.Pool().Exec(ctx, `CREATE SCHEMA "`+db.SchemaName()+`"; CREATE TABLE "`+db.SchemaName()+`"."rateLimit"`+
+			` ("id" text PRIMARY KEY, "key" text NOT NULL UNIQUE, "count" integer NOT NULL, "lastRequest" bigint NOT NULL)`); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s := postgres.NewRateLimitStore(db, opts)
+	b.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// benchHits runs allowed hits on distinct keys, in parallel.
+func benchHits(b *testing.B, s *postgres.RateLimitStore) {
+	ctx := context.Background()
+	rule := auth.RateRule{Window: time.Minute, Max: 100}
+	var n atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			key := "198.51.100." + strconv.FormatInt(n.Add(1), 10) + "|/get-session"
+			ok, _, err := s.Hit(ctx, key, rule, time.Now())
+			if err != nil || !ok {
+				b.Fatalf("hit: %v %v", ok, err)
+			}
+		}
+	})
+}
+
+// BenchmarkRateLimitHit: allowed hits on distinct keys, in parallel, with
+// the default options (the store creates its table: UNLOGGED).
+func BenchmarkRateLimitHit(b *testing.B) {
+	benchHits(b, benchStore(b, postgres.RateLimitOptions{}, false))
+}
+
+// BenchmarkRateLimitHitLoggedTable: as BenchmarkRateLimitHit on an
+// ordinary table created beforehand (asynchronous commits only).
+func BenchmarkRateLimitHitLoggedTable(b *testing.B) {
+	benchHits(b, benchStore(b, postgres.RateLimitOptions{}, true))
+}
+
+// BenchmarkRateLimitHitDurable: as BenchmarkRateLimitHit with Durable
+// (synchronous commits, ordinary table).
+func BenchmarkRateLimitHitDurable(b *testing.B) {
+	benchHits(b, benchStore(b, postgres.RateLimitOptions{Durable: true}, false))
+}
+
+// BenchmarkRateLimitHitRefused: a flood on a few keys already at their
+// limit, in parallel.
+func BenchmarkRateLimitHitRefused(b *testing.B) {
+	s := benchStore(b, postgres.RateLimitOptions{}, false)
+	ctx := context.Background()
+	rule := auth.RateRule{Window: time.Hour, Max: 1}
+	keys := make([]string, 16)
+	for i := range keys {
+		keys[i] = "203.0.113." + strconv.Itoa(i) + "|/sign-in/email"
+		if _, _, err := s.Hit(ctx, keys[i], rule, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var n atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			ok, retry, err := s.Hit(ctx, keys[n.Add(1)%int64(len(keys))], rule, time.Now())
+			if err != nil || ok || retry <= 0 {
+				b.Fatalf("hit: %v %v %v", ok, retry, err)
+			}
+		}
+	})
 }
