@@ -22,8 +22,9 @@ const sharedRuleMax = 20
 
 // rateLimitStore picks where the rate-limit counters live, so that a limit
 // holds across instances: Redis when REDIS_URL is set, else the PostgreSQL
-// database (table "rateLimit", created with the migrations or on first
-// use), else (SQLite, memory: one instance) the process's memory. Shared
+// database (table "rateLimit", created UNLOGGED with the migrations or on
+// first use, written with asynchronous commits on a small pool of its
+// own), else (SQLite, memory: one instance) the process's memory. Shared
 // stores take the strict rules only (see sharedRuleMax). The returned func
 // releases the store.
 func rateLimitStore(ctx context.Context, cfg Config, db storage.Adapter, log *slog.Logger) (auth.RateLimitStore, func(), error) {
@@ -39,6 +40,7 @@ func rateLimitStore(ctx context.Context, cfg Config, db storage.Adapter, log *sl
 		st := postgres.NewRateLimitStore(pg)
 		if cfg.AutoMigrate {
 			if err := st.Migrate(ctx); err != nil {
+				st.Close()
 				return nil, nil, fmt.Errorf("rate-limit table: %w", err)
 			}
 		}
