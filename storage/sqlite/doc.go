@@ -37,6 +37,18 @@
 // [MemoryPath], which has a single connection, so would a read). A Tx call on
 // the transaction's adapter runs in the same transaction, in a savepoint.
 //
+// # Prepared statements
+//
+// The adapter prepares each distinct SQL statement once and keeps it, keyed
+// by its text, which depends on the schema and the shape of a call (table,
+// fields, operators, sort) but never on values. The read pool and the write
+// connection each keep up to 256 statements; past that, and for statements
+// with an In / NotIn list longer than 8 values, statements are prepared on
+// each call. Transactions use the write connection's statements; one first
+// run inside a transaction is added to them when the transaction ends.
+// Migrations, including another process's, do not invalidate them: SQLite
+// prepares a statement again when the schema has changed. Close closes them.
+//
 // # Storage format
 //
 // The table layout is Better Auth's (Kysely, SQLite dialect): strings are

@@ -55,8 +55,10 @@ type Adapter struct {
 
 // core is what an adapter and the transaction adapters derived from it share.
 type core struct {
-	w      *sql.DB // the single write connection
-	r      *sql.DB // read-only pool (== w for an in-memory database)
+	w      *sql.DB    // the single write connection
+	r      *sql.DB    // read-only pool (== w for an in-memory database)
+	ws     *stmtCache // statements prepared on w
+	rs     *stmtCache // statements prepared on r (== ws when r == w)
 	log    *slog.Logger
 	schema atomic.Pointer[schemaInfo]
 }
@@ -66,6 +68,12 @@ type txState struct {
 	tx *sql.Tx
 	mu sync.Mutex // one statement at a time on the transaction's connection
 	sp int        // savepoints created so far (guarded by mu)
+	// stmts are the transaction's statements by SQL text, closed by
+	// database/sql when the transaction ends (guarded by mu).
+	stmts map[string]*sql.Stmt
+	// pending are statements prepared for the transaction only, to add to
+	// the write cache when it ends (guarded by mu).
+	pending []string
 }
 
 // Interface checks.
@@ -142,7 +150,12 @@ func Open(ctx context.Context, opts Options) (*Adapter, error) {
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
 	}
-	a := &Adapter{c: &core{w: w, r: r, log: logger}}
+	c := &core{w: w, r: r, ws: newStmtCache(w), log: logger}
+	c.rs = c.ws
+	if r != w {
+		c.rs = newStmtCache(r)
+	}
+	a := &Adapter{c: c}
 	if err := a.checkVersion(ctx); err != nil {
 		_ = a.Close()
 		return nil, err
@@ -194,9 +207,14 @@ func escapePath(p string) string {
 	return b.String()
 }
 
-// Close closes the database. Transactions in progress are rolled back.
+// Close closes the database and the prepared statements the adapter caches.
+// Transactions in progress are rolled back.
 func (a *Adapter) Close() error {
-	err := a.c.w.Close()
+	err := a.c.ws.close()
+	if a.c.rs != a.c.ws {
+		err = errors.Join(err, a.c.rs.close())
+	}
+	err = errors.Join(err, a.c.w.Close())
 	if a.c.r != a.c.w {
 		err = errors.Join(err, a.c.r.Close())
 	}
@@ -242,28 +260,63 @@ func (a *Adapter) table(name string) (*tableInfo, error) {
 }
 
 // exec runs a write statement on the transaction or the write connection.
-func (a *Adapter) exec(ctx context.Context, query string, args []any) (sql.Result, error) {
+// With cache set, the statement is prepared once and kept (see stmtCache);
+// statements whose text varies beyond the shape of a call (savepoint names,
+// long In lists) must not set it.
+func (a *Adapter) exec(ctx context.Context, query string, args []any, cache bool) (sql.Result, error) {
+	var res sql.Result
+	var err error
 	if a.tx != nil {
 		a.tx.mu.Lock()
 		defer a.tx.mu.Unlock()
-		res, err := a.tx.tx.ExecContext(ctx, query, args...)
+		if s := a.txStmt(ctx, query, cache); s != nil {
+			if res, err = s.ExecContext(ctx, args...); err != nil {
+				a.forget(query)
+			}
+		} else {
+			res, err = a.tx.tx.ExecContext(ctx, query, args...)
+		}
 		return res, mapErr(ctx, err)
 	}
-	res, err := a.c.w.ExecContext(ctx, query, args...)
+	var s *sql.Stmt
+	if cache {
+		s = a.c.ws.get(ctx, query)
+	}
+	if s != nil {
+		res, err = s.ExecContext(ctx, args...)
+	}
+	if s == nil || isStmtClosed(err) {
+		res, err = a.c.w.ExecContext(ctx, query, args...)
+	}
 	return res, mapErr(ctx, err)
 }
 
 // query runs a read statement on the transaction or the read pool and calls
-// fn for each row.
-func (a *Adapter) query(ctx context.Context, query string, args []any, fn func(*sql.Rows) error) error {
+// fn for each row. cache is as for exec.
+func (a *Adapter) query(ctx context.Context, query string, args []any, cache bool, fn func(*sql.Rows) error) error {
 	var rows *sql.Rows
 	var err error
 	if a.tx != nil {
 		a.tx.mu.Lock()
 		defer a.tx.mu.Unlock()
-		rows, err = a.tx.tx.QueryContext(ctx, query, args...)
+		if s := a.txStmt(ctx, query, cache); s != nil {
+			if rows, err = s.QueryContext(ctx, args...); err != nil {
+				a.forget(query)
+			}
+		} else {
+			rows, err = a.tx.tx.QueryContext(ctx, query, args...)
+		}
 	} else {
-		rows, err = a.c.r.QueryContext(ctx, query, args...)
+		var s *sql.Stmt
+		if cache {
+			s = a.c.rs.get(ctx, query)
+		}
+		if s != nil {
+			rows, err = s.QueryContext(ctx, args...)
+		}
+		if s == nil || isStmtClosed(err) {
+			rows, err = a.c.r.QueryContext(ctx, query, args...)
+		}
 	}
 	if err != nil {
 		return mapErr(ctx, err)
@@ -314,7 +367,7 @@ func (a *Adapter) Create(ctx context.Context, table string, rec storage.Record) 
 		args = append(args, toDB(nv))
 	}
 	q := "INSERT INTO " + t.quoted + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(marks, ", ") + ")"
-	if _, err := a.exec(ctx, q, args); err != nil {
+	if _, err := a.exec(ctx, q, args, true); err != nil {
 		return fmt.Errorf("sqlite: create %s: %w", t.t.Name, err)
 	}
 	return nil
@@ -370,7 +423,7 @@ func (a *Adapter) FindOneJoined(ctx context.Context, table, ref string, where ..
 		ptrs[i] = &dest[i]
 	}
 	var rec, refRec storage.Record
-	err = a.query(ctx, q, args, func(rows *sql.Rows) error {
+	err = a.query(ctx, q, args, cacheable(where), func(rows *sql.Rows) error {
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
 		}
@@ -443,7 +496,7 @@ func (a *Adapter) find(ctx context.Context, table string, q storage.Query) ([]st
 	for i := range dest {
 		ptrs[i] = &dest[i]
 	}
-	err = a.query(ctx, b.String(), args, func(rows *sql.Rows) error {
+	err = a.query(ctx, b.String(), args, cacheable(q.Where), func(rows *sql.Rows) error {
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
 		}
@@ -499,7 +552,7 @@ func (a *Adapter) Update(ctx context.Context, table string, set storage.Record, 
 	if err != nil {
 		return 0, err
 	}
-	res, err := a.exec(ctx, "UPDATE "+t.quoted+" SET "+strings.Join(assign, ", ")+whereSQL, args)
+	res, err := a.exec(ctx, "UPDATE "+t.quoted+" SET "+strings.Join(assign, ", ")+whereSQL, args, cacheable(where))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: update %s: %w", t.t.Name, err)
 	}
@@ -520,7 +573,7 @@ func (a *Adapter) Delete(ctx context.Context, table string, where ...storage.Whe
 	if err != nil {
 		return 0, err
 	}
-	res, err := a.exec(ctx, "DELETE FROM "+t.quoted+whereSQL, args)
+	res, err := a.exec(ctx, "DELETE FROM "+t.quoted+whereSQL, args, cacheable(where))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete %s: %w", t.t.Name, err)
 	}
@@ -542,7 +595,7 @@ func (a *Adapter) Count(ctx context.Context, table string, where ...storage.Wher
 		return 0, err
 	}
 	var n int64
-	err = a.query(ctx, "SELECT COUNT(*) FROM "+t.quoted+whereSQL, args, func(rows *sql.Rows) error {
+	err = a.query(ctx, "SELECT COUNT(*) FROM "+t.quoted+whereSQL, args, cacheable(where), func(rows *sql.Rows) error {
 		return rows.Scan(&n)
 	})
 	if err != nil {
@@ -577,12 +630,14 @@ func (a *Adapter) Tx(ctx context.Context, fn func(tx storage.Adapter) error) (er
 	if err := fn(ta); err != nil {
 		done = true
 		_ = tx.Rollback()
+		a.cachePending(ctx, ta.tx)
 		return err
 	}
 	done = true
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", mapErr(ctx, err))
 	}
+	a.cachePending(ctx, ta.tx)
 	return nil
 }
 
@@ -591,15 +646,15 @@ func (a *Adapter) savepoint(ctx context.Context, fn func(tx storage.Adapter) err
 	a.tx.sp++
 	name := fmt.Sprintf("mana_sp_%d", a.tx.sp)
 	a.tx.mu.Unlock()
-	if _, err := a.exec(ctx, "SAVEPOINT "+name, nil); err != nil {
+	if _, err := a.exec(ctx, "SAVEPOINT "+name, nil, false); err != nil {
 		return fmt.Errorf("sqlite: savepoint: %w", err)
 	}
 	done := false
 	rollback := func() {
 		// Cleanup must run even if ctx is done.
 		bg := context.WithoutCancel(ctx)
-		_, _ = a.exec(bg, "ROLLBACK TO SAVEPOINT "+name, nil)
-		_, _ = a.exec(bg, "RELEASE SAVEPOINT "+name, nil)
+		_, _ = a.exec(bg, "ROLLBACK TO SAVEPOINT "+name, nil, false)
+		_, _ = a.exec(bg, "RELEASE SAVEPOINT "+name, nil, false)
 	}
 	defer func() {
 		if !done {
@@ -612,7 +667,7 @@ func (a *Adapter) savepoint(ctx context.Context, fn func(tx storage.Adapter) err
 		return err
 	}
 	done = true
-	if _, err := a.exec(ctx, "RELEASE SAVEPOINT "+name, nil); err != nil {
+	if _, err := a.exec(ctx, "RELEASE SAVEPOINT "+name, nil, false); err != nil {
 		return fmt.Errorf("sqlite: release savepoint: %w", err)
 	}
 	return nil
