@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,6 +75,10 @@ type Server struct {
 	wg            sync.WaitGroup
 }
 
+// defaultPoolMaxConns is the PostgreSQL pool size when DATABASE_URL has
+// no pool_max_conns.
+const defaultPoolMaxConns = 16
+
 // OpenStorage opens the database the configuration names: PostgreSQL when
 // DatabaseURL is set, else SQLite at DataDir/mana-auth.db.
 func OpenStorage(ctx context.Context, cfg Config, log *slog.Logger) (storage.Adapter, error) {
@@ -82,7 +87,13 @@ func OpenStorage(ctx context.Context, cfg Config, log *slog.Logger) (storage.Ada
 		// hang the start: bound the open.
 		octx, cancel := context.WithTimeout(ctx, 8*time.Second)
 		defer cancel()
-		db, err := postgres.Open(octx, postgres.Options{URL: cfg.DatabaseURL, Schema: cfg.DatabaseSchema, Logger: log, QueryTimeout: cfg.QueryTimeout})
+		opts := postgres.Options{URL: cfg.DatabaseURL, Schema: cfg.DatabaseSchema, Logger: log, QueryTimeout: cfg.QueryTimeout}
+		if !strings.Contains(cfg.DatabaseURL, "pool_max_conns") {
+			// pgx's default, max(4, CPUs), queues requests behind a few
+			// slow queries; the URL's pool_max_conns still wins.
+			opts.MaxConns = defaultPoolMaxConns
+		}
+		db, err := postgres.Open(octx, opts)
 		if err != nil {
 			if errors.Is(err, postgres.ErrSchemaTooNew) {
 				return nil, err
