@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/argon2"
-	"golang.org/x/crypto/scrypt"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -73,8 +72,11 @@ func (ScryptHasher) Verify(hash, password string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
+// scryptKey is Better Auth's key: scrypt of the NFKC password with the hex
+// salt as bytes. scryptDerive (scrypt.go) reuses its 32 MiB buffers
+// between calls.
 func scryptKey(saltHex, password string) ([]byte, error) {
-	return scrypt.Key([]byte(norm.NFKC.String(password)), []byte(saltHex), scryptN, scryptR, scryptP, scryptKeyLen)
+	return scryptDerive([]byte(norm.NFKC.String(password)), []byte(saltHex), scryptN, scryptR, scryptP, scryptKeyLen)
 }
 
 // Argon2idHasher hashes with Argon2id in the PHC string format

@@ -1,0 +1,378 @@
+package auth
+
+import (
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"math/bits"
+	"sync"
+)
+
+// This file implements scrypt (RFC 7914) for ScryptHasher. It computes the
+// same function as golang.org/x/crypto/scrypt.Key (which the tests use as
+// the reference) but takes its two big buffers, V (128*N*r bytes: 32 MiB
+// for Better Auth's N=16384, r=16) and XY (256*r bytes), from a pool
+// instead of allocating them on every call. A fresh 32 MiB allocation per
+// hash costs the runtime's zeroing, page faults on new pages, and GC
+// cycles that let the heap grow to about twice the buffers in flight; with
+// the pool, the number of V buffers follows the number of hashes in flight
+// (bounded by Config.HashConcurrency; sync.Pool may also hold an idle
+// buffer or two per P that another P cannot take) and each is reused.
+// The inner loop also avoids two copies x/crypto makes: BlockMix writes
+// V_i straight into V, and the second loop folds X xor V_j into
+// BlockMix's Salsa20/8 input.
+//
+// Pooled buffers are not zeroed, and that cannot change a result: smix
+// writes all of V_0..V_{N-1} in its first loop before the second loop
+// reads any of them, and X and Y are written before they are read, so
+// stale contents never reach an output, and one caller's state never
+// reaches another caller. What a buffer holds after a hash is
+// password-derived state: V_0 is a block of B = PBKDF2-HMAC-SHA256(password,
+// salt, 1), and every V_i and the final X follow from it by cheap steps
+// that need no memory. None of it can be inverted to the password, but
+// whoever could read this process's memory could test password guesses
+// for that one salt against it faster than scrypt allows. That exposure is
+// not new: x/crypto's per-call buffers hold the same state and, once
+// garbage, stay unwiped in the heap until the memory is reused, and the
+// password string itself cannot be wiped in Go either. The pool keeps that
+// kind of residue for no longer (the next hash overwrites it, and an idle
+// buffer is dropped after two GC cycles). The small buffers that hold the
+// final, most directly useful state (B and XY) are cleared after each
+// hash; clearing V as well would cost the 32 MiB memclr that pooling
+// avoids.
+
+var (
+	errScryptN      = errors.New("auth: scrypt: N must be a power of 2 greater than 1")
+	errScryptParams = errors.New("auth: scrypt: r, p and keyLen must be positive")
+	errScryptLarge  = errors.New("auth: scrypt: parameters are too large")
+)
+
+// scryptMaxV bounds V (128*N*r bytes) beyond the overflow checks shared with
+// x/crypto, so that no accepted size makes the allocation itself panic
+// ("len out of range") on 64-bit platforms. 1 TiB is far above anything
+// that could be computed. keyLen is bounded by PBKDF2's (2^32-1)*32 bytes
+// up front, so that a key too long fails before the work, not after.
+const scryptMaxV = 1 << 40
+
+// scryptScratch holds the V and XY buffers for one (N, r).
+type scryptScratch struct {
+	v  []uint32 // 32*N*r words
+	xy []uint32 // 64*r words
+}
+
+// scryptPool caches scratch buffers for Better Auth's parameters
+// (scryptN, scryptR) only: every ScryptHasher hash uses that size, while
+// other sizes (tests, RFC vectors) are allocated per call so that the pool
+// never keeps an unusual size alive. sync.Pool drops a buffer that stays
+// idle for two GC cycles, so the memory returns once hashing stops.
+var scryptPool sync.Pool // of *scryptScratch
+
+func getScryptScratch(N, r int) *scryptScratch {
+	if N == scryptN && r == scryptR {
+		if s, ok := scryptPool.Get().(*scryptScratch); ok {
+			return s
+		}
+	}
+	return &scryptScratch{v: make([]uint32, 32*N*r), xy: make([]uint32, 64*r)}
+}
+
+func putScryptScratch(s *scryptScratch, N, r int) {
+	clear(s.xy)
+	if N == scryptN && r == scryptR {
+		scryptPool.Put(s)
+	}
+}
+
+// scryptDerive returns scrypt(password, salt, N, r, p, keyLen) as defined
+// in RFC 7914. N must be a power of 2 greater than 1, r, p and keyLen
+// positive, and r*p < 2^30; parameters out of range, or sizes that would
+// overflow, are an error (never a panic).
+func scryptDerive(password, salt []byte, N, r, p, keyLen int) ([]byte, error) {
+	if N <= 1 || N&(N-1) != 0 {
+		return nil, errScryptN
+	}
+	if r <= 0 || p <= 0 || keyLen <= 0 {
+		return nil, errScryptParams
+	}
+	if uint64(r)*uint64(p) >= 1<<30 || r > maxInt/128/p || r > maxInt/256 || N > maxInt/128/r ||
+		uint64(N)*uint64(r) > scryptMaxV/128 || uint64(keyLen) > (1<<32-1)*sha256.Size {
+		return nil, errScryptLarge
+	}
+	pw := string(password)
+	// B = PBKDF2-HMAC-SHA256(P, S, 1, p*128*r): p blocks of 128*r bytes.
+	b, err := pbkdf2.Key(sha256.New, pw, salt, 1, p*128*r)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(b)
+	s := getScryptScratch(N, r)
+	for i := range p {
+		smix(b[i*128*r:(i+1)*128*r], r, N, s.v, s.xy)
+	}
+	putScryptScratch(s, N, r)
+	return pbkdf2.Key(sha256.New, pw, b, 1, keyLen)
+}
+
+const maxInt = int(^uint(0) >> 1)
+
+// smix is scryptROMix (RFC 7914 section 5) on one 128*r-byte block b, in
+// place. v holds 32*N*r words and xy 64*r words; neither needs to be
+// zeroed.
+func smix(b []byte, r, N int, v, xy []uint32) {
+	R := 32 * r // words per block
+	x, y := xy[:R], xy[R:2*R]
+	var tmp [16]uint32
+
+	// V_0 = B; V_i = BlockMix(V_{i-1}) written straight into V (no copy
+	// of X per step); then X = BlockMix(V_{N-1}).
+	v0 := v[:R]
+	for i := range v0 {
+		v0[i] = binary.LittleEndian.Uint32(b[4*i:])
+	}
+	for i := 1; i < N; i++ {
+		blockMix(&tmp, v[(i-1)*R:i*R], v[i*R:(i+1)*R], r)
+	}
+	blockMix(&tmp, v[(N-1)*R:N*R], x, r)
+
+	// X = BlockMix(X xor V_j), j = Integerify(X) mod N, N times; the xor
+	// is folded into BlockMix. N is even, so X and Y alternate in pairs.
+	mask := uint64(N - 1)
+	for i := 0; i < N; i += 2 {
+		j := int(integerify(x, r) & mask)
+		blockMixXOR(&tmp, x, v[j*R:(j+1)*R], y, r)
+		j = int(integerify(y, r) & mask)
+		blockMixXOR(&tmp, y, v[j*R:(j+1)*R], x, r)
+	}
+
+	for i, w := range x {
+		binary.LittleEndian.PutUint32(b[4*i:], w)
+	}
+}
+
+// integerify returns the first 64 bits of the last 64-byte block of x,
+// little-endian (RFC 7914 section 5, Integerify).
+func integerify(x []uint32, r int) uint64 {
+	j := (2*r - 1) * 16
+	return uint64(x[j]) | uint64(x[j+1])<<32
+}
+
+// blockMix is scryptBlockMix (RFC 7914 section 4) with Salsa20/8: in and
+// out are 2*r blocks of 16 words and must not overlap. The even results
+// go to out's first half, the odd ones to its second half.
+func blockMix(tmp *[16]uint32, in, out []uint32, r int) {
+	copy(tmp[:], in[(2*r-1)*16:2*r*16])
+	for i := range r {
+		salsaXOR(tmp, (*[16]uint32)(in[32*i:32*i+16]), (*[16]uint32)(out[16*i:16*i+16]))
+		salsaXOR(tmp, (*[16]uint32)(in[32*i+16:32*i+32]), (*[16]uint32)(out[16*(r+i):16*(r+i)+16]))
+	}
+}
+
+// blockMixXOR is blockMix applied to in xor vj, without writing the xor
+// anywhere.
+func blockMixXOR(tmp *[16]uint32, in, vj, out []uint32, r int) {
+	last := (2*r - 1) * 16
+	t, u := (*[16]uint32)(in[last:last+16]), (*[16]uint32)(vj[last:last+16])
+	for k := range tmp {
+		tmp[k] = t[k] ^ u[k]
+	}
+	for i := range r {
+		salsaXOR2(tmp, (*[16]uint32)(in[32*i:32*i+16]), (*[16]uint32)(vj[32*i:32*i+16]), (*[16]uint32)(out[16*i:16*i+16]))
+		salsaXOR2(tmp, (*[16]uint32)(in[32*i+16:32*i+32]), (*[16]uint32)(vj[32*i+16:32*i+32]), (*[16]uint32)(out[16*(r+i):16*(r+i)+16]))
+	}
+}
+
+// salsaXOR sets tmp and out to Salsa20/8(tmp xor in) (RFC 7914 section 3).
+func salsaXOR(tmp, in, out *[16]uint32) {
+	w0 := tmp[0] ^ in[0]
+	w1 := tmp[1] ^ in[1]
+	w2 := tmp[2] ^ in[2]
+	w3 := tmp[3] ^ in[3]
+	w4 := tmp[4] ^ in[4]
+	w5 := tmp[5] ^ in[5]
+	w6 := tmp[6] ^ in[6]
+	w7 := tmp[7] ^ in[7]
+	w8 := tmp[8] ^ in[8]
+	w9 := tmp[9] ^ in[9]
+	w10 := tmp[10] ^ in[10]
+	w11 := tmp[11] ^ in[11]
+	w12 := tmp[12] ^ in[12]
+	w13 := tmp[13] ^ in[13]
+	w14 := tmp[14] ^ in[14]
+	w15 := tmp[15] ^ in[15]
+	x0, x1, x2, x3, x4, x5, x6, x7 := w0, w1, w2, w3, w4, w5, w6, w7
+	x8, x9, x10, x11, x12, x13, x14, x15 := w8, w9, w10, w11, w12, w13, w14, w15
+	for range 4 { // 8 rounds: a column round and a row round each time
+		// Columns.
+		x4 ^= bits.RotateLeft32(x0+x12, 7)
+		x8 ^= bits.RotateLeft32(x4+x0, 9)
+		x12 ^= bits.RotateLeft32(x8+x4, 13)
+		x0 ^= bits.RotateLeft32(x12+x8, 18)
+
+		x9 ^= bits.RotateLeft32(x5+x1, 7)
+		x13 ^= bits.RotateLeft32(x9+x5, 9)
+		x1 ^= bits.RotateLeft32(x13+x9, 13)
+		x5 ^= bits.RotateLeft32(x1+x13, 18)
+
+		x14 ^= bits.RotateLeft32(x10+x6, 7)
+		x2 ^= bits.RotateLeft32(x14+x10, 9)
+		x6 ^= bits.RotateLeft32(x2+x14, 13)
+		x10 ^= bits.RotateLeft32(x6+x2, 18)
+
+		x3 ^= bits.RotateLeft32(x15+x11, 7)
+		x7 ^= bits.RotateLeft32(x3+x15, 9)
+		x11 ^= bits.RotateLeft32(x7+x3, 13)
+		x15 ^= bits.RotateLeft32(x11+x7, 18)
+
+		// Rows.
+		x1 ^= bits.RotateLeft32(x0+x3, 7)
+		x2 ^= bits.RotateLeft32(x1+x0, 9)
+		x3 ^= bits.RotateLeft32(x2+x1, 13)
+		x0 ^= bits.RotateLeft32(x3+x2, 18)
+
+		x6 ^= bits.RotateLeft32(x5+x4, 7)
+		x7 ^= bits.RotateLeft32(x6+x5, 9)
+		x4 ^= bits.RotateLeft32(x7+x6, 13)
+		x5 ^= bits.RotateLeft32(x4+x7, 18)
+
+		x11 ^= bits.RotateLeft32(x10+x9, 7)
+		x8 ^= bits.RotateLeft32(x11+x10, 9)
+		x9 ^= bits.RotateLeft32(x8+x11, 13)
+		x10 ^= bits.RotateLeft32(x9+x8, 18)
+
+		x12 ^= bits.RotateLeft32(x15+x14, 7)
+		x13 ^= bits.RotateLeft32(x12+x15, 9)
+		x14 ^= bits.RotateLeft32(x13+x12, 13)
+		x15 ^= bits.RotateLeft32(x14+x13, 18)
+	}
+	x0 += w0
+	x1 += w1
+	x2 += w2
+	x3 += w3
+	x4 += w4
+	x5 += w5
+	x6 += w6
+	x7 += w7
+	x8 += w8
+	x9 += w9
+	x10 += w10
+	x11 += w11
+	x12 += w12
+	x13 += w13
+	x14 += w14
+	x15 += w15
+	out[0], tmp[0] = x0, x0
+	out[1], tmp[1] = x1, x1
+	out[2], tmp[2] = x2, x2
+	out[3], tmp[3] = x3, x3
+	out[4], tmp[4] = x4, x4
+	out[5], tmp[5] = x5, x5
+	out[6], tmp[6] = x6, x6
+	out[7], tmp[7] = x7, x7
+	out[8], tmp[8] = x8, x8
+	out[9], tmp[9] = x9, x9
+	out[10], tmp[10] = x10, x10
+	out[11], tmp[11] = x11, x11
+	out[12], tmp[12] = x12, x12
+	out[13], tmp[13] = x13, x13
+	out[14], tmp[14] = x14, x14
+	out[15], tmp[15] = x15, x15
+}
+
+// salsaXOR2 sets tmp and out to Salsa20/8(tmp xor a xor b); it is
+// salsaXOR with the xor of V_j folded in (same rounds).
+func salsaXOR2(tmp, a, b, out *[16]uint32) {
+	w0 := tmp[0] ^ a[0] ^ b[0]
+	w1 := tmp[1] ^ a[1] ^ b[1]
+	w2 := tmp[2] ^ a[2] ^ b[2]
+	w3 := tmp[3] ^ a[3] ^ b[3]
+	w4 := tmp[4] ^ a[4] ^ b[4]
+	w5 := tmp[5] ^ a[5] ^ b[5]
+	w6 := tmp[6] ^ a[6] ^ b[6]
+	w7 := tmp[7] ^ a[7] ^ b[7]
+	w8 := tmp[8] ^ a[8] ^ b[8]
+	w9 := tmp[9] ^ a[9] ^ b[9]
+	w10 := tmp[10] ^ a[10] ^ b[10]
+	w11 := tmp[11] ^ a[11] ^ b[11]
+	w12 := tmp[12] ^ a[12] ^ b[12]
+	w13 := tmp[13] ^ a[13] ^ b[13]
+	w14 := tmp[14] ^ a[14] ^ b[14]
+	w15 := tmp[15] ^ a[15] ^ b[15]
+	x0, x1, x2, x3, x4, x5, x6, x7 := w0, w1, w2, w3, w4, w5, w6, w7
+	x8, x9, x10, x11, x12, x13, x14, x15 := w8, w9, w10, w11, w12, w13, w14, w15
+	for range 4 { // 8 rounds: a column round and a row round each time
+		// Columns.
+		x4 ^= bits.RotateLeft32(x0+x12, 7)
+		x8 ^= bits.RotateLeft32(x4+x0, 9)
+		x12 ^= bits.RotateLeft32(x8+x4, 13)
+		x0 ^= bits.RotateLeft32(x12+x8, 18)
+
+		x9 ^= bits.RotateLeft32(x5+x1, 7)
+		x13 ^= bits.RotateLeft32(x9+x5, 9)
+		x1 ^= bits.RotateLeft32(x13+x9, 13)
+		x5 ^= bits.RotateLeft32(x1+x13, 18)
+
+		x14 ^= bits.RotateLeft32(x10+x6, 7)
+		x2 ^= bits.RotateLeft32(x14+x10, 9)
+		x6 ^= bits.RotateLeft32(x2+x14, 13)
+		x10 ^= bits.RotateLeft32(x6+x2, 18)
+
+		x3 ^= bits.RotateLeft32(x15+x11, 7)
+		x7 ^= bits.RotateLeft32(x3+x15, 9)
+		x11 ^= bits.RotateLeft32(x7+x3, 13)
+		x15 ^= bits.RotateLeft32(x11+x7, 18)
+
+		// Rows.
+		x1 ^= bits.RotateLeft32(x0+x3, 7)
+		x2 ^= bits.RotateLeft32(x1+x0, 9)
+		x3 ^= bits.RotateLeft32(x2+x1, 13)
+		x0 ^= bits.RotateLeft32(x3+x2, 18)
+
+		x6 ^= bits.RotateLeft32(x5+x4, 7)
+		x7 ^= bits.RotateLeft32(x6+x5, 9)
+		x4 ^= bits.RotateLeft32(x7+x6, 13)
+		x5 ^= bits.RotateLeft32(x4+x7, 18)
+
+		x11 ^= bits.RotateLeft32(x10+x9, 7)
+		x8 ^= bits.RotateLeft32(x11+x10, 9)
+		x9 ^= bits.RotateLeft32(x8+x11, 13)
+		x10 ^= bits.RotateLeft32(x9+x8, 18)
+
+		x12 ^= bits.RotateLeft32(x15+x14, 7)
+		x13 ^= bits.RotateLeft32(x12+x15, 9)
+		x14 ^= bits.RotateLeft32(x13+x12, 13)
+		x15 ^= bits.RotateLeft32(x14+x13, 18)
+	}
+	x0 += w0
+	x1 += w1
+	x2 += w2
+	x3 += w3
+	x4 += w4
+	x5 += w5
+	x6 += w6
+	x7 += w7
+	x8 += w8
+	x9 += w9
+	x10 += w10
+	x11 += w11
+	x12 += w12
+	x13 += w13
+	x14 += w14
+	x15 += w15
+	out[0], tmp[0] = x0, x0
+	out[1], tmp[1] = x1, x1
+	out[2], tmp[2] = x2, x2
+	out[3], tmp[3] = x3, x3
+	out[4], tmp[4] = x4, x4
+	out[5], tmp[5] = x5, x5
+	out[6], tmp[6] = x6, x6
+	out[7], tmp[7] = x7, x7
+	out[8], tmp[8] = x8, x8
+	out[9], tmp[9] = x9, x9
+	out[10], tmp[10] = x10, x10
+	out[11], tmp[11] = x11, x11
+	out[12], tmp[12] = x12, x12
+	out[13], tmp[13] = x13, x13
+	out[14], tmp[14] = x14, x14
+	out[15], tmp[15] = x15, x15
+}
