@@ -259,6 +259,39 @@ func findMember(ctx context.Context, db storage.Adapter, orgID, userID string) (
 	return memberFromRecord(r), nil
 }
 
+// requireMember returns userID's member record in orgID, read through db:
+// the membership check most routes start with. It fails with notMember if
+// there is none and, with non-nil perms, with denied if the member's roles
+// do not allow perms (see Authorize); storage failures become API errors.
+func (p *Plugin) requireMember(ctx context.Context, db storage.Adapter, orgID, userID string,
+	notMember error, perms Permissions, denied error) (*Member, error) {
+	m, err := findMember(ctx, db, orgID, userID)
+	if err != nil {
+		return nil, auth.StorageError(err)
+	}
+	if m == nil {
+		return nil, notMember
+	}
+	if perms != nil && !p.Authorize(m.Role, perms) {
+		return nil, denied
+	}
+	return m, nil
+}
+
+// lockMember takes orgID's lock in the transaction tx (see lockRow), then
+// is requireMember; a missing organization fails with notMember too.
+func (p *Plugin) lockMember(ctx context.Context, tx storage.Adapter, orgID, userID string,
+	notMember error, perms Permissions, denied error) (*Member, error) {
+	ok, err := lockRow(ctx, tx, TableOrganization, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, notMember
+	}
+	return p.requireMember(ctx, tx, orgID, userID, notMember, perms, denied)
+}
+
 func findMemberByID(ctx context.Context, db storage.Adapter, orgID, memberID string) (*Member, error) {
 	if orgID == "" || memberID == "" {
 		return nil, nil

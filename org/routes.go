@@ -157,21 +157,10 @@ func (p *Plugin) handleUpdate(c *auth.Context) (any, error) {
 	}
 	var org *Organization
 	err := p.tx(ctx, func(tx storage.Adapter) error {
-		ok, err := lockRow(ctx, tx, TableOrganization, orgID)
+		_, err := p.lockMember(ctx, tx, orgID, sd.User.ID, badRequest(CodeUserNotMember),
+			Permissions{"organization": {"update"}}, forbidden(CodeNotAllowedToUpdateOrganization))
 		if err != nil {
 			return err
-		}
-		var m *Member
-		if ok {
-			if m, err = findMember(ctx, tx, orgID, sd.User.ID); err != nil {
-				return err
-			}
-		}
-		if m == nil {
-			return badRequest(CodeUserNotMember)
-		}
-		if !p.Authorize(m.Role, Permissions{"organization": {"update"}}) {
-			return forbidden(CodeNotAllowedToUpdateOrganization)
 		}
 		if slug, ok := set["slug"].(string); ok {
 			if err := p.checkSlug(slug); err != nil {
@@ -212,21 +201,10 @@ func (p *Plugin) handleDelete(c *auth.Context) (any, error) {
 	}
 	var org *Organization
 	err := p.tx(ctx, func(tx storage.Adapter) error {
-		ok, err := lockRow(ctx, tx, TableOrganization, orgID)
+		_, err := p.lockMember(ctx, tx, orgID, sd.User.ID, badRequest(CodeUserNotMember),
+			Permissions{"organization": {"delete"}}, forbidden(CodeNotAllowedToDeleteOrganization))
 		if err != nil {
 			return err
-		}
-		var m *Member
-		if ok {
-			if m, err = findMember(ctx, tx, orgID, sd.User.ID); err != nil {
-				return err
-			}
-		}
-		if m == nil {
-			return badRequest(CodeUserNotMember)
-		}
-		if !p.Authorize(m.Role, Permissions{"organization": {"delete"}}) {
-			return forbidden(CodeNotAllowedToDeleteOrganization)
 		}
 		if org, err = findOrg(ctx, tx, orgID); err != nil {
 			return err
@@ -306,16 +284,8 @@ func (p *Plugin) handleSetActive(c *auth.Context) (any, error) {
 	// that a concurrent removal cannot leave the session pointing at an
 	// organization its user left.
 	err = p.tx(c.Context(), func(tx storage.Adapter) error {
-		ok, err := lockRow(c.Context(), tx, TableOrganization, o.ID)
-		var m *Member
-		if ok && err == nil {
-			m, err = findMember(c.Context(), tx, o.ID, sd.User.ID)
-		}
-		if err != nil {
+		if _, err := p.lockMember(c.Context(), tx, o.ID, sd.User.ID, forbidden(CodeUserNotMember), nil, nil); err != nil {
 			return err
-		}
-		if m == nil {
-			return forbidden(CodeUserNotMember)
 		}
 		return setSessionField(c.Context(), tx, sd.Session.ID, FieldActiveOrganizationID, &o.ID)
 	})
@@ -492,17 +462,14 @@ func (p *Plugin) handleCancelInvitation(c *auth.Context) (any, error) {
 	if err != nil {
 		return nil, auth.StorageError(err)
 	}
-	var m *Member
-	if inv != nil {
-		if m, err = findMember(ctx, db, inv.OrganizationID, c.Session().User.ID); err != nil {
-			return nil, auth.StorageError(err)
-		}
-	}
-	if m == nil { // an outsider learns nothing about the invitation
+	if inv == nil {
 		return nil, badRequest(CodeInvitationNotFound)
 	}
-	if !p.Authorize(m.Role, Permissions{"invitation": {"cancel"}}) {
-		return nil, forbidden(CodeNotAllowedToCancelInvitation)
+	// An outsider learns nothing about the invitation.
+	_, err = p.requireMember(ctx, db, inv.OrganizationID, c.Session().User.ID, badRequest(CodeInvitationNotFound),
+		Permissions{"invitation": {"cancel"}}, forbidden(CodeNotAllowedToCancelInvitation))
+	if err != nil {
+		return nil, err
 	}
 	if inv.Status != StatusPending {
 		return nil, badRequest(CodeInvitationNotFound)
@@ -558,15 +525,10 @@ func (p *Plugin) handleListInvitations(c *auth.Context) (any, error) {
 	if orgID == "" {
 		return nil, messageOnly(http.StatusBadRequest, "Organization ID is required")
 	}
-	m, err := findMember(c.Context(), p.a.DB(), orgID, c.Session().User.ID)
+	m, err := p.requireMember(c.Context(), p.a.DB(), orgID, c.Session().User.ID, forbidden(CodeNotAMember),
+		Permissions{"invitation": {"create"}}, forbidden(CodeNotAllowedToListInvitations))
 	if err != nil {
-		return nil, auth.StorageError(err)
-	}
-	if m == nil {
-		return nil, forbidden(CodeNotAMember)
-	}
-	if !p.Authorize(m.Role, Permissions{"invitation": {"create"}}) {
-		return nil, forbidden(CodeNotAllowedToListInvitations)
+		return nil, err
 	}
 	return p.orgInvitations(c, orgID, m)
 }
@@ -637,12 +599,9 @@ func (p *Plugin) handleGetActiveMember(c *auth.Context) (any, error) {
 	if orgID == "" {
 		return nil, badRequest(CodeNoActiveOrganization)
 	}
-	m, err := findMember(ctx, p.a.DB(), orgID, sd.User.ID)
+	m, err := p.requireMember(ctx, p.a.DB(), orgID, sd.User.ID, badRequest(CodeMemberNotFound), nil, nil)
 	if err != nil {
-		return nil, auth.StorageError(err)
-	}
-	if m == nil {
-		return nil, badRequest(CodeMemberNotFound)
+		return nil, err
 	}
 	m.User = &MemberUser{ID: sd.User.ID, Name: sd.User.Name, Email: sd.User.Email, Image: sd.User.Image}
 	return m, nil
@@ -674,23 +633,14 @@ func (p *Plugin) handleGetActiveMemberRole(c *auth.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	me, err := findMember(ctx, p.a.DB(), orgID, sd.User.ID)
+	m, err := p.requireMember(ctx, p.a.DB(), orgID, sd.User.ID, forbidden(CodeNotAMember), nil, nil)
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, err
 	}
-	if me == nil {
-		return nil, forbidden(CodeNotAMember)
-	}
-	target := c.Query("userId")
-	if target == "" {
-		return map[string]string{"role": me.Role}, nil
-	}
-	m, err := findMember(ctx, p.a.DB(), orgID, target)
-	if err != nil {
-		return nil, auth.StorageError(err)
-	}
-	if m == nil {
-		return nil, forbidden(CodeNotAMember)
+	if target := c.Query("userId"); target != "" {
+		if m, err = p.requireMember(ctx, p.a.DB(), orgID, target, forbidden(CodeNotAMember), nil, nil); err != nil {
+			return nil, err
+		}
 	}
 	return map[string]string{"role": m.Role}, nil
 }
@@ -713,11 +663,8 @@ func (p *Plugin) handleListMembers(c *auth.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m, err := findMember(ctx, p.a.DB(), orgID, sd.User.ID); err != nil || m == nil {
-		if err != nil {
-			return nil, auth.StorageError(err)
-		}
-		return nil, forbidden(CodeNotAMember)
+	if _, err := p.requireMember(ctx, p.a.DB(), orgID, sd.User.ID, forbidden(CodeNotAMember), nil, nil); err != nil {
+		return nil, err
 	}
 	where := []storage.Where{storage.W("organizationId", orgID)}
 	if f := q.Get("filterField"); f != "" {
@@ -861,12 +808,10 @@ func (p *Plugin) handleHasPermission(c *auth.Context) (any, error) {
 	if orgID == "" {
 		return nil, badRequest(CodeNoActiveOrganization)
 	}
-	m, err := findMember(c.Context(), p.a.DB(), orgID, c.Session().User.ID)
+	m, err := p.requireMember(c.Context(), p.a.DB(), orgID, c.Session().User.ID,
+		newErr(http.StatusUnauthorized, CodeUserNotMember), nil, nil)
 	if err != nil {
-		return nil, auth.StorageError(err)
-	}
-	if m == nil {
-		return nil, newErr(http.StatusUnauthorized, CodeUserNotMember)
+		return nil, err
 	}
 	return map[string]any{"error": nil, "success": p.Authorize(m.Role, perms)}, nil
 }

@@ -131,8 +131,23 @@ func (p *Plugin) insertMember(ctx context.Context, tx storage.Adapter, m *Member
 	return err
 }
 
-// checkMembershipLimit counts the organization's members (under its lock).
-func (p *Plugin) checkMembershipLimit(ctx context.Context, tx storage.Adapter, orgID string) error {
+// lockToJoin takes orgID's lock in the transaction tx (see lockRow) and
+// checks that userID may join it: the organization exists, userID is not a
+// member yet and MembershipLimit is not reached.
+func (p *Plugin) lockToJoin(ctx context.Context, tx storage.Adapter, orgID, userID string) error {
+	ok, err := lockRow(ctx, tx, TableOrganization, orgID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return badRequest(CodeOrganizationNotFound)
+	}
+	if m, err := findMember(ctx, tx, orgID, userID); err != nil || m != nil {
+		if err == nil {
+			err = badRequest(CodeAlreadyMember)
+		}
+		return err
+	}
 	n, err := tx.Count(ctx, TableMember, storage.W("organizationId", orgID))
 	if err != nil {
 		return err
@@ -175,30 +190,14 @@ func (p *Plugin) AddMember(ctx context.Context, in AddMemberInput) (*Member, err
 	}
 	m := &Member{ID: auth.NewID(), OrganizationID: in.OrganizationID, UserID: in.UserID, Role: roles, CreatedAt: p.a.Now()}
 	err := p.tx(ctx, func(tx storage.Adapter) error {
-		ok, err := lockRow(ctx, tx, TableOrganization, in.OrganizationID)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return badRequest(CodeOrganizationNotFound)
-		}
-		if cur, err := findMember(ctx, tx, in.OrganizationID, in.UserID); err != nil || cur != nil {
-			if err == nil {
-				err = badRequest(CodeAlreadyMember)
-			}
-			return err
-		}
-		if err := p.checkMembershipLimit(ctx, tx, in.OrganizationID); err != nil {
+		if err := p.lockToJoin(ctx, tx, in.OrganizationID, in.UserID); err != nil {
 			return err
 		}
 		if err := p.insertMember(ctx, tx, m); err != nil {
 			return err
 		}
 		if in.TeamID != "" {
-			if t, err := findTeam(ctx, tx, in.TeamID, in.OrganizationID); err != nil || t == nil {
-				if err == nil {
-					err = badRequest(CodeTeamNotFound)
-				}
+			if _, err := requireTeam(ctx, tx, in.TeamID, in.OrganizationID); err != nil {
 				return err
 			}
 			if _, err := p.addTeamMember(ctx, tx, in.TeamID, in.UserID); err != nil {
@@ -409,21 +408,10 @@ func (p *Plugin) invite(ctx context.Context, inviter *auth.User, in inviteInput)
 		reMail bool
 	)
 	err := p.tx(ctx, func(tx storage.Adapter) error {
-		ok, err := lockRow(ctx, tx, TableOrganization, in.orgID)
+		member, err := p.lockMember(ctx, tx, in.orgID, inviter.ID, badRequest(CodeMemberNotFound),
+			Permissions{"invitation": {"create"}}, forbidden(CodeNotAllowedToInvite))
 		if err != nil {
 			return err
-		}
-		var member *Member
-		if ok {
-			if member, err = findMember(ctx, tx, in.orgID, inviter.ID); err != nil {
-				return err
-			}
-		}
-		if member == nil {
-			return badRequest(CodeMemberNotFound)
-		}
-		if !p.Authorize(member.Role, Permissions{"invitation": {"create"}}) {
-			return forbidden(CodeNotAllowedToInvite)
 		}
 		if roles == "" {
 			return badRequest(CodeRoleNotFound)
@@ -485,12 +473,8 @@ func (p *Plugin) invite(ctx context.Context, inviter *auth.User, in inviteInput)
 				if strings.Contains(id, ",") {
 					return badRequest(CodeInvalidTeamID)
 				}
-				t, err := findTeam(ctx, tx, id, in.orgID)
-				if err != nil {
+				if _, err := requireTeam(ctx, tx, id, in.orgID); err != nil {
 					return err
-				}
-				if t == nil {
-					return badRequest(CodeTeamNotFound)
 				}
 				if max := p.opts.Teams.MaximumMembersPerTeam; max > 0 {
 					n, err := tx.Count(ctx, TableTeamMember, storage.W("teamId", id))
@@ -589,20 +573,7 @@ func (p *Plugin) accept(ctx context.Context, u *auth.User, invitationID, session
 		if p.opts.RequireEmailVerificationOnInvitation && !u.EmailVerified {
 			return forbidden(CodeEmailVerificationRequiredAccept)
 		}
-		ok, err := lockRow(ctx, tx, TableOrganization, inv.OrganizationID)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return badRequest(CodeOrganizationNotFound)
-		}
-		if m, err := findMember(ctx, tx, inv.OrganizationID, u.ID); err != nil || m != nil {
-			if err == nil {
-				err = badRequest(CodeAlreadyMember)
-			}
-			return err
-		}
-		if err := p.checkMembershipLimit(ctx, tx, inv.OrganizationID); err != nil {
+		if err := p.lockToJoin(ctx, tx, inv.OrganizationID, u.ID); err != nil {
 			return err
 		}
 		// Only a still-pending invitation may be accepted: of two
@@ -626,12 +597,8 @@ func (p *Plugin) accept(ctx context.Context, u *auth.User, invitationID, session
 		}
 		if p.opts.Teams.Enabled && inv.TeamID != nil && *inv.TeamID != "" {
 			for _, id := range splitIDs(*inv.TeamID) {
-				t, err := findTeam(ctx, tx, id, inv.OrganizationID)
-				if err != nil {
+				if _, err := requireTeam(ctx, tx, id, inv.OrganizationID); err != nil {
 					return err
-				}
-				if t == nil {
-					return badRequest(CodeTeamNotFound)
 				}
 				if _, err := p.addTeamMember(ctx, tx, id, u.ID); err != nil {
 					return err
@@ -669,6 +636,19 @@ func setStatus(ctx context.Context, db storage.Adapter, inv *Invitation, status 
 
 // ---- members
 
+// keepOwner fails with code unless orgID has more than one holder of the
+// creator role (one of them is about to lose it).
+func (p *Plugin) keepOwner(ctx context.Context, tx storage.Adapter, orgID, code string) error {
+	ms, err := members(ctx, tx, orgID, 0)
+	if err != nil {
+		return err
+	}
+	if p.countOwners(ms) <= 1 {
+		return badRequest(code)
+	}
+	return nil
+}
+
 // removeMember removes the member identified by id or email from orgID on
 // behalf of actor, with Better Auth's checks, under the organization's
 // lock. byEmail reports whether the target was named by email (Better Auth
@@ -676,19 +656,9 @@ func setStatus(ctx context.Context, db storage.Adapter, inv *Invitation, status 
 func (p *Plugin) removeMember(ctx context.Context, actor *auth.User, orgID, idOrEmail string) (*Member, error) {
 	var target *Member
 	err := p.tx(ctx, func(tx storage.Adapter) error {
-		ok, err := lockRow(ctx, tx, TableOrganization, orgID)
+		me, err := p.lockMember(ctx, tx, orgID, actor.ID, badRequest(CodeMemberNotFound), nil, nil)
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return badRequest(CodeMemberNotFound)
-		}
-		me, err := findMember(ctx, tx, orgID, actor.ID)
-		if err != nil {
-			return err
-		}
-		if me == nil {
-			return badRequest(CodeMemberNotFound)
 		}
 		byEmail := strings.Contains(idOrEmail, "@")
 		if byEmail {
@@ -714,12 +684,8 @@ func (p *Plugin) removeMember(ctx context.Context, actor *auth.User, orgID, idOr
 			if !hasRole(me.Role, p.opts.CreatorRole) {
 				return badRequest(CodeCannotLeaveAsOnlyOwner)
 			}
-			ms, err := members(ctx, tx, orgID, 0)
-			if err != nil {
+			if err := p.keepOwner(ctx, tx, orgID, CodeCannotLeaveAsOnlyOwner); err != nil {
 				return err
-			}
-			if p.countOwners(ms) <= 1 {
-				return badRequest(CodeCannotLeaveAsOnlyOwner)
 			}
 		}
 		if !p.Authorize(me.Role, Permissions{"member": {"delete"}}) {
@@ -743,19 +709,9 @@ func (p *Plugin) updateMemberRole(ctx context.Context, actor *auth.User, orgID, 
 	newRole := joinRoles(roles)
 	var target *Member
 	err := p.tx(ctx, func(tx storage.Adapter) error {
-		ok, err := lockRow(ctx, tx, TableOrganization, orgID)
+		me, err := p.lockMember(ctx, tx, orgID, actor.ID, badRequest(CodeMemberNotFound), nil, nil)
 		if err != nil {
 			return err
-		}
-		if !ok {
-			return badRequest(CodeMemberNotFound)
-		}
-		me, err := findMember(ctx, tx, orgID, actor.ID)
-		if err != nil {
-			return err
-		}
-		if me == nil {
-			return badRequest(CodeMemberNotFound)
 		}
 		if target, err = findMemberByID(ctx, tx, orgID, memberID); err != nil {
 			return err
@@ -771,12 +727,8 @@ func (p *Plugin) updateMemberRole(ctx context.Context, actor *auth.User, orgID, 
 			return forbidden(CodeNotAllowedToUpdateMember)
 		}
 		if targetIsCreator && !settingCreator {
-			ms, err := members(ctx, tx, orgID, 0)
-			if err != nil {
+			if err := p.keepOwner(ctx, tx, orgID, CodeCannotLeaveWithoutOwner); err != nil {
 				return err
-			}
-			if p.countOwners(ms) <= 1 {
-				return badRequest(CodeCannotLeaveWithoutOwner)
 			}
 		}
 		if !updaterIsCreator && !p.Authorize(me.Role, Permissions{"member": {"update"}}) {
@@ -801,26 +753,13 @@ func (p *Plugin) updateMemberRole(ctx context.Context, actor *auth.User, orgID, 
 func (p *Plugin) leave(ctx context.Context, u *auth.User, orgID string) (*Member, error) {
 	var me *Member
 	err := p.tx(ctx, func(tx storage.Adapter) error {
-		ok, err := lockRow(ctx, tx, TableOrganization, orgID)
-		if err != nil {
+		var err error
+		if me, err = p.lockMember(ctx, tx, orgID, u.ID, badRequest(CodeMemberNotFound), nil, nil); err != nil {
 			return err
-		}
-		if !ok {
-			return badRequest(CodeMemberNotFound)
-		}
-		if me, err = findMember(ctx, tx, orgID, u.ID); err != nil {
-			return err
-		}
-		if me == nil {
-			return badRequest(CodeMemberNotFound)
 		}
 		if hasRole(me.Role, p.opts.CreatorRole) {
-			ms, err := members(ctx, tx, orgID, 0)
-			if err != nil {
+			if err := p.keepOwner(ctx, tx, orgID, CodeCannotLeaveAsOnlyOwner); err != nil {
 				return err
-			}
-			if p.countOwners(ms) <= 1 {
-				return badRequest(CodeCannotLeaveAsOnlyOwner)
 			}
 		}
 		me.User = &MemberUser{ID: u.ID, Name: u.Name, Email: u.Email, Image: u.Image}

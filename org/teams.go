@@ -24,6 +24,16 @@ func findTeam(ctx context.Context, db storage.Adapter, teamID, orgID string) (*T
 	return teamFromRecord(r), nil
 }
 
+// requireTeam is findTeam failing with TEAM_NOT_FOUND if there is no such
+// team.
+func requireTeam(ctx context.Context, db storage.Adapter, teamID, orgID string) (*Team, error) {
+	t, err := findTeam(ctx, db, teamID, orgID)
+	if err == nil && t == nil {
+		err = badRequest(CodeTeamNotFound)
+	}
+	return t, err
+}
+
 func insertTeam(ctx context.Context, tx storage.Adapter, t *Team) error {
 	return tx.Create(ctx, TableTeam, storage.Record{"id": t.ID, "name": t.Name, "memberCount": int64(0),
 		"organizationId": t.OrganizationID, "createdAt": t.CreatedAt, "updatedAt": t.UpdatedAt})
@@ -129,21 +139,10 @@ func (p *Plugin) handleCreateTeam(c *auth.Context) (any, error) {
 	now := p.a.Now()
 	t := &Team{ID: auth.NewID(), Name: c.String("name"), OrganizationID: orgID, CreatedAt: now, UpdatedAt: &now}
 	err := p.tx(ctx, func(tx storage.Adapter) error {
-		ok, err := lockRow(ctx, tx, TableOrganization, orgID)
+		_, err := p.lockMember(ctx, tx, orgID, sd.User.ID, forbidden(CodeNotAllowedToInvite), // Better Auth's code here
+			Permissions{"team": {"create"}}, forbidden(CodeNotAllowedToCreateTeams))
 		if err != nil {
 			return err
-		}
-		var m *Member
-		if ok {
-			if m, err = findMember(ctx, tx, orgID, sd.User.ID); err != nil {
-				return err
-			}
-		}
-		if m == nil {
-			return forbidden(CodeNotAllowedToInvite) // Better Auth's code here
-		}
-		if !p.Authorize(m.Role, Permissions{"team": {"create"}}) {
-			return forbidden(CodeNotAllowedToCreateTeams)
 		}
 		if max := p.opts.Teams.MaximumTeams; max > 0 {
 			n, err := tx.Count(ctx, TableTeam, storage.W("organizationId", orgID))
@@ -170,28 +169,18 @@ func (p *Plugin) handleRemoveTeam(c *auth.Context) (any, error) {
 	}
 	teamID := c.String("teamId")
 	err := p.tx(ctx, func(tx storage.Adapter) error {
-		ok, err := lockRow(ctx, tx, TableOrganization, orgID)
+		m, err := p.lockMember(ctx, tx, orgID, sd.User.ID, forbidden(CodeNotAllowedToDeleteTeam), nil, nil)
 		if err != nil {
 			return err
 		}
-		var m *Member
-		if ok {
-			if m, err = findMember(ctx, tx, orgID, sd.User.ID); err != nil {
-				return err
-			}
-		}
-		if m == nil || ActiveTeamID(sd) == teamID {
+		if ActiveTeamID(sd) == teamID {
 			return forbidden(CodeNotAllowedToDeleteTeam)
 		}
 		if !p.Authorize(m.Role, Permissions{"team": {"delete"}}) {
 			return forbidden(CodeNotAllowedToDeleteTeams)
 		}
-		t, err := findTeam(ctx, tx, teamID, orgID)
-		if err != nil {
+		if _, err := requireTeam(ctx, tx, teamID, orgID); err != nil {
 			return err
-		}
-		if t == nil {
-			return badRequest(CodeTeamNotFound)
 		}
 		if !p.opts.Teams.AllowRemovingAllTeams {
 			n, err := tx.Count(ctx, TableTeam, storage.W("organizationId", orgID))
@@ -267,18 +256,13 @@ func (p *Plugin) handleUpdateTeam(c *auth.Context) (any, error) {
 	teamID := c.String("teamId")
 	var t *Team
 	err := p.tx(ctx, func(tx storage.Adapter) error {
-		m, err := findMember(ctx, tx, orgID, sd.User.ID)
+		_, err := p.requireMember(ctx, tx, orgID, sd.User.ID, forbidden(CodeNotAllowedToUpdateTeam),
+			Permissions{"team": {"update"}}, forbidden(CodeNotAllowedToUpdateTeam))
 		if err != nil {
 			return err
 		}
-		if m == nil || !p.Authorize(m.Role, Permissions{"team": {"update"}}) {
-			return forbidden(CodeNotAllowedToUpdateTeam)
-		}
-		if t, err = findTeam(ctx, tx, teamID, orgID); err != nil {
+		if t, err = requireTeam(ctx, tx, teamID, orgID); err != nil {
 			return err
-		}
-		if t == nil {
-			return badRequest(CodeTeamNotFound)
 		}
 		now := p.a.Now()
 		set := storage.Record{"updatedAt": now}
@@ -302,12 +286,8 @@ func (p *Plugin) handleListTeams(c *auth.Context) (any, error) {
 	if orgID == "" {
 		return nil, badRequest(CodeNoActiveOrganization)
 	}
-	m, err := findMember(ctx, p.a.DB(), orgID, sd.User.ID)
-	if err != nil {
-		return nil, auth.StorageError(err)
-	}
-	if m == nil {
-		return nil, forbidden(CodeNotAllowedToAccessOrganization)
+	if _, err := p.requireMember(ctx, p.a.DB(), orgID, sd.User.ID, forbidden(CodeNotAllowedToAccessOrganization), nil, nil); err != nil {
+		return nil, err
 	}
 	ts, err := listTeams(ctx, p.a.DB(), orgID)
 	if err != nil {
@@ -338,11 +318,8 @@ func (p *Plugin) handleSetActiveTeam(c *auth.Context) (any, error) {
 	var t *Team
 	err := p.tx(ctx, func(tx storage.Adapter) error {
 		var err error
-		if t, err = findTeam(ctx, tx, teamID, orgID); err != nil {
+		if t, err = requireTeam(ctx, tx, teamID, orgID); err != nil {
 			return err
-		}
-		if t == nil {
-			return badRequest(CodeTeamNotFound)
 		}
 		// Under the team's lock, so that a concurrent removal from the team
 		// cannot leave the session pointing at it.
@@ -405,12 +382,8 @@ func (p *Plugin) handleListUserTeams(c *auth.Context) (any, error) {
 	if target == "" || target == sd.User.ID {
 		given := c.Query("organizationId")
 		if given != "" {
-			m, err := findMember(ctx, p.a.DB(), given, sd.User.ID)
-			if err != nil {
-				return nil, auth.StorageError(err)
-			}
-			if m == nil {
-				return nil, forbidden(CodeNotAMember)
+			if _, err := p.requireMember(ctx, p.a.DB(), given, sd.User.ID, forbidden(CodeNotAMember), nil, nil); err != nil {
+				return nil, err
 			}
 		}
 		ts, err := p.userTeams(ctx, sd.User.ID, given)
@@ -420,21 +393,13 @@ func (p *Plugin) handleListUserTeams(c *auth.Context) (any, error) {
 	if orgID == "" {
 		return nil, badRequest(CodeNoActiveOrganization)
 	}
-	me, err := findMember(ctx, p.a.DB(), orgID, sd.User.ID)
+	_, err := p.requireMember(ctx, p.a.DB(), orgID, sd.User.ID, forbidden(CodeNotAMember),
+		Permissions{"member": {"update"}}, forbidden(CodeNotAllowedToUpdateMember))
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, err
 	}
-	if me == nil {
-		return nil, forbidden(CodeNotAMember)
-	}
-	if !p.Authorize(me.Role, Permissions{"member": {"update"}}) {
-		return nil, forbidden(CodeNotAllowedToUpdateMember)
-	}
-	if m, err := findMember(ctx, p.a.DB(), orgID, target); err != nil || m == nil {
-		if err != nil {
-			return nil, auth.StorageError(err)
-		}
-		return nil, badRequest(CodeUserNotMember)
+	if _, err := p.requireMember(ctx, p.a.DB(), orgID, target, badRequest(CodeUserNotMember), nil, nil); err != nil {
+		return nil, err
 	}
 	ts, err := p.userTeams(ctx, target, orgID)
 	return ts, apiErr(err)
@@ -450,24 +415,17 @@ func (p *Plugin) handleListTeamMembers(c *auth.Context) (any, error) {
 		return nil, badRequest(CodeNoActiveTeam)
 	}
 	db := p.a.DB()
-	t, err := findTeam(ctx, db, teamID, "")
+	t, err := requireTeam(ctx, db, teamID, "")
+	if err != nil {
+		return nil, apiErr(err)
+	}
+	// A non-member learns nothing about the team.
+	if _, err := p.requireMember(ctx, db, t.OrganizationID, sd.User.ID, badRequest(CodeTeamNotFound), nil, nil); err != nil {
+		return nil, err
+	}
+	m, err := findOne(ctx, db, TableTeamMember, storage.W("teamId", teamID), storage.W("userId", sd.User.ID))
 	if err != nil {
 		return nil, auth.StorageError(err)
-	}
-	var m storage.Record
-	isOrgMember := false
-	if t != nil {
-		if mm, err := findMember(ctx, db, t.OrganizationID, sd.User.ID); err != nil {
-			return nil, auth.StorageError(err)
-		} else if mm != nil {
-			isOrgMember = true
-			if m, err = findOne(ctx, db, TableTeamMember, storage.W("teamId", teamID), storage.W("userId", sd.User.ID)); err != nil {
-				return nil, auth.StorageError(err)
-			}
-		}
-	}
-	if t == nil || !isOrgMember { // a non-member learns nothing about the team
-		return nil, badRequest(CodeTeamNotFound)
 	}
 	if m == nil {
 		return nil, badRequest(CodeUserNotTeamMember)
@@ -493,32 +451,15 @@ func (p *Plugin) handleAddTeamMember(c *auth.Context) (any, error) {
 	teamID, userID := c.String("teamId"), c.String("userId")
 	var tm *TeamMember
 	err := p.tx(ctx, func(tx storage.Adapter) error {
-		ok, err := lockRow(ctx, tx, TableOrganization, orgID)
+		_, err := p.lockMember(ctx, tx, orgID, sd.User.ID, badRequest(CodeUserNotMember),
+			Permissions{"member": {"update"}}, forbidden(CodeNotAllowedToCreateTeamMember))
 		if err != nil {
 			return err
 		}
-		var me *Member
-		if ok {
-			if me, err = findMember(ctx, tx, orgID, sd.User.ID); err != nil {
-				return err
-			}
-		}
-		if me == nil {
-			return badRequest(CodeUserNotMember)
-		}
-		if !p.Authorize(me.Role, Permissions{"member": {"update"}}) {
-			return forbidden(CodeNotAllowedToCreateTeamMember)
-		}
-		if m, err := findMember(ctx, tx, orgID, userID); err != nil || m == nil {
-			if err == nil {
-				err = badRequest(CodeUserNotMember)
-			}
+		if _, err := p.requireMember(ctx, tx, orgID, userID, badRequest(CodeUserNotMember), nil, nil); err != nil {
 			return err
 		}
-		if t, err := findTeam(ctx, tx, teamID, orgID); err != nil || t == nil {
-			if err == nil {
-				err = badRequest(CodeTeamNotFound)
-			}
+		if _, err := requireTeam(ctx, tx, teamID, orgID); err != nil {
 			return err
 		}
 		tm, err = p.addTeamMember(ctx, tx, teamID, userID)
@@ -538,32 +479,15 @@ func (p *Plugin) handleRemoveTeamMember(c *auth.Context) (any, error) {
 	}
 	teamID, userID := c.String("teamId"), c.String("userId")
 	err := p.tx(ctx, func(tx storage.Adapter) error {
-		ok, err := lockRow(ctx, tx, TableOrganization, orgID)
+		_, err := p.lockMember(ctx, tx, orgID, sd.User.ID, badRequest(CodeUserNotMember),
+			Permissions{"member": {"delete"}}, forbidden(CodeNotAllowedToRemoveTeamMember))
 		if err != nil {
 			return err
 		}
-		var me *Member
-		if ok {
-			if me, err = findMember(ctx, tx, orgID, sd.User.ID); err != nil {
-				return err
-			}
-		}
-		if me == nil {
-			return badRequest(CodeUserNotMember)
-		}
-		if !p.Authorize(me.Role, Permissions{"member": {"delete"}}) {
-			return forbidden(CodeNotAllowedToRemoveTeamMember)
-		}
-		if m, err := findMember(ctx, tx, orgID, userID); err != nil || m == nil {
-			if err == nil {
-				err = badRequest(CodeUserNotMember)
-			}
+		if _, err := p.requireMember(ctx, tx, orgID, userID, badRequest(CodeUserNotMember), nil, nil); err != nil {
 			return err
 		}
-		if t, err := findTeam(ctx, tx, teamID, orgID); err != nil || t == nil {
-			if err == nil {
-				err = badRequest(CodeTeamNotFound)
-			}
+		if _, err := requireTeam(ctx, tx, teamID, orgID); err != nil {
 			return err
 		}
 		if _, err := lockRow(ctx, tx, TableTeam, teamID); err != nil {
