@@ -1,0 +1,146 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/managarten/mana-auth/internal/testpg"
+	"github.com/managarten/mana-auth/storage"
+	"github.com/managarten/mana-auth/storage/internal/sqlgolden"
+	"github.com/managarten/mana-auth/storage/postgres"
+)
+
+// tracer records the statements and arguments pgx sends.
+type tracer struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (tr *tracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	var b strings.Builder
+	b.WriteString(d.SQL)
+	for i, a := range d.Args {
+		fmt.Fprintf(&b, "\n  $%d = %T(%v)", i+1, a, a)
+	}
+	tr.mu.Lock()
+	tr.lines = append(tr.lines, b.String())
+	tr.mu.Unlock()
+	return ctx
+}
+
+func (tr *tracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (tr *tracer) take() []string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	out := tr.lines
+	tr.lines = nil
+	return out
+}
+
+// tracedAdapter returns an adapter, on a fresh schema, whose statements tr
+// records, and the schema's name.
+func tracedAdapter(t *testing.T, tr *tracer, opts postgres.Options) (*postgres.Adapter, string) {
+	t.Helper()
+	sch := testpg.SchemaName(t, "st_")
+	cfg, err := pgxpool.ParseConfig(testpg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 2
+	cfg.ConnConfig.Tracer = tr
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	opts.Schema = sch
+	db, err := postgres.New(pool, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, sch
+}
+
+// TestGoldenSQL pins the text and arguments of every statement shape the
+// adapter generates (see package sqlgolden).
+func TestGoldenSQL(t *testing.T) {
+	ctx := context.Background()
+	tr := &tracer{}
+	db, sch := tracedAdapter(t, tr, postgres.Options{})
+	s := sqlgolden.Schema()
+	if err := db.Bind(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	got := sqlgolden.Run(t, db, tr.take)
+	sqlgolden.Check(t, "sql", strings.ReplaceAll(got, sch, "SCHEMA"))
+}
+
+// TestGoldenMigration pins the migration statements (those run, the
+// bookkeeping included) and warnings for a fresh schema and for an upgrade
+// of one holding rows, with a column of an unexpected type.
+func TestGoldenMigration(t *testing.T) {
+	ctx := context.Background()
+	tr := &tracer{}
+	logger, logs := sqlgolden.Logger()
+	db, sch := tracedAdapter(t, tr, postgres.Options{Logger: logger})
+	var b strings.Builder
+	step := func(title string, s storage.Schema, migrate bool) {
+		plan, err := db.PlanMigration(ctx, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString("-- plan: " + title + "\n")
+		for _, q := range plan {
+			b.WriteString(q + ";\n")
+		}
+		if !migrate {
+			return
+		}
+		tr.take()
+		if err := db.Migrate(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString("-- ran\n")
+		for _, q := range tr.take() {
+			if strings.HasPrefix(q, "SELECT") {
+				continue // catalog reads
+			}
+			// The bookkeeping rows record the time of the migration.
+			if i := strings.Index(q, "\n  $5 = time.Time("); i >= 0 {
+				q = q[:i] + "\n  $5 = time.Time(now)"
+			}
+			b.WriteString(q + ";\n")
+		}
+		b.WriteString("-- warnings\n")
+		for _, l := range logs() {
+			b.WriteString(l + "\n")
+		}
+	}
+	step("fresh", sqlgolden.Schema(), true)
+	if err := db.Bind(sqlgolden.Schema()); err != nil {
+		t.Fatal(err)
+	}
+	sqlgolden.Run(t, db, func() []string { return nil })
+	if _, err := raw(t).Exec(ctx, `CREATE TABLE "`+sch+`"."legacy" ("id" text PRIMARY KEY, "n" text, "at" timestamp,
+  "ok" smallint, "s" uuid)`); err != nil {
+		t.Fatal(err)
+	}
+	up := sqlgolden.Upgraded()
+	up.Tables = append(up.Tables, storage.Table{Name: "legacy", Fields: []storage.Field{
+		{Name: "n", Type: storage.Int}, {Name: "at", Type: storage.Date}, {Name: "ok", Type: storage.Bool},
+		{Name: "s", Type: storage.String}, {Name: "fresh", Type: storage.Bool, Required: true},
+	}})
+	step("upgrade", up, true)
+	step("up to date", up, false)
+	sqlgolden.Check(t, "migration", strings.ReplaceAll(b.String(), sch, "SCHEMA"))
+}
