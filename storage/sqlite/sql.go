@@ -310,6 +310,7 @@ func (t *tableInfo) cond(alias string, w storage.Where, args []any) (string, []a
 			return "", nil, fmt.Errorf("sqlite: %s.%s: %w", t.t.Name, f.Name, err)
 		}
 		var marks []string
+		var vals []any
 		hasNull := false
 		for _, v := range list {
 			if v == nil {
@@ -317,19 +318,20 @@ func (t *tableInfo) cond(alias string, w storage.Where, args []any) (string, []a
 				continue
 			}
 			marks = append(marks, "?")
-			args = append(args, toDB(v))
+			vals = append(vals, toDB(v))
 		}
+		// Arguments are added only with their placeholders.
 		switch {
 		case w.Op == storage.In && len(marks) == 0:
 			return "0 = 1", args, nil
 		case w.Op == storage.In:
-			return col + " IN (" + strings.Join(marks, ", ") + ")", args, nil
+			return col + " IN (" + strings.Join(marks, ", ") + ")", append(args, vals...), nil
 		case hasNull:
 			return "0 = 1", args, nil
 		case len(marks) == 0:
 			return col + " IS NOT NULL", args, nil
 		}
-		return col + " NOT IN (" + strings.Join(marks, ", ") + ")", args, nil
+		return col + " NOT IN (" + strings.Join(marks, ", ") + ")", append(args, vals...), nil
 	case storage.Contains, storage.StartsWith, storage.EndsWith:
 		if f.Type != storage.String {
 			return "", nil, fmt.Errorf("sqlite: %s.%s: operator %s needs a string field", t.t.Name, f.Name, w.Op)

@@ -517,3 +517,20 @@ func TestMigrateIsAtomic(t *testing.T) {
 		t.Fatalf("Migrate after a failed one: %v", err)
 	}
 }
+
+// TestNotInWithNullBindsNothing: a NotIn list holding NULL matches nothing
+// and binds no argument, so the placeholders after it get their own values
+// (the list's values used to be bound to them).
+func TestNotInWithNullBindsNothing(t *testing.T) {
+	ctx := context.Background()
+	db := migrated(t, sqlite.MemoryPath, testSchema())
+	if err := db.Create(ctx, "user", storage.Record{"id": "u1", "email": "a@example.com", "emailVerified": true,
+		"createdAt": time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := db.Count(ctx, "user", storage.Where{Field: "email", Op: storage.NotIn, Value: []any{"x", nil}},
+		storage.Where{Field: "id", Op: storage.Eq, Value: "u1", Or: true})
+	if err != nil || n != 1 {
+		t.Errorf("NOT IN ('x', NULL) OR id = 'u1': %d, %v; want 1", n, err)
+	}
+}
