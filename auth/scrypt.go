@@ -182,122 +182,27 @@ func blockMixXOR(tmp *[16]uint32, in, vj, out []uint32, r int) {
 	}
 }
 
-// salsaXOR sets tmp and out to Salsa20/8(tmp xor in) (RFC 7914 section 3).
+// salsaXOR sets tmp and out to Salsa20/8(tmp xor in).
 func salsaXOR(tmp, in, out *[16]uint32) {
-	w0 := tmp[0] ^ in[0]
-	w1 := tmp[1] ^ in[1]
-	w2 := tmp[2] ^ in[2]
-	w3 := tmp[3] ^ in[3]
-	w4 := tmp[4] ^ in[4]
-	w5 := tmp[5] ^ in[5]
-	w6 := tmp[6] ^ in[6]
-	w7 := tmp[7] ^ in[7]
-	w8 := tmp[8] ^ in[8]
-	w9 := tmp[9] ^ in[9]
-	w10 := tmp[10] ^ in[10]
-	w11 := tmp[11] ^ in[11]
-	w12 := tmp[12] ^ in[12]
-	w13 := tmp[13] ^ in[13]
-	w14 := tmp[14] ^ in[14]
-	w15 := tmp[15] ^ in[15]
-	x0, x1, x2, x3, x4, x5, x6, x7 := w0, w1, w2, w3, w4, w5, w6, w7
-	x8, x9, x10, x11, x12, x13, x14, x15 := w8, w9, w10, w11, w12, w13, w14, w15
-	for range 4 { // 8 rounds: a column round and a row round each time
-		// Columns.
-		x4 ^= bits.RotateLeft32(x0+x12, 7)
-		x8 ^= bits.RotateLeft32(x4+x0, 9)
-		x12 ^= bits.RotateLeft32(x8+x4, 13)
-		x0 ^= bits.RotateLeft32(x12+x8, 18)
-
-		x9 ^= bits.RotateLeft32(x5+x1, 7)
-		x13 ^= bits.RotateLeft32(x9+x5, 9)
-		x1 ^= bits.RotateLeft32(x13+x9, 13)
-		x5 ^= bits.RotateLeft32(x1+x13, 18)
-
-		x14 ^= bits.RotateLeft32(x10+x6, 7)
-		x2 ^= bits.RotateLeft32(x14+x10, 9)
-		x6 ^= bits.RotateLeft32(x2+x14, 13)
-		x10 ^= bits.RotateLeft32(x6+x2, 18)
-
-		x3 ^= bits.RotateLeft32(x15+x11, 7)
-		x7 ^= bits.RotateLeft32(x3+x15, 9)
-		x11 ^= bits.RotateLeft32(x7+x3, 13)
-		x15 ^= bits.RotateLeft32(x11+x7, 18)
-
-		// Rows.
-		x1 ^= bits.RotateLeft32(x0+x3, 7)
-		x2 ^= bits.RotateLeft32(x1+x0, 9)
-		x3 ^= bits.RotateLeft32(x2+x1, 13)
-		x0 ^= bits.RotateLeft32(x3+x2, 18)
-
-		x6 ^= bits.RotateLeft32(x5+x4, 7)
-		x7 ^= bits.RotateLeft32(x6+x5, 9)
-		x4 ^= bits.RotateLeft32(x7+x6, 13)
-		x5 ^= bits.RotateLeft32(x4+x7, 18)
-
-		x11 ^= bits.RotateLeft32(x10+x9, 7)
-		x8 ^= bits.RotateLeft32(x11+x10, 9)
-		x9 ^= bits.RotateLeft32(x8+x11, 13)
-		x10 ^= bits.RotateLeft32(x9+x8, 18)
-
-		x12 ^= bits.RotateLeft32(x15+x14, 7)
-		x13 ^= bits.RotateLeft32(x12+x15, 9)
-		x14 ^= bits.RotateLeft32(x13+x12, 13)
-		x15 ^= bits.RotateLeft32(x14+x13, 18)
+	for k := range tmp {
+		tmp[k] ^= in[k]
 	}
-	x0 += w0
-	x1 += w1
-	x2 += w2
-	x3 += w3
-	x4 += w4
-	x5 += w5
-	x6 += w6
-	x7 += w7
-	x8 += w8
-	x9 += w9
-	x10 += w10
-	x11 += w11
-	x12 += w12
-	x13 += w13
-	x14 += w14
-	x15 += w15
-	out[0], tmp[0] = x0, x0
-	out[1], tmp[1] = x1, x1
-	out[2], tmp[2] = x2, x2
-	out[3], tmp[3] = x3, x3
-	out[4], tmp[4] = x4, x4
-	out[5], tmp[5] = x5, x5
-	out[6], tmp[6] = x6, x6
-	out[7], tmp[7] = x7, x7
-	out[8], tmp[8] = x8, x8
-	out[9], tmp[9] = x9, x9
-	out[10], tmp[10] = x10, x10
-	out[11], tmp[11] = x11, x11
-	out[12], tmp[12] = x12, x12
-	out[13], tmp[13] = x13, x13
-	out[14], tmp[14] = x14, x14
-	out[15], tmp[15] = x15, x15
+	salsa8(tmp, out)
 }
 
-// salsaXOR2 sets tmp and out to Salsa20/8(tmp xor a xor b); it is
-// salsaXOR with the xor of V_j folded in (same rounds).
+// salsaXOR2 sets tmp and out to Salsa20/8(tmp xor a xor b): salsaXOR
+// with the xor of V_j folded in.
 func salsaXOR2(tmp, a, b, out *[16]uint32) {
-	w0 := tmp[0] ^ a[0] ^ b[0]
-	w1 := tmp[1] ^ a[1] ^ b[1]
-	w2 := tmp[2] ^ a[2] ^ b[2]
-	w3 := tmp[3] ^ a[3] ^ b[3]
-	w4 := tmp[4] ^ a[4] ^ b[4]
-	w5 := tmp[5] ^ a[5] ^ b[5]
-	w6 := tmp[6] ^ a[6] ^ b[6]
-	w7 := tmp[7] ^ a[7] ^ b[7]
-	w8 := tmp[8] ^ a[8] ^ b[8]
-	w9 := tmp[9] ^ a[9] ^ b[9]
-	w10 := tmp[10] ^ a[10] ^ b[10]
-	w11 := tmp[11] ^ a[11] ^ b[11]
-	w12 := tmp[12] ^ a[12] ^ b[12]
-	w13 := tmp[13] ^ a[13] ^ b[13]
-	w14 := tmp[14] ^ a[14] ^ b[14]
-	w15 := tmp[15] ^ a[15] ^ b[15]
+	for k := range tmp {
+		tmp[k] ^= a[k] ^ b[k]
+	}
+	salsa8(tmp, out)
+}
+
+// salsa8 sets tmp and out to Salsa20/8(tmp) (RFC 7914 section 3).
+func salsa8(tmp, out *[16]uint32) {
+	w0, w1, w2, w3, w4, w5, w6, w7 := tmp[0], tmp[1], tmp[2], tmp[3], tmp[4], tmp[5], tmp[6], tmp[7]
+	w8, w9, w10, w11, w12, w13, w14, w15 := tmp[8], tmp[9], tmp[10], tmp[11], tmp[12], tmp[13], tmp[14], tmp[15]
 	x0, x1, x2, x3, x4, x5, x6, x7 := w0, w1, w2, w3, w4, w5, w6, w7
 	x8, x9, x10, x11, x12, x13, x14, x15 := w8, w9, w10, w11, w12, w13, w14, w15
 	for range 4 { // 8 rounds: a column round and a row round each time
