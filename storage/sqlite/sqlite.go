@@ -16,6 +16,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/managarten/mana-auth/storage"
+	"github.com/managarten/mana-auth/storage/internal/sqlbuild"
 )
 
 // DefaultBusyTimeout is how long a connection waits for a lock held by
@@ -60,7 +61,7 @@ type core struct {
 	ws     *stmtCache // statements prepared on w
 	rs     *stmtCache // statements prepared on r (== ws when r == w)
 	log    *slog.Logger
-	schema atomic.Pointer[schemaInfo]
+	schema atomic.Pointer[sqlbuild.Schema]
 }
 
 // txState is the transaction a transaction adapter runs in.
@@ -239,7 +240,7 @@ func (a *Adapter) Ping(ctx context.Context) error {
 // Bind sets the schema the adapter serves. It validates s and does not touch
 // the database.
 func (a *Adapter) Bind(s storage.Schema) error {
-	si, err := newSchemaInfo(s)
+	si, err := sqlbuild.Bind(dialect, s)
 	if err != nil {
 		return err
 	}
@@ -247,16 +248,12 @@ func (a *Adapter) Bind(s storage.Schema) error {
 	return nil
 }
 
-func (a *Adapter) table(name string) (*tableInfo, error) {
+func (a *Adapter) table(name string) (*sqlbuild.Table, error) {
 	si := a.c.schema.Load()
 	if si == nil {
 		return nil, errNoSchema
 	}
-	t := si.tables[name]
-	if t == nil {
-		return nil, fmt.Errorf("sqlite: unknown table %q", name)
-	}
-	return t, nil
+	return si.Table(name)
 }
 
 // exec runs a write statement on the transaction or the write connection.
@@ -341,34 +338,12 @@ func (a *Adapter) Create(ctx context.Context, table string, rec storage.Record) 
 	if err != nil {
 		return err
 	}
-	if err := t.checkKeys(rec); err != nil {
+	q, args, err := t.Insert(rec)
+	if err != nil {
 		return err
 	}
-	cols := make([]string, 0, len(rec))
-	marks := make([]string, 0, len(rec))
-	args := make([]any, 0, len(rec))
-	for _, f := range t.all {
-		v, ok := rec[f.Name]
-		if !ok {
-			if f.Required {
-				return t.missing(f)
-			}
-			continue
-		}
-		nv, err := t.value(f, v)
-		if err != nil {
-			return err
-		}
-		if nv == nil && f.Required {
-			return t.missing(f)
-		}
-		cols = append(cols, quote(f.ColumnName()))
-		marks = append(marks, "?")
-		args = append(args, toDB(nv))
-	}
-	q := "INSERT INTO " + t.quoted + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(marks, ", ") + ")"
 	if _, err := a.exec(ctx, q, args, true); err != nil {
-		return fmt.Errorf("sqlite: create %s: %w", t.t.Name, err)
+		return fmt.Errorf("sqlite: create %s: %w", t.T.Name, err)
 	}
 	return nil
 }
@@ -394,30 +369,12 @@ func (a *Adapter) FindOneJoined(ctx context.Context, table, ref string, where ..
 	if err != nil {
 		return nil, nil, err
 	}
-	f, ok := t.fields[ref]
-	if !ok {
-		return nil, nil, fmt.Errorf("sqlite: table %s has no field %q", t.t.Name, ref)
-	}
-	if f.References == nil {
-		return nil, nil, fmt.Errorf("sqlite: field %s.%s is not a reference", t.t.Name, ref)
-	}
-	rt, err := a.table(f.References.Table)
+	q, args, rt, err := t.Joined(ref, where)
 	if err != nil {
 		return nil, nil, err
 	}
-	rf, ok := rt.fields[f.References.Field]
-	if !ok {
-		return nil, nil, fmt.Errorf("sqlite: table %s has no field %q", rt.t.Name, f.References.Field)
-	}
-	whereSQL, args, err := t.whereAs("m", where, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	q := "SELECT " + t.columnsAs("m") + ", " + rt.columnsAs("r") +
-		" FROM " + t.quoted + " AS m JOIN " + rt.quoted + " AS r ON " +
-		qualify("r", rf.ColumnName()) + " = " + qualify("m", f.ColumnName()) + whereSQL + " LIMIT 1"
-	n := len(t.all)
-	dest := make([]any, n+len(rt.all))
+	n := len(t.All)
+	dest := make([]any, n+len(rt.All))
 	ptrs := make([]any, len(dest))
 	for i := range dest {
 		ptrs[i] = &dest[i]
@@ -435,24 +392,20 @@ func (a *Adapter) FindOneJoined(ctx context.Context, table, ref string, where ..
 		return err
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("sqlite: find %s joined with %s: %w", t.t.Name, rt.t.Name, err)
+		return nil, nil, fmt.Errorf("sqlite: find %s joined with %s: %w", t.T.Name, rt.T.Name, err)
 	}
 	if rec == nil {
-		return nil, nil, fmt.Errorf("sqlite: %s joined with %s: %w", t.t.Name, rt.t.Name, storage.ErrNotFound)
+		return nil, nil, fmt.Errorf("sqlite: %s joined with %s: %w", t.T.Name, rt.T.Name, storage.ErrNotFound)
 	}
 	return rec, refRec, nil
 }
 
-// scanned converts the scanned values of t's columns (in t.all order) to a
+// scanned converts the scanned values of t's columns (in t.All order) to a
 // record.
-func scanned(t *tableInfo, vals []any) (storage.Record, error) {
-	rec := make(storage.Record, len(t.all))
-	for i, f := range t.all {
-		v, err := fromDB(f, vals[i])
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: %s.%s: %w", t.t.Name, f.Name, err)
-		}
-		rec[f.Name] = v
+func scanned(t *sqlbuild.Table, vals []any) (storage.Record, error) {
+	rec, err := t.Record(vals)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	return rec, nil
 }
@@ -468,52 +421,30 @@ func (a *Adapter) find(ctx context.Context, table string, q storage.Query) ([]st
 	if err != nil {
 		return nil, err
 	}
-	if q.Limit < 0 || q.Offset < 0 {
-		return nil, errors.New("sqlite: negative limit or offset")
-	}
-	where, args, err := t.where(q.Where, nil)
+	query, args, err := t.Select(q)
 	if err != nil {
 		return nil, err
-	}
-	var b strings.Builder
-	b.WriteString("SELECT " + t.selectList + " FROM " + t.quoted + where)
-	order, err := t.orderBy(q.Sort)
-	if err != nil {
-		return nil, err
-	}
-	b.WriteString(order)
-	if q.Limit > 0 || q.Offset > 0 {
-		limit := int64(-1)
-		if q.Limit > 0 {
-			limit = int64(q.Limit)
-		}
-		b.WriteString(" LIMIT ? OFFSET ?")
-		args = append(args, limit, int64(q.Offset))
 	}
 	var out []storage.Record
-	dest := make([]any, len(t.all))
-	ptrs := make([]any, len(t.all))
+	dest := make([]any, len(t.All))
+	ptrs := make([]any, len(t.All))
 	for i := range dest {
 		ptrs[i] = &dest[i]
 	}
-	err = a.query(ctx, b.String(), args, cacheable(q.Where), func(rows *sql.Rows) error {
+	err = a.query(ctx, query, args, cacheable(q.Where), func(rows *sql.Rows) error {
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
 		}
-		rec := make(storage.Record, len(t.all))
-		for i, f := range t.all {
-			v, err := fromDB(f, dest[i])
-			if err != nil {
-				return fmt.Errorf("sqlite: %s.%s: %w", t.t.Name, f.Name, err)
-			}
-			rec[f.Name] = v
-			dest[i] = nil
+		rec, err := scanned(t, dest)
+		if err != nil {
+			return err
 		}
+		clear(dest)
 		out = append(out, rec)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: find %s: %w", t.t.Name, err)
+		return nil, fmt.Errorf("sqlite: find %s: %w", t.T.Name, err)
 	}
 	return out, nil
 }
@@ -525,40 +456,17 @@ func (a *Adapter) Update(ctx context.Context, table string, set storage.Record, 
 	if err != nil {
 		return 0, err
 	}
-	if err := t.checkKeys(set); err != nil {
-		return 0, err
-	}
-	if len(set) == 0 {
-		return 0, fmt.Errorf("sqlite: update of %s sets no fields", t.t.Name)
-	}
-	assign := make([]string, 0, len(set))
-	args := make([]any, 0, len(set)+len(where))
-	for _, f := range t.all { // schema order: deterministic SQL text
-		v, ok := set[f.Name]
-		if !ok {
-			continue
-		}
-		nv, err := t.value(f, v)
-		if err != nil {
-			return 0, err
-		}
-		if nv == nil && f.Required {
-			return 0, t.missing(f)
-		}
-		assign = append(assign, quote(f.ColumnName())+" = ?")
-		args = append(args, toDB(nv))
-	}
-	whereSQL, args, err := t.where(where, args)
+	q, args, err := t.Update(set, where)
 	if err != nil {
 		return 0, err
 	}
-	res, err := a.exec(ctx, "UPDATE "+t.quoted+" SET "+strings.Join(assign, ", ")+whereSQL, args, cacheable(where))
+	res, err := a.exec(ctx, q, args, cacheable(where))
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: update %s: %w", t.t.Name, err)
+		return 0, fmt.Errorf("sqlite: update %s: %w", t.T.Name, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: update %s: %w", t.t.Name, err)
+		return 0, fmt.Errorf("sqlite: update %s: %w", t.T.Name, err)
 	}
 	return n, nil
 }
@@ -569,17 +477,17 @@ func (a *Adapter) Delete(ctx context.Context, table string, where ...storage.Whe
 	if err != nil {
 		return 0, err
 	}
-	whereSQL, args, err := t.where(where, nil)
+	q, args, err := t.Delete(where)
 	if err != nil {
 		return 0, err
 	}
-	res, err := a.exec(ctx, "DELETE FROM "+t.quoted+whereSQL, args, cacheable(where))
+	res, err := a.exec(ctx, q, args, cacheable(where))
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete %s: %w", t.t.Name, err)
+		return 0, fmt.Errorf("sqlite: delete %s: %w", t.T.Name, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete %s: %w", t.t.Name, err)
+		return 0, fmt.Errorf("sqlite: delete %s: %w", t.T.Name, err)
 	}
 	return n, nil
 }
@@ -590,16 +498,16 @@ func (a *Adapter) Count(ctx context.Context, table string, where ...storage.Wher
 	if err != nil {
 		return 0, err
 	}
-	whereSQL, args, err := t.where(where, nil)
+	q, args, err := t.Count(where)
 	if err != nil {
 		return 0, err
 	}
 	var n int64
-	err = a.query(ctx, "SELECT COUNT(*) FROM "+t.quoted+whereSQL, args, cacheable(where), func(rows *sql.Rows) error {
+	err = a.query(ctx, q, args, cacheable(where), func(rows *sql.Rows) error {
 		return rows.Scan(&n)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: count %s: %w", t.t.Name, err)
+		return 0, fmt.Errorf("sqlite: count %s: %w", t.T.Name, err)
 	}
 	return n, nil
 }
