@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/managarten/mana-auth/storage"
+	"github.com/managarten/mana-auth/storage/internal/sqlbuild"
 )
 
 // cancelDeadline is how long a cancelled statement may take to stop before
@@ -68,8 +67,9 @@ type core struct {
 	pool   *pgxpool.Pool
 	owned  bool   // Close closes the pool
 	schema string // PostgreSQL schema name
+	d      *sqlbuild.Dialect
 	log    *slog.Logger
-	bound  atomic.Pointer[schemaInfo]
+	bound  atomic.Pointer[sqlbuild.Schema]
 	limit  time.Duration // QueryTimeout; <= 0 means none
 }
 
@@ -187,7 +187,7 @@ func newAdapter(opts Options) (*Adapter, error) {
 	if limit == 0 {
 		limit = DefaultQueryTimeout
 	}
-	return &Adapter{c: &core{schema: schema, log: logger, limit: limit}}, nil
+	return &Adapter{c: &core{schema: schema, d: newDialect(schema), log: logger, limit: limit}}, nil
 }
 
 // SchemaName returns the PostgreSQL schema the adapter's tables live in.
@@ -227,7 +227,7 @@ func unavailable(ctx context.Context, err error) error {
 // Bind sets the schema the adapter serves. It validates s and does not touch
 // the database.
 func (a *Adapter) Bind(s storage.Schema) error {
-	si, err := newSchemaInfo(s, a.c.schema)
+	si, err := sqlbuild.Bind(a.c.d, s)
 	if err != nil {
 		return err
 	}
@@ -235,16 +235,12 @@ func (a *Adapter) Bind(s storage.Schema) error {
 	return nil
 }
 
-func (a *Adapter) table(name string) (*tableInfo, error) {
+func (a *Adapter) table(name string) (*sqlbuild.Table, error) {
 	si := a.c.bound.Load()
 	if si == nil {
 		return nil, errNoSchema
 	}
-	t := si.tables[name]
-	if t == nil {
-		return nil, fmt.Errorf("postgres: unknown table %q", name)
-	}
-	return t, nil
+	return si.Table(name)
 }
 
 // stmtSavepoint guards each write inside a transaction.
@@ -324,34 +320,12 @@ func (a *Adapter) Create(ctx context.Context, table string, rec storage.Record) 
 	if err != nil {
 		return err
 	}
-	if err := t.checkKeys(rec); err != nil {
+	q, args, err := t.Insert(rec)
+	if err != nil {
 		return err
 	}
-	cols := make([]string, 0, len(rec))
-	marks := make([]string, 0, len(rec))
-	args := make([]any, 0, len(rec))
-	for _, f := range t.all {
-		v, ok := rec[f.Name]
-		if !ok {
-			if f.Required {
-				return t.missing(f)
-			}
-			continue
-		}
-		nv, err := t.value(f, v)
-		if err != nil {
-			return err
-		}
-		if nv == nil && f.Required {
-			return t.missing(f)
-		}
-		args = append(args, nv)
-		cols = append(cols, quote(f.ColumnName()))
-		marks = append(marks, "$"+strconv.Itoa(len(args)))
-	}
-	q := "INSERT INTO " + t.quoted + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(marks, ", ") + ")"
 	if _, err := a.exec(ctx, q, args); err != nil {
-		return fmt.Errorf("postgres: create %s: %w", t.t.Name, err)
+		return fmt.Errorf("postgres: create %s: %w", t.T.Name, err)
 	}
 	return nil
 }
@@ -382,59 +356,27 @@ func (a *Adapter) FindOneJoined(ctx context.Context, table, ref string, where ..
 	if err != nil {
 		return nil, nil, err
 	}
-	f, ok := t.fields[ref]
-	if !ok {
-		return nil, nil, fmt.Errorf("postgres: table %s has no field %q", t.t.Name, ref)
-	}
-	if f.References == nil {
-		return nil, nil, fmt.Errorf("postgres: field %s.%s is not a reference", t.t.Name, ref)
-	}
-	rt, err := a.table(f.References.Table)
+	q, args, rt, err := t.Joined(ref, where)
 	if err != nil {
 		return nil, nil, err
 	}
-	rf, ok := rt.fields[f.References.Field]
-	if !ok {
-		return nil, nil, fmt.Errorf("postgres: table %s has no field %q", rt.t.Name, f.References.Field)
-	}
-	whereSQL, args, err := t.whereAs("m", where, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	q := "SELECT " + t.columnsAs("m") + ", " + rt.columnsAs("r") +
-		" FROM " + t.quoted + " AS m JOIN " + rt.quoted + " AS r ON " +
-		qualify("r", rf.ColumnName()) + " = " + qualify("m", f.ColumnName()) + whereSQL + " LIMIT 1"
-	n := len(t.all)
+	n := len(t.All)
 	var rec, refRec storage.Record
 	err = a.query(ctx, q, args, func(vals []any) error {
 		var err error
-		if rec, err = decoded(t, vals[:n]); err != nil {
+		if rec, err = t.Record(vals[:n]); err != nil {
 			return err
 		}
-		refRec, err = decoded(rt, vals[n:])
+		refRec, err = rt.Record(vals[n:])
 		return err
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("postgres: find %s joined with %s: %w", t.t.Name, rt.t.Name, err)
+		return nil, nil, fmt.Errorf("postgres: find %s joined with %s: %w", t.T.Name, rt.T.Name, err)
 	}
 	if rec == nil {
-		return nil, nil, fmt.Errorf("postgres: %s joined with %s: %w", t.t.Name, rt.t.Name, storage.ErrNotFound)
+		return nil, nil, fmt.Errorf("postgres: %s joined with %s: %w", t.T.Name, rt.T.Name, storage.ErrNotFound)
 	}
 	return rec, refRec, nil
-}
-
-// decoded converts the decoded values of t's columns (in t.all order) to a
-// record.
-func decoded(t *tableInfo, vals []any) (storage.Record, error) {
-	rec := make(storage.Record, len(t.all))
-	for i, f := range t.all {
-		v, err := fromDB(f, vals[i])
-		if err != nil {
-			return nil, fmt.Errorf("%s.%s: %w", t.t.Name, f.Name, err)
-		}
-		rec[f.Name] = v
-	}
-	return rec, nil
 }
 
 // FindMany returns the records of table matching q, sorted by q.Sort (ties
@@ -450,42 +392,21 @@ func (a *Adapter) find(ctx context.Context, table string, q storage.Query) ([]st
 	if err != nil {
 		return nil, err
 	}
-	if q.Limit < 0 || q.Offset < 0 {
-		return nil, errors.New("postgres: negative limit or offset")
-	}
-	where, args, err := t.where(q.Where, nil)
+	query, args, err := t.Select(q)
 	if err != nil {
 		return nil, err
-	}
-	order, err := t.orderBy(q.Sort)
-	if err != nil {
-		return nil, err
-	}
-	var b strings.Builder
-	b.WriteString("SELECT " + t.selectList + " FROM " + t.quoted + where + order)
-	if q.Limit > 0 {
-		args = append(args, int64(q.Limit))
-		b.WriteString(" LIMIT $" + strconv.Itoa(len(args)))
-	}
-	if q.Offset > 0 {
-		args = append(args, int64(q.Offset))
-		b.WriteString(" OFFSET $" + strconv.Itoa(len(args)))
 	}
 	var out []storage.Record
-	err = a.query(ctx, b.String(), args, func(vals []any) error {
-		rec := make(storage.Record, len(t.all))
-		for i, f := range t.all {
-			v, err := fromDB(f, vals[i])
-			if err != nil {
-				return fmt.Errorf("%s.%s: %w", t.t.Name, f.Name, err)
-			}
-			rec[f.Name] = v
+	err = a.query(ctx, query, args, func(vals []any) error {
+		rec, err := t.Record(vals)
+		if err != nil {
+			return err
 		}
 		out = append(out, rec)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: find %s: %w", t.t.Name, err)
+		return nil, fmt.Errorf("postgres: find %s: %w", t.T.Name, err)
 	}
 	return out, nil
 }
@@ -499,36 +420,13 @@ func (a *Adapter) Update(ctx context.Context, table string, set storage.Record, 
 	if err != nil {
 		return 0, err
 	}
-	if err := t.checkKeys(set); err != nil {
-		return 0, err
-	}
-	if len(set) == 0 {
-		return 0, fmt.Errorf("postgres: update of %s sets no fields", t.t.Name)
-	}
-	assign := make([]string, 0, len(set))
-	args := make([]any, 0, len(set)+len(where))
-	for _, f := range t.all { // schema order: deterministic SQL text
-		v, ok := set[f.Name]
-		if !ok {
-			continue
-		}
-		nv, err := t.value(f, v)
-		if err != nil {
-			return 0, err
-		}
-		if nv == nil && f.Required {
-			return 0, t.missing(f)
-		}
-		args = append(args, nv)
-		assign = append(assign, quote(f.ColumnName())+" = $"+strconv.Itoa(len(args)))
-	}
-	whereSQL, args, err := t.where(where, args)
+	q, args, err := t.Update(set, where)
 	if err != nil {
 		return 0, err
 	}
-	tag, err := a.exec(ctx, "UPDATE "+t.quoted+" SET "+strings.Join(assign, ", ")+whereSQL, args)
+	tag, err := a.exec(ctx, q, args)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: update %s: %w", t.t.Name, err)
+		return 0, fmt.Errorf("postgres: update %s: %w", t.T.Name, err)
 	}
 	return tag.RowsAffected(), nil
 }
@@ -541,13 +439,13 @@ func (a *Adapter) Delete(ctx context.Context, table string, where ...storage.Whe
 	if err != nil {
 		return 0, err
 	}
-	whereSQL, args, err := t.where(where, nil)
+	q, args, err := t.Delete(where)
 	if err != nil {
 		return 0, err
 	}
-	tag, err := a.exec(ctx, "DELETE FROM "+t.quoted+whereSQL, args)
+	tag, err := a.exec(ctx, q, args)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: delete %s: %w", t.t.Name, err)
+		return 0, fmt.Errorf("postgres: delete %s: %w", t.T.Name, err)
 	}
 	return tag.RowsAffected(), nil
 }
@@ -560,12 +458,12 @@ func (a *Adapter) Count(ctx context.Context, table string, where ...storage.Wher
 	if err != nil {
 		return 0, err
 	}
-	whereSQL, args, err := t.where(where, nil)
+	q, args, err := t.Count(where)
 	if err != nil {
 		return 0, err
 	}
 	var n int64
-	err = a.query(ctx, "SELECT COUNT(*) FROM "+t.quoted+whereSQL, args, func(vals []any) error {
+	err = a.query(ctx, q, args, func(vals []any) error {
 		c, ok := vals[0].(int64)
 		if !ok {
 			return fmt.Errorf("unexpected count %T", vals[0])
@@ -574,7 +472,7 @@ func (a *Adapter) Count(ctx context.Context, table string, where ...storage.Wher
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("postgres: count %s: %w", t.t.Name, err)
+		return 0, fmt.Errorf("postgres: count %s: %w", t.T.Name, err)
 	}
 	return n, nil
 }
