@@ -59,7 +59,7 @@ func fromDB(f storage.Field, v any) (any, error) {
 	case storage.String:
 		switch x := v.(type) {
 		case string:
-			return x, nil
+			return v, nil // as decoded: no new interface
 		case []byte:
 			return string(x), nil
 		case [16]byte: // uuid
@@ -81,7 +81,7 @@ func fromDB(f storage.Field, v any) (any, error) {
 	case storage.Int:
 		switch x := v.(type) {
 		case int64:
-			return x, nil
+			return v, nil
 		case int32:
 			return int64(x), nil
 		case int16:

@@ -60,7 +60,7 @@ func fromDB(f storage.Field, v any) (any, error) {
 	case storage.String:
 		switch x := v.(type) {
 		case string:
-			return x, nil
+			return v, nil // as read: no new interface
 		case int64:
 			return strconv.FormatInt(x, 10), nil
 		case float64:
@@ -87,7 +87,7 @@ func fromDB(f storage.Field, v any) (any, error) {
 	case storage.Int:
 		switch x := v.(type) {
 		case int64:
-			return x, nil
+			return v, nil
 		case float64:
 			if x == math.Trunc(x) && x >= math.MinInt64 && x <= math.MaxInt64 {
 				return int64(x), nil

@@ -374,11 +374,7 @@ func (a *Adapter) FindOneJoined(ctx context.Context, table, ref string, where ..
 		return nil, nil, err
 	}
 	n := len(t.All)
-	dest := make([]any, n+len(rt.All))
-	ptrs := make([]any, len(dest))
-	for i := range dest {
-		ptrs[i] = &dest[i]
-	}
+	dest, ptrs := scanDest(n + len(rt.All))
 	var rec, refRec storage.Record
 	err = a.query(ctx, q, args, cacheable(where), func(rows *sql.Rows) error {
 		if err := rows.Scan(ptrs...); err != nil {
@@ -398,6 +394,17 @@ func (a *Adapter) FindOneJoined(ctx context.Context, table, ref string, where ..
 		return nil, nil, fmt.Errorf("sqlite: %s joined with %s: %w", t.T.Name, rt.T.Name, storage.ErrNotFound)
 	}
 	return rec, refRec, nil
+}
+
+// scanDest returns n values to scan a row into and pointers to them, for
+// rows.Scan, in one allocation.
+func scanDest(n int) (dest, ptrs []any) {
+	buf := make([]any, 2*n)
+	dest, ptrs = buf[:n:n], buf[n:]
+	for i := range dest {
+		ptrs[i] = &dest[i]
+	}
+	return dest, ptrs
 }
 
 // scanned converts the scanned values of t's columns (in t.All order) to a
@@ -426,11 +433,7 @@ func (a *Adapter) find(ctx context.Context, table string, q storage.Query) ([]st
 		return nil, err
 	}
 	var out []storage.Record
-	dest := make([]any, len(t.All))
-	ptrs := make([]any, len(t.All))
-	for i := range dest {
-		ptrs[i] = &dest[i]
-	}
+	dest, ptrs := scanDest(len(t.All))
 	err = a.query(ctx, query, args, cacheable(q.Where), func(rows *sql.Rows) error {
 		if err := rows.Scan(ptrs...); err != nil {
 			return err

@@ -10,12 +10,12 @@ import (
 // noLimit is SQLite's LIMIT for none, boxed once.
 var noLimit any = int64(-1)
 
-// newBuilder returns a builder with room for a statement of about n bytes
-// and its arguments.
-func (t *Table) newBuilder(n, args int) *builder {
-	b := &builder{d: t.d, args: make([]any, 0, args)}
+// init readies b for a statement of about n bytes with about args
+// arguments. (A builder lives on its caller's stack.)
+func (b *builder) init(d *Dialect, n, args int) {
+	b.d = d
+	b.args = make([]any, 0, args)
 	b.Grow(n)
-	return b
 }
 
 // whereSize estimates the length of the WHERE clause of ws.
@@ -27,7 +27,8 @@ func (t *Table) Insert(rec storage.Record) (string, []any, error) {
 	if err := t.checkKeys(rec); err != nil {
 		return "", nil, err
 	}
-	b := t.newBuilder(len(t.Quoted)+32+len(rec)*24, len(rec))
+	var b builder
+	b.init(t.d, len(t.Quoted)+32+len(rec)*24, len(rec))
 	b.WriteString("INSERT INTO ")
 	b.WriteString(t.Quoted)
 	b.WriteString(" (")
@@ -72,7 +73,8 @@ func (t *Table) Select(q storage.Query) (string, []any, error) {
 	if q.Limit < 0 || q.Offset < 0 {
 		return "", nil, errors.New(t.d.Name + ": negative limit or offset")
 	}
-	b := t.newBuilder(len(t.selectFrom)+whereSize(q.Where)+len(q.Sort)*32+24, len(q.Where)+2)
+	var b builder
+	b.init(t.d, len(t.selectFrom)+whereSize(q.Where)+len(q.Sort)*32+24, len(q.Where)+2)
 	b.WriteString(t.selectFrom)
 	if err := b.where(t, "", q.Where); err != nil {
 		return "", nil, err
@@ -116,7 +118,8 @@ func (t *Table) Joined(ref string, where []storage.Where) (string, []any, *Table
 	if j == nil {
 		return "", nil, nil, fmt.Errorf("%s: field %s.%s is not a reference", t.d.Name, t.T.Name, ref)
 	}
-	b := t.newBuilder(len(j.sql)+whereSize(where)+8, len(where))
+	var b builder
+	b.init(t.d, len(j.sql)+whereSize(where)+8, len(where))
 	b.WriteString(j.sql)
 	if err := b.where(t, "m", where); err != nil {
 		return "", nil, nil, err
@@ -134,7 +137,8 @@ func (t *Table) Update(set storage.Record, where []storage.Where) (string, []any
 	if len(set) == 0 {
 		return "", nil, fmt.Errorf("%s: update of %s sets no fields", t.d.Name, t.T.Name)
 	}
-	b := t.newBuilder(len(t.Quoted)+16+len(set)*24+whereSize(where), len(set)+len(where))
+	var b builder
+	b.init(t.d, len(t.Quoted)+16+len(set)*24+whereSize(where), len(set)+len(where))
 	b.WriteString("UPDATE ")
 	b.WriteString(t.Quoted)
 	b.WriteString(" SET ")
@@ -178,7 +182,8 @@ func (t *Table) Count(where []storage.Where) (string, []any, error) {
 }
 
 func (t *Table) prefixed(prefix string, where []storage.Where) (string, []any, error) {
-	b := t.newBuilder(len(prefix)+len(t.Quoted)+whereSize(where), len(where))
+	var b builder
+	b.init(t.d, len(prefix)+len(t.Quoted)+whereSize(where), len(where))
 	b.WriteString(prefix)
 	b.WriteString(t.Quoted)
 	if err := b.where(t, "", where); err != nil {
