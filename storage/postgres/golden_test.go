@@ -93,40 +93,31 @@ func TestGoldenMigration(t *testing.T) {
 	tr := &tracer{}
 	logger, logs := sqlgolden.Logger()
 	db, sch := tracedAdapter(t, tr, postgres.Options{Logger: logger})
-	var b strings.Builder
-	step := func(title string, s storage.Schema, migrate bool) {
-		plan, err := db.PlanMigration(ctx, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.WriteString("-- plan: " + title + "\n")
-		for _, q := range plan {
-			b.WriteString(q + ";\n")
-		}
-		if !migrate {
-			return
-		}
-		tr.take()
-		if err := db.Migrate(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-		b.WriteString("-- ran\n")
-		for _, q := range tr.take() {
-			if strings.HasPrefix(q, "SELECT") {
-				continue // catalog reads
+	m := sqlgolden.NewMigrations(t, logs)
+	plan := func(s storage.Schema) func() ([]string, error) {
+		return func() ([]string, error) { return db.PlanMigration(ctx, s) }
+	}
+	migrate := func(s storage.Schema) func() ([]string, error) {
+		return func() ([]string, error) {
+			tr.take()
+			if err := db.Migrate(ctx, s); err != nil {
+				return nil, err
 			}
-			// The bookkeeping rows record the time of the migration.
-			if i := strings.Index(q, "\n  $5 = time.Time("); i >= 0 {
-				q = q[:i] + "\n  $5 = time.Time(now)"
+			ran := []string{}
+			for _, q := range tr.take() {
+				if strings.HasPrefix(q, "SELECT") {
+					continue // catalog reads
+				}
+				// The bookkeeping rows record the time of the migration.
+				if i := strings.Index(q, "\n  $5 = time.Time("); i >= 0 {
+					q = q[:i] + "\n  $5 = time.Time(now)"
+				}
+				ran = append(ran, q)
 			}
-			b.WriteString(q + ";\n")
-		}
-		b.WriteString("-- warnings\n")
-		for _, l := range logs() {
-			b.WriteString(l + "\n")
+			return ran, nil
 		}
 	}
-	step("fresh", sqlgolden.Schema(), true)
+	m.Step("fresh", plan(sqlgolden.Schema()), migrate(sqlgolden.Schema()))
 	if err := db.Bind(sqlgolden.Schema()); err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +131,7 @@ func TestGoldenMigration(t *testing.T) {
 		{Name: "n", Type: storage.Int}, {Name: "at", Type: storage.Date}, {Name: "ok", Type: storage.Bool},
 		{Name: "s", Type: storage.String}, {Name: "fresh", Type: storage.Bool, Required: true},
 	}})
-	step("upgrade", up, true)
-	step("up to date", up, false)
-	sqlgolden.Check(t, "migration", strings.ReplaceAll(b.String(), sch, "SCHEMA"))
+	m.Step("upgrade", plan(up), migrate(up))
+	m.Step("up to date", plan(up), nil)
+	sqlgolden.Check(t, "migration", strings.ReplaceAll(m.String(), sch, "SCHEMA"))
 }

@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/managarten/mana-auth/storage"
@@ -33,33 +32,19 @@ func TestGoldenMigration(t *testing.T) {
 	ctx := context.Background()
 	logger, logs := sqlgolden.Logger()
 	db := openPath(t, filepath.Join(t.TempDir(), "golden.db"), logger)
-	var b strings.Builder
-	step := func(title string, s storage.Schema, migrate bool) {
-		plan, err := db.PlanMigration(ctx, s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.WriteString("-- plan: " + title + "\n")
-		for _, q := range plan {
-			b.WriteString(q + ";\n")
-		}
-		if !migrate {
-			return
-		}
-		if err := db.Migrate(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-		b.WriteString("-- warnings\n")
-		for _, l := range logs() {
-			b.WriteString(l + "\n")
-		}
+	m := sqlgolden.NewMigrations(t, logs)
+	plan := func(s storage.Schema) func() ([]string, error) {
+		return func() ([]string, error) { return db.PlanMigration(ctx, s) }
 	}
-	step("fresh", sqlgolden.Schema(), true)
+	migrate := func(s storage.Schema) func() ([]string, error) {
+		return func() ([]string, error) { return nil, db.Migrate(ctx, s) }
+	}
+	m.Step("fresh", plan(sqlgolden.Schema()), migrate(sqlgolden.Schema()))
 	if err := db.Bind(sqlgolden.Schema()); err != nil {
 		t.Fatal(err)
 	}
 	sqlgolden.Run(t, db, func() []string { return nil })
-	step("upgrade", sqlgolden.Upgraded(), true)
-	step("up to date", sqlgolden.Upgraded(), false)
-	sqlgolden.Check(t, "migration", b.String())
+	m.Step("upgrade", plan(sqlgolden.Upgraded()), migrate(sqlgolden.Upgraded()))
+	m.Step("up to date", plan(sqlgolden.Upgraded()), nil)
+	sqlgolden.Check(t, "migration", m.String())
 }

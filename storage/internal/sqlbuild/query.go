@@ -32,30 +32,15 @@ func (t *Table) Insert(rec storage.Record) (string, []any, error) {
 	b.WriteString("INSERT INTO ")
 	b.WriteString(t.Quoted)
 	b.WriteString(" (")
-	for i := range t.All {
-		f := &t.All[i]
-		v, ok := rec[f.Name]
-		if !ok {
-			if f.Required {
-				return "", nil, t.missing(f)
-			}
-			continue
-		}
-		nv, err := t.value(f, v)
-		if err != nil {
-			return "", nil, err
-		}
-		if nv == nil && f.Required {
-			return "", nil, t.missing(f)
-		}
+	err := t.setValues(rec, true, func(i int, arg any) {
 		if len(b.args) > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(t.cols[i])
-		if nv != nil {
-			nv = t.d.encode(nv)
-		}
-		b.args = append(b.args, nv)
+		b.args = append(b.args, arg)
+	})
+	if err != nil {
+		return "", nil, err
 	}
 	b.WriteString(") VALUES (")
 	for i := range b.args {
@@ -142,28 +127,16 @@ func (t *Table) Update(set storage.Record, where []storage.Where) (string, []any
 	b.WriteString("UPDATE ")
 	b.WriteString(t.Quoted)
 	b.WriteString(" SET ")
-	for i := range t.All { // schema order: deterministic SQL text
-		f := &t.All[i]
-		v, ok := set[f.Name]
-		if !ok {
-			continue
-		}
-		nv, err := t.value(f, v)
-		if err != nil {
-			return "", nil, err
-		}
-		if nv == nil && f.Required {
-			return "", nil, t.missing(f)
-		}
+	err := t.setValues(set, false, func(i int, arg any) {
 		if len(b.args) > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(t.cols[i])
 		b.WriteString(" = ")
-		if nv != nil {
-			nv = t.d.encode(nv)
-		}
-		b.arg(nv)
+		b.arg(arg)
+	})
+	if err != nil {
+		return "", nil, err
 	}
 	if err := b.where(t, "", where); err != nil {
 		return "", nil, err

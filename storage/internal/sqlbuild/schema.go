@@ -175,6 +175,36 @@ func (t *Table) value(f *storage.Field, v any) (any, error) {
 	return nv, nil
 }
 
+// setValues calls fn, in schema order (so that the SQL text is
+// deterministic), with the index in All and the argument of each field rec
+// sets (INSERT, UPDATE): its value normalized and encoded, or nil, which a
+// required field refuses. With all set (INSERT), a required field missing
+// from rec is refused too.
+func (t *Table) setValues(rec storage.Record, all bool, fn func(i int, arg any)) error {
+	for i := range t.All {
+		f := &t.All[i]
+		v, ok := rec[f.Name]
+		if !ok {
+			if all && f.Required {
+				return t.missing(f)
+			}
+			continue
+		}
+		nv, err := t.value(f, v)
+		switch {
+		case err != nil:
+			return err
+		case nv != nil:
+			fn(i, t.d.encode(nv))
+		case f.Required:
+			return t.missing(f)
+		default:
+			fn(i, nil)
+		}
+	}
+	return nil
+}
+
 // Record converts the values read for t's columns (in All order) with the
 // dialect's Decode. An error names the table and field.
 func (t *Table) Record(vals []any) (storage.Record, error) {

@@ -280,6 +280,56 @@ func Run(t *testing.T, db storage.Adapter, record func() []string) string {
 	return b.String()
 }
 
+// Migrations records the steps of a migration test: for each, the
+// statements planned and, where the step migrates, those the migration ran
+// and the messages it logged.
+type Migrations struct {
+	t    *testing.T
+	logs func() []string
+	b    strings.Builder
+}
+
+// NewMigrations returns a record of migration steps; logs returns the
+// messages logged since its last call (see [Logger]).
+func NewMigrations(t *testing.T, logs func() []string) *Migrations {
+	return &Migrations{t: t, logs: logs}
+}
+
+// Step records the statements plan returns and, if migrate is not nil, the
+// statements migrate returns it ran (none recorded when it returns nil) and
+// the messages logged meanwhile.
+func (m *Migrations) Step(title string, plan func() ([]string, error), migrate func() ([]string, error)) {
+	m.t.Helper()
+	stmts, err := plan()
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	m.b.WriteString("-- plan: " + title + "\n")
+	for _, q := range stmts {
+		m.b.WriteString(q + ";\n")
+	}
+	if migrate == nil {
+		return
+	}
+	ran, err := migrate()
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	if ran != nil {
+		m.b.WriteString("-- ran\n")
+		for _, q := range ran {
+			m.b.WriteString(q + ";\n")
+		}
+	}
+	m.b.WriteString("-- warnings\n")
+	for _, l := range m.logs() {
+		m.b.WriteString(l + "\n")
+	}
+}
+
+// String returns the record.
+func (m *Migrations) String() string { return m.b.String() }
+
 // Logger returns a logger and a function that returns the messages (with
 // their attributes, without time and level) logged since its last call.
 func Logger() (*slog.Logger, func() []string) {
