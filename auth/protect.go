@@ -14,6 +14,16 @@ import (
 // trusted proxies only) and user agent are put in the request context as
 // RequestInfo.
 func (a *Auth) Protect(next http.Handler) http.Handler {
+	return a.ProtectWith(next, a.writeError)
+}
+
+// ProtectWith is Protect with the refusals answered by refuse instead of
+// the SDK's {"message", "code"} body, for an API that has an error shape
+// of its own. refuse gets an *Error: ErrTooManyRequests (with the
+// Retry-After and X-Retry-After headers already set) or an origin error
+// (ErrInvalidOrigin and the like). A body over the limit is found later,
+// when the handler reads it (a *http.MaxBytesError).
+func (a *Auth) ProtectWith(next http.Handler, refuse func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ip := a.ClientIP(r)
 		r = r.WithContext(WithRequestInfo(r.Context(), RequestInfo{IP: ip, UserAgent: r.UserAgent(), Request: r}))
@@ -21,13 +31,13 @@ func (a *Auth) Protect(next http.Handler) http.Handler {
 			if err == ErrTooManyRequests {
 				w.Header().Set("X-Retry-After", strconv.Itoa(retry))
 				w.Header().Set("Retry-After", strconv.Itoa(retry))
-				a.writeError(w, r, err)
+				refuse(w, r, err)
 				return
 			}
 			a.log.WarnContext(r.Context(), "auth: rate limit store failed", "err", err)
 		}
 		if err := a.CheckOrigin(r); err != nil {
-			a.writeError(w, r, err)
+			refuse(w, r, err)
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
 
@@ -201,5 +202,50 @@ func TestRedisRateLimitAcrossInstances(t *testing.T) {
 	}
 	if k := keys(); len(k) != 1 || !strings.HasSuffix(k[0], "|/sign-in/email") {
 		t.Fatalf("counter keys in Redis: %q", k)
+	}
+}
+
+// What auth.ProtectWith refuses on /api/v1 is answered in the route's own
+// error shape: the auth envelope on /api/v1/auth/*, {"statusCode",
+// "message","code"} elsewhere. /api/auth keeps Better Auth's.
+func TestV1RefusalShapes(t *testing.T) {
+	t.Parallel()
+	env := newE2E(t, nil)
+	flood := func(path string, n int) resp {
+		t.Helper()
+		ip := []string{"X-Forwarded-For", "198.51.100.77"}
+		var r resp
+		for range n {
+			if r = env.do(t, req{method: "POST", path: path, body: `[1]`, hdr: ip}); r.status == 429 {
+				return r
+			}
+		}
+		t.Fatalf("%s: no 429 after %d requests (last %d %s)", path, n, r.status, r.raw)
+		return r
+	}
+	for _, tc := range []struct {
+		name string
+		r    resp
+		want map[string]any
+	}{
+		{"rate limit, /api/v1/auth", flood("/api/v1/auth/login", 20), map[string]any{
+			"error": "RATE_LIMITED", "message": auth.ErrTooManyRequests.Message, "status": float64(429), "retryAfterSec": float64(10)}},
+		{"rate limit, /api/v1/me", flood("/api/v1/me/data", 200), map[string]any{
+			"statusCode": float64(429), "message": auth.ErrTooManyRequests.Message}},
+		{"origin, /api/v1/auth", env.do(t, req{method: "POST", path: "/api/v1/auth/logout", hdr: []string{"Cookie", "mana.session_token=x", "Origin", "https://evil.example"}}), map[string]any{
+			"error": "INVALID_ORIGIN", "message": auth.ErrInvalidOrigin.Message, "status": float64(403)}},
+		{"rate limit, /api/auth", flood("/api/auth/sign-in/email", 10), map[string]any{
+			"message": auth.ErrTooManyRequests.Message}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, tc.r.body); diff != "" {
+				t.Errorf("body (-want +got):\n%s\nraw %s", diff, tc.r.raw)
+			}
+			if tc.want["status"] == float64(429) || tc.want["statusCode"] == float64(429) {
+				if got := tc.r.header.Get("Retry-After"); got == "" {
+					t.Errorf("no Retry-After")
+				}
+			}
+		})
 	}
 }

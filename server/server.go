@@ -283,7 +283,7 @@ func (s *Server) routes() http.Handler {
 	s.adminRoutes(v1)
 	s.internalRoutes(v1)
 	s.vaultRoutes(v1)
-	mux.Handle("/api/v1/", s.auth.Protect(routeOf(v1)))
+	mux.Handle("/api/v1/", s.auth.ProtectWith(routeOf(v1), s.refuseV1))
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "service": "mana-auth", "timestamp": auth.FormatTime(time.Now())})
 	})

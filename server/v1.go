@@ -95,7 +95,21 @@ func (s *Server) writeAuthErr(w http.ResponseWriter, r *http.Request, err error)
 	if st, ok := codeStatus[code]; ok && status < 500 {
 		status = st
 	}
-	writeEnvelope(w, status, code, msg, 0)
+	// A refusal of the rate limiter (refuseV1) comes with Retry-After set.
+	retry, _ := strconv.Atoi(w.Header().Get("Retry-After"))
+	writeEnvelope(w, status, code, msg, retry)
+}
+
+// refuseV1 answers what auth.ProtectWith refuses on /api/v1 (rate limit,
+// origin) in the shape of the route: the auth envelope on /api/v1/auth/*
+// (429 RATE_LIMITED with retryAfterSec), {"statusCode","message","code"}
+// elsewhere.
+func (s *Server) refuseV1(w http.ResponseWriter, r *http.Request, err error) {
+	if strings.HasPrefix(r.URL.Path, "/api/v1/auth/") {
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	s.writeStatusErr(w, r, err)
 }
 
 // readJSON decodes the body into v (an absent body leaves v alone). The
