@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/ratelimit/redis"
@@ -19,6 +20,10 @@ import (
 // instance, so a hot read path costs no database round trip. With N
 // instances a generous rule admits up to N × its Max.
 const sharedRuleMax = 20
+
+// rateLimitRetention is how long idle counters stay in the PostgreSQL
+// table: longer than any rule's window (the longest is 60 s).
+const rateLimitRetention = 10 * time.Minute
 
 // rateLimitStore picks where the rate-limit counters live, so that a limit
 // holds across instances: Redis when REDIS_URL is set, else the PostgreSQL
@@ -37,7 +42,11 @@ func rateLimitStore(ctx context.Context, cfg Config, db storage.Adapter, log *sl
 		return auth.NewSplitRateLimitStore(st, sharedRuleMax), func() { st.Close() }, nil
 	}
 	if pg, ok := db.(*postgres.Adapter); ok {
-		st := postgres.NewRateLimitStore(pg)
+		// Retention: the store otherwise keeps idle rows only for the
+		// longest window it has seen itself, so a fresh instance that had
+		// seen only 10 s rules would delete another instance's counters
+		// of a 60 s rule early, restarting that limit.
+		st := postgres.NewRateLimitStore(pg, postgres.RateLimitOptions{Retention: rateLimitRetention})
 		if cfg.AutoMigrate {
 			if err := st.Migrate(ctx); err != nil {
 				st.Close()
