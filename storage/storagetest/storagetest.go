@@ -550,6 +550,11 @@ func testOperators(t *testing.T, db storage.Adapter) {
 		{"ne nil", []storage.Where{cond("note", storage.Ne, nil)}, []string{"o1", "o3", "o4", "o5"}},
 		{"ne does not match NULL", []storage.Where{cond("note", storage.Ne, "alpha")}, []string{"o3", "o4", "o5"}},
 		{"not in does not match NULL", []storage.Where{cond("note", storage.NotIn, []string{"alpha"})}, []string{"o3", "o4", "o5"}},
+		// NOT IN (…, NULL) is never true; the condition after it must still
+		// get its own value (SQLite once bound the list's values to it).
+		{"not in a list holding NULL, or eq", []storage.Where{cond("email", storage.NotIn, []any{"ann@example.com", nil}),
+			{Field: "id", Op: storage.Eq, Value: "o2", Or: true}}, []string{"o2"}},
+		{"in a list holding NULL", []storage.Where{cond("note", storage.In, []any{"alpha", nil})}, []string{"o1"}},
 		// ints
 		{"int eq", []storage.Where{cond("score", storage.Eq, int64(10))}, []string{"o1", "o5"}},
 		{"int eq given an int", []storage.Where{cond("score", storage.Eq, 10)}, []string{"o1", "o5"}},
