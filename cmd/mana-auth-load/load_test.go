@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -379,5 +380,19 @@ func TestServerCPUsNeedsServerBin(t *testing.T) {
 	}
 	if code := mainRun(context.Background(), []string{"--server-bin=/bin/true", "--server-cpus=x"}, &out, &errb); code != 2 {
 		t.Fatalf("bad list: exit %d; want 2", code)
+	}
+}
+
+// The calibration runs on the server's CPU when --server-cpus names one.
+func TestCalibratePinned(t *testing.T) {
+	if runtime.GOOS != "linux" || raceEnabled {
+		t.Skip("pinning is Linux-only; the race detector makes the loops slow")
+	}
+	p, err := calibrate(50, 50, 1, "0")
+	if err != nil || p.CPUs != "0" || p.SignPerSec <= 0 || p.VerifyPerSec <= 0 || p.ScryptPerSec <= 0 {
+		t.Fatalf("calibrate on CPU 0: %+v, %v", p, err)
+	}
+	if _, err := calibrate(1, 1, 1, "4095"); err == nil {
+		t.Fatal("calibrate on a CPU this machine does not have: no error")
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -39,9 +41,41 @@ const calibRounds = 5
 // (CLOCK_THREAD_CPUTIME_ID), so other load on the machine does not lower
 // them; the wall-clock rates are kept beside them (equal on an idle
 // machine). Each figure is the best of calibRounds rounds.
-func calibrate(signN, verifyN, scryptRuns int) Physical {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+//
+// With cpus (a taskset list: --server-cpus) the thread runs on the first
+// of them, the CPU the server will have: vCPUs of one guest can differ in
+// speed (their hosts' other load), and the limit is that of the server's.
+func calibrate(signN, verifyN, scryptRuns int, cpus string) (Physical, error) {
+	var p Physical
+	var err error
+	done := make(chan struct{})
+	go func() {
+		// The goroutine ends locked to its thread, so a pinned thread is
+		// not handed back to the scheduler.
+		defer close(done)
+		runtime.LockOSThread()
+		if cpus != "" {
+			list, perr := cpuList(cpus)
+			if perr == nil {
+				perr = pinThread(list[:1])
+			}
+			if perr != nil {
+				err = fmt.Errorf("pinning the calibration to CPU %s: %w", cpus, perr)
+				return
+			}
+		}
+		p = calibrateHere(signN, verifyN, scryptRuns)
+		if cpus != "" {
+			list, _ := cpuList(cpus)
+			p.CPUs = strconv.Itoa(list[0])
+		}
+	}()
+	<-done
+	return p, err
+}
+
+// calibrateHere is calibrate on the calling goroutine's locked thread.
+func calibrateHere(signN, verifyN, scryptRuns int) Physical {
 	seed := sha256.Sum256([]byte("mana-auth-load calibration"))
 	priv := ed25519.NewKeyFromSeed(seed[:])
 	pub := priv.Public().(ed25519.PublicKey)

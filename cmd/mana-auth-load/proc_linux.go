@@ -25,3 +25,17 @@ func threadCPU() (time.Duration, bool) {
 	}
 	return time.Duration(ts.Nano()), true
 }
+
+// pinThread restricts the calling OS thread to cpus (lock the goroutine
+// to its thread first, and let the goroutine end locked, so the thread is
+// not reused).
+func pinThread(cpus []int) error {
+	var mask [64]uint64 // CPUs 0..4095
+	for _, c := range cpus {
+		mask[c/64] |= 1 << (c % 64)
+	}
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_SETAFFINITY, 0, unsafe.Sizeof(mask), uintptr(unsafe.Pointer(&mask))); errno != 0 {
+		return errno
+	}
+	return nil
+}

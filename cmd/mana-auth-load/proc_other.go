@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"syscall"
 	"time"
 )
@@ -10,3 +11,5 @@ import (
 func childAttr() *syscall.SysProcAttr { return nil }
 
 func threadCPU() (time.Duration, bool) { return 0, false }
+
+func pinThread([]int) error { return errors.New("pinning needs Linux") }

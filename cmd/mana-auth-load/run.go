@@ -231,7 +231,10 @@ func run(ctx context.Context, o options, logw io.Writer) (rep *Report, err error
 		rep.Physical = *o.physical
 	} else {
 		logf("calibrating: ed25519 sign×%d, verify×%d, scrypt×%d on one core…", o.SignN, o.VerifyN, o.ScryptN)
-		rep.Physical = calibrate(o.SignN, o.VerifyN, o.ScryptN)
+		var err error
+		if rep.Physical, err = calibrate(o.SignN, o.VerifyN, o.ScryptN, o.ServerCPUs); err != nil {
+			return rep, err
+		}
 		if n := runtime.NumCPU(); n > 1 {
 			all := calibrateParallel(n, o.SignN, o.VerifyN, o.ScryptN)
 			rep.PhysicalAll = &all

@@ -232,22 +232,32 @@ func (p *serverProc) cleanup() {
 // cpuListCount parses a taskset CPU list ("1", "0,2", "2-3") and returns
 // how many CPUs it names.
 func cpuListCount(list string) (int, error) {
+	cpus, err := cpuList(list)
+	return len(cpus), err
+}
+
+// cpuList parses a taskset CPU list into the CPUs it names, each once.
+func cpuList(list string) ([]int, error) {
 	seen := map[int]bool{}
+	var out []int
 	for _, part := range strings.Split(list, ",") {
 		lo, hi, isRange := strings.Cut(part, "-")
 		a, err := strconv.Atoi(lo)
 		if err != nil || a < 0 || a > 4095 {
-			return 0, fmt.Errorf("bad CPU list %q", list)
+			return nil, fmt.Errorf("bad CPU list %q", list)
 		}
 		b := a
 		if isRange {
 			if b, err = strconv.Atoi(hi); err != nil || b < a || b > 4095 {
-				return 0, fmt.Errorf("bad CPU list %q", list)
+				return nil, fmt.Errorf("bad CPU list %q", list)
 			}
 		}
 		for c := a; c <= b; c++ {
-			seen[c] = true
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
 		}
 	}
-	return len(seen), nil
+	return out, nil
 }

@@ -41,6 +41,9 @@ type Physical struct {
 	ScryptWallPerSec float64 `json:"scryptPerWallSec,omitempty"`
 	// Iterations used for each measurement.
 	SignN, VerifyN, ScryptN int `json:"-"`
+	// CPUs is the taskset list the loops ran on ("": wherever the OS put
+	// them): with --server-cpus, the server's own.
+	CPUs string `json:"cpus,omitempty"`
 }
 
 // Limit kinds: which primitive bounds a scenario.
@@ -233,8 +236,12 @@ func formatPhysical(p Physical) string {
 	if p.SignWallPerSec > 0 {
 		wall = fmt.Sprintf(" (per wall second: %s, %s, %s)", fmtRate(p.SignWallPerSec), fmtRate(p.VerifyWallPerSec), fmtRate(p.ScryptWallPerSec))
 	}
-	return fmt.Sprintf("raw single-core rates per CPU-second (best of 5 rounds): ed25519 sign %s/s (%d iterations), verify %s/s (%d), scrypt N=16384 r=16 p=1 %s/s (%d)%s",
-		fmtRate(p.SignPerSec), p.SignN, fmtRate(p.VerifyPerSec), p.VerifyN, fmtRate(p.ScryptPerSec), p.ScryptN, wall)
+	on := ""
+	if p.CPUs != "" {
+		on = " on CPU " + p.CPUs + " (the server's)"
+	}
+	return fmt.Sprintf("raw single-core rates per CPU-second (best of 5 rounds)%s: ed25519 sign %s/s (%d iterations), verify %s/s (%d), scrypt N=16384 r=16 p=1 %s/s (%d)%s",
+		on, fmtRate(p.SignPerSec), p.SignN, fmtRate(p.VerifyPerSec), p.VerifyN, fmtRate(p.ScryptPerSec), p.ScryptN, wall)
 }
 
 // formatFlood renders the flood summary line.
