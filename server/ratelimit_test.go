@@ -249,3 +249,19 @@ func TestV1RefusalShapes(t *testing.T) {
 		})
 	}
 }
+
+// The PostgreSQL counters outlive every window of the server's rules, or
+// one instance's cleanup would restart another's limits.
+func TestRateLimitRetentionCoversRules(t *testing.T) {
+	t.Parallel()
+	cfg := Config{BaseURL: "http://localhost:3001"}.AuthConfig(slog.New(slog.DiscardHandler), nil)
+	windows := []time.Duration{time.Minute} // the SDK's longest built-in rule (password reset, verification mail)
+	for _, r := range cfg.RateLimit.Rules {
+		windows = append(windows, r.Window)
+	}
+	for _, w := range windows {
+		if w >= rateLimitRetention {
+			t.Errorf("a rule's window %v is not shorter than rateLimitRetention %v", w, rateLimitRetention)
+		}
+	}
+}
