@@ -7,23 +7,24 @@ import (
 	"errors"
 	"math/bits"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // This file implements scrypt (RFC 7914) for ScryptHasher. It computes the
 // same function as golang.org/x/crypto/scrypt.Key (which the tests use as
 // the reference) but takes its two big buffers, V (128*N*r bytes: 32 MiB
-// for Better Auth's N=16384, r=16) and XY (256*r bytes), from a pool
+// for Better Auth's N=16384, r=16) and XY (256*r bytes), from a cache
 // instead of allocating them on every call. A fresh 32 MiB allocation per
 // hash costs the runtime's zeroing, page faults on new pages, and GC
 // cycles that let the heap grow to about twice the buffers in flight; with
-// the pool, the number of V buffers follows the number of hashes in flight
-// (bounded by Config.HashConcurrency; sync.Pool may also hold an idle
-// buffer or two per P that another P cannot take) and each is reused.
+// the cache, the number of V buffers follows the number of hashes in flight
+// (bounded by Config.HashConcurrency) and each is reused.
 // The inner loop also avoids two copies x/crypto makes: BlockMix writes
 // V_i straight into V, and the second loop folds X xor V_j into
 // BlockMix's Salsa20/8 input.
 //
-// Pooled buffers are not zeroed, and that cannot change a result: smix
+// Reused buffers are not zeroed, and that cannot change a result: smix
 // writes all of V_0..V_{N-1} in its first loop before the second loop
 // reads any of them, and X and Y are written before they are read, so
 // stale contents never reach an output, and one caller's state never
@@ -35,11 +36,11 @@ import (
 // for that one salt against it faster than scrypt allows. That exposure is
 // not new: x/crypto's per-call buffers hold the same state and, once
 // garbage, stay unwiped in the heap until the memory is reused, and the
-// password string itself cannot be wiped in Go either. The pool keeps that
+// password string itself cannot be wiped in Go either. The cache keeps that
 // kind of residue for no longer (the next hash overwrites it, and an idle
-// buffer is dropped after two GC cycles). The small buffers that hold the
+// buffer is let go after scryptCacheIdle). The small buffers that hold the
 // final, most directly useful state (B and XY) are cleared after each
-// hash; clearing V as well would cost the 32 MiB memclr that pooling
+// hash; clearing V as well would cost the 32 MiB memclr that reuse
 // avoids.
 
 var (
@@ -57,31 +58,134 @@ const scryptMaxV = 1 << 40
 
 // scryptScratch holds the V and XY buffers for one (N, r).
 type scryptScratch struct {
-	v  []uint32 // 32*N*r words
-	xy []uint32 // 64*r words
+	v       []uint32 // 32*N*r words
+	xy      []uint32 // 64*r words
+	release func()   // frees v when it lives outside the Go heap
 }
 
-// scryptPool caches scratch buffers for Better Auth's parameters
-// (scryptN, scryptR) only: every ScryptHasher hash uses that size, while
-// other sizes (tests, RFC vectors) are allocated per call so that the pool
-// never keeps an unusual size alive. sync.Pool drops a buffer that stays
-// idle for two GC cycles, so the memory returns once hashing stops.
-var scryptPool sync.Pool // of *scryptScratch
+// scryptCache keeps the scratch buffers of Better Auth's parameters
+// (scryptN, scryptR) for reuse: every ScryptHasher hash uses that size,
+// while other sizes (tests, RFC vectors) are allocated per call so that no
+// unusual size is kept alive.
+//
+// It is not a sync.Pool: the GC empties a sync.Pool within two cycles, and
+// under a flood of cheap refused requests GC cycles come many times a
+// second, so each hash would again allocate 32 MiB and fault its pages in.
+// The cache holds at most scryptCacheMax buffers, as long as hashes keep
+// coming, and frees each one after scryptCacheIdle without use, so that a
+// server that stops hashing goes back to its small footprint.
+//
+// Where the platform allows (newVBuffer), V lives outside the Go heap, in
+// memory mapped for it alone: the GC lets garbage grow to about the size
+// of the live heap before it collects (GOGC=100), so 32 MiB buffers on the
+// heap would let every request's garbage pile up to twice their size
+// (a sign-in flood reached 240-260 MB of RSS that way, against about 100
+// MB off the heap), and an expired buffer goes back to the kernel at once
+// instead of waiting for the scavenger.
+var scryptCache = scratchCache{max: scryptCacheMax, idle: scryptCacheIdle}
+
+// scryptFresh counts the V buffers of Better Auth's size made so far (a
+// test sees the cache work by it).
+var scryptFresh atomic.Int64
+
+const (
+	// scryptCacheMax is at least the hashing gate's default concurrency
+	// on small machines; a larger gate still works, its extra hashes
+	// allocate.
+	scryptCacheMax  = 8
+	scryptCacheIdle = time.Second
+)
+
+// scratchCache is a LIFO of idle scratch buffers that expire.
+type scratchCache struct {
+	max  int
+	idle time.Duration
+
+	mu    sync.Mutex
+	free  []idleScratch // oldest first
+	timer *time.Timer   // armed while free is not empty
+}
+
+type idleScratch struct {
+	s     *scryptScratch
+	since time.Time
+}
+
+func (c *scratchCache) get() *scryptScratch {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(c.free)
+	if n == 0 {
+		return nil
+	}
+	s := c.free[n-1].s
+	c.free[n-1] = idleScratch{}
+	c.free = c.free[:n-1]
+	return s
+}
+
+func (c *scratchCache) put(s *scryptScratch) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.free) >= c.max {
+		s.release()
+		return
+	}
+	c.free = append(c.free, idleScratch{s, time.Now()})
+	if c.timer == nil {
+		c.timer = time.AfterFunc(c.idle, c.expire)
+	}
+}
+
+// expire drops the buffers idle for c.idle and re-arms the timer for the
+// oldest one left.
+func (c *scratchCache) expire() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	n := 0
+	for n < len(c.free) && now.Sub(c.free[n].since) >= c.idle {
+		n++
+	}
+	for _, e := range c.free[:n] {
+		e.s.release()
+	}
+	clear(c.free[:n])
+	c.free = append(c.free[:0], c.free[n:]...)
+	if len(c.free) == 0 {
+		c.timer = nil
+		return
+	}
+	c.timer = time.AfterFunc(c.free[0].since.Add(c.idle).Sub(now), c.expire)
+}
+
+// len returns how many buffers are idle in the cache.
+func (c *scratchCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.free)
+}
 
 func getScryptScratch(N, r int) *scryptScratch {
 	if N == scryptN && r == scryptR {
-		if s, ok := scryptPool.Get().(*scryptScratch); ok {
+		if s := scryptCache.get(); s != nil {
 			return s
 		}
+		scryptFresh.Add(1)
+		v, release := newVBuffer(32 * N * r)
+		return &scryptScratch{v: v, xy: make([]uint32, 64*r), release: release}
 	}
-	return &scryptScratch{v: make([]uint32, 32*N*r), xy: make([]uint32, 64*r)}
+	return &scryptScratch{v: make([]uint32, 32*N*r), xy: make([]uint32, 64*r), release: func() {}}
 }
 
+// putScryptScratch hands s back after a hash; s must not be used again.
 func putScryptScratch(s *scryptScratch, N, r int) {
 	clear(s.xy)
 	if N == scryptN && r == scryptR {
-		scryptPool.Put(s)
+		scryptCache.put(s)
+		return
 	}
+	s.release()
 }
 
 // scryptDerive returns scrypt(password, salt, N, r, p, keyLen) as defined

@@ -12,7 +12,9 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	xscrypt "golang.org/x/crypto/scrypt"
 	"golang.org/x/text/unicode/norm"
@@ -22,8 +24,7 @@ import (
 // import it.
 
 // raceBuild reports whether the test binary was built with -race, where
-// scrypt is about ten times slower and sync.Pool drops a share of Puts on
-// purpose.
+// scrypt is about ten times slower.
 func raceBuild() bool {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
@@ -329,7 +330,7 @@ func loadScryptVectors(t testing.TB) []betterAuthScryptVector {
 }
 
 // checkBetterAuthVector derives a Better Auth vector's key directly (the
-// pooled path) and compares it with the stored one.
+// cached path) and compares it with the stored one.
 func checkBetterAuthVector(t testing.TB, v betterAuthScryptVector) {
 	t.Helper()
 	saltHex, keyHex, _ := strings.Cut(v.Hash, ":")
@@ -341,7 +342,7 @@ func checkBetterAuthVector(t testing.TB, v betterAuthScryptVector) {
 
 // TestScryptConcurrent hashes from many goroutines at once under -race:
 // small random parameter sets (checked against x/crypto) and Better
-// Auth's size through the pool (checked against Better Auth's stored keys,
+// Auth's size through the cache (checked against Better Auth's stored keys,
 // and against x/crypto without -race).
 func TestScryptConcurrent(t *testing.T) {
 	// Not parallel: real scrypt (see serialHashing in helpers_test.go).
@@ -373,7 +374,7 @@ func TestScryptConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
-// TestScryptStaleScratch: a pooled scratch full of another hash's state
+// TestScryptStaleScratch: a cached scratch full of another hash's state
 // (here: junk) does not change the result.
 func TestScryptStaleScratch(t *testing.T) {
 	// Not parallel: real scrypt (see serialHashing in helpers_test.go).
@@ -385,15 +386,12 @@ func TestScryptStaleScratch(t *testing.T) {
 	checkBetterAuthVector(t, v)
 }
 
-// TestScryptPoolReuse: sequential Better Auth hashes reuse one V buffer
-// instead of allocating 32 MiB each. Skipped under -race, where sync.Pool
-// drops Puts at random by design.
-func TestScryptPoolReuse(t *testing.T) {
-	// Not parallel: real scrypt, and it measures the heap.
-	if raceBuild() {
-		t.Skip("sync.Pool drops Puts at random under -race")
-	}
-	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // a GC may empty the pool
+// TestScryptCacheReuse: sequential Better Auth hashes reuse one V buffer
+// instead of allocating 32 MiB each, other sizes are not kept, and an idle
+// buffer is let go after scryptCacheIdle.
+func TestScryptCacheReuse(t *testing.T) {
+	// Not parallel: real scrypt, it measures the heap and uses the
+	// package's cache.
 	const hashes = 6
 	password, salt := []byte("correct horse"), []byte("cb467e7f0070180a3332022c1abb8d75")
 	if _, err := scryptDerive(password, salt, scryptN, scryptR, scryptP, scryptKeyLen); err != nil {
@@ -401,27 +399,85 @@ func TestScryptPoolReuse(t *testing.T) {
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	fresh := scryptFresh.Load()
 	for range hashes {
 		if _, err := scryptDerive(password, salt, scryptN, scryptR, scryptP, scryptKeyLen); err != nil {
 			t.Fatal(err)
 		}
+		runtime.GC() // a sync.Pool would lose the buffer here
 	}
 	runtime.ReadMemStats(&after)
-	vSize := uint64(128 * scryptN * scryptR)
-	// The goroutine may move to another P between Put and Get, which
-	// sync.Pool answers with a new buffer now and then; a per-call
-	// allocation would be hashes*vSize.
-	if got := after.TotalAlloc - before.TotalAlloc; got > hashes*vSize/2 {
-		t.Errorf("%d hashes allocated %d MiB; want V reused (per-call buffers: %d MiB)", hashes, got>>20, hashes*vSize>>20)
+	if got := scryptFresh.Load() - fresh; got != 0 {
+		t.Errorf("%d hashes made %d new V buffers; want the cached one reused", hashes, got)
 	}
-	// Other sizes are not pooled.
+	if got := after.TotalAlloc - before.TotalAlloc; got >= 1<<20 {
+		t.Errorf("%d hashes allocated %d KiB on the heap; want V off the heap and reused", hashes, got>>10)
+	}
+	// Other sizes are not kept.
+	n := scryptCache.len()
 	s := getScryptScratch(1024, 8)
 	putScryptScratch(s, 1024, 8)
-	if p, ok := scryptPool.Get().(*scryptScratch); ok {
-		if len(p.v) != 32*scryptN*scryptR || len(p.xy) != 64*scryptR {
-			t.Errorf("pool holds a scratch of %d/%d words", len(p.v), len(p.xy))
+	if got := scryptCache.len(); got != n {
+		t.Errorf("cache holds %d buffers after an odd size was put back, want %d", got, n)
+	}
+	// Idle buffers go.
+	deadline := time.Now().Add(scryptCacheIdle + 5*time.Second)
+	for scryptCache.len() > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := scryptCache.len(); got != 0 {
+		t.Errorf("%d buffers still cached %v after the last hash", got, scryptCacheIdle+5*time.Second)
+	}
+}
+
+// The cache is bounded, LIFO, and expires its oldest buffers first.
+func TestScratchCache(t *testing.T) {
+	t.Parallel()
+	c := &scratchCache{max: 2, idle: 100 * time.Millisecond}
+	var released sync.Map // *scryptScratch -> times released
+	mk := func() *scryptScratch {
+		s := &scryptScratch{}
+		s.release = func() {
+			n, _ := released.LoadOrStore(s, new(atomic.Int32))
+			n.(*atomic.Int32).Add(1)
 		}
-		scryptPool.Put(p)
+		return s
+	}
+	releases := func(s *scryptScratch) int32 {
+		n, ok := released.Load(s)
+		if !ok {
+			return 0
+		}
+		return n.(*atomic.Int32).Load()
+	}
+	a, b, d := mk(), mk(), mk()
+	if c.get() != nil {
+		t.Fatal("empty cache gave a buffer")
+	}
+	c.put(a)
+	time.Sleep(60 * time.Millisecond)
+	c.put(b)
+	c.put(d) // over max: dropped
+	if got := c.len(); got != 2 || releases(d) != 1 {
+		t.Fatalf("len = %d, d released %d times; want 2 and 1", got, releases(d))
+	}
+	time.Sleep(70 * time.Millisecond) // a idle 130 ms, b 70 ms
+	if got := c.len(); got != 1 || releases(a) != 1 || releases(b) != 0 {
+		t.Fatalf("after a's idle time: len = %d, releases a %d b %d; want 1, 1, 0", got, releases(a), releases(b))
+	}
+	if got := c.get(); got != b {
+		t.Fatal("the buffer left is not the newest")
+	}
+	c.put(b)
+	time.Sleep(250 * time.Millisecond)
+	if got := c.len(); got != 0 || releases(b) != 1 {
+		t.Fatalf("len = %d, b released %d times after everything idled out; want 0, 1", got, releases(b))
+	}
+	e := mk()
+	c.put(e) // the timer re-arms after emptying
+	time.Sleep(250 * time.Millisecond)
+	if got := c.len(); got != 0 || releases(e) != 1 {
+		t.Fatalf("len = %d, e released %d times; want 0, 1 (timer re-armed)", got, releases(e))
 	}
 }
 
@@ -468,7 +524,7 @@ func benchScrypt(b *testing.B, key func(password, salt []byte, N, r, p, keyLen i
 	})
 }
 
-// BenchmarkScrypt: ours, with pooled buffers.
+// BenchmarkScrypt: ours, with reused buffers.
 func BenchmarkScrypt(b *testing.B) { benchScrypt(b, scryptDerive) }
 
 // BenchmarkXCryptoScrypt: golang.org/x/crypto/scrypt.Key, the reference.
