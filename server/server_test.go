@@ -423,8 +423,8 @@ func TestV1Protected(t *testing.T) {
 	_, cookie := env.login(t, "p@example.com")
 	r := env.call(t, "POST", "/api/v1/auth/change-password", `{"currentPassword":"password123","newPassword":"password456"}`,
 		"Cookie", cookie, "Origin", "https://evil.com")
-	if r.status != 403 || r.body["code"] != "INVALID_ORIGIN" {
-		t.Errorf("cross-origin cookie POST: %d %s", r.status, r.raw)
+	if r.status != 403 || r.body["error"] != "INVALID_ORIGIN" || r.body["status"] != float64(403) {
+		t.Errorf("cross-origin cookie POST: %d %s; want 403 in the v1 envelope", r.status, r.raw)
 	}
 	big := `{"email":"` + strings.Repeat("a", 100<<10) + `@x.com","password":"p"}`
 	if r := env.call(t, "POST", "/api/v1/auth/login", big); r.status != 413 {
@@ -434,8 +434,8 @@ func TestV1Protected(t *testing.T) {
 	for range 6 {
 		last = env.call(t, "POST", "/api/v1/auth/forgot-password", `{"email":"p@example.com"}`)
 	}
-	if last.status != 429 {
-		t.Errorf("rate limit on forgot-password: %d %s", last.status, last.raw)
+	if last.status != 429 || last.body["error"] != "RATE_LIMITED" || last.header.Get("Retry-After") == "" {
+		t.Errorf("rate limit on forgot-password: %d %s; want 429 RATE_LIMITED with Retry-After", last.status, last.raw)
 	}
 }
 
