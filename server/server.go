@@ -180,6 +180,9 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 		if err != nil {
 			return nil, err
 		}
+		if lm, ok := m.(*mail.LogMailer); ok && lm.Logger == nil {
+			lm.Logger = log // the development mailer logs where the server does
+		}
 		deps.Mailer = m
 	}
 	s.jwt = jwt.New(jwt.Options{Issuer: cfg.BaseURL, Audience: cfg.JWTAudience})

@@ -1,12 +1,18 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/managarten/mana-auth/internal/testpg"
+	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/postgres"
 )
 
@@ -41,4 +47,52 @@ func TestOpenStoragePoolSize(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Without SMTP_HOST the development mailer writes mails to the server's
+// logger, not to slog.Default.
+func TestDevMailerUsesServerLogger(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	cfg := Config{BaseURL: "http://localhost:3001", Secret: "a-dev-mailer-test-secret-of-enough-length",
+		AutoMigrate: true, DataDir: t.TempDir()}
+	s, err := NewWithStorage(context.Background(), cfg, memory.New(), Deps{}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	resp, err := http.Post(ts.URL+"/api/auth/sign-up/email", "application/json",
+		strings.NewReader(`{"name":"D","email":"dev-mail@example.com","password":"password123"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(buf.String(), "to=dev-mail@example.com") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(buf.String(), "to=dev-mail@example.com") {
+		t.Fatalf("sign-up %d; the verification mail is not in the server's log:\n%s", resp.StatusCode, buf.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
