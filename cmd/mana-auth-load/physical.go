@@ -15,10 +15,10 @@ import (
 
 // rawScrypt is one password hash exactly as the server computes it:
 // auth.ScryptHasher (Better Auth's parameters N=16384, r=16, p=1, keyLen
-// 64, a fresh salt), the fastest scrypt this program has (about 15%
-// faster than golang.org/x/crypto/scrypt, whose rate would flatter the
-// server). The limit is then the machine's rate for the very work a
-// sign-in must do.
+// 64, a fresh salt, its buffers reused as in the server). The limit is then
+// the machine's rate for the very work a sign-in must do, not that of
+// another implementation (golang.org/x/crypto/scrypt allocates 32 MiB per
+// call, which costs GC work a tight loop hides).
 func rawScrypt() error {
 	_, err := auth.ScryptHasher{}.Hash("calibration-password-1")
 	return err
