@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testproc"
 	"github.com/managarten/mana-auth/storage/memory"
 )
 
@@ -41,24 +42,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// logBuffer collects log output safely.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // env is an auth server with the passkey plugin. BaseURL uses the host
 // name "localhost" (an IP is not a valid RP ID) while the listener is on
 // 127.0.0.1.
@@ -71,7 +54,7 @@ type env struct {
 	origin string // BaseURL origin
 	srv    string // where to connect, e.g. http://127.0.0.1:1234
 	clock  *clock
-	logs   *logBuffer
+	logs   *testproc.Buffer
 }
 
 type envConfig struct {
@@ -87,7 +70,7 @@ func newEnv(t *testing.T, ec envConfig) *env {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	e := &env{t: t, db: memory.New(), clock: &clock{t: time.Now()}, logs: &logBuffer{}}
+	e := &env{t: t, db: memory.New(), clock: &clock{t: time.Now()}, logs: &testproc.Buffer{}}
 	e.base = "http://localhost:" + itoa(port)
 	e.origin = e.base
 	e.srv = "http://" + ln.Addr().String()

@@ -1,17 +1,16 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/managarten/mana-auth/internal/testpg"
+	"github.com/managarten/mana-auth/internal/testproc"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/postgres"
 )
@@ -53,7 +52,7 @@ func TestOpenStoragePoolSize(t *testing.T) {
 // logger, not to slog.Default.
 func TestDevMailerUsesServerLogger(t *testing.T) {
 	t.Parallel()
-	var buf syncBuffer
+	var buf testproc.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	cfg := Config{BaseURL: "http://localhost:3001", Secret: "a-dev-mailer-test-secret-of-enough-length",
 		AutoMigrate: true, DataDir: t.TempDir()}
@@ -77,22 +76,4 @@ func TestDevMailerUsesServerLogger(t *testing.T) {
 	if !strings.Contains(buf.String(), "to=dev-mail@example.com") {
 		t.Fatalf("sign-up %d; the verification mail is not in the server's log:\n%s", resp.StatusCode, buf.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,7 +1,6 @@
 package vault
 
 import (
-	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -13,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testpg"
+	"github.com/managarten/mana-auth/internal/testproc"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/postgres"
@@ -131,24 +130,6 @@ func mustKEK(tb testing.TB, id string) KEK {
 	return k
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // plainHasher skips scrypt: these tests never check passwords.
 type plainHasher struct{}
 
@@ -161,7 +142,7 @@ type env struct {
 	svc  *Service
 	db   storage.Adapter
 	keks *swapKEKs
-	logs *syncBuffer
+	logs *testproc.Buffer
 	n    atomic.Int64
 }
 
@@ -169,7 +150,7 @@ type envOpt func(*Options)
 
 func newEnv(tb testing.TB, db storage.Adapter, opts ...envOpt) *env {
 	tb.Helper()
-	e := &env{db: db, keks: newSwapKEKs(mustKEK(tb, DefaultKEKID)), logs: &syncBuffer{}}
+	e := &env{db: db, keks: newSwapKEKs(mustKEK(tb, DefaultKEKID)), logs: &testproc.Buffer{}}
 	// A clock that ticks 1 ms per reading keeps audit rows in order.
 	var tick atomic.Int64
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/managarten/mana-auth/internal/testpg"
+	"github.com/managarten/mana-auth/internal/testproc"
 )
 
 // countAs counts the vault rows visible to a transaction on pool with the
@@ -66,7 +67,7 @@ func TestPostgresRLS(t *testing.T) {
 	vaults, audits := q(TableVaults), q(TableAudit)
 	pgExec(t, `GRANT USAGE ON SCHEMA "`+schema+`" TO `+role,
 		`GRANT SELECT, INSERT, UPDATE, DELETE ON `+vaults+`, `+audits+` TO `+role)
-	var logs syncBuffer
+	var logs testproc.Buffer
 	prev := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
 	t.Cleanup(func() { slog.SetDefault(prev) })

@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/managarten/mana-auth/internal/testpg"
+	"github.com/managarten/mana-auth/internal/testproc"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/postgres"
 	"github.com/managarten/mana-auth/storage/storagetest"
@@ -123,24 +123,6 @@ func newUser(id string) storage.Record {
 		"createdAt": time.Date(2024, 1, 2, 3, 4, 5, 6_000_000, time.UTC)}
 }
 
-// safeBuffer is a bytes.Buffer for a slog handler.
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestPlanMigrationFreshDatabase(t *testing.T) {
 	ctx := context.Background()
 	db := open(t, postgres.Options{})
@@ -246,7 +228,7 @@ func TestMigrateUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var logs safeBuffer
+	var logs testproc.Buffer
 	db2 := open(t, postgres.Options{Schema: sch, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	up := upgradedSchema()
 	plan, err := db2.PlanMigration(ctx, up)

@@ -1,7 +1,6 @@
 package sqlite_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/managarten/mana-auth/internal/testproc"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/sqlite"
 	"github.com/managarten/mana-auth/storage/storagetest"
@@ -87,24 +87,6 @@ func upgradedSchema() storage.Schema {
 		panic(err)
 	}
 	return s
-}
-
-// safeBuffer is a bytes.Buffer for a slog handler.
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func migrated(t *testing.T, path string, s storage.Schema) *sqlite.Adapter {
@@ -224,7 +206,7 @@ func TestMigrateAddsColumnsKeepingData(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var logs safeBuffer
+	var logs testproc.Buffer
 	db = openPath(t, path, slog.New(slog.NewTextHandler(&logs, nil)))
 	up := upgradedSchema()
 	plan, err := db.PlanMigration(ctx, up)

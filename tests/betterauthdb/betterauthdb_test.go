@@ -52,6 +52,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testpg"
+	"github.com/managarten/mana-auth/internal/testproc"
 	"github.com/managarten/mana-auth/server"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/postgres"
@@ -545,24 +546,6 @@ func takeSnapshot(t *testing.T, db storage.Adapter, res baResult) snapshot {
 	return snapshot{User: u, Accounts: accs, Session: s}
 }
 
-// logBuffer collects logs (safe after the test ends, unlike t.Log).
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 var scryptHash = regexp.MustCompile(`^[0-9a-f]{32}:[0-9a-f]{128}$`)
 
 // ---------------------------------------------------------------- the test
@@ -573,7 +556,7 @@ func TestBetterAuthDatabase(t *testing.T) {
 			node := requireNode(t)
 			res, env := be.create(t, node)
 			ctx := context.Background()
-			logs := &logBuffer{}
+			logs := &testproc.Buffer{}
 			log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			t.Cleanup(func() {
 				if s := logs.String(); s != "" {
