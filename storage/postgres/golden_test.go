@@ -49,19 +49,8 @@ func (tr *tracer) take() []string {
 func tracedAdapter(t *testing.T, tr *tracer, opts postgres.Options) (*postgres.Adapter, string) {
 	t.Helper()
 	sch := testpg.SchemaName(t, "st_")
-	cfg, err := pgxpool.ParseConfig(testpg.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 2
-	cfg.ConnConfig.Tracer = tr
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
 	opts.Schema = sch
-	db, err := postgres.New(pool, opts)
+	db, err := postgres.New(tracedPool(t, tr), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,4 +123,22 @@ func TestGoldenMigration(t *testing.T) {
 	m.Step("upgrade", plan(up), migrate(up))
 	m.Step("up to date", plan(up), nil)
 	sqlgolden.Check(t, "migration", strings.ReplaceAll(m.String(), sch, "SCHEMA"))
+}
+
+// tracedPool returns a small pool on the test database whose statements tr
+// sees (and so those of any pool derived from its configuration).
+func tracedPool(t *testing.T, tr pgx.QueryTracer) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(testpg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 2
+	cfg.ConnConfig.Tracer = tr
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
 }

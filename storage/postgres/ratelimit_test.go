@@ -419,19 +419,8 @@ func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQuer
 // configuration) tr counts.
 func tracedStore(t *testing.T, schema string, tr pgx.QueryTracer, opts postgres.RateLimitOptions) *postgres.RateLimitStore {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(testpg.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 2
-	cfg.ConnConfig.Tracer = tr
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
 	opts.CleanupInterval = -1 // no background statements
-	s, err := postgres.NewRateLimitStoreFromPool(pool, schema, opts)
+	s, err := postgres.NewRateLimitStoreFromPool(tracedPool(t, tr), schema, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
