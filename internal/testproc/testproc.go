@@ -6,6 +6,7 @@ package testproc
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -96,4 +97,71 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// NPMInstall runs `npm ci` in dir unless every marker (a path relative to
+// dir, such as "node_modules/better-auth/package.json") exists already. A
+// lock file in dir keeps concurrent `go test` processes from installing
+// over each other; the install is bounded by timeout.
+func NPMInstall(dir string, timeout time.Duration, markers ...string) error {
+	ok := func() bool {
+		for _, m := range markers {
+			if _, err := os.Stat(filepath.Join(dir, m)); err != nil {
+				return false
+			}
+		}
+		return true
+	}
+	if ok() {
+		return nil
+	}
+	unlock, err := lockFile(filepath.Join(dir, ".npm-install.lock"), timeout)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if ok() { // another process finished while we waited
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
+	cmd.Dir = dir
+	cmd.WaitDelay = 10 * time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("timed out after %v: %w", timeout, err)
+		}
+		return fmt.Errorf("npm ci in %s: %w\n%s", dir, err, out)
+	}
+	if !ok() {
+		return fmt.Errorf("npm ci in %s succeeded but %v are missing (install scripts blocked?)\n%s", dir, markers, out)
+	}
+	return nil
+}
+
+// lockFile takes an exclusive lock by creating path with O_EXCL; a lock older
+// than staleAfter is considered abandoned.
+func lockFile(path string, staleAfter time.Duration) (func(), error) {
+	deadline := time.Now().Add(staleAfter + time.Minute)
+	for {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			fmt.Fprintf(f, "%d\n", os.Getpid())
+			f.Close()
+			return func() { os.Remove(path) }, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, err
+		}
+		if fi, err := os.Stat(path); err == nil && time.Since(fi.ModTime()) > staleAfter {
+			os.Remove(path)
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("timed out waiting for %s", path)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }

@@ -32,7 +32,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -119,78 +118,14 @@ var (
 	sqliteModules npmInstall
 )
 
-func exists(path string) bool { _, err := os.Stat(path); return err == nil }
-
 // ensureModules runs `npm ci` in dir once per process unless every marker
 // file exists, under the same lock file as tests/compat (so concurrent go test
 // processes do not install over each other).
 func ensureModules(t *testing.T, inst *npmInstall, dir string, timeout time.Duration, markers ...string) {
 	t.Helper()
-	ok := func() bool {
-		for _, m := range markers {
-			if !exists(filepath.Join(dir, m)) {
-				return false
-			}
-		}
-		return true
-	}
-	inst.once.Do(func() {
-		if ok() {
-			return
-		}
-		unlock, err := lockFile(filepath.Join(dir, ".npm-install.lock"), timeout)
-		if err != nil {
-			inst.err = err
-			return
-		}
-		defer unlock()
-		if ok() {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
-		cmd.Dir = dir
-		cmd.WaitDelay = 10 * time.Second
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			if ctx.Err() != nil {
-				err = fmt.Errorf("timed out after %v: %w", timeout, err)
-			}
-			inst.err = fmt.Errorf("npm ci in %s: %w\n%s", dir, err, out)
-			return
-		}
-		if !ok() {
-			inst.err = fmt.Errorf("npm ci in %s succeeded but %v are missing (install scripts blocked?)\n%s", dir, markers, out)
-		}
-	})
+	inst.once.Do(func() { inst.err = testproc.NPMInstall(dir, timeout, markers...) })
 	if inst.err != nil {
 		skipOrFail(t, inst.err.Error())
-	}
-}
-
-// lockFile takes an exclusive lock by creating path with O_EXCL; a lock older
-// than staleAfter is considered abandoned.
-func lockFile(path string, staleAfter time.Duration) (func(), error) {
-	deadline := time.Now().Add(staleAfter + time.Minute)
-	for {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err == nil {
-			fmt.Fprintf(f, "%d\n", os.Getpid())
-			f.Close()
-			return func() { os.Remove(path) }, nil
-		}
-		if !errors.Is(err, os.ErrExist) {
-			return nil, err
-		}
-		if fi, err := os.Stat(path); err == nil && time.Since(fi.ModTime()) > staleAfter {
-			os.Remove(path)
-			continue
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("timed out waiting for %s", path)
-		}
-		time.Sleep(500 * time.Millisecond)
 	}
 }
 

@@ -10,8 +10,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -80,69 +78,11 @@ var (
 // missing. A lock file keeps concurrent `go test` processes from racing.
 func ensureNodeModules(t *testing.T, dir string) {
 	t.Helper()
-	npmOnce.Do(func() { npmErr = installNodeModules(dir) })
+	npmOnce.Do(func() {
+		npmErr = testproc.NPMInstall(dir, npmTimeout, filepath.Join("node_modules", "better-auth", "package.json"))
+	})
 	if npmErr != nil {
 		t.Fatalf("installing tests/compat node_modules: %v", npmErr)
-	}
-}
-
-func installed(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, "node_modules", "better-auth", "package.json"))
-	return err == nil
-}
-
-func installNodeModules(dir string) error {
-	if installed(dir) {
-		return nil
-	}
-	unlock, err := lockFile(filepath.Join(dir, ".npm-install.lock"), npmTimeout)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if installed(dir) { // another process finished while we waited
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), npmTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
-	cmd.Dir = dir
-	cmd.WaitDelay = 10 * time.Second
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("timed out after %v: %w", npmTimeout, err)
-		}
-		return fmt.Errorf("npm ci: %w\n%s", err, out)
-	}
-	if !installed(dir) {
-		return fmt.Errorf("npm ci succeeded but node_modules/better-auth is missing\n%s", out)
-	}
-	return nil
-}
-
-// lockFile takes an exclusive lock by creating path with O_EXCL; a lock older
-// than staleAfter is considered abandoned.
-func lockFile(path string, staleAfter time.Duration) (func(), error) {
-	deadline := time.Now().Add(staleAfter + time.Minute)
-	for {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err == nil {
-			fmt.Fprintf(f, "%d\n", os.Getpid())
-			f.Close()
-			return func() { os.Remove(path) }, nil
-		}
-		if !errors.Is(err, os.ErrExist) {
-			return nil, err
-		}
-		if fi, err := os.Stat(path); err == nil && time.Since(fi.ModTime()) > staleAfter {
-			os.Remove(path)
-			continue
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("timed out waiting for %s", path)
-		}
-		time.Sleep(500 * time.Millisecond)
 	}
 }
 
