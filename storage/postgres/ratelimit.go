@@ -50,7 +50,11 @@ type RateLimitOptions struct {
 	CleanupInterval time.Duration
 	// Retention is the minimum idle time after which a counter is deleted.
 	// The store also never deletes a counter younger than the longest
-	// window it has seen, so the default (0) is "the longest window".
+	// window it has seen, so the default (0) is "the longest window" this
+	// instance has seen. With several instances, set it above the longest
+	// window of any rule: an instance that has only seen short windows
+	// would otherwise delete another's counters of a longer rule early,
+	// restarting that limit (the reference server uses 10 minutes).
 	Retention time.Duration
 	// MaxConns is the size of the store's own connection pool, derived
 	// from the adapter's (or the caller's) pool configuration, so that
