@@ -90,17 +90,13 @@ func (a *Adapter) Bind(s storage.Schema) error {
 
 // Create inserts rec into table.
 func (a *Adapter) Create(ctx context.Context, table string, rec storage.Record) error {
-	return a.write(ctx, func(c *compiled, s *store) error { return c.create(s, table, rec) })
+	return create(ctx, a, table, rec)
 }
 
 // FindOne returns the first record of table, in insertion order, that
 // matches where, or an error wrapping [storage.ErrNotFound].
-func (a *Adapter) FindOne(ctx context.Context, table string, where ...storage.Where) (rec storage.Record, err error) {
-	err = a.read(ctx, func(c *compiled, s *store) error {
-		rec, err = c.findOne(s, table, where)
-		return err
-	})
-	return rec, err
+func (a *Adapter) FindOne(ctx context.Context, table string, where ...storage.Where) (storage.Record, error) {
+	return findOne(ctx, a, table, where)
 }
 
 // FindOneJoined returns the first record of table, in insertion order, that
@@ -108,50 +104,30 @@ func (a *Adapter) FindOne(ctx context.Context, table string, where ...storage.Wh
 // that record ([storage.Joiner]); an error wrapping [storage.ErrNotFound]
 // if there is none.
 func (a *Adapter) FindOneJoined(ctx context.Context, table, ref string, where ...storage.Where) (rec, refRec storage.Record, err error) {
-	err = a.read(ctx, func(c *compiled, s *store) error {
-		rec, refRec, err = c.findOneJoined(s, table, ref, where)
-		return err
-	})
-	return rec, refRec, err
+	return findOneJoined(ctx, a, table, ref, where)
 }
 
 // FindMany returns the records of table matching q.
-func (a *Adapter) FindMany(ctx context.Context, table string, q storage.Query) (recs []storage.Record, err error) {
-	err = a.read(ctx, func(c *compiled, s *store) error {
-		recs, err = c.findMany(s, table, q)
-		return err
-	})
-	return recs, err
+func (a *Adapter) FindMany(ctx context.Context, table string, q storage.Query) ([]storage.Record, error) {
+	return findMany(ctx, a, table, q)
 }
 
 // Update sets the fields of set on every record of table matching where and
 // returns how many matched.
-func (a *Adapter) Update(ctx context.Context, table string, set storage.Record, where ...storage.Where) (n int64, err error) {
-	err = a.write(ctx, func(c *compiled, s *store) error {
-		n, err = c.update(s, table, set, where)
-		return err
-	})
-	return n, err
+func (a *Adapter) Update(ctx context.Context, table string, set storage.Record, where ...storage.Where) (int64, error) {
+	return update(ctx, a, table, set, where)
 }
 
 // Delete removes every record of table matching where (applying the
 // foreign keys' OnDelete actions) and returns how many records of table
 // it removed.
-func (a *Adapter) Delete(ctx context.Context, table string, where ...storage.Where) (n int64, err error) {
-	err = a.write(ctx, func(c *compiled, s *store) error {
-		n, err = c.delete(s, table, where)
-		return err
-	})
-	return n, err
+func (a *Adapter) Delete(ctx context.Context, table string, where ...storage.Where) (int64, error) {
+	return remove(ctx, a, table, where)
 }
 
 // Count returns how many records of table match where.
-func (a *Adapter) Count(ctx context.Context, table string, where ...storage.Where) (n int64, err error) {
-	err = a.read(ctx, func(c *compiled, s *store) error {
-		n, err = c.count(s, table, where)
-		return err
-	})
-	return n, err
+func (a *Adapter) Count(ctx context.Context, table string, where ...storage.Where) (int64, error) {
+	return count(ctx, a, table, where)
 }
 
 // Tx runs fn in a transaction. It holds the adapter's write lock until fn
@@ -290,55 +266,31 @@ func (tx *txAdapter) Bind(storage.Schema) error {
 }
 
 func (tx *txAdapter) Create(ctx context.Context, table string, rec storage.Record) error {
-	return tx.write(ctx, func(c *compiled, s *store) error { return c.create(s, table, rec) })
+	return create(ctx, tx, table, rec)
 }
 
-func (tx *txAdapter) FindOne(ctx context.Context, table string, where ...storage.Where) (rec storage.Record, err error) {
-	err = tx.read(ctx, func(c *compiled, s *store) error {
-		rec, err = c.findOne(s, table, where)
-		return err
-	})
-	return rec, err
+func (tx *txAdapter) FindOne(ctx context.Context, table string, where ...storage.Where) (storage.Record, error) {
+	return findOne(ctx, tx, table, where)
 }
 
 func (tx *txAdapter) FindOneJoined(ctx context.Context, table, ref string, where ...storage.Where) (rec, refRec storage.Record, err error) {
-	err = tx.read(ctx, func(c *compiled, s *store) error {
-		rec, refRec, err = c.findOneJoined(s, table, ref, where)
-		return err
-	})
-	return rec, refRec, err
+	return findOneJoined(ctx, tx, table, ref, where)
 }
 
-func (tx *txAdapter) FindMany(ctx context.Context, table string, q storage.Query) (recs []storage.Record, err error) {
-	err = tx.read(ctx, func(c *compiled, s *store) error {
-		recs, err = c.findMany(s, table, q)
-		return err
-	})
-	return recs, err
+func (tx *txAdapter) FindMany(ctx context.Context, table string, q storage.Query) ([]storage.Record, error) {
+	return findMany(ctx, tx, table, q)
 }
 
-func (tx *txAdapter) Update(ctx context.Context, table string, set storage.Record, where ...storage.Where) (n int64, err error) {
-	err = tx.write(ctx, func(c *compiled, s *store) error {
-		n, err = c.update(s, table, set, where)
-		return err
-	})
-	return n, err
+func (tx *txAdapter) Update(ctx context.Context, table string, set storage.Record, where ...storage.Where) (int64, error) {
+	return update(ctx, tx, table, set, where)
 }
 
-func (tx *txAdapter) Delete(ctx context.Context, table string, where ...storage.Where) (n int64, err error) {
-	err = tx.write(ctx, func(c *compiled, s *store) error {
-		n, err = c.delete(s, table, where)
-		return err
-	})
-	return n, err
+func (tx *txAdapter) Delete(ctx context.Context, table string, where ...storage.Where) (int64, error) {
+	return remove(ctx, tx, table, where)
 }
 
-func (tx *txAdapter) Count(ctx context.Context, table string, where ...storage.Where) (n int64, err error) {
-	err = tx.read(ctx, func(c *compiled, s *store) error {
-		n, err = c.count(s, table, where)
-		return err
-	})
-	return n, err
+func (tx *txAdapter) Count(ctx context.Context, table string, where ...storage.Where) (int64, error) {
+	return count(ctx, tx, table, where)
 }
 
 // Tx runs fn within the enclosing transaction.
@@ -353,6 +305,66 @@ func (tx *txAdapter) Tx(ctx context.Context, fn func(storage.Adapter) error) err
 		return errors.New("memory: Tx with a nil function")
 	}
 	return fn(tx)
+}
+
+// access is what the operations below need of the adapter or of a
+// transaction: a consistent snapshot to read, and a copy to write that
+// replaces the snapshot only if fn succeeds.
+type access interface {
+	read(ctx context.Context, fn func(*compiled, *store) error) error
+	write(ctx context.Context, fn func(*compiled, *store) error) error
+}
+
+func create(ctx context.Context, acc access, table string, rec storage.Record) error {
+	return acc.write(ctx, func(c *compiled, s *store) error { return c.create(s, table, rec) })
+}
+
+func findOne(ctx context.Context, acc access, table string, where []storage.Where) (rec storage.Record, err error) {
+	err = acc.read(ctx, func(c *compiled, s *store) error {
+		rec, err = c.findOne(s, table, where)
+		return err
+	})
+	return rec, err
+}
+
+func findOneJoined(ctx context.Context, acc access, table, ref string, where []storage.Where) (rec, refRec storage.Record, err error) {
+	err = acc.read(ctx, func(c *compiled, s *store) error {
+		rec, refRec, err = c.findOneJoined(s, table, ref, where)
+		return err
+	})
+	return rec, refRec, err
+}
+
+func findMany(ctx context.Context, acc access, table string, q storage.Query) (recs []storage.Record, err error) {
+	err = acc.read(ctx, func(c *compiled, s *store) error {
+		recs, err = c.findMany(s, table, q)
+		return err
+	})
+	return recs, err
+}
+
+func update(ctx context.Context, acc access, table string, set storage.Record, where []storage.Where) (n int64, err error) {
+	err = acc.write(ctx, func(c *compiled, s *store) error {
+		n, err = c.update(s, table, set, where)
+		return err
+	})
+	return n, err
+}
+
+func remove(ctx context.Context, acc access, table string, where []storage.Where) (n int64, err error) {
+	err = acc.write(ctx, func(c *compiled, s *store) error {
+		n, err = c.delete(s, table, where)
+		return err
+	})
+	return n, err
+}
+
+func count(ctx context.Context, acc access, table string, where []storage.Where) (n int64, err error) {
+	err = acc.read(ctx, func(c *compiled, s *store) error {
+		n, err = c.count(s, table, where)
+		return err
+	})
+	return n, err
 }
 
 // store holds the rows of every table, each table's rows in insertion
