@@ -15,12 +15,10 @@ function nextIP() {
   return `10.${(ipCounter >> 16) & 255}.${(ipCounter >> 8) & 255}.${ipCounter & 255}`;
 }
 
-export function harness(baseURL) {
-const ORIGIN = new URL(baseURL).origin;
 // ---------------------------------------------------------------- cookie jar
 // name -> value. Good enough for one host: no domain/path matching, honours
 // Max-Age<=0 / empty value / past Expires as deletion.
-class Jar {
+export class Jar {
   constructor() {
     this.cookies = new Map();
   }
@@ -53,10 +51,15 @@ class Jar {
   }
 }
 
+
+export function harness(baseURL) {
+const ORIGIN = new URL(baseURL).origin;
 const jar = new Jar();
 const log = []; // last few exchanges, printed on failure
 
-async function jarFetch(input, init = {}) {
+// makeFetch returns a fetch that keeps jar's cookies; who labels its
+// exchanges in the failure log (several users, several jars).
+const makeFetch = (jar, who) => async function jarFetch(input, init = {}) {
   const req = new Request(input, init);
   const headers = new Headers(req.headers);
   const cookie = jar.header();
@@ -76,6 +79,7 @@ async function jarFetch(input, init = {}) {
   jar.store(setCookie);
   const text = await res.clone().text();
   const entry = {
+    who,
     request: `${req.method} ${new URL(req.url).pathname}${new URL(req.url).search}`,
     requestBody: body ? body.slice(0, 300) : undefined,
     sentCookie: cookie || undefined,
@@ -88,7 +92,8 @@ async function jarFetch(input, init = {}) {
   if (log.length > 12) log.shift();
   if (VERBOSE) console.log("  >>", JSON.stringify(entry));
   return res;
-}
+};
+const jarFetch = makeFetch(jar);
 
 // ---------------------------------------------------------------- checks
 let passed = 0;
@@ -131,5 +136,5 @@ function summary() {
   process.exit(failed === 0 ? 0 : 1);
 }
 
-return { jar, jarFetch, check, summary, describe, log, ORIGIN };
+return { jar, jarFetch, makeFetch, check, summary, describe, log, ORIGIN };
 }

@@ -14,102 +14,18 @@
 
 import { createAuthClient } from "better-auth/client";
 import { organizationClient } from "better-auth/client/plugins";
+import { harness, Jar } from "./lib.mjs";
 
 const baseURL = process.argv[2] || process.env.BASE_URL;
 if (!baseURL) {
   console.error("usage: node org-client.mjs <baseURL>");
   process.exit(2);
 }
-const ORIGIN = new URL(baseURL).origin;
-const VERBOSE = !!process.env.CLIENT_VERBOSE;
-
-// A cookie jar per user (no domain/path matching: one host).
-class Jar {
-  constructor() {
-    this.cookies = new Map();
-  }
-  store(lines) {
-    for (const line of lines) {
-      const [nv, ...attrs] = line.split(";");
-      const eq = nv.indexOf("=");
-      if (eq < 1) continue;
-      const name = nv.slice(0, eq).trim();
-      const value = nv.slice(eq + 1).trim();
-      let expired = value === "";
-      for (const a of attrs) {
-        const [k, v = ""] = a.split("=");
-        if (k.trim().toLowerCase() === "max-age" && Number(v.trim()) <= 0) expired = true;
-      }
-      if (expired) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-  }
-  header() {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
-  }
-}
-
-const log = [];
+const { makeFetch, check, summary } = harness(baseURL);
 
 function makeClient(label) {
-  const jar = new Jar();
-  const customFetchImpl = async (input, init = {}) => {
-    const req = new Request(input, init);
-    const headers = new Headers(req.headers);
-    const cookie = jar.header();
-    if (cookie) headers.set("cookie", cookie);
-    if (!headers.has("origin")) headers.set("origin", ORIGIN);
-    const body = ["GET", "HEAD"].includes(req.method) ? undefined : await req.text();
-    const res = await fetch(req.url, {
-      method: req.method,
-      headers,
-      body: body === "" ? undefined : body,
-      redirect: "manual",
-      signal: AbortSignal.timeout(15000),
-    });
-    jar.store(res.headers.getSetCookie());
-    const text = await res.clone().text();
-    const u = new URL(req.url);
-    const entry = { who: label, request: `${req.method} ${u.pathname}${u.search}`, requestBody: body?.slice(0, 300), status: res.status, body: text.slice(0, 500) };
-    log.push(entry);
-    if (log.length > 12) log.shift();
-    if (VERBOSE) console.log("  >>", JSON.stringify(entry));
-    return res;
-  };
+  const customFetchImpl = makeFetch(new Jar(), label);
   return createAuthClient({ baseURL, plugins: [organizationClient()], fetchOptions: { customFetchImpl } });
-}
-
-let passed = 0;
-let failed = 0;
-const describe = (v) => {
-  if (v instanceof Date) return `Date(${isNaN(v) ? "Invalid" : v.toISOString()})`;
-  try {
-    return JSON.stringify(v);
-  } catch {
-    return String(v);
-  }
-};
-
-async function check(name, fn) {
-  const problems = [];
-  const expect = (cond, what, got) => {
-    if (!cond) problems.push(got === undefined ? what : `${what} (got ${describe(got)})`);
-  };
-  try {
-    await fn(expect);
-  } catch (e) {
-    problems.push(`threw ${e && e.stack ? e.stack : e}`);
-  }
-  if (problems.length === 0) {
-    passed++;
-    console.log(`ok   - ${name}`);
-  } else {
-    failed++;
-    console.log(`FAIL - ${name}`);
-    for (const p of problems) console.log(`       ${p}`);
-    console.log("       recent exchanges:");
-    for (const e of log.slice(-4)) console.log(`         ${describe(e)}`);
-  }
 }
 
 const isDate = (v) => v instanceof Date && !isNaN(v.getTime());
@@ -286,5 +202,4 @@ await check("set-active null and delete", async (expect) => {
   expect(Array.isArray(l.data) && l.data.length === 0, "no organizations", l.data);
 });
 
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+summary();
