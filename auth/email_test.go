@@ -16,38 +16,24 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/mail"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
 
 // outbox is a Mailer that keeps what it is given (and can be made to fail).
-type outbox struct {
-	mu   sync.Mutex
-	sent []auth.Email
-	fail error
-}
-
-func (o *outbox) SendEmail(ctx context.Context, e auth.Email) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.fail != nil {
-		return o.fail
-	}
-	o.sent = append(o.sent, e)
-	return nil
-}
+type outbox struct{ mail.Recorder }
 
 func (o *outbox) last(t *testing.T) auth.Email {
 	t.Helper()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if len(o.sent) == 0 {
+	sent := o.Sent()
+	if len(sent) == 0 {
 		t.Fatal("no email was sent")
 	}
-	return o.sent[len(o.sent)-1]
+	return sent[len(sent)-1]
 }
 
-func (o *outbox) count() int { o.mu.Lock(); defer o.mu.Unlock(); return len(o.sent) }
+func (o *outbox) count() int { return len(o.Sent()) }
 
 type emClock struct {
 	mu sync.Mutex
@@ -370,7 +356,7 @@ func TestMailFailureLeavesNothing(t *testing.T) {
 	t.Parallel()
 	env := newEmailEnv(t, func(c *auth.Config) { c.EmailPassword.RequireEmailVerification = true })
 	ctx := context.Background()
-	env.box.fail = errors.New("smtp: connection refused")
+	env.box.SetErr(errors.New("smtp: connection refused"))
 	r := env.do(t, "POST", "/api/auth/sign-up/email", map[string]any{"name": "D", "email": "d@example.com", "password": "password123"})
 	if r.status != 503 || r.body["code"] != "EMAIL_SEND_FAILED" {
 		t.Fatalf("sign-up with mail down: %d %s", r.status, r.raw)
@@ -381,14 +367,14 @@ func TestMailFailureLeavesNothing(t *testing.T) {
 	if n, _ := env.db.Count(ctx, "account"); n != 0 {
 		t.Fatalf("%d accounts left behind", n)
 	}
-	env.box.fail = nil
+	env.box.SetErr(nil)
 	if _, err := env.a.SignUpEmail(ctx, auth.SignUpInput{Name: "D", Email: "d@example.com", Password: "password123"}); err != nil {
 		t.Fatalf("sign-up once mail is back: %v", err)
 	}
 	// A reset request answers the same for every email, mail down or not
 	// (anything else would tell which emails have accounts); the mail goes
 	// out in the background and its token is removed when it fails.
-	env.box.fail = errors.New("smtp: timeout")
+	env.box.SetErr(errors.New("smtp: timeout"))
 	known := env.do(t, "POST", "/api/auth/request-password-reset", map[string]any{"email": "d@example.com"})
 	unknown := env.do(t, "POST", "/api/auth/request-password-reset", map[string]any{"email": "nobody@example.com"})
 	if known.status != 200 || known.raw != unknown.raw || known.status != unknown.status {

@@ -15,31 +15,16 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/magiclink"
+	"github.com/managarten/mana-auth/mail"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
 
-type outbox struct {
-	mu   sync.Mutex
-	sent []auth.Email
-	fail error
-}
-
-func (o *outbox) SendEmail(_ context.Context, e auth.Email) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.fail != nil {
-		return o.fail
-	}
-	o.sent = append(o.sent, e)
-	return nil
-}
+type outbox struct{ mail.Recorder }
 
 func (o *outbox) links() []string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	var out []string
-	for _, e := range o.sent {
+	for _, e := range o.Sent() {
 		out = append(out, e.URL)
 	}
 	return out
@@ -270,7 +255,7 @@ func TestDisableSignUpAndMailFailure(t *testing.T) {
 	if n, _ := e.db.Count(ctx, "user"); n != 0 {
 		t.Fatalf("%d users created", n)
 	}
-	e.box.fail = errors.New("smtp down")
+	e.box.SetErr(errors.New("smtp down"))
 	r = e.do(t, "POST", "/api/auth/sign-in/magic-link", map[string]any{"email": "stranger@example.com"})
 	if r.status != 503 || r.body["code"] != "EMAIL_SEND_FAILED" {
 		t.Fatalf("mail down: %d %s", r.status, r.raw)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/mail"
 	"github.com/managarten/mana-auth/org"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
@@ -48,36 +49,17 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // mailbox is a capturing auth.Mailer.
-type mailbox struct {
-	mu   sync.Mutex
-	sent []auth.Email
-	fail bool
-}
-
-func (m *mailbox) SendEmail(_ context.Context, e auth.Email) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail {
-		return io.ErrUnexpectedEOF
-	}
-	m.sent = append(m.sent, e)
-	return nil
-}
+type mailbox struct{ mail.Recorder }
 
 func (m *mailbox) last() auth.Email {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.sent) == 0 {
+	sent := m.Sent()
+	if len(sent) == 0 {
 		return auth.Email{}
 	}
-	return m.sent[len(m.sent)-1]
+	return sent[len(sent)-1]
 }
 
-func (m *mailbox) count() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.sent)
-}
+func (m *mailbox) count() int { return len(m.Sent()) }
 
 // fastHasher keeps tests quick (users here never use passwords).
 type fastHasher struct{}

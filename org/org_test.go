@@ -335,15 +335,11 @@ func TestInvitationRules(t *testing.T) {
 		t.Errorf("invite member = %d %s", r.status, r.raw)
 	}
 	// Mail failure removes the invitation.
-	e.mail.mu.Lock()
-	e.mail.fail = true
-	e.mail.mu.Unlock()
+	e.mail.SetErr(errors.New("smtp: connection reset"))
 	if r := alice.post("/organization/invite-member", map[string]any{"email": "dave@example.com", "role": "member"}); r.status != 503 || r.code() != "EMAIL_SEND_FAILED" {
 		t.Errorf("mail failure = %d %s", r.status, r.raw)
 	}
-	e.mail.mu.Lock()
-	e.mail.fail = false
-	e.mail.mu.Unlock()
+	e.mail.SetErr(nil)
 	if n, _ := e.db.Count(context.Background(), org.TableInvitation, storage.W("email", "dave@example.com")); n != 0 {
 		t.Errorf("invitation kept after mail failure")
 	}

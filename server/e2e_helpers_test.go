@@ -354,10 +354,8 @@ func (env *e2e) count(t *testing.T, table string, where ...storage.Where) int64 
 
 // mails returns the captured mails to addr.
 func (env *e2e) mails(addr string) []auth.Email {
-	env.box.mu.Lock()
-	defer env.box.mu.Unlock()
 	var out []auth.Email
-	for _, m := range env.box.sent {
+	for _, m := range env.box.Sent() {
 		if strings.EqualFold(m.To, addr) {
 			out = append(out, m)
 		}

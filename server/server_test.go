@@ -17,21 +17,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/mail"
 	"github.com/managarten/mana-auth/storage/memory"
 )
 
 // outbox is a Mailer that keeps the mails.
-type outbox struct {
-	mu   sync.Mutex
-	sent []auth.Email
-}
-
-func (o *outbox) SendEmail(_ context.Context, e auth.Email) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.sent = append(o.sent, e)
-	return nil
-}
+type outbox struct{ mail.Recorder }
 
 // fakeCredits is an in-process mana-credits (an httptest server would test
 // the HTTP client; that is TestHTTPCredits).

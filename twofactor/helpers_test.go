@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/mail"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/sqlite"
@@ -57,25 +58,14 @@ func fastSum(salt, p string) string {
 }
 
 // outbox is a capturing auth.Mailer.
-type outbox struct {
-	mu   sync.Mutex
-	sent []auth.Email
-}
-
-func (o *outbox) SendEmail(_ context.Context, e auth.Email) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.sent = append(o.sent, e)
-	return nil
-}
+type outbox struct{ mail.Recorder }
 
 func (o *outbox) last(t *testing.T, kind auth.EmailKind) auth.Email {
 	t.Helper()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for i := len(o.sent) - 1; i >= 0; i-- {
-		if o.sent[i].Kind == kind {
-			return o.sent[i]
+	sent := o.Sent()
+	for i := len(sent) - 1; i >= 0; i-- {
+		if sent[i].Kind == kind {
+			return sent[i]
 		}
 	}
 	t.Fatalf("no %s email sent", kind)
@@ -83,10 +73,8 @@ func (o *outbox) last(t *testing.T, kind auth.EmailKind) auth.Email {
 }
 
 func (o *outbox) count(kind auth.EmailKind) int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	n := 0
-	for _, e := range o.sent {
+	for _, e := range o.Sent() {
 		if e.Kind == kind {
 			n++
 		}
