@@ -22,6 +22,7 @@
 //	/tmp/mana-auth-load --server-bin=/tmp/mana-auth --env DATABASE_URL=postgres://… --env DATABASE_SCHEMA=bench_x
 //	/tmp/mana-auth-load --url=http://127.0.0.1:3001 --pid=$(pgrep -n mana-auth) --scenario=token
 //	/tmp/mana-auth-load --server-bin=/tmp/mana-auth --scenario=signin-flood
+//	taskset -c 0 /tmp/mana-auth-load --server-bin=/tmp/mana-auth --server-cpus=1   # the server on a core of its own
 //
 // Rate limits: the server limits requests per client IP (sign-in and
 // sign-up 3 per 10 s, /api/v1/auth/login 10 per 10 s, most others 100 per
