@@ -7,69 +7,25 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testpg"
+	"github.com/managarten/mana-auth/internal/testredis"
 	"github.com/managarten/mana-auth/ratelimit/redis"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/postgres"
 )
 
 const (
-	rlDefaultRedisURL = "redis://127.0.0.1:6379/0"
-	rlTestKEK         = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=" // 32 bytes of 0x01
+	rlTestKEK = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=" // 32 bytes of 0x01
 )
-
-func rlRedisURL() string {
-	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
-		return u
-	}
-	return rlDefaultRedisURL
-}
-
-var (
-	rlRedisOnce sync.Once
-	rlRedisErr  error
-)
-
-// rlRequireRedis returns a client on TEST_REDIS_URL, skipping the test
-// when no Redis answers there (failing it when CI=true).
-func rlRequireRedis(t *testing.T) *goredis.Client {
-	t.Helper()
-	rlRedisOnce.Do(func() {
-		o, err := goredis.ParseURL(rlRedisURL())
-		if err != nil {
-			rlRedisErr = err
-			return
-		}
-		c := goredis.NewClient(o)
-		defer c.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		rlRedisErr = c.Ping(ctx).Err()
-	})
-	if rlRedisErr != nil {
-		msg := fmt.Sprintf("Redis not reachable at TEST_REDIS_URL (default %s): %v", rlDefaultRedisURL, rlRedisErr)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	o, _ := goredis.ParseURL(rlRedisURL())
-	c := goredis.NewClient(o)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 // REDIS_URL picks Redis; else a PostgreSQL adapter picks its table; else
 // memory.
@@ -119,8 +75,8 @@ func TestRateLimitStoreSelection(t *testing.T) {
 	})
 
 	t.Run("redis", func(t *testing.T) {
-		rlRequireRedis(t)
-		st, done, err := rateLimitStore(ctx, Config{RedisURL: rlRedisURL()}, memory.New(), log)
+		testredis.Client(t)
+		st, done, err := rateLimitStore(ctx, Config{RedisURL: testredis.URL()}, memory.New(), log)
 		if sp, ok := st.(*auth.SplitRateLimitStore); err != nil || !ok {
 			t.Fatalf("REDIS_URL: %T %v", st, err)
 		} else if _, ok := sp.Shared().(*redis.Store); !ok {
@@ -149,7 +105,7 @@ func TestRateLimitStoreSelection(t *testing.T) {
 // Two instances with REDIS_URL share the rate-limit counters (here each
 // has its own memory storage: only Redis is shared).
 func TestRedisRateLimitAcrossInstances(t *testing.T) {
-	rc := rlRequireRedis(t)
+	rc := testredis.Client(t)
 	ctx := context.Background()
 	// The server uses the default key prefix; the client's /64 (the unit
 	// an IPv6 client is limited by), random per run, keeps the keys
@@ -173,7 +129,7 @@ func TestRedisRateLimitAcrossInstances(t *testing.T) {
 	var urls []string
 	for range 2 {
 		cfg := Config{BaseURL: "http://auth.mana.test", Secret: "a-server-test-secret-of-enough-length",
-			AutoMigrate: true, DataDir: t.TempDir(), TrustedProxies: []string{"127.0.0.1", "::1"}, RedisURL: rlRedisURL(), KEK: rlTestKEK}
+			AutoMigrate: true, DataDir: t.TempDir(), TrustedProxies: []string{"127.0.0.1", "::1"}, RedisURL: testredis.URL(), KEK: rlTestKEK}
 		s, err := NewWithStorage(ctx, cfg, memory.New(), Deps{Mailer: &outbox{}}, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)

@@ -5,60 +5,16 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
-	"sync"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testredis"
 	"github.com/managarten/mana-auth/ratelimit/ratelimittest"
 	"github.com/managarten/mana-auth/ratelimit/redis"
 )
-
-const defaultTestURL = "redis://127.0.0.1:6379/0"
-
-func testURL() string {
-	if u := os.Getenv("TEST_REDIS_URL"); u != "" {
-		return u
-	}
-	return defaultTestURL
-}
-
-var (
-	reachOnce sync.Once
-	reachErr  error
-)
-
-// client returns a client on TEST_REDIS_URL, skipping the test when no
-// Redis answers there (failing it when CI=true).
-func client(t *testing.T) *goredis.Client {
-	t.Helper()
-	reachOnce.Do(func() {
-		o, err := goredis.ParseURL(testURL())
-		if err != nil {
-			reachErr = err
-			return
-		}
-		c := goredis.NewClient(o)
-		defer c.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		reachErr = c.Ping(ctx).Err()
-	})
-	if reachErr != nil {
-		msg := fmt.Sprintf("Redis not reachable at TEST_REDIS_URL (default %s): %v", defaultTestURL, reachErr)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	o, _ := goredis.ParseURL(testURL())
-	c := goredis.NewClient(o)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 // prefix returns a random key prefix whose keys are deleted when the test
 // ends.
@@ -81,7 +37,7 @@ func prefix(t *testing.T, c *goredis.Client) string {
 }
 
 func TestConformance(t *testing.T) {
-	c := client(t)
+	c := testredis.Client(t)
 	ratelimittest.Run(t, func(t *testing.T) auth.RateLimitStore {
 		return redis.New(c, redis.Options{Prefix: prefix(t, c)})
 	})
@@ -91,7 +47,7 @@ func TestConformance(t *testing.T) {
 // request); refused requests write nothing.
 func TestKeysAndTTL(t *testing.T) {
 	ctx := context.Background()
-	c := client(t)
+	c := testredis.Client(t)
 	p := prefix(t, c)
 	s := redis.New(c, redis.Options{Prefix: p})
 	rule := auth.RateRule{Window: 10 * time.Second, Max: 1}
@@ -118,9 +74,9 @@ func TestKeysAndTTL(t *testing.T) {
 }
 
 func TestOpen(t *testing.T) {
-	c := client(t)
+	c := testredis.Client(t)
 	p := prefix(t, c)
-	s, err := redis.Open(context.Background(), testURL(), redis.Options{Prefix: p})
+	s, err := redis.Open(context.Background(), testredis.URL(), redis.Options{Prefix: p})
 	if err != nil {
 		t.Fatal(err)
 	}
