@@ -165,3 +165,20 @@ func lockFile(path string, staleAfter time.Duration) (func(), error) {
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// RequireNode returns the path of node. When node or npm is not on PATH it
+// skips the test, or fails it when CI=true; what names the test in the
+// message ("Better Auth client compatibility test").
+func RequireNode(t testing.TB, what string) string {
+	t.Helper()
+	node, errNode := exec.LookPath("node")
+	_, errNpm := exec.LookPath("npm")
+	if errNode != nil || errNpm != nil {
+		msg := fmt.Sprintf("%s needs Node.js 20+ and npm on PATH (node: %v, npm: %v)", what, errNode, errNpm)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg + "; skipping outside CI")
+	}
+	return node
+}

@@ -100,12 +100,7 @@ func hereDir(t *testing.T) string {
 
 func requireNode(t *testing.T) string {
 	t.Helper()
-	node, errNode := exec.LookPath("node")
-	_, errNpm := exec.LookPath("npm")
-	if errNode != nil || errNpm != nil {
-		skipOrFail(t, fmt.Sprintf("Better Auth database test needs Node.js 20+ and npm on PATH (node: %v, npm: %v)", errNode, errNpm))
-	}
-	return node
+	return testproc.RequireNode(t, "Better Auth database test")
 }
 
 type npmInstall struct {

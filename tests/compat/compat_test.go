@@ -45,28 +45,10 @@ func compatDir(t *testing.T) string {
 	return dir
 }
 
-// requireNode returns the path of node, skipping (or failing in CI) when node
-// or npm is not installed.
+// requireNode returns the path of node (see testproc.RequireNode).
 func requireNode(t *testing.T) string {
 	t.Helper()
-	node, errNode := exec.LookPath("node")
-	_, errNpm := exec.LookPath("npm")
-	if errNode != nil || errNpm != nil {
-		msg := "Better Auth client compatibility test needs Node.js 20+ and npm on PATH " +
-			"(node: " + errString(errNode) + ", npm: " + errString(errNpm) + ")"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg + "; skipping outside CI")
-	}
-	return node
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "found"
-	}
-	return err.Error()
+	return testproc.RequireNode(t, "Better Auth client compatibility test")
 }
 
 var (
