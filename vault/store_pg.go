@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strings"
 	"time"
 
@@ -13,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/managarten/mana-auth/storage"
+	"github.com/managarten/mana-auth/storage/postgres"
 )
 
 // Session settings the PostgreSQL row-level-security policies read.
@@ -69,40 +67,14 @@ func scanRow(s interface{ Scan(...any) error }) (*row, error) {
 	return r, nil
 }
 
-// pgErr maps pgx errors to the storage sentinels (as storage/postgres
-// does), keeping the original in the chain.
+// pgErr maps pgx errors to the storage sentinels as the PostgreSQL adapter
+// does, and names a refusal by a row-level security policy.
 func pgErr(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-	if ce := ctx.Err(); ce != nil {
-		if errors.Is(err, ce) {
-			return err
-		}
-		return fmt.Errorf("%w (%w)", ce, err)
-	}
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch {
-		case pe.Code == "23505":
-			return fmt.Errorf("%w: %w", storage.ErrConflict, err)
-		case pe.Code == "23503", pe.Code == "23514", pe.Code == "23502":
-			return fmt.Errorf("%w: %w", storage.ErrConstraint, err)
-		case strings.HasPrefix(pe.Code, "08"), pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", pe.Code == "53300":
-			return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
-		case pe.Code == "42501":
-			return fmt.Errorf("vault: permission denied (a row-level security policy?): %w", err)
-		}
-		return err
+	if ctx.Err() == nil && errors.As(err, &pe) && pe.Code == "42501" {
+		return fmt.Errorf("vault: permission denied (a row-level security policy?): %w", err)
 	}
-	var connErr *pgconn.ConnectError
-	var netErr net.Error
-	if errors.As(err, &connErr) || errors.As(err, &netErr) || errors.Is(err, io.EOF) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, pgconn.ErrConnClosed) || pgconn.Timeout(err) || err.Error() == "closed pool" {
-		return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
-	}
-	return err
+	return postgres.MapError(ctx, err)
 }
 
 // pgTx is a transaction on one pooled connection. BEGIN and the

@@ -19,10 +19,16 @@ import (
 // run an older one against a newer database.
 var ErrSchemaTooNew = errors.New("postgres: database schema is newer than this binary supports")
 
-// mapErr translates pgx errors to the storage sentinels, keeping pgx's
-// error (and so the server's detail) in the chain. Context errors are kept
-// so that errors.Is(err, context.Canceled) holds.
-func mapErr(ctx context.Context, err error) error {
+// MapError translates an error of pgx to the storage sentinels
+// (storage.ErrConflict for a unique violation, storage.ErrConstraint for a
+// foreign-key, check or not-null violation, storage.ErrUnavailable when
+// the server cannot be reached or is shutting down), keeping pgx's error,
+// and so the server's detail, in the chain. When ctx is done the context's
+// error is kept so that errors.Is(err, context.Canceled) holds. It is for
+// code that runs its own statements on a pool opened beside the adapter,
+// such as the vault's PostgreSQL store; other errors are returned as they
+// are.
+func MapError(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}

@@ -40,11 +40,11 @@ func (a *Adapter) Migrate(ctx context.Context, s storage.Schema) error {
 	}
 	tx, err := a.c.pool.BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", mapErr(ctx, err))
+		return fmt.Errorf("postgres: migrate: %w", MapError(ctx, err))
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // no-op after Commit
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey(a.c.schema)); err != nil {
-		return fmt.Errorf("postgres: migrate: lock: %w", mapErr(ctx, err))
+		return fmt.Errorf("postgres: migrate: lock: %w", MapError(ctx, err))
 	}
 	p, version, err := a.plan(ctx, tx, si)
 	if err != nil {
@@ -55,7 +55,7 @@ func (a *Adapter) Migrate(ctx context.Context, s storage.Schema) error {
 	record := func(id, desc, stmt string) error {
 		_, err := tx.Exec(ctx, insert, id, int64(SchemaVersion), desc, stmt, now)
 		if err != nil {
-			return fmt.Errorf("postgres: migrate: record %s: %w", id, mapErr(ctx, err))
+			return fmt.Errorf("postgres: migrate: record %s: %w", id, MapError(ctx, err))
 		}
 		return nil
 	}
@@ -71,7 +71,7 @@ func (a *Adapter) Migrate(ctx context.Context, s storage.Schema) error {
 			_, err = tx.Exec(ctx, s.SQL)
 		}
 		if err != nil {
-			return fmt.Errorf("postgres: migrate: %s: %w", s.Desc, mapErr(ctx, err))
+			return fmt.Errorf("postgres: migrate: %s: %w", s.Desc, MapError(ctx, err))
 		}
 	}
 	// Recorded once all ran: the first steps may create mana_migrations.
@@ -87,7 +87,7 @@ func (a *Adapter) Migrate(ctx context.Context, s storage.Schema) error {
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: migrate: commit: %w", mapErr(ctx, err))
+		return fmt.Errorf("postgres: migrate: commit: %w", MapError(ctx, err))
 	}
 	for _, w := range p.Warnings {
 		a.c.log.WarnContext(ctx, "postgres: migrate: "+w, "schema", a.c.schema)
@@ -142,7 +142,7 @@ func (a *Adapter) PlanMigration(ctx context.Context, s storage.Schema) ([]string
 	} else {
 		tx, err := a.c.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 		if err != nil {
-			return nil, fmt.Errorf("postgres: plan migration: %w", mapErr(ctx, err))
+			return nil, fmt.Errorf("postgres: plan migration: %w", MapError(ctx, err))
 		}
 		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 		q = tx
@@ -193,16 +193,16 @@ func tooNew(schema string, v int64) error {
 func scanAll(ctx context.Context, q pgQuerier, query string, args []any, fn func(pgx.Rows) error) error {
 	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("postgres: inspect schema: %w", mapErr(ctx, err))
+		return fmt.Errorf("postgres: inspect schema: %w", MapError(ctx, err))
 	}
 	defer rows.Close()
 	for rows.Next() {
 		if err := fn(rows); err != nil {
-			return fmt.Errorf("postgres: inspect schema: %w", mapErr(ctx, err))
+			return fmt.Errorf("postgres: inspect schema: %w", MapError(ctx, err))
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("postgres: inspect schema: %w", mapErr(ctx, err))
+		return fmt.Errorf("postgres: inspect schema: %w", MapError(ctx, err))
 	}
 	return nil
 }

@@ -217,7 +217,7 @@ func (a *Adapter) Ping(ctx context.Context) error {
 // unavailable maps a failed ping: whatever the cause (including a context
 // that expired while connecting), the database is unavailable.
 func unavailable(ctx context.Context, err error) error {
-	err = mapErr(ctx, err)
+	err = MapError(ctx, err)
 	if !errors.Is(err, storage.ErrUnavailable) {
 		err = fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
 	}
@@ -252,7 +252,7 @@ const stmtSavepoint = "mana_stmt"
 func (a *Adapter) exec(ctx context.Context, query string, args []any) (pgconn.CommandTag, error) {
 	if a.tx == nil {
 		tag, err := a.c.pool.Exec(ctx, query, args...)
-		return tag, mapErr(ctx, err)
+		return tag, MapError(ctx, err)
 	}
 	a.tx.mu.Lock()
 	defer a.tx.mu.Unlock()
@@ -278,7 +278,7 @@ func (a *Adapter) exec(ctx context.Context, query string, args []any) (pgconn.Co
 			// Undo the failed statement only; the transaction goes on.
 			_, _ = a.tx.tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+stmtSavepoint+"; RELEASE SAVEPOINT "+stmtSavepoint)
 		}
-		return tag, mapErr(ctx, err)
+		return tag, MapError(ctx, err)
 	}
 	return tag, nil
 }
@@ -295,19 +295,19 @@ func (a *Adapter) query(ctx context.Context, query string, args []any, fn func([
 		rows, err = a.c.pool.Query(ctx, query, args...)
 	}
 	if err != nil {
-		return mapErr(ctx, err)
+		return MapError(ctx, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		vals, err := rows.Values()
 		if err != nil {
-			return mapErr(ctx, err)
+			return MapError(ctx, err)
 		}
 		if err := fn(vals); err != nil {
 			return err
 		}
 	}
-	return mapErr(ctx, rows.Err())
+	return MapError(ctx, rows.Err())
 }
 
 // Create inserts rec into table. rec must hold "id"; a missing or nil
@@ -500,7 +500,7 @@ func (a *Adapter) Tx(ctx context.Context, fn func(tx storage.Adapter) error) err
 		mu = new(sync.Mutex)
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", mapErr(ctx, err))
+		return fmt.Errorf("postgres: begin: %w", MapError(ctx, err))
 	}
 	ta := &Adapter{c: a.c, tx: &txState{tx: tx, mu: mu}}
 	rollback := func() {
@@ -524,7 +524,7 @@ func (a *Adapter) Tx(ctx context.Context, fn func(tx storage.Adapter) error) err
 	err = tx.Commit(ctx)
 	mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("postgres: commit: %w", mapErr(ctx, err))
+		return fmt.Errorf("postgres: commit: %w", MapError(ctx, err))
 	}
 	return nil
 }

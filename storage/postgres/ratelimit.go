@@ -223,7 +223,7 @@ func (s *RateLimitStore) Pool() *pgxpool.Pool { return s.pool }
 func (s *RateLimitStore) Migrate(ctx context.Context) error {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
-		return fmt.Errorf("postgres: rate-limit table: %w", mapErr(ctx, err))
+		return fmt.Errorf("postgres: rate-limit table: %w", MapError(ctx, err))
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	create := `CREATE UNLOGGED TABLE`
@@ -237,11 +237,11 @@ func (s *RateLimitStore) Migrate(ctx context.Context) error {
 	}
 	for _, q := range stmts {
 		if _, err := tx.Exec(ctx, q); err != nil {
-			return fmt.Errorf("postgres: rate-limit table: %w", mapErr(ctx, err))
+			return fmt.Errorf("postgres: rate-limit table: %w", MapError(ctx, err))
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: rate-limit table: %w", mapErr(ctx, err))
+		return fmt.Errorf("postgres: rate-limit table: %w", MapError(ctx, err))
 	}
 	s.migrated.Store(true)
 	return nil
@@ -315,7 +315,7 @@ func (s *RateLimitStore) hitOnce(ctx context.Context, key string, nowMS, winMS, 
 	}
 	err = s.pool.QueryRow(ctx, s.hit, auth.NewID(), key, nowMS, winMS, maxCount).Scan(dest...)
 	if err != nil {
-		return false, nil, fmt.Errorf("postgres: rate limit: %w", mapErr(ctx, err))
+		return false, nil, fmt.Errorf("postgres: rate limit: %w", MapError(ctx, err))
 	}
 	return allowed, last, nil
 }
@@ -370,7 +370,7 @@ func (s *RateLimitStore) cleanup(ctx context.Context, nowMS int64) (int64, error
 	}
 	tag, err := s.pool.Exec(ctx, `DELETE FROM `+s.table+` WHERE "lastRequest" < $1`, nowMS-keep)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: rate-limit cleanup: %w", mapErr(ctx, err))
+		return 0, fmt.Errorf("postgres: rate-limit cleanup: %w", MapError(ctx, err))
 	}
 	return tag.RowsAffected(), nil
 }
