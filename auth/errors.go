@@ -5,17 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Error is the error type of every operation. Status is the HTTP status the
 // handler answers with, Code a stable machine-readable code (Better Auth's
 // where one exists), Message a text safe to show a user. Err, if set, holds
-// debug detail that is logged but never sent to a client.
+// debug detail that is logged but never sent to a client. RetryAfter, if
+// positive, says when to try again: the handler sends it as a Retry-After
+// header (whole seconds, rounded up).
 type Error struct {
-	Status  int
-	Code    string
-	Message string
-	Err     error
+	Status     int
+	Code       string
+	Message    string
+	Err        error
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -50,6 +54,22 @@ func (e *Error) WithMessage(msg string) *Error {
 	c := *e
 	c.Message = msg
 	return &c
+}
+
+// WithRetryAfter returns a copy of e that tells the client to try again
+// after d.
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
+	return &c
+}
+
+// RetryAfterSeconds is RetryAfter in whole seconds, rounded up (0 if unset).
+func (e *Error) RetryAfterSeconds() int {
+	if e.RetryAfter <= 0 {
+		return 0
+	}
+	return int((e.RetryAfter + time.Second - 1) / time.Second)
 }
 
 // NewError returns an error with the given status, code and message.

@@ -364,6 +364,9 @@ func (a *Auth) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			w.Header().Set("Retry-After", "1")
 		}
 	}
+	if n := e.RetryAfterSeconds(); n > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(n))
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(e.Status)
 	b, _ := json.Marshal(errorBody{Message: e.Message, Code: e.Code})

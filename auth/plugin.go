@@ -133,6 +133,18 @@ type Hooks struct {
 	BeforeSessionCreate func(ctx context.Context, s *Session, u *User) error
 	AfterSessionCreate  func(ctx context.Context, s *Session, u *User) error
 	BeforeUserDelete    func(ctx context.Context, u *User) error
+
+	// PasswordSignIn guards every sign-in by email and password
+	// (Auth.SignInEmail, behind POST /sign-in/email and Go callers alike),
+	// for example with an account lockout. It runs once the input is valid
+	// and before the user is looked up or any password is hashed, with the
+	// normalised email; an error refuses the sign-in with that error. The
+	// done it returns (nil if it needs none) is called once with the
+	// outcome: nil (signed in), an *Interruption (the password was right, a
+	// second factor is due) or the error the sign-in fails with —
+	// ErrInvalidEmailOrPassword for a wrong password and for an unknown
+	// email alike, so a guard cannot tell them apart either.
+	PasswordSignIn func(ctx context.Context, email string) (done func(err error), err error)
 }
 
 // PathIs returns a Match function selecting requests to one of the paths

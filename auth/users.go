@@ -254,6 +254,8 @@ func (acc *Account) record() storage.Record {
 // behind POST /sign-in/email. Every failure (unknown email, no password,
 // wrong password) is ErrInvalidEmailOrPassword after the same hashing work,
 // so neither the answer nor its timing tells whether an email is known.
+// Plugins' PasswordSignIn hooks guard it (a lockout refuses before any
+// hashing) and learn its outcome.
 func (a *Auth) SignInEmail(ctx context.Context, in SignInInput) (*AuthResult, error) {
 	if a.cfg.EmailPassword.Disabled {
 		return nil, ErrEmailPasswordDisabled
@@ -265,6 +267,43 @@ func (a *Auth) SignInEmail(ctx context.Context, in SignInInput) (*AuthResult, er
 	if utf16Len(in.Password) > a.cfg.EmailPassword.MaxPasswordLength {
 		return nil, ErrPasswordTooLong // says nothing about the email
 	}
+	done, err := a.guardPasswordSignIn(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	res, err := a.signInPassword(ctx, email, in)
+	done(err)
+	return res, err
+}
+
+// guardPasswordSignIn runs the plugins' PasswordSignIn hooks. The function
+// it returns reports the outcome to those that let the sign-in through; if
+// one refuses, those before it are told the refusal.
+func (a *Auth) guardPasswordSignIn(ctx context.Context, email string) (func(error), error) {
+	var dones []func(error)
+	finish := func(err error) {
+		for i := len(dones) - 1; i >= 0; i-- {
+			dones[i](err)
+		}
+	}
+	for _, h := range a.hooks {
+		if h.PasswordSignIn == nil {
+			continue
+		}
+		done, err := h.PasswordSignIn(ctx, email)
+		if err != nil {
+			finish(err)
+			return nil, err
+		}
+		if done != nil {
+			dones = append(dones, done)
+		}
+	}
+	return finish, nil
+}
+
+// signInPassword is SignInEmail past its input checks and guards.
+func (a *Auth) signInPassword(ctx context.Context, email string, in SignInInput) (*AuthResult, error) {
 	u, acc, err := a.credentials(ctx, email)
 	if err != nil {
 		return nil, err
