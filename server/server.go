@@ -375,8 +375,29 @@ func Migrate(ctx context.Context, cfg Config, log *slog.Logger, dryRun bool) ([]
 
 // SetAdmin gives the user with email role admin (or takes it back).
 func SetAdmin(ctx context.Context, cfg Config, log *slog.Logger, email string, admin bool) error {
+	return offline(ctx, cfg, log, func(_ *Server, db storage.Adapter) error {
+		role := RoleUser
+		if admin {
+			role = RoleAdmin
+		}
+		n, err := db.Update(ctx, auth.TableUser, storage.Record{"role": role}, storage.W("email", auth.NormalizeEmail(email)))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("no user with email %q", email)
+		}
+		return nil
+	})
+}
+
+// offline runs fn for a command that works beside the service: it opens
+// the configured storage and a server on it (no listener, no migrations)
+// and closes both afterwards.
+func offline(ctx context.Context, cfg Config, log *slog.Logger, fn func(*Server, storage.Adapter) error) error {
 	if cfg.Secret == "" {
-		cfg.Secret = "admin-command-secret-not-used-for-signing-00"
+		// The commands sign nothing, but a server needs a valid secret.
+		cfg.Secret = "offline-command-secret-not-used-for-signing"
 	}
 	db, err := OpenStorage(ctx, cfg, log)
 	if err != nil {
@@ -393,18 +414,7 @@ func SetAdmin(ctx context.Context, cfg Config, log *slog.Logger, email string, a
 		return err
 	}
 	defer s.Close()
-	role := RoleUser
-	if admin {
-		role = RoleAdmin
-	}
-	n, err := db.Update(ctx, auth.TableUser, storage.Record{"role": role}, storage.W("email", auth.NormalizeEmail(email)))
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return fmt.Errorf("no user with email %q", email)
-	}
-	return nil
+	return fn(s, db)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
