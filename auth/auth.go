@@ -22,7 +22,8 @@ type Auth struct {
 	plugins []Plugin
 	log     *slog.Logger
 	now     func() time.Time
-	secret  []byte
+	secret  []byte   // the current secret (keys.Current())
+	keys    *Keyring // every secret, for data at rest
 
 	hasher    Hasher
 	hashGate  *hashGate
@@ -47,12 +48,16 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 	if err != nil {
 		return nil, err
 	}
+	keys, err := NewKeyring(cfg.Secret, cfg.Secrets)
+	if err != nil {
+		return nil, err
+	}
 	if db == nil {
 		return nil, errors.New("auth: a storage adapter is required")
 	}
 	a := &Auth{
 		cfg: cfg, db: db, plugins: plugins, log: cfg.Logger, now: cfg.Now,
-		secret: []byte(cfg.Secret), hasher: cfg.Hasher,
+		keys: keys, secret: []byte(keys.Current()), hasher: cfg.Hasher,
 		hashGate:  newHashGate(cfg.HashConcurrency, cfg.HashQueue, cfg.HashMaxWait),
 		cookieSec: *cfg.Cookies.Secure,
 		bg:        bgWork{slots: make(chan struct{}, 256)},
@@ -158,8 +163,16 @@ func (a *Auth) Logger() *slog.Logger { return a.log }
 // Now returns the current time as the Auth sees it (UTC, milliseconds).
 func (a *Auth) Now() time.Time { return ms(a.now()) }
 
-// Secret returns the secret, for plugins that derive keys from it.
-func (a *Auth) Secret() string { return a.cfg.Secret }
+// Secret returns the current secret (the first of Config.Secrets, else
+// Config.Secret): the one that signs cookies and tokens, for plugins that
+// derive HMAC keys from it. To seal or open data at rest use Keyring,
+// which also reads what older secrets sealed.
+func (a *Auth) Secret() string { return a.keys.Current() }
+
+// Keyring returns the secrets: Encrypt and Decrypt seal and open data at
+// rest as Better Auth does (versioned "$ba$" envelopes when Config.Secrets
+// is set).
+func (a *Auth) Keyring() *Keyring { return a.keys }
 
 // Plugin returns the plugin with the given ID, or nil.
 func (a *Auth) Plugin(id string) Plugin {

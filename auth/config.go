@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -21,8 +22,18 @@ type Config struct {
 	BasePath string
 	// Secret signs cookies and tokens and encrypts keys at rest. At least
 	// 32 characters. With the same secret as a Better Auth server, cookies
-	// minted by either are accepted by both.
+	// minted by either are accepted by both. With Secrets set it is
+	// optional and only opens data sealed before versions were configured
+	// (Better Auth's legacy secret), so it may then be of any length.
 	Secret string
+	// Secrets are versioned secrets for rotation, as Better Auth's
+	// `secrets` option (and its BETTER_AUTH_SECRETS variable, which
+	// ParseSecrets reads). The first is current: it alone signs cookies,
+	// HMACs and tokens, and seals new data as "$ba$<version>$<hex>" (JWT
+	// private keys, two-factor secrets). The others only open data sealed
+	// under their version. Versions are non-negative and unique; the
+	// current value has at least 32 characters. See NewKeyring.
+	Secrets []SecretVersion
 	// AppName names the application in mails and authenticator apps.
 	AppName string
 
@@ -193,9 +204,10 @@ func (c Config) withDefaults() (Config, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return c, fmt.Errorf("auth: Config.BaseURL %q must be an absolute http(s) URL", c.BaseURL)
 	}
-	if len(c.Secret) < 32 {
-		return c, errors.New("auth: Config.Secret must be at least 32 characters (generate one with `openssl rand -base64 32`)")
+	if _, err := NewKeyring(c.Secret, c.Secrets); err != nil {
+		return c, err
 	}
+	c.Secrets = slices.Clone(c.Secrets)
 	if c.BasePath == "" {
 		c.BasePath = "/api/auth"
 	}

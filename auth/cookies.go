@@ -36,13 +36,15 @@ func (a *Auth) NewCookie(name, value string, maxAge int) *http.Cookie {
 	}
 }
 
-// SignedCookie is NewCookie with the value signed as Better Auth signs it.
+// SignedCookie is NewCookie with the value signed as Better Auth signs it,
+// with the current secret.
 func (a *Auth) SignedCookie(name, value string, maxAge int) *http.Cookie {
-	return a.NewCookie(name, SignCookieValue(a.cfg.Secret, value), maxAge)
+	return a.NewCookie(name, SignCookieValue(a.keys.Current(), value), maxAge)
 }
 
 // ReadSignedCookie returns the verified value of the signed auth cookie
-// name, or false.
+// name, or false. Only the current secret is tried, as in Better Auth: a
+// cookie signed before a rotation is refused.
 func (a *Auth) ReadSignedCookie(r *http.Request, name string) (string, bool) {
 	c, err := r.Cookie(a.CookieName(name))
 	if err != nil || c.Value == "" {

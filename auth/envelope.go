@@ -9,15 +9,18 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
-// ErrDecrypt is returned by Decrypt for data that is not a valid envelope
-// under the secret (tampered, truncated, or sealed with another secret).
+// ErrDecrypt is returned by Decrypt and Keyring.Decrypt for data that is
+// not a valid envelope under the secret (tampered, truncated, or sealed
+// with another secret).
 var ErrDecrypt = errors.New("auth: cannot decrypt: wrong secret or tampered data")
 
 // Encrypt seals plaintext as Better Auth's symmetricEncrypt does:
 // XChaCha20-Poly1305 with key SHA-256(secret), a random 24-byte nonce, no
 // additional data, rendered as hex(nonce ‖ ciphertext ‖ tag). Better Auth
 // stores two-factor secrets, backup codes and JWT private keys this way, so
-// rows written by either server open in the other.
+// rows written by either server open in the other. This is the
+// un-versioned envelope of a single secret; Keyring.Encrypt adds the
+// "$ba$<version>$" prefix when versioned secrets are configured.
 func Encrypt(secret, plaintext string) string {
 	key := sha256.Sum256([]byte(secret))
 	aead, _ := chacha20poly1305.NewX(key[:])
@@ -26,7 +29,8 @@ func Encrypt(secret, plaintext string) string {
 	return hex.EncodeToString(aead.Seal(nonce, nonce, []byte(plaintext), nil))
 }
 
-// Decrypt opens an envelope made by Encrypt (or by Better Auth).
+// Decrypt opens an envelope made by Encrypt (or by Better Auth) under
+// secret. It does not read "$ba$" envelopes: see Keyring.Decrypt.
 func Decrypt(secret, sealed string) (string, error) {
 	raw, err := hex.DecodeString(sealed)
 	if err != nil || len(raw) < chacha20poly1305.NonceSizeX+chacha20poly1305.Overhead {
