@@ -8,17 +8,19 @@ import (
 )
 
 // SealColumn encrypts a private JWK for the jwks.privateKey column as
-// Better Auth writes it: auth.Encrypt's hex envelope, JSON-quoted.
-func SealColumn(secret, plaintext string) string {
-	return `"` + auth.Encrypt(secret, plaintext) + `"` // hex needs no escaping
+// Better Auth writes it: the keyring's envelope (hex, or
+// "$ba$<version>$<hex>" with versioned secrets), JSON-quoted.
+func SealColumn(k *auth.Keyring, plaintext string) string {
+	return `"` + k.Encrypt(plaintext) + `"` // hex, digits and '$' need no escaping
 }
 
-// OpenColumn reverses [SealColumn]. It also accepts the unquoted hex form,
-// and a plain JSON object (Better Auth's disablePrivateKeyEncryption
-// stores the private JWK unencrypted), which it returns as is. Better
-// Auth's versioned-secret envelope ("$ba$<version>$<hex>") is refused: it
-// needs the secret of that version, and an Auth has a single secret.
-func OpenColumn(secret, column string) (string, error) {
+// OpenColumn reverses [SealColumn] with any secret the keyring holds: a
+// versioned envelope with its version's secret, an un-versioned one with
+// the legacy secret (see auth.Keyring.Decrypt). It also accepts the
+// unquoted form, and a plain JSON object (Better Auth's
+// disablePrivateKeyEncryption stores the private JWK unencrypted), which
+// it returns as is.
+func OpenColumn(k *auth.Keyring, column string) (string, error) {
 	s := strings.TrimSpace(column)
 	switch {
 	case strings.HasPrefix(s, "{"):
@@ -29,8 +31,5 @@ func OpenColumn(secret, column string) (string, error) {
 			return "", errors.New("jwt: sealed column is not a plain JSON string")
 		}
 	}
-	if strings.HasPrefix(s, "$ba$") {
-		return "", errors.New("jwt: versioned-secret envelope ($ba$…) is not supported")
-	}
-	return auth.Decrypt(secret, s)
+	return k.Decrypt(s)
 }

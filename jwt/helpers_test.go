@@ -58,7 +58,8 @@ type envConfig struct {
 	clock   *clock
 	db      *memory.Adapter
 	base    string // BaseURL override (no server is started then)
-	secret  string // default testSecret
+	secret  string // default testSecret (none when secrets are given)
+	secrets []auth.SecretVersion
 	plugins []auth.Plugin
 }
 
@@ -77,12 +78,12 @@ func newEnv(t *testing.T, ec envConfig) *env {
 		}
 		e.base = "http://" + ln.Addr().String()
 	}
-	if ec.secret == "" {
+	if ec.secret == "" && len(ec.secrets) == 0 {
 		ec.secret = testSecret
 	}
 	// Password hashing is not what these tests are about: a real hasher
 	// with tiny parameters keeps sign-ups cheap under -race.
-	cfg := auth.Config{BaseURL: e.base, Secret: ec.secret, RateLimit: auth.RateLimitConfig{Disabled: true},
+	cfg := auth.Config{BaseURL: e.base, Secret: ec.secret, Secrets: ec.secrets, RateLimit: auth.RateLimitConfig{Disabled: true},
 		Hasher: auth.Argon2idHasher{Memory: 64, Time: 1}}
 	if ec.clock != nil {
 		cfg.Now = ec.clock.Now

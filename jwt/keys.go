@@ -126,7 +126,7 @@ func (p *Plugin) newKeyRecord(now time.Time) storage.Record {
 	return storage.Record{
 		"id":         auth.NewID(),
 		"publicKey":  publicJWKJSON(pub),
-		"privateKey": SealColumn(p.a.Secret(), privateJWKJSON(priv)),
+		"privateKey": SealColumn(p.a.Keyring(), privateJWKJSON(priv)),
 		"createdAt":  now,
 		"expiresAt":  exp,
 		"alg":        "EdDSA",
@@ -197,7 +197,7 @@ func (p *Plugin) build(rows []storage.Record, now time.Time) (*keyCache, error) 
 		c.signer = &signingKey{id: id, priv: prev.signer.priv, header: prev.signer.header, expiresAt: exp}
 		return c, nil
 	}
-	plain, err := OpenColumn(p.a.Secret(), r.String("privateKey"))
+	plain, err := OpenColumn(p.a.Keyring(), r.String("privateKey"))
 	if err != nil {
 		return nil, auth.ErrInternal.With(fmt.Errorf("jwt: key %s: cannot decrypt the private key; is the secret the one that encrypted it? (%w)", id, err))
 	}

@@ -85,18 +85,22 @@ func TestEnvelopeErrors(t *testing.T) {
 		}
 	}
 	// Column forms.
+	kr, err := auth.NewKeyring(secret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, col := range map[string]string{
-		"quoted":   SealColumn(secret, "hello"),
+		"quoted":   SealColumn(kr, "hello"),
 		"unquoted": auth.Encrypt(secret, "hello"),
 	} {
-		if got, err := OpenColumn(secret, col); err != nil || got != "hello" {
+		if got, err := OpenColumn(kr, col); err != nil || got != "hello" {
 			t.Errorf("OpenColumn(%s) = %q, %v", name, got, err)
 		}
 	}
-	if got, err := OpenColumn(secret, `{"kty":"OKP"}`); err != nil || got != `{"kty":"OKP"}` {
+	if got, err := OpenColumn(kr, `{"kty":"OKP"}`); err != nil || got != `{"kty":"OKP"}` {
 		t.Errorf("OpenColumn(plain JWK) = %q, %v", got, err)
 	}
-	if _, err := OpenColumn(secret, `"ab\"cd"`); err == nil {
+	if _, err := OpenColumn(kr, `"ab\"cd"`); err == nil {
 		t.Error("OpenColumn accepted an escaped JSON string")
 	}
 }
@@ -192,7 +196,11 @@ func TestBetterAuthVector(t *testing.T) {
 	}
 
 	// 3. Its private key decrypts with our envelope.
-	plain, err := OpenColumn(jp.Secret, jp.JWKSRow.PrivateKey)
+	kr, err := auth.NewKeyring(jp.Secret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := OpenColumn(kr, jp.JWKSRow.PrivateKey)
 	if err != nil {
 		t.Fatal(err)
 	}
