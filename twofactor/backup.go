@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/managarten/mana-auth/auth"
@@ -18,13 +19,22 @@ import (
 // hashedPrefix marks backup codes stored hashed:
 //
 //	hashed:v1:<salt>:["<hex>", …]
+//	hashed:v2:<version>:<salt>:["<hex>", …]
 //
-// each entry hex(HMAC-SHA256(key = auth secret, "two-factor-backup-code\x00"
-// + salt + "\x00" + code)), the code without its dash. Better Auth's
-// formats (an XChaCha envelope in hex, or a plain JSON array) never start
-// with it. The HMAC key keeps a database dump alone from allowing offline
-// guessing of the codes (which have ~60 bits), as OWASP ASVS 6.5.2 asks.
-const hashedPrefix = "hashed:v1:"
+// each entry hex(HMAC-SHA256(key, "two-factor-backup-code\x00" + salt +
+// "\x00" + code)), the code without its dash. The key of v1 is the
+// un-versioned secret (Config.Secret, auth.Keyring.Legacy); that of v2 is
+// the secret of <version> (Config.Secrets), so codes stay usable after a
+// rotation for as long as their version is configured. Better Auth's
+// formats (an XChaCha envelope in hex or "$ba$…", or a plain JSON array)
+// never start with it. The HMAC key keeps a database dump alone from
+// allowing offline guessing of the codes (which have ~60 bits), as OWASP
+// ASVS 6.5.2 asks.
+const (
+	hashedPrefix   = "hashed:"
+	hashedV1Prefix = hashedPrefix + "v1:"
+	hashedV2Prefix = hashedPrefix + "v2:"
+)
 
 const codeAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -56,37 +66,46 @@ func (p *Plugin) newBackupCodes() []string {
 	return out
 }
 
-func (p *Plugin) codeDigest(salt, code string) string {
-	m := hmac.New(sha256.New, []byte(p.a.Secret()))
+func codeDigest(key, salt, code string) string {
+	m := hmac.New(sha256.New, []byte(key))
 	m.Write([]byte("two-factor-backup-code\x00" + salt + "\x00" + normalizeCode(code)))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// encodeCodes stores codes hashed under a fresh salt.
-func (p *Plugin) encodeCodes(codes []string) string {
-	salt := base64.RawURLEncoding.EncodeToString([]byte(auth.RandomString(16, "")))
-	return p.encodeDigests(salt, p.digests(salt, codes))
-}
-
-func (p *Plugin) digests(salt string, codes []string) []string {
-	out := make([]string, len(codes))
-	for i, c := range codes {
-		out[i] = p.codeDigest(salt, c)
+// codeKey returns the HMAC key for new codes and the head of their stored
+// value: the current secret, under its version when secrets are versioned.
+func (p *Plugin) codeKey() (key, head string) {
+	k := p.a.Keyring()
+	if v, ok := k.CurrentVersion(); ok {
+		return k.Current(), hashedV2Prefix + strconv.Itoa(v) + ":"
 	}
-	return out
+	return k.Current(), hashedV1Prefix
 }
 
-func (p *Plugin) encodeDigests(salt string, digests []string) string {
+// encodeCodes stores codes hashed under a fresh salt and the current secret.
+func (p *Plugin) encodeCodes(codes []string) string {
+	key, head := p.codeKey()
+	salt := base64.RawURLEncoding.EncodeToString([]byte(auth.RandomString(16, "")))
+	digests := make([]string, len(codes))
+	for i, c := range codes {
+		digests[i] = codeDigest(key, salt, c)
+	}
+	return encodeDigests(head, salt, digests)
+}
+
+func encodeDigests(head, salt string, digests []string) string {
 	if digests == nil {
 		digests = []string{}
 	}
 	b, _ := json.Marshal(digests)
-	return hashedPrefix + salt + ":" + string(b)
+	return head + salt + ":" + string(b)
 }
 
 // storedCodes is a decoded backupCodes value.
 type storedCodes struct {
 	hashed  bool
+	key     string // HMAC key of the digests (hashed)
+	head    string // "hashed:v1:" or "hashed:v2:<version>:" (hashed)
 	salt    string
 	entries []string // digests (hashed) or the codes (Better Auth's formats)
 }
@@ -94,21 +113,13 @@ type storedCodes struct {
 var errBadCodes = errors.New("twofactor: unreadable backup codes")
 
 func (p *Plugin) decodeCodes(stored string) (*storedCodes, error) {
-	if rest, ok := strings.CutPrefix(stored, hashedPrefix); ok {
-		salt, list, ok := strings.Cut(rest, ":")
-		if !ok {
-			return nil, errBadCodes
-		}
-		var d []string
-		if json.Unmarshal([]byte(list), &d) != nil {
-			return nil, errBadCodes
-		}
-		return &storedCodes{hashed: true, salt: salt, entries: d}, nil
+	if strings.HasPrefix(stored, hashedPrefix) {
+		return p.decodeHashed(stored)
 	}
 	plain := stored
 	if !strings.HasPrefix(stored, "[") { // Better Auth's default: encrypted
 		var err error
-		if plain, err = auth.Decrypt(p.a.Secret(), stored); err != nil {
+		if plain, err = p.a.Keyring().Decrypt(stored); err != nil {
 			return nil, fmt.Errorf("%w: %w", errBadCodes, err)
 		}
 	}
@@ -117,6 +128,44 @@ func (p *Plugin) decodeCodes(stored string) (*storedCodes, error) {
 		return nil, errBadCodes
 	}
 	return &storedCodes{entries: codes}, nil
+}
+
+// decodeHashed reads our hashed format and resolves its HMAC key.
+func (p *Plugin) decodeHashed(stored string) (*storedCodes, error) {
+	k := p.a.Keyring()
+	sc := &storedCodes{hashed: true}
+	var rest string
+	if r, ok := strings.CutPrefix(stored, hashedV1Prefix); ok {
+		key, ok := k.Legacy()
+		if !ok {
+			return nil, fmt.Errorf("%w: they were hashed with the un-versioned secret, which is not set (Config.Secret, BETTER_AUTH_SECRET): %w",
+				errBadCodes, auth.ErrSecretNotConfigured)
+		}
+		sc.key, sc.head, rest = key, hashedV1Prefix, r
+	} else if r, ok := strings.CutPrefix(stored, hashedV2Prefix); ok {
+		ver, r, ok := strings.Cut(r, ":")
+		v, err := strconv.Atoi(ver)
+		if !ok || err != nil || v < 0 {
+			return nil, errBadCodes
+		}
+		key, ok := k.Version(v)
+		if !ok {
+			return nil, fmt.Errorf("%w: they were hashed with secret version %d, which is not configured (Config.Secrets, BETTER_AUTH_SECRETS): %w",
+				errBadCodes, v, auth.ErrSecretNotConfigured)
+		}
+		sc.key, sc.head, rest = key, hashedV2Prefix+ver+":", r
+	} else {
+		return nil, errBadCodes
+	}
+	salt, list, ok := strings.Cut(rest, ":")
+	if !ok {
+		return nil, errBadCodes
+	}
+	if json.Unmarshal([]byte(list), &sc.entries) != nil {
+		return nil, errBadCodes
+	}
+	sc.salt = salt
+	return sc, nil
 }
 
 // remaining returns how many codes are left in a stored value.
@@ -137,7 +186,7 @@ func (p *Plugin) spend(stored, code string) (string, bool, error) {
 	}
 	idx := -1
 	if sc.hashed {
-		d := p.codeDigest(sc.salt, code)
+		d := codeDigest(sc.key, sc.salt, code)
 		for i, e := range sc.entries {
 			if hmac.Equal([]byte(e), []byte(d)) && idx < 0 {
 				idx = i
@@ -156,7 +205,7 @@ func (p *Plugin) spend(stored, code string) (string, bool, error) {
 	}
 	rest := append(append([]string{}, sc.entries[:idx]...), sc.entries[idx+1:]...)
 	if sc.hashed {
-		return p.encodeDigests(sc.salt, rest), true, nil
+		return encodeDigests(sc.head, sc.salt, rest), true, nil // same key: the others' codes are unknown
 	}
 	return p.encodeCodes(rest), true, nil // Better Auth's format: re-store hashed
 }

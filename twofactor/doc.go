@@ -55,7 +55,16 @@
 //     control of the mailbox (magic link, email verification).
 //
 // TOTP secrets are stored encrypted as Better Auth stores them
-// ([auth.Encrypt]); the parameters are Better Auth's: HMAC-SHA1, 6 digits,
-// 30 s steps, one step of tolerance either way, and the UTF-8 bytes of the
-// 32-character secret as the key.
+// ([auth.Keyring.Encrypt]); the parameters are Better Auth's: HMAC-SHA1,
+// 6 digits, 30 s steps, one step of tolerance either way, and the UTF-8
+// bytes of the 32-character secret as the key.
+//
+// # Secret rotation
+//
+// With versioned secrets (auth.Config.Secrets), new TOTP secrets are sealed
+// as "$ba$<version>$…" and new backup codes are keyed by the current
+// version; both stay readable after a rotation for as long as their
+// version (or, for data from before versions, Config.Secret) is
+// configured. Trusted-device cookies and emailed codes are keyed by the
+// current secret only, as in Better Auth: a rotation voids those in flight.
 package twofactor

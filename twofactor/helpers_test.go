@@ -105,13 +105,16 @@ type envOpts struct {
 	rateLimit bool
 	cfg       func(*auth.Config)
 	plugins   []auth.Plugin
-	sqlite    bool // a SQLite file instead of the memory adapter
+	sqlite    bool            // a SQLite file instead of the memory adapter
+	db        storage.Adapter // an existing database (another env's)
 }
 
 func newEnv(t *testing.T, o envOpts) *env {
 	t.Helper()
 	var db storage.Adapter = memory.New()
-	if o.sqlite {
+	if o.db != nil {
+		db = o.db
+	} else if o.sqlite {
 		sq, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(t.TempDir(), "auth.db"),
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {

@@ -85,7 +85,7 @@ func (p *Plugin) Enable(ctx context.Context, sd *auth.SessionData, in EnableInpu
 	if out.TOTPURI, err = TOTPURI(p.issuer(in.Issuer), u.Email, secret); err != nil {
 		return nil, auth.ErrInternal.With(err)
 	}
-	data := storage.Record{"secret": auth.Encrypt(p.a.Secret(), secret), "backupCodes": p.encodeCodes(codes),
+	data := storage.Record{"secret": p.a.Keyring().Encrypt(secret), "backupCodes": p.encodeCodes(codes),
 		"verified": p.opts.SkipVerificationOnEnable}
 	if err := p.storeRow(ctx, u.ID, existing, data); err != nil {
 		return nil, err

@@ -182,7 +182,7 @@ func (p *Plugin) claimStep(ctx context.Context, userID string, step uint64) (boo
 
 // decryptSecret opens the stored secret and returns the HMAC key.
 func (p *Plugin) decryptSecret(stored string) ([]byte, error) {
-	plain, err := auth.Decrypt(p.a.Secret(), stored)
+	plain, err := p.a.Keyring().Decrypt(stored)
 	if err != nil {
 		return nil, auth.ErrInternal.With(fmt.Errorf("twofactor: decrypting TOTP secret: %w", err))
 	}
@@ -210,7 +210,7 @@ func (p *Plugin) GetTOTPURI(ctx context.Context, sd *auth.SessionData, password 
 	if err := p.checkPassword(ctx, u.ID, password); err != nil {
 		return "", err
 	}
-	plain, err := auth.Decrypt(p.a.Secret(), r.Secret)
+	plain, err := p.a.Keyring().Decrypt(r.Secret)
 	if err != nil {
 		return "", auth.ErrInternal.With(err)
 	}
