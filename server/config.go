@@ -16,6 +16,7 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 
+	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/mail"
 	"github.com/managarten/mana-auth/vault"
 )
@@ -42,9 +43,15 @@ type Config struct {
 	// Production is NODE_ENV=production: strict configuration.
 	Production bool
 	// Secret signs cookies and tokens (AUTH_SECRET or BETTER_AUTH_SECRET).
+	// With Secrets set it only opens data sealed before versioned secrets
+	// (Better Auth's legacy secret) and may be empty.
 	Secret string
 	// SecretSource says where Secret came from, for the start-up log.
 	SecretSource string
+	// Secrets are versioned secrets for rotation (BETTER_AUTH_SECRETS,
+	// "2:new,1:old", current first; see auth.ParseSecrets): the first
+	// signs and seals, the others only open what they sealed.
+	Secrets []auth.SecretVersion
 	// TrustedOrigins are origins allowed besides BaseURL's
 	// (TRUSTED_ORIGINS, comma-separated).
 	TrustedOrigins []string
@@ -257,11 +264,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	} else if s := getenv("BETTER_AUTH_SECRET"); s != "" {
 		c.Secret, c.SecretSource = s, "BETTER_AUTH_SECRET"
 	}
-	if c.Secret != "" && len(c.Secret) < 32 {
+	secrets, err := auth.ParseSecrets(getenv("BETTER_AUTH_SECRETS"))
+	if err != nil {
+		return c, &ConfigError{"BETTER_AUTH_SECRETS", strings.TrimPrefix(err.Error(), "auth: ") +
+			` (format "<version>:<secret>,…", current first)`}
+	}
+	c.Secrets = secrets
+	if c.Secret != "" && len(c.Secret) < 32 && len(c.Secrets) == 0 {
 		return c, &ConfigError{c.SecretSource, "must be at least 32 characters (generate one with `openssl rand -base64 32`)"}
 	}
-	if c.Secret == "" && c.Production {
-		return c, &ConfigError{"AUTH_SECRET", "is required in production (or BETTER_AUTH_SECRET); generate one with `openssl rand -base64 32`"}
+	if c.Secret == "" && len(c.Secrets) == 0 && c.Production {
+		return c, &ConfigError{"AUTH_SECRET", "is required in production (or BETTER_AUTH_SECRET, or BETTER_AUTH_SECRETS); generate one with `openssl rand -base64 32`"}
 	}
 	return c, nil
 }
@@ -343,9 +356,20 @@ func (c Config) smtpEnv(name string) string {
 
 // EnsureSecret fills in a development secret when none is configured: it
 // reads DataDir/auth-secret, creating it (mode 0600) with 32 random bytes
-// on first use. It refuses in production.
+// on first use. It refuses in production. With versioned secrets
+// (BETTER_AUTH_SECRETS) it generates nothing, but an existing file is
+// still read, as the legacy secret that opens what it sealed.
 func (c *Config) EnsureSecret() (generated bool, err error) {
 	if c.Secret != "" {
+		return false, nil
+	}
+	path := filepath.Join(c.DataDir, "auth-secret")
+	if len(c.Secrets) > 0 {
+		if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) != "" {
+			c.Secret, c.SecretSource = strings.TrimSpace(string(b)), path
+		} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return false, err
+		}
 		return false, nil
 	}
 	if c.Production {
@@ -354,7 +378,6 @@ func (c *Config) EnsureSecret() (generated bool, err error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return false, fmt.Errorf("creating %s: %w", c.DataDir, err)
 	}
-	path := filepath.Join(c.DataDir, "auth-secret")
 	if b, err := os.ReadFile(path); err == nil {
 		s := strings.TrimSpace(string(b))
 		if len(s) < 32 {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/managarten/mana-auth/auth"
 )
 
 // envOf turns a map into a getenv function.
@@ -84,6 +86,16 @@ var configCases = []struct {
 	{"AUTH_SECRET", map[string]string{"AUTH_SECRET": goodSecret}, func(c *Config) { c.Secret, c.SecretSource = goodSecret, "AUTH_SECRET" }},
 	{"BETTER_AUTH_SECRET", map[string]string{"BETTER_AUTH_SECRET": goodSecret + "-ba"}, func(c *Config) {
 		c.Secret, c.SecretSource = goodSecret+"-ba", "BETTER_AUTH_SECRET"
+	}},
+	{"BETTER_AUTH_SECRETS", map[string]string{"BETTER_AUTH_SECRETS": " 2:" + goodSecret + "-v2 , 1:old:with:colons"}, func(c *Config) {
+		c.Secrets = []auth.SecretVersion{{Version: 2, Value: goodSecret + "-v2"}, {Version: 1, Value: "old:with:colons"}}
+	}},
+	{"BETTER_AUTH_SECRETS with a short legacy AUTH_SECRET", map[string]string{"BETTER_AUTH_SECRETS": "3:" + goodSecret, "AUTH_SECRET": "short-legacy"}, func(c *Config) {
+		c.Secrets, c.Secret, c.SecretSource = []auth.SecretVersion{{Version: 3, Value: goodSecret}}, "short-legacy", "AUTH_SECRET"
+	}},
+	{"BETTER_AUTH_SECRETS in production without AUTH_SECRET", with(prodEnv(), "AUTH_SECRET", "", "BETTER_AUTH_SECRETS", "1:"+goodSecret), func(c *Config) {
+		c.Production, c.RequireEmailVerification, c.BaseURL = true, true, "https://auth.mana.how"
+		c.Secrets, c.ServiceKey, c.SMTPHost, c.KEK = []auth.SecretVersion{{Version: 1, Value: goodSecret}}, "service-key-0123456789", "stalwart", goodKEK
 	}},
 	{"AUTH_SECRET wins over BETTER_AUTH_SECRET", map[string]string{"AUTH_SECRET": goodSecret, "BETTER_AUTH_SECRET": goodSecret + "-ba"}, func(c *Config) {
 		c.Secret, c.SecretSource = goodSecret, "AUTH_SECRET"
@@ -225,6 +237,13 @@ var malformedCases = []struct {
 	{"MANA_SUBSCRIPTIONS_URL", "MANA_SUBSCRIPTIONS_URL", "ftp://subs"},
 	{"AUTH_SECRET short", "AUTH_SECRET", "short"},
 	{"BETTER_AUTH_SECRET short", "BETTER_AUTH_SECRET", "short"},
+	{"BETTER_AUTH_SECRETS without version", "BETTER_AUTH_SECRETS", goodSecret},
+	{"BETTER_AUTH_SECRETS bad version", "BETTER_AUTH_SECRETS", "v2:" + goodSecret},
+	{"BETTER_AUTH_SECRETS negative version", "BETTER_AUTH_SECRETS", "-1:" + goodSecret},
+	{"BETTER_AUTH_SECRETS empty secret", "BETTER_AUTH_SECRETS", "2:" + goodSecret + ",1:"},
+	{"BETTER_AUTH_SECRETS duplicate version", "BETTER_AUTH_SECRETS", "2:" + goodSecret + ",2:" + goodSecret + "x"},
+	{"BETTER_AUTH_SECRETS short current", "BETTER_AUTH_SECRETS", "2:short,1:" + goodSecret},
+	{"BETTER_AUTH_SECRETS trailing comma", "BETTER_AUTH_SECRETS", "2:" + goodSecret + ","},
 	{"TRUSTED_ORIGINS", "TRUSTED_ORIGINS", "https://mana.how,app.mana.how"},
 	{"TRUSTED_ORIGINS no host", "TRUSTED_ORIGINS", "https://"},
 	{"TRUSTED_PROXIES", "TRUSTED_PROXIES", "10.0.0.0/8,proxy.local"},
@@ -393,5 +412,55 @@ func TestConfigCasesCoverFromEnv(t *testing.T) {
 		if !covered[v] {
 			t.Errorf("no configCases entry sets %s", v)
 		}
+	}
+}
+
+// BETTER_AUTH_SECRETS errors say what is wrong where, without quoting a
+// secret.
+func TestFromEnvSecretsMessages(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{goodSecret, "secrets entry 1 is not of the form <version>:<secret>"},
+		{"2:" + goodSecret + ",x:" + goodSecret, "secrets entry 2: the version before ':' must be an integer"},
+		{"2:" + goodSecret + ",1: ", "secrets entry 2 (version 1): empty secret"},
+		{"2:" + goodSecret + ",2:" + goodSecret + "x", "secrets entry 2: version 2 appears twice"},
+		{"2:short-secret-value", "secrets entry 1 (version 2) is the current secret and must be at least 32 characters"},
+	} {
+		_, err := FromEnv(envOf(map[string]string{"BETTER_AUTH_SECRETS": tc.in}))
+		assertConfigError(t, err, "BETTER_AUTH_SECRETS")
+		if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `format "<version>:<secret>,…"`) {
+			t.Errorf("%q: %v; want it to say %q", tc.in, err, tc.want)
+		}
+		if strings.Contains(err.Error(), goodSecret) || strings.Contains(err.Error(), "short-secret-value") {
+			t.Errorf("error quotes a secret: %v", err)
+		}
+	}
+}
+
+// With versioned secrets EnsureSecret generates nothing, but an existing
+// development secret is read as the legacy secret.
+func TestEnsureSecretWithVersions(t *testing.T) {
+	t.Parallel()
+	versions := []auth.SecretVersion{{Version: 1, Value: goodSecret}}
+	dir := filepath.Join(t.TempDir(), "data")
+	c := Config{DataDir: dir, Secrets: versions}
+	if generated, err := c.EnsureSecret(); err != nil || generated || c.Secret != "" {
+		t.Fatalf("EnsureSecret = %v, %v, secret %q", generated, err, c.Secret)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("EnsureSecret with versioned secrets created %s", dir)
+	}
+	// An earlier development run left its secret: it becomes the legacy one.
+	old := Config{DataDir: dir}
+	if _, err := old.EnsureSecret(); err != nil {
+		t.Fatal(err)
+	}
+	c = Config{DataDir: dir, Secrets: versions, Production: true}
+	if generated, err := c.EnsureSecret(); err != nil || generated || c.Secret != old.Secret || c.SecretSource != filepath.Join(dir, "auth-secret") {
+		t.Fatalf("EnsureSecret = %v, %v, secret from %q", generated, err, c.SecretSource)
+	}
+	cfg := c.AuthConfig(nil, nil)
+	if d := cmp.Diff(versions, cfg.Secrets); d != "" || cfg.Secret != old.Secret {
+		t.Errorf("AuthConfig secrets (-want +got):\n%s", d)
 	}
 }

@@ -125,6 +125,7 @@ func (cfg Config) AuthConfig(log *slog.Logger, mailer auth.Mailer) auth.Config {
 	return auth.Config{
 		BaseURL:        cfg.BaseURL,
 		Secret:         cfg.Secret,
+		Secrets:        cfg.Secrets,
 		AppName:        "Mana",
 		TrustedOrigins: cfg.TrustedOrigins,
 		TrustedProxies: cfg.TrustedProxies,
@@ -150,8 +151,8 @@ func (cfg Config) AuthConfig(log *slog.Logger, mailer auth.Mailer) auth.Config {
 // migrations (unless AutoMigrate is off) and mounts the routes. Background
 // work (credits retries) runs until Close.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
-	if cfg.Secret == "" {
-		return nil, &ConfigError{"AUTH_SECRET", "is not set"}
+	if cfg.Secret == "" && len(cfg.Secrets) == 0 {
+		return nil, &ConfigError{"AUTH_SECRET", "is not set (nor BETTER_AUTH_SECRETS)"}
 	}
 	db, err := OpenStorage(ctx, cfg, log)
 	if err != nil {
@@ -342,7 +343,7 @@ func (s *Server) Close() error {
 
 // Migrate applies migrations, or with dryRun returns the SQL it would run.
 func Migrate(ctx context.Context, cfg Config, log *slog.Logger, dryRun bool) ([]string, error) {
-	if cfg.Secret == "" {
+	if cfg.Secret == "" && len(cfg.Secrets) == 0 {
 		cfg.Secret = "migration-only-secret-not-used-for-signing-0000"
 	}
 	db, err := OpenStorage(ctx, cfg, log)
@@ -395,7 +396,7 @@ func SetAdmin(ctx context.Context, cfg Config, log *slog.Logger, email string, a
 // the configured storage and a server on it (no listener, no migrations)
 // and closes both afterwards.
 func offline(ctx context.Context, cfg Config, log *slog.Logger, fn func(*Server, storage.Adapter) error) error {
-	if cfg.Secret == "" {
+	if cfg.Secret == "" && len(cfg.Secrets) == 0 {
 		// The commands sign nothing, but a server needs a valid secret.
 		cfg.Secret = "offline-command-secret-not-used-for-signing"
 	}

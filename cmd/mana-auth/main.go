@@ -123,6 +123,14 @@ func serve(ctx context.Context, cfg server.Config, log *slog.Logger) error {
 	if generated {
 		log.Warn("DEVELOPMENT MODE: no AUTH_SECRET set; generated one and stored it (mode 0600). Set AUTH_SECRET in production.", "file", cfg.SecretSource)
 	}
+	if len(cfg.Secrets) > 0 {
+		versions := make([]int, len(cfg.Secrets))
+		for i, s := range cfg.Secrets {
+			versions[i] = s.Version
+		}
+		log.Info("versioned secrets (BETTER_AUTH_SECRETS)", "current", versions[0], "versions", versions,
+			"legacy_secret", cfg.SecretSource)
+	}
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
 		return err
