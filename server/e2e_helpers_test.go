@@ -74,6 +74,12 @@ const testPassword = "password123"
 
 func newE2E(t *testing.T, mutate func(*Config)) *e2e {
 	t.Helper()
+	return newE2EOn(t, memory.New(), mutate)
+}
+
+// newE2EOn is newE2E over db (which the caller closes).
+func newE2EOn(t *testing.T, db storage.Adapter, mutate func(*Config)) *e2e {
+	t.Helper()
 	env := &e2e{testEnv: &testEnv{box: &outbox{}, credits: newFakeCredits()}, clock: &fakeClock{t: time.Now().UTC().Truncate(time.Millisecond)}}
 	env.srv = httptest.NewUnstartedServer(nil)
 	cfg := Config{
@@ -86,7 +92,7 @@ func newE2E(t *testing.T, mutate func(*Config)) *e2e {
 		mutate(&cfg)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, err := NewWithStorage(context.Background(), cfg, memory.New(), Deps{Credits: env.credits, Mailer: env.box, Now: env.clock.Now}, log)
+	s, err := NewWithStorage(context.Background(), cfg, db, Deps{Credits: env.credits, Mailer: env.box, Now: env.clock.Now}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -155,6 +155,13 @@ func (p *manaPlugin) Hooks() auth.Hooks {
 			}
 			return nil
 		},
+		// The lockout guards every password sign-in, whatever the route.
+		PasswordSignIn: func(ctx context.Context, email string) (func(error), error) {
+			if p.srv == nil || p.srv.lock == nil {
+				return nil, nil
+			}
+			return p.srv.guardSignIn(ctx, email)
+		},
 		BeforeUserCreate: func(ctx context.Context, u *auth.User) error {
 			if p.srv != nil && p.srv.cfg.MaxDailySignups > 0 {
 				if n, _ := p.srv.signupsToday(ctx); n >= p.srv.cfg.MaxDailySignups {
@@ -279,8 +286,31 @@ func eventFor(ctx context.Context, typ, userID string, meta map[string]any) secu
 	return securityEvent{Type: typ, UserID: userID, IP: info.IP, UserAgent: info.UserAgent, Metadata: meta}
 }
 
-// lockout implements the login lockout: 5 failures for an email within 15
-// minutes lock it until 30 minutes after the newest failure.
+// lockout is the login lockout (mana-v1 §8.6): 5 failed password
+// sign-ins for an email within 15 minutes lock it until 30 minutes after
+// the newest of them. It guards every email and password sign-in — POST
+// /api/auth/sign-in/email, POST /api/v1/auth/login and Go calls of
+// SignInEmail alike — as the mana plugin's PasswordSignIn hook
+// (Server.guardSignIn), so all of them share one count per email and a
+// locked email is refused before any password is hashed.
+//
+// Only wrong passwords count, and an unknown email is one too (the SDK
+// answers both alike), so the lockout tells nothing about which emails
+// exist. A right password clears the email's count, also when a second
+// factor is still due; wrong second factors are not counted here, the
+// two-factor plugin bounds them itself (5 per pending sign-in, and 10 in a
+// row lock the factor).
+//
+// Races: a sign-in reserves its attempt — writes its failure row — before
+// the password is checked, then counts the window's rows and goes on only
+// while they are within the limit; the row is dropped again when the
+// password was right or the check did not run. Each statement commits on
+// its own, so the n-th reservation counts at least n rows: however many
+// sign-ins for one email race, on however many instances, at most
+// `failures` password checks run for it within a window, and the racers
+// beyond them are refused as locked. (A success clears the rows of
+// attempts still in flight too: their failures then go uncounted.)
+// Store errors fail open, as upstream: the sign-in goes on.
 type lockout struct {
 	db       storage.Adapter
 	log      *slog.Logger
@@ -290,25 +320,74 @@ type lockout struct {
 	lockFor  time.Duration
 }
 
-// locked returns how long the email stays locked (0 if it is not). Store
-// errors fail open.
-func (l *lockout) locked(ctx context.Context, email string) time.Duration {
+// begin runs before a password is checked. It returns how long the email
+// stays locked (then the sign-in is to be refused), or else the function
+// to call with the sign-in's outcome (auth.Hooks.PasswordSignIn).
+func (l *lockout) begin(ctx context.Context, email string) (time.Duration, func(error)) {
 	now := l.now()
+	if rest := l.locked(ctx, email, now); rest > 0 {
+		return rest, nil
+	}
+	id := auth.NewID()
+	err := l.db.Create(context.WithoutCancel(ctx), TableLoginAttempt, storage.Record{"id": id, "email": email,
+		"ipAddress": auth.RequestInfoFrom(ctx).IP, "successful": false, "attemptedAt": now.UTC()})
+	if err != nil {
+		l.log.WarnContext(ctx, "lockout: write failed", "err", err)
+		id = "" // counted afterwards, if the write then works
+	} else {
+		n, err := l.db.Count(ctx, TableLoginAttempt, storage.W("email", email), storage.W("successful", false),
+			storage.Where{Field: "attemptedAt", Op: storage.Gt, Value: now.Add(-l.window)})
+		if err != nil {
+			l.log.WarnContext(ctx, "lockout: count failed (failing open)", "err", err)
+		} else if n > int64(l.failures) {
+			l.drop(ctx, id) // a racer beyond the limit
+			return l.lockFor, nil
+		}
+	}
+	return 0, func(err error) { l.end(ctx, email, id, err) }
+}
+
+// end settles the attempt reserved as row id ("" if none could be
+// written) by the sign-in's outcome.
+func (l *lockout) end(ctx context.Context, email, id string, err error) {
+	var intr *auth.Interruption
+	switch {
+	case errors.Is(err, auth.ErrInvalidEmailOrPassword):
+		if id == "" {
+			l.fail(ctx, email, auth.RequestInfoFrom(ctx).IP)
+		} // else the reserved row is the failure
+	case err == nil || errors.As(err, &intr): // the password was right
+		l.succeed(ctx, email)
+	case id != "": // no verdict on the password (unverified email, busy, …)
+		l.drop(ctx, id)
+	}
+}
+
+// locked returns how long the email stays locked at now (0 if it is not):
+// until lockFor after the newest of `failures` failures that lie within
+// one window. Store errors fail open.
+func (l *lockout) locked(ctx context.Context, email string, now time.Time) time.Duration {
 	recs, err := l.db.FindMany(ctx, TableLoginAttempt, storage.Query{
 		Where: []storage.Where{storage.W("email", email), storage.W("successful", false),
-			{Field: "attemptedAt", Op: storage.Gt, Value: now.Add(-l.window)}},
+			{Field: "attemptedAt", Op: storage.Gt, Value: now.Add(-l.window - l.lockFor)}},
 		Sort: []storage.Sort{{Field: "attemptedAt", Desc: true}},
+		// Enough to find the newest lock: unlocked, a window holds fewer
+		// than `failures` rows (the reservations see to that).
+		Limit: 4 * l.failures,
 	})
 	if err != nil {
 		l.log.WarnContext(ctx, "lockout: read failed (failing open)", "err", err)
 		return 0
 	}
-	if len(recs) < l.failures {
-		return 0
-	}
-	until := recs[0].Time("attemptedAt").Add(l.lockFor)
-	if rest := until.Sub(now); rest > 0 {
-		return rest
+	for i := 0; i+l.failures <= len(recs); i++ {
+		newest := recs[i].Time("attemptedAt")
+		rest := newest.Add(l.lockFor).Sub(now)
+		if rest <= 0 {
+			break // older failures lock no longer
+		}
+		if newest.Sub(recs[i+l.failures-1].Time("attemptedAt")) < l.window {
+			return rest
+		}
 	}
 	return 0
 }
@@ -321,10 +400,33 @@ func (l *lockout) fail(ctx context.Context, email, ip string) {
 	}
 }
 
+func (l *lockout) drop(ctx context.Context, id string) {
+	if _, err := l.db.Delete(context.WithoutCancel(ctx), TableLoginAttempt, storage.W("id", id)); err != nil {
+		l.log.WarnContext(ctx, "lockout: dropping an attempt failed", "err", err)
+	}
+}
+
 func (l *lockout) succeed(ctx context.Context, email string) {
 	if _, err := l.db.Delete(context.WithoutCancel(ctx), TableLoginAttempt, storage.W("email", email)); err != nil {
 		l.log.WarnContext(ctx, "lockout: clear failed", "err", err)
 	}
+}
+
+// errAccountLocked refuses a sign-in for a locked email: on /api/auth as
+// Better Auth errors are ({"message","code"}, with Retry-After), on
+// /api/v1/auth in the envelope with retryAfterSec.
+var errAccountLocked = auth.NewError(http.StatusTooManyRequests, "ACCOUNT_LOCKED", "Account temporarily locked")
+
+// guardSignIn is the mana plugin's PasswordSignIn hook: the lockout, with
+// an ACCOUNT_LOCKED event for each refusal.
+func (s *Server) guardSignIn(ctx context.Context, email string) (func(error), error) {
+	rest, done := s.lock.begin(ctx, email)
+	if rest > 0 {
+		s.sec.record(ctx, eventFor(ctx, EventAccountLocked, "", map[string]any{"email": email}))
+		s.metrics.signIn("locked")
+		return nil, errAccountLocked.WithRetryAfter(rest)
+	}
+	return done, nil
 }
 
 func retrySeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }

@@ -44,7 +44,7 @@ func authErrorCode(e *auth.Error) string {
 		return "TOKEN_INVALID"
 	case "VALIDATION_ERROR", "INVALID_EMAIL", "BAD_REQUEST", "INVALID_NAME", "INVALID_IMAGE":
 		return "VALIDATION"
-	case "EMAIL_NOT_VERIFIED", "TOKEN_EXPIRED", "UNAUTHORIZED":
+	case "EMAIL_NOT_VERIFIED", "TOKEN_EXPIRED", "UNAUTHORIZED", "ACCOUNT_LOCKED":
 		return e.Code
 	}
 	switch {
@@ -95,8 +95,12 @@ func (s *Server) writeAuthErr(w http.ResponseWriter, r *http.Request, err error)
 	if st, ok := codeStatus[code]; ok && status < 500 {
 		status = st
 	}
-	// A refusal of the rate limiter (refuseV1) comes with Retry-After set.
+	// A refusal of the rate limiter (refuseV1) comes with Retry-After set;
+	// a lockout refusal carries it in the error.
 	retry, _ := strconv.Atoi(w.Header().Get("Retry-After"))
+	if n := e.RetryAfterSeconds(); n > 0 {
+		retry = n
+	}
 	writeEnvelope(w, status, code, msg, retry)
 }
 

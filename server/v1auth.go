@@ -156,13 +156,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	email := auth.NormalizeEmail(in.Email)
-	info := auth.RequestInfoFrom(ctx)
-	if rest := s.lock.locked(ctx, email); rest > 0 {
-		s.sec.record(ctx, eventFor(ctx, EventAccountLocked, "", map[string]any{"email": email}))
-		s.metrics.signIn("locked")
-		writeEnvelope(w, http.StatusTooManyRequests, "ACCOUNT_LOCKED", "Account temporarily locked", retrySeconds(rest))
-		return
-	}
+	// The lockout guards SignInEmail here as on /api/auth/sign-in/email
+	// (Server.guardSignIn, the mana plugin's PasswordSignIn hook).
 	res, err := s.auth.SignInEmail(ctx, auth.SignInInput{Email: in.Email, Password: in.Password})
 	var intr *auth.Interruption
 	if errors.As(err, &intr) {
@@ -175,19 +170,18 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		e := auth.AsError(err)
 		switch e.Code {
 		case auth.ErrInvalidEmailOrPassword.Code:
-			s.lock.fail(ctx, email, info.IP)
 			s.sec.record(ctx, eventFor(ctx, EventLoginFailure, "", map[string]any{"code": "INVALID_CREDENTIALS", "email": email}))
 			s.metrics.signIn("invalid_credentials")
 		case auth.ErrEmailNotVerified.Code:
 			s.sec.record(ctx, eventFor(ctx, EventLoginFailure, "", map[string]any{"code": "EMAIL_NOT_VERIFIED", "email": email}))
 			s.metrics.signIn("email_not_verified")
+		case errAccountLocked.Code: // logged and counted by guardSignIn
 		default:
 			s.metrics.signIn("error")
 		}
 		s.writeAuthErr(w, r, err)
 		return
 	}
-	s.lock.succeed(ctx, email)
 	s.sec.record(ctx, eventFor(ctx, EventLoginSuccess, res.User.ID, nil))
 	s.metrics.signIn("success")
 	out := loginResponse{Token: res.Token(), User: res.User, RefreshToken: res.Token()}
