@@ -144,6 +144,8 @@ type SessionConfig struct {
 	FreshAge time.Duration
 	// DisableRefresh never slides the expiry.
 	DisableRefresh bool
+	// CookieCache configures the session cookie cache (off by default).
+	CookieCache CookieCacheConfig
 }
 
 // CookieConfig configures cookies.
@@ -253,6 +255,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if s.ExpiresIn > 400*24*time.Hour {
 		return c, errors.New("auth: Session.ExpiresIn exceeds the 400-day cookie limit")
+	}
+	if err := s.CookieCache.withDefaults(); err != nil {
+		return c, err
 	}
 	if c.Cookies.Prefix == "" {
 		c.Cookies.Prefix = "better-auth"

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // Context is the state of one request to an endpoint: the request, its
@@ -89,28 +90,40 @@ func (c *Context) Session() *SessionData {
 	return c.session
 }
 
+// loadSession resolves the request's session (see Auth.requestSession).
+// As in Better Auth, ?disableRefresh and ?disableCookieCache (any
+// non-empty value) apply on every route, and Sensitive routes always read
+// the database.
 func (c *Context) loadSession(refresh bool) error {
-	token, bearer := c.a.sessionToken(c.r)
-	c.bearer = bearer
-	_, dontRemember := c.a.ReadSignedCookie(c.r, CookieDontRemember)
-	st, err := c.a.resolveSession(c.Context(), token, refresh && !dontRemember)
+	q := c.r.URL.Query()
+	opt := sessionLookup{
+		refresh: refresh && q.Get("disableRefresh") == "",
+		noCache: q.Get("disableCookieCache") != "" || c.endpoint != nil && c.endpoint.Sensitive,
+	}
+	sd, cookies, bearer, err := c.a.requestSession(c.r, opt)
 	if err != nil {
 		return err
 	}
+	c.bearer = bearer
 	c.sessLoaded = true
-	c.session = st.data
-	if st.expired {
-		c.cookies = append(c.cookies, c.a.expiredSessionCookies()...)
-	}
-	if st.refreshed {
-		c.SetCookies(c.a.sessionCookies(token, false))
-	}
+	c.session = sd
+	c.cookies = append(c.cookies, cookies...)
 	return nil
 }
 
 // SetSession replaces the request's session (after a handler created or
 // deleted one), so that after-hooks see it.
 func (c *Context) SetSession(s *SessionData) { c.session, c.sessLoaded = s, true }
+
+// SetSessionCookie re-issues the cookies of sd's session, as Better
+// Auth's setSessionCookie: the signed session token (keeping the
+// browser-session choice of the request's dont_remember cookie) and, with
+// the cookie cache on, the cache, so that it shows sd. sd becomes the
+// request's session. Call it after changing the session or its user.
+func (c *Context) SetSessionCookie(sd *SessionData) {
+	c.SetCookies(c.a.sessionCookies(c.r, sd, c.a.dontRemember(c.r)))
+	c.SetSession(sd)
+}
 
 // Header returns the response headers to send.
 func (c *Context) Header() http.Header { return c.header }
@@ -125,13 +138,15 @@ func (c *Context) SetCookies(cks []*http.Cookie) { c.cookies = append(c.cookies,
 func (c *Context) Cookies() []*http.Cookie { return c.cookies }
 
 // RemoveCookies drops every cookie set so far whose name (before prefix)
-// is one of names.
+// is one of names, or a chunk of one (name.0, name.1, … as the cookie
+// cache is split).
 func (c *Context) RemoveCookies(names ...string) {
 	keep := c.cookies[:0]
 	for _, ck := range c.cookies {
 		drop := false
 		for _, n := range names {
-			if ck.Name == c.a.CookieName(n) {
+			full := c.a.CookieName(n)
+			if suffix, ok := strings.CutPrefix(ck.Name, full+"."); ck.Name == full || ok && isChunkIndex(suffix) {
 				drop = true
 			}
 		}

@@ -53,31 +53,6 @@ func (a *Auth) ReadSignedCookie(r *http.Request, name string) (string, bool) {
 	return verifySigned(a.secret, c.Value, false)
 }
 
-// sessionCookies returns the cookies that carry a session: the signed
-// session token (without Max-Age when dontRemember) and, when dontRemember,
-// the signed dont_remember marker.
-func (a *Auth) sessionCookies(token string, dontRemember bool) []*http.Cookie {
-	if dontRemember {
-		return []*http.Cookie{
-			a.SignedCookie(CookieSessionToken, token, 0),
-			a.SignedCookie(CookieDontRemember, "true", 0),
-		}
-	}
-	return []*http.Cookie{a.SignedCookie(CookieSessionToken, token, int(a.cfg.Session.ExpiresIn.Seconds()))}
-}
-
-// ExpiredSessionCookies returns the deletions of every session cookie
-// (session token, cookie cache, dont_remember), as sign-out sends them.
-func (a *Auth) ExpiredSessionCookies() []*http.Cookie { return a.expiredSessionCookies() }
-
-func (a *Auth) expiredSessionCookies() []*http.Cookie {
-	return []*http.Cookie{
-		a.NewCookie(CookieSessionToken, "", -1),
-		a.NewCookie(CookieSessionData, "", -1),
-		a.NewCookie(CookieDontRemember, "", -1),
-	}
-}
-
 // serializeCookie writes a Set-Cookie value in Better Auth's attribute
 // order: name=value; Max-Age=N; Domain=D; Path=/; HttpOnly; Secure; SameSite=Lax.
 func serializeCookie(c *http.Cookie) string {

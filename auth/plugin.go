@@ -84,6 +84,12 @@ type Endpoint struct {
 	Path string
 	// Auth says whether a session is required.
 	Auth AuthLevel
+	// Sensitive reads the session from the database even when the cookie
+	// cache is on, as Better Auth's sensitiveSessionMiddleware does, so
+	// that a revoked session or a changed user still held in a cache
+	// cookie cannot authorize the route. Set it on routes that change
+	// credentials or destroy data.
+	Sensitive bool
 	// Handler serves the route.
 	Handler HandlerFunc
 	// AllowForm accepts application/x-www-form-urlencoded bodies besides

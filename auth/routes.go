@@ -23,14 +23,14 @@ func (a *Auth) coreEndpoints() []Endpoint {
 			return nil, ErrDeferSessionRequired
 		}},
 		{Method: "GET", Path: "/list-sessions", Auth: FreshSessionRequired, Handler: a.handleListSessions},
-		{Method: "POST", Path: "/revoke-session", Auth: SessionRequired, Body: []Param{str("token")}, Handler: a.handleRevokeSession},
-		{Method: "POST", Path: "/revoke-sessions", Auth: SessionRequired, Handler: a.handleRevokeSessions},
-		{Method: "POST", Path: "/revoke-other-sessions", Auth: SessionRequired, Handler: a.handleRevokeOtherSessions},
+		{Method: "POST", Path: "/revoke-session", Auth: SessionRequired, Sensitive: true, Body: []Param{str("token")}, Handler: a.handleRevokeSession},
+		{Method: "POST", Path: "/revoke-sessions", Auth: SessionRequired, Sensitive: true, Handler: a.handleRevokeSessions},
+		{Method: "POST", Path: "/revoke-other-sessions", Auth: SessionRequired, Sensitive: true, Handler: a.handleRevokeOtherSessions},
 		{Method: "POST", Path: "/update-user", Auth: SessionRequired, Handler: a.handleUpdateUser},
-		{Method: "POST", Path: "/change-password", Auth: SessionRequired, Handler: a.handleChangePassword,
+		{Method: "POST", Path: "/change-password", Auth: SessionRequired, Sensitive: true, Handler: a.handleChangePassword,
 			Body: []Param{str("newPassword"), str("currentPassword"), opt("revokeOtherSessions", KindBool)}},
-		{Method: "POST", Path: "/verify-password", Auth: SessionRequired, Body: []Param{str("password")}, Handler: a.handleVerifyPassword},
-		{Method: "POST", Path: "/delete-user", Auth: SessionRequired, Handler: a.handleDeleteUser,
+		{Method: "POST", Path: "/verify-password", Auth: SessionRequired, Sensitive: true, Body: []Param{str("password")}, Handler: a.handleVerifyPassword},
+		{Method: "POST", Path: "/delete-user", Auth: SessionRequired, Sensitive: true, Handler: a.handleDeleteUser,
 			Body: []Param{opt("password", KindString), opt("token", KindString), opt("callbackURL", KindString)}},
 		{Method: "POST", Path: "/send-verification-email", Auth: SessionOptional, Handler: a.handleSendVerification,
 			Body: []Param{{Name: "email", Kind: KindEmail}, opt("callbackURL", KindString)}},
@@ -40,7 +40,7 @@ func (a *Auth) coreEndpoints() []Endpoint {
 		{Method: "GET", Path: "/reset-password/:token", Handler: a.handleResetPasswordCallback, CheckRedirects: true},
 		{Method: "POST", Path: "/reset-password", Handler: a.handleResetPassword,
 			Body: []Param{str("newPassword"), opt("token", KindString)}},
-		{Method: "POST", Path: "/change-email", Auth: SessionRequired, Handler: a.handleChangeEmail,
+		{Method: "POST", Path: "/change-email", Auth: SessionRequired, Sensitive: true, Handler: a.handleChangeEmail,
 			Body: []Param{{Name: "newEmail", Kind: KindEmail}, opt("callbackURL", KindString)}},
 		{Method: "GET", Path: "/ok", Handler: func(*Context) (any, error) { return map[string]bool{"ok": true}, nil }},
 		{Method: "GET", Path: "/error", Handler: a.handleErrorPage},
@@ -127,12 +127,8 @@ func (a *Auth) handleSignOut(c *Context) (any, error) {
 func (a *Auth) handleGetSession(c *Context) (any, error) {
 	c.Header().Set("Cache-Control", "no-store")
 	c.Header().Set("Pragma", "no-cache")
-	if err := c.loadSession(c.Query("disableRefresh") == ""); err != nil {
+	if err := c.loadSession(true); err != nil {
 		return nil, err
-	}
-	if ck, err := c.r.Cookie(a.CookieName(CookieSessionData)); err == nil && ck.Value != "" {
-		// No cookie cache here: a stray cache cookie is expired.
-		c.SetCookie(a.NewCookie(CookieSessionData, "", -1))
 	}
 	if c.session == nil {
 		return nil, nil
@@ -154,7 +150,7 @@ func (a *Auth) handleRevokeSession(c *Context) (any, error) {
 		return nil, err
 	}
 	if SecureEqual(token, c.session.Session.Token) {
-		c.SetCookies(a.expiredSessionCookies())
+		c.SetCookies(a.expiredSessionCookies(c.r))
 	}
 	return statusTrue{true}, nil
 }
@@ -163,7 +159,7 @@ func (a *Auth) handleRevokeSessions(c *Context) (any, error) {
 	if err := a.RevokeSessions(c.Context(), c.session.User.ID); err != nil {
 		return nil, err
 	}
-	c.SetCookies(a.expiredSessionCookies())
+	c.SetCookies(a.expiredSessionCookies(c.r))
 	return statusTrue{true}, nil
 }
 
@@ -211,7 +207,7 @@ func (a *Auth) handleUpdateUser(c *Context) (any, error) {
 		return nil, err
 	}
 	c.session.User = u
-	c.SetCookies(a.sessionCookies(c.session.Session.Token, a.dontRemember(c.r)))
+	c.SetSessionCookie(c.session)
 	return statusTrue{true}, nil
 }
 
@@ -232,7 +228,7 @@ func (a *Auth) handleChangePassword(c *Context) (any, error) {
 		cookies := res.Cookies
 		if a.dontRemember(c.r) {
 			// The browser-session choice of this device carries over.
-			cookies = a.sessionCookies(res.Session.Token, true)
+			cookies = a.sessionCookies(c.r, &SessionData{Session: res.Session, User: res.User}, true)
 		}
 		c.SetCookies(cookies)
 		c.SetSession(&SessionData{Session: res.Session, User: res.User})
@@ -271,7 +267,7 @@ func (a *Auth) handleDeleteUser(c *Context) (any, error) {
 	if err := a.DeleteUser(c.Context(), uid); err != nil {
 		return nil, err
 	}
-	c.SetCookies(a.expiredSessionCookies())
+	c.SetCookies(a.expiredSessionCookies(c.r))
 	c.SetSession(nil)
 	return successMessage{Success: true, Message: "User deleted"}, nil
 }
@@ -343,11 +339,12 @@ func (a *Auth) handleVerifyEmail(c *Context) (any, error) {
 		out.User = res.User
 		if sd := c.Session(); sd != nil {
 			sd.User = res.User
-			c.SetCookies(a.sessionCookies(sd.Session.Token, a.dontRemember(c.r)))
+			c.SetSessionCookie(sd)
 		}
 	case !res.AlreadyVerified && !res.ConfirmationSent && a.cfg.EmailVerification.AutoSignInAfterVerification:
 		if sd := c.Session(); sd != nil && sd.User.ID == res.User.ID {
-			c.SetCookies(a.sessionCookies(sd.Session.Token, a.dontRemember(c.r)))
+			sd.User = res.User
+			c.SetSessionCookie(sd)
 		} else {
 			ar, err := a.CreateSession(WithSignIn(c.Context(), "email-verification"), res.User, true)
 			if err != nil {
@@ -424,7 +421,7 @@ func (a *Auth) handleChangeEmail(c *Context) (any, error) {
 	}
 	if u != nil {
 		c.session.User = u
-		c.SetCookies(a.sessionCookies(c.session.Session.Token, a.dontRemember(c.r)))
+		c.SetSessionCookie(c.session)
 	}
 	return statusTrue{true}, nil
 }

@@ -86,7 +86,8 @@ func (a *Auth) CreateSession(ctx context.Context, u *User, rememberMe bool) (*Au
 			}
 		}
 	}
-	return &AuthResult{User: u, Session: s, Cookies: a.sessionCookies(s.Token, !rememberMe)}, nil
+	sd := &SessionData{Session: s, User: u}
+	return &AuthResult{User: u, Session: s, Cookies: a.sessionCookies(info.Request, sd, !rememberMe)}, nil
 }
 
 // sessionToken returns the session token a request carries: from the
@@ -208,29 +209,92 @@ func SessionFrom(ctx context.Context) *SessionData {
 
 // RequireSession is net/http middleware for embedding apps: it answers 401
 // (Better Auth's JSON error) unless the request carries a valid session,
-// slides the session's expiry as get-session does (re-issuing the cookie),
-// and makes the session available to next through SessionFrom.
+// resolves it as get-session does (sliding the expiry and re-issuing the
+// cookies; with the cookie cache on, answering from a valid cache cookie
+// without a database read) and makes the session available to next
+// through SessionFrom. For routes that must not trust a cache cookie (a
+// revoked session stays cached for up to CookieCache.MaxAge), use
+// Auth.Session, which always reads the database.
 func (a *Auth) RequireSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, bearer := a.sessionToken(r)
-		_, dontRemember := a.ReadSignedCookie(r, CookieDontRemember)
-		st, err := a.resolveSession(r.Context(), token, !dontRemember)
+		sd, cookies, bearer, err := a.requestSession(r, sessionLookup{refresh: true})
 		if err != nil {
 			a.writeError(w, r, err)
 			return
 		}
-		if st.data == nil {
-			if st.expired && !bearer {
-				WriteCookies(w, a.expiredSessionCookies())
-			}
+		if !bearer {
+			WriteCookies(w, cookies)
+		}
+		if sd == nil {
 			a.writeError(w, r, ErrUnauthorized)
 			return
 		}
-		if st.refreshed && !bearer {
-			WriteCookies(w, a.sessionCookies(token, false))
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionCtxKey{}, st.data)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionCtxKey{}, sd)))
 	})
+}
+
+// sessionLookup says how requestSession may resolve a session.
+type sessionLookup struct {
+	// refresh lets the lookup slide the expiry and write the session and
+	// cache cookies (false is Better Auth's ?disableRefresh).
+	refresh bool
+	// noCache reads the database even when a valid cache cookie is
+	// present (Better Auth's ?disableCookieCache and sensitive routes).
+	noCache bool
+}
+
+// requestSession resolves the session of r as Better Auth's get-session
+// does, and returns it (nil for none) with the cookies to set:
+//
+//  1. No session token: no session. With the cookie cache off, a
+//     session_data cookie (and its chunks) is expired.
+//  2. With the cookie cache on (unless opt.noCache), a valid cache for
+//     this token answers without a database read; an invalid one (bad
+//     seal, other token or version, past its expiry or its session's) is
+//     expired and the database read.
+//  3. A missing or expired session expires every session cookie.
+//  4. With opt.refresh and no dont_remember cookie, the expiry slides
+//     when the refresh rule holds (re-issuing the session and cache
+//     cookies), else only the cache cookie is re-issued.
+//
+// bearer reports that the token came from an Authorization header.
+func (a *Auth) requestSession(r *http.Request, opt sessionLookup) (sd *SessionData, cookies []*http.Cookie, bearer bool, err error) {
+	token, bearer := a.sessionToken(r)
+	cache := a.cfg.Session.CookieCache.Enabled
+	if token == "" && cache {
+		return nil, nil, bearer, nil
+	}
+	value, names := a.readCacheCookie(r, true)
+	if value != "" && !cache {
+		for _, n := range names {
+			cookies = append(cookies, a.NewCookie(n, "", -1))
+		}
+	}
+	if token == "" {
+		return nil, cookies, bearer, nil
+	}
+	if cache && !opt.noCache && value != "" {
+		if sd := a.sessionFromCache(value, token); sd != nil {
+			return sd, cookies, bearer, nil
+		}
+		cookies = append(cookies, a.NewCookie(CookieSessionData, "", -1))
+	}
+	_, dontRemember := a.ReadSignedCookie(r, CookieDontRemember)
+	write := opt.refresh && !dontRemember
+	st, err := a.resolveSession(r.Context(), token, write)
+	if err != nil {
+		return nil, cookies, bearer, err
+	}
+	switch {
+	case st.expired:
+		cookies = append(cookies, a.expiredSessionCookies(r)...)
+	case st.data == nil:
+	case st.refreshed:
+		cookies = append(cookies, a.sessionCookies(r, st.data, false)...)
+	case write && cache:
+		cookies = append(cookies, a.cacheCookies(r, st.data, false)...)
+	}
+	return st.data, cookies, bearer, nil
 }
 
 // StorageError maps a storage failure to an API error: unavailability is

@@ -388,7 +388,7 @@ func (a *Auth) SignOut(ctx context.Context, token string) ([]*http.Cookie, error
 			return nil, storageErr(err)
 		}
 	}
-	return a.expiredSessionCookies(), nil
+	return a.expiredSessionCookies(RequestInfoFrom(ctx).Request), nil
 }
 
 // ListSessions returns the user's unexpired sessions.

@@ -300,7 +300,7 @@ func (s *Server) handleMeDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.ViaJWT {
-		auth.WriteCookies(w, s.auth.ExpiredSessionCookies())
+		auth.WriteCookies(w, s.auth.ExpiredSessionCookies(r))
 	}
 	writeJSON(w, 200, res)
 }

@@ -405,7 +405,7 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusServiceUnavailable, res)
 			return
 		}
-		auth.WriteCookies(w, s.auth.ExpiredSessionCookies())
+		auth.WriteCookies(w, s.auth.ExpiredSessionCookies(r))
 		writeJSON(w, 200, map[string]bool{"success": true})
 	})
 }

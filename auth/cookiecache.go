@@ -1,0 +1,802 @@
+package auth
+
+// Better Auth's session cookie cache (session.cookieCache): a signed or
+// encrypted copy of {session, user} in the session_data cookie, so that
+// get-session and other session-protected routes can answer without a
+// database read. Byte-compatible with Better Auth 1.7
+// (packages/better-auth/src/cookies/index.ts, cookies/cache.ts,
+// cookies/session-store.ts, crypto/jwt.ts, api/routes/session.ts).
+
+import (
+	"bytes"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/managarten/mana-auth/storage"
+)
+
+// CookieCacheStrategy is how the cookie cache is sealed.
+type CookieCacheStrategy string
+
+// The cookie cache strategies of Better Auth.
+const (
+	// CookieCacheCompact is base64url(JSON) with an HMAC-SHA256 signature
+	// (Better Auth's default). The content is readable by whoever holds
+	// the cookie, not forgeable.
+	CookieCacheCompact CookieCacheStrategy = "compact"
+	// CookieCacheJWT is an HS256 JWT signed with the secret: readable, not
+	// forgeable, and verifiable by any JWT library that has the secret.
+	CookieCacheJWT CookieCacheStrategy = "jwt"
+	// CookieCacheJWE is a JWE (dir, A256CBC-HS512) under a key derived from
+	// the secret with HKDF-SHA256: neither readable nor forgeable.
+	CookieCacheJWE CookieCacheStrategy = "jwe"
+)
+
+// DefaultCookieCacheMaxAge is Better Auth's cookieCache.maxAge: 5 minutes.
+const DefaultCookieCacheMaxAge = 5 * time.Minute
+
+// CookieCacheConfig configures the session cookie cache, Better Auth's
+// session.cookieCache. With it on, every response that sets the session
+// cookie (sign-in, sign-up, get-session, a refresh, update-user, …) also
+// sets session_data: a copy of the session and its user, signed (compact,
+// jwt) or encrypted (jwe) with the secret. get-session and the routes that
+// need a session then answer from it without reading the database, and
+// front-ends may read it themselves (Better Auth's getCookieCache from
+// better-auth/cookies accepts it given the same secret and strategy).
+//
+// The trade-off is Better Auth's: for up to MaxAge a revoked session, a
+// deleted user or a changed user or session field stays visible to
+// whoever holds an earlier cache cookie. Routes that change credentials or
+// destroy data (revoke-session(s), change-password, change-email,
+// verify-password, delete-user, Endpoint.Sensitive) always read the
+// database; so does Auth.Session. A request may also bypass the cache with
+// ?disableCookieCache=true.
+type CookieCacheConfig struct {
+	// Enabled turns the cache on. Off by default; a stray session_data
+	// cookie is then expired.
+	Enabled bool
+	// MaxAge is how long a cache cookie is trusted (its Max-Age, whole
+	// seconds). Default DefaultCookieCacheMaxAge. As in Better Auth, a
+	// "don't remember me" session gets a cache cookie without Max-Age that
+	// is trusted for 60 s (compact) or 300 s (jwt, jwe).
+	MaxAge time.Duration
+	// Strategy is CookieCacheCompact (default), CookieCacheJWT or
+	// CookieCacheJWE; "base64-hmac", Better Auth's old name for compact,
+	// is accepted.
+	Strategy CookieCacheStrategy
+	// Version is written into every cache cookie; a cookie of another
+	// version is ignored (and expired). Change it to invalidate every
+	// cache at once, e.g. after changing what the user record holds.
+	// Default "1".
+	Version string
+}
+
+const (
+	// maxCookieSize is Better Auth's per-cookie byte ceiling
+	// (cookies/session-store.ts MAX_COOKIE_SIZE): Set-Cookie lines above
+	// it are split into session_data.0, session_data.1, …
+	maxCookieSize = 4050
+	// maxCookieChunks is Better Auth's MAX_COOKIE_CHUNKS: a larger cache
+	// is not written at all.
+	maxCookieChunks = 100
+	// dontRememberCompactTTL and dontRememberTokenTTL are how long a
+	// "don't remember me" cache is trusted: Better Auth signs it with
+	// `maxAge || 60` (compact) and `maxAge || 300` seconds (jwt, jwe),
+	// maxAge being undefined for such sessions.
+	dontRememberCompactTTL = 60 * time.Second
+	dontRememberTokenTTL   = 300 * time.Second
+	// jweClockTolerance is the clock skew jose's jwtDecrypt allows Better
+	// Auth's JWE cache (for nbf; exp is checked strictly by get-session).
+	jweClockTolerance = 15 * time.Second
+	// jweSalt and jweInfo derive the JWE key (crypto/jwt.ts).
+	jweSalt = "better-auth-session"
+	jweInfo = "BetterAuth.js Generated Encryption Key"
+)
+
+// withDefaults fills in the defaults and checks c.
+func (c *CookieCacheConfig) withDefaults() error {
+	switch c.Strategy {
+	case "", "base64-hmac":
+		c.Strategy = CookieCacheCompact
+	case CookieCacheCompact, CookieCacheJWT, CookieCacheJWE:
+	default:
+		return fmt.Errorf("auth: Session.CookieCache.Strategy %q must be %q, %q or %q",
+			c.Strategy, CookieCacheCompact, CookieCacheJWT, CookieCacheJWE)
+	}
+	switch {
+	case c.MaxAge == 0:
+		c.MaxAge = DefaultCookieCacheMaxAge
+	case c.MaxAge < time.Second || c.MaxAge%time.Second != 0:
+		return fmt.Errorf("auth: Session.CookieCache.MaxAge %v must be a positive whole number of seconds", c.MaxAge)
+	case c.MaxAge > 400*24*time.Hour:
+		return errors.New("auth: Session.CookieCache.MaxAge exceeds the 400-day cookie limit")
+	}
+	if c.Version == "" {
+		c.Version = "1"
+	}
+	return nil
+}
+
+// SessionCookies returns the cookies that carry sd's session, as Better
+// Auth's setSessionCookie sets them: the signed session token (without
+// Max-Age when dontRemember, then with the signed dont_remember marker)
+// and, with the cookie cache on, the cache cookie(s). r (may be nil) is
+// the request being answered: cache chunks it carries that the new value
+// does not overwrite are expired. Plugins that change the session or its
+// user call it (or Context.SetSessionCookie) to re-issue the cache.
+func (a *Auth) SessionCookies(r *http.Request, sd *SessionData, dontRemember bool) []*http.Cookie {
+	return a.sessionCookies(r, sd, dontRemember)
+}
+
+func (a *Auth) sessionCookies(r *http.Request, sd *SessionData, dontRemember bool) []*http.Cookie {
+	token := sd.Session.Token
+	var out []*http.Cookie
+	if dontRemember {
+		out = append(out,
+			a.SignedCookie(CookieSessionToken, token, 0),
+			a.SignedCookie(CookieDontRemember, "true", 0))
+	} else {
+		out = append(out, a.SignedCookie(CookieSessionToken, token, int(a.cfg.Session.ExpiresIn/time.Second)))
+	}
+	if a.cfg.Session.CookieCache.Enabled {
+		out = append(out, a.cacheCookies(r, sd, dontRemember)...)
+	}
+	return out
+}
+
+// ExpiredSessionCookies returns the deletions of every session cookie
+// (session token, cookie cache and its chunks, dont_remember), as
+// sign-out sends them. r (may be nil) is the request being answered; the
+// cache chunks it carries are expired too.
+func (a *Auth) ExpiredSessionCookies(r *http.Request) []*http.Cookie {
+	return a.expiredSessionCookies(r)
+}
+
+func (a *Auth) expiredSessionCookies(r *http.Request) []*http.Cookie {
+	out := []*http.Cookie{
+		a.NewCookie(CookieSessionToken, "", -1),
+		a.NewCookie(CookieSessionData, "", -1),
+	}
+	for _, n := range a.cacheCookieNames(r) {
+		if n != CookieSessionData {
+			out = append(out, a.NewCookie(n, "", -1))
+		}
+	}
+	return append(out, a.NewCookie(CookieDontRemember, "", -1))
+}
+
+// cacheCookies returns the cookie cache of sd, chunked as Better Auth
+// chunks it, after the deletion of every cache cookie r carries (a later
+// cookie of the same name replaces the deletion in WriteCookies).
+func (a *Auth) cacheCookies(r *http.Request, sd *SessionData, dontRemember bool) []*http.Cookie {
+	var out []*http.Cookie
+	for _, n := range a.cacheCookieNames(r) {
+		out = append(out, a.NewCookie(n, "", -1))
+	}
+	value, err := a.encodeCookieCache(sd, dontRemember)
+	if err != nil {
+		a.log.Error("auth: encoding the session cookie cache", "err", err)
+		return out
+	}
+	maxAge := int(a.cfg.Session.CookieCache.MaxAge / time.Second)
+	if dontRemember {
+		maxAge = 0 // a browser-session cookie
+	}
+	size := maxCookieSize - len(serializeCookie(a.NewCookie(CookieSessionData+".99", "", maxAge)))
+	n := maxCookieChunks + 1
+	if size > 0 {
+		n = (len(value) + size - 1) / size
+	}
+	switch {
+	case n <= 1:
+		return append(out, a.NewCookie(CookieSessionData, value, maxAge))
+	case n > maxCookieChunks:
+		a.log.Warn("auth: the session cookie cache is too large to store even after chunking; it was skipped",
+			"bytes", len(value), "userId", sd.User.ID)
+		return out
+	}
+	for i := range n {
+		chunk := value[i*size : min(len(value), (i+1)*size)]
+		out = append(out, a.NewCookie(CookieSessionData+"."+strconv.Itoa(i), chunk, maxAge))
+	}
+	return out
+}
+
+// cacheCookieNames returns the names (before prefix) of the cache cookies
+// r carries: session_data and its chunks session_data.<n>, in request
+// order.
+func (a *Auth) cacheCookieNames(r *http.Request) []string {
+	_, names := a.readCacheCookie(r, false)
+	return names
+}
+
+// readCacheCookie returns the cache value r carries, as Better Auth's
+// getChunkedCookie reads it (session_data if not empty, else the chunks
+// joined in index order; the first cookie of a name wins; percent-decoded),
+// and the names of the cache cookies. With wantValue false only the names
+// are collected.
+func (a *Auth) readCacheCookie(r *http.Request, wantValue bool) (value string, names []string) {
+	if r == nil {
+		return "", nil
+	}
+	base := a.CookieName(CookieSessionData)
+	if !slices.ContainsFunc(r.Header.Values("Cookie"), func(h string) bool { return strings.Contains(h, base) }) {
+		return "", nil // the common case: no cache cookie at all
+	}
+	type chunk struct {
+		index int
+		value string
+	}
+	var chunks []chunk
+	var baseValue string
+	seen := map[string]bool{}
+	for _, ck := range r.Cookies() {
+		if seen[ck.Name] {
+			continue
+		}
+		if ck.Name == base {
+			seen[ck.Name] = true
+			names = append(names, CookieSessionData)
+			baseValue = ck.Value
+			continue
+		}
+		suffix, ok := strings.CutPrefix(ck.Name, base+".")
+		if !ok {
+			continue
+		}
+		i, ok := chunkIndex(suffix)
+		if !ok {
+			continue
+		}
+		seen[ck.Name] = true
+		names = append(names, CookieSessionData+"."+suffix)
+		if wantValue {
+			chunks = append(chunks, chunk{i, ck.Value})
+		}
+	}
+	if !wantValue {
+		return "", names
+	}
+	value = baseValue
+	if value == "" && len(chunks) > 0 {
+		slices.SortStableFunc(chunks, func(x, y chunk) int { return x.index - y.index })
+		var b strings.Builder
+		for _, c := range chunks {
+			b.WriteString(c.value)
+		}
+		value = b.String()
+	}
+	if strings.Contains(value, "%") {
+		if d, err := url.PathUnescape(value); err == nil {
+			value = d
+		}
+	}
+	return value, names
+}
+
+// chunkIndex parses a chunk suffix as Better Auth's parseCookieChunkIndex
+// does: a non-negative safe integer written canonically ("0", "12", not
+// "012" or "+1").
+func chunkIndex(s string) (int, bool) {
+	if s == "" || len(s) > 15 || len(s) > 1 && s[0] == '0' {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, true
+}
+
+// encodeCookieCache seals sd with the configured strategy.
+func (a *Auth) encodeCookieCache(sd *SessionData, dontRemember bool) (string, error) {
+	cc := &a.cfg.Session.CookieCache
+	now := a.Now()
+	payload, err := cachePayloadJSON(sd, now, cc.Version)
+	if err != nil {
+		return "", err
+	}
+	ttl := cc.MaxAge
+	switch cc.Strategy {
+	case CookieCacheJWT:
+		if dontRemember {
+			ttl = dontRememberTokenTTL
+		}
+		return encodeCacheJWT(a.secret, payload, now, ttl), nil
+	case CookieCacheJWE:
+		if dontRemember {
+			ttl = dontRememberTokenTTL
+		}
+		return encodeCacheJWE(a.secret, payload, now, ttl)
+	default:
+		if dontRemember {
+			ttl = dontRememberCompactTTL
+		}
+		return encodeCacheCompact(a.secret, payload, now.Add(ttl).UnixMilli()), nil
+	}
+}
+
+// cachePayloadJSON is JSON.stringify of Better Auth's payload
+// {session, user, updatedAt, version}, written exactly as JavaScript
+// writes it: the compact signature covers this text as Better Auth
+// re-serialises it.
+func cachePayloadJSON(sd *SessionData, now time.Time, version string) ([]byte, error) {
+	if sd == nil || sd.Session == nil || sd.User == nil {
+		return nil, errors.New("no session")
+	}
+	s, err := sd.Session.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	u, err := sd.User.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	v, _ := json.Marshal(version)
+	var b bytes.Buffer
+	b.WriteString(`{"session":`)
+	b.Write(s)
+	b.WriteString(`,"user":`)
+	b.Write(u)
+	b.WriteString(`,"updatedAt":`)
+	b.WriteString(strconv.FormatInt(now.UnixMilli(), 10))
+	b.WriteString(`,"version":`)
+	b.Write(v)
+	b.WriteByte('}')
+	return jsJSON(b.Bytes()), nil
+}
+
+// jsJSON rewrites JSON written by encoding/json as JavaScript's
+// JSON.stringify writes the same value: encoding/json escapes <, >, &,
+// U+2028, U+2029 (and writes invalid UTF-8 as \ufffd) where JavaScript
+// writes the characters themselves. Every other escape is the same in both
+// since Go 1.22.
+func jsJSON(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	in := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case !in:
+			in = c == '"'
+		case c == '"':
+			in = false
+		case c == '\\':
+			if i+5 < len(b) && b[i+1] == 'u' {
+				if r, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 32); err == nil {
+					switch r {
+					case '<', '>', '&', 0x2028, 0x2029, 0xfffd:
+						out = utf8.AppendRune(out, rune(r))
+						i += 5
+						continue
+					}
+				}
+			}
+			out = append(out, c)
+			if i+1 < len(b) {
+				i++
+				c = b[i]
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// withMembers returns the JSON object obj with members appended (each
+// `"name":value`), as JavaScript's {...obj, name: value} writes it for
+// names obj does not have.
+func withMembers(obj []byte, members string) []byte {
+	out := make([]byte, 0, len(obj)+len(members)+1)
+	out = append(out, obj[:len(obj)-1]...)
+	out = append(out, ',')
+	out = append(out, members...)
+	return append(out, '}')
+}
+
+// encodeCacheCompact writes Better Auth's compact cache:
+// base64url(JSON.stringify({session: P, expiresAt, signature})), the
+// signature being base64url(HMAC-SHA256(secret, JSON.stringify({...P,
+// expiresAt}))), both without padding.
+func encodeCacheCompact(secret, payload []byte, expiresAt int64) string {
+	exp := strconv.FormatInt(expiresAt, 10)
+	m := hmac.New(sha256.New, secret)
+	m.Write(withMembers(payload, `"expiresAt":`+exp))
+	sig := base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	var b bytes.Buffer
+	b.WriteString(`{"session":`)
+	b.Write(payload)
+	b.WriteString(`,"expiresAt":`)
+	b.WriteString(exp)
+	b.WriteString(`,"signature":"`)
+	b.WriteString(sig)
+	b.WriteString(`"}`)
+	return base64.RawURLEncoding.EncodeToString(b.Bytes())
+}
+
+// decodeCacheCompact verifies a compact cache and returns its payload
+// and expiresAt (ms). The signature is checked over the payload's own
+// text: what Better Auth writes is already in the form its verifier
+// re-serialises.
+func decodeCacheCompact(secret []byte, value string) (payload []byte, expiresAt float64, ok bool) {
+	raw, ok := decodeB64Lenient(value)
+	if !ok {
+		return nil, 0, false
+	}
+	var outer map[string]json.RawMessage
+	if json.Unmarshal(raw, &outer) != nil {
+		return nil, 0, false
+	}
+	payload, expRaw := outer["session"], bytes.TrimSpace(outer["expiresAt"])
+	var sig string
+	if len(payload) < 2 || payload[0] != '{' || len(expRaw) == 0 ||
+		json.Unmarshal(expRaw, &expiresAt) != nil || json.Unmarshal(outer["signature"], &sig) != nil {
+		return nil, 0, false
+	}
+	got, ok := decodeB64Lenient(sig)
+	if !ok {
+		return nil, 0, false
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write(withMembers(payload, `"expiresAt":`+string(expRaw)))
+	if !hmac.Equal(got, m.Sum(nil)) {
+		return nil, 0, false
+	}
+	return payload, expiresAt, true
+}
+
+// decodeB64Lenient decodes base64 as @better-auth/utils does: URL-safe or
+// standard alphabet, stopping at the first "=".
+func decodeB64Lenient(s string) ([]byte, bool) {
+	if i := strings.IndexByte(s, '='); i >= 0 {
+		s = s[:i]
+	}
+	enc := base64.RawURLEncoding
+	if strings.ContainsAny(s, "+/") {
+		enc = base64.RawStdEncoding
+	}
+	b, err := enc.DecodeString(s)
+	return b, err == nil
+}
+
+// encodeCacheJWT signs the payload as Better Auth's signJWT: an HS256 JWT
+// (header {"alg":"HS256"}) with iat and exp = now + ttl, in seconds.
+func encodeCacheJWT(secret, payload []byte, now time.Time, ttl time.Duration) string {
+	claims := withMembers(payload, fmt.Sprintf(`"iat":%d,"exp":%d`, now.Unix(), now.Unix()+int64(ttl/time.Second)))
+	enc := base64.RawURLEncoding
+	input := enc.EncodeToString([]byte(`{"alg":"HS256"}`)) + "." + enc.EncodeToString(claims)
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(input))
+	return input + "." + enc.EncodeToString(m.Sum(nil))
+}
+
+// decodeCacheJWT verifies an HS256 JWT as jose's jwtVerify does for
+// Better Auth, and returns its claims and exp in ms.
+func decodeCacheJWT(secret []byte, token string, now time.Time) ([]byte, float64, bool) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil, 0, false
+	}
+	enc := base64.RawURLEncoding
+	hb, err := enc.DecodeString(parts[0])
+	if err != nil {
+		return nil, 0, false
+	}
+	var hdr map[string]any
+	if json.Unmarshal(hb, &hdr) != nil || hdr["alg"] != "HS256" || hdr["crit"] != nil || hdr["b64"] != nil {
+		return nil, 0, false
+	}
+	sig, err := enc.DecodeString(parts[2])
+	if err != nil {
+		return nil, 0, false
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(parts[0] + "." + parts[1]))
+	if !hmac.Equal(sig, m.Sum(nil)) {
+		return nil, 0, false
+	}
+	claims, err := enc.DecodeString(parts[1])
+	if err != nil {
+		return nil, 0, false
+	}
+	exp, ok := checkClaims(claims, now, 0)
+	return claims, exp, ok
+}
+
+// checkClaims checks the registered claims of a cache token as jose does
+// (exp, nbf and iat numbers; exp in the future, nbf in the past, within
+// tolerance) and returns exp in ms. Unlike Better Auth, a token without
+// exp is refused.
+func checkClaims(claims []byte, now time.Time, tolerance time.Duration) (float64, bool) {
+	var c map[string]json.RawMessage
+	if json.Unmarshal(claims, &c) != nil {
+		return 0, false
+	}
+	num := func(k string) (float64, bool, bool) {
+		raw, present := c[k]
+		if !present {
+			return 0, false, true
+		}
+		var f float64
+		err := json.Unmarshal(raw, &f)
+		return f, true, err == nil
+	}
+	sec := float64(now.Unix())
+	tol := tolerance.Seconds()
+	exp, has, ok := num("exp")
+	if !has || !ok || exp <= sec-tol {
+		return 0, false
+	}
+	if nbf, has, ok := num("nbf"); !ok || has && nbf > sec+tol {
+		return 0, false
+	}
+	if _, _, ok := num("iat"); !ok {
+		return 0, false
+	}
+	return exp * 1000, true
+}
+
+// cacheJWEKey derives Better Auth's JWE key from the secret:
+// HKDF-SHA256(secret, salt "better-auth-session", info "BetterAuth.js
+// Generated Encryption Key", 64 bytes), and its kid, the RFC 7638 SHA-256
+// thumbprint of the key as an "oct" JWK.
+func cacheJWEKey(secret []byte) (key []byte, kid string, err error) {
+	key, err = hkdf.Key(sha256.New, secret, []byte(jweSalt), jweInfo, 64)
+	if err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256([]byte(`{"k":"` + base64.RawURLEncoding.EncodeToString(key) + `","kty":"oct"}`))
+	return key, base64.RawURLEncoding.EncodeToString(sum[:]), nil
+}
+
+// encodeCacheJWE encrypts the payload as Better Auth's symmetricEncodeJWT:
+// a compact JWE, alg "dir", enc "A256CBC-HS512", kid, with iat, exp and a
+// random UUID jti.
+func encodeCacheJWE(secret, payload []byte, now time.Time, ttl time.Duration) (string, error) {
+	key, kid, err := cacheJWEKey(secret)
+	if err != nil {
+		return "", err
+	}
+	e, err := jose.NewEncrypter(jose.A256CBC_HS512, jose.Recipient{Algorithm: jose.DIRECT, Key: key, KeyID: kid}, nil)
+	if err != nil {
+		return "", err
+	}
+	claims := withMembers(payload, fmt.Sprintf(`"iat":%d,"exp":%d,"jti":"%s"`,
+		now.Unix(), now.Unix()+int64(ttl/time.Second), newUUID()))
+	obj, err := e.Encrypt(claims)
+	if err != nil {
+		return "", err
+	}
+	return obj.CompactSerialize()
+}
+
+// decodeCacheJWE decrypts a cache JWE as Better Auth's symmetricDecodeJWT
+// does with every secret it knows (secrets[0] is the current one): a JWE
+// with a kid opens only under the secret whose key it names; one without
+// is tried under each. It returns the claims and exp in ms.
+func decodeCacheJWE(secrets [][]byte, token string, now time.Time) ([]byte, float64, bool) {
+	obj, err := jose.ParseEncryptedCompact(token, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256CBC_HS512})
+	if err != nil {
+		return nil, 0, false
+	}
+	for _, secret := range secrets {
+		key, kid, err := cacheJWEKey(secret)
+		if err != nil {
+			return nil, 0, false
+		}
+		if obj.Header.KeyID != "" && obj.Header.KeyID != kid {
+			continue
+		}
+		claims, err := obj.Decrypt(key)
+		if err != nil {
+			if obj.Header.KeyID != "" {
+				return nil, 0, false
+			}
+			continue
+		}
+		exp, ok := checkClaims(claims, now, jweClockTolerance)
+		return claims, exp, ok
+	}
+	return nil, 0, false
+}
+
+// jweSecrets returns the secrets a cache JWE may be sealed with: the
+// current one, the other versions, then the legacy secret.
+func (a *Auth) jweSecrets() [][]byte {
+	out := [][]byte{a.secret}
+	seen := map[string]bool{string(a.secret): true}
+	add := func(s string) {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, []byte(s))
+		}
+	}
+	for _, v := range a.keys.Versions() {
+		s, _ := a.keys.Version(v)
+		add(s)
+	}
+	if s, ok := a.keys.Legacy(); ok {
+		add(s)
+	}
+	return out
+}
+
+// newUUID returns a random (version 4) UUID, as crypto.randomUUID.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// sessionFromCache returns the session a cache cookie value holds if it
+// is valid for the session token: sealed with the secret under the
+// configured strategy, of the configured version, for this token, not
+// past its own expiry nor its session's. Anything else is nil.
+func (a *Auth) sessionFromCache(value, token string) *SessionData {
+	if len(value) > maxCookieChunks*maxCookieSize {
+		return nil
+	}
+	cc := &a.cfg.Session.CookieCache
+	now := a.Now()
+	var payload []byte
+	var expiresAt float64
+	var ok bool
+	switch cc.Strategy {
+	case CookieCacheJWT:
+		payload, expiresAt, ok = decodeCacheJWT(a.secret, value, now)
+	case CookieCacheJWE:
+		payload, expiresAt, ok = decodeCacheJWE(a.jweSecrets(), value, now)
+	default:
+		payload, expiresAt, ok = decodeCacheCompact(a.secret, value)
+	}
+	if !ok {
+		return nil
+	}
+	sd, version, ok := a.parseCachePayload(payload)
+	if !ok || !SecureEqual(sd.Session.Token, token) || version != cc.Version ||
+		expiresAt < float64(now.UnixMilli()) || sd.Session.ExpiresAt.Before(now) {
+		return nil
+	}
+	return sd
+}
+
+// parseCachePayload reads {session, user, updatedAt, version} as Better
+// Auth's cookieCachePayloadSchema does, typing the session and user
+// fields by the schema (core and plugin fields; others are dropped). A
+// payload without version is of version "1".
+func (a *Auth) parseCachePayload(b []byte) (*SessionData, string, bool) {
+	var p map[string]json.RawMessage
+	if json.Unmarshal(b, &p) != nil {
+		return nil, "", false
+	}
+	var updatedAt float64
+	if json.Unmarshal(p["updatedAt"], &updatedAt) != nil {
+		return nil, "", false
+	}
+	version := "1"
+	if raw, ok := p["version"]; ok && json.Unmarshal(raw, &version) != nil {
+		return nil, "", false
+	}
+	srec, ok := a.cacheRecord(TableSession, p["session"], "token", "userId")
+	if !ok {
+		return nil, "", false
+	}
+	urec, ok := a.cacheRecord(TableUser, p["user"], "email", "name")
+	if !ok {
+		return nil, "", false
+	}
+	if _, ok := urec["emailVerified"]; !ok {
+		urec["emailVerified"] = false
+	}
+	return &SessionData{Session: sessionFromRecord(srec), User: userFromRecord(urec)}, version, true
+}
+
+// isoDate is the form of the dates Better Auth revives from cache JSON.
+var isoDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$`)
+
+// cacheRecord converts a cached JSON object of table to a record, typed
+// by the schema. id, createdAt, updatedAt, (session) expiresAt and the
+// required fields must be present and non-null.
+func (a *Auth) cacheRecord(table string, raw json.RawMessage, required ...string) (storage.Record, bool) {
+	t := a.schema.Table(table)
+	if t == nil || len(raw) == 0 || raw[0] != '{' {
+		return nil, false
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var obj map[string]any
+	if d.Decode(&obj) != nil {
+		return nil, false
+	}
+	rec := storage.Record{}
+	id, ok := obj["id"].(string)
+	if !ok {
+		return nil, false
+	}
+	rec["id"] = id
+	for _, f := range t.Fields {
+		v, present := obj[f.Name]
+		if !present {
+			continue
+		}
+		if v == nil {
+			rec[f.Name] = nil
+			continue
+		}
+		switch f.Type {
+		case storage.String:
+			s, ok := v.(string)
+			if !ok {
+				return nil, false
+			}
+			rec[f.Name] = s
+		case storage.Bool:
+			b, ok := v.(bool)
+			if !ok {
+				return nil, false
+			}
+			rec[f.Name] = b
+		case storage.Int:
+			n, ok := v.(json.Number)
+			if !ok {
+				return nil, false
+			}
+			i, err := n.Int64()
+			if err != nil {
+				return nil, false
+			}
+			rec[f.Name] = i
+		case storage.Date:
+			s, ok := v.(string)
+			if !ok || !isoDate.MatchString(s) {
+				return nil, false
+			}
+			tm, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				return nil, false
+			}
+			rec[f.Name] = ms(tm)
+		default:
+			return nil, false
+		}
+	}
+	required = append(required, "createdAt", "updatedAt")
+	if table == TableSession {
+		required = append(required, "expiresAt")
+	}
+	for _, k := range required {
+		if rec[k] == nil {
+			return nil, false
+		}
+	}
+	return rec, true
+}
+
+// isChunkIndex reports whether s is a chunk suffix (see chunkIndex).
+func isChunkIndex(s string) bool {
+	_, ok := chunkIndex(s)
+	return ok
+}
