@@ -245,3 +245,68 @@ func FuzzReadBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCookieCache: the cookie cache reader (every strategy: base64url
+// JSON with HMAC, HS256 JWT, dir/A256CBC-HS512 JWE) never panics, accepts
+// only a cache for the session token it is asked about, and get-session
+// with any session_data cookie beside a valid session answers that
+// session, never a 5xx.
+func FuzzCookieCache(f *testing.F) {
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	order := []CookieCacheStrategy{CookieCacheCompact, CookieCacheJWT, CookieCacheJWE}
+	type server struct {
+		a      *Auth
+		token  string
+		cookie string // the session token cookie
+	}
+	var servers []server
+	for i, s := range order {
+		a, err := New(Config{
+			BaseURL: "http://localhost:3000", Secret: fuzzSecret, Hasher: fuzzHasher{},
+			RateLimit: RateLimitConfig{Disabled: true}, Logger: slog.New(slog.DiscardHandler),
+			Now:     func() time.Time { return now },
+			Session: SessionConfig{CookieCache: CookieCacheConfig{Enabled: true, Strategy: s}},
+		}, memory.New())
+		if err != nil {
+			f.Fatal(err)
+		}
+		if err := a.Migrate(context.Background()); err != nil {
+			f.Fatal(err)
+		}
+		res, err := a.SignUpEmail(context.Background(), SignUpInput{Name: "Fuzz <&>", Email: "fuzz@example.com", Password: "password123"})
+		if err != nil {
+			f.Fatal(err)
+		}
+		srv := server{a: a, token: res.Token()}
+		for _, c := range res.Cookies {
+			switch c.Name {
+			case a.CookieName(CookieSessionToken):
+				srv.cookie = c.Name + "=" + c.Value
+			case a.CookieName(CookieSessionData):
+				f.Add(uint8(i), c.Value)
+				f.Add(uint8(i+1), c.Value) // under another strategy
+				f.Add(uint8(i), c.Value[:len(c.Value)/2])
+			}
+		}
+		servers = append(servers, srv)
+	}
+	for _, s := range []string{"", "e30", "eyJzZXNzaW9uIjp7fX0", "..", "a.b.c.d.e", "%", "=", "e30.e30.e30"} {
+		f.Add(uint8(0), s)
+	}
+	f.Fuzz(func(t *testing.T, which uint8, value string) {
+		srv := servers[int(which)%len(servers)]
+		for _, tok := range []string{srv.token, "another-token"} {
+			sd := srv.a.sessionFromCache(value, tok)
+			if sd != nil && (sd.Session.Token != tok || sd.Session.ExpiresAt.Before(now)) {
+				t.Fatalf("accepted a cache of %q for %q", sd.Session.Token, tok)
+			}
+		}
+		r := httptest.NewRequest("GET", "/api/auth/get-session", nil)
+		r.Header.Set("Cookie", srv.cookie+"; better-auth.session_data="+value)
+		w := httptest.NewRecorder()
+		srv.a.Handler().ServeHTTP(w, r)
+		if w.Code != 200 || !strings.Contains(w.Body.String(), srv.token) {
+			t.Fatalf("get-session with session_data %q: %d %s", value, w.Code, w.Body)
+		}
+	})
+}
