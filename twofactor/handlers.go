@@ -20,22 +20,25 @@ func (p *Plugin) Endpoints() []auth.Endpoint {
 		pw = opt("password", auth.KindString)
 	}
 	trust := opt("trustDevice", auth.KindBool)
+	// Sensitive: as in Better Auth (sensitiveSessionMiddleware,
+	// getAuthoritativeSessionFromCtx), these read the session from the
+	// database even when the cookie cache is on.
 	return []auth.Endpoint{
-		{Method: "POST", Path: "/two-factor/enable", Auth: auth.SessionRequired, Handler: p.handleEnable,
+		{Method: "POST", Path: "/two-factor/enable", Auth: auth.SessionRequired, Sensitive: true, Handler: p.handleEnable,
 			Body: []auth.Param{pw, opt("method", auth.KindString), opt("issuer", auth.KindString)}},
-		{Method: "POST", Path: "/two-factor/disable", Auth: auth.SessionRequired, Handler: p.handleDisable,
+		{Method: "POST", Path: "/two-factor/disable", Auth: auth.SessionRequired, Sensitive: true, Handler: p.handleDisable,
 			Body: []auth.Param{pw}},
 		{Method: "POST", Path: "/two-factor/get-totp-uri", Auth: auth.SessionRequired, Handler: p.handleGetTOTPURI,
 			Body: []auth.Param{pw}},
 		{Method: "POST", Path: "/two-factor/generate-backup-codes", Auth: auth.SessionRequired, Handler: p.handleGenerateBackupCodes,
 			Body: []auth.Param{pw}},
-		{Method: "POST", Path: "/two-factor/verify-totp", Auth: auth.SessionOptional, Handler: p.handleVerifyTOTP,
+		{Method: "POST", Path: "/two-factor/verify-totp", Auth: auth.SessionOptional, Sensitive: true, Handler: p.handleVerifyTOTP,
 			Body: []auth.Param{str("code"), trust}},
-		{Method: "POST", Path: "/two-factor/verify-backup-code", Auth: auth.SessionOptional, Handler: p.handleVerifyBackupCode,
+		{Method: "POST", Path: "/two-factor/verify-backup-code", Auth: auth.SessionOptional, Sensitive: true, Handler: p.handleVerifyBackupCode,
 			Body: []auth.Param{str("code"), opt("disableSession", auth.KindBool), trust}},
-		{Method: "POST", Path: "/two-factor/send-otp", Auth: auth.SessionOptional, Handler: p.handleSendOTP,
+		{Method: "POST", Path: "/two-factor/send-otp", Auth: auth.SessionOptional, Sensitive: true, Handler: p.handleSendOTP,
 			Body: []auth.Param{trust}},
-		{Method: "POST", Path: "/two-factor/verify-otp", Auth: auth.SessionOptional, Handler: p.handleVerifyOTP,
+		{Method: "POST", Path: "/two-factor/verify-otp", Auth: auth.SessionOptional, Sensitive: true, Handler: p.handleVerifyOTP,
 			Body: []auth.Param{str("code"), trust}},
 	}
 }

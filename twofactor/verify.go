@@ -316,6 +316,8 @@ func (p *Plugin) rotate(ctx context.Context, sd *auth.SessionData, u *auth.User,
 		for k, v := range extra {
 			res.Session.Extra[k] = v
 		}
+		// The cookie cache, if on, must show the carried-over fields.
+		res.Cookies = p.a.SessionCookies(auth.RequestInfoFrom(ctx).Request, &auth.SessionData{Session: res.Session, User: u}, dontRemember)
 	}
 	if err := p.a.RevokeSession(ctx, u.ID, sd.Session.Token); err != nil {
 		return nil, err
