@@ -150,8 +150,10 @@
 //     (Better Auth 1.7 answers success:false for it).
 //   - Options.AccessControl roles are merged into the default roles
 //     (Better Auth replaces them all when roles are given).
-//   - set-active does not re-issue the session cookie (this server has no
-//     cookie cache that would need it).
+//   - set-active and set-active-team re-issue the session cookies only
+//     with the session cookie cache on; then so do create and
+//     accept-invitation, which Better Auth leaves to a stale cache until
+//     it expires.
 //
 // Not implemented: dynamic access control (create-role and friends),
 // additionalFields on the plugin's tables, organizationHooks, limits given

@@ -427,6 +427,8 @@ func setSessionField(ctx context.Context, db storage.Adapter, sessionID, field s
 }
 
 // reflectActive mirrors a written session field in the request's session.
+// With the session cookie cache on it re-issues the session cookies (as
+// Better Auth's set-active does), so that the cache shows the change.
 func reflectActive(c *auth.Context, field string, value *string) {
 	sd := c.Session()
 	if sd == nil || sd.Session == nil {
@@ -439,6 +441,9 @@ func reflectActive(c *auth.Context, field string, value *string) {
 		sd.Session.Extra[field] = nil
 	} else {
 		sd.Session.Extra[field] = *value
+	}
+	if c.Auth().Config().Session.CookieCache.Enabled {
+		c.SetSessionCookie(sd)
 	}
 }
 
