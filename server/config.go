@@ -114,6 +114,13 @@ type Config struct {
 	// counters in Redis; without it they are in the PostgreSQL database
 	// (table "rateLimit") when DATABASE_URL is set, else in memory.
 	RedisURL string
+	// CookieCache is Better Auth's session cookie cache, off unless
+	// SESSION_COOKIE_CACHE_MAX_AGE is set (seconds or a duration such as
+	// 5m; 0 = off), with SESSION_COOKIE_CACHE_STRATEGY (compact, jwt or
+	// jwe; default compact) and SESSION_COOKIE_CACHE_VERSION (default
+	// "1"). A revoked session stays usable through its cache cookie for
+	// up to the max age (see auth.CookieCacheConfig).
+	CookieCache auth.CookieCacheConfig
 }
 
 // ConfigError names the variable that is wrong.
@@ -245,6 +252,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return c, &ConfigError{u.name, fmt.Sprintf("%q is not an absolute http(s) URL", u.val)}
 		}
 	}
+	cc, err := cookieCacheFromEnv(getenv)
+	if err != nil {
+		return c, err
+	}
+	c.CookieCache = cc
 	if err := c.checkFormats(); err != nil {
 		return c, err
 	}
@@ -277,6 +289,42 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, &ConfigError{"AUTH_SECRET", "is required in production (or BETTER_AUTH_SECRET, or BETTER_AUTH_SECRETS); generate one with `openssl rand -base64 32`"}
 	}
 	return c, nil
+}
+
+// cookieCacheFromEnv reads SESSION_COOKIE_CACHE_MAX_AGE (seconds or a Go
+// duration; empty or 0 leaves the cache off), SESSION_COOKIE_CACHE_STRATEGY
+// and SESSION_COOKIE_CACHE_VERSION, and checks them as auth.New would.
+func cookieCacheFromEnv(getenv func(string) string) (auth.CookieCacheConfig, error) {
+	var cc auth.CookieCacheConfig
+	const maxAgeVar = "SESSION_COOKIE_CACHE_MAX_AGE"
+	if v := strings.TrimSpace(getenv("SESSION_COOKIE_CACHE_MAX_AGE")); v != "" {
+		d, err := time.ParseDuration(v)
+		if n, nerr := strconv.Atoi(v); nerr == nil {
+			d, err = time.Duration(n)*time.Second, nil
+		}
+		switch {
+		case err != nil || d < 0:
+			return cc, &ConfigError{maxAgeVar, "must be a number of seconds or a duration such as 5m (0 = off)"}
+		case d%time.Second != 0:
+			return cc, &ConfigError{maxAgeVar, "must be a whole number of seconds"}
+		case d > 400*24*time.Hour:
+			return cc, &ConfigError{maxAgeVar, "exceeds the 400-day cookie limit"}
+		}
+		cc.Enabled, cc.MaxAge = d > 0, d
+	}
+	cc.Strategy = auth.CookieCacheStrategy(strings.TrimSpace(getenv("SESSION_COOKIE_CACHE_STRATEGY")))
+	cc.Version = strings.TrimSpace(getenv("SESSION_COOKIE_CACHE_VERSION"))
+	for _, v := range [][2]string{{"SESSION_COOKIE_CACHE_STRATEGY", string(cc.Strategy)}, {"SESSION_COOKIE_CACHE_VERSION", cc.Version}} {
+		if v[1] != "" && !cc.Enabled {
+			return cc, &ConfigError{v[0], "is set but the cookie cache is off (set " + maxAgeVar + ")"}
+		}
+	}
+	switch cc.Strategy {
+	case "", auth.CookieCacheCompact, auth.CookieCacheJWT, auth.CookieCacheJWE:
+	default:
+		return cc, &ConfigError{"SESSION_COOKIE_CACHE_STRATEGY", fmt.Sprintf("%q must be compact, jwt or jwe", cc.Strategy)}
+	}
+	return cc, nil
 }
 
 // checkFormats rejects values that later stages (auth.New, the mailer, the

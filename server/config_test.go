@@ -136,6 +136,14 @@ var configCases = []struct {
 	{"METRICS_ADDR", map[string]string{"METRICS_ADDR": "127.0.0.1:9464"}, func(c *Config) { c.MetricsAddr = "127.0.0.1:9464" }},
 	{"WEBAUTHN_RP_ID", map[string]string{"WEBAUTHN_RP_ID": "mana.how"}, func(c *Config) { c.WebAuthnRPID = "mana.how" }},
 	{"REDIS_URL trimmed", map[string]string{"REDIS_URL": " redis://redis:6379/0 "}, func(c *Config) { c.RedisURL = "redis://redis:6379/0" }},
+	{"SESSION_COOKIE_CACHE_MAX_AGE seconds", map[string]string{"SESSION_COOKIE_CACHE_MAX_AGE": "300"}, func(c *Config) {
+		c.CookieCache = auth.CookieCacheConfig{Enabled: true, MaxAge: 5 * time.Minute}
+	}},
+	{"SESSION_COOKIE_CACHE_MAX_AGE 0 is off", map[string]string{"SESSION_COOKIE_CACHE_MAX_AGE": "0"}, func(c *Config) {}},
+	{"SESSION_COOKIE_CACHE_*", map[string]string{"SESSION_COOKIE_CACHE_MAX_AGE": "10m", "SESSION_COOKIE_CACHE_STRATEGY": "jwe",
+		"SESSION_COOKIE_CACHE_VERSION": "2"}, func(c *Config) {
+		c.CookieCache = auth.CookieCacheConfig{Enabled: true, MaxAge: 10 * time.Minute, Strategy: auth.CookieCacheJWE, Version: "2"}
+	}},
 }
 
 func with(m map[string]string, kv ...string) map[string]string {
@@ -260,6 +268,12 @@ var malformedCases = []struct {
 	{"MANA_AUTH_KEK wrong length", "MANA_AUTH_KEK", "AQID"},
 	{"MANA_AUTH_KEK_ID", "MANA_AUTH_KEK_ID", "has space"},
 	{"MANA_AUTH_KEK_PREVIOUS", "MANA_AUTH_KEK_PREVIOUS", "env-v0:AQID"},
+	{"SESSION_COOKIE_CACHE_MAX_AGE not a duration", "SESSION_COOKIE_CACHE_MAX_AGE", "five minutes"},
+	{"SESSION_COOKIE_CACHE_MAX_AGE negative", "SESSION_COOKIE_CACHE_MAX_AGE", "-300"},
+	{"SESSION_COOKIE_CACHE_MAX_AGE fraction", "SESSION_COOKIE_CACHE_MAX_AGE", "1.5s"},
+	{"SESSION_COOKIE_CACHE_MAX_AGE too long", "SESSION_COOKIE_CACHE_MAX_AGE", "9999h"},
+	{"SESSION_COOKIE_CACHE_STRATEGY without the cache", "SESSION_COOKIE_CACHE_STRATEGY", "jwe"},
+	{"SESSION_COOKIE_CACHE_VERSION without the cache", "SESSION_COOKIE_CACHE_VERSION", "2"},
 }
 
 func TestFromEnvMalformed(t *testing.T) {
@@ -462,5 +476,20 @@ func TestEnsureSecretWithVersions(t *testing.T) {
 	cfg := c.AuthConfig(nil, nil)
 	if d := cmp.Diff(versions, cfg.Secrets); d != "" || cfg.Secret != old.Secret {
 		t.Errorf("AuthConfig secrets (-want +got):\n%s", d)
+	}
+}
+
+// SESSION_COOKIE_CACHE_* reach the SDK; an unknown strategy is refused.
+func TestCookieCacheEnv(t *testing.T) {
+	t.Parallel()
+	_, err := FromEnv(envOf(map[string]string{"SESSION_COOKIE_CACHE_MAX_AGE": "300", "SESSION_COOKIE_CACHE_STRATEGY": "JWE"}))
+	assertConfigError(t, err, "SESSION_COOKIE_CACHE_STRATEGY")
+	c, err := FromEnv(envOf(map[string]string{"SESSION_COOKIE_CACHE_MAX_AGE": "2m", "SESSION_COOKIE_CACHE_STRATEGY": "jwt"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := auth.CookieCacheConfig{Enabled: true, MaxAge: 2 * time.Minute, Strategy: auth.CookieCacheJWT}
+	if d := cmp.Diff(want, c.AuthConfig(nil, nil).Session.CookieCache); d != "" {
+		t.Errorf("auth.Config.Session.CookieCache (-want +got):\n%s", d)
 	}
 }

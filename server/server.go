@@ -135,6 +135,7 @@ func (cfg Config) AuthConfig(log *slog.Logger, mailer auth.Mailer) auth.Config {
 			Domain:         cfg.CookieDomain,
 		},
 		EmailPassword: auth.EmailPasswordConfig{RequireEmailVerification: cfg.RequireEmailVerification},
+		Session:       auth.SessionConfig{CookieCache: cfg.CookieCache},
 		EmailVerification: auth.EmailVerificationConfig{
 			SendOnSignUp:                true,
 			AutoSignInAfterVerification: true,
