@@ -193,7 +193,9 @@ func (a *Auth) GetSession(ctx context.Context, token string) (*SessionData, erro
 }
 
 // Session returns the session of an incoming request (signed session
-// cookie, or bearer token with Config.Bearer), or ErrUnauthorized.
+// cookie, or bearer token with Config.Bearer), or ErrUnauthorized. It
+// always reads the database: a cookie cache (Session.CookieCache) is never
+// trusted here, so a revoked session is refused at once.
 func (a *Auth) Session(r *http.Request) (*SessionData, error) {
 	t, _ := a.sessionToken(r)
 	return a.GetSession(r.Context(), t)
