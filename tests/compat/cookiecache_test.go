@@ -224,6 +224,22 @@ func TestBetterAuthReadsOurCookieCache(t *testing.T) {
 	}
 }
 
+// TestBetterAuthClientWithCookieCache runs Better Auth's own JS client
+// (client.mjs) against our server with the cookie cache on, for each
+// strategy.
+func TestBetterAuthClientWithCookieCache(t *testing.T) {
+	node := requireNode(t)
+	dir := compatDir(t)
+	ensureNodeModules(t, dir)
+	for _, s := range []auth.CookieCacheStrategy{auth.CookieCacheCompact, auth.CookieCacheJWT, auth.CookieCacheJWE} {
+		t.Run(string(s), func(t *testing.T) {
+			cfg := auth.Config{Secret: testSecret}
+			cfg.Session.CookieCache = auth.CookieCacheConfig{Enabled: true, Strategy: s}
+			runScript(t, node, dir, "client.mjs", startAuthServer(t, cfg, nil))
+		})
+	}
+}
+
 // TestWeReadBetterAuthCookieCache: the cookies a Better Auth server sets
 // with the cookie cache on (every strategy, chunked, "don't remember me")
 // let our server, with the same secret and an empty database, answer
