@@ -583,3 +583,54 @@ func TestCookieCacheOnePath(t *testing.T) {
 func shapeOfCookie(c *http.Cookie) string {
 	return c.Name + " Max-Age=" + strconv.Itoa(c.MaxAge)
 }
+
+// TestCookieCacheSecretRotation: as in Better Auth, a compact or jwt cache
+// is checked with the current secret only, while a jwe cache sealed under
+// an older secret of Config.Secrets (or the legacy Config.Secret) still
+// opens.
+func TestCookieCacheSecretRotation(t *testing.T) {
+	t.Parallel()
+	const oldSecret = "old-secret-0123456789abcdef-0123456789abcd"
+	const newSecret = "new-secret-0123456789abcdef-0123456789abcd"
+	for _, tt := range []struct {
+		strategy auth.CookieCacheStrategy
+		legacy   bool // the old secret is Config.Secret, not a version
+		opens    bool
+	}{
+		{auth.CookieCacheCompact, false, false},
+		{auth.CookieCacheJWT, false, false},
+		{auth.CookieCacheJWE, false, true},
+		{auth.CookieCacheJWE, true, true},
+	} {
+		t.Run(string(tt.strategy), func(t *testing.T) {
+			t.Parallel()
+			e := newCacheEnv(t, tt.strategy, func(c *auth.Config) {
+				c.Secret = ""
+				c.Secrets = []auth.SecretVersion{{Version: 2, Value: newSecret}, {Version: 1, Value: oldSecret}}
+				if tt.legacy {
+					c.Secret, c.Secrets = oldSecret, c.Secrets[:1]
+				}
+			})
+			j, out := e.signUp("rotate@example.com", "")
+			token := out["token"].(string)
+			sd, err := e.a.GetSession(context.Background(), token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := newAuth(t, func(c *auth.Config) {
+				c.Now, c.Secret = e.clk.Now, oldSecret
+				c.Session.CookieCache = auth.CookieCacheConfig{Enabled: true, Strategy: tt.strategy}
+			})
+			for _, ck := range before.SessionCookies(nil, sd, false) {
+				if ck.Name == sessionDataCookie {
+					j.set(ck.Name, ck.Value, false)
+				}
+			}
+			e.deleteSessionRow(token)
+			s, _ := e.session("/get-session", j)
+			if got := s != nil; got != tt.opens {
+				t.Errorf("cache sealed under the old secret opens: %v, want %v", got, tt.opens)
+			}
+		})
+	}
+}
