@@ -10,16 +10,31 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// user is a seeded account and its session token (a bearer credential).
+// user is a seeded account: its session token (a bearer credential) and
+// the Cookie header of the cookies its sign-up set.
 type user struct {
-	email string
-	token string
+	email  string
+	token  string
+	cookie string
 }
+
+// cred returns how requests prove the user's session.
+func (u user) cred(cookies bool) cred {
+	if cookies {
+		return cred{cookie: u.cookie}
+	}
+	return cred{bearer: u.token}
+}
+
+// cred is a request's session credential: a bearer token or a Cookie
+// header (or neither).
+type cred struct{ bearer, cookie string }
 
 // env is what the scenarios share: the target, the seeded users and the
 // client-address pool.
@@ -29,6 +44,7 @@ type env struct {
 	runID    string
 	timeout  time.Duration
 	ips      *ipPool
+	cookies  bool // session credentials as cookies, not bearer tokens
 
 	users       []user
 	signinBody  [][]byte // {"email","password"} per user
@@ -42,8 +58,9 @@ type scenario struct {
 	name   string
 	method string
 	path   string
-	// bearer sends the user's session token as Authorization: Bearer.
-	bearer bool
+	// session sends the user's session credential (a bearer token, or
+	// the cookies with --cookies).
+	session bool
 	// ipBudget is how many requests a client address makes before the
 	// virtual user takes a new one; it stays under the server's per-IP
 	// rule for the path (sign-in/sign-up 3 per 10 s, v1 login 10 per 10 s,
@@ -104,12 +121,12 @@ var scenarios = map[string]*scenario{
 		check: want200(`"keys"`),
 	},
 	"get-session": {
-		name: "get-session", method: "GET", path: "/api/auth/get-session", bearer: true, ipBudget: 50,
+		name: "get-session", method: "GET", path: "/api/auth/get-session", session: true, ipBudget: 50,
 		limit: limitSign, needUsers: true, // the jwt plugin signs a set-auth-jwt per get-session
 		check: want200(`"session":{`),
 	},
 	"token": {
-		name: "token", method: "GET", path: "/api/auth/token", bearer: true, ipBudget: 50,
+		name: "token", method: "GET", path: "/api/auth/token", session: true, ipBudget: 50,
 		limit: limitSign, needUsers: true,
 		check: want200(`"token":"`),
 	},
@@ -165,14 +182,20 @@ type vuResult struct {
 
 // do sends one request and returns the status and the start of the body
 // (up to 64 KiB; the rest is drained so the connection is reused).
-func (e *env) do(ctx context.Context, client *http.Client, method, path string, body []byte, ip, bearer string) (int, []byte, error) {
+func (e *env) do(ctx context.Context, client *http.Client, method, path string, body []byte, ip string, c cred) (int, []byte, error) {
+	status, b, _, err := e.doFull(ctx, client, method, path, body, ip, c)
+	return status, b, err
+}
+
+// doFull is do that also returns the answer's cookies.
+func (e *env) doFull(ctx context.Context, client *http.Client, method, path string, body []byte, ip string, c cred) (int, []byte, []*http.Cookie, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, e.base+path, rd)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -181,17 +204,43 @@ func (e *env) do(ctx context.Context, client *http.Client, method, path string, 
 	if ip != "" {
 		req.Header.Set("X-Forwarded-For", ip)
 	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+	}
+	if c.cookie != "" {
+		req.Header.Set("Cookie", c.cookie)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, b, err
+	return resp.StatusCode, b, resp.Cookies(), err
+}
+
+// cookieNames lists the names of the cookies in a Cookie header.
+func cookieNames(header string) string {
+	var names []string
+	for _, part := range strings.Split(header, "; ") {
+		if name, _, ok := strings.Cut(part, "="); ok {
+			names = append(names, name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// cookieHeader returns the Cookie header that sends back the cookies set
+// with a value (expired ones have none).
+func cookieHeader(set []*http.Cookie) string {
+	var parts []string
+	for _, c := range set {
+		if c.Value != "" && c.MaxAge >= 0 {
+			parts = append(parts, c.Name+"="+c.Value)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 func drain(resp *http.Response) {
@@ -225,12 +274,12 @@ func (e *env) drive(ctx context.Context, sc *scenario, conns int, dur time.Durat
 				if sc.body != nil {
 					body = sc.body(e, vu, conns, i)
 				}
-				bearer := ""
-				if sc.bearer {
-					bearer = e.users[e.userFor(vu, conns, i)].token
+				var c cred
+				if sc.session {
+					c = e.users[e.userFor(vu, conns, i)].cred(e.cookies)
 				}
 				t0 := time.Now()
-				status, rb, err := e.do(ctx, client, sc.method, sc.path, body, ip.get(), bearer)
+				status, rb, err := e.do(ctx, client, sc.method, sc.path, body, ip.get(), c)
 				d := time.Since(t0)
 				r.requests++
 				r.allLat = append(r.allLat, d)
@@ -329,7 +378,8 @@ func (e *env) seed(ctx context.Context, n, conc int, progress func(done int)) er
 				for attempt := 0; attempt < 6; attempt++ {
 					var status int
 					var rb []byte
-					status, rb, err = e.do(ctx, client, "POST", "/api/auth/sign-up/email", body, ip.get(), "")
+					var set []*http.Cookie
+					status, rb, set, err = e.doFull(ctx, client, "POST", "/api/auth/sign-up/email", body, ip.get(), cred{})
 					if err == nil && status == http.StatusOK {
 						var v struct {
 							Token *string `json:"token"`
@@ -338,7 +388,7 @@ func (e *env) seed(ctx context.Context, n, conc int, progress func(done int)) er
 							err = fmt.Errorf("%w: sign-up of %s answered without a session token (is email verification required? set REQUIRE_EMAIL_VERIFICATION=false): %.200s", errSeed, email, rb)
 							break
 						}
-						e.users[i] = user{email: email, token: *v.Token}
+						e.users[i] = user{email: email, token: *v.Token, cookie: cookieHeader(set)}
 						break
 					}
 					if err == nil {
@@ -401,7 +451,7 @@ func (e *env) fetchJWTs(ctx context.Context, k int) error {
 	ip := clientIP{pool: e.ips, budget: 50}
 	k = min(k, len(e.users))
 	for i := 0; i < k; i++ {
-		status, rb, err := e.do(ctx, client, "GET", "/api/auth/token", nil, ip.get(), e.users[i].token)
+		status, rb, err := e.do(ctx, client, "GET", "/api/auth/token", nil, ip.get(), e.users[i].cred(false))
 		if err != nil {
 			return err
 		}

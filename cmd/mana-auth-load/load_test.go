@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"runtime"
@@ -266,27 +267,8 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	envm := map[string]string{
-		"DATA_DIR":        t.TempDir(),
-		"TRUSTED_PROXIES": "127.0.0.1,::1",
-		"AUTH_SECRET":     "end-to-end-secret-0123456789abcdefghijklmnop",
-	}
-	cfg, err := server.FromEnv(func(k string) string { return envm[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The development mailer logs through the default logger.
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.DiscardHandler))
-	t.Cleanup(func() { slog.SetDefault(prev) })
+	ts := testServer(t, nil)
 	ctx := context.Background()
-	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
 
 	o := defaultOptions()
 	o.URL = ts.URL
@@ -338,6 +320,81 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if _, err := json.Marshal(rep); err != nil {
 		t.Error(err)
+	}
+}
+
+// testServer runs the reference server on SQLite in a temporary
+// directory, with env added to its configuration.
+func testServer(t *testing.T, env map[string]string) *httptest.Server {
+	t.Helper()
+	envm := map[string]string{
+		"DATA_DIR":        t.TempDir(),
+		"TRUSTED_PROXIES": "127.0.0.1,::1",
+		"AUTH_SECRET":     "end-to-end-secret-0123456789abcdefghijklmnop",
+	}
+	maps.Copy(envm, env)
+	cfg, err := server.FromEnv(func(k string) string { return envm[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The development mailer logs through the default logger.
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	srv, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// TestCookies runs the session scenarios with the cookies sign-up set,
+// against a server with and without its cookie cache: every answer must
+// find the session, and with the cache on the cookies must hold it.
+func TestCookies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	for _, tc := range []struct {
+		name      string
+		env       map[string]string
+		wantCache bool
+	}{
+		{"no cache", nil, false},
+		{"cookie cache", map[string]string{"SESSION_COOKIE_CACHE_MAX_AGE": "300"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := testServer(t, tc.env)
+			o := defaultOptions()
+			o.URL = ts.URL
+			o.Scenarios = []string{"get-session,token"}
+			o.Cookies = true
+			o.Users, o.SeedConc, o.Conns = 2, 2, 2
+			o.Duration, o.Pause = 300*time.Millisecond, 0
+			o.physical = &Physical{SignPerSec: 1000, VerifyPerSec: 1000, ScryptPerSec: 1, SignN: 1, VerifyN: 1, ScryptN: 1}
+			var log bytes.Buffer
+			rep, err := run(context.Background(), o, &log)
+			if err != nil {
+				t.Fatalf("run: %v\n%s", err, log.String())
+			}
+			if len(rep.Results) != 2 {
+				t.Fatalf("results: %+v", rep.Results)
+			}
+			for _, r := range rep.Results {
+				if r.OK == 0 || r.Unexpected != 0 {
+					t.Errorf("%s: ok %d, outcomes %v", r.Scenario, r.OK, r.Outcomes)
+				}
+			}
+			if !strings.HasPrefix(rep.Credentials, "cookies: ") || !strings.Contains(rep.Credentials, "session_token") {
+				t.Errorf("credentials %q: want the session cookie", rep.Credentials)
+			}
+			if got := strings.Contains(rep.Credentials, "session_data"); got != tc.wantCache {
+				t.Errorf("credentials %q: session_data present = %v, want %v", rep.Credentials, got, tc.wantCache)
+			}
+		})
 	}
 }
 

@@ -130,6 +130,7 @@ func mainRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.VerifyN, "calibrate-verify", o.VerifyN, "ed25519 verifications in the calibration loop (best of 5 rounds)")
 	fs.IntVar(&o.ScryptN, "calibrate-scrypt", o.ScryptN, "scrypt hashes in the calibration loop (best of 5 rounds)")
 	fs.IntVar(&o.JWTs, "jwts", o.JWTs, "distinct access tokens v1-validate cycles through")
+	fs.BoolVar(&o.Cookies, "cookies", false, "send the session cookies sign-up set (session_token, and session_data when the server's cookie cache is on) instead of a bearer token")
 	fs.Float64Var(&o.WaitIdle, "wait-idle", 0, "before starting, wait until the machine's busy CPU over 5 s is below this many cores (0: don't wait)")
 	fs.DurationVar(&o.WaitMax, "wait-max", o.WaitMax, "longest wait for --wait-idle; then measure anyway and say so")
 	fs.StringVar(&o.JSONPath, "json", "", "also write the report as JSON to this file (- for stdout; the Markdown then goes to stderr)")

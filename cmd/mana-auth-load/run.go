@@ -41,10 +41,14 @@ type options struct {
 	VerifyN    int
 	ScryptN    int
 	JWTs       int
-	JSONPath   string
-	Pprof      string
-	WaitIdle   float64
-	WaitMax    time.Duration
+	// Cookies sends the session scenarios' credential as the cookies
+	// sign-up set (session_token, and session_data when the server's cookie
+	// cache is on) instead of Authorization: Bearer.
+	Cookies  bool
+	JSONPath string
+	Pprof    string
+	WaitIdle float64
+	WaitMax  time.Duration
 	// physical, when set, replaces the calibration (tests under -race,
 	// where the instrumented crypto would take long and mean nothing).
 	physical *Physical
@@ -171,14 +175,17 @@ type Report struct {
 	Physical   Physical `json:"physical"`
 	// PhysicalAll are the aggregate rates of the same loops on all CPUs at
 	// once (Machine.NumCPU workers): how the cores really add up.
-	PhysicalAll   *Physical `json:"physicalAllCPUs,omitempty"`
-	Users         int       `json:"users"`
-	SeedSeconds   float64   `json:"seedSeconds"`
-	Results       []Result  `json:"results"`
-	ServerPID     int       `json:"serverPid,omitempty"`
-	ServerVmHWMKB int64     `json:"serverVmHWMKB,omitempty"`
-	ServerVmRSSKB int64     `json:"serverVmRSSKB,omitempty"`
-	Notes         []string  `json:"notes,omitempty"`
+	PhysicalAll *Physical `json:"physicalAllCPUs,omitempty"`
+	Users       int       `json:"users"`
+	// Credentials says how the session scenarios authenticated: "bearer",
+	// or "cookies: " and the names of the cookies sent.
+	Credentials   string   `json:"credentials,omitempty"`
+	SeedSeconds   float64  `json:"seedSeconds"`
+	Results       []Result `json:"results"`
+	ServerPID     int      `json:"serverPid,omitempty"`
+	ServerVmHWMKB int64    `json:"serverVmHWMKB,omitempty"`
+	ServerVmRSSKB int64    `json:"serverVmRSSKB,omitempty"`
+	Notes         []string `json:"notes,omitempty"`
 }
 
 func randomHex(n int) string {
@@ -295,7 +302,7 @@ func run(ctx context.Context, o options, logw io.Writer) (rep *Report, err error
 
 	var start [4]byte
 	_, _ = rand.Read(start[:])
-	e := &env{base: base, password: "Load-test-password-" + randomHex(4), runID: randomHex(4), timeout: o.Timeout,
+	e := &env{base: base, password: "Load-test-password-" + randomHex(4), runID: randomHex(4), timeout: o.Timeout, cookies: o.Cookies,
 		ips: newIPPool(binary.BigEndian.Uint32(start[:]))}
 
 	needUsers, needJWTs := false, false
@@ -320,6 +327,10 @@ func run(ctx context.Context, o options, logw io.Writer) (rep *Report, err error
 			return rep, err
 		}
 		rep.SeedSeconds = time.Since(t0).Seconds()
+		rep.Credentials = "bearer"
+		if o.Cookies {
+			rep.Credentials = "cookies: " + cookieNames(e.users[0].cookie)
+		}
 	}
 	if needJWTs {
 		if err := e.fetchJWTs(ctx, o.JWTs); err != nil {
@@ -402,7 +413,7 @@ func runOne(ctx context.Context, e *env, sc *scenario, conns int, o options, pid
 				case <-t.C:
 				}
 				t0 := time.Now()
-				st, body, err := e.do(ctx, client, "GET", "/api/auth/get-session", nil, ip.get(), e.users[flood.Probes%len(e.users)].token)
+				st, body, err := e.do(ctx, client, "GET", "/api/auth/get-session", nil, ip.get(), e.users[flood.Probes%len(e.users)].cred(e.cookies))
 				d := time.Since(t0)
 				flood.Probes++
 				if err != nil || want200(`"session":{`)(st, body) != "" {
@@ -439,7 +450,7 @@ func serverUp(ctx context.Context, e *env, alive func() error) (bool, int) {
 	}
 	if len(e.users) > 0 {
 		ip := clientIP{pool: e.ips, budget: 1}
-		st, body, err := e.do(ctx, client, "GET", "/api/auth/get-session", nil, ip.get(), e.users[0].token)
+		st, body, err := e.do(ctx, client, "GET", "/api/auth/get-session", nil, ip.get(), e.users[0].cred(e.cookies))
 		if err != nil || want200(`"session":{`)(st, body) != "" {
 			return false, st
 		}
@@ -468,6 +479,9 @@ func writeMarkdown(w io.Writer, rep *Report) {
 	}
 	if rep.Users > 0 && rep.SeedSeconds > 0 {
 		fmt.Fprintf(w, "- seeded %d users in %.1fs (%.1f sign-ups/s)\n", rep.Users, rep.SeedSeconds, float64(rep.Users)/rep.SeedSeconds)
+	}
+	if rep.Credentials != "" {
+		fmt.Fprintf(w, "- session credentials: %s\n", rep.Credentials)
 	}
 	if rep.ServerVmHWMKB > 0 {
 		fmt.Fprintf(w, "- server VmHWM (lifetime peak RSS, includes seeding) %.1f MB, VmRSS at the end %.1f MB\n",
