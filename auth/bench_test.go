@@ -11,24 +11,45 @@ import (
 
 // BenchmarkGetSession: GET /get-session with a valid cookie, memory
 // adapter, the handler called directly.
+// BenchmarkGetSession: GET /get-session with the session cookies, read
+// from the database (memory adapter) or answered from the cookie cache.
 func BenchmarkGetSession(b *testing.B) {
-	a := newAuth(b, nil)
-	res, err := a.SignUpEmail(context.Background(), auth.SignUpInput{Name: "B", Email: "bench@example.com", Password: "password-123"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	cookie := cookieHeader(res.Cookies)
-	h := a.Handler()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		r := httptest.NewRequest("GET", "/api/auth/get-session", nil)
-		r.Header.Set("Cookie", cookie)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != 200 || w.Body.Len() < 100 {
-			b.Fatalf("get-session: %d %s", w.Code, w.Body)
-		}
+	for _, bc := range []struct {
+		name     string
+		strategy auth.CookieCacheStrategy // "" is the cache off
+	}{
+		{"db", ""},
+		{"cache-compact", auth.CookieCacheCompact},
+		{"cache-jwt", auth.CookieCacheJWT},
+		{"cache-jwe", auth.CookieCacheJWE},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			a := newAuth(b, func(c *auth.Config) {
+				if bc.strategy != "" {
+					c.Session.CookieCache = auth.CookieCacheConfig{Enabled: true, Strategy: bc.strategy}
+				}
+			})
+			res, err := a.SignUpEmail(context.Background(), auth.SignUpInput{Name: "B", Email: "bench@example.com", Password: "password-123"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			cookie := cookieHeader(res.Cookies)
+			if want := bc.strategy != ""; strings.Contains(cookie, "session_data=") != want {
+				b.Fatalf("cookies %q: want the cache cookie: %v", cookie, want)
+			}
+			h := a.Handler()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				r := httptest.NewRequest("GET", "/api/auth/get-session", nil)
+				r.Header.Set("Cookie", cookie)
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != 200 || w.Body.Len() < 100 {
+					b.Fatalf("get-session: %d %s", w.Code, w.Body)
+				}
+			}
+		})
 	}
 }
 
