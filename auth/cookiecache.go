@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -443,14 +442,18 @@ func decodeCacheCompact(secret []byte, value string) (payload []byte, expiresAt 
 	if !ok {
 		return nil, 0, false
 	}
-	var outer map[string]json.RawMessage
+	var outer struct {
+		Session   json.RawMessage `json:"session"`
+		ExpiresAt json.RawMessage `json:"expiresAt"`
+		Signature json.RawMessage `json:"signature"`
+	}
 	if json.Unmarshal(raw, &outer) != nil {
 		return nil, 0, false
 	}
-	payload, expRaw := outer["session"], bytes.TrimSpace(outer["expiresAt"])
+	payload, expRaw := outer.Session, bytes.TrimSpace(outer.ExpiresAt)
 	var sig string
 	if len(payload) < 2 || payload[0] != '{' || len(expRaw) == 0 ||
-		json.Unmarshal(expRaw, &expiresAt) != nil || json.Unmarshal(outer["signature"], &sig) != nil {
+		json.Unmarshal(expRaw, &expiresAt) != nil || json.Unmarshal(outer.Signature, &sig) != nil {
 		return nil, 0, false
 	}
 	got, ok := decodeB64Lenient(sig)
@@ -688,23 +691,32 @@ func (a *Auth) sessionFromCache(value, token string) *SessionData {
 // fields by the schema (core and plugin fields; others are dropped). A
 // payload without version is of version "1".
 func (a *Auth) parseCachePayload(b []byte) (*SessionData, string, bool) {
-	var p map[string]json.RawMessage
-	if json.Unmarshal(b, &p) != nil {
+	// One pass over the payload; numbers stay json.Number so that Int
+	// fields are exact.
+	var p struct {
+		Session   map[string]any  `json:"session"`
+		User      map[string]any  `json:"user"`
+		UpdatedAt json.RawMessage `json:"updatedAt"`
+		Version   json.RawMessage `json:"version"`
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if d.Decode(&p) != nil {
 		return nil, "", false
 	}
 	var updatedAt float64
-	if json.Unmarshal(p["updatedAt"], &updatedAt) != nil {
+	if json.Unmarshal(p.UpdatedAt, &updatedAt) != nil {
 		return nil, "", false
 	}
 	version := "1"
-	if raw, ok := p["version"]; ok && json.Unmarshal(raw, &version) != nil {
+	if p.Version != nil && json.Unmarshal(p.Version, &version) != nil {
 		return nil, "", false
 	}
-	srec, ok := a.cacheRecord(TableSession, p["session"], "token", "userId")
+	srec, ok := a.cacheRecord(TableSession, p.Session, "token", "userId")
 	if !ok {
 		return nil, "", false
 	}
-	urec, ok := a.cacheRecord(TableUser, p["user"], "email", "name")
+	urec, ok := a.cacheRecord(TableUser, p.User, "email", "name")
 	if !ok {
 		return nil, "", false
 	}
@@ -714,21 +726,44 @@ func (a *Auth) parseCachePayload(b []byte) (*SessionData, string, bool) {
 	return &SessionData{Session: sessionFromRecord(srec), User: userFromRecord(urec)}, version, true
 }
 
-// isoDate is the form of the dates Better Auth revives from cache JSON.
-var isoDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$`)
+// isISODate reports whether s has the form of the dates Better Auth
+// revives from cache JSON: YYYY-MM-DDTHH:MM:SS, an optional fraction of a
+// second, then Z.
+func isISODate(s string) bool {
+	const layout = "dddd-dd-ddTdd:dd:dd"
+	if len(s) < len(layout)+1 || s[len(s)-1] != 'Z' {
+		return false
+	}
+	for i := 0; i < len(layout); i++ {
+		if layout[i] == 'd' {
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+		} else if s[i] != layout[i] {
+			return false
+		}
+	}
+	frac := s[len(layout) : len(s)-1]
+	if frac == "" {
+		return true
+	}
+	if frac[0] != '.' || len(frac) == 1 {
+		return false
+	}
+	for i := 1; i < len(frac); i++ {
+		if frac[i] < '0' || frac[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // cacheRecord converts a cached JSON object of table to a record, typed
 // by the schema. id, createdAt, updatedAt, (session) expiresAt and the
 // required fields must be present and non-null.
-func (a *Auth) cacheRecord(table string, raw json.RawMessage, required ...string) (storage.Record, bool) {
+func (a *Auth) cacheRecord(table string, obj map[string]any, required ...string) (storage.Record, bool) {
 	t := a.schema.Table(table)
-	if t == nil || len(raw) == 0 || raw[0] != '{' {
-		return nil, false
-	}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	var obj map[string]any
-	if d.Decode(&obj) != nil {
+	if t == nil || obj == nil {
 		return nil, false
 	}
 	rec := storage.Record{}
@@ -771,7 +806,7 @@ func (a *Auth) cacheRecord(table string, raw json.RawMessage, required ...string
 			rec[f.Name] = i
 		case storage.Date:
 			s, ok := v.(string)
-			if !ok || !isoDate.MatchString(s) {
+			if !ok || !isISODate(s) {
 				return nil, false
 			}
 			tm, err := time.Parse(time.RFC3339Nano, s)
