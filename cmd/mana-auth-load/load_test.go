@@ -267,7 +267,7 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
-	ts := testServer(t, nil)
+	ts := testServer(t, nil, nil)
 	ctx := context.Background()
 
 	o := defaultOptions()
@@ -323,9 +323,10 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-// testServer runs the reference server on SQLite in a temporary
-// directory, with env added to its configuration.
-func testServer(t *testing.T, env map[string]string) *httptest.Server {
+// testServer runs the reference server (on SQLite in a temporary
+// directory unless env says otherwise), with env added to its
+// configuration, logging to log (nil: nowhere).
+func testServer(t *testing.T, env map[string]string, log *slog.Logger) *httptest.Server {
 	t.Helper()
 	envm := map[string]string{
 		"DATA_DIR":        t.TempDir(),
@@ -341,7 +342,10 @@ func testServer(t *testing.T, env map[string]string) *httptest.Server {
 	prev := slog.Default()
 	slog.SetDefault(slog.New(slog.DiscardHandler))
 	t.Cleanup(func() { slog.SetDefault(prev) })
-	srv, err := server.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	srv, err := server.New(context.Background(), cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +371,7 @@ func TestCookies(t *testing.T) {
 		{"cookie cache", map[string]string{"SESSION_COOKIE_CACHE_MAX_AGE": "300"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ts := testServer(t, tc.env)
+			ts := testServer(t, tc.env, nil)
 			o := defaultOptions()
 			o.URL = ts.URL
 			o.Scenarios = []string{"get-session,token"}

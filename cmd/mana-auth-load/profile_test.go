@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/managarten/mana-auth/server"
 )
 
 // TestProfileScenario is off unless MANA_LOAD_PROFILE names scenarios (a
@@ -26,28 +23,11 @@ func TestProfileScenario(t *testing.T) {
 	if names == "" {
 		t.Skip("set MANA_LOAD_PROFILE=<scenario> to profile a scenario in process")
 	}
-	envm := map[string]string{
-		"DATA_DIR":        t.TempDir(),
-		"TRUSTED_PROXIES": "127.0.0.1,::1",
-		"AUTH_SECRET":     "profile-secret-0123456789abcdefghijklmnopqrs",
+	// The access log is part of the server's cost: keep it, but discard.
+	ts := testServer(t, map[string]string{
 		"DATABASE_URL":    os.Getenv("MANA_LOAD_DATABASE_URL"),
 		"DATABASE_SCHEMA": os.Getenv("MANA_LOAD_DATABASE_SCHEMA"),
-	}
-	cfg, err := server.FromEnv(func(k string) string { return envm[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.DiscardHandler))
-	t.Cleanup(func() { slog.SetDefault(prev) })
-	// The access log is part of the server's cost: keep it, but discard.
-	srv, err := server.New(context.Background(), cfg, slog.New(slog.NewTextHandler(discardWriter{}, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
+	}, slog.New(slog.NewTextHandler(discardWriter{}, nil)))
 	o := defaultOptions()
 	o.URL = ts.URL
 	o.Scenarios = strings.Split(names, ",")
