@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -141,6 +142,23 @@ func TestLockoutSharedByRoutes(t *testing.T) {
 			}
 			if n := env.failures(t, email); n != 5 {
 				t.Errorf("%d lockout rows, want 5", n)
+			}
+			// Every failure is logged with its email, whichever the route.
+			recs, err := env.s.db.FindMany(context.Background(), TableSecurityEvent, storage.Query{
+				Where: []storage.Where{storage.W("eventType", EventLoginFailure)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var emails []string
+			for _, r := range recs {
+				var meta struct{ Email string }
+				if err := json.Unmarshal([]byte(r.String("metadata")), &meta); err != nil {
+					t.Fatalf("metadata %q: %v", r.String("metadata"), err)
+				}
+				emails = append(emails, meta.Email)
+			}
+			if diff := cmp.Diff(slices.Repeat([]string{email}, 5), emails); diff != "" {
+				t.Errorf("LOGIN_FAILURE emails (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -420,6 +420,7 @@ var errAccountLocked = auth.NewError(http.StatusTooManyRequests, "ACCOUNT_LOCKED
 // guardSignIn is the mana plugin's PasswordSignIn hook: the lockout, with
 // an ACCOUNT_LOCKED event for each refusal.
 func (s *Server) guardSignIn(ctx context.Context, email string) (func(error), error) {
+	noteSignIn(ctx, email)
 	rest, done := s.lock.begin(ctx, email)
 	if rest > 0 {
 		s.sec.record(ctx, eventFor(ctx, EventAccountLocked, "", map[string]any{"email": email}))

@@ -145,13 +145,23 @@ var signInPaths = map[string]bool{
 func (s *Server) logAuthFailures(next http.Handler) http.Handler {
 	base := s.auth.Config().BasePath
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path := strings.TrimPrefix(r.URL.Path, base)
+		if !signInPaths[path] {
+			next.ServeHTTP(w, r)
+			return
+		}
+		note := &signInNote{}
+		r = r.WithContext(context.WithValue(r.Context(), signInNoteKey{}, note))
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		path := strings.TrimPrefix(r.URL.Path, base)
-		if signInPaths[path] && (sw.status == http.StatusUnauthorized || sw.status == http.StatusForbidden) {
+		if sw.status == http.StatusUnauthorized || sw.status == http.StatusForbidden {
 			info := auth.RequestInfo{IP: s.auth.ClientIP(r), UserAgent: r.UserAgent()}
+			meta := map[string]any{"route": path, "status": sw.status}
+			if note.email != "" {
+				meta["email"] = note.email
+			}
 			s.sec.record(r.Context(), securityEvent{Type: EventLoginFailure, IP: info.IP, UserAgent: info.UserAgent,
-				Metadata: map[string]any{"route": path, "status": sw.status}})
+				Metadata: meta})
 			outcome := "invalid_credentials"
 			if sw.status == http.StatusForbidden {
 				outcome = "forbidden"
@@ -159,6 +169,21 @@ func (s *Server) logAuthFailures(next http.Handler) http.Handler {
 			s.metrics.signIn(outcome)
 		}
 	})
+}
+
+// signInNote carries what a sign-in learned about itself to
+// logAuthFailures, which never reads the body: the PasswordSignIn hook
+// notes the email, so a LOGIN_FAILURE from /api/auth/sign-in/email names
+// it as the /api/v1/auth/login one does.
+type signInNote struct{ email string }
+
+type signInNoteKey struct{}
+
+// noteSignIn records email in the request's sign-in note, if it has one.
+func noteSignIn(ctx context.Context, email string) {
+	if n, ok := ctx.Value(signInNoteKey{}).(*signInNote); ok {
+		n.email = email
+	}
 }
 
 // logPath is the path as the access log shows it: tokens carried in the
