@@ -119,16 +119,6 @@ func (env *emailEnv) do(t *testing.T, method, path string, body any, cookies ...
 	return r
 }
 
-func sessionCookie(h http.Header) []*http.Cookie {
-	var out []*http.Cookie
-	for _, c := range (&http.Response{Header: h}).Cookies() {
-		if strings.HasSuffix(c.Name, "session_token") && c.Value != "" {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 func TestSignUpRequiresVerification(t *testing.T) {
 	t.Parallel()
 	env := newEmailEnv(t, func(c *auth.Config) {

@@ -196,13 +196,6 @@ func (e *env) jwks() map[string]ed25519.PublicKey {
 	return keys
 }
 
-func (e *env) now() time.Time {
-	if e.clock != nil {
-		return e.clock.Now()
-	}
-	return time.Now()
-}
-
 func (e *env) keyCount() int64 {
 	e.t.Helper()
 	n, err := e.db.Count(context.Background(), TableJWKS)

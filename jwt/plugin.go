@@ -129,7 +129,7 @@ func (p *Plugin) Init(a *auth.Auth) error {
 	case o.GracePeriod < 0 || o.KeyRotationInterval < 0 || o.KeyCacheTTL < 0:
 		return errors.New("jwt: Options durations must not be negative")
 	case !strings.HasPrefix(o.JWKSPath, "/") || strings.Contains(o.JWKSPath, ".."):
-		return fmt.Errorf("jwt: Options.JWKSPath %q must start with / and not contain ..", o.JWKSPath)
+		return fmt.Errorf("jwt: Options.JWKSPath %q must start with / and not contain \"..\"", o.JWKSPath)
 	}
 	origin, err := Origin(a.Config().BaseURL)
 	if err != nil {

@@ -432,7 +432,5 @@ func (s *Server) guardSignIn(ctx context.Context, email string) (func(error), er
 
 func retrySeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
 
-var errNoUser = errors.New("no such user")
-
 var errSignupLimit = auth.NewError(http.StatusTooManyRequests, "SIGNUP_LIMIT_REACHED",
 	"Das tägliche Registrierungslimit ist erreicht. Versuche es morgen wieder.")

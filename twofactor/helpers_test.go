@@ -72,16 +72,6 @@ func (o *outbox) last(t *testing.T, kind auth.EmailKind) auth.Email {
 	return auth.Email{}
 }
 
-func (o *outbox) count(kind auth.EmailKind) int {
-	n := 0
-	for _, e := range o.Sent() {
-		if e.Kind == kind {
-			n++
-		}
-	}
-	return n
-}
-
 type env struct {
 	t   *testing.T
 	a   *auth.Auth
@@ -232,11 +222,6 @@ func (b *browser) cookie(name string) string {
 func (b *browser) setCookie(name, value string) {
 	u, _ := url.Parse(b.e.srv.URL)
 	b.jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value, Path: "/"}})
-}
-
-func (b *browser) dropCookie(name string) {
-	u, _ := url.Parse(b.e.srv.URL)
-	b.jar.SetCookies(u, []*http.Cookie{{Name: name, Value: "", Path: "/", MaxAge: -1}})
 }
 
 func want(t *testing.T, r reply, status int, code string) {

@@ -65,8 +65,6 @@ func TestEnrolmentAndSignIn(t *testing.T) {
 	if got := s.body["user"].(map[string]any)["twoFactorEnabled"]; got != false {
 		t.Fatalf("new user twoFactorEnabled = %v, want false", got)
 	}
-	oldToken := s.body["session"].(map[string]any)["token"].(string)
-
 	r := ok(t, b.post(t, "/two-factor/enable", map[string]any{"password": password}))
 	if diff := cmp.Diff([]string{"backupCodes", "method", "totpURI"}, keys(r.body)); diff != "" {
 		t.Fatalf("enable keys (-want +got):\n%s", diff)
@@ -105,7 +103,7 @@ func TestEnrolmentAndSignIn(t *testing.T) {
 		t.Fatalf("interrupted before enrolment finished: %s", got.raw)
 	}
 	s = ok(t, b.do(t, "GET", "/get-session", nil))
-	oldToken = s.body["session"].(map[string]any)["token"].(string)
+	oldToken := s.body["session"].(map[string]any)["token"].(string)
 
 	// The first code turns two-factor on and replaces the session.
 	v := ok(t, b.post(t, "/two-factor/verify-totp", map[string]any{"code": e.code(key, 0)}))

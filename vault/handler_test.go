@@ -16,9 +16,8 @@ import (
 const prefix = "/api/v1/me/encryption-vault"
 
 type client struct {
-	t  *testing.T
-	h  http.Handler
-	ip string
+	t *testing.T
+	h http.Handler
 }
 
 type resp struct {

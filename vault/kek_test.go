@@ -54,7 +54,7 @@ func TestKEKFromEnv(t *testing.T) {
 	}
 
 	// Rotation setup: new current id, old key readable.
-	p, err = KEKFromEnv(envOf(map[string]string{EnvKEK: std, EnvKEKID: "env-v2",
+	_, err = KEKFromEnv(envOf(map[string]string{EnvKEK: std, EnvKEKID: "env-v2",
 		EnvKEKPrevious: " env-v1:" + base64.StdEncoding.EncodeToString(old) + " , fp:" + base64.StdEncoding.EncodeToString(key[:31]) + "A="}), true)
 	if err == nil {
 		t.Fatal("a 31-byte previous key was accepted")
