@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 the error strings of these checks start with the adapter method they name (Update, FindOne).
+
 package storagetest
 
 import (
