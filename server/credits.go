@@ -189,20 +189,21 @@ func (w *creditsWorker) attempt(ctx context.Context, userID string) {
 	}
 }
 
-// run retries due rows until ctx ends.
-func (w *creditsWorker) run(ctx context.Context) {
-	t := time.NewTicker(w.interval)
+// every calls fn each interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			fn(ctx)
 		}
-		w.sweep(ctx)
 	}
 }
 
+// sweep retries the due rows.
 func (w *creditsWorker) sweep(ctx context.Context) {
 	now := w.a.Now()
 	recs, err := w.a.DB().FindMany(ctx, TableCreditsSync, storage.Query{

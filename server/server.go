@@ -251,8 +251,10 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 		s.credits = &creditsWorker{a: a, client: s.creditsClient, log: log, interval: 30 * time.Second,
 			verified: cfg.RequireEmailVerification, stop: bg}
 		s.wg.Add(1)
-		go func() { defer s.wg.Done(); s.credits.run(bg) }()
+		go func() { defer s.wg.Done(); every(bg, s.credits.interval, s.credits.sweep) }()
 	}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); every(bg, lockoutPruneEvery, s.lock.prune) }()
 	s.sync = deps.Sync
 	if s.sync == nil && cfg.SyncDatabaseURL != "" {
 		ps, err := OpenPostgresSync(ctx, cfg.SyncDatabaseURL)
