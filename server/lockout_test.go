@@ -302,23 +302,34 @@ func TestLockoutLastsFromNewestFailure(t *testing.T) {
 	}
 }
 
-// Pruning deletes the attempts no lock can read any more (older than the
-// window plus the lock) and keeps the rest, so a lock in force survives it.
-func TestLockoutPrune(t *testing.T) {
+// Maintenance deletes the attempts no lock can read any more (older than
+// the window plus the lock) and keeps the rest, so a lock in force
+// survives it; and it deletes expired sessions, keeping live ones.
+func TestMaintain(t *testing.T) {
 	t.Parallel()
 	for _, st := range lockoutStores {
 		t.Run(st.name, func(t *testing.T) {
 			t.Parallel()
 			env := newE2EOn(t, st.open(t), nil)
 			env.addFailures(t, "old@example.com", 3)
+			stale := env.seed(t, "stale@example.com") // its session expires below
+			env.clock.Advance(8 * 24 * time.Hour)
+			fresh := env.seed(t, "fresh@example.com")
 			env.clock.Advance(20 * time.Minute)
 			env.addFailures(t, "locked@example.com", 5)
 			env.clock.Advance(25*time.Minute + time.Second) // old: 45m1s ago; locked: 25m1s ago
 
-			env.s.lock.prune(context.Background())
+			env.s.maintain(context.Background())
 			got := map[string]int64{"old": env.failures(t, "old@example.com"), "locked": env.failures(t, "locked@example.com")}
 			if diff := cmp.Diff(map[string]int64{"old": 0, "locked": 5}, got); diff != "" {
 				t.Errorf("rows after pruning (-want +got):\n%s", diff)
+			}
+			sessions := map[string]int64{
+				"stale": env.count(t, auth.TableSession, storage.W("userId", stale.id)),
+				"fresh": env.count(t, auth.TableSession, storage.W("userId", fresh.id)),
+			}
+			if diff := cmp.Diff(map[string]int64{"stale": 0, "fresh": 1}, sessions); diff != "" {
+				t.Errorf("sessions after maintenance (-want +got):\n%s", diff)
 			}
 			expectAnswer(t, "still locked", env.tryPassword(t, routeSignIn, "locked@example.com", testPassword), routeSignIn, answerLocked, 4*60+59)
 		})

@@ -402,17 +402,13 @@ func (l *lockout) fail(ctx context.Context, email, ip string) {
 
 // prune deletes the attempts too old to matter: no lock reads a failure
 // older than window + lockFor. Without it, guesses at emails that never
-// succeed would pile up rows for ever. The server runs it every
-// lockoutPruneEvery.
+// succeed would pile up rows for ever. Server.maintain runs it.
 func (l *lockout) prune(ctx context.Context) {
 	cutoff := l.now().Add(-l.window - l.lockFor)
 	if _, err := l.db.Delete(ctx, TableLoginAttempt, storage.Where{Field: "attemptedAt", Op: storage.Lt, Value: cutoff}); err != nil {
 		l.log.WarnContext(ctx, "lockout: pruning old attempts failed", "err", err)
 	}
 }
-
-// lockoutPruneEvery is how often the server prunes old login attempts.
-const lockoutPruneEvery = 10 * time.Minute
 
 func (l *lockout) drop(ctx context.Context, id string) {
 	if _, err := l.db.Delete(context.WithoutCancel(ctx), TableLoginAttempt, storage.W("id", id)); err != nil {

@@ -254,7 +254,7 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 		go func() { defer s.wg.Done(); every(bg, s.credits.interval, s.credits.sweep) }()
 	}
 	s.wg.Add(1)
-	go func() { defer s.wg.Done(); every(bg, lockoutPruneEvery, s.lock.prune) }()
+	go func() { defer s.wg.Done(); every(bg, maintainEvery, s.maintain) }()
 	s.sync = deps.Sync
 	if s.sync == nil && cfg.SyncDatabaseURL != "" {
 		ps, err := OpenPostgresSync(ctx, cfg.SyncDatabaseURL)
@@ -375,6 +375,20 @@ func Migrate(ctx context.Context, cfg Config, log *slog.Logger, dryRun bool) ([]
 		return nil, err
 	}
 	return nil, s.promoteAdmins(ctx)
+}
+
+// maintainEvery is how often each instance deletes what no request can
+// use any more (Server.maintain).
+const maintainEvery = 10 * time.Minute
+
+// maintain deletes what no request can use any more: expired sessions
+// and verification values, and login attempts older than any lock.
+// Every instance runs it; the deletes are idempotent.
+func (s *Server) maintain(ctx context.Context) {
+	if _, err := s.auth.DeleteExpired(ctx); err != nil {
+		s.log.WarnContext(ctx, "maintenance: deleting expired sessions and tokens failed", "err", err)
+	}
+	s.lock.prune(ctx)
 }
 
 // SetAdmin gives the user with email role admin (or takes it back).
