@@ -427,12 +427,3 @@ func TestDuplicateEmailRace(t *testing.T) {
 		t.Errorf("%d sessions, want 1", got)
 	}
 }
-
-// changeByte returns s with its i-th byte replaced by another letter.
-func changeByte(s string, i int) string {
-	c := byte('X')
-	if s[i] == c {
-		c = 'Y'
-	}
-	return s[:i] + string(c) + s[i+1:]
-}

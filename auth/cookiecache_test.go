@@ -284,15 +284,6 @@ func TestCookieCacheRejected(t *testing.T) {
 				t.Fatal("no cache cookie")
 				return ""
 			}
-			flip := func(s string, i int) string {
-				b := []byte(s)
-				if b[i] == 'A' {
-					b[i] = 'B'
-				} else {
-					b[i] = 'A'
-				}
-				return string(b)
-			}
 			otherStrategy := auth.CookieCacheJWT
 			if strategy == auth.CookieCacheJWT {
 				otherStrategy = auth.CookieCacheCompact
@@ -303,9 +294,9 @@ func TestCookieCacheRejected(t *testing.T) {
 				value   string
 				advance time.Duration
 			}{
-				{name: "tampered start", browser: alice, value: flip(aliceCache, 10)},
-				{name: "tampered middle", browser: alice, value: flip(aliceCache, len(aliceCache)/2)},
-				{name: "tampered end", browser: alice, value: flip(aliceCache, len(aliceCache)-3)},
+				{name: "tampered start", browser: alice, value: changeByte(aliceCache, 10)},
+				{name: "tampered middle", browser: alice, value: changeByte(aliceCache, len(aliceCache)/2)},
+				{name: "tampered end", browser: alice, value: changeByte(aliceCache, len(aliceCache)-3)},
 				{name: "truncated", browser: alice, value: aliceCache[:len(aliceCache)-1]},
 				{name: "expired", browser: alice, value: aliceCache, advance: 5*time.Minute + time.Second},
 				{name: "other version", browser: alice, value: other(func(c *auth.Config) { c.Session.CookieCache.Version = "2" })},

@@ -108,21 +108,12 @@ func TestVerifyCookieValueRejects(t *testing.T) {
 	t.Parallel()
 	dec, _ := url.PathUnescape(specCookie) // value.sig with raw + / =
 	sig := dec[strings.LastIndexByte(dec, '.')+1:]
-	flip := func(s string, i int) string {
-		b := []byte(s)
-		if b[i] == 'A' {
-			b[i] = 'B'
-		} else {
-			b[i] = 'A'
-		}
-		return string(b)
-	}
 	tests := []struct {
 		name, secret, cookie string
 	}{
-		{"tampered value", specSecret, flip(specCookie, 3)},
+		{"tampered value", specSecret, changeByte(specCookie, 3)},
 		{"value with extra char", specSecret, "x" + specCookie},
-		{"tampered signature", specSecret, specToken + "." + url.QueryEscape(flip(sig, 5))},
+		{"tampered signature", specSecret, specToken + "." + url.QueryEscape(changeByte(sig, 5))},
 		{"truncated signature", specSecret, specToken + "." + url.PathEscape(sig[:43])},
 		{"truncated encoded cookie", specSecret, specCookie[:len(specCookie)-3]},
 		{"signature one char too long", specSecret, specToken + "." + "A" + sig},

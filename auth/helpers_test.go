@@ -512,3 +512,12 @@ func dropNullImage(v any) any {
 }
 
 func readResp(resp *http.Response) ([]byte, error) { return io.ReadAll(resp.Body) }
+
+// changeByte returns s with its i-th byte replaced by another letter.
+func changeByte(s string, i int) string {
+	c := byte('X')
+	if s[i] == c {
+		c = 'Y'
+	}
+	return s[:i] + string(c) + s[i+1:]
+}
