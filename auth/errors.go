@@ -22,6 +22,8 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
+// Error returns "CODE: message" (the user-safe message), with the
+// cause in parentheses when there is one.
 func (e *Error) Error() string {
 	if e.Err != nil {
 		return fmt.Sprintf("%s: %s (%v)", e.Code, e.Message, e.Err)

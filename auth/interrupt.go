@@ -24,6 +24,7 @@ type Interruption struct {
 	RedirectURL string
 }
 
+// Error says that the sign-in was interrupted, and why.
 func (i *Interruption) Error() string { return "auth: sign-in interrupted: " + i.Reason }
 
 type signInKey struct{}

@@ -21,6 +21,7 @@ const (
 	KindAny
 )
 
+// String returns the kind's name as validation messages use it.
 func (k Kind) String() string {
 	switch k {
 	case KindString, KindEmail:

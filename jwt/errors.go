@@ -17,6 +17,8 @@ type Error struct {
 	Err     error
 }
 
+// Error returns "jwt: CODE: message", with the cause in parentheses
+// when there is one.
 func (e *Error) Error() string {
 	s := "jwt: " + e.Code + ": " + e.Message
 	if e.Err != nil {

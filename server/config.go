@@ -129,6 +129,7 @@ type ConfigError struct {
 	Msg string
 }
 
+// Error names the variable and what is wrong with it.
 func (e *ConfigError) Error() string { return e.Var + ": " + e.Msg }
 
 func splitList(s string) []string {

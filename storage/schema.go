@@ -17,6 +17,7 @@ const (
 	Date
 )
 
+// String returns the type's name ("string", "bool", …).
 func (t FieldType) String() string {
 	switch t {
 	case String:

@@ -87,12 +87,14 @@ type Buffer struct {
 	buf bytes.Buffer
 }
 
+// Write appends p; it is safe for concurrent use.
 func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
+// String returns everything written so far.
 func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
