@@ -158,11 +158,15 @@ func (p *Plugin) Challenge(ctx context.Context, u *auth.User, method string, rem
 	if err != nil {
 		return nil, err
 	}
-	cookies := []*http.Cookie{
-		p.a.NewCookie(auth.CookieSessionToken, "", -1),
-		p.a.NewCookie(auth.CookieSessionData, "", -1),
-		p.a.SignedCookie(CookieTwoFactor, id, int(ttl/time.Second)),
+	// The session cookies go (with every cache chunk the request carries);
+	// dont_remember is settled below.
+	var cookies []*http.Cookie
+	for _, c := range p.a.ExpiredSessionCookies(auth.RequestInfoFrom(ctx).Request) {
+		if c.Name != p.a.CookieName(auth.CookieDontRemember) {
+			cookies = append(cookies, c)
+		}
 	}
+	cookies = append(cookies, p.a.SignedCookie(CookieTwoFactor, id, int(ttl/time.Second)))
 	if rememberMe {
 		cookies = append(cookies, p.a.NewCookie(auth.CookieDontRemember, "", -1))
 	} else { // kept for the session the verification creates

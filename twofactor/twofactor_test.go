@@ -122,7 +122,10 @@ func TestEnrolmentAndSignIn(t *testing.T) {
 	ok(t, b.post(t, "/sign-out", nil))
 	e.advance(30 * time.Second)
 
-	// Sign-in is interrupted: no session row, cookies expired, two_factor set.
+	// Sign-in is interrupted: no session row, cookies expired (stale cache
+	// chunks too), two_factor set.
+	b.setCookie("better-auth.session_data.0", "stale")
+	b.setCookie("better-auth.session_data.1", "stale")
 	before := e.countRows(t, auth.TableSession, storage.W("userId", id))
 	p := b.signIn(t, "jo@example.com")
 	if diff := cmp.Diff(`{"twoFactorRedirect":true,"twoFactorMethods":["totp"]}`, p.raw); diff != "" {
@@ -138,6 +141,8 @@ func TestEnrolmentAndSignIn(t *testing.T) {
 	if diff := cmp.Diff([]string{
 		"better-auth.session_token=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
 		"better-auth.session_data=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
+		"better-auth.session_data.0=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
+		"better-auth.session_data.1=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
 		"better-auth.two_factor=X; Max-Age=600; Path=/; HttpOnly; SameSite=Lax",
 		"better-auth.dont_remember=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
 	}, setCookies); diff != "" {
