@@ -369,6 +369,20 @@ func (env *e2e) mails(addr string) []auth.Email {
 	return out
 }
 
+// waitMails returns the mails to addr once there are at least n of them:
+// some (password resets, resent verifications) go out in the background,
+// after the answer. It gives up after 10 s and returns what there is.
+func (env *e2e) waitMails(addr string, n int) []auth.Email {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := env.mails(addr)
+		if len(m) >= n || time.Now().After(deadline) {
+			return m
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // tokenFromURL returns the token of a mailed link: the "token" query
 // parameter, else the last path segment.
 func tokenFromURL(t *testing.T, link string) string {

@@ -278,7 +278,7 @@ func TestE2EEmailVerificationRequired(t *testing.T) {
 	if r.status != 200 || r.body["success"] != true {
 		t.Fatalf("resend-verification: %d %s", r.status, r.raw)
 	}
-	mails := env.mails("unverified@example.com")
+	mails := env.waitMails("unverified@example.com", sent+1)
 	if len(mails) != sent+1 || mails[len(mails)-1].Kind != auth.EmailVerification {
 		t.Fatalf("no new verification mail: %+v", mails)
 	}
@@ -312,7 +312,7 @@ func TestE2EPasswordEmailAndAccount(t *testing.T) {
 	if r.status != 200 || r.body["success"] != true {
 		t.Fatalf("forgot-password: %d %s", r.status, r.raw)
 	}
-	mails := env.mails("pw@example.com")
+	mails := env.waitMails("pw@example.com", 1)
 	if len(mails) != 1 || mails[0].Kind != auth.EmailPasswordReset || !strings.Contains(mails[0].URL, "/api/auth/reset-password/") ||
 		!strings.Contains(mails[0].URL, "callbackURL="+url.QueryEscape("https://app.mana.how/reset")) {
 		t.Fatalf("reset mail = %+v", mails)
@@ -342,7 +342,7 @@ func TestE2EPasswordEmailAndAccount(t *testing.T) {
 	if r.status != 200 || r.body["success"] != true {
 		t.Fatalf("change-email: %d %s", r.status, r.raw)
 	}
-	mails = env.mails("pw@example.com")
+	mails = env.waitMails("pw@example.com", len(mails)+1)
 	confirm := mails[len(mails)-1]
 	if confirm.Kind != auth.EmailChangeEmail {
 		t.Fatalf("no confirmation to the old address: %+v", confirm)
@@ -354,7 +354,7 @@ func TestE2EPasswordEmailAndAccount(t *testing.T) {
 	if r = env.get(t, link.RequestURI(), "Cookie", newCookie); r.status != 302 {
 		t.Fatalf("confirming from the old address: %d %s", r.status, r.raw)
 	}
-	verify := env.mails("moved@example.com")
+	verify := env.waitMails("moved@example.com", 1)
 	if len(verify) != 1 {
 		t.Fatalf("no verification to the new address: %+v", verify)
 	}
@@ -741,7 +741,7 @@ func TestE2EAPIAuthRoutes(t *testing.T) {
 		t.Error("revoked session still valid")
 	}
 	r = env.post(t, "/api/auth/request-password-reset", `{"email":"sam@example.com","redirectTo":"/reset"}`)
-	if r.status != 200 || len(env.mails("sam@example.com")) == 0 {
+	if r.status != 200 || len(env.waitMails("sam@example.com", 1)) == 0 {
 		t.Fatalf("request-password-reset: %d %s", r.status, r.raw)
 	}
 	r = env.post(t, "/api/auth/sign-out", "", "Cookie", cookie)
