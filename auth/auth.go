@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/managarten/mana-auth/storage"
@@ -22,8 +23,9 @@ type Auth struct {
 	plugins []Plugin
 	log     *slog.Logger
 	now     func() time.Time
-	secret  []byte   // the current secret (keys.Current())
-	keys    *Keyring // every secret, for data at rest
+	secret  []byte          // the current secret (keys.Current())
+	keys    *Keyring        // every secret, for data at rest
+	jweKeys func() []jweKey // the cookie cache's JWE keys, derived once
 
 	hasher    Hasher
 	hashGate  *hashGate
@@ -62,6 +64,7 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 		cookieSec: *cfg.Cookies.Secure,
 		bg:        bgWork{slots: make(chan struct{}, 256)},
 	}
+	a.jweKeys = sync.OnceValue(a.deriveJWEKeys)
 	if a.origins, err = newOriginMatcher(cfg.BaseURL, cfg.TrustedOrigins); err != nil {
 		return nil, err
 	}

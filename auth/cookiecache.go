@@ -326,7 +326,7 @@ func (a *Auth) encodeCookieCache(sd *SessionData, dontRemember bool) (string, er
 		if dontRemember {
 			ttl = dontRememberTokenTTL
 		}
-		return encodeCacheJWE(a.secret, payload, now, ttl)
+		return encodeCacheJWE(a.jweKeys()[0], payload, now, ttl)
 	default:
 		if dontRemember {
 			ttl = dontRememberCompactTTL
@@ -559,28 +559,30 @@ func checkClaims(claims []byte, now time.Time, tolerance time.Duration) (float64
 	return exp * 1000, true
 }
 
+// jweKey is a cookie-cache JWE key and its kid.
+type jweKey struct {
+	key []byte
+	kid string
+}
+
 // cacheJWEKey derives Better Auth's JWE key from the secret:
 // HKDF-SHA256(secret, salt "better-auth-session", info "BetterAuth.js
 // Generated Encryption Key", 64 bytes), and its kid, the RFC 7638 SHA-256
 // thumbprint of the key as an "oct" JWK.
-func cacheJWEKey(secret []byte) (key []byte, kid string, err error) {
-	key, err = hkdf.Key(sha256.New, secret, []byte(jweSalt), jweInfo, 64)
+func cacheJWEKey(secret []byte) jweKey {
+	key, err := hkdf.Key(sha256.New, secret, []byte(jweSalt), jweInfo, 64)
 	if err != nil {
-		return nil, "", err
+		panic("auth: HKDF-SHA256 refused 64 bytes: " + err.Error()) // cannot happen: the limit is 8160
 	}
 	sum := sha256.Sum256([]byte(`{"k":"` + base64.RawURLEncoding.EncodeToString(key) + `","kty":"oct"}`))
-	return key, base64.RawURLEncoding.EncodeToString(sum[:]), nil
+	return jweKey{key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:])}
 }
 
 // encodeCacheJWE encrypts the payload as Better Auth's symmetricEncodeJWT:
 // a compact JWE, alg "dir", enc "A256CBC-HS512", kid, with iat, exp and a
 // random UUID jti.
-func encodeCacheJWE(secret, payload []byte, now time.Time, ttl time.Duration) (string, error) {
-	key, kid, err := cacheJWEKey(secret)
-	if err != nil {
-		return "", err
-	}
-	e, err := jose.NewEncrypter(jose.A256CBC_HS512, jose.Recipient{Algorithm: jose.DIRECT, Key: key, KeyID: kid}, nil)
+func encodeCacheJWE(k jweKey, payload []byte, now time.Time, ttl time.Duration) (string, error) {
+	e, err := jose.NewEncrypter(jose.A256CBC_HS512, jose.Recipient{Algorithm: jose.DIRECT, Key: k.key, KeyID: k.kid}, nil)
 	if err != nil {
 		return "", err
 	}
@@ -594,23 +596,19 @@ func encodeCacheJWE(secret, payload []byte, now time.Time, ttl time.Duration) (s
 }
 
 // decodeCacheJWE decrypts a cache JWE as Better Auth's symmetricDecodeJWT
-// does with every secret it knows (secrets[0] is the current one): a JWE
-// with a kid opens only under the secret whose key it names; one without
-// is tried under each. It returns the claims and exp in ms.
-func decodeCacheJWE(secrets [][]byte, token string, now time.Time) ([]byte, float64, bool) {
+// does with every secret it knows (keys[0] is the current one's): a JWE
+// with a kid opens only under the key it names; one without is tried
+// under each. It returns the claims and exp in ms.
+func decodeCacheJWE(keys []jweKey, token string, now time.Time) ([]byte, float64, bool) {
 	obj, err := jose.ParseEncryptedCompact(token, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256CBC_HS512})
 	if err != nil {
 		return nil, 0, false
 	}
-	for _, secret := range secrets {
-		key, kid, err := cacheJWEKey(secret)
-		if err != nil {
-			return nil, 0, false
-		}
-		if obj.Header.KeyID != "" && obj.Header.KeyID != kid {
+	for _, k := range keys {
+		if obj.Header.KeyID != "" && obj.Header.KeyID != k.kid {
 			continue
 		}
-		claims, err := obj.Decrypt(key)
+		claims, err := obj.Decrypt(k.key)
 		if err != nil {
 			if obj.Header.KeyID != "" {
 				return nil, 0, false
@@ -623,15 +621,16 @@ func decodeCacheJWE(secrets [][]byte, token string, now time.Time) ([]byte, floa
 	return nil, 0, false
 }
 
-// jweSecrets returns the secrets a cache JWE may be sealed with: the
-// current one, the other versions, then the legacy secret.
-func (a *Auth) jweSecrets() [][]byte {
-	out := [][]byte{a.secret}
+// deriveJWEKeys derives the keys a cache JWE may be sealed with, from the
+// current secret, the other versions, then the legacy secret (Auth.jweKeys
+// calls it once: the secrets do not change).
+func (a *Auth) deriveJWEKeys() []jweKey {
+	out := []jweKey{cacheJWEKey(a.secret)}
 	seen := map[string]bool{string(a.secret): true}
 	add := func(s string) {
 		if s != "" && !seen[s] {
 			seen[s] = true
-			out = append(out, []byte(s))
+			out = append(out, cacheJWEKey([]byte(s)))
 		}
 	}
 	for _, v := range a.keys.Versions() {
@@ -671,7 +670,7 @@ func (a *Auth) sessionFromCache(value, token string) *SessionData {
 	case CookieCacheJWT:
 		payload, expiresAt, ok = decodeCacheJWT(a.secret, value, now)
 	case CookieCacheJWE:
-		payload, expiresAt, ok = decodeCacheJWE(a.jweSecrets(), value, now)
+		payload, expiresAt, ok = decodeCacheJWE(a.jweKeys(), value, now)
 	default:
 		payload, expiresAt, ok = decodeCacheCompact(a.secret, value)
 	}
