@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
+
 	"unicode/utf16"
 
 	"github.com/managarten/mana-auth/storage"
@@ -57,33 +57,6 @@ func (a *Auth) checkPasswordLength(p string) error {
 	}
 	if n > a.cfg.EmailPassword.MaxPasswordLength {
 		return ErrPasswordTooLong
-	}
-	return nil
-}
-
-func checkName(name string) error {
-	if len(name) > 1024 || utf16Len(name) > 256 {
-		return ErrInvalidName
-	}
-	for _, r := range name {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			return ErrInvalidName
-		}
-	}
-	return nil
-}
-
-func checkImage(img *string) error {
-	if img == nil {
-		return nil
-	}
-	if len(*img) > 2048 {
-		return ErrInvalidImage
-	}
-	for _, r := range *img {
-		if unicode.IsControl(r) {
-			return ErrInvalidImage
-		}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"unicode"
 )
 
 // Kind is the expected JSON type of a body parameter.
@@ -172,3 +173,30 @@ func (c *Context) Bool(name string, def bool) bool {
 
 // Has reports whether the body has parameter name.
 func (c *Context) Has(name string) bool { _, ok := c.body[name]; return ok }
+
+func checkName(name string) error {
+	if len(name) > 1024 || utf16Len(name) > 256 {
+		return ErrInvalidName
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return ErrInvalidName
+		}
+	}
+	return nil
+}
+
+func checkImage(img *string) error {
+	if img == nil {
+		return nil
+	}
+	if len(*img) > 2048 {
+		return ErrInvalidImage
+	}
+	for _, r := range *img {
+		if unicode.IsControl(r) {
+			return ErrInvalidImage
+		}
+	}
+	return nil
+}
