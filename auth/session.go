@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/managarten/mana-auth/storage"
 )
@@ -17,7 +18,9 @@ type RequestInfo struct {
 	UserAgent string
 	// Request is the HTTP request being served, if any: plugin hooks that
 	// run deep in an operation (a BeforeSessionCreate hook reading a
-	// trusted-device cookie) find it here. Nil for Go callers.
+	// trusted-device cookie) find it here. The handler and Protect set
+	// it; a Go caller signing a user in on behalf of an HTTP request sets
+	// it too (WithRequestInfo), so that such hooks see that request.
 	Request *http.Request
 }
 
@@ -69,6 +72,8 @@ func (a *Auth) CreateSession(ctx context.Context, u *User, rememberMe bool) (*Au
 	ip, ua := info.IP, info.UserAgent
 	s := &Session{ID: NewID(), Token: RandomString(32, ""), UserID: u.ID, ExpiresAt: exp,
 		CreatedAt: now, UpdatedAt: now, IPAddress: &ip, UserAgent: &ua}
+	jar := &resultCookies{}
+	ctx = context.WithValue(ctx, resultCookiesKey{}, jar)
 	for _, h := range a.hooks {
 		if h.BeforeSessionCreate != nil {
 			if err := h.BeforeSessionCreate(ctx, s, u); err != nil {
@@ -87,7 +92,38 @@ func (a *Auth) CreateSession(ctx context.Context, u *User, rememberMe bool) (*Au
 		}
 	}
 	sd := &SessionData{Session: s, User: u}
-	return &AuthResult{User: u, Session: s, Cookies: a.sessionCookies(info.Request, sd, !rememberMe)}, nil
+	cookies := a.sessionCookies(info.Request, sd, !rememberMe)
+	jar.mu.Lock()
+	cookies = append(cookies, jar.cookies...)
+	jar.mu.Unlock()
+	return &AuthResult{User: u, Session: s, Cookies: cookies}, nil
+}
+
+// resultCookies collects the cookies session hooks add to the result of
+// the CreateSession call they run in.
+type resultCookies struct {
+	mu      sync.Mutex
+	cookies []*http.Cookie
+}
+
+type resultCookiesKey struct{}
+
+// AddResultCookie adds c to the cookies of the session being created under
+// ctx: a BeforeSessionCreate or AfterSessionCreate hook calls it (for
+// example to rotate a trusted-device cookie), and the AuthResult of that
+// CreateSession — and so the answer of every route and Go call that signs
+// in through it — carries c. It reports false, and does nothing, when ctx
+// is not the context of a session hook. Cookies added by a hook whose
+// session is then refused or interrupted are dropped.
+func AddResultCookie(ctx context.Context, c *http.Cookie) bool {
+	jar, _ := ctx.Value(resultCookiesKey{}).(*resultCookies)
+	if jar == nil || c == nil {
+		return false
+	}
+	jar.mu.Lock()
+	jar.cookies = append(jar.cookies, c)
+	jar.mu.Unlock()
+	return true
 }
 
 // sessionToken returns the session token a request carries: from the

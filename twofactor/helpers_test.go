@@ -305,6 +305,16 @@ func (e *env) enroll(t *testing.T, email string) user {
 	return u
 }
 
+// enrollOTP signs a user up and turns two-factor on with one-time codes
+// (enable with method "otp"); the env needs Options.OTP and a mailer.
+func (e *env) enrollOTP(t *testing.T, email string) user {
+	t.Helper()
+	b := e.browser()
+	u := user{id: b.signUp(t, email), email: email}
+	ok(t, b.post(t, "/two-factor/enable", map[string]any{"password": password, "method": "otp"}))
+	return u
+}
+
 // pending signs u in on b and expects the second-factor answer.
 func (b *browser) pending(t *testing.T, u user) reply {
 	t.Helper()

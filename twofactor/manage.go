@@ -56,6 +56,13 @@ func (p *Plugin) Enable(ctx context.Context, sd *auth.SessionData, in EnableInpu
 		if !p.OTPEnabled() {
 			return nil, ErrOTPNotConfigured
 		}
+		// A user with TOTP keeps it: codes by mail would be a weaker
+		// way around it, not a second choice.
+		if r, err := p.findRow(ctx, u.ID); err != nil {
+			return nil, err
+		} else if r != nil && r.Verified {
+			return nil, ErrTOTPAlreadyEnabled
+		}
 		nu, err := p.setEnabled(ctx, u.ID, true)
 		if err != nil {
 			return nil, err

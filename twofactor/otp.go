@@ -22,17 +22,15 @@ func (p *Plugin) otpHash(key, code string) string {
 
 // SendOTP makes a 6-digit one-time code for the attempt, valid OTPPeriod,
 // and delivers it (Options.SendOTP, else an auth.EmailOTP mail). A new
-// code replaces the previous one.
+// code replaces the previous one. A pending sign-in gets one only if its
+// user chose one-time codes (ErrOTPNotEnabled otherwise).
 func (p *Plugin) SendOTP(ctx context.Context, at Attempt) error {
-	if !p.OTPEnabled() {
-		return ErrOTPNotConfigured
-	}
 	pd, err := p.resolve(ctx, at)
 	if err != nil {
 		return err
 	}
-	if mailboxFactors[pd.firstFactor] {
-		return ErrOTPNotConfigured
+	if err := p.otpAllowed(ctx, pd); err != nil {
+		return err
 	}
 	key := pd.otpKey()
 	code := auth.RandomString(totpDigits, "0123456789")
@@ -75,8 +73,8 @@ func (p *Plugin) VerifyOTP(ctx context.Context, at Attempt, code string) (*auth.
 	if err != nil {
 		return nil, err
 	}
-	if mailboxFactors[pd.firstFactor] {
-		return nil, ErrOTPNotConfigured
+	if err := p.otpAllowed(ctx, pd); err != nil {
+		return nil, err
 	}
 	var r *row
 	if pd.signIn() || Enabled(pd.user) {

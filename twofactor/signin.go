@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,75 +18,6 @@ import (
 // Sign-in methods whose first factor proves control of the mailbox: an
 // emailed code would not be a second factor after them.
 var mailboxFactors = map[string]bool{"magic-link": true, "email-verification": true, "email-otp": true}
-
-// reqState is what the plugin keeps about one HTTP request: the request
-// (for the trust_device cookie, which the session hooks cannot otherwise
-// see) and cookies to add to a successful answer.
-type reqState struct {
-	r       *http.Request
-	cookies []*http.Cookie
-}
-
-type stateKey struct{}
-
-func stateFrom(ctx context.Context) *reqState {
-	st, _ := ctx.Value(stateKey{}).(*reqState)
-	return st
-}
-
-// WithRequest returns ctx carrying the incoming request r, so that Go
-// callers that sign users in under ctx (e.g. auth.SignInEmail outside the
-// auth handler) have r's trust_device cookie honoured. The auth handler
-// does this itself. The rotated trust_device cookie of a trusted sign-in is
-// returned by PendingCookies.
-func WithRequest(ctx context.Context, r *http.Request) context.Context {
-	return context.WithValue(ctx, stateKey{}, &reqState{r: r})
-}
-
-// PendingCookies returns the cookies the plugin wants sent with a
-// successful sign-in made under a ctx from WithRequest (the rotated
-// trust_device cookie), and forgets them.
-func PendingCookies(ctx context.Context) []*http.Cookie {
-	st := stateFrom(ctx)
-	if st == nil {
-		return nil
-	}
-	out := st.cookies
-	st.cookies = nil
-	return out
-}
-
-// attachRequest (a before-hook on every route) puts the request state into
-// the request's context. The auth API offers no way for a hook to add to
-// the context of the request, nor gives the session hooks the request, so
-// the request (auth's own copy, private to this request) is updated in
-// place.
-func (p *Plugin) attachRequest(c *auth.Context) error {
-	r := c.Request()
-	if stateFrom(r.Context()) != nil {
-		return nil
-	}
-	ctx := context.WithValue(r.Context(), stateKey{}, &reqState{r: r})
-	if p.enforceAll() && c.Path() == "/verify-email" && auth.SignInMethod(ctx) == "" {
-		// The auto sign-in after email verification is a sign-in by
-		// mailbox; the core does not mark it as one.
-		ctx = auth.WithSignIn(ctx, "email-verification")
-	}
-	*r = *r.WithContext(ctx)
-	return nil
-}
-
-func hasPendingCookies(c *auth.Context) bool {
-	st := stateFrom(c.Context())
-	return st != nil && len(st.cookies) > 0
-}
-
-// flushCookies (an after-hook) sends the cookies a successful sign-in left
-// (the rotated trust_device cookie).
-func (p *Plugin) flushCookies(c *auth.Context) error {
-	c.SetCookies(PendingCookies(c.Context()))
-	return nil
-}
 
 // redirectBody is the answer to an interrupted sign-in.
 type redirectBody struct {
@@ -111,16 +43,9 @@ func (p *Plugin) beforeSessionCreate(ctx context.Context, s *auth.Session, u *au
 	if !on {
 		return nil
 	}
-	trustPresent := false
-	if st := stateFrom(ctx); st != nil {
-		trusted, present, err := p.useTrustedDevice(ctx, st, u.ID)
-		if err != nil {
-			return err
-		}
-		if trusted {
-			return nil
-		}
-		trustPresent = present
+	trusted, trustPresent, err := p.useTrustedDevice(ctx, u.ID)
+	if err != nil || trusted {
+		return err
 	}
 	cfg := p.a.Config()
 	rememberMe := s.ExpiresAt.Sub(s.CreatedAt) == cfg.Session.ExpiresIn
@@ -181,22 +106,48 @@ func (p *Plugin) Challenge(ctx context.Context, u *auth.User, method string, rem
 }
 
 // methods lists the second factors the user can present after a first
-// factor by method.
+// factor by method: the ones they enrolled. A user with a verified TOTP
+// secret enrolled TOTP and is never offered a code by mail (whoever holds
+// the mailbox can also reset the password); a user with two-factor on and
+// no verified secret chose one-time codes (enable with method "otp", or a
+// first one-time code in a session), as Better Auth records it. A code by
+// mail is no second factor after a first factor that itself came from the
+// mailbox (a magic link, the auto sign-in after email verification).
+// Backup codes, where the user has them, always work and are not listed,
+// as in Better Auth.
 func (p *Plugin) methods(ctx context.Context, userID, method string) ([]string, error) {
-	out := []string{}
-	if !p.opts.DisableTOTP {
-		r, err := p.findRow(ctx, userID)
-		if err != nil {
-			return nil, err
-		}
-		if r != nil && r.Verified {
-			out = append(out, MethodTOTP)
-		}
+	r, err := p.findRow(ctx, userID)
+	if err != nil {
+		return nil, err
 	}
-	if p.OTPEnabled() && !mailboxFactors[method] {
+	out := []string{}
+	totp := r != nil && r.Verified
+	if totp && !p.opts.DisableTOTP {
+		out = append(out, MethodTOTP)
+	}
+	if !totp && p.OTPEnabled() && !mailboxFactors[method] {
 		out = append(out, MethodOTP)
 	}
 	return out, nil
+}
+
+// otpAllowed refuses one-time codes for a pending sign-in whose user did
+// not choose them (see methods).
+func (p *Plugin) otpAllowed(ctx context.Context, pd *pending) error {
+	if !p.OTPEnabled() {
+		return ErrOTPNotConfigured
+	}
+	if !pd.signIn() {
+		return nil // enrolment, or a check inside a session
+	}
+	m, err := p.methods(ctx, pd.user.ID, pd.firstFactor)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(m, MethodOTP) {
+		return ErrOTPNotEnabled
+	}
+	return nil
 }
 
 // trustMAC is Better Auth's trust-device token:
@@ -227,14 +178,19 @@ func (p *Plugin) parseTrustCookie(value, userID string) (string, bool) {
 	return id, hmac.Equal([]byte(mac), []byte(p.trustMAC(userID, id)))
 }
 
-// useTrustedDevice checks the request's trust_device cookie for userID. A
-// valid one is consumed (so it works once) and replaced by a new one, left
-// in st for the answer.
-func (p *Plugin) useTrustedDevice(ctx context.Context, st *reqState, userID string) (trusted, present bool, err error) {
-	if _, e := st.r.Cookie(p.a.CookieName(CookieTrustDevice)); e != nil {
+// useTrustedDevice checks the trust_device cookie of the request being
+// served (auth.RequestInfo.Request: every route, and Go callers that pass
+// their request) for userID. A valid one is consumed (so it works once)
+// and replaced by a new one, added to the sign-in's result.
+func (p *Plugin) useTrustedDevice(ctx context.Context, userID string) (trusted, present bool, err error) {
+	r := auth.RequestInfoFrom(ctx).Request
+	if r == nil {
 		return false, false, nil
 	}
-	value, ok := p.a.ReadSignedCookie(st.r, CookieTrustDevice)
+	if _, e := r.Cookie(p.a.CookieName(CookieTrustDevice)); e != nil {
+		return false, false, nil
+	}
+	value, ok := p.a.ReadSignedCookie(r, CookieTrustDevice)
 	if !ok {
 		return false, true, nil
 	}
@@ -256,7 +212,7 @@ func (p *Plugin) useTrustedDevice(ctx context.Context, st *reqState, userID stri
 	if err != nil {
 		return false, true, err
 	}
-	st.cookies = append(st.cookies, ck)
+	auth.AddResultCookie(ctx, ck)
 	return true, true, nil
 }
 

@@ -249,15 +249,82 @@ func TestVerifyEmailAutoSignInInterrupted(t *testing.T) {
 	ok(t, b.post(t, "/two-factor/verify-totp", map[string]any{"code": e.code(u.key, 0)}))
 }
 
+// The audit's first finding: whoever held a TOTP user's mailbox signed in
+// without the authenticator (reset the password, sign in, have a code
+// mailed). A user's second factors are the ones they enrolled: a TOTP user
+// is offered TOTP only, the one-time-code routes refuse their pending
+// sign-in, and they cannot switch to codes by mail.
+func TestMailboxAloneCannotPassTOTP(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		opts twofactor.Options
+		code string // of send-otp and verify-otp on the pending sign-in
+	}{
+		{"otp on", twofactor.Options{OTP: true}, "OTP_NOT_ENABLED"},
+		{"otp off, mailer configured", twofactor.Options{}, "OTP_NOT_CONFIGURED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOpts{mailer: true, tf: tc.opts})
+			u := e.enroll(t, "jo@example.com")
+			ctx := context.Background()
+
+			b := e.browser() // the attacker, who reads the victim's mail
+			ok(t, b.post(t, "/request-password-reset", map[string]any{"email": u.email, "redirectTo": "/"}))
+			if err := e.a.Shutdown(ctx); err != nil { // the mail leaves in the background
+				t.Fatal(err)
+			}
+			link, err := url.Parse(e.box.last(t, auth.EmailPasswordReset).URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			token := link.Path[strings.LastIndex(link.Path, "/")+1:]
+			ok(t, b.post(t, "/reset-password", map[string]any{"token": token, "newPassword": "the attacker's password"}))
+			r := ok(t, b.post(t, "/sign-in/email", map[string]any{"email": u.email, "password": "the attacker's password"}))
+			if diff := cmp.Diff(`{"twoFactorRedirect":true,"twoFactorMethods":["totp"]}`, r.raw); diff != "" {
+				t.Fatalf("sign-in (-want +got):\n%s", diff)
+			}
+			mails, sessions := len(e.box.Sent()), e.countRows(t, auth.TableSession, storage.W("userId", u.id))
+			want(t, b.post(t, "/two-factor/send-otp", nil), 400, tc.code)
+			want(t, b.post(t, "/two-factor/verify-otp", map[string]any{"code": "123456"}), 400, tc.code)
+			if n := len(e.box.Sent()); n != mails {
+				t.Fatalf("%d mails sent to the mailbox", n-mails)
+			}
+			if n := e.countRows(t, auth.TableSession, storage.W("userId", u.id)); n != sessions {
+				t.Fatal("a session was created")
+			}
+			// The Go API refuses alike.
+			ch, _ := auth.VerifyCookieValue(testSecret, b.cookie("better-auth.two_factor"))
+			if err := e.p.SendOTP(ctx, twofactor.Attempt{Challenge: ch}); auth.AsError(err).Code != tc.code {
+				t.Fatalf("SendOTP = %v, want %s", err, tc.code)
+			}
+
+			// The owner, signed in with the authenticator, cannot add codes
+			// by mail next to it (a weaker way around it).
+			owner := e.browser()
+			ok(t, owner.post(t, "/sign-in/email", map[string]any{"email": u.email, "password": "the attacker's password"}))
+			e.advance(30 * time.Second)
+			ok(t, owner.post(t, "/two-factor/verify-totp", map[string]any{"code": e.code(u.key, 0)}))
+			wantCode := "TOTP_ALREADY_ENABLED"
+			if !tc.opts.OTP {
+				wantCode = "OTP_NOT_CONFIGURED"
+			}
+			want(t, owner.post(t, "/two-factor/enable", map[string]any{"password": "the attacker's password", "method": "otp"}), 400, wantCode)
+		})
+	}
+}
+
 func TestEmailOTP(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{mailer: true})
-	u := e.enroll(t, "jo@example.com")
+	e := newEnv(t, envOpts{mailer: true, tf: twofactor.Options{OTP: true}})
+	u := e.enrollOTP(t, "jo@example.com")
 	b := e.browser()
 	p := b.pending(t, u)
-	if diff := cmp.Diff([]any{"totp", "otp"}, p.body["twoFactorMethods"]); diff != "" {
+	if diff := cmp.Diff([]any{"otp"}, p.body["twoFactorMethods"]); diff != "" {
 		t.Fatalf("methods (-want +got):\n%s", diff)
 	}
+	want(t, b.post(t, "/two-factor/verify-otp", map[string]any{"code": "123456"}), 400, "OTP_HAS_EXPIRED") // none sent yet
 	if diff := cmp.Diff(map[string]any{"status": true}, ok(t, b.post(t, "/two-factor/send-otp", nil)).body); diff != "" {
 		t.Fatal(diff)
 	}
@@ -417,16 +484,16 @@ func TestRateLimit(t *testing.T) {
 
 func TestDataSource(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{mailer: true})
+	e := newEnv(t, envOpts{mailer: true, tf: twofactor.Options{OTP: true}})
 	u := e.enroll(t, "jo@example.com")
 	other := e.enroll(t, "al@example.com")
 	b := e.browser()
 	b.pending(t, u)
 	ok(t, b.post(t, "/two-factor/verify-totp", map[string]any{"code": e.code(u.key, 0), "trustDevice": true}))
+	ok(t, b.post(t, "/two-factor/send-otp", nil)) // a code inside the session
 	ok(t, b.post(t, "/sign-out", nil))
 	b2 := e.browser()
 	b2.pending(t, u) // a pending sign-in
-	ok(t, b2.post(t, "/two-factor/send-otp", nil))
 
 	ctx := context.Background()
 	all, err := e.a.ExportUser(ctx, u.id)
@@ -469,8 +536,9 @@ func TestDataSource(t *testing.T) {
 	}
 }
 
-// Go callers of the sign-in operations get the trust_device cookie
-// honoured with WithRequest, and the rotated cookie from PendingCookies.
+// Go callers of the sign-in operations get the trust_device cookie of the
+// request they serve honoured (auth.RequestInfo.Request), and the rotated
+// cookie in the result, as the routes do.
 func TestGoAPITrustedDevice(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{})
@@ -489,52 +557,66 @@ func TestGoAPITrustedDevice(t *testing.T) {
 	}
 	r := httptest.NewRequest("POST", "/", nil)
 	r.AddCookie(&http.Cookie{Name: "better-auth.trust_device", Value: trust})
-	rctx := twofactor.WithRequest(ctx, r)
-	res, err := e.a.SignInEmail(rctx, in)
+	res, err := e.a.SignInEmail(auth.WithRequestInfo(ctx, auth.RequestInfo{Request: r}), in)
 	if err != nil || res.Session == nil {
 		t.Fatalf("SignInEmail from the trusted device: %v", err)
 	}
-	cks := twofactor.PendingCookies(rctx)
-	if len(cks) != 1 || cks[0].Name != "better-auth.trust_device" || cks[0].Value == trust {
-		t.Fatalf("PendingCookies = %v", cks)
+	var rotated []string
+	for _, c := range res.Cookies {
+		if c.Name == "better-auth.trust_device" {
+			rotated = append(rotated, c.Value)
+		}
 	}
-	if twofactor.PendingCookies(rctx) != nil {
-		t.Fatal("PendingCookies not cleared")
+	if len(rotated) != 1 || rotated[0] == trust || rotated[0] == "" {
+		t.Fatalf("trust_device cookies in the result = %q, want one new value", rotated)
 	}
 }
 
 // Every first-factor method meets the second step (the hook keys on
 // auth.SignInMethod); with EnforceOnAllSignIns false only "email" does.
+// The methods offered are the ones the user enrolled, minus a code by mail
+// after a first factor that came from the mailbox.
 func TestEverySignInMethod(t *testing.T) {
 	t.Parallel()
 	off := false
 	for _, tc := range []struct {
 		method      string
+		otpUser     bool // enrolled with one-time codes, not TOTP
 		enforce     *bool
 		interrupted bool
 		methods     []string
 	}{
-		{"email", nil, true, []string{"totp", "otp"}},
-		{"passkey", nil, true, []string{"totp", "otp"}},
-		{"magic-link", nil, true, []string{"totp"}},
-		{"email-verification", nil, true, []string{"totp"}},
-		{"sso", nil, true, []string{"totp", "otp"}},
-		{"", nil, false, nil}, // not a sign-in (a session rotation, …)
-		{"email", &off, true, []string{"totp", "otp"}},
-		{"passkey", &off, false, nil},
-		{"magic-link", &off, false, nil},
+		{"email", false, nil, true, []string{"totp"}},
+		{"passkey", false, nil, true, []string{"totp"}},
+		{"magic-link", false, nil, true, []string{"totp"}},
+		{"email-verification", false, nil, true, []string{"totp"}},
+		{"sso", false, nil, true, []string{"totp"}},
+		{"", false, nil, false, nil}, // not a sign-in (a session rotation, …)
+		{"email", false, &off, true, []string{"totp"}},
+		{"passkey", false, &off, false, nil},
+		{"magic-link", false, &off, false, nil},
+		{"email", true, nil, true, []string{"otp"}},
+		{"passkey", true, nil, true, []string{"otp"}},
+		{"magic-link", true, nil, true, []string{}},
+		{"email-verification", true, nil, true, []string{}},
 	} {
 		name := tc.method
 		if name == "" {
 			name = "none"
+		}
+		if tc.otpUser {
+			name += "/otp-user"
 		}
 		if tc.enforce != nil {
 			name += "/email-only"
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, envOpts{mailer: true, tf: twofactor.Options{EnforceOnAllSignIns: tc.enforce}})
+			e := newEnv(t, envOpts{mailer: true, tf: twofactor.Options{OTP: true, EnforceOnAllSignIns: tc.enforce}})
 			u := e.enroll(t, "jo@example.com")
+			if tc.otpUser {
+				u = e.enrollOTP(t, "al@example.com")
+			}
 			ctx := auth.WithSignIn(context.Background(), tc.method)
 			res, err := e.a.CreateSession(ctx, mustUser(t, e, u.id), true)
 			var intr *auth.Interruption

@@ -89,12 +89,17 @@ type Options struct {
 	// DisableLockout turns the account lockout off.
 	DisableLockout bool
 
-	// SendOTP delivers a one-time code. Default: an auth.EmailOTP mail
-	// through the auth Mailer. OTP is available when SendOTP is set or a
-	// Mailer is configured, unless DisableOTP.
+	// OTP turns on one-time codes sent by mail (an auth.EmailOTP mail
+	// through the auth Mailer, which must be configured) as a second
+	// factor users may choose (enable with method "otp"). Off by default:
+	// a code sent to the mailbox is a weaker second factor than an
+	// authenticator, since whoever holds the mailbox also holds the
+	// password reset. Either way a user is only offered the factors they
+	// enrolled: a user with TOTP never gets a code by mail.
+	OTP bool
+	// SendOTP delivers one-time codes some other way (SMS, …); setting it
+	// turns OTP on.
 	SendOTP func(ctx context.Context, u *auth.User, code string) error
-	// DisableOTP turns one-time codes off even with a Mailer.
-	DisableOTP bool
 	// OTPPeriod is the lifetime of a one-time code. Default 3 minutes.
 	OTPPeriod time.Duration
 	// OTPAllowedAttempts is how many wrong guesses a one-time code
@@ -165,6 +170,9 @@ func (p *Plugin) Init(a *auth.Auth) error {
 	if p.opts.BackupCodeLength > 64 {
 		return errors.New("twofactor: BackupCodeLength must be at most 64")
 	}
+	if p.opts.OTP && p.opts.SendOTP == nil && a.Config().Mailer == nil {
+		return errors.New("twofactor: Options.OTP needs the auth Config.Mailer (or Options.SendOTP)")
+	}
 	return nil
 }
 
@@ -196,8 +204,6 @@ func (p *Plugin) RateLimits() map[string]auth.RateRule {
 // Hooks implements auth.HookSource.
 func (p *Plugin) Hooks() auth.Hooks {
 	return auth.Hooks{
-		Before:              []auth.Hook{{Handler: p.attachRequest}},
-		After:               []auth.Hook{{Match: hasPendingCookies, Handler: p.flushCookies}},
 		BeforeUserCreate:    p.beforeUserCreate,
 		BeforeSessionCreate: p.beforeSessionCreate,
 	}
@@ -207,13 +213,10 @@ func (p *Plugin) enforceAll() bool {
 	return p.opts.EnforceOnAllSignIns == nil || *p.opts.EnforceOnAllSignIns
 }
 
-// OTPEnabled reports whether one-time codes can be sent (SendOTP is set or
-// the auth has a Mailer, and DisableOTP is off).
+// OTPEnabled reports whether users may choose one-time codes as their
+// second factor (Options.OTP or Options.SendOTP).
 func (p *Plugin) OTPEnabled() bool {
-	if p.opts.DisableOTP {
-		return false
-	}
-	return p.opts.SendOTP != nil || p.a.Config().Mailer != nil
+	return p.opts.SendOTP != nil || p.opts.OTP
 }
 
 func (p *Plugin) issuer(override string) string {

@@ -277,9 +277,9 @@ func TestBadInput(t *testing.T) {
 		{"otp not configured", func(t *testing.T, f fixture) reply {
 			return f.b.post(t, "/two-factor/send-otp", nil)
 		}, 400, "OTP_NOT_CONFIGURED"},
-		{"verify-otp without a code sent", func(t *testing.T, f fixture) reply {
+		{"verify-otp, otp not configured", func(t *testing.T, f fixture) reply {
 			return f.b.post(t, "/two-factor/verify-otp", map[string]any{"code": "123456"})
-		}, 400, "OTP_HAS_EXPIRED"},
+		}, 400, "OTP_NOT_CONFIGURED"},
 		{"enable without password", func(t *testing.T, f fixture) reply {
 			b := f.e.browser()
 			b.signUp(t, "al@example.com")
