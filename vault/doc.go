@@ -41,9 +41,11 @@
 //
 // Refused: Rotate, DeleteRecoveryWrap and SetRecoveryWrap in
 // zero-knowledge mode (409 ZK_ROTATE_FORBIDDEN / ZK_ACTIVE), enabling
-// zero-knowledge without a recovery wrap (400 RECOVERY_WRAP_MISSING), and
+// zero-knowledge without a recovery wrap (400 RECOVERY_WRAP_MISSING),
 // every operation but Init, Rotate and Status without a vault (404
-// VAULT_NOT_INITIALISED). Enabling when on and disabling when off are
+// VAULT_NOT_INITIALISED), and every operation for an id that names no
+// user, such as the still-valid access token of a deleted account (401
+// USER_NOT_FOUND). Enabling when on and disabling when off are
 // no-ops. Three CHECK constraints (see Checks) make the database refuse a
 // row without any wrap, a wrap without its IV, or a zero-knowledge row
 // that still has a KEK wrap or lacks a recovery wrap.
@@ -104,7 +106,9 @@
 //
 // Failure audit rows persist; recovery wraps are validated (base64, sizes)
 // and cannot be replaced in zero-knowledge mode (the wrap is then the only
-// copy of the key); malformed input is 400, not 500; client IPs come from
+// copy of the key); malformed input is 400, not 500; a deleted account's
+// still-valid token gets 401 USER_NOT_FOUND, not a 500 from the foreign
+// key; client IPs come from
 // auth's trusted-proxy logic, not a spoofable first X-Forwarded-For entry.
 // Disabling zero-knowledge still trusts the 32 bytes the client sends: the
 // server has nothing to check them against (see SetZeroKnowledge).

@@ -45,6 +45,11 @@ var (
 	// ErrConcurrentUpdate: the vault kept changing under the operation;
 	// retry.
 	ErrConcurrentUpdate = auth.NewError(http.StatusConflict, "CONCURRENT_UPDATE", "vault changed concurrently, retry")
+	// ErrUnknownUser: the user id an operation acts for names no user,
+	// typically a still-valid access token (JWT) of a deleted account. The
+	// vault's foreign keys refuse rows for such an id; the client has to
+	// sign in again, so it is a 401, not a server error.
+	ErrUnknownUser = auth.NewError(http.StatusUnauthorized, "USER_NOT_FOUND", "User not found")
 	// ErrUnauthenticated: the request carries no valid credentials.
 	ErrUnauthenticated = auth.NewError(http.StatusUnauthorized, "UNAUTHORIZED", "Missing or invalid Authorization header")
 )

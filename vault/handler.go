@@ -49,7 +49,9 @@ type HandlerOptions struct {
 // zero-knowledge mode, {"requiresRecoveryCode":true,"recoveryWrappedMk",
 // "recoveryIv","formatVersion"}. Errors are {"error":"<message>",
 // "code":"<CODE>"} with the status of the error; an unauthenticated
-// request gets 401 {"statusCode":401,"message":"…"}. Responses are never
+// request gets 401 {"statusCode":401,"message":"…"}, and one for a user
+// that no longer exists (a deleted account's still-valid token) 401
+// {"error":"User not found","code":"USER_NOT_FOUND"}. Responses are never
 // cached (Cache-Control: no-store).
 //
 // The handler does not check origins or rate-limit: mount it behind

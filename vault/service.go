@@ -180,11 +180,24 @@ func (s *Service) storageErr(ctx context.Context, userID string, err error) erro
 		return err
 	}
 	if errors.Is(err, storage.ErrConstraint) {
-		s.log.ErrorContext(ctx, "vault: constraint violated (unknown user, or a bug caught by a CHECK)", "user_id", userID, "err", err)
+		if s.userGone(ctx, userID) {
+			return ErrUnknownUser.With(err)
+		}
+		s.log.ErrorContext(ctx, "vault: constraint violated (a bug caught by a CHECK?)", "user_id", userID, "err", err)
 	} else {
 		s.log.ErrorContext(ctx, "vault: storage failure", "user_id", userID, "err", err)
 	}
 	return auth.StorageError(err)
+}
+
+// userGone reports whether userID names no user: the vault tables'
+// foreign keys refuse its rows (an access token outlives the account it
+// was minted for). Adapters report a foreign-key violation and a CHECK
+// violation alike (storage.ErrConstraint), so the user table is asked,
+// after the failed transaction; a failed lookup counts as "not gone".
+func (s *Service) userGone(ctx context.Context, userID string) bool {
+	_, err := s.a.FindUserByID(ctx, userID)
+	return errors.Is(err, auth.ErrUserNotFound)
 }
 
 func strPtr(s string) *string {
@@ -321,7 +334,9 @@ func (s *Service) newWrap() (mk []byte, wrapped, iv string, kek KEK, err error) 
 }
 
 // Status returns the vault metadata of userID without decrypting anything
-// and without an audit row. A user without a vault gets the zero Status.
+// and without an audit row. A user without a vault gets the zero Status;
+// an id that names no user (a deleted account) gets ErrUnknownUser, as
+// from every other operation.
 func (s *Service) Status(ctx context.Context, userID string) (*Status, error) {
 	if userID == "" {
 		return nil, badRequest("a user id is required")
@@ -338,6 +353,9 @@ func (s *Service) Status(ctx context.Context, userID string) (*Status, error) {
 	})
 	if err != nil {
 		return nil, s.storageErr(ctx, userID, err)
+	}
+	if !st.VaultExists && s.userGone(ctx, userID) {
+		return nil, ErrUnknownUser
 	}
 	return &st, nil
 }
