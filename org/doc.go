@@ -115,15 +115,21 @@
 // signed-in user whose email is the invited one can accept or reject it,
 // once, before it expires and unless it was cancelled.
 //
-// # Not leaking organizations
+// # Members, non-members and unknown ids
 //
-// Where Better Auth answers differently for an organization that exists
-// but the caller is not a member of and one that does not exist
-// (get-organization, get-full-organization, set-active by slug,
-// list-members by slug, cancel-invitation, list-team-members), this
-// package gives the non-member the answer Better Auth gives for a missing
-// one. Members, invitations and teams are only looked up within the
-// caller's organization.
+// Every route answers as Better Auth 1.7 does for an organization that
+// does not exist, one the caller is not a member of and a member without
+// the permission, so that its client's error handling works unchanged. For
+// example get-organization, get-full-organization and set-active answer a
+// non-member (a removed member too) 403
+// USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION and clear the session's active
+// organization, and answer an unknown organization 400
+// ORGANIZATION_NOT_FOUND. That tells a signed-in user whether an id or
+// slug exists, which check-slug tells anyway. The routes that fall back to
+// the session's active organization answer a stale one (an organization
+// the user has left, as a cookie cache can still carry) as for a
+// non-member. Where Better Auth's answer would tell a caller more about
+// another organization, the caller gets "not found" (see below).
 //
 // # Differences from Better Auth
 //
@@ -131,8 +137,9 @@
 //
 //   - Slugs must be valid (see ValidSlug): create, update and check-slug
 //     answer 400 INVALID_SLUG otherwise.
-//   - Non-members get the missing-organization answer (see above); a
-//     member id or invitation id of another organization is "not found".
+//   - remove-member given the id of another organization's member answers
+//     400 MEMBER_NOT_FOUND; Better Auth first applies its owner rules to
+//     that member, telling the caller whether it is an owner there.
 //   - metadata is always returned as an object (Better Auth returns the
 //     stored JSON text from some routes); logo and image are null, not
 //     absent.

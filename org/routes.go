@@ -218,24 +218,40 @@ func (p *Plugin) handleDelete(c *auth.Context) (any, error) {
 	return org, nil
 }
 
-// visibleOrg resolves an organization by slug or id for a member: a
-// non-member gets the same answer (nil) as for an organization that does
-// not exist.
-func (p *Plugin) visibleOrg(c *auth.Context, id, slug string) (*Organization, *Member, error) {
-	ctx, db := c.Context(), p.a.DB()
-	var o *Organization
-	var err error
+// findOrgByIDOrSlug returns the organization with slug, or without a slug
+// the one with id (nil if there is none).
+func (p *Plugin) findOrgByIDOrSlug(c *auth.Context, id, slug string) (*Organization, error) {
 	if slug != "" {
-		o, err = findOrgBySlug(ctx, db, slug)
-	} else {
-		o, err = findOrg(ctx, db, id)
+		o, err := findOrgBySlug(c.Context(), p.a.DB(), slug)
+		return o, apiErr(err)
 	}
-	if err != nil || o == nil {
-		return nil, nil, apiErr(err)
+	o, err := findOrg(c.Context(), p.a.DB(), id)
+	return o, apiErr(err)
+}
+
+// memberOrg resolves an organization by slug or id for the caller, as
+// Better Auth's get-organization does: 400 ORGANIZATION_NOT_FOUND if
+// there is none; if the caller is not a member, the session's active
+// organization is cleared and the answer is 403
+// USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION. (Whether a slug is taken is
+// no secret: check-slug tells every signed-in user.)
+func (p *Plugin) memberOrg(c *auth.Context, id, slug string) (*Organization, *Member, error) {
+	o, err := p.findOrgByIDOrSlug(c, id, slug)
+	if err != nil {
+		return nil, nil, err
 	}
-	m, err := findMember(ctx, db, o.ID, c.Session().User.ID)
-	if err != nil || m == nil {
-		return nil, nil, apiErr(err)
+	if o == nil {
+		return nil, nil, badRequest(CodeOrganizationNotFound)
+	}
+	m, err := findMember(c.Context(), p.a.DB(), o.ID, c.Session().User.ID)
+	if err != nil {
+		return nil, nil, auth.StorageError(err)
+	}
+	if m == nil {
+		if err := p.forgetActive(c); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, forbidden(CodeUserNotMember)
 	}
 	return o, m, nil
 }
@@ -267,16 +283,23 @@ func (p *Plugin) handleSetActive(c *auth.Context) (any, error) {
 	if id != "" {
 		slug = ""
 	}
-	o, _, err := p.visibleOrg(c, id, slug)
+	o, err := p.findOrgByIDOrSlug(c, id, slug)
 	if err != nil {
 		return nil, err
 	}
-	if o == nil {
+	if o == nil && slug != "" {
+		return nil, badRequest(CodeOrganizationNotFound)
+	}
+	// An unknown id is answered as Better Auth does: as for a non-member.
+	var m *Member
+	if o != nil {
+		if m, err = findMember(c.Context(), p.a.DB(), o.ID, sd.User.ID); err != nil {
+			return nil, auth.StorageError(err)
+		}
+	}
+	if m == nil {
 		if err := p.forgetActive(c); err != nil {
 			return nil, err
-		}
-		if slug != "" {
-			return nil, badRequest(CodeOrganizationNotFound)
 		}
 		return nil, forbidden(CodeUserNotMember)
 	}
@@ -304,15 +327,9 @@ func (p *Plugin) handleGetOrganization(c *auth.Context) (any, error) {
 	if id == "" && slug == "" {
 		return nil, nil
 	}
-	o, _, err := p.visibleOrg(c, id, slug)
+	o, _, err := p.memberOrg(c, id, slug)
 	if err != nil {
 		return nil, err
-	}
-	if o == nil {
-		if err := p.forgetActive(c); err != nil {
-			return nil, err
-		}
-		return nil, badRequest(CodeOrganizationNotFound)
 	}
 	return o, nil
 }
@@ -336,15 +353,9 @@ func (p *Plugin) handleGetFull(c *auth.Context) (any, error) {
 			limit = n
 		}
 	}
-	o, me, err := p.visibleOrg(c, id, slug)
+	o, me, err := p.memberOrg(c, id, slug)
 	if err != nil {
 		return nil, err
-	}
-	if o == nil {
-		if err := p.forgetActive(c); err != nil {
-			return nil, err
-		}
-		return nil, badRequest(CodeOrganizationNotFound)
 	}
 	full := &FullOrganization{Organization: o}
 	if full.Members, err = members(ctx, db, o.ID, limit); err != nil {
@@ -465,8 +476,7 @@ func (p *Plugin) handleCancelInvitation(c *auth.Context) (any, error) {
 	if inv == nil {
 		return nil, badRequest(CodeInvitationNotFound)
 	}
-	// An outsider learns nothing about the invitation.
-	_, err = p.requireMember(ctx, db, inv.OrganizationID, c.Session().User.ID, badRequest(CodeInvitationNotFound),
+	_, err = p.requireMember(ctx, db, inv.OrganizationID, c.Session().User.ID, badRequest(CodeMemberNotFound),
 		Permissions{"invitation": {"cancel"}}, forbidden(CodeNotAllowedToCancelInvitation))
 	if err != nil {
 		return nil, err
@@ -525,7 +535,7 @@ func (p *Plugin) handleListInvitations(c *auth.Context) (any, error) {
 	if orgID == "" {
 		return nil, messageOnly(http.StatusBadRequest, "Organization ID is required")
 	}
-	m, err := p.requireMember(c.Context(), p.a.DB(), orgID, c.Session().User.ID, forbidden(CodeNotAMember),
+	m, err := p.requireMember(c.Context(), p.a.DB(), orgID, c.Session().User.ID, messageOnly(http.StatusForbidden, Message(CodeNotAMember)),
 		Permissions{"invitation": {"create"}}, forbidden(CodeNotAllowedToListInvitations))
 	if err != nil {
 		return nil, err
@@ -612,7 +622,7 @@ func (p *Plugin) handleGetActiveMember(c *auth.Context) (any, error) {
 func (p *Plugin) memberOrgID(c *auth.Context) (string, error) {
 	orgID := orgOrActive(c, c.Query("organizationId"))
 	if slug := c.Query("organizationSlug"); slug != "" {
-		o, _, err := p.visibleOrg(c, "", slug)
+		o, err := p.findOrgByIDOrSlug(c, "", slug)
 		if err != nil {
 			return "", err
 		}

@@ -713,11 +713,17 @@ func (p *Plugin) updateMemberRole(ctx context.Context, actor *auth.User, orgID, 
 		if err != nil {
 			return err
 		}
-		if target, err = findMemberByID(ctx, tx, orgID, memberID); err != nil {
+		// Looked up by id alone: a member of another organization is
+		// refused (403) rather than not found, as in Better Auth.
+		r, err := findOne(ctx, tx, TableMember, storage.W("id", memberID))
+		if err != nil {
 			return err
 		}
-		if target == nil {
+		if r == nil {
 			return badRequest(CodeMemberNotFound)
+		}
+		if target = memberFromRecord(r); target.OrganizationID != orgID {
+			return forbidden(CodeNotAllowedToUpdateMember)
 		}
 		creator := p.opts.CreatorRole
 		updaterIsCreator := hasRole(me.Role, creator)

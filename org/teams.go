@@ -419,8 +419,7 @@ func (p *Plugin) handleListTeamMembers(c *auth.Context) (any, error) {
 	if err != nil {
 		return nil, apiErr(err)
 	}
-	// A non-member learns nothing about the team.
-	if _, err := p.requireMember(ctx, db, t.OrganizationID, sd.User.ID, badRequest(CodeTeamNotFound), nil, nil); err != nil {
+	if _, err := p.requireMember(ctx, db, t.OrganizationID, sd.User.ID, badRequest(CodeUserNotTeamMember), nil, nil); err != nil {
 		return nil, err
 	}
 	m, err := findOne(ctx, db, TableTeamMember, storage.W("teamId", teamID), storage.W("userId", sd.User.ID))

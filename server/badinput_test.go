@@ -338,7 +338,7 @@ func TestE2EBadInput(t *testing.T) {
 		{desc: "cookie without Origin", method: "POST", path: "/api/auth/update-user", body: `{"name":"X"}`, as: "a.cookie", hdr: noOrigin, status: 403, code: "MISSING_OR_NULL_ORIGIN"},
 		{desc: "email is not updatable", method: "POST", path: "/api/auth/update-user", body: `{"email":"x@example.com"}`, as: "a.cookie", status: 400, code: "EMAIL_CAN_NOT_BE_UPDATED"},
 		{desc: "another user's session token", method: "POST", path: "/api/auth/revoke-session", body: `{"token":"` + b.token + `"}`, as: "a.cookie", status: 200},
-		{desc: "another user's organization", method: "GET", path: "/api/auth/organization/get-full-organization?organizationId={bOrg}", as: "a.second", status: 400, code: "ORGANIZATION_NOT_FOUND"},
+		{desc: "another user's organization", method: "GET", path: "/api/auth/organization/get-full-organization?organizationId={bOrg}", as: "a.second", status: 403, code: "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION"},
 		{desc: "deleting another user's organization", method: "POST", path: "/api/auth/organization/delete", body: `{"organizationId":"{bOrg}"}`, as: "a.cookie", status: 400, code: "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION"},
 		{desc: "renaming another user's organization", method: "POST", path: "/api/auth/organization/update", body: `{"organizationId":"{bOrg}","data":{"name":"Mine"}}`, as: "a.cookie", status: 400, code: "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION"},
 		{desc: "activating another user's organization", method: "POST", path: "/api/auth/organization/set-active", body: `{"organizationId":"{bOrg}"}`, as: "a.second", status: 403, code: "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION"},
