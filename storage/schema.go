@@ -3,7 +3,9 @@ package storage
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // FieldType is the logical type of a field.
@@ -270,6 +272,23 @@ func Normalize(t FieldType, v any) (any, error) {
 		}
 	}
 	return nil, fmt.Errorf("storage: value of type %T does not fit a %s field", v, t)
+}
+
+// Storable reports whether s can be the value of a String field: it is
+// valid UTF-8 (which excludes lone surrogates) and holds no NUL byte.
+// PostgreSQL refuses any other string and SQLite's text functions misread
+// one, so adapters refuse to write it ([ErrInvalidValue]) and a lookup by it
+// matches as described at [Where].
+func Storable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 0:
+			return false
+		case c >= utf8.RuneSelf:
+			return utf8.ValidString(s[i:]) && strings.IndexByte(s[i:], 0) < 0
+		}
+	}
+	return true
 }
 
 // NormalizeList converts the value of an In / NotIn condition to a slice of

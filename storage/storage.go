@@ -8,7 +8,7 @@
 //
 // Records are maps from logical (camelCase) field names to Go values:
 //
-//	string      for String fields (and ids)
+//	string      for String fields (and ids); valid UTF-8 without NUL ([Storable])
 //	bool        for Bool fields
 //	int64       for Int fields
 //	time.Time   for Date fields (UTC, millisecond precision)
@@ -50,6 +50,10 @@ var (
 	ErrConstraint = errors.New("storage: constraint violated")
 	// ErrUnavailable is returned when the database cannot be reached.
 	ErrUnavailable = errors.New("storage: database unavailable")
+	// ErrInvalidValue is returned when a write holds a string that is not
+	// [Storable] (invalid UTF-8 or a NUL byte). The error names the field,
+	// never the value, and nothing is written.
+	ErrInvalidValue = errors.New("storage: invalid value")
 )
 
 // Record is one row: logical field name to value. The "id" key holds the
@@ -109,6 +113,13 @@ const (
 // (evaluated left to right, AND binding tighter than OR, as in SQL).
 // A nil Value with Eq or Ne tests for NULL / NOT NULL. Contains, StartsWith and
 // EndsWith are case-sensitive substring matches on String fields.
+//
+// A string Value that is not [Storable] is never sent to the database. No
+// stored string equals it: Eq matches nothing, Ne every non-NULL value, and
+// In and NotIn answer as if it were not in the list. Lt, Lte, Gt and Gte
+// compare in byte order, as for any string. Contains, StartsWith and
+// EndsWith match nothing: a stored string holds no NUL and no part of a
+// character.
 type Where struct {
 	Field string
 	Op    Op

@@ -445,7 +445,7 @@ func (c *compiled) table(name string) (*tableInfo, error) {
 }
 
 // normalize checks the fields of rec and converts their values to canonical
-// form.
+// form. It refuses strings that are not storable, as a database does.
 func (ti *tableInfo) normalize(rec storage.Record) (storage.Record, error) {
 	out := make(storage.Record, len(rec))
 	for _, k := range slices.Sorted(maps.Keys(rec)) {
@@ -456,6 +456,9 @@ func (ti *tableInfo) normalize(rec storage.Record) (storage.Record, error) {
 		v, err := storage.Normalize(f.Type, rec[k])
 		if err != nil {
 			return nil, fmt.Errorf("memory: %s.%s: %w", ti.name, k, err)
+		}
+		if s, ok := v.(string); ok && !storage.Storable(s) {
+			return nil, fmt.Errorf("memory: %s.%s: %w", ti.name, k, storage.ErrInvalidValue)
 		}
 		out[k] = v
 	}
@@ -840,6 +843,7 @@ type cond struct {
 	op    storage.Op
 	val   any
 	list  []any
+	none  bool // matches nothing
 }
 
 // filter is a compiled where-clause: an OR of AND-groups.
@@ -873,6 +877,9 @@ func (ti *tableInfo) filter(ws []storage.Where) (filter, error) {
 			if err == nil && c.val == nil {
 				err = fmt.Errorf("operator %s needs a value", w.Op)
 			}
+			// No stored string holds a NUL or a part of a character
+			// (byte-wise, "é" holds "\xa9").
+			c.none = err == nil && !storage.Storable(c.val.(string))
 		default:
 			err = fmt.Errorf("unknown operator %q", w.Op)
 		}
@@ -900,6 +907,9 @@ func (f filter) match(r storage.Record) bool {
 }
 
 func (c cond) match(r storage.Record) bool {
+	if c.none {
+		return false
+	}
 	v := r[c.field]
 	if c.val == nil && (c.op == storage.Eq || c.op == storage.Ne) {
 		return (v == nil) == (c.op == storage.Eq)

@@ -21,13 +21,14 @@ var ErrSchemaTooNew = errors.New("postgres: database schema is newer than this b
 
 // MapError translates an error of pgx to the storage sentinels
 // (storage.ErrConflict for a unique violation, storage.ErrConstraint for a
-// foreign-key, check or not-null violation, storage.ErrUnavailable when
-// the server cannot be reached or is shutting down), keeping pgx's error,
-// and so the server's detail, in the chain. When ctx is done the context's
-// error is kept so that errors.Is(err, context.Canceled) holds. It is for
-// code that runs its own statements on a pool opened beside the adapter,
-// such as the vault's PostgreSQL store; other errors are returned as they
-// are.
+// foreign-key, check or not-null violation, storage.ErrInvalidValue for a
+// string the server refuses (invalid UTF-8, a NUL byte),
+// storage.ErrUnavailable when the server cannot be reached or is shutting
+// down), keeping pgx's error, and so the server's detail, in the chain.
+// When ctx is done the context's error is kept so that errors.Is(err,
+// context.Canceled) holds. It is for code that runs its own statements on
+// a pool opened beside the adapter, such as the vault's PostgreSQL store;
+// other errors are returned as they are.
 func MapError(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
@@ -45,6 +46,8 @@ func MapError(ctx context.Context, err error) error {
 			return fmt.Errorf("%w: %w", storage.ErrConflict, err)
 		case pgErr.Code == "23503", pgErr.Code == "23514", pgErr.Code == "23502": // foreign_key, check, not_null
 			return fmt.Errorf("%w: %w", storage.ErrConstraint, err)
+		case pgErr.Code == "22021", pgErr.Code == "22P05": // character_not_in_repertoire, untranslatable_character
+			return fmt.Errorf("%w: %w", storage.ErrInvalidValue, err)
 		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
 			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // shutdown, cannot connect now
 			pgErr.Code == "53300": // too many connections

@@ -53,6 +53,20 @@ func raw(t *testing.T) *pgx.Conn {
 	return conn
 }
 
+// MapError maps the server's refusal of a string (invalid UTF-8, a NUL)
+// to storage.ErrInvalidValue, for code that runs its own statements.
+func TestMapErrorInvalidValue(t *testing.T) {
+	testpg.Require(t)
+	ctx := context.Background()
+	conn := raw(t)
+	for _, v := range []string{"\xc3(", "a\x00b", "\xed\xa0\x80"} {
+		_, err := conn.Exec(ctx, "SELECT $1::text", v)
+		if got := postgres.MapError(ctx, err); !errors.Is(got, storage.ErrInvalidValue) {
+			t.Errorf("MapError(the error for %q) = %v, want ErrInvalidValue", v, got)
+		}
+	}
+}
+
 func TestConformance(t *testing.T) {
 	testpg.Require(t)
 	storagetest.Run(t, func(t *testing.T) storage.Adapter {

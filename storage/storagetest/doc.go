@@ -45,7 +45,13 @@
 //     its context is cancelled before it returns; nesting; the adapter of a
 //     finished transaction refuses work) and concurrent writers;
 //   - errors, never panics, for unknown tables and fields, values of the
-//     wrong type and cancelled contexts.
+//     wrong type and cancelled contexts;
+//   - strings that are not [storage.Storable] (invalid UTF-8, lone
+//     surrogates, NUL bytes): every write of one is refused with
+//     storage.ErrInvalidValue, naming no value, and stores nothing; as a
+//     lookup value one matches as [storage.Where] says, with every
+//     operator and connector, in FindOne, FindMany, Count, Update and
+//     Delete.
 //
 // Where SQL and Go could disagree, the suite follows SQL: a comparison with
 // a NULL value never matches except Eq nil / Ne nil (so Ne "x" and NotIn do

@@ -143,6 +143,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Adapter) {
 		{"CancelledContext", testCancelledContext},
 		{"MigrateIdempotent", testMigrateIdempotent},
 		{"Joined", testJoined},
+		{"Unstorable", testUnstorable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1821,4 +1822,155 @@ func testJoined(t *testing.T, db storage.Adapter) {
 	if _, _, err := joined("item", "ownerId", storage.W("id", "i-tx1")); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("FindOneJoined after a rolled-back transaction: err = %v, want ErrNotFound", err)
 	}
+}
+
+// unstorable are strings no database stores (see [storage.Storable]): a
+// cut two-byte sequence, a lone surrogate in WTF-8, NUL bytes, a byte that
+// starts no character.
+var unstorable = []string{"\xc3(", "\xed\xa0\x80", "a\x00b", "\x00", "\xff", "ann@example.com\x00"}
+
+// testUnstorable checks that a string that is not storage.Storable is
+// refused in every write (ErrInvalidValue, naming no value, storing
+// nothing) and, as a lookup value, matches what it would match in byte
+// order among stored strings (see storage.Where).
+func testUnstorable(t *testing.T, db storage.Adapter) {
+	ctx := t.Context()
+	seedOwners(t, db)
+	create(t, db, "item", record{"id": "i1", "ownerId": "o1", "title": "x"})
+	item := record{"id": "i1", "ownerId": "o1", "title": "x"}
+
+	// Writes.
+	for _, bad := range unstorable {
+		with := func(k string) record { r := newOwner("n1", "n1@example.com"); r[k] = bad; return r }
+		writes := []struct {
+			name string
+			fn   func() error
+		}{
+			{"Create with it as id", func() error { return db.Create(ctx, "owner", with("id")) }},
+			{"Create with it in a unique field", func() error { return db.Create(ctx, "owner", with("email")) }},
+			{"Create with it in a renamed column", func() error { return db.Create(ctx, "owner", with("name")) }},
+			{"Create with it in an optional field", func() error { return db.Create(ctx, "owner", with("note")) }},
+			{"Create with it as a reference", func() error {
+				return db.Create(ctx, "item", record{"id": "i2", "ownerId": bad, "title": "y"})
+			}},
+			{"Update setting it", func() error {
+				_, err := db.Update(ctx, "owner", record{"note": bad, "score": int64(1)}, storage.W("id", "o1"))
+				return err
+			}},
+			{"Update setting it where nothing matches", func() error {
+				_, err := db.Update(ctx, "owner", record{"handle": bad}, storage.W("id", "nobody"))
+				return err
+			}},
+			{"Update setting it in a transaction", func() error {
+				return db.Tx(ctx, func(tx storage.Adapter) error {
+					_, err := tx.Update(ctx, "item", record{"title": bad}, storage.W("id", "i1"))
+					return err
+				})
+			}},
+		}
+		for _, w := range writes {
+			err := call(w.fn)
+			what := fmt.Sprintf("%s (%q)", w.name, bad)
+			wantErr(t, what, err, storage.ErrInvalidValue)
+			if err != nil && strings.Contains(err.Error(), bad) {
+				t.Errorf("%s: the error %q holds the value", what, err)
+			}
+		}
+	}
+	checkTable(t, db, "owner", owners()...)
+	checkTable(t, db, "item", item)
+
+	// Lookups. Byte-wise, "éve ☃" is c3 a9 … e2 98 83.
+	all := []string{"o1", "o2", "o3", "o4", "o5"}
+	withNote := []string{"o1", "o3", "o4", "o5"}
+	cases := []struct {
+		name  string
+		where []storage.Where
+		want  []string
+	}{
+		{"eq", []storage.Where{storage.W("email", "\xc3(")}, nil},
+		{"eq a stored value and a NUL", []storage.Where{storage.W("email", "ann@example.com\x00")}, nil},
+		{"eq on the id", []storage.Where{storage.W("id", "o1\x00")}, nil},
+		{"ne", []storage.Where{cond("email", storage.Ne, "\xc3(")}, all},
+		{"ne skips NULL", []storage.Where{cond("note", storage.Ne, "a\x00b")}, withNote},
+		{"in", []storage.Where{cond("email", storage.In, []string{"\xed\xa0\x80"})}, nil},
+		{"in with a stored value", []storage.Where{cond("email", storage.In, []any{"\xc3(", "ann@example.com", "\x00"})}, []string{"o1"}},
+		{"not in", []storage.Where{cond("email", storage.NotIn, []string{"\xc3("})}, all},
+		{"not in with a stored value, skipping NULL", []storage.Where{cond("note", storage.NotIn, []any{"alpha", "a\x00b"})}, []string{"o3", "o4", "o5"}},
+		{"lt a cut character", []storage.Where{cond("name", storage.Lt, "\xc3(")}, []string{"o1", "o2", "o3", "o4"}},
+		{"lte a cut character", []storage.Where{cond("name", storage.Lte, "\xc3(")}, []string{"o1", "o2", "o3", "o4"}},
+		{"gt a cut character", []storage.Where{cond("name", storage.Gt, "\xc3(")}, []string{"o5"}},
+		{"gte a cut character", []storage.Where{cond("name", storage.Gte, "\xc3(")}, []string{"o5"}},
+		{"lt a surrogate", []storage.Where{cond("name", storage.Lt, "\xed\xa0\x80")}, all},
+		{"gt a surrogate", []storage.Where{cond("name", storage.Gt, "\xed\xa0\x80")}, nil},
+		{"lte 0xff", []storage.Where{cond("email", storage.Lte, "\xff")}, all},
+		{"gte 0xff", []storage.Where{cond("email", storage.Gte, "\xff")}, nil},
+		{"lt 0xff skips NULL", []storage.Where{cond("note", storage.Lt, "\xff")}, withNote},
+		{"lt a stored value and a NUL", []storage.Where{cond("email", storage.Lt, "bob@example.com\x00")}, []string{"o1", "o2"}},
+		{"gt a stored value and a NUL", []storage.Where{cond("email", storage.Gt, "bob@example.com\x00")}, []string{"o3", "o4", "o5"}},
+		{"lte a prefix and a NUL", []storage.Where{cond("email", storage.Lte, "b\x00")}, []string{"o1"}},
+		{"gt a prefix and a NUL", []storage.Where{cond("email", storage.Gt, "b\x00")}, []string{"o2", "o3", "o4", "o5"}},
+		{"lt NUL", []storage.Where{cond("note", storage.Lt, "\x00")}, nil},
+		{"gte NUL skips NULL", []storage.Where{cond("note", storage.Gte, "\x00")}, withNote},
+		{"contains a byte of a character", []storage.Where{cond("name", storage.Contains, "\xa9")}, nil},
+		{"starts with a cut character", []storage.Where{cond("name", storage.StartsWith, "\xc3")}, nil},
+		{"ends with a cut character", []storage.Where{cond("name", storage.EndsWith, "\x83")}, nil},
+		{"contains NUL", []storage.Where{cond("note", storage.Contains, "\x00")}, nil},
+		{"contains a stored value and a NUL", []storage.Where{cond("note", storage.Contains, "alpha\x00")}, nil},
+		{"starts with NUL", []storage.Where{cond("email", storage.StartsWith, "a\x00")}, nil},
+		{"or", []storage.Where{storage.W("email", "\xc3("), or(storage.W("email", "bob@example.com"))}, []string{"o2"}},
+		{"or after it", []storage.Where{storage.W("email", "bob@example.com"), or(cond("email", storage.Contains, "\x00"))}, []string{"o2"}},
+		{"and", []storage.Where{cond("note", storage.Ne, "\xc3("), storage.W("score", 10)}, []string{"o1", "o5"}},
+		{"and binds tighter than or", []storage.Where{storage.W("email", "\xc3("), storage.W("score", 10), or(storage.W("id", "o3"))}, []string{"o3"}},
+		{"or ne", []storage.Where{cond("note", storage.Ne, "\xed\xa0\x80"), or(cond("note", storage.Eq, nil))}, all},
+	}
+	errRollback := errors.New("roll back")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []record
+			err := call(func() (err error) {
+				got, err = db.FindMany(ctx, "owner", storage.Query{Where: tc.where})
+				return err
+			})
+			if err != nil {
+				t.Fatalf("FindMany(where %s): %v", tc.name, err)
+			}
+			ids := make([]string, len(got))
+			for i, r := range got {
+				ids[i] = r.String("id")
+			}
+			slices.Sort(ids)
+			if diff := cmp.Diff(tc.want, ids, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("FindMany(where %s) ids (-want +got):\n%s", tc.name, diff)
+			}
+			if n, err := db.Count(ctx, "owner", tc.where...); err != nil || n != int64(len(tc.want)) {
+				t.Errorf("Count(where %s) = %d, %v; want %d", tc.name, n, err, len(tc.want))
+			}
+			r, err := db.FindOne(ctx, "owner", tc.where...)
+			switch {
+			case len(tc.want) == 0 && !errors.Is(err, storage.ErrNotFound):
+				t.Errorf("FindOne(where %s) = %v, %v; want ErrNotFound", tc.name, r["id"], err)
+			case len(tc.want) > 0 && (err != nil || !slices.Contains(tc.want, r.String("id"))):
+				t.Errorf("FindOne(where %s) = %v, %v; want one of %v", tc.name, r["id"], err, tc.want)
+			}
+			// Update and Delete match the same records (and are rolled
+			// back).
+			err = call(func() error {
+				return db.Tx(ctx, func(tx storage.Adapter) error {
+					if n, err := tx.Update(ctx, "owner", record{"vip": true}, tc.where...); err != nil || n != int64(len(tc.want)) {
+						t.Errorf("Update(where %s) = %d, %v; want %d", tc.name, n, err, len(tc.want))
+					}
+					if n, err := tx.Delete(ctx, "owner", tc.where...); err != nil || n != int64(len(tc.want)) {
+						t.Errorf("Delete(where %s) = %d, %v; want %d", tc.name, n, err, len(tc.want))
+					}
+					return errRollback
+				})
+			})
+			if !errors.Is(err, errRollback) {
+				t.Errorf("Tx: %v", err)
+			}
+		})
+	}
+	checkTable(t, db, "owner", owners()...)
+	checkTable(t, db, "item", item)
 }

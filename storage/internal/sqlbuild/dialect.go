@@ -18,8 +18,12 @@
 // quoted when the schema is bound, so that building the SQL of a call costs
 // little next to running it. The SQL text of a call depends only on the
 // schema and on the shape of the call (tables, fields, operators, NULL
-// tests, list lengths, sorts, whether there is a limit), never on values,
-// so that drivers can cache prepared statements by text.
+// tests, strings that are not [storage.Storable], list lengths, sorts,
+// whether there is a limit), never on values, so that drivers can cache
+// prepared statements by text. A string that is not storable is never an
+// argument: a condition on it is written as the condition on storable
+// strings it amounts to (see [storage.Where]), and a write of it is
+// refused with [storage.ErrInvalidValue].
 package sqlbuild
 
 import (

@@ -3,6 +3,9 @@ package sqlbuild
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
+	"unicode/utf8"
 
 	"github.com/managarten/mana-auth/storage"
 )
@@ -234,6 +237,10 @@ func (b *builder) cond(t *Table, alias string, w storage.Where) error {
 		if err != nil {
 			return err
 		}
+		if s, ok := v.(string); ok && !storage.Storable(s) {
+			b.unstorable(t, alias, i, w.Op, s)
+			return nil
+		}
 		if v == nil {
 			switch w.Op {
 			case storage.Eq:
@@ -262,6 +269,9 @@ func (b *builder) cond(t *Table, alias string, w storage.Where) error {
 		list, err := storage.NormalizeList(f.Type, w.Value)
 		if err != nil {
 			return fmt.Errorf("%s: %s.%s: %w", d.Name, t.T.Name, f.Name, err)
+		}
+		if f.Type == storage.String {
+			list = storableOnly(list)
 		}
 		var arr any
 		n, hasNull := 0, false
@@ -326,6 +336,10 @@ func (b *builder) cond(t *Table, alias string, w storage.Where) error {
 		if !ok {
 			return fmt.Errorf("%s: %s.%s: operator %s needs a value", d.Name, t.T.Name, f.Name, w.Op)
 		}
+		if !storage.Storable(s) {
+			b.WriteString(d.False) // no stored string holds it
+			return nil
+		}
 		p := d.Escape(s)
 		switch w.Op {
 		case storage.Contains:
@@ -344,6 +358,98 @@ func (b *builder) cond(t *Table, alias string, w storage.Where) error {
 		return nil
 	}
 	return fmt.Errorf("%s: unknown operator %q", d.Name, w.Op)
+}
+
+// unstorable writes the comparison op of column i with s, a string no
+// database stores (see [storage.Where]), without s: no stored string
+// equals it, and the strings less than it are those less than the least
+// storable string above it.
+func (b *builder) unstorable(t *Table, alias string, i int, op storage.Op, s string) {
+	switch op {
+	case storage.Eq:
+		b.WriteString(b.d.False)
+		return
+	case storage.Ne:
+		b.col(t, alias, i)
+		b.WriteString(" IS NOT NULL")
+		return
+	}
+	below := op == storage.Lt || op == storage.Lte
+	u, ok := above(s)
+	if !ok { // every storable string is less than s
+		if below {
+			b.col(t, alias, i)
+			b.WriteString(" IS NOT NULL")
+		} else {
+			b.WriteString(b.d.False)
+		}
+		return
+	}
+	b.col(t, alias, i)
+	b.WriteString(b.d.Collate)
+	if below {
+		b.WriteString(" < ")
+	} else {
+		b.WriteString(" >= ")
+	}
+	b.arg(b.d.encode(u))
+}
+
+// above returns the least storable string greater than s in byte order,
+// for s not storable, or false when every storable string is less than s.
+func above(s string) (string, bool) {
+	i := 0 // s[:i] is storable, s[i:] starts with a NUL or invalid UTF-8
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == 0 || (r == utf8.RuneError && n == 1) {
+			break
+		}
+		i += n
+	}
+	// UTF-8 keeps the order of code points: the least character whose
+	// encoding is greater than s[i:] follows s[:i], if there is one.
+	const surrogates = 0xE000 - 0xD800
+	at := func(k int) rune { // the k-th character after NUL, surrogates skipped
+		if k < 0xD800-1 {
+			return rune(k + 1)
+		}
+		return rune(k + 1 + surrogates)
+	}
+	if k := sort.Search(utf8.MaxRune-surrogates, func(k int) bool { return string(at(k)) > s[i:] }); k < utf8.MaxRune-surrogates {
+		return s[:i] + string(at(k)), true
+	}
+	// Every string starting with s[:i] is less than s: the least one
+	// above them all ends with the next character after the last one that
+	// has a next.
+	p := s[:i]
+	for p != "" {
+		r, n := utf8.DecodeLastRuneInString(p)
+		p = p[:len(p)-n]
+		switch {
+		case r == 0xD800-1:
+			return p + string(rune(0xE000)), true
+		case r < utf8.MaxRune:
+			return p + string(r+1), true
+		}
+	}
+	return "", false
+}
+
+// storableOnly returns list without the strings no database stores (they
+// equal no stored value), copied only when it holds one.
+func storableOnly(list []any) []any {
+	for i, v := range list {
+		if s, ok := v.(string); ok && !storage.Storable(s) {
+			out := slices.Clone(list[:i])
+			for _, v := range list[i+1:] {
+				if s, ok := v.(string); !ok || storage.Storable(s) {
+					out = append(out, v)
+				}
+			}
+			return out
+		}
+	}
+	return list
 }
 
 // orderBy writes " ORDER BY ..." for sorts (NULLs first ascending, last

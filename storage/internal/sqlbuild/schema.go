@@ -178,7 +178,8 @@ func (t *Table) value(f *storage.Field, v any) (any, error) {
 // setValues calls fn, in schema order (so that the SQL text is
 // deterministic), with the index in All and the argument of each field rec
 // sets (INSERT, UPDATE): its value normalized and encoded, or nil, which a
-// required field refuses. With all set (INSERT), a required field missing
+// required field refuses. A string that is not storable is refused
+// ([storage.ErrInvalidValue]). With all set (INSERT), a required field missing
 // from rec is refused too.
 func (t *Table) setValues(rec storage.Record, all bool, fn func(i int, arg any)) error {
 	for i := range t.All {
@@ -195,6 +196,9 @@ func (t *Table) setValues(rec storage.Record, all bool, fn func(i int, arg any))
 		case err != nil:
 			return err
 		case nv != nil:
+			if s, ok := nv.(string); ok && !storage.Storable(s) {
+				return fmt.Errorf("%s: %s.%s: %w", t.d.Name, t.T.Name, f.Name, storage.ErrInvalidValue)
+			}
 			fn(i, t.d.encode(nv))
 		case f.Required:
 			return t.missing(f)
