@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -15,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/storage"
 )
 
 // RateLimitTable is the default table of [RateLimitStore]: Better Auth's
@@ -267,7 +270,17 @@ func (s *RateLimitStore) Migrate(ctx context.Context) error {
 // the key is allowed again. As the store already assumes, this holds when
 // the instances' clocks agree; times of concurrent requests may also
 // interleave by a few milliseconds either way, as with the database alone.
+//
+// A key the server cannot store (invalid UTF-8 or a NUL byte, see
+// [storage.Storable]) is counted under its SHA-256 digest.
 func (s *RateLimitStore) Hit(ctx context.Context, key string, rule auth.RateRule, now time.Time) (bool, time.Duration, error) {
+	if !storage.Storable(key) {
+		// Keys hold a request path, which a client chooses, and the
+		// server refuses invalid UTF-8 and NUL: count such a key under
+		// its digest.
+		sum := sha256.Sum256([]byte(key))
+		key = "sha256:" + hex.EncodeToString(sum[:])
+	}
 	nowMS, winMS := now.UnixMilli(), rule.Window.Milliseconds()
 	if winMS > s.maxWindowMS.Load() {
 		s.maxWindowMS.Store(winMS) // a lost race only delays a larger value to the next Hit

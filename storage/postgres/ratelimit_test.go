@@ -48,6 +48,27 @@ func TestRateLimitStoreConformance(t *testing.T) {
 	}
 }
 
+// Keys hold a request path, which the client chooses: one that is not
+// valid UTF-8 or holds a NUL is counted (PostgreSQL refuses it as text),
+// apart from every other key.
+func TestRateLimitStoreUnstorableKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := postgres.NewRateLimitStore(open(t, postgres.Options{}), postgres.RateLimitOptions{RefusalCache: -1})
+	defer s.Close()
+	rule := auth.RateRule{Window: 10 * time.Second, Max: 1}
+	keys := []string{"203.0.113.7|/reset-password/\xc3(", "203.0.113.7|/reset-password/\xed\xa0\x80",
+		"203.0.113.7|/reset-password/a\x00b", "203.0.113.7|/reset-password/a", "203.0.113.7|/reset-password/\xc3"}
+	for i, want := range []bool{true, false} {
+		for _, key := range keys {
+			ok, _, err := s.Hit(ctx, key, rule, ratelimittest.T0.Add(time.Duration(i)*time.Second))
+			if err != nil || ok != want {
+				t.Errorf("hit %d on %q = %v, %v; want %v", i+1, key, ok, err, want)
+			}
+		}
+	}
+}
+
 // Better Auth's table: id, key (unique), count, lastRequest (ms); created
 // on the first Hit when Migrate was not called.
 func TestRateLimitStoreTable(t *testing.T) {
