@@ -110,6 +110,12 @@ type Config struct {
 	// (METRICS_ADDR, e.g. "127.0.0.1:9464"); empty serves /metrics on the
 	// main listener.
 	MetricsAddr string
+	// MetricsToken (METRICS_TOKEN, at least 16 characters) makes /metrics
+	// answer only requests with "Authorization: Bearer <token>" (compared
+	// in constant time), on the main listener and on MetricsAddr's. In
+	// production without it the main listener has no /metrics (404):
+	// serve it on MetricsAddr or set a token.
+	MetricsToken string
 	// RedisURL (REDIS_URL, redis:// or rediss://) keeps the rate-limit
 	// counters in Redis; without it they are in the PostgreSQL database
 	// (table "rateLimit") when DATABASE_URL is set, else in memory.
@@ -221,6 +227,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.SMTPFrom, c.SMTPTLS = getenv("SMTP_FROM"), getenv("SMTP_TLS")
 	c.KEK, c.KEKID, c.KEKPrevious = getenv("MANA_AUTH_KEK"), getenv("MANA_AUTH_KEK_ID"), getenv("MANA_AUTH_KEK_PREVIOUS")
 	c.MetricsAddr = getenv("METRICS_ADDR")
+	c.MetricsToken = strings.TrimSpace(getenv("METRICS_TOKEN"))
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		return c, &ConfigError{"METRICS_TOKEN", "must be at least 16 characters (generate one with `openssl rand -hex 16`)"}
+	}
 	c.RedisURL = strings.TrimSpace(getenv("REDIS_URL"))
 	if u, err := url.Parse(c.RedisURL); c.RedisURL != "" && (err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix")) {
 		return c, &ConfigError{"REDIS_URL", "must be a redis://, rediss:// or unix:// URL"}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/managarten/mana-auth/auth"
 )
 
 // metrics is a small Prometheus registry: request counts and latencies by
@@ -101,6 +103,24 @@ func (m *metrics) write(w io.Writer) {
 	for _, o := range outcomes {
 		fmt.Fprintf(w, "mana_auth_sign_ins_total{outcome=%s} %d\n", label(o), m.signIns[o])
 	}
+}
+
+// requireBearer admits only requests with "Authorization: Bearer <token>"
+// (the scheme in any case, the token compared in constant time); others
+// get 401. An empty token admits every request.
+func requireBearer(token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") || !auth.SecureEqual(strings.TrimSpace(h[7:]), token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			writeJSON(w, http.StatusUnauthorized, statusBody{StatusCode: http.StatusUnauthorized, Message: "Missing or invalid metrics token", Code: "UNAUTHORIZED"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (m *metrics) handler() http.Handler {

@@ -306,8 +306,10 @@ func (s *Server) routes() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	if s.cfg.MetricsAddr == "" {
-		mux.Handle("GET /metrics", s.metrics.handler())
+	// /metrics on the main listener: not with its own listener, and in
+	// production only behind METRICS_TOKEN.
+	if s.cfg.MetricsAddr == "" && (s.cfg.MetricsToken != "" || !s.cfg.Production) {
+		mux.Handle("GET /metrics", s.MetricsHandler())
 	}
 	return s.observe(s.cors(mux))
 }
@@ -322,8 +324,11 @@ func (s *Server) JWT() *jwt.Plugin { return s.jwt }
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // MetricsHandler serves the Prometheus metrics (mount it on the listener
-// of Config.MetricsAddr).
-func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler() }
+// of Config.MetricsAddr). With Config.MetricsToken it answers 401 unless
+// the request carries "Authorization: Bearer <token>".
+func (s *Server) MetricsHandler() http.Handler {
+	return requireBearer(s.cfg.MetricsToken, s.metrics.handler())
+}
 
 // Close stops background work and releases what New opened.
 func (s *Server) Close() error {
