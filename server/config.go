@@ -116,6 +116,11 @@ type Config struct {
 	// production without it the main listener has no /metrics (404):
 	// serve it on MetricsAddr or set a token.
 	MetricsToken string
+	// RateLimitDisabled turns the rate limiter off (RATE_LIMIT_ENABLED=false,
+	// Better Auth's rateLimit.enabled), e.g. for the end-to-end test rig of
+	// an app. It is on by default, in development too. The login lockout is
+	// not a rate limit and stays on.
+	RateLimitDisabled bool
 	// RedisURL (REDIS_URL, redis:// or rediss://) keeps the rate-limit
 	// counters in Redis; without it they are in the PostgreSQL database
 	// (table "rateLimit") when DATABASE_URL is set, else in memory.
@@ -230,6 +235,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.MetricsToken = strings.TrimSpace(getenv("METRICS_TOKEN"))
 	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
 		return c, &ConfigError{"METRICS_TOKEN", "must be at least 16 characters (generate one with `openssl rand -hex 16`)"}
+	}
+	if v := getenv("RATE_LIMIT_ENABLED"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, &ConfigError{"RATE_LIMIT_ENABLED", "must be true or false"}
+		}
+		c.RateLimitDisabled = !b
 	}
 	c.RedisURL = strings.TrimSpace(getenv("REDIS_URL"))
 	if u, err := url.Parse(c.RedisURL); c.RedisURL != "" && (err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix")) {

@@ -135,6 +135,12 @@ var configCases = []struct {
 	{"JWT_AUDIENCE", map[string]string{"JWT_AUDIENCE": "mana-apps"}, func(c *Config) { c.JWTAudience = "mana-apps" }},
 	{"METRICS_ADDR", map[string]string{"METRICS_ADDR": "127.0.0.1:9464"}, func(c *Config) { c.MetricsAddr = "127.0.0.1:9464" }},
 	{"METRICS_TOKEN trimmed", map[string]string{"METRICS_TOKEN": " metrics-token-0123456789 "}, func(c *Config) { c.MetricsToken = "metrics-token-0123456789" }},
+	{"RATE_LIMIT_ENABLED true", map[string]string{"RATE_LIMIT_ENABLED": "true"}, func(c *Config) {}},
+	{"RATE_LIMIT_ENABLED false", map[string]string{"RATE_LIMIT_ENABLED": "false"}, func(c *Config) { c.RateLimitDisabled = true }},
+	{"RATE_LIMIT_ENABLED false in production", with(prodEnv(), "RATE_LIMIT_ENABLED", "false"), func(c *Config) {
+		c.Production, c.RequireEmailVerification, c.BaseURL, c.RateLimitDisabled = true, true, "https://auth.mana.how", true
+		c.Secret, c.SecretSource, c.ServiceKey, c.SMTPHost, c.KEK = goodSecret, "AUTH_SECRET", "service-key-0123456789", "stalwart", goodKEK
+	}},
 	{"WEBAUTHN_RP_ID", map[string]string{"WEBAUTHN_RP_ID": "mana.how"}, func(c *Config) { c.WebAuthnRPID = "mana.how" }},
 	{"REDIS_URL trimmed", map[string]string{"REDIS_URL": " redis://redis:6379/0 "}, func(c *Config) { c.RedisURL = "redis://redis:6379/0" }},
 	{"SESSION_COOKIE_CACHE_MAX_AGE seconds", map[string]string{"SESSION_COOKIE_CACHE_MAX_AGE": "300"}, func(c *Config) {
@@ -262,6 +268,7 @@ var malformedCases = []struct {
 	{"WEBAUTHN_RP_ID IP", "WEBAUTHN_RP_ID", "10.1.2.3"},
 	{"METRICS_ADDR no port", "METRICS_ADDR", "127.0.0.1"},
 	{"METRICS_TOKEN short", "METRICS_TOKEN", "short"},
+	{"RATE_LIMIT_ENABLED", "RATE_LIMIT_ENABLED", "yes please"},
 	{"SMTP_HOST with port", "SMTP_HOST", "mail.example.com:587"},
 	{"SMTP_PORT", "SMTP_PORT", "smtp"},
 	{"SMTP_TLS", "SMTP_TLS", "sometimes"},

@@ -141,7 +141,7 @@ func (cfg Config) AuthConfig(log *slog.Logger, mailer auth.Mailer) auth.Config {
 			AutoSignInAfterVerification: true,
 		},
 		User:      auth.UserConfig{DeleteEnabled: true, ChangeEmailEnabled: true, SendChangeEmailConfirmation: true},
-		RateLimit: auth.RateLimitConfig{Rules: rules},
+		RateLimit: auth.RateLimitConfig{Rules: rules, Disabled: cfg.RateLimitDisabled},
 		Mailer:    mailer,
 		Bearer:    true,
 		Logger:    log,
