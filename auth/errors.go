@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/managarten/mana-auth/storage"
 )
 
 // Error is the error type of every operation. Status is the HTTP status the
@@ -80,7 +82,9 @@ func NewError(status int, code, message string) *Error {
 }
 
 // AsError converts any error to an *Error. Errors that are not *Error become
-// a 500 with code INTERNAL_SERVER_ERROR whose detail is kept in Err.
+// a 500 with code INTERNAL_SERVER_ERROR whose detail is kept in Err, except
+// a refused string (storage.ErrInvalidValue: 400 INVALID_INPUT) and a
+// deadline (503).
 func AsError(err error) *Error {
 	if err == nil {
 		return nil
@@ -91,6 +95,9 @@ func AsError(err error) *Error {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return ErrUnavailable.With(err)
+	}
+	if errors.Is(err, storage.ErrInvalidValue) {
+		return ErrInvalidInput.With(err)
 	}
 	return ErrInternal.With(err)
 }
@@ -130,6 +137,7 @@ var (
 	ErrFieldNotAllowed             = NewError(http.StatusBadRequest, "FIELD_NOT_ALLOWED", "Field is not allowed to be set")
 	ErrValidation                  = NewError(http.StatusBadRequest, "VALIDATION_ERROR", "Invalid request")
 	ErrBadRequest                  = NewError(http.StatusBadRequest, "BAD_REQUEST", "Bad request")
+	ErrInvalidInput                = NewError(http.StatusBadRequest, "INVALID_INPUT", "Invalid input: text must be valid UTF-8 without NUL characters")
 	ErrInvalidJSON                 = NewError(http.StatusBadRequest, "BAD_REQUEST", "Invalid JSON in request body")
 	ErrUnsupportedMediaType        = NewError(http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Content-Type is not allowed. Allowed types: application/json")
 	ErrBodyTooLarge                = NewError(http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "Request body is too large")

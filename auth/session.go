@@ -26,8 +26,13 @@ type RequestInfo struct {
 
 type requestInfoKey struct{}
 
-// WithRequestInfo returns ctx carrying info.
+// WithRequestInfo returns ctx carrying info. A UserAgent that is not text
+// (a header may hold any byte) has its invalid bytes and NULs replaced by
+// U+FFFD, so that it can be stored with the session and the security log.
 func WithRequestInfo(ctx context.Context, info RequestInfo) context.Context {
+	if !storage.Storable(info.UserAgent) {
+		info.UserAgent = strings.ReplaceAll(strings.ToValidUTF8(info.UserAgent, "\uFFFD"), "\x00", "\uFFFD")
+	}
 	return context.WithValue(ctx, requestInfoKey{}, info)
 }
 
@@ -336,13 +341,17 @@ func (a *Auth) requestSession(r *http.Request, opt sessionLookup) (sd *SessionDa
 }
 
 // StorageError maps a storage failure to an API error: unavailability is
-// a 503, anything else a 500 whose detail is logged, never sent. Plugins
-// use it for their own queries.
+// a 503, a refused string (storage.ErrInvalidValue) a 400 INVALID_INPUT,
+// anything else a 500 whose detail is logged, never sent. Plugins use it
+// for their own queries.
 func StorageError(err error) error { return storageErr(err) }
 
 func storageErr(err error) error {
 	if errors.Is(err, storage.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 		return ErrUnavailable.With(err)
+	}
+	if errors.Is(err, storage.ErrInvalidValue) {
+		return ErrInvalidInput.With(err)
 	}
 	return ErrInternal.With(err)
 }
