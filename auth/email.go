@@ -74,7 +74,7 @@ func (a *Auth) SendVerificationEmail(ctx context.Context, u *User, callbackURL s
 	if a.cfg.Mailer == nil {
 		return ErrVerificationEmailNotEnabled
 	}
-	return a.SendEmail(ctx, Email{Kind: EmailVerification, To: u.Email, Name: u.Name,
+	return a.SendEmail(ctx, Email{Kind: EmailVerification, To: u.Email, Name: GreetingName(u),
 		URL: a.verifyEmailURL(a.emailToken(u.Email, u.ID, "", ""), callbackURL)})
 }
 
@@ -147,7 +147,7 @@ func (a *Auth) VerifyEmail(ctx context.Context, token, sessionUserID, callbackUR
 		switch requestType {
 		case "change-email-confirmation":
 			t := a.emailToken(u.Email, u.ID, updateTo, "change-email-verification")
-			if err := a.SendEmail(ctx, Email{Kind: EmailVerification, To: updateTo, Name: u.Name, URL: a.verifyEmailURL(t, callbackURL)}); err != nil {
+			if err := a.SendEmail(ctx, Email{Kind: EmailVerification, To: updateTo, URL: a.verifyEmailURL(t, callbackURL)}); err != nil {
 				return nil, err
 			}
 			return &VerifyEmailResult{User: u, ConfirmationSent: true}, nil
@@ -222,7 +222,7 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email, redirectTo strin
 	// be the same for known and unknown emails even when the mail server is
 	// slow or down.
 	a.background(ctx, func(ctx context.Context) {
-		if err := a.SendEmail(ctx, Email{Kind: EmailPasswordReset, To: u.Email, Name: u.Name, URL: link}); err != nil {
+		if err := a.SendEmail(ctx, Email{Kind: EmailPasswordReset, To: u.Email, Name: GreetingName(u), URL: link}); err != nil {
 			// Leave no live token behind a mail that never went out.
 			if derr := a.DeleteVerification(ctx, id); derr != nil {
 				a.log.ErrorContext(ctx, "auth: removing reset token after mail failure", "err", derr)
@@ -342,11 +342,11 @@ func (a *Auth) ChangeEmail(ctx context.Context, sd *SessionData, newEmail, callb
 	}
 	if u.EmailVerified && uc.SendChangeEmailConfirmation {
 		t := a.emailToken(u.Email, u.ID, newEmail, "change-email-confirmation")
-		return nil, a.SendEmail(ctx, Email{Kind: EmailChangeEmail, To: u.Email, Name: u.Name,
+		return nil, a.SendEmail(ctx, Email{Kind: EmailChangeEmail, To: u.Email, Name: GreetingName(u),
 			URL: a.verifyEmailURL(t, callbackURL), Data: map[string]string{"newEmail": newEmail}})
 	}
 	t := a.emailToken(u.Email, u.ID, newEmail, "change-email-verification")
-	return nil, a.SendEmail(ctx, Email{Kind: EmailVerification, To: newEmail, Name: u.Name, URL: a.verifyEmailURL(t, callbackURL)})
+	return nil, a.SendEmail(ctx, Email{Kind: EmailVerification, To: newEmail, URL: a.verifyEmailURL(t, callbackURL)})
 }
 
 // AppendQuery returns target (absolute or relative) with key=value set in

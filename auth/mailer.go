@@ -23,7 +23,8 @@ type Email struct {
 	Kind EmailKind
 	// To is the recipient address.
 	To string
-	// Name is the recipient's name, if known.
+	// Name is the recipient's name, if known and their own: see
+	// GreetingName. Empty, the templates greet nobody by name.
 	Name string
 	// URL is the link the recipient should open (verification, reset,
 	// magic link, invitation).
@@ -34,6 +35,19 @@ type Email struct {
 	AppName string
 	// Data holds kind-specific values, e.g. "organization", "inviter".
 	Data map[string]string
+}
+
+// GreetingName returns the name an email to u's own address may greet u
+// by: u.Name once u has verified the address, otherwise "". Until then the
+// name was chosen by whoever signed the address up, who need not own the
+// mailbox, and text chosen by someone else must not reach its owner in a
+// genuine mail. An email to another address (a new address being
+// confirmed) carries no name at all.
+func GreetingName(u *User) string {
+	if u == nil || !u.EmailVerified {
+		return ""
+	}
+	return u.Name
 }
 
 // Mailer delivers emails. Implementations must be safe for concurrent use

@@ -51,7 +51,7 @@ func (p *Plugin) SendOTP(ctx context.Context, at Attempt) error {
 
 func (p *Plugin) deliverOTP(ctx context.Context, u *auth.User, code string) error {
 	if p.opts.SendOTP == nil {
-		return p.a.SendEmail(ctx, auth.Email{Kind: auth.EmailOTP, To: u.Email, Name: u.Name, Code: code})
+		return p.a.SendEmail(ctx, auth.Email{Kind: auth.EmailOTP, To: u.Email, Name: auth.GreetingName(u), Code: code})
 	}
 	if err := p.opts.SendOTP(ctx, u, code); err != nil {
 		var ae *auth.Error
