@@ -18,10 +18,11 @@
 //     link or code, instead of sending it.
 //   - [FromEnv]: picks one of the two from SMTP_* environment variables.
 //
-// Nothing in an email can add a header: the recipient must be exactly one
-// address without control characters, and names, the app name, Data values
-// and rendered subjects have their control characters (CR, LF, …) turned
-// into spaces.
+// Nothing in an email can add a header or disguise its text: the recipient
+// must be exactly one address without control characters, and names, the
+// app name, Data values and rendered subjects have their control characters
+// (CR, LF, …) and hidden ones (bidi controls, zero-width spaces, …; see
+// [auth.HiddenRune]) turned into spaces.
 //
 // # Usage
 //

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	texttemplate "text/template"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/managarten/mana-auth/auth"
@@ -28,8 +27,8 @@ const maxSubjectRunes = 200
 // Subject and Text are text/template templates; HTML is an html/template
 // template, so everything interpolated into it is escaped for its context.
 // All three are executed with a [TemplateData]. The rendered subject is
-// squeezed onto one line: control characters (CR, LF, tabs, …) become
-// spaces.
+// squeezed onto one line: control characters (CR, LF, tabs, …) and
+// hidden ones (bidi controls, zero-width spaces, …) become spaces.
 type Template struct {
 	Subject string
 	Text    string
@@ -74,7 +73,7 @@ type Message struct {
 	// To is the recipient's bare address.
 	To string
 	// Name is the recipient's display name for the To header (may be
-	// empty); it has no control characters.
+	// empty); it has no control or hidden characters.
 	Name string
 	// Subject is one line of text.
 	Subject string
@@ -92,10 +91,12 @@ func Render(e auth.Email) (Message, error) {
 // Render checks e and renders it with the template for e.Kind.
 //
 // It refuses an email whose To is not exactly one valid address or
-// contains control characters, an auth.EmailOTP without a Code, and any
-// other kind without an absolute http(s) URL. The recipient's name, the app
-// name and the Data values are squeezed onto one line before rendering,
-// and so is the rendered subject, so nothing in an email can add a header.
+// contains control or hidden characters ([auth.HiddenRune]), an
+// auth.EmailOTP without a Code, and any other kind without an absolute
+// http(s) URL. The recipient's name, the app name and the Data values are
+// squeezed onto one line before rendering, with hidden characters such as
+// bidi controls turned into spaces, and so is the rendered subject, so
+// nothing in an email can add a header or disguise its text.
 func (t Templates) Render(e auth.Email) (Message, error) {
 	tpl, err := t.template(e.Kind)
 	if err != nil {
@@ -294,19 +295,17 @@ func checkURL(s string) error {
 	return nil
 }
 
-// isControl reports whether r breaks a line or is otherwise invisible
-// control: C0, DEL, C1 (which includes NEL) and the Unicode line and
-// paragraph separators.
-func isControl(r rune) bool {
-	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
-}
-
+// hasControl reports whether s is invalid UTF-8 or has an [auth.HiddenRune]:
+// a control character (C0, DEL, C1), a line or paragraph separator, or an
+// invisible format character such as a bidi control or a zero-width space.
 func hasControl(s string) bool {
-	return strings.ContainsFunc(s, isControl) || !utf8.ValidString(s)
+	return strings.ContainsFunc(s, auth.HiddenRune) || !utf8.ValidString(s)
 }
 
-// oneLine collapses every run of control characters in s (CR, LF, tab,
-// NUL, NEL, U+2028, …) into one space, replaces invalid UTF-8 and trims
+// oneLine collapses every run of control and hidden characters in s (CR,
+// LF, tab, NUL, NEL, U+2028, bidi controls, zero-width spaces, …; see
+// [auth.HiddenRune]) into one space, so that nothing breaks the line or
+// disguises the text around it, replaces invalid UTF-8 and trims
 // surrounding space.
 func oneLine(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
@@ -314,7 +313,7 @@ func oneLine(s string) string {
 	b.Grow(len(s))
 	inCtl := false
 	for _, r := range s {
-		if isControl(r) {
+		if auth.HiddenRune(r) {
 			if !inCtl {
 				b.WriteByte(' ')
 			}

@@ -266,6 +266,8 @@ func TestRenderRefuses(t *testing.T) {
 		{"relative URL", with(func(e *auth.Email) { e.URL = "/verify?token=x" }), "absolute http(s) URL"},
 		{"javascript URL", with(func(e *auth.Email) { e.URL = "javascript:alert(1)" }), "absolute http(s) URL"},
 		{"URL with newline", with(func(e *auth.Email) { e.URL = "https://mana.how/\r\nx" }), "control characters"},
+		{"URL with a bidi override", with(func(e *auth.Email) { e.URL = "https://mana.how/\u202egro.live" }), "control characters"},
+		{"To with a zero-width space", with(func(e *auth.Email) { e.To = "ada\u200b@example.com" }), "control characters"},
 		{"OTP without code", auth.Email{Kind: auth.EmailOTP, To: "ada@example.com"}, "needs a Code"},
 		{"code with newline", auth.Email{Kind: auth.EmailOTP, To: "ada@example.com", Code: "12\n34"}, "invalid code"},
 	}
@@ -330,6 +332,10 @@ func TestOneLine(t *testing.T) {
 		{"nul\x00del\x7fnel\u0085ls\u2028ps\u2029end", "nul del nel ls ps end"},
 		{"bad \xff utf8", "bad \uFFFD utf8"},
 		{"Zoë 😀", "Zoë 😀"},
+		{"Ada \u202egro.elpmaxe\u202c", "Ada  gro.elpmaxe"},                  // bidi override
+		{"\u2066Ada\u2069 \u200eX\u200f\u061c", "Ada   X"},                   // isolates and marks
+		{"zero\u200bwidth\ufeff\u2060\u00ad\U000E0041end", "zero width end"}, // invisible and tag characters
+		{"👩\u200d💻 \u0645\u06cc\u200c\u062e \u2764\ufe0f", "👩\u200d💻 \u0645\u06cc\u200c\u062e \u2764\ufe0f"}, // joiners and variation selectors stay
 	}
 	for _, tt := range tests {
 		if got := oneLine(tt.in); got != tt.want {
