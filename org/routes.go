@@ -132,6 +132,11 @@ func (p *Plugin) handleUpdate(c *auth.Context) (any, error) {
 		if s == "" {
 			return nil, validation("[body.data." + k + "] Too small: expected string to have >=1 characters")
 		}
+		if k == "name" {
+			if err := auth.CheckName(s); err != nil { // it goes into invitation mails
+				return nil, err
+			}
+		}
 		set[k] = s
 	}
 	if v, ok := data["logo"]; ok {

@@ -54,6 +54,9 @@ func (p *Plugin) create(ctx context.Context, u *auth.User, in CreateInput, sessi
 	if in.Name == "" {
 		return nil, validation("[body.name] Too small: expected string to have >=1 characters")
 	}
+	if err := auth.CheckName(in.Name); err != nil { // it goes into invitation mails
+		return nil, err
+	}
 	if err := p.checkSlug(in.Slug); err != nil {
 		return nil, err
 	}
