@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/storage"
@@ -86,8 +88,13 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
 		}
 		// Emails are stored lower-case; names are matched as typed and in
 		// lower and title case (the storage layer has no case folding).
+		// Title case is of the first character, not byte; a term that is
+		// not text (invalid UTF-8, a NUL) matches nothing (storage.Where).
 		lower := strings.ToLower(search)
-		title := strings.ToUpper(lower[:1]) + lower[1:]
+		title := lower
+		if r, n := utf8.DecodeRuneInString(lower); r != utf8.RuneError {
+			title = string(unicode.ToTitle(r)) + lower[n:]
+		}
 		where = []storage.Where{{Field: "email", Op: storage.Contains, Value: lower}}
 		for _, v := range []string{search, lower, title} {
 			where = append(where, storage.Where{Field: "name", Op: storage.Contains, Value: v, Or: true})
