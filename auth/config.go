@@ -109,8 +109,11 @@ type EmailPasswordConfig struct {
 	DisableAutoSignIn bool
 	// RequireEmailVerification refuses sign-in until the email is verified.
 	RequireEmailVerification bool
-	// RevokeSessionsOnPasswordReset deletes every session on reset.
-	RevokeSessionsOnPasswordReset bool
+	// KeepSessionsOnPasswordReset keeps the user's sessions when the
+	// password is reset. By default a reset ends them all, so that whoever
+	// knew the old password is signed out (Better Auth keeps them unless
+	// revokeSessionsOnPasswordReset).
+	KeepSessionsOnPasswordReset bool
 	// ResetPasswordTokenExpiresIn is the lifetime of reset links.
 	// Default 1 hour.
 	ResetPasswordTokenExpiresIn time.Duration

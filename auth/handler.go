@@ -211,6 +211,18 @@ func (a *Auth) checkOriginHeader(r *http.Request) error {
 	return nil
 }
 
+// checkLoginCSRFOf applies checkLoginCSRF to the HTTP request ctx serves
+// (RequestInfo.Request), if any: the operations that create a session from
+// a password run it whatever route calls them (an app's own login route,
+// the reference server's /api/v1), not only the Endpoints marked
+// LoginCSRF.
+func (a *Auth) checkLoginCSRFOf(ctx context.Context) error {
+	if r := RequestInfoFrom(ctx).Request; r != nil {
+		return a.checkLoginCSRF(r)
+	}
+	return nil
+}
+
 // checkLoginCSRF is Better Auth's extra guard on cookie-less sign-in.
 func (a *Auth) checkLoginCSRF(r *http.Request) error {
 	if a.cfg.DisableOriginCheck {

@@ -140,17 +140,36 @@ type Hooks struct {
 	AfterSessionCreate  func(ctx context.Context, s *Session, u *User) error
 	BeforeUserDelete    func(ctx context.Context, u *User) error
 
-	// PasswordSignIn guards every sign-in by email and password
-	// (Auth.SignInEmail, behind POST /sign-in/email and Go callers alike),
-	// for example with an account lockout. It runs once the input is valid
-	// and before the user is looked up or any password is hashed, with the
-	// normalised email; an error refuses the sign-in with that error. The
-	// done it returns (nil if it needs none) is called once with the
-	// outcome: nil (signed in), an *Interruption (the password was right, a
-	// second factor is due) or the error the sign-in fails with —
-	// ErrInvalidEmailOrPassword for a wrong password and for an unknown
-	// email alike, so a guard cannot tell them apart either.
-	PasswordSignIn func(ctx context.Context, email string) (done func(err error), err error)
+	// EmailVerified runs after a user's address is verified for the first
+	// time, on every path (a verification link, a magic link, a password
+	// reset, a code by mail): the place to grant what only a verified
+	// address may have. Its error is logged; the verification stands.
+	EmailVerified func(ctx context.Context, u *User) error
+	// ResetCredentials runs when the owner of an unverified account's
+	// address takes the account over through the mailbox
+	// (Auth.MarkEmailVerified without vouching): whoever signed the
+	// account up may not be its owner, so the plugin drops every way into
+	// the account it keeps (passkeys, second factors, trusted devices, API
+	// keys, …). The core has dropped accounts and sessions already. An
+	// error stops the verification.
+	ResetCredentials func(ctx context.Context, userID string) error
+
+	// PasswordCheck guards every check of a user's password: sign-in by
+	// email and password (Auth.SignInEmail, behind POST /sign-in/email and
+	// Go callers alike) and every confirmation of a signed-in user's
+	// password (Auth.CheckPassword and Auth.ChangePassword: verify-password,
+	// delete-user, change-password, two-factor enable and disable, …), for
+	// example with an account lockout, so that a stolen session cannot
+	// guess the password without limit either. It runs once the input is
+	// valid and before any password is hashed, with the normalised email;
+	// an error refuses the check with that error. The done it returns (nil
+	// if it needs none) is called once with the outcome: nil (the password
+	// was right), an *Interruption (signing in: the password was right, a
+	// second factor is due) or the error the check fails with — for a wrong
+	// password ErrInvalidEmailOrPassword when signing in (an unknown email
+	// alike, so a guard cannot tell them apart either) and
+	// ErrInvalidPassword otherwise.
+	PasswordCheck func(ctx context.Context, email string) (done func(err error), err error)
 }
 
 // PathIs returns a Match function selecting requests to one of the paths

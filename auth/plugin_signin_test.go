@@ -15,7 +15,7 @@ import (
 
 var errTestLocked = auth.NewError(http.StatusTooManyRequests, "TEST_LOCKED", "Locked by the guard")
 
-// signInGuard is a PasswordSignIn hook that refuses the emails in refuse
+// signInGuard is a PasswordCheck hook that refuses the emails in refuse
 // and records what it sees: "check <email>" before the sign-in, "done
 // <email> <outcome>" after it.
 type signInGuard struct {
@@ -40,7 +40,7 @@ func (g *signInGuard) seen() []string {
 }
 
 func (g *signInGuard) Hooks() auth.Hooks {
-	return auth.Hooks{PasswordSignIn: func(ctx context.Context, email string) (func(error), error) {
+	return auth.Hooks{PasswordCheck: func(ctx context.Context, email string) (func(error), error) {
 		g.note(g.id + " check " + email)
 		if e := g.refuse[email]; e != nil {
 			return nil, e
@@ -75,10 +75,10 @@ func (p secondFactor) Hooks() auth.Hooks {
 	}}
 }
 
-// PasswordSignIn hooks run on every email and password sign-in, before
+// PasswordCheck hooks run on every email and password sign-in, before
 // any hashing, may refuse it (with a Retry-After), and learn the outcome,
 // which is the same for an unknown email as for a wrong password.
-func TestPasswordSignInHook(t *testing.T) {
+func TestPasswordCheckHook(t *testing.T) {
 	t.Parallel()
 	const pw = "password-123"
 	locked := errTestLocked.WithRetryAfter(89*time.Second + 500*time.Millisecond)

@@ -26,6 +26,8 @@ func defaultRateRules() map[string]RateRule {
 	long := RateRule{Window: 60 * time.Second, Max: 3}
 	return map[string]RateRule{
 		"/sign-in*": short, "/sign-up*": short, "/change-password*": short, "/change-email*": short,
+		// Ours: every other route that checks a password.
+		"/verify-password": short, "/delete-user": short,
 		"/request-password-reset": long, "/send-verification-email": long, "/forget-password*": long,
 		"/email-otp/send-verification-otp": long, "/email-otp/request-password-reset": long,
 	}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"encoding/json"
 	"errors"
 	"html"
 	"net/http"
@@ -199,8 +200,15 @@ func (a *Auth) handleUpdateUser(c *Context) (any, error) {
 			default:
 				return nil, ErrValidation.WithMessage("[body.image] Invalid input: expected string, received " + JSONKind(v))
 			}
+		default:
+			// Fields the route may not set (a plugin's user fields: role,
+			// twoFactorEnabled, …) are refused when given a value, as
+			// Better Auth refuses input:false fields; keys that are no
+			// field are dropped.
+			if _, field := a.schema.Table(TableUser).Field(k); field && !userCore[k] && truthy(v) {
+				return nil, ErrFieldNotAllowed.WithMessage(k + " is not allowed to be set")
+			}
 		}
-		// Other keys are dropped, as Better Auth drops undeclared fields.
 	}
 	u, err := a.UpdateUser(c.Context(), c.session.User.ID, in)
 	if err != nil {
@@ -299,7 +307,9 @@ func (a *Auth) handleSendVerification(c *Context) (any, error) {
 		if sd.User.EmailVerified {
 			return nil, ErrEmailAlreadyVerified
 		}
-		if err := a.SendVerificationEmail(c.Context(), sd.User, cb); err != nil {
+		// Asked for from a session of the account: the link vouches for
+		// its password, as the sign-up's link does.
+		if err := a.SendEmail(c.Context(), a.verificationEmail(sd.User, cb, a.passwordHash(c.Context(), sd.User.ID))); err != nil {
 			return nil, err
 		}
 		return statusTrue{true}, nil
@@ -424,4 +434,22 @@ func (a *Auth) handleChangeEmail(c *Context) (any, error) {
 		c.SetSessionCookie(c.session)
 	}
 	return statusTrue{true}, nil
+}
+
+// truthy is JavaScript's truthiness of a JSON value.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case float64:
+		return x != 0 && x == x
+	case json.Number:
+		f, err := x.Float64()
+		return err != nil || f != 0
+	}
+	return true
 }

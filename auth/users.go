@@ -68,11 +68,20 @@ func (a *Auth) checkPasswordLength(p string) error {
 //
 // A taken email is ErrUserAlreadyExistsUseAnother, except where no session
 // would be created anyway: then, as Better Auth does against enumeration,
-// it returns a made-up user and no session after the same work.
+// it returns a made-up user and no session after the same work — the same
+// hashing and database statements (rolled back), and no mail on the
+// request path either way (the verification mail leaves in the
+// background), so neither the answer nor its timing tells.
+//
+// Serving an HTTP request (RequestInfo.Request in ctx), it applies the
+// login CSRF guard as POST /sign-up/email does, whatever route calls it.
 func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, error) {
 	ep := a.cfg.EmailPassword
 	if ep.Disabled || ep.DisableSignUp {
 		return nil, ErrSignUpDisabled
+	}
+	if err := a.checkLoginCSRFOf(ctx); err != nil {
+		return nil, err
 	}
 	email := NormalizeEmail(in.Email)
 	if !ValidEmail(email) {
@@ -104,10 +113,15 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 	}
 	if _, err := a.db.FindOne(ctx, TableUser, storage.W("email", email)); err == nil {
 		if noSession {
-			if _, err := a.HashPassword(ctx, in.Password); err != nil {
+			hash, err := a.HashPassword(ctx, in.Password)
+			if err != nil {
 				return nil, err
 			}
-			return synthetic()
+			res, err := synthetic()
+			if err == nil {
+				a.decoyCreate(ctx, res.User, hash)
+			}
+			return res, err
 		}
 		return nil, ErrUserAlreadyExistsUseAnother
 	} else if !errors.Is(err, storage.ErrNotFound) {
@@ -128,14 +142,11 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 		}
 		return nil, err
 	}
-	if a.cfg.EmailVerification.SendOnSignUp && a.cfg.Mailer != nil {
-		if err := a.SendVerificationEmail(ctx, u, in.CallbackURL); err != nil {
-			// No half-made account: the user can sign up again later.
-			if derr := a.DeleteUser(context.WithoutCancel(ctx), u.ID); derr != nil {
-				a.log.ErrorContext(ctx, "auth: removing user after verification mail failure", "user", u.ID, "err", derr)
-			}
-			return nil, err
-		}
+	if a.cfg.EmailVerification.SendOnSignUp {
+		// Mailed for the person who just chose the password: the link
+		// vouches for it. If the mail fails (SendEmail logs it), a sign-in
+		// or a resend asks for another.
+		a.mailInBackground(ctx, a.verificationEmail(u, in.CallbackURL, hash))
 	}
 	if noSession {
 		return &AuthResult{User: u}, nil
@@ -218,6 +229,31 @@ func (a *Auth) createUser(ctx context.Context, u *User, acc *Account) error {
 	return nil
 }
 
+// errDecoy rolls decoyCreate's transaction back.
+var errDecoy = errors.New("auth: decoy sign-up")
+
+// decoyCreate runs the statements that create a user like u with password
+// hash — in one transaction, which it rolls back — so that a sign-up of a
+// taken address does the database work a new one does.
+func (a *Auth) decoyCreate(ctx context.Context, u *User, hash string) {
+	d := *u
+	d.Email = "decoy-" + NewID() + "@sign-up.invalid"
+	acc := &Account{ID: NewID(), AccountID: d.ID, ProviderID: CredentialProvider, UserID: d.ID,
+		Password: &hash, CreatedAt: d.CreatedAt, UpdatedAt: d.CreatedAt}
+	err := a.db.Tx(ctx, func(tx storage.Adapter) error {
+		if err := tx.Create(ctx, TableUser, d.record()); err != nil {
+			return err
+		}
+		if err := tx.Create(ctx, TableAccount, acc.record()); err != nil {
+			return err
+		}
+		return errDecoy
+	})
+	if !errors.Is(err, errDecoy) {
+		a.log.WarnContext(ctx, "auth: decoy sign-up", "err", err)
+	}
+}
+
 func (acc *Account) record() storage.Record {
 	return storage.Record{"id": acc.ID, "accountId": acc.AccountID, "providerId": acc.ProviderID,
 		"userId": acc.UserID, "password": acc.Password, "createdAt": acc.CreatedAt, "updatedAt": acc.UpdatedAt}
@@ -227,11 +263,16 @@ func (acc *Account) record() storage.Record {
 // behind POST /sign-in/email. Every failure (unknown email, no password,
 // wrong password) is ErrInvalidEmailOrPassword after the same hashing work,
 // so neither the answer nor its timing tells whether an email is known.
-// Plugins' PasswordSignIn hooks guard it (a lockout refuses before any
-// hashing) and learn its outcome.
+// Plugins' PasswordCheck hooks guard it (a lockout refuses before any
+// hashing) and learn its outcome. Serving an HTTP request (RequestInfo.Request
+// in ctx), it applies the login CSRF guard as POST /sign-in/email does,
+// whatever route calls it.
 func (a *Auth) SignInEmail(ctx context.Context, in SignInInput) (*AuthResult, error) {
 	if a.cfg.EmailPassword.Disabled {
 		return nil, ErrEmailPasswordDisabled
+	}
+	if err := a.checkLoginCSRFOf(ctx); err != nil {
+		return nil, err
 	}
 	email := NormalizeEmail(in.Email)
 	if !ValidEmail(email) {
@@ -240,7 +281,7 @@ func (a *Auth) SignInEmail(ctx context.Context, in SignInInput) (*AuthResult, er
 	if utf16Len(in.Password) > a.cfg.EmailPassword.MaxPasswordLength {
 		return nil, ErrPasswordTooLong // says nothing about the email
 	}
-	done, err := a.guardPasswordSignIn(ctx, email)
+	done, err := a.guardPasswordCheck(ctx, email)
 	if err != nil {
 		return nil, err
 	}
@@ -249,10 +290,10 @@ func (a *Auth) SignInEmail(ctx context.Context, in SignInInput) (*AuthResult, er
 	return res, err
 }
 
-// guardPasswordSignIn runs the plugins' PasswordSignIn hooks. The function
-// it returns reports the outcome to those that let the sign-in through; if
+// guardPasswordCheck runs the plugins' PasswordCheck hooks. The function
+// it returns reports the outcome to those that let the check through; if
 // one refuses, those before it are told the refusal.
-func (a *Auth) guardPasswordSignIn(ctx context.Context, email string) (func(error), error) {
+func (a *Auth) guardPasswordCheck(ctx context.Context, email string) (func(error), error) {
 	var dones []func(error)
 	finish := func(err error) {
 		for i := len(dones) - 1; i >= 0; i-- {
@@ -260,10 +301,10 @@ func (a *Auth) guardPasswordSignIn(ctx context.Context, email string) (func(erro
 		}
 	}
 	for _, h := range a.hooks {
-		if h.PasswordSignIn == nil {
+		if h.PasswordCheck == nil {
 			continue
 		}
-		done, err := h.PasswordSignIn(ctx, email)
+		done, err := h.PasswordCheck(ctx, email)
 		if err != nil {
 			finish(err)
 			return nil, err
@@ -295,10 +336,9 @@ func (a *Auth) signInPassword(ctx context.Context, email string, in SignInInput)
 		return nil, ErrInvalidEmailOrPassword
 	}
 	if a.cfg.EmailPassword.RequireEmailVerification && !u.EmailVerified {
-		if a.cfg.EmailVerification.SendOnSignIn && a.cfg.Mailer != nil {
-			if err := a.SendVerificationEmail(ctx, u, in.CallbackURL); err != nil {
-				a.log.WarnContext(ctx, "auth: resending verification mail on sign-in failed", "err", err)
-			}
+		if a.cfg.EmailVerification.SendOnSignIn {
+			// The caller has just given the password: the link vouches for it.
+			a.mailInBackground(ctx, a.verificationEmail(u, in.CallbackURL, *acc.Password))
 		}
 		return nil, ErrEmailNotVerified
 	}
@@ -462,34 +502,26 @@ type ChangePasswordInput struct {
 	RevokeOtherSessions bool
 }
 
-// ChangePassword checks the current password and sets a new one. With
+// ChangePassword checks the current password and sets a new one; every
+// outstanding reset link of the user stops working. With
 // RevokeOtherSessions every session of the user is deleted and a new one
-// created (returned with its cookies); otherwise the result has no session.
+// created (returned with its cookies); otherwise the result has no
+// session. The check of the current password is guarded like a sign-in
+// (Hooks.PasswordCheck).
 func (a *Auth) ChangePassword(ctx context.Context, sd *SessionData, in ChangePasswordInput) (*AuthResult, error) {
 	if err := a.checkPasswordLength(in.NewPassword); err != nil {
 		return nil, err
 	}
 	u := sd.User
-	acc, err := a.credentialAccount(ctx, u.ID)
-	if err != nil {
+	if err := a.checkPassword(ctx, u, in.CurrentPassword); err != nil {
 		return nil, err
-	}
-	if acc == nil || acc.Password == nil {
-		return nil, ErrCredentialAccountNotFound
-	}
-	ok, err := a.VerifyPassword(ctx, *acc.Password, in.CurrentPassword)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, ErrInvalidPassword
 	}
 	hash, err := a.HashPassword(ctx, in.NewPassword)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := a.db.Update(ctx, TableAccount, storage.Record{"password": hash, "updatedAt": a.Now()}, storage.W("id", acc.ID)); err != nil {
-		return nil, storageErr(err)
+	if err := a.setPassword(ctx, u.ID, hash, false, ""); err != nil {
+		return nil, err
 	}
 	if !in.RevokeOtherSessions {
 		return &AuthResult{User: u}, nil
@@ -501,8 +533,35 @@ func (a *Auth) ChangePassword(ctx context.Context, sd *SessionData, in ChangePas
 }
 
 // CheckPassword verifies the user's password: nil, ErrInvalidPassword, or
-// ErrCredentialAccountNotFound when the user has none.
+// ErrCredentialAccountNotFound when the user has none (after the same
+// hashing work). Every call is guarded like a sign-in (Hooks.PasswordCheck:
+// the reference server's lockout counts wrong passwords here too), so a
+// stolen session cannot guess the password without limit.
 func (a *Auth) CheckPassword(ctx context.Context, userID, password string) error {
+	u, err := a.FindUserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	return a.checkPassword(ctx, u, password)
+}
+
+// checkPassword verifies u's password under the PasswordCheck guards:
+// nil, ErrInvalidPassword, or ErrCredentialAccountNotFound when u has no
+// password (after the same hashing work).
+func (a *Auth) checkPassword(ctx context.Context, u *User, password string) error {
+	if utf16Len(password) > a.cfg.EmailPassword.MaxPasswordLength {
+		return ErrInvalidPassword
+	}
+	done, err := a.guardPasswordCheck(ctx, u.Email)
+	if err != nil {
+		return err
+	}
+	err = a.verifyCredential(ctx, u.ID, password)
+	done(err)
+	return err
+}
+
+func (a *Auth) verifyCredential(ctx context.Context, userID, password string) error {
 	acc, err := a.credentialAccount(ctx, userID)
 	if err != nil {
 		return err
