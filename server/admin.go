@@ -13,9 +13,9 @@ import (
 	"github.com/managarten/mana-auth/storage"
 )
 
-// requireAdmin admits callers whose role is admin. The role is read from
-// the database, not only from the token, so a revoked admin loses access at
-// once on every instance.
+// requireAdmin admits callers whose role is admin and whose address is
+// verified. Both are read from the database, not only from the token, so a
+// revoked admin loses access at once on every instance.
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	return s.requireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalFrom(r.Context())
@@ -24,7 +24,7 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 			s.writeStatusErr(w, r, err)
 			return
 		}
-		if err != nil || userRole(u) != RoleAdmin {
+		if err != nil || !isAdmin(u) {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "Forbidden", "message": "Admin access required", "code": "FORBIDDEN"})
 			return
 		}

@@ -324,8 +324,18 @@ func TestE2EPasswordEmailAndAccount(t *testing.T) {
 		t.Fatalf("reset-password: %d %s", r.status, r.raw)
 	}
 	want(t, "reset token used twice", env.post(t, "/api/v1/auth/reset-password", `{"token":"`+resetToken+`","newPassword":"new-password-2"}`), 400, "TOKEN_INVALID")
+	// A reset signs every device out (whoever knew the old password).
+	for _, s := range []*seeded{u, second} {
+		if _, err := env.s.auth.GetSession(ctx, s.token); err == nil {
+			t.Error("a session from before the reset is still valid")
+		}
+	}
 
 	// The reset password is the current one now.
+	r = env.post(t, "/api/v1/auth/login", `{"email":"pw@example.com","password":"new-password-1"}`)
+	want(t, "login with the reset password", r, 200, "")
+	u.cookie = cookieOf(r, "mana.session_token")
+	second = env.session(t, user) // another device again
 	r = env.post(t, "/api/v1/auth/change-password", `{"currentPassword":"new-password-1","newPassword":"password456","revokeOtherSessions":true}`, "Cookie", u.cookie)
 	if r.status != 200 || r.body["success"] != true {
 		t.Fatalf("change-password: %d %s", r.status, r.raw)
@@ -424,7 +434,7 @@ func TestE2ETwoFactorOrgVaultAndErase(t *testing.T) {
 
 	r = env.post(t, "/api/v1/auth/login", `{"email":"tf@example.com","password":"password123"}`)
 	want(t, "login with two-factor", r, 200, "")
-	if d := cmp.Diff(map[string]any{"twoFactorRedirect": true, "twoFactorMethods": []any{"totp", "otp"}}, r.body); d != "" {
+	if d := cmp.Diff(map[string]any{"twoFactorRedirect": true, "twoFactorMethods": []any{"totp"}}, r.body); d != "" {
 		t.Errorf("login body (-want +got)\n%s", d)
 	}
 	pending := cookieOf(r, "mana.two_factor")

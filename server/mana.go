@@ -155,12 +155,27 @@ func (p *manaPlugin) Hooks() auth.Hooks {
 			}
 			return nil
 		},
-		// The lockout guards every password sign-in, whatever the route.
-		PasswordSignIn: func(ctx context.Context, email string) (func(error), error) {
+		// The lockout guards every password check, whatever the route:
+		// sign-ins, and the confirmations of a signed-in user's password.
+		PasswordCheck: func(ctx context.Context, email string) (func(error), error) {
 			if p.srv == nil || p.srv.lock == nil {
 				return nil, nil
 			}
 			return p.srv.guardSignIn(ctx, email)
+		},
+		EmailVerified: func(ctx context.Context, u *auth.User) error {
+			if !p.isAdminEmail(u.Email) {
+				return nil
+			}
+			_, err := p.a.DB().Update(ctx, auth.TableUser, storage.Record{"role": RoleAdmin}, storage.W("id", u.ID))
+			if err != nil {
+				return err
+			}
+			if u.Extra == nil {
+				u.Extra = map[string]any{}
+			}
+			u.Extra["role"] = RoleAdmin
+			return nil
 		},
 		BeforeUserCreate: func(ctx context.Context, u *auth.User) error {
 			if p.srv != nil && p.srv.cfg.MaxDailySignups > 0 {
@@ -171,8 +186,12 @@ func (p *manaPlugin) Hooks() auth.Hooks {
 			if u.Extra == nil {
 				u.Extra = map[string]any{}
 			}
+			// MANA_ADMIN_EMAILS grants admin to verified addresses only
+			// (a magic-link sign-up is one); an unverified sign-up gets it
+			// when its owner verifies the address (EmailVerified), so
+			// whoever signs up with an admin's address first gets nothing.
 			u.Extra["role"] = RoleUser
-			if slices.Contains(p.admins, auth.NormalizeEmail(u.Email)) {
+			if u.EmailVerified && p.isAdminEmail(u.Email) {
 				u.Extra["role"] = RoleAdmin
 			}
 			if _, ok := u.Extra["accessTier"]; !ok {
@@ -181,6 +200,17 @@ func (p *manaPlugin) Hooks() auth.Hooks {
 			return nil
 		},
 	}
+}
+
+// isAdmin reports whether u holds the admin role: role admin on a
+// verified address. The role is never granted to an unverified address;
+// the check here also keeps one granted otherwise (an older database, a
+// direct write) from being used.
+func isAdmin(u *auth.User) bool { return u != nil && u.EmailVerified && userRole(u) == RoleAdmin }
+
+// isAdminEmail reports whether email is one of MANA_ADMIN_EMAILS.
+func (p *manaPlugin) isAdminEmail(email string) bool {
+	return slices.Contains(p.admins, auth.NormalizeEmail(email))
 }
 
 // ExportUser implements auth.DataSource: the user's security events.
@@ -290,7 +320,7 @@ func eventFor(ctx context.Context, typ, userID string, meta map[string]any) secu
 // sign-ins for an email within 15 minutes lock it until 30 minutes after
 // the newest of them. It guards every email and password sign-in — POST
 // /api/auth/sign-in/email, POST /api/v1/auth/login and Go calls of
-// SignInEmail alike — as the mana plugin's PasswordSignIn hook
+// SignInEmail alike — as the mana plugin's PasswordCheck hook
 // (Server.guardSignIn), so all of them share one count per email and a
 // locked email is refused before any password is hashed.
 //
@@ -322,7 +352,7 @@ type lockout struct {
 
 // begin runs before a password is checked. It returns how long the email
 // stays locked (then the sign-in is to be refused), or else the function
-// to call with the sign-in's outcome (auth.Hooks.PasswordSignIn).
+// to call with the sign-in's outcome (auth.Hooks.PasswordCheck).
 func (l *lockout) begin(ctx context.Context, email string) (time.Duration, func(error)) {
 	now := l.now()
 	if rest := l.locked(ctx, email, now); rest > 0 {
@@ -352,7 +382,7 @@ func (l *lockout) begin(ctx context.Context, email string) (time.Duration, func(
 func (l *lockout) end(ctx context.Context, email, id string, err error) {
 	var intr *auth.Interruption
 	switch {
-	case errors.Is(err, auth.ErrInvalidEmailOrPassword):
+	case errors.Is(err, auth.ErrInvalidEmailOrPassword), errors.Is(err, auth.ErrInvalidPassword):
 		if id == "" {
 			l.fail(ctx, email, auth.RequestInfoFrom(ctx).IP)
 		} // else the reserved row is the failure
@@ -427,8 +457,12 @@ func (l *lockout) succeed(ctx context.Context, email string) {
 // /api/v1/auth in the envelope with retryAfterSec.
 var errAccountLocked = auth.NewError(http.StatusTooManyRequests, "ACCOUNT_LOCKED", "Account temporarily locked")
 
-// guardSignIn is the mana plugin's PasswordSignIn hook: the lockout, with
-// an ACCOUNT_LOCKED event for each refusal.
+// guardSignIn is the mana plugin's PasswordCheck hook: the lockout, with
+// an ACCOUNT_LOCKED event for each refusal. It guards every check of a
+// password: sign-ins and the confirmations of a signed-in user's password
+// (verify-password, delete-user, change-password, two-factor, the v1
+// account deletion) share one count per email, so a stolen session cannot
+// guess the password without limit.
 func (s *Server) guardSignIn(ctx context.Context, email string) (func(error), error) {
 	noteSignIn(ctx, email)
 	rest, done := s.lock.begin(ctx, email)

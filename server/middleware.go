@@ -172,7 +172,7 @@ func (s *Server) logAuthFailures(next http.Handler) http.Handler {
 }
 
 // signInNote carries what a sign-in learned about itself to
-// logAuthFailures, which never reads the body: the PasswordSignIn hook
+// logAuthFailures, which never reads the body: the PasswordCheck hook
 // notes the email, so a LOGIN_FAILURE from /api/auth/sign-in/email names
 // it as the /api/v1/auth/login one does.
 type signInNote struct{ email string }

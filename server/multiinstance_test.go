@@ -356,7 +356,9 @@ func TestMultiInstance(t *testing.T) {
 	})
 
 	t.Run("admin changes on one instance are seen by the other", func(t *testing.T) {
-		admin := c.user(t, 0, "admin@example.com", "198.51.100.50")
+		adminID := c.register(t, "admin@example.com", "198.51.100.50")
+		verifyAddress(t, c.s[0], adminID) // MANA_ADMIN_EMAILS holds verified addresses only
+		admin := c.login(t, 0, adminID, "admin@example.com", "198.51.100.50")
 		u := c.user(t, 1, "tier@example.com", "198.51.100.51")
 		bearer := []string{"Authorization", "Bearer " + admin.jwt}
 		path := "/api/v1/admin/users/" + u.id + "/tier"

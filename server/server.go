@@ -269,13 +269,25 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 	return s, nil
 }
 
-// promoteAdmins gives role admin to the users of MANA_ADMIN_EMAILS that
-// exist already (new ones get it at sign-up).
+// promoteAdmins gives role admin to the users of MANA_ADMIN_EMAILS whose
+// address is verified (the others get it when they verify it, see the mana
+// plugin's EmailVerified hook), and takes it from every user whose address
+// is not verified: the admin role belongs to verified addresses only, so
+// whoever signed up first with an admin's address holds nothing.
 func (s *Server) promoteAdmins(ctx context.Context) error {
 	for _, email := range s.cfg.AdminEmails {
-		if _, err := s.db.Update(ctx, auth.TableUser, storage.Record{"role": RoleAdmin}, storage.W("email", auth.NormalizeEmail(email))); err != nil {
+		if _, err := s.db.Update(ctx, auth.TableUser, storage.Record{"role": RoleAdmin},
+			storage.W("email", auth.NormalizeEmail(email)), storage.W("emailVerified", true)); err != nil {
 			return fmt.Errorf("MANA_ADMIN_EMAILS: %w", err)
 		}
+	}
+	n, err := s.db.Update(ctx, auth.TableUser, storage.Record{"role": RoleUser},
+		storage.W("role", RoleAdmin), storage.Where{Field: "emailVerified", Op: storage.Ne, Value: true})
+	if err != nil {
+		return fmt.Errorf("demoting unverified admins: %w", err)
+	}
+	if n > 0 {
+		s.log.WarnContext(ctx, "took the admin role from users whose address is not verified", "users", n)
 	}
 	return nil
 }
@@ -396,22 +408,32 @@ func (s *Server) maintain(ctx context.Context) {
 	s.lock.prune(ctx)
 }
 
-// SetAdmin gives the user with email role admin (or takes it back).
+// SetAdmin gives the user with email role admin (or takes it back). Only
+// a verified address can be an admin.
 func SetAdmin(ctx context.Context, cfg Config, log *slog.Logger, email string, admin bool) error {
 	return offline(ctx, cfg, log, func(_ *Server, db storage.Adapter) error {
-		role := RoleUser
-		if admin {
-			role = RoleAdmin
-		}
-		n, err := db.Update(ctx, auth.TableUser, storage.Record{"role": role}, storage.W("email", auth.NormalizeEmail(email)))
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("no user with email %q", email)
-		}
-		return nil
+		return setAdmin(ctx, db, email, admin)
 	})
+}
+
+func setAdmin(ctx context.Context, db storage.Adapter, email string, admin bool) error {
+	email = auth.NormalizeEmail(email)
+	rec, err := db.FindOne(ctx, auth.TableUser, storage.W("email", email))
+	if errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no user with email %q", email)
+	}
+	if err != nil {
+		return err
+	}
+	role := RoleUser
+	if admin {
+		if !rec.Bool("emailVerified") {
+			return fmt.Errorf("%q has not verified its address: only a verified address can be an admin", email)
+		}
+		role = RoleAdmin
+	}
+	_, err = db.Update(ctx, auth.TableUser, storage.Record{"role": role}, storage.W("id", rec.String("id")))
+	return err
 }
 
 // offline runs fn for a command that works beside the service: it opens

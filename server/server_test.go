@@ -294,6 +294,11 @@ func TestAdminRoutes(t *testing.T) {
 	env := newTestEnv(t, nil)
 	env.register(t, "admin@example.com")
 	env.register(t, "user@example.com")
+	u, err := env.s.auth.FindUserByEmail(context.Background(), "admin@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifyAddress(t, env.s, u.ID) // MANA_ADMIN_EMAILS holds verified addresses only
 	adminTok, _ := env.login(t, "admin@example.com")
 	userTok, _ := env.login(t, "user@example.com")
 	r := env.call(t, "GET", "/api/v1/admin/users", "", "Authorization", "Bearer "+userTok)

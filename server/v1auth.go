@@ -27,7 +27,7 @@ func (s *Server) v1AuthRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+p+"/signup-status", s.handleSignupStatus)
 	mux.HandleFunc("POST "+p+"/register", s.handleRegister)
 	mux.HandleFunc("POST "+p+"/login", s.handleLogin)
-	mux.HandleFunc("POST "+p+"/logout", s.proxyAuth("POST", "/sign-out"))
+	mux.HandleFunc("POST "+p+"/logout", s.handleLogout)
 	mux.HandleFunc("GET "+p+"/session", s.proxyAuth("GET", "/get-session"))
 	mux.HandleFunc("GET "+p+"/profile", s.proxyAuth("GET", "/get-session"))
 	mux.HandleFunc("POST "+p+"/profile", s.handleProfile)
@@ -54,6 +54,37 @@ func (s *Server) proxyAuth(method, path string) http.HandlerFunc {
 		r2.RequestURI = ""
 		s.auth.Handler().ServeHTTP(w, r2)
 	}
+}
+
+// handleLogout ends the caller's session. A session cookie or bearer
+// session token is Better Auth's sign-out; a bearer access token (the JWT
+// login answers with) ends the session it was minted for (its sid) — an
+// invalid one is 401, never a success that ended nothing.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	h := r.Header.Get("Authorization")
+	if len(h) <= 7 || !strings.EqualFold(h[:7], "bearer ") || strings.Count(strings.TrimSpace(h[7:]), ".") != 2 {
+		s.proxyAuth("POST", "/sign-out")(w, r)
+		return
+	}
+	p, err := s.authenticate(r)
+	if err == nil && p.SessionID == "" {
+		err = errBadToken // not one of ours: it names no session to end
+	}
+	if errors.Is(err, errBadToken) {
+		writeEnvelope(w, http.StatusUnauthorized, "UNAUTHORIZED", errBadToken.Message, 0)
+		return
+	}
+	if err != nil {
+		s.writeAuthErr(w, r, err)
+		return
+	}
+	if _, err := s.db.Delete(r.Context(), auth.TableSession, whereEq("id", p.SessionID), whereEq("userId", p.UserID)); err != nil {
+		s.writeAuthErr(w, r, auth.StorageError(err))
+		return
+	}
+	s.sec.record(r.Context(), eventFor(r.Context(), EventLogout, p.UserID, map[string]any{"route": r.URL.Path}))
+	auth.WriteCookies(w, s.auth.ExpiredSessionCookies(r))
+	writeJSON(w, 200, map[string]bool{"success": true})
 }
 
 type signupStatus struct {
@@ -157,7 +188,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	email := auth.NormalizeEmail(in.Email)
 	// The lockout guards SignInEmail here as on /api/auth/sign-in/email
-	// (Server.guardSignIn, the mana plugin's PasswordSignIn hook).
+	// (Server.guardSignIn, the mana plugin's PasswordCheck hook).
 	res, err := s.auth.SignInEmail(ctx, auth.SignInInput{Email: in.Email, Password: in.Password})
 	var intr *auth.Interruption
 	if errors.As(err, &intr) {

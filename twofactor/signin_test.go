@@ -556,6 +556,7 @@ func TestGoAPITrustedDevice(t *testing.T) {
 		t.Fatalf("SignInEmail without the request: %v, want an interruption", err)
 	}
 	r := httptest.NewRequest("POST", "/", nil)
+	r.Header.Set("Origin", e.srv.URL) // a request with cookies must name its origin (login CSRF)
 	r.AddCookie(&http.Cookie{Name: "better-auth.trust_device", Value: trust})
 	res, err := e.a.SignInEmail(auth.WithRequestInfo(ctx, auth.RequestInfo{Request: r}), in)
 	if err != nil || res.Session == nil {

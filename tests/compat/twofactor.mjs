@@ -47,7 +47,7 @@ const SESSION_COOKIE = `${COOKIE_PREFIX}.session_token`;
 const TWO_FACTOR_COOKIE = `${COOKIE_PREFIX}.two_factor`;
 const TRUST_COOKIE = `${COOKIE_PREFIX}.trust_device`;
 // TWO_FACTOR_METHODS is the twoFactorMethods list the server announces,
-// comma-separated (a server with a mailer also offers "otp").
+// comma-separated: the factors the user enrolled ("totp" here).
 const TWO_FACTOR_METHODS = JSON.stringify((process.env.TWO_FACTOR_METHODS || "totp").split(","));
 const uniq = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 const email = `tf.${uniq}@example.com`;

@@ -109,12 +109,13 @@ func mute(t *testing.T, ln net.Listener) {
 // TestSMTPDownOrSlow runs mana-auth with REQUIRE_EMAIL_VERIFICATION=true and
 // its SMTP server (SMTP_HOST/PORT) first working, then (a) down (port
 // closed), then (b) accepting connections without ever greeting. Sign-up
-// must answer 503 EMAIL_SEND_FAILED within the mail timeout; POST
-// /api/auth/request-password-reset must answer at once and exactly as for
-// an unknown email (its mail goes out in the background), so mail trouble
-// cannot tell which emails have accounts. Nothing is left half-made: no
-// user whose verification mail did not go out, no reset token whose mail
-// did not. The SQLite file is read after the process stopped.
+// and POST /api/auth/request-password-reset must answer at once, as they
+// do with mail working (their mails leave in the background), so neither
+// mail trouble nor a slow mail server can tell which emails have accounts
+// or hold requests. Nothing is left half-made: every user has its
+// credential account (one whose verification mail failed asks for another
+// link), and no reset token outlives a mail that did not go out. The
+// SQLite file is read after the process stopped.
 func TestSMTPDownOrSlow(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for the 10 s mail timeout")
@@ -146,13 +147,13 @@ func TestSMTPDownOrSlow(t *testing.T) {
 		r.email = email
 		return r
 	}
-	wantSendFailed := func(phase string, r result, bound time.Duration) {
+	wantAtOnce := func(phase string, r result) {
 		t.Helper()
-		if r.err != nil || r.status != http.StatusServiceUnavailable || r.code != "EMAIL_SEND_FAILED" {
-			t.Errorf("%s: %v; want 503 EMAIL_SEND_FAILED", phase, r)
+		if r.err != nil || r.status != http.StatusOK || r.userID == "" {
+			t.Errorf("%s: %v; want 200 with a user", phase, r)
 		}
-		if r.dur > bound {
-			t.Errorf("%s: answered after %v; want within %v", phase, r.dur, bound)
+		if r.dur > 2*time.Second {
+			t.Errorf("%s: answered after %v; want at once", phase, r.dur)
 		}
 	}
 
@@ -160,6 +161,9 @@ func TestSMTPDownOrSlow(t *testing.T) {
 	known := uniqueEmail("smtp-known")
 	if r := signUp(known); r.err != nil || r.status != http.StatusOK {
 		t.Fatalf("sign-up with SMTP up: %v", r)
+	}
+	for deadline := time.Now().Add(10 * time.Second); mailer.received(known) == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond) // the mail leaves in the background
 	}
 	if mailer.received(known) != 1 {
 		t.Fatalf("SMTP up: %d verification mails for %s; want 1", mailer.received(known), known)
@@ -175,7 +179,7 @@ func TestSMTPDownOrSlow(t *testing.T) {
 	}
 	downEmail := uniqueEmail("smtp-down")
 	downSignUp := signUp(downEmail)
-	wantSendFailed("sign-up, SMTP port closed", downSignUp, 5*time.Second)
+	wantAtOnce("sign-up, SMTP port closed", downSignUp)
 	downReset := reset(known)
 	downUnknown := reset(uniqueEmail("smtp-nobody"))
 	wantSameAnswer := func(phase string, a, b result) {
@@ -214,7 +218,8 @@ func TestSMTPDownOrSlow(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	wg.Wait()
-	wantSendFailed("sign-up, SMTP never greets", hangSignUp, mailTimeoutBound)
+	wantAtOnce("sign-up, SMTP never greets", hangSignUp)
+	wantAtOnce("the same sign-up again, SMTP never greets", dupSignUp)
 	wantSameAnswer("request-password-reset, SMTP never greets", hangReset, hangUnknown)
 	for _, h := range health {
 		if h.err != nil || h.status != http.StatusOK || h.dur > time.Second {
@@ -241,18 +246,10 @@ func TestSMTPDownOrSlow(t *testing.T) {
 	for _, o := range orphans {
 		t.Errorf("user without its credential account: %s", o)
 	}
-	for email := range stored {
-		if mailer.received(email) == 0 {
-			t.Errorf("user %s exists but no verification mail was ever delivered for it", email)
+	for _, e := range []string{known, downEmail, hangEmail} {
+		if _, ok := stored[e]; !ok {
+			t.Errorf("the user signed up as %s is gone", e)
 		}
-	}
-	for _, e := range []string{downEmail, hangEmail} {
-		if id, ok := stored[e]; ok {
-			t.Errorf("sign-up of %s failed (mail not sent) but user %s exists", e, id)
-		}
-	}
-	if _, ok := stored[known]; !ok {
-		t.Errorf("the user signed up while SMTP worked (%s) is gone", known)
 	}
 	vs, err := db.FindMany(ctx, auth.TableVerification, storage.Query{})
 	if err != nil {
@@ -270,14 +267,5 @@ func TestSMTPDownOrSlow(t *testing.T) {
 	if len(sessions) != 0 {
 		t.Errorf("%d sessions exist; with REQUIRE_EMAIL_VERIFICATION nobody signed in", len(sessions))
 	}
-	t.Logf("database afterwards: %d users (%d expected), %d verification rows, %d sessions", len(stored), 1, len(vs), len(sessions))
-
-	// The duplicate sign-up during the mail wait: if it answered 200, the
-	// client was told to check its mail for an account that does not exist.
-	if dupSignUp.err == nil && dupSignUp.status == http.StatusOK {
-		if _, ok := stored[hangEmail]; !ok {
-			t.Logf("FINDING: a second sign-up of %s while the first waited for SMTP answered 200 (user id %s, the made-up answer for a taken email), "+
-				"but the first then failed and removed the user: the 200 stands for no account and no mail", hangEmail, dupSignUp.userID)
-		}
-	}
+	t.Logf("database afterwards: %d users (%d expected), %d verification rows, %d sessions", len(stored), 3, len(vs), len(sessions))
 }
