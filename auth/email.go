@@ -283,14 +283,15 @@ func (a *Auth) VerifyEmail(ctx context.Context, token, sessionUserID, callbackUR
 // updated. It does nothing for an address verified already.
 //
 // An unverified account may have been signed up by anyone in the
-// address's name, with their own password, sessions, passkeys or second
-// factor (an account pre-hijack). Unless credentialsVouched — the proof
-// also vouches for the account's password, as a link mailed for the
-// sign-up that set it does — everything set before is dropped first: every
-// account (password or provider), every session, every reset link and
-// each plugin's credentials (Hooks.ResetCredentials). The owner then signs
-// in by the mailbox flow they used, or sets a password through a reset.
-// claimed reports that this happened.
+// address's name, with their own password, sessions or passkeys (an
+// account pre-hijack). Unless credentialsVouched — the proof also vouches
+// for the account's password, as a link mailed for the sign-up that set it
+// does — every first factor set before is dropped first: every account
+// (password or provider), every session, every reset link and each
+// plugin's (Hooks.ResetCredentials: passkeys, …). Second factors stay, as
+// the mailbox alone must never get past one. The owner then signs in by
+// the mailbox flow they used, or sets a password through a reset. claimed
+// reports that this happened.
 func (a *Auth) MarkEmailVerified(ctx context.Context, u *User, credentialsVouched bool) (claimed bool, err error) {
 	if u.EmailVerified {
 		return false, nil
@@ -300,6 +301,12 @@ func (a *Auth) MarkEmailVerified(ctx context.Context, u *User, credentialsVouche
 			return false, err
 		}
 		claimed = true
+		// The plugins may have changed the user's fields.
+		fresh, err := a.FindUserByID(ctx, u.ID)
+		if err != nil {
+			return false, err
+		}
+		*u = *fresh
 	}
 	if _, err := a.db.Update(ctx, TableUser, storage.Record{"emailVerified": true, "updatedAt": a.Now()}, storage.W("id", u.ID)); err != nil {
 		return false, storageErr(err)

@@ -148,9 +148,13 @@ type Hooks struct {
 	// ResetCredentials runs when the owner of an unverified account's
 	// address takes the account over through the mailbox
 	// (Auth.MarkEmailVerified without vouching): whoever signed the
-	// account up may not be its owner, so the plugin drops every way into
-	// the account it keeps (passkeys, second factors, trusted devices, API
-	// keys, …). The core has dropped accounts and sessions already. An
+	// account up may not be its owner, so the plugin drops every first
+	// factor it keeps — every way to sign in or to act as the user without
+	// the mailbox (passkeys, API keys, …). The core has dropped accounts,
+	// sessions and reset links already. Second factors stay: the proof
+	// came from the mailbox alone, and a second factor is what guards an
+	// account against whoever holds the mailbox (a squatter's second factor
+	// can at worst keep the owner out, never let the squatter in). An
 	// error stops the verification.
 	ResetCredentials func(ctx context.Context, userID string) error
 

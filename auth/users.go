@@ -14,7 +14,7 @@ import (
 
 // Errors of ours, beyond Better Auth's table.
 var (
-	ErrInvalidName      = NewError(http.StatusBadRequest, "INVALID_NAME", "Name must be at most 256 characters without control characters")
+	ErrInvalidName      = NewError(http.StatusBadRequest, "INVALID_NAME", "Name must be at most 256 characters without control or invisible characters")
 	ErrInvalidImage     = NewError(http.StatusBadRequest, "INVALID_IMAGE", "Image must be a URL of at most 2048 characters")
 	ErrNoFieldsToUpdate = NewError(http.StatusBadRequest, "", "No fields to update")
 )
@@ -87,7 +87,7 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 	if !ValidEmail(email) {
 		return nil, ErrInvalidEmail
 	}
-	if err := checkName(in.Name); err != nil {
+	if err := CheckName(in.Name); err != nil {
 		return nil, err
 	}
 	if err := checkImage(in.Image); err != nil {
@@ -462,7 +462,7 @@ type UpdateUserInput struct {
 func (a *Auth) UpdateUser(ctx context.Context, userID string, in UpdateUserInput) (*User, error) {
 	set := storage.Record{}
 	if in.Name != nil {
-		if err := checkName(*in.Name); err != nil {
+		if err := CheckName(*in.Name); err != nil {
 			return nil, err
 		}
 		set["name"] = *in.Name

@@ -184,9 +184,6 @@ func CheckName(name string) error {
 	return nil
 }
 
-// checkName is CheckName under the name the callers in users.go use.
-func checkName(name string) error { return CheckName(name) }
-
 // HiddenRune reports whether r hides or disguises text instead of showing
 // as a character: a control character (C0, DEL, C1), the line or paragraph
 // separator, or an invisible format character or other default-ignorable

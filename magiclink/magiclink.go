@@ -221,17 +221,12 @@ func (p *Plugin) Verify(ctx context.Context, token string) (*VerifyResult, error
 	case err != nil:
 		return nil, err
 	case !u.EmailVerified:
-		db := p.a.DB()
-		if _, err := db.Delete(ctx, auth.TableAccount, storage.W("userId", u.ID)); err != nil {
+		// The link proves the mailbox, and vouches for nothing set on
+		// the account before: its owner takes it over (whoever signed it
+		// up with their own password loses it).
+		if _, err := p.a.MarkEmailVerified(ctx, u, false); err != nil {
 			return nil, err
 		}
-		if err := p.a.RevokeSessions(ctx, u.ID); err != nil {
-			return nil, err
-		}
-		if _, err := db.Update(ctx, auth.TableUser, storage.Record{"emailVerified": true, "updatedAt": p.a.Now()}, storage.W("id", u.ID)); err != nil {
-			return nil, err
-		}
-		u.EmailVerified = true
 	}
 	res, err := p.a.CreateSession(auth.WithSignIn(ctx, "magic-link"), u, true)
 	if err != nil {

@@ -41,7 +41,12 @@ func (p *Plugin) Hooks() auth.Hooks {
 		{Match: auth.PathIs("/passkey/generate-register-options"), Handler: validateRegisterQuery},
 		{Match: auth.PathIs("/passkey/update-passkey"), Handler: validateUpdateBody},
 		{Match: auth.PathIs("/passkey/verify-authentication"), Handler: validateAuthenticationBody},
-	}}
+	},
+		// Passkeys registered on an account before its owner verified the
+		// address may be someone else's: they go when the owner takes the
+		// account over.
+		ResetCredentials: p.DeleteUser,
+	}
 }
 
 // validateAuthenticationBody words a missing or non-object response as

@@ -11,7 +11,9 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/passkey"
 	"github.com/managarten/mana-auth/storage"
+	"github.com/managarten/mana-auth/twofactor"
 )
 
 // The attacker tests of issue 17 (an outside audit), over HTTP against the
@@ -79,6 +81,64 @@ func TestAdminAddressPreHijack(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// Every first factor the one who signed up in someone else's name set on
+// the account goes when its owner takes it over through the mailbox:
+// password, sessions, passkeys. Their second factor stays — the take-over
+// comes from the mailbox alone, and a second factor must hold against the
+// mailbox (for a real user whose mailbox is broken into, it is the last
+// guard) — so a squatter's authenticator can at worst keep the owner
+// waiting at the second step, never let the squatter back in.
+func TestPreHijackDropsEveryFirstFactor(t *testing.T) {
+	t.Parallel()
+	for _, st := range lockoutStores {
+		t.Run(st.name, func(t *testing.T) {
+			t.Parallel()
+			env := newE2EOn(t, st.open(t), nil)
+			ctx := context.Background()
+			const victim, attackerPW = "victim@example.com", "attacker-password"
+			r := env.post(t, "/api/auth/sign-up/email", `{"name":"Mallory","email":"`+victim+`","password":"`+attackerPW+`"}`)
+			want(t, "the attacker's sign-up", r, 200, "")
+			attacker := cookieOf(r, "mana.session_token")
+			id := str(obj(r.body["user"])["id"])
+			r = env.post(t, "/api/auth/two-factor/enable", `{"password":"`+attackerPW+`"}`, "Cookie", attacker)
+			want(t, "two-factor enable", r, 200, "")
+			uri, _ := url.Parse(str(r.body["totpURI"]))
+			code, err := totp.GenerateCode(uri.Query().Get("secret"), env.clock.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			r = env.post(t, "/api/auth/two-factor/verify-totp", `{"code":"`+code+`"}`, "Cookie", attacker)
+			want(t, "verify-totp", r, 200, "")
+			attacker = cookieOf(r, "mana.session_token") // the session was rotated
+			if err := env.s.db.Create(ctx, passkey.TablePasskey, storage.Record{"id": auth.NewID(), "name": "mallory's key",
+				"publicKey": "pk", "userId": id, "credentialID": "cred-1", "counter": int64(0), "deviceType": "singleDevice",
+				"backedUp": false, "createdAt": env.clock.Now()}); err != nil {
+				t.Fatal(err)
+			}
+
+			// The owner asks for a link and opens it.
+			env.waitMails(victim, 1)
+			want(t, "resend", env.post(t, "/api/v1/auth/resend-verification", `{"email":"`+victim+`"}`), 200, "")
+			mails := env.waitMails(victim, 2)
+			r = env.get(t, strings.TrimPrefix(mails[len(mails)-1].URL, env.s.cfg.BaseURL))
+			if r.body["twoFactorRedirect"] != true || cookieOf(r, "mana.session_token") != "" {
+				t.Fatalf("verify: %d %s %v", r.status, r.raw, r.header["Set-Cookie"])
+			}
+			left := map[string]int64{}
+			for _, tb := range []string{auth.TableAccount, auth.TableSession, passkey.TablePasskey, twofactor.TableTwoFactor} {
+				left[tb] = env.count(t, tb, storage.W("userId", id))
+			}
+			if diff := cmp.Diff(map[string]int64{auth.TableAccount: 0, auth.TableSession: 0, passkey.TablePasskey: 0, twofactor.TableTwoFactor: 1}, left); diff != "" {
+				t.Errorf("rows of the account after the take-over (-want +got):\n%s", diff)
+			}
+			if u := mustFindUser(t, env, id); !u.EmailVerified {
+				t.Error("the address is not verified")
+			}
+			want(t, "the attacker's password", env.post(t, "/api/auth/sign-in/email", `{"email":"`+victim+`","password":"`+attackerPW+`"}`), 401, "INVALID_EMAIL_OR_PASSWORD")
+		})
 	}
 }
 
