@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -346,4 +347,45 @@ func mustFindUser(t *testing.T, env *e2e, id string) *auth.User {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// The v1 routes that check a password or mail someone are as strictly
+// rate-limited per IP as the /api/auth routes they wrap (3 per 10 s).
+func TestV1StrictRateRules(t *testing.T) {
+	t.Parallel()
+	for _, rt := range []struct{ method, path, body string }{
+		{"POST", "/api/v1/auth/change-email", `{"newEmail":"someone@example.com"}`},
+		{"POST", "/api/v1/auth/change-password", `{"currentPassword":"wrong-password","newPassword":"another-password-1"}`},
+		{"DELETE", "/api/v1/auth/account", `{"password":"wrong-password"}`},
+	} {
+		t.Run(rt.path, func(t *testing.T) {
+			t.Parallel()
+			env := newE2E(t, nil)
+			u := env.seed(t, "strict@example.com")
+			var got []int
+			for range 4 {
+				r := env.do(t, req{method: rt.method, path: rt.path, body: rt.body, hdr: []string{"Cookie", u.cookie, "X-Forwarded-For", "203.0.113.9"}})
+				got = append(got, r.status)
+			}
+			if got[3] != 429 || slices.Contains(got[:3], 429) {
+				t.Fatalf("statuses %v, want the 4th (only) to be 429", got)
+			}
+		})
+	}
+}
+
+// TWO_FACTOR_OTP turns codes by mail on as a second factor users may
+// choose; off (the default), enabling them is refused.
+func TestTwoFactorOTPSwitch(t *testing.T) {
+	t.Parallel()
+	for _, on := range []bool{false, true} {
+		env := newE2E(t, func(c *Config) { c.TwoFactorOTP = on })
+		u := env.seed(t, "otp@example.com")
+		r := env.post(t, "/api/auth/two-factor/enable", `{"password":"`+testPassword+`","method":"otp"}`, "Cookie", u.cookie)
+		if on {
+			want(t, "enable otp, TWO_FACTOR_OTP=true", r, 200, "")
+		} else {
+			want(t, "enable otp, TWO_FACTOR_OTP unset", r, 400, "OTP_NOT_CONFIGURED")
+		}
+	}
 }

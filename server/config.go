@@ -97,6 +97,11 @@ type Config struct {
 	// RequireEmailVerification refuses sign-in until the email is verified
 	// (REQUIRE_EMAIL_VERIFICATION; default true in production).
 	RequireEmailVerification bool
+	// TwoFactorOTP lets users choose one-time codes by mail as their second
+	// factor (TWO_FACTOR_OTP=true; default off): a code by mail is a weaker
+	// second factor than an authenticator, since the mailbox also resets
+	// the password. A user is only ever offered the factors they enrolled.
+	TwoFactorOTP bool
 	// MaxDailySignups caps sign-ups per day (MAX_DAILY_SIGNUPS; 0 = off).
 	MaxDailySignups int
 	// JWTAudience is the aud claim of access tokens (JWT_AUDIENCE,
@@ -259,6 +264,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return c, &ConfigError{"REQUIRE_EMAIL_VERIFICATION", "must be true or false"}
 		}
 		c.RequireEmailVerification = b
+	}
+	if v := getenv("TWO_FACTOR_OTP"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, &ConfigError{"TWO_FACTOR_OTP", "must be true or false"}
+		}
+		c.TwoFactorOTP = b
 	}
 	if v := getenv("MAX_DAILY_SIGNUPS"); v != "" {
 		n, err := strconv.Atoi(v)

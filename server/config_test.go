@@ -136,6 +136,8 @@ var configCases = []struct {
 	{"METRICS_ADDR", map[string]string{"METRICS_ADDR": "127.0.0.1:9464"}, func(c *Config) { c.MetricsAddr = "127.0.0.1:9464" }},
 	{"METRICS_TOKEN trimmed", map[string]string{"METRICS_TOKEN": " metrics-token-0123456789 "}, func(c *Config) { c.MetricsToken = "metrics-token-0123456789" }},
 	{"RATE_LIMIT_ENABLED true", map[string]string{"RATE_LIMIT_ENABLED": "true"}, func(c *Config) {}},
+	{"TWO_FACTOR_OTP true", map[string]string{"TWO_FACTOR_OTP": "true"}, func(c *Config) { c.TwoFactorOTP = true }},
+	{"TWO_FACTOR_OTP false", map[string]string{"TWO_FACTOR_OTP": "false"}, func(c *Config) {}},
 	{"RATE_LIMIT_ENABLED false", map[string]string{"RATE_LIMIT_ENABLED": "false"}, func(c *Config) { c.RateLimitDisabled = true }},
 	{"RATE_LIMIT_ENABLED false in production", with(prodEnv(), "RATE_LIMIT_ENABLED", "false"), func(c *Config) {
 		c.Production, c.RequireEmailVerification, c.BaseURL, c.RateLimitDisabled = true, true, "https://auth.mana.how", true
@@ -269,6 +271,7 @@ var malformedCases = []struct {
 	{"METRICS_ADDR no port", "METRICS_ADDR", "127.0.0.1"},
 	{"METRICS_TOKEN short", "METRICS_TOKEN", "short"},
 	{"RATE_LIMIT_ENABLED", "RATE_LIMIT_ENABLED", "yes please"},
+	{"TWO_FACTOR_OTP", "TWO_FACTOR_OTP", "sometimes"},
 	{"SMTP_HOST with port", "SMTP_HOST", "mail.example.com:587"},
 	{"SMTP_PORT", "SMTP_PORT", "smtp"},
 	{"SMTP_TLS", "SMTP_TLS", "sometimes"},

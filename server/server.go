@@ -120,7 +120,12 @@ func (cfg Config) AuthConfig(log *slog.Logger, mailer auth.Mailer) auth.Config {
 		"/api/v1/auth/forgot-password":     {Window: 60 * time.Second, Max: 3},
 		"/api/v1/auth/resend-verification": {Window: 60 * time.Second, Max: 3},
 		"/api/v1/auth/reset-password":      {Window: 60 * time.Second, Max: 5},
-		"/api/v1/auth/validate":            {Window: 10 * time.Second, Max: 1000},
+		// Every v1 route that checks a password or mails someone, as
+		// strict as the /api/auth routes they wrap.
+		"/api/v1/auth/change-password": {Window: 10 * time.Second, Max: 3},
+		"/api/v1/auth/change-email":    {Window: 10 * time.Second, Max: 3},
+		"/api/v1/auth/account":         {Window: 10 * time.Second, Max: 3},
+		"/api/v1/auth/validate":        {Window: 10 * time.Second, Max: 1000},
 	}
 	return auth.Config{
 		BaseURL:        cfg.BaseURL,
@@ -200,7 +205,7 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 	s.vault = vault.New(vault.Options{KEKs: keks, Logger: log})
 	orgs := org.New(org.Options{})
 	s.orgs = orgDirectory{orgs}
-	plugins := []auth.Plugin{mp, s.jwt, magiclink.New(magiclink.Options{}), twofactor.New(twofactor.Options{Issuer: "Mana"}), orgs, s.vault}
+	plugins := []auth.Plugin{mp, s.jwt, magiclink.New(magiclink.Options{}), twofactor.New(twofactor.Options{Issuer: "Mana", OTP: cfg.TwoFactorOTP}), orgs, s.vault}
 	if rp := cfg.rpID(); rp != "" {
 		plugins = append(plugins, passkey.New(passkey.Options{RPID: rp}))
 	} else {
