@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -27,15 +28,10 @@ import (
 // address through a new link, who then holds the admin role.
 func TestAdminAddressPreHijack(t *testing.T) {
 	t.Parallel()
-	for _, st := range lockoutStores {
-		for _, requireVerified := range []bool{false, true} {
-			name := st.name + "/development"
-			if requireVerified {
-				name = st.name + "/email-verification-required"
-			}
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				env := newE2EOn(t, st.open(t), func(c *Config) { c.RequireEmailVerification = requireVerified })
+	for _, requireVerified := range []bool{false, true} {
+		t.Run(fmt.Sprintf("email verification required %v", requireVerified), func(t *testing.T) {
+			t.Parallel()
+			onEachStore(t, func(c *Config) { c.RequireEmailVerification = requireVerified }, func(t *testing.T, env *e2e) {
 				const admin, attackerPW = "admin@example.com", "attacker-password"
 				r := env.post(t, "/api/auth/sign-up/email", `{"name":"Mallory","email":"`+admin+`","password":"`+attackerPW+`"}`)
 				want(t, "the attacker's sign-up", r, 200, "")
@@ -81,7 +77,7 @@ func TestAdminAddressPreHijack(t *testing.T) {
 					}
 				}
 			})
-		}
+		})
 	}
 }
 
@@ -94,53 +90,49 @@ func TestAdminAddressPreHijack(t *testing.T) {
 // waiting at the second step, never let the squatter back in.
 func TestPreHijackDropsEveryFirstFactor(t *testing.T) {
 	t.Parallel()
-	for _, st := range lockoutStores {
-		t.Run(st.name, func(t *testing.T) {
-			t.Parallel()
-			env := newE2EOn(t, st.open(t), nil)
-			ctx := context.Background()
-			const victim, attackerPW = "victim@example.com", "attacker-password"
-			r := env.post(t, "/api/auth/sign-up/email", `{"name":"Mallory","email":"`+victim+`","password":"`+attackerPW+`"}`)
-			want(t, "the attacker's sign-up", r, 200, "")
-			attacker := cookieOf(r, "mana.session_token")
-			id := str(obj(r.body["user"])["id"])
-			r = env.post(t, "/api/auth/two-factor/enable", `{"password":"`+attackerPW+`"}`, "Cookie", attacker)
-			want(t, "two-factor enable", r, 200, "")
-			uri, _ := url.Parse(str(r.body["totpURI"]))
-			code, err := totp.GenerateCode(uri.Query().Get("secret"), env.clock.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
-			r = env.post(t, "/api/auth/two-factor/verify-totp", `{"code":"`+code+`"}`, "Cookie", attacker)
-			want(t, "verify-totp", r, 200, "")
-			attacker = cookieOf(r, "mana.session_token") // the session was rotated
-			if err := env.s.db.Create(ctx, passkey.TablePasskey, storage.Record{"id": auth.NewID(), "name": "mallory's key",
-				"publicKey": "pk", "userId": id, "credentialID": "cred-1", "counter": int64(0), "deviceType": "singleDevice",
-				"backedUp": false, "createdAt": env.clock.Now()}); err != nil {
-				t.Fatal(err)
-			}
+	onEachStore(t, nil, func(t *testing.T, env *e2e) {
+		ctx := context.Background()
+		const victim, attackerPW = "victim@example.com", "attacker-password"
+		r := env.post(t, "/api/auth/sign-up/email", `{"name":"Mallory","email":"`+victim+`","password":"`+attackerPW+`"}`)
+		want(t, "the attacker's sign-up", r, 200, "")
+		attacker := cookieOf(r, "mana.session_token")
+		id := str(obj(r.body["user"])["id"])
+		r = env.post(t, "/api/auth/two-factor/enable", `{"password":"`+attackerPW+`"}`, "Cookie", attacker)
+		want(t, "two-factor enable", r, 200, "")
+		uri, _ := url.Parse(str(r.body["totpURI"]))
+		code, err := totp.GenerateCode(uri.Query().Get("secret"), env.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = env.post(t, "/api/auth/two-factor/verify-totp", `{"code":"`+code+`"}`, "Cookie", attacker)
+		want(t, "verify-totp", r, 200, "")
+		attacker = cookieOf(r, "mana.session_token") // the session was rotated
+		if err := env.s.db.Create(ctx, passkey.TablePasskey, storage.Record{"id": auth.NewID(), "name": "mallory's key",
+			"publicKey": "pk", "userId": id, "credentialID": "cred-1", "counter": int64(0), "deviceType": "singleDevice",
+			"backedUp": false, "createdAt": env.clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
 
-			// The owner asks for a link and opens it.
-			env.waitMails(victim, 1)
-			want(t, "resend", env.post(t, "/api/v1/auth/resend-verification", `{"email":"`+victim+`"}`), 200, "")
-			mails := env.waitMails(victim, 2)
-			r = env.get(t, strings.TrimPrefix(mails[len(mails)-1].URL, env.s.cfg.BaseURL))
-			if r.body["twoFactorRedirect"] != true || cookieOf(r, "mana.session_token") != "" {
-				t.Fatalf("verify: %d %s %v", r.status, r.raw, r.header["Set-Cookie"])
-			}
-			left := map[string]int64{}
-			for _, tb := range []string{auth.TableAccount, auth.TableSession, passkey.TablePasskey, twofactor.TableTwoFactor} {
-				left[tb] = env.count(t, tb, storage.W("userId", id))
-			}
-			if diff := cmp.Diff(map[string]int64{auth.TableAccount: 0, auth.TableSession: 0, passkey.TablePasskey: 0, twofactor.TableTwoFactor: 1}, left); diff != "" {
-				t.Errorf("rows of the account after the take-over (-want +got):\n%s", diff)
-			}
-			if u := mustFindUser(t, env, id); !u.EmailVerified {
-				t.Error("the address is not verified")
-			}
-			want(t, "the attacker's password", env.post(t, "/api/auth/sign-in/email", `{"email":"`+victim+`","password":"`+attackerPW+`"}`), 401, "INVALID_EMAIL_OR_PASSWORD")
-		})
-	}
+		// The owner asks for a link and opens it.
+		env.waitMails(victim, 1)
+		want(t, "resend", env.post(t, "/api/v1/auth/resend-verification", `{"email":"`+victim+`"}`), 200, "")
+		mails := env.waitMails(victim, 2)
+		r = env.get(t, strings.TrimPrefix(mails[len(mails)-1].URL, env.s.cfg.BaseURL))
+		if r.body["twoFactorRedirect"] != true || cookieOf(r, "mana.session_token") != "" {
+			t.Fatalf("verify: %d %s %v", r.status, r.raw, r.header["Set-Cookie"])
+		}
+		left := map[string]int64{}
+		for _, tb := range []string{auth.TableAccount, auth.TableSession, passkey.TablePasskey, twofactor.TableTwoFactor} {
+			left[tb] = env.count(t, tb, storage.W("userId", id))
+		}
+		if diff := cmp.Diff(map[string]int64{auth.TableAccount: 0, auth.TableSession: 0, passkey.TablePasskey: 0, twofactor.TableTwoFactor: 1}, left); diff != "" {
+			t.Errorf("rows of the account after the take-over (-want +got):\n%s", diff)
+		}
+		if u := mustFindUser(t, env, id); !u.EmailVerified {
+			t.Error("the address is not verified")
+		}
+		want(t, "the attacker's password", env.post(t, "/api/auth/sign-in/email", `{"email":"`+victim+`","password":"`+attackerPW+`"}`), 401, "INVALID_EMAIL_OR_PASSWORD")
+	})
 }
 
 // The role of MANA_ADMIN_EMAILS is granted at start only to verified
@@ -148,7 +140,7 @@ func TestPreHijackDropsEveryFirstFactor(t *testing.T) {
 // address too, and `admin grant` refuses an unverified one.
 func TestAdminRoleOnlyForVerifiedAddresses(t *testing.T) {
 	t.Parallel()
-	db := lockoutStores[1].open(t)
+	db := testStores[1].open(t)
 	env := newE2EOn(t, db, nil)
 	ctx := context.Background()
 	h := testPasswordHash()

@@ -42,36 +42,32 @@ func TestDeletedUsersTokenIsRefused(t *testing.T) {
 		{"DELETE", "/api/v1/me/data", "", 404, "USER_NOT_FOUND"},
 		{"GET", "/api/v1/admin/users", "", 403, "FORBIDDEN"},
 	}
-	// lockoutStores: memory, SQLite and PostgreSQL (each enforces the
+	// testStores: memory, SQLite and PostgreSQL (each enforces the
 	// vault tables' foreign keys to the user table).
-	for _, st := range lockoutStores {
-		t.Run(st.name, func(t *testing.T) {
-			t.Parallel()
-			env := newE2EOn(t, st.open(t), nil)
-			withVault, without := env.seed(t, "had-vault@example.com"), env.seed(t, "no-vault@example.com")
-			want(t, "vault init before the erase", env.post(t, p+"/init", "", bearer(withVault.jwt)...), 200, "")
-			for _, u := range []*seeded{withVault, without} {
-				want(t, "erase "+u.email, env.do(t, req{method: "DELETE", path: "/api/v1/me/data", hdr: bearer(u.jwt)}), 200, "")
-			}
-			if n := env.count(t, vault.TableVaults); n != 0 {
-				t.Fatalf("%d vault rows after the erase", n)
-			}
-			for _, u := range []*seeded{withVault, without} {
-				for _, rt := range routes {
-					r := env.do(t, req{method: rt.method, path: rt.path, body: rt.body, hdr: bearer(u.jwt)})
-					if r.status != rt.status || errCode(r) != rt.code {
-						t.Errorf("%s: %s %s %s: %d %s, want %d %s", u.email, rt.method, rt.path, rt.body, r.status, short(r.raw), rt.status, rt.code)
-					}
+	onEachStore(t, nil, func(t *testing.T, env *e2e) {
+		withVault, without := env.seed(t, "had-vault@example.com"), env.seed(t, "no-vault@example.com")
+		want(t, "vault init before the erase", env.post(t, p+"/init", "", bearer(withVault.jwt)...), 200, "")
+		for _, u := range []*seeded{withVault, without} {
+			want(t, "erase "+u.email, env.do(t, req{method: "DELETE", path: "/api/v1/me/data", hdr: bearer(u.jwt)}), 200, "")
+		}
+		if n := env.count(t, vault.TableVaults); n != 0 {
+			t.Fatalf("%d vault rows after the erase", n)
+		}
+		for _, u := range []*seeded{withVault, without} {
+			for _, rt := range routes {
+				r := env.do(t, req{method: rt.method, path: rt.path, body: rt.body, hdr: bearer(u.jwt)})
+				if r.status != rt.status || errCode(r) != rt.code {
+					t.Errorf("%s: %s %s %s: %d %s, want %d %s", u.email, rt.method, rt.path, rt.body, r.status, short(r.raw), rt.status, rt.code)
 				}
 			}
-			if n := env.count(t, vault.TableVaults) + env.count(t, vault.TableAudit); n != 0 {
-				t.Errorf("%d vault or audit rows written for deleted users", n)
-			}
-			// The same routes for a user who still exists are not refused.
-			alive := env.seed(t, "alive@example.com")
-			if r := env.get(t, p+"/status", bearer(alive.jwt)...); r.status != http.StatusOK {
-				t.Errorf("status of a live user: %d %s", r.status, r.raw)
-			}
-		})
-	}
+		}
+		if n := env.count(t, vault.TableVaults) + env.count(t, vault.TableAudit); n != 0 {
+			t.Errorf("%d vault or audit rows written for deleted users", n)
+		}
+		// The same routes for a user who still exists are not refused.
+		alive := env.seed(t, "alive@example.com")
+		if r := env.get(t, p+"/status", bearer(alive.jwt)...); r.status != http.StatusOK {
+			t.Errorf("status of a live user: %d %s", r.status, r.raw)
+		}
+	})
 }

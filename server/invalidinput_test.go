@@ -27,12 +27,7 @@ var unstorable = []struct{ name, s string }{
 // PostgreSQL answered 500 to each).
 func TestE2EUnstorableStrings(t *testing.T) {
 	t.Parallel()
-	for _, st := range lockoutStores {
-		t.Run(st.name, func(t *testing.T) {
-			t.Parallel()
-			testUnstorableStrings(t, newE2EOn(t, st.open(t), nil))
-		})
-	}
+	onEachStore(t, nil, testUnstorableStrings)
 }
 
 func testUnstorableStrings(t *testing.T, env *e2e) {

@@ -184,9 +184,10 @@ func TestLockoutIgnoresUnverified(t *testing.T) {
 	}
 }
 
-// lockoutStores are the storages the lockout is tested on: its counts,
-// time ranges and deletes must behave alike on each.
-var lockoutStores = []struct {
+// testStores are the storages the end-to-end tests that touch storage run
+// on (the lockout's counts, time ranges and deletes, the take-over of
+// accounts, unstorable strings, …): they must behave alike on each.
+var testStores = []struct {
 	name string
 	open func(t *testing.T) storage.Adapter
 }{
@@ -210,6 +211,18 @@ var lockoutStores = []struct {
 	}},
 }
 
+// onEachStore runs fn, in a parallel subtest per storage of testStores, on
+// a reference server over that storage (newE2EOn with mutate).
+func onEachStore(t *testing.T, mutate func(*Config), fn func(t *testing.T, env *e2e)) {
+	t.Helper()
+	for _, st := range testStores {
+		t.Run(st.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, newE2EOn(t, st.open(t), mutate))
+		})
+	}
+}
+
 // The lockout's whole life on each storage: a race of parallel guesses
 // runs at most five password checks; five failures lock both routes for
 // 30 minutes after the newest; then the right password works and clears
@@ -217,89 +230,81 @@ var lockoutStores = []struct {
 // both routes.
 func TestLockoutLifecycle(t *testing.T) {
 	t.Parallel()
-	for _, st := range lockoutStores {
-		t.Run(st.name, func(t *testing.T) {
-			t.Parallel()
-			env := newE2EOn(t, st.open(t), nil)
-			u := env.seed(t, "cycle@example.com")
-			routes := []string{routeSignIn, routeLogin}
+	onEachStore(t, nil, func(t *testing.T, env *e2e) {
+		u := env.seed(t, "cycle@example.com")
+		routes := []string{routeSignIn, routeLogin}
 
-			// 10 wrong passwords at once, on both routes: whatever the
-			// interleaving, no more than 5 reach the password check; the
-			// others are refused as locked (or, waiting too long for a
-			// hashing slot, as busy), and only checked ones count.
-			const racers = 10
-			var mu sync.Mutex
-			statuses := map[int]int{}
-			var wg sync.WaitGroup
-			for i := range racers {
-				wg.Go(func() {
-					r := env.tryPassword(t, routes[i%2], u.email, "wrong-password")
-					mu.Lock()
-					statuses[r.status]++
-					mu.Unlock()
-				})
-			}
-			wg.Wait()
-			checked := statuses[401]
-			if checked > 5 || checked+statuses[429]+statuses[503] != racers {
-				t.Fatalf("race answers %v: want at most 5 × 401, the rest 429 (or 503)", statuses)
-			}
-			if n := env.failures(t, u.email); n != int64(checked) {
-				t.Fatalf("%d lockout rows after %d checked failures", n, checked)
-			}
+		// 10 wrong passwords at once, on both routes: whatever the
+		// interleaving, no more than 5 reach the password check; the
+		// others are refused as locked (or, waiting too long for a
+		// hashing slot, as busy), and only checked ones count.
+		const racers = 10
+		var mu sync.Mutex
+		statuses := map[int]int{}
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Go(func() {
+				r := env.tryPassword(t, routes[i%2], u.email, "wrong-password")
+				mu.Lock()
+				statuses[r.status]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		checked := statuses[401]
+		if checked > 5 || checked+statuses[429]+statuses[503] != racers {
+			t.Fatalf("race answers %v: want at most 5 × 401, the rest 429 (or 503)", statuses)
+		}
+		if n := env.failures(t, u.email); n != int64(checked) {
+			t.Fatalf("%d lockout rows after %d checked failures", n, checked)
+		}
 
-			// Up to five, alternating routes; then both are locked.
-			for i := checked; i < 5; i++ {
-				route := routes[i%2]
-				expectAnswer(t, "failure on "+route, env.tryPassword(t, route, u.email, "wrong-password"), route, answerWrong, 0)
-			}
-			for _, route := range routes {
-				expectAnswer(t, "locked, "+route, env.tryPassword(t, route, u.email, testPassword), route, answerLocked, 1800)
-			}
-			env.clock.Advance(30*time.Minute - time.Second)
-			for _, route := range routes {
-				expectAnswer(t, "a second before the end, "+route, env.tryPassword(t, route, u.email, testPassword), route, answerLocked, 1)
-			}
-			env.clock.Advance(time.Second)
-			expectAnswer(t, "after the lock", env.tryPassword(t, routeLogin, u.email, testPassword), routeLogin, answerOK, 0)
-			if n := env.failures(t, u.email); n != 0 {
-				t.Fatalf("%d lockout rows after a success, want 0", n)
-			}
+		// Up to five, alternating routes; then both are locked.
+		for i := checked; i < 5; i++ {
+			route := routes[i%2]
+			expectAnswer(t, "failure on "+route, env.tryPassword(t, route, u.email, "wrong-password"), route, answerWrong, 0)
+		}
+		for _, route := range routes {
+			expectAnswer(t, "locked, "+route, env.tryPassword(t, route, u.email, testPassword), route, answerLocked, 1800)
+		}
+		env.clock.Advance(30*time.Minute - time.Second)
+		for _, route := range routes {
+			expectAnswer(t, "a second before the end, "+route, env.tryPassword(t, route, u.email, testPassword), route, answerLocked, 1)
+		}
+		env.clock.Advance(time.Second)
+		expectAnswer(t, "after the lock", env.tryPassword(t, routeLogin, u.email, testPassword), routeLogin, answerOK, 0)
+		if n := env.failures(t, u.email); n != 0 {
+			t.Fatalf("%d lockout rows after a success, want 0", n)
+		}
 
-			// Four failures, a success: the count starts again.
-			env.addFailures(t, u.email, 4)
-			expectAnswer(t, "success on sign-in/email", env.tryPassword(t, routeSignIn, u.email, testPassword), routeSignIn, answerOK, 0)
-			if n := env.failures(t, u.email); n != 0 {
-				t.Fatalf("%d lockout rows after a success, want 0", n)
-			}
-		})
-	}
+		// Four failures, a success: the count starts again.
+		env.addFailures(t, u.email, 4)
+		expectAnswer(t, "success on sign-in/email", env.tryPassword(t, routeSignIn, u.email, testPassword), routeSignIn, answerOK, 0)
+		if n := env.failures(t, u.email); n != 0 {
+			t.Fatalf("%d lockout rows after a success, want 0", n)
+		}
+	})
 }
 
 // A lock lasts 30 minutes after the newest of five failures within 15
 // minutes, even once the oldest of them has left the 15-minute window.
 func TestLockoutLastsFromNewestFailure(t *testing.T) {
 	t.Parallel()
-	for _, st := range lockoutStores {
-		t.Run(st.name, func(t *testing.T) {
-			t.Parallel()
-			env := newE2EOn(t, st.open(t), nil)
-			const email = "spread@example.com"
-			for range 5 { // one failure every 3 minutes: 12 minutes apart
-				env.addFailures(t, email, 1)
-				env.clock.Advance(3 * time.Minute)
-			}
-			// Now is 3 minutes after the newest, 15 after the oldest.
-			expectAnswer(t, "locked", env.tryPassword(t, routeSignIn, email, testPassword), routeSignIn, answerLocked, 27*60)
-			env.clock.Advance(26 * time.Minute)
-			expectAnswer(t, "still locked", env.tryPassword(t, routeLogin, email, testPassword), routeLogin, answerLocked, 60)
-			env.clock.Advance(time.Minute)
-			env.addFailures(t, email, 4) // four fresh failures are no lock
-			expectAnswer(t, "unlocked", env.tryPassword(t, routeSignIn, email, "wrong-password"), routeSignIn, answerWrong, 0)
-			expectAnswer(t, "the fifth locks", env.tryPassword(t, routeLogin, email, testPassword), routeLogin, answerLocked, 1800)
-		})
-	}
+	onEachStore(t, nil, func(t *testing.T, env *e2e) {
+		const email = "spread@example.com"
+		for range 5 { // one failure every 3 minutes: 12 minutes apart
+			env.addFailures(t, email, 1)
+			env.clock.Advance(3 * time.Minute)
+		}
+		// Now is 3 minutes after the newest, 15 after the oldest.
+		expectAnswer(t, "locked", env.tryPassword(t, routeSignIn, email, testPassword), routeSignIn, answerLocked, 27*60)
+		env.clock.Advance(26 * time.Minute)
+		expectAnswer(t, "still locked", env.tryPassword(t, routeLogin, email, testPassword), routeLogin, answerLocked, 60)
+		env.clock.Advance(time.Minute)
+		env.addFailures(t, email, 4) // four fresh failures are no lock
+		expectAnswer(t, "unlocked", env.tryPassword(t, routeSignIn, email, "wrong-password"), routeSignIn, answerWrong, 0)
+		expectAnswer(t, "the fifth locks", env.tryPassword(t, routeLogin, email, testPassword), routeLogin, answerLocked, 1800)
+	})
 }
 
 // Maintenance deletes the attempts no lock can read any more (older than
@@ -307,31 +312,27 @@ func TestLockoutLastsFromNewestFailure(t *testing.T) {
 // survives it; and it deletes expired sessions, keeping live ones.
 func TestMaintain(t *testing.T) {
 	t.Parallel()
-	for _, st := range lockoutStores {
-		t.Run(st.name, func(t *testing.T) {
-			t.Parallel()
-			env := newE2EOn(t, st.open(t), nil)
-			env.addFailures(t, "old@example.com", 3)
-			stale := env.seed(t, "stale@example.com") // its session expires below
-			env.clock.Advance(8 * 24 * time.Hour)
-			fresh := env.seed(t, "fresh@example.com")
-			env.clock.Advance(20 * time.Minute)
-			env.addFailures(t, "locked@example.com", 5)
-			env.clock.Advance(25*time.Minute + time.Second) // old: 45m1s ago; locked: 25m1s ago
+	onEachStore(t, nil, func(t *testing.T, env *e2e) {
+		env.addFailures(t, "old@example.com", 3)
+		stale := env.seed(t, "stale@example.com") // its session expires below
+		env.clock.Advance(8 * 24 * time.Hour)
+		fresh := env.seed(t, "fresh@example.com")
+		env.clock.Advance(20 * time.Minute)
+		env.addFailures(t, "locked@example.com", 5)
+		env.clock.Advance(25*time.Minute + time.Second) // old: 45m1s ago; locked: 25m1s ago
 
-			env.s.maintain(context.Background())
-			got := map[string]int64{"old": env.failures(t, "old@example.com"), "locked": env.failures(t, "locked@example.com")}
-			if diff := cmp.Diff(map[string]int64{"old": 0, "locked": 5}, got); diff != "" {
-				t.Errorf("rows after pruning (-want +got):\n%s", diff)
-			}
-			sessions := map[string]int64{
-				"stale": env.count(t, auth.TableSession, storage.W("userId", stale.id)),
-				"fresh": env.count(t, auth.TableSession, storage.W("userId", fresh.id)),
-			}
-			if diff := cmp.Diff(map[string]int64{"stale": 0, "fresh": 1}, sessions); diff != "" {
-				t.Errorf("sessions after maintenance (-want +got):\n%s", diff)
-			}
-			expectAnswer(t, "still locked", env.tryPassword(t, routeSignIn, "locked@example.com", testPassword), routeSignIn, answerLocked, 4*60+59)
-		})
-	}
+		env.s.maintain(context.Background())
+		got := map[string]int64{"old": env.failures(t, "old@example.com"), "locked": env.failures(t, "locked@example.com")}
+		if diff := cmp.Diff(map[string]int64{"old": 0, "locked": 5}, got); diff != "" {
+			t.Errorf("rows after pruning (-want +got):\n%s", diff)
+		}
+		sessions := map[string]int64{
+			"stale": env.count(t, auth.TableSession, storage.W("userId", stale.id)),
+			"fresh": env.count(t, auth.TableSession, storage.W("userId", fresh.id)),
+		}
+		if diff := cmp.Diff(map[string]int64{"stale": 0, "fresh": 1}, sessions); diff != "" {
+			t.Errorf("sessions after maintenance (-want +got):\n%s", diff)
+		}
+		expectAnswer(t, "still locked", env.tryPassword(t, routeSignIn, "locked@example.com", testPassword), routeSignIn, answerLocked, 4*60+59)
+	})
 }
