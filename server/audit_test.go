@@ -132,6 +132,9 @@ func TestPreHijackDropsEveryFirstFactor(t *testing.T) {
 			t.Error("the address is not verified")
 		}
 		want(t, "the attacker's password", env.post(t, "/api/auth/sign-in/email", `{"email":"`+victim+`","password":"`+attackerPW+`"}`), 401, "INVALID_EMAIL_OR_PASSWORD")
+		if r := env.get(t, "/api/auth/get-session", "Cookie", attacker); r.raw != "null" {
+			t.Errorf("the attacker's session: %d %s", r.status, r.raw)
+		}
 	})
 }
 

@@ -21,12 +21,6 @@ import (
 	"github.com/managarten/mana-auth/storage/sqlite"
 )
 
-// mailTimeoutBound is how long a request whose mail cannot go out may take:
-// the SDK's mail timeout (auth.Config.MailTimeout, 10 s by default, and the
-// SMTP mailer's own 10 s) plus the sign-up's password hash and slack for a
-// loaded machine.
-const mailTimeoutBound = 18 * time.Second
-
 // fakeSMTP is an SMTP server on 127.0.0.1 that records the recipients of
 // what it receives.
 type fakeSMTP struct {
