@@ -348,6 +348,23 @@ func (env *e2e) unchanged(t *testing.T, what string, before snapshot) {
 	}
 }
 
+// settleCredits waits (at most 10 s) until no credits bookkeeping of a
+// sign-up is left to run: the first attempt runs in the background after
+// the sign-up and would change the database under a snapshot.
+func (env *e2e) settleCredits(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		pending := env.count(t, TableCreditsSync, storage.Where{Field: "initializedAt", Op: storage.Eq, Value: nil}) +
+			env.count(t, TableCreditsSync, storage.Where{Field: "giftsRedeemedAt", Op: storage.Eq, Value: nil})
+		if pending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d credits steps still pending", pending)
+		}
+	}
+}
+
 // count returns the number of rows of table matching where.
 func (env *e2e) count(t *testing.T, table string, where ...storage.Where) int64 {
 	t.Helper()
