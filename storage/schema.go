@@ -86,6 +86,40 @@ type Table struct {
 	DBName string // table name in the database; defaults to Name
 	Fields []Field
 	Checks []Check
+	// RowSecurity, if set, lets a transaction touch only the rows of the
+	// party it is scoped to, on databases with row-level security.
+	RowSecurity *RowSecurity
+}
+
+// RowSecurity declares that each row of a table belongs to one party (a
+// user, a tenant), named by one of its fields, and that a transaction may
+// touch only the rows of the party that [ScopedTx] scoped it to. Adapters
+// whose database has row-level security enforce it; the others ignore it,
+// as they ignore the settings of ScopedTx. It guards against a statement
+// that forgets its where-clause, not against someone who can run SQL as
+// the application's role (who can make any setting).
+//
+// PostgreSQL's Migrate enables and forces row-level security on the table
+// (FORCE binds the table's owner too) and creates the policies
+// <table>_user_isolation, admitting for every command only the rows whose
+// Field equals current_setting(Setting, true) (USING and WITH CHECK; with
+// the setting unset, no row), and, with ReadAllSetting,
+// <table>_maintenance_read, admitting SELECT of every row in a transaction
+// that sets ReadAllSetting to "on". A policy that exists under its name is
+// left as it is. Superusers and roles with BYPASSRLS ignore every policy;
+// Migrate logs a warning when it runs as one. Foreign-key cascades are not
+// subject to the policies.
+type RowSecurity struct {
+	// Field is the String field naming the party a row belongs to
+	// ("id" included).
+	Field string
+	// Setting is the ScopedTx setting that names the party a transaction
+	// acts for, e.g. "app.current_user_id".
+	Setting string
+	// ReadAllSetting, if not empty, is a setting that, set to "on", lets a
+	// transaction read (never write) every row: for maintenance that
+	// looks across parties.
+	ReadAllSetting string
 }
 
 // TableName is the name of the table in the database.
@@ -146,6 +180,12 @@ func (s *Schema) Merge(o Schema) error {
 		if t.DBName != "" {
 			cur.DBName = t.DBName
 		}
+		if t.RowSecurity != nil {
+			if cur.RowSecurity != nil && *cur.RowSecurity != *t.RowSecurity {
+				return fmt.Errorf("storage: table %s: row security declared twice with different definitions", t.Name)
+			}
+			cur.RowSecurity = t.RowSecurity
+		}
 		for _, f := range t.Fields {
 			if old, ok := cur.Field(f.Name); ok {
 				if old.Type != f.Type || old.Required != f.Required || old.Unique != f.Unique {
@@ -166,6 +206,10 @@ func (s Schema) Clone() Schema {
 	for i, t := range s.Tables {
 		t.Fields = append([]Field(nil), t.Fields...)
 		t.Checks = append([]Check(nil), t.Checks...)
+		if t.RowSecurity != nil {
+			rs := *t.RowSecurity
+			t.RowSecurity = &rs
+		}
 		out.Tables[i] = t
 	}
 	return out
@@ -211,6 +255,14 @@ func (s *Schema) Validate() error {
 				if _, ok := rt.Field(r.Field); !ok {
 					return fmt.Errorf("storage: field %s.%s references unknown field %s.%s", t.Name, f.Name, r.Table, r.Field)
 				}
+			}
+		}
+		if rs := t.RowSecurity; rs != nil {
+			if f, ok := t.Field(rs.Field); !ok || f.Type != String {
+				return fmt.Errorf("storage: table %s: row security field %q is not a String field", t.Name, rs.Field)
+			}
+			if !validSetting(rs.Setting) || rs.ReadAllSetting != "" && !validSetting(rs.ReadAllSetting) {
+				return fmt.Errorf("storage: table %s: row security: invalid setting name", t.Name)
 			}
 		}
 	}

@@ -36,6 +36,8 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -210,4 +212,66 @@ type Joiner interface {
 	// that does not wrap ErrNotFound. Both records are copies, in the same
 	// form as FindOne returns them.
 	FindOneJoined(ctx context.Context, table, ref string, where ...Where) (rec, refRec Record, err error)
+}
+
+// ScopedTxer is implemented by adapters whose database can restrict what a
+// transaction may touch by settings made for that transaction alone:
+// PostgreSQL, whose row-level security policies (see [RowSecurity]) read
+// them with current_setting. Callers use the function [ScopedTx], which
+// falls back to Tx on other adapters.
+type ScopedTxer interface {
+	// ScopedTx runs fn in a transaction, as Tx does, that first makes each
+	// setting (name → value) for that transaction only; on PostgreSQL
+	// SELECT set_config(name, value, true), with the name and the value
+	// passed as parameters. A setting never outlasts its transaction, so
+	// it cannot reach the next user of a pooled connection. Settings that
+	// [CheckSettings] refuses are an error and fn is not called. On the
+	// adapter of a transaction ScopedTx is an error: the settings would
+	// outlast the inner transaction.
+	ScopedTx(ctx context.Context, settings map[string]string, fn func(tx Adapter) error) error
+}
+
+// ScopedTx runs fn in a transaction of db scoped by settings: with db's
+// ScopedTx if db implements [ScopedTxer]; otherwise with db.Tx, the
+// settings (checked all the same) being ignored, since such a database
+// has no row-level security to read them.
+//
+//	err := storage.ScopedTx(ctx, db, map[string]string{"app.current_user_id": userID},
+//		func(tx storage.Adapter) error {
+//			_, err := tx.FindOne(ctx, "note", storage.W("userId", userID))
+//			return err
+//		})
+func ScopedTx(ctx context.Context, db Adapter, settings map[string]string, fn func(tx Adapter) error) error {
+	if s, ok := db.(ScopedTxer); ok {
+		return s.ScopedTx(ctx, settings, fn)
+	}
+	if err := CheckSettings(settings); err != nil {
+		return err
+	}
+	return db.Tx(ctx, fn)
+}
+
+// CheckSettings checks the settings of a [ScopedTx]: every name is a
+// setting name — an identifier (ASCII letters, digits and underscores, not
+// starting with a digit, at most 63 bytes) or two joined by a dot, such
+// as "app.current_user_id" or "synchronous_commit" — and every value is
+// [Storable] (otherwise the error wraps ErrInvalidValue). The error names
+// the setting, never the value.
+func CheckSettings(settings map[string]string) error {
+	for name, v := range settings {
+		if !validSetting(name) {
+			return fmt.Errorf("storage: invalid setting name %q", name)
+		}
+		if !Storable(v) {
+			return fmt.Errorf("%w: setting %s", ErrInvalidValue, name)
+		}
+	}
+	return nil
+}
+
+// validSetting reports whether name is a setting name (see CheckSettings).
+// Such a name is safe to write into SQL between single quotes.
+func validSetting(name string) bool {
+	first, rest, dotted := strings.Cut(name, ".")
+	return identRE.MatchString(first) && (!dotted || identRE.MatchString(rest))
 }

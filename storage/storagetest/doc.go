@@ -51,7 +51,11 @@
 //     storage.ErrInvalidValue, naming no value, and stores nothing; as a
 //     lookup value one matches as [storage.Where] says, with every
 //     operator and connector, in FindOne, FindMany, Count, Update and
-//     Delete.
+//     Delete;
+//   - [storage.ScopedTx] (the adapter's [storage.ScopedTxer], or Tx):
+//     a transaction like Tx whatever its settings' values, settings with an
+//     invalid name or a value that is not storable refused before fn runs,
+//     and ScopedTxer.ScopedTx refused on the adapter of a transaction.
 //
 // Where SQL and Go could disagree, the suite follows SQL: a comparison with
 // a NULL value never matches except Eq nil / Ne nil (so Ne "x" and NotIn do

@@ -144,6 +144,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Adapter) {
 		{"MigrateIdempotent", testMigrateIdempotent},
 		{"Joined", testJoined},
 		{"Unstorable", testUnstorable},
+		{"ScopedTx", testScopedTx},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1973,4 +1974,114 @@ func testUnstorable(t *testing.T, db storage.Adapter) {
 	}
 	checkTable(t, db, "owner", owners()...)
 	checkTable(t, db, "item", item)
+}
+
+// testScopedTx checks storage.ScopedTx: on an adapter that implements
+// storage.ScopedTxer its ScopedTx, on any other Tx (the settings
+// ignored). Either way it is a transaction like Tx, whatever the settings'
+// values (quotes, backslashes, SQL, non-ASCII), its first statement a read
+// or a write, with a nested Tx; and settings with an invalid name or a
+// value that is not storable are refused before fn runs.
+func testScopedTx(t *testing.T, db storage.Adapter) {
+	ctx := t.Context()
+	seedOwners(t, db)
+	want := owners()
+	settings := map[string]string{
+		"storagetest.owner": `o'1"\'); DROP TABLE st_owner; --`,
+		"storagetest.other": "éve ☃",
+		"application_name":  "storagetest",
+	}
+	scoped := func(settings map[string]string, fn func(tx storage.Adapter) error) error {
+		return call(func() error { return storage.ScopedTx(ctx, db, settings, fn) })
+	}
+
+	for i, first := range []string{"read", "write"} {
+		id := fmt.Sprintf("s%d", i)
+		err := scoped(settings, func(tx storage.Adapter) error {
+			if first == "read" {
+				if _, err := tx.FindOne(ctx, "owner", storage.W("id", "o1")); err != nil {
+					return fmt.Errorf("FindOne first in ScopedTx: %w", err)
+				}
+			}
+			if err := tx.Create(ctx, "owner", newOwner(id, id+"@example.com")); err != nil {
+				return fmt.Errorf("Create in ScopedTx: %w", err)
+			}
+			if n, err := tx.Count(ctx, "owner"); err != nil || n != int64(len(want)+1) {
+				return fmt.Errorf("Count in ScopedTx = %d, %v; want %d", n, err, len(want)+1)
+			}
+			return tx.Tx(ctx, func(tx2 storage.Adapter) error {
+				_, err := tx2.Update(ctx, "owner", record{"score": int64(7)}, storage.W("id", id))
+				return err
+			})
+		})
+		if err != nil {
+			t.Fatalf("ScopedTx, %s first: %v", first, err)
+		}
+		o := newOwner(id, id+"@example.com")
+		o["score"] = int64(7)
+		want = append(want, o)
+	}
+	checkTable(t, db, "owner", want...)
+
+	err := scoped(settings, func(tx storage.Adapter) error {
+		if err := tx.Create(ctx, "owner", newOwner("gone", "gone@example.com")); err != nil {
+			return err
+		}
+		return errBoom
+	})
+	if !errors.Is(err, errBoom) {
+		t.Errorf("ScopedTx = %v, want the error of fn", err)
+	}
+	if err := scoped(nil, func(tx storage.Adapter) error { return nil }); err != nil {
+		t.Errorf("ScopedTx without settings: %v", err)
+	}
+
+	refused := []struct {
+		name     string
+		settings map[string]string
+		target   error
+	}{
+		{"empty name", map[string]string{"": "x"}, nil},
+		{"name with a quote", map[string]string{"app.x'y": "x"}, nil},
+		{"name with SQL", map[string]string{"app.x', 'y', true); DROP TABLE st_owner; --": "x"}, nil},
+		{"name with a space", map[string]string{"app.current user": "x"}, nil},
+		{"name starting with a digit", map[string]string{"1app.x": "x"}, nil},
+		{"three parts", map[string]string{"a.b.c": "x"}, nil},
+		{"trailing dot", map[string]string{"app.": "x"}, nil},
+		{"name too long", map[string]string{"app." + strings.Repeat("x", 64): "x"}, nil},
+		{"value with a NUL", map[string]string{"app.x": "a\x00b"}, storage.ErrInvalidValue},
+		{"value with invalid UTF-8", map[string]string{"app.x": "\xff"}, storage.ErrInvalidValue},
+		{"one bad among good", map[string]string{"app.ok": "x", "app.x;": "y"}, nil},
+	}
+	for _, tc := range refused {
+		ran := false
+		err := scoped(tc.settings, func(tx storage.Adapter) error {
+			ran = true
+			return tx.Create(ctx, "owner", newOwner("bad", "bad@example.com"))
+		})
+		wantErr(t, "ScopedTx with "+tc.name, err, tc.target)
+		if ran {
+			t.Errorf("ScopedTx with %s ran fn", tc.name)
+		}
+	}
+	checkTable(t, db, "owner", want...)
+
+	if s, ok := db.(storage.ScopedTxer); ok {
+		ran := false
+		err := call(func() error {
+			return db.Tx(ctx, func(tx storage.Adapter) error {
+				inner, ok := tx.(storage.ScopedTxer)
+				if !ok {
+					return nil
+				}
+				return inner.ScopedTx(ctx, settings, func(storage.Adapter) error { ran = true; return nil })
+			})
+		})
+		if err == nil || ran {
+			t.Errorf("ScopedTx on the adapter of a transaction = %v (fn ran: %v), want an error", err, ran)
+		}
+		if err := call(func() error { return s.ScopedTx(ctx, settings, func(storage.Adapter) error { return nil }) }); err != nil {
+			t.Errorf("ScopedTxer.ScopedTx: %v", err)
+		}
+	}
 }
