@@ -164,10 +164,17 @@ func roleInput(v any) (roles []string, ok bool) {
 		}
 		return roles, true
 	case []string:
-		for _, s := range x {
-			roles = append(roles, ParseRoles(s)...)
-		}
-		return roles, true
+		return roleList(x), true
 	}
 	return nil, false
+}
+
+// roleList is the role names of a submitted list, each element parsed
+// with ParseRoles ([]string{"admin, member"} is two roles).
+func roleList(in []string) []string {
+	var roles []string
+	for _, s := range in {
+		roles = append(roles, ParseRoles(s)...)
+	}
+	return roles
 }

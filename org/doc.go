@@ -13,8 +13,13 @@
 //	})
 //	a, err := auth.New(auth.Config{BaseURL: ..., Secret: ..., Mailer: mailer}, db, orgs)
 //	...
-//	ok, err := orgs.IsMember(ctx, orgID, userID)    // for the server's own routes
-//	role, err := orgs.MemberRole(ctx, orgID, userID) // "owner", "admin,member", …
+//	// In a handler behind a.RequireSession, acting as the signed-in user:
+//	sd := auth.SessionFrom(r.Context())
+//	acme, _, err := orgs.CreateOrganization(ctx, sd, org.CreateOrganizationInput{Name: "Acme", Slug: "acme"})
+//	inv, err := orgs.InviteMember(ctx, sd, org.InviteMemberInput{Email: "bob@example.com", Roles: []string{"member"}})
+//	// The server's own questions, about any user:
+//	role, err := orgs.MemberRole(ctx, acme.ID, userID) // "owner", "admin,member", …
+//	ok := orgs.Authorize(role, org.Permissions{"invitation": {"create"}})
 //
 // To put the active organization into the jwt plugin's tokens, wrap its
 // payload with ActiveOrganizationID (see there).
@@ -23,44 +28,74 @@
 //
 // All under BasePath (default /api/auth), all needing a session except as
 // noted; methods are those the JS client infers (POST with a body, GET
-// without).
+// without). Each route's handler calls the Plugin method named beside it
+// (see Go API):
 //
-//	POST /organization/create                 {name, slug, logo?, metadata?, keepCurrentActiveOrganization?}
-//	POST /organization/check-slug             {slug}
-//	POST /organization/update                 {data:{name?, slug?, logo?, metadata?}, organizationId?}
-//	POST /organization/delete                 {organizationId}
-//	POST /organization/set-active             {organizationId?: string|null, organizationSlug?}
-//	GET  /organization/get-organization       ?organizationId&organizationSlug
-//	GET  /organization/get-full-organization  ?organizationId&organizationSlug&membersLimit
-//	GET  /organization/list
-//	POST /organization/invite-member          {email, role, organizationId?, resend?, teamId?}
-//	POST /organization/cancel-invitation      {invitationId}
-//	POST /organization/accept-invitation      {invitationId}
-//	POST /organization/reject-invitation      {invitationId}
-//	GET  /organization/get-invitation         ?id
-//	GET  /organization/list-invitations       ?organizationId
-//	GET  /organization/list-user-invitations  (session optional; 400 without)
-//	POST /organization/remove-member          {memberIdOrEmail, organizationId?}
-//	POST /organization/update-member-role     {memberId, role, organizationId?}
-//	GET  /organization/get-active-member
-//	GET  /organization/get-active-member-role ?userId&organizationId&organizationSlug
-//	GET  /organization/list-members           ?limit&offset&sortBy&sortDirection&filterField&filterOperator&filterValue&organizationId&organizationSlug
-//	POST /organization/leave                  {organizationId}
-//	POST /organization/has-permission         {permissions, organizationId?}
+//	POST /organization/create                 CreateOrganization    {name, slug, logo?, metadata?, keepCurrentActiveOrganization?}
+//	POST /organization/check-slug             CheckOrganizationSlug {slug}
+//	POST /organization/update                 UpdateOrganization    {data:{name?, slug?, logo?, metadata?}, organizationId?}
+//	POST /organization/delete                 DeleteOrganization    {organizationId}
+//	POST /organization/set-active             SetActiveOrganization {organizationId?: string|null, organizationSlug?}
+//	GET  /organization/get-organization       GetOrganization       ?organizationId&organizationSlug
+//	GET  /organization/get-full-organization  GetFullOrganization   ?organizationId&organizationSlug&membersLimit
+//	GET  /organization/list                   ListOrganizations
+//	POST /organization/invite-member          InviteMember          {email, role, organizationId?, resend?, teamId?}
+//	POST /organization/cancel-invitation      CancelInvitation      {invitationId}
+//	POST /organization/accept-invitation      AcceptInvitation      {invitationId}
+//	POST /organization/reject-invitation      RejectInvitation      {invitationId}
+//	GET  /organization/get-invitation         GetInvitation         ?id
+//	GET  /organization/list-invitations       ListInvitations       ?organizationId
+//	GET  /organization/list-user-invitations  ListUserInvitations   (session optional; 400 without)
+//	POST /organization/remove-member          RemoveMember          {memberIdOrEmail, organizationId?}
+//	POST /organization/update-member-role     UpdateMemberRole      {memberId, role, organizationId?}
+//	GET  /organization/get-active-member      GetActiveMember
+//	GET  /organization/get-active-member-role GetActiveMemberRole   ?userId&organizationId&organizationSlug
+//	GET  /organization/list-members           ListMembers           ?limit&offset&sortBy&sortDirection&filterField&filterOperator&filterValue&organizationId&organizationSlug
+//	POST /organization/leave                  LeaveOrganization     {organizationId}
+//	POST /organization/has-permission         HasPermission         {permissions, organizationId?}
 //
 // With Options.Teams.Enabled also:
 //
-//	POST /organization/create-team        {name, organizationId?}
-//	POST /organization/remove-team        {teamId, organizationId?}
-//	POST /organization/update-team        {teamId, data:{name?, organizationId?}}
-//	GET  /organization/list-teams         ?organizationId
-//	POST /organization/set-active-team    {teamId?: string|null}
-//	GET  /organization/list-user-teams    ?userId&organizationId
-//	GET  /organization/list-team-members  ?teamId
-//	POST /organization/add-team-member    {teamId, userId, organizationId?}
-//	POST /organization/remove-team-member {teamId, userId, organizationId?}
+//	POST /organization/create-team        CreateTeam       {name, organizationId?}
+//	POST /organization/remove-team        RemoveTeam       {teamId, organizationId?}
+//	POST /organization/update-team        UpdateTeam       {teamId, data:{name?, organizationId?}}
+//	GET  /organization/list-teams         ListTeams        ?organizationId
+//	POST /organization/set-active-team    SetActiveTeam    {teamId?: string|null}
+//	GET  /organization/list-user-teams    ListUserTeams    ?userId&organizationId
+//	GET  /organization/list-team-members  ListTeamMembers  ?teamId
+//	POST /organization/add-team-member    AddTeamMember    {teamId, userId, organizationId?}
+//	POST /organization/remove-team-member RemoveTeamMember {teamId, userId, organizationId?}
 //
 // Better Auth's server-only addMember has no route; it is [Plugin.AddMember].
+//
+// # Go API
+//
+// Every route is a thin layer over its Plugin method (the one-path rule):
+// the method does the whole operation (authorization checks,
+// transactions, limits, AllowUserToCreateOrganization, mails) and returns
+// *auth.Error values with the route's status and code; the handler only
+// reads and checks the request (with Better Auth's validation messages)
+// and writes the answer. So a Go program can do everything a client can,
+// with the same rules: create an organization, invite, accept, change
+// roles, manage teams, list members with a typed [MemberFilter]. The
+// names are those of Better Auth's server API (auth.api.acceptInvitation
+// is AcceptInvitation), except InviteMember and ListTeams, named as its
+// client names them (createInvitation and listOrganizationTeams there).
+//
+// The methods take the acting user's *auth.SessionData. Its User acts;
+// its Session, if set, is the session whose active organization (and
+// team) a method falls back to when no organization is named, and which
+// create, accept-invitation, set-active and set-active-team set and the
+// not-a-member answers clear, in the database and in sd. To act for a
+// user outside a request, pass &auth.SessionData{User: u}: nothing then
+// reads or writes a session. A nil sd (or one without a User) is 401
+// UNAUTHORIZED, except for CreateOrganization, where it is the server
+// creating on behalf of CreateOrganizationInput.UserID.
+//
+// Trusted methods, with no route and no permission check, answer the
+// server's own questions: [Plugin.AddMember], [Plugin.IsMember],
+// [Plugin.MemberRole], [Plugin.Members], [Plugin.Organization] and
+// [Plugin.Authorize] (with MemberRole, whether any user may do something).
 //
 // # Roles and permissions
 //

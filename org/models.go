@@ -215,34 +215,6 @@ func (c createdOrganization) MarshalJSON() ([]byte, error) {
 	}{c.org.json(), []*Member{c.member}})
 }
 
-// invitationDetail is the answer of get-invitation.
-type invitationDetail struct {
-	inv                            *Invitation
-	orgName, orgSlug, inviterEmail string
-}
-
-func (d invitationDetail) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		invitationJSON
-		OrganizationName string `json:"organizationName"`
-		OrganizationSlug string `json:"organizationSlug"`
-		InviterEmail     string `json:"inviterEmail"`
-	}{d.inv.json(), d.orgName, d.orgSlug, d.inviterEmail})
-}
-
-// userInvitation is an entry of list-user-invitations.
-type userInvitation struct {
-	inv     *Invitation
-	orgName string
-}
-
-func (u userInvitation) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		invitationJSON
-		OrganizationName string `json:"organizationName"`
-	}{u.inv.json(), u.orgName})
-}
-
 func nonNil[T any](s []T) []T {
 	if s == nil {
 		return []T{}

@@ -557,11 +557,11 @@ func TestGoAPI(t *testing.T) {
 	b := e.newUser("B")
 	c := e.newUser("C")
 	d := e.newUser("D")
-	o, m, err := e.p.CreateOrganization(ctx, a.user.ID, org.CreateInput{Name: "Go", Slug: "go-org", Metadata: map[string]any{"k": "v"}})
+	o, m, err := e.p.CreateOrganization(ctx, nil, org.CreateOrganizationInput{UserID: a.user.ID, Name: "Go", Slug: "go-org", Metadata: map[string]any{"k": "v"}})
 	if err != nil || m.Role != "owner" || o.Slug != "go-org" {
 		t.Fatalf("CreateOrganization = %+v %+v %v", o, m, err)
 	}
-	if _, _, err := e.p.CreateOrganization(ctx, "nobody", org.CreateInput{Name: "x", Slug: "xy"}); !errors.Is(err, auth.ErrUserNotFound) {
+	if _, _, err := e.p.CreateOrganization(ctx, nil, org.CreateOrganizationInput{UserID: "nobody", Name: "x", Slug: "xy"}); !errors.Is(err, auth.ErrUserNotFound) {
 		t.Errorf("unknown user: %v", err)
 	}
 	for _, tc := range []struct {
@@ -609,17 +609,17 @@ func TestGoAPI(t *testing.T) {
 	if ok, _ := e.p.IsMember(ctx, "nope", a.user.ID); ok {
 		t.Error("member of unknown org")
 	}
-	if ok, _ := e.p.HasPermission(ctx, o.ID, b.user.ID, org.Permissions{"member": {"delete"}}); !ok {
+	if ok, _ := e.p.HasPermission(ctx, &auth.SessionData{User: b.user}, org.HasPermissionInput{OrganizationID: o.ID, Permissions: org.Permissions{"member": {"delete"}}}); !ok {
 		t.Error("admin,member cannot delete members")
 	}
-	if ok, _ := e.p.HasPermission(ctx, o.ID, c.user.ID, org.Permissions{"member": {"delete"}}); ok {
+	if ok, _ := e.p.HasPermission(ctx, &auth.SessionData{User: c.user}, org.HasPermissionInput{OrganizationID: o.ID, Permissions: org.Permissions{"member": {"delete"}}}); ok {
 		t.Error("member can delete members")
 	}
 	orgs, err := e.p.ListOrganizations(ctx, b.user.ID)
 	if err != nil || len(orgs) != 1 || orgs[0].ID != o.ID || orgs[0].Metadata["k"] != "v" {
 		t.Errorf("ListOrganizations = %v %v", orgs, err)
 	}
-	if err := e.p.DeleteOrganization(ctx, o.ID); err != nil {
+	if _, err := e.p.DeleteOrganization(ctx, &auth.SessionData{User: a.user}, o.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.p.Organization(ctx, o.ID); !errors.As(err, &ae) || ae.Code != org.CodeOrganizationNotFound {

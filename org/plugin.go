@@ -397,23 +397,34 @@ func (p *Plugin) checkSlug(slug string) error {
 			p.opts.MinSlugLength, p.opts.MaxSlugLength))
 }
 
-// setActive stores a session field of the request's session (nil clears
-// it) and reflects it in the request's session, so that get-session and
-// after-hooks see it. Setting an organization or team goes through
-// setActiveTx instead, inside the transaction that checked membership.
-func (p *Plugin) setActive(c *auth.Context, field string, value *string) error {
-	sd := c.Session()
-	if sd == nil || sd.Session == nil {
-		return nil
+// actor returns sd's user, the one an operation acts for, or
+// auth.ErrUnauthorized without one.
+func actor(sd *auth.SessionData) (*auth.User, error) {
+	if sd == nil || sd.User == nil {
+		return nil, auth.ErrUnauthorized
 	}
-	if err := setSessionField(c.Context(), p.a.DB(), sd.Session.ID, field, value); err != nil {
-		return auth.StorageError(err)
-	}
-	reflectActive(c, field, value)
-	return nil
+	return sd.User, nil
 }
 
-// setSessionField writes a session field (nil clears it).
+// orgOrActive returns the given organization id or, without one, sd's
+// active one.
+func orgOrActive(sd *auth.SessionData, given string) string {
+	if given != "" {
+		return given
+	}
+	return ActiveOrganizationID(sd)
+}
+
+// sessionIDOf returns the id of sd's session, or "" without one.
+func sessionIDOf(sd *auth.SessionData) string {
+	if sd == nil || sd.Session == nil {
+		return ""
+	}
+	return sd.Session.ID
+}
+
+// setSessionField writes a session field (nil clears it); without a
+// session id it does nothing.
 func setSessionField(ctx context.Context, db storage.Adapter, sessionID, field string, value *string) error {
 	if sessionID == "" {
 		return nil
@@ -426,11 +437,10 @@ func setSessionField(ctx context.Context, db storage.Adapter, sessionID, field s
 	return err
 }
 
-// reflectActive mirrors a written session field in the request's session.
-// With the session cookie cache on it re-issues the session cookies (as
-// Better Auth's set-active does), so that the cache shows the change.
-func reflectActive(c *auth.Context, field string, value *string) {
-	sd := c.Session()
+// mirror sets a session field of sd to what setSessionField stored (nil:
+// cleared), so that the caller's session data, and with it get-session
+// and the after-hooks of a route, show it.
+func mirror(sd *auth.SessionData, field string, value *string) {
 	if sd == nil || sd.Session == nil {
 		return
 	}
@@ -442,17 +452,16 @@ func reflectActive(c *auth.Context, field string, value *string) {
 	} else {
 		sd.Session.Extra[field] = *value
 	}
-	if c.Auth().Config().Session.CookieCache.Enabled {
-		c.SetSessionCookie(sd)
-	}
 }
 
-// sessionID returns the id of the request's session, or "".
-func sessionID(c *auth.Context) string {
-	if sd := c.Session(); sd != nil && sd.Session != nil {
-		return sd.Session.ID
+// clearSessionField clears a session field of sd's session, stored and in
+// sd.
+func (p *Plugin) clearSessionField(ctx context.Context, sd *auth.SessionData, field string) error {
+	if err := setSessionField(ctx, p.a.DB(), sessionIDOf(sd), field, nil); err != nil {
+		return auth.StorageError(err)
 	}
-	return ""
+	mirror(sd, field, nil)
+	return nil
 }
 
 // clearActive clears field on every session matching where and whose
@@ -464,10 +473,10 @@ func (p *Plugin) clearActive(ctx context.Context, db storage.Adapter, field, val
 	return err
 }
 
-// reflectCleared mirrors clearActive on the request's session.
-func reflectCleared(c *auth.Context, field, value string) {
-	sd := c.Session()
-	if sd != nil && sd.Session != nil && sessionField(sd, field) == value {
+// forget mirrors clearActive in sd: field is cleared there if it holds
+// value.
+func forget(sd *auth.SessionData, field, value string) {
+	if value != "" && sessionField(sd, field) == value {
 		sd.Session.Extra[field] = nil
 	}
 }

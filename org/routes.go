@@ -2,10 +2,10 @@ package org
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/storage"
@@ -13,6 +13,8 @@ import (
 
 // Endpoints implements auth.EndpointSource: Better Auth's organization
 // routes, with its methods (see the package documentation for the list).
+// Each handler reads and checks the request, calls the Plugin method of
+// its route with the request's session, and writes the result.
 func (p *Plugin) Endpoints() []auth.Endpoint {
 	str := func(n string) auth.Param { return auth.Param{Name: n, Kind: auth.KindString} }
 	opt := func(n string, k auth.Kind) auth.Param { return auth.Param{Name: n, Kind: k, Optional: true} }
@@ -51,9 +53,54 @@ func (p *Plugin) Endpoints() []auth.Endpoint {
 			Body: []auth.Param{opt("organizationId", S), opt("permissions", auth.KindObject), opt("permission", auth.KindObject)}},
 	}
 	if p.opts.Teams.Enabled {
-		eps = append(eps, p.teamEndpoints()...)
+		eps = append(eps,
+			auth.Endpoint{Method: "POST", Path: "/organization/create-team", Auth: R, Handler: p.handleCreateTeam,
+				Body: []auth.Param{str("name"), opt("organizationId", S)}},
+			auth.Endpoint{Method: "POST", Path: "/organization/remove-team", Auth: R, Handler: p.handleRemoveTeam,
+				Body: []auth.Param{str("teamId"), opt("organizationId", S)}},
+			auth.Endpoint{Method: "POST", Path: "/organization/update-team", Auth: R, Handler: p.handleUpdateTeam,
+				Body: []auth.Param{str("teamId"), {Name: "data", Kind: auth.KindObject}}},
+			auth.Endpoint{Method: "GET", Path: "/organization/list-teams", Auth: R, Handler: p.handleListTeams},
+			auth.Endpoint{Method: "POST", Path: "/organization/set-active-team", Auth: R, Handler: p.handleSetActiveTeam,
+				Body: []auth.Param{opt("teamId", S)}},
+			auth.Endpoint{Method: "GET", Path: "/organization/list-user-teams", Auth: R, Handler: p.handleListUserTeams},
+			auth.Endpoint{Method: "GET", Path: "/organization/list-team-members", Auth: R, Handler: p.handleListTeamMembers},
+			auth.Endpoint{Method: "POST", Path: "/organization/add-team-member", Auth: R, Handler: p.handleAddTeamMember,
+				Body: []auth.Param{str("teamId"), str("userId"), opt("organizationId", S)}},
+			auth.Endpoint{Method: "POST", Path: "/organization/remove-team-member", Auth: R, Handler: p.handleRemoveTeamMember,
+				Body: []auth.Param{str("teamId"), str("userId"), opt("organizationId", S)}},
+		)
 	}
 	return eps
+}
+
+// result is a handler's answer of a method returning a pointer: a nil one
+// is JSON null.
+func result[T any](v *T, err error) (any, error) {
+	if v == nil || err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// actives returns the session's active organization and team, to tell
+// whether a method changed them.
+func actives(sd *auth.SessionData) [2]string {
+	return [2]string{ActiveOrganizationID(sd), ActiveTeamID(sd)}
+}
+
+// reissue re-issues the session cookies, as Better Auth's set-active
+// does, when the session cookie cache is on and either force is set or
+// the session's active organization or team is no longer before, so that
+// the cache shows the change.
+func reissue(c *auth.Context, before [2]string, force bool) {
+	sd := c.Session()
+	if sd == nil || !c.Auth().Config().Session.CookieCache.Enabled {
+		return
+	}
+	if force || actives(sd) != before {
+		c.SetSessionCookie(sd)
+	}
 }
 
 // rolesParam reads a string-or-array role parameter.
@@ -69,57 +116,32 @@ func rolesParam(c *auth.Context, name string) ([]string, error) {
 // ---- organizations
 
 func (p *Plugin) handleCreate(c *auth.Context) (any, error) {
-	ctx, sd := c.Context(), c.Session()
-	if f := p.opts.AllowUserToCreateOrganization; f != nil {
-		ok, err := f(ctx, sd.User)
-		if err != nil {
-			return nil, apiErr(err)
-		}
-		if !ok {
-			return nil, forbidden(CodeNotAllowedToCreateOrganization)
-		}
-	}
+	sd := c.Session()
 	meta, _ := c.Body()["metadata"].(map[string]any)
-	in := CreateInput{Name: c.String("name"), Slug: c.String("slug"), Metadata: meta}
+	in := CreateOrganizationInput{Name: c.String("name"), Slug: c.String("slug"), Metadata: meta,
+		KeepCurrentActiveOrganization: c.Bool("keepCurrentActiveOrganization", false)}
 	if logo, ok := c.Body()["logo"].(string); ok {
 		in.Logo = &logo
 	}
-	sid := ""
-	if !c.Bool("keepCurrentActiveOrganization", false) {
-		sid = sd.Session.ID
-	}
-	res, err := p.create(ctx, sd.User, in, sid)
+	before := actives(sd)
+	o, m, err := p.CreateOrganization(c.Context(), sd, in)
 	if err != nil {
 		return nil, err
 	}
-	if sid != "" {
-		reflectActive(c, FieldActiveOrganizationID, &res.org.ID)
-		if res.teamMember != nil {
-			reflectActive(c, FieldActiveTeamID, &res.teamMember.TeamID)
-		}
-	}
-	return createdOrganization{res.org, res.member}, nil
+	reissue(c, before, false)
+	return createdOrganization{o, m}, nil
 }
 
 func (p *Plugin) handleCheckSlug(c *auth.Context) (any, error) {
-	slug := c.String("slug")
-	if err := p.checkSlug(slug); err != nil {
+	if err := p.CheckOrganizationSlug(c.Context(), c.String("slug")); err != nil {
 		return nil, err
-	}
-	o, err := findOrgBySlug(c.Context(), p.a.DB(), slug)
-	if err != nil {
-		return nil, auth.StorageError(err)
-	}
-	if o != nil {
-		return nil, badRequest(CodeSlugTaken)
 	}
 	return map[string]bool{"status": true}, nil
 }
 
 func (p *Plugin) handleUpdate(c *auth.Context) (any, error) {
-	ctx, sd := c.Context(), c.Session()
+	in := UpdateOrganizationInput{OrganizationID: c.String("organizationId")}
 	data, _ := c.Body()["data"].(map[string]any)
-	set := storage.Record{}
 	for _, k := range []string{"name", "slug"} {
 		v, ok := data[k]
 		if !ok || v == nil {
@@ -133,275 +155,70 @@ func (p *Plugin) handleUpdate(c *auth.Context) (any, error) {
 			return nil, validation("[body.data." + k + "] Too small: expected string to have >=1 characters")
 		}
 		if k == "name" {
-			if err := auth.CheckName(s); err != nil { // it goes into invitation mails
-				return nil, err
-			}
+			in.Name = &s
+		} else {
+			in.Slug = &s
 		}
-		set[k] = s
 	}
 	if v, ok := data["logo"]; ok {
-		if _, isStr := v.(string); !isStr && v != nil {
+		switch x := v.(type) {
+		case nil:
+			in.ClearLogo = true
+		case string:
+			in.Logo = &x
+		default:
 			return nil, validation("[body.data.logo] Invalid input: expected string, received " + auth.JSONKind(v))
 		}
-		set["logo"] = v
 	}
 	if v, ok := data["metadata"]; ok && v != nil {
 		m, isObj := v.(map[string]any)
 		if !isObj {
 			return nil, validation("[body.data.metadata] Invalid input: expected record, received " + auth.JSONKind(v))
 		}
-		s, err := metadataValue(m)
-		if err != nil {
-			return nil, validation("[body.data.metadata] " + err.Error())
-		}
-		set["metadata"] = s
+		in.Metadata = m
 	}
-	orgID := orgOrActive(c, c.String("organizationId"))
-	if orgID == "" {
-		return nil, badRequest(CodeOrganizationNotFound)
-	}
-	var org *Organization
-	err := p.tx(ctx, func(tx storage.Adapter) error {
-		_, err := p.lockMember(ctx, tx, orgID, sd.User.ID, badRequest(CodeUserNotMember),
-			Permissions{"organization": {"update"}}, forbidden(CodeNotAllowedToUpdateOrganization))
-		if err != nil {
-			return err
-		}
-		if slug, ok := set["slug"].(string); ok {
-			if err := p.checkSlug(slug); err != nil {
-				return err
-			}
-			if o, err := findOrgBySlug(ctx, tx, slug); err != nil || o != nil && o.ID != orgID {
-				if err == nil {
-					err = badRequest(CodeSlugTaken)
-				}
-				return err
-			}
-		}
-		if len(set) > 0 {
-			if _, err := tx.Update(ctx, TableOrganization, set, storage.W("id", orgID)); err != nil {
-				if isConflict(err) {
-					return badRequest(CodeSlugTaken)
-				}
-				return err
-			}
-		}
-		org, err = findOrg(ctx, tx, orgID)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return org, nil
+	return result(p.UpdateOrganization(c.Context(), c.Session(), in))
 }
 
 func (p *Plugin) handleDelete(c *auth.Context) (any, error) {
-	if p.opts.DisableOrganizationDeletion {
-		return nil, newErr(http.StatusNotFound, CodeOrganizationDeletionDisabled)
-	}
-	ctx, sd := c.Context(), c.Session()
-	orgID := c.String("organizationId")
-	if orgID == "" {
-		return nil, badRequest(CodeOrganizationNotFound)
-	}
-	var org *Organization
-	err := p.tx(ctx, func(tx storage.Adapter) error {
-		_, err := p.lockMember(ctx, tx, orgID, sd.User.ID, badRequest(CodeUserNotMember),
-			Permissions{"organization": {"delete"}}, forbidden(CodeNotAllowedToDeleteOrganization))
-		if err != nil {
-			return err
-		}
-		if org, err = findOrg(ctx, tx, orgID); err != nil {
-			return err
-		}
-		return p.deleteOrgTx(ctx, tx, orgID)
-	})
-	if err != nil {
-		return nil, err
-	}
-	reflectCleared(c, FieldActiveOrganizationID, orgID)
-	return org, nil
-}
-
-// findOrgByIDOrSlug returns the organization with slug, or without a slug
-// the one with id (nil if there is none).
-func (p *Plugin) findOrgByIDOrSlug(c *auth.Context, id, slug string) (*Organization, error) {
-	if slug != "" {
-		o, err := findOrgBySlug(c.Context(), p.a.DB(), slug)
-		return o, apiErr(err)
-	}
-	o, err := findOrg(c.Context(), p.a.DB(), id)
-	return o, apiErr(err)
-}
-
-// memberOrg resolves an organization by slug or id for the caller, as
-// Better Auth's get-organization does: 400 ORGANIZATION_NOT_FOUND if
-// there is none; if the caller is not a member, the session's active
-// organization is cleared and the answer is 403
-// USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION. (Whether a slug is taken is
-// no secret: check-slug tells every signed-in user.)
-func (p *Plugin) memberOrg(c *auth.Context, id, slug string) (*Organization, *Member, error) {
-	o, err := p.findOrgByIDOrSlug(c, id, slug)
-	if err != nil {
-		return nil, nil, err
-	}
-	if o == nil {
-		return nil, nil, badRequest(CodeOrganizationNotFound)
-	}
-	m, err := findMember(c.Context(), p.a.DB(), o.ID, c.Session().User.ID)
-	if err != nil {
-		return nil, nil, auth.StorageError(err)
-	}
-	if m == nil {
-		if err := p.forgetActive(c); err != nil {
-			return nil, nil, err
-		}
-		return nil, nil, forbidden(CodeUserNotMember)
-	}
-	return o, m, nil
-}
-
-// forgetActive clears the session's active organization if it is id (the
-// caller turned out not to be a member), as Better Auth does.
-func (p *Plugin) forgetActive(c *auth.Context) error {
-	if ActiveOrganizationID(c.Session()) == "" {
-		return nil
-	}
-	return p.setActive(c, FieldActiveOrganizationID, nil)
+	return result(p.DeleteOrganization(c.Context(), c.Session(), c.String("organizationId")))
 }
 
 func (p *Plugin) handleSetActive(c *auth.Context) (any, error) {
 	sd := c.Session()
 	raw, present := c.Body()["organizationId"]
-	if present && raw == nil {
-		if ActiveOrganizationID(sd) == "" {
-			return nil, nil
-		}
-		return nil, p.setActive(c, FieldActiveOrganizationID, nil)
-	}
-	id, slug := c.String("organizationId"), c.String("organizationSlug")
-	if id == "" && slug == "" {
-		if id = ActiveOrganizationID(sd); id == "" {
-			return nil, nil
-		}
-	}
-	if id != "" {
-		slug = ""
-	}
-	o, err := p.findOrgByIDOrSlug(c, id, slug)
-	if err != nil {
-		return nil, err
-	}
-	if o == nil && slug != "" {
-		return nil, badRequest(CodeOrganizationNotFound)
-	}
-	// An unknown id is answered as Better Auth does: as for a non-member.
-	var m *Member
-	if o != nil {
-		if m, err = findMember(c.Context(), p.a.DB(), o.ID, sd.User.ID); err != nil {
-			return nil, auth.StorageError(err)
-		}
-	}
-	if m == nil {
-		if err := p.forgetActive(c); err != nil {
-			return nil, err
-		}
-		return nil, forbidden(CodeUserNotMember)
-	}
-	// Store it under the organization's lock, re-checking membership, so
-	// that a concurrent removal cannot leave the session pointing at an
-	// organization its user left.
-	err = p.tx(c.Context(), func(tx storage.Adapter) error {
-		if _, err := p.lockMember(c.Context(), tx, o.ID, sd.User.ID, forbidden(CodeUserNotMember), nil, nil); err != nil {
-			return err
-		}
-		return setSessionField(c.Context(), tx, sd.Session.ID, FieldActiveOrganizationID, &o.ID)
+	before := actives(sd)
+	o, err := p.SetActiveOrganization(c.Context(), sd, SetActiveOrganizationInput{
+		OrganizationID: c.String("organizationId"), OrganizationSlug: c.String("organizationSlug"),
+		Unset: present && raw == nil,
 	})
-	if err != nil {
-		return nil, err
-	}
-	reflectActive(c, FieldActiveOrganizationID, &o.ID)
-	return o, nil
+	reissue(c, before, o != nil)
+	return result(o, err)
 }
 
 func (p *Plugin) handleGetOrganization(c *auth.Context) (any, error) {
-	id, slug := c.Query("organizationId"), c.Query("organizationSlug")
-	if id == "" && slug == "" {
-		id = ActiveOrganizationID(c.Session())
-	}
-	if id == "" && slug == "" {
-		return nil, nil
-	}
-	o, _, err := p.memberOrg(c, id, slug)
-	if err != nil {
-		return nil, err
-	}
-	return o, nil
+	sd := c.Session()
+	before := actives(sd)
+	o, err := p.GetOrganization(c.Context(), sd, GetOrganizationInput{
+		OrganizationID: c.Query("organizationId"), OrganizationSlug: c.Query("organizationSlug")})
+	reissue(c, before, false)
+	return result(o, err)
 }
 
 func (p *Plugin) handleGetFull(c *auth.Context) (any, error) {
-	ctx, db := c.Context(), p.a.DB()
-	id, slug := c.Query("organizationId"), c.Query("organizationSlug")
-	if id == "" && slug == "" {
-		id = ActiveOrganizationID(c.Session())
-	}
-	if id == "" && slug == "" {
-		return nil, nil
-	}
-	limit := p.opts.MembershipLimit
+	in := GetFullOrganizationInput{OrganizationID: c.Query("organizationId"), OrganizationSlug: c.Query("organizationSlug")}
 	if s := c.Query("membersLimit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
 			return nil, validation("[query.membersLimit] Invalid input: expected number, received NaN")
 		}
-		if n > 0 {
-			limit = n
-		}
+		in.MembersLimit = max(n, 0)
 	}
-	o, me, err := p.memberOrg(c, id, slug)
-	if err != nil {
-		return nil, err
-	}
-	full := &FullOrganization{Organization: o}
-	if full.Members, err = members(ctx, db, o.ID, limit); err != nil {
-		return nil, auth.StorageError(err)
-	}
-	if err := withUsers(ctx, db, full.Members); err != nil {
-		return nil, auth.StorageError(err)
-	}
-	if p.Authorize(me.Role, Permissions{"invitation": {"create"}}) {
-		invs, err := p.orgInvitations(c, o.ID, me)
-		if err != nil {
-			return nil, err
-		}
-		full.Invitations = invs
-	}
-	if p.opts.Teams.Enabled {
-		if full.Teams, err = listTeams(ctx, db, o.ID); err != nil {
-			return nil, auth.StorageError(err)
-		}
-		full.Teams = nonNil(full.Teams)
-	}
-	return full, nil
-}
-
-// orgInvitations returns the organization's invitations, without those
-// granting the creator role unless me holds it (Better Auth's rule).
-func (p *Plugin) orgInvitations(c *auth.Context, orgID string, me *Member) ([]*Invitation, error) {
-	recs, err := p.a.DB().FindMany(c.Context(), TableInvitation, storage.Query{
-		Where: []storage.Where{storage.W("organizationId", orgID)}, Sort: []storage.Sort{{Field: "createdAt"}}})
-	if err != nil {
-		return nil, auth.StorageError(err)
-	}
-	creator := hasRole(me.Role, p.opts.CreatorRole)
-	out := []*Invitation{}
-	for _, r := range recs {
-		inv := invitationFromRecord(r)
-		if creator || !hasRole(inv.Role, p.opts.CreatorRole) {
-			out = append(out, inv)
-		}
-	}
-	return out, nil
+	sd := c.Session()
+	before := actives(sd)
+	full, err := p.GetFullOrganization(c.Context(), sd, in)
+	reissue(c, before, false)
+	return result(full, err)
 }
 
 func (p *Plugin) handleList(c *auth.Context) (any, error) {
@@ -433,165 +250,60 @@ func (p *Plugin) handleInvite(c *auth.Context) (any, error) {
 	default:
 		return nil, validation("[body.teamId] Invalid input: expected string | array, received " + auth.JSONKind(v))
 	}
-	return p.invite(c.Context(), c.Session().User, inviteInput{
-		orgID: orgOrActive(c, c.String("organizationId")), email: c.String("email"), roles: roles,
-		resend: c.Bool("resend", false), teamIDs: teamIDs,
-	})
+	return result(p.InviteMember(c.Context(), c.Session(), InviteMemberInput{
+		OrganizationID: c.String("organizationId"), Email: c.String("email"), Roles: roles,
+		Resend: c.Bool("resend", false), TeamIDs: teamIDs,
+	}))
 }
 
 func (p *Plugin) handleAcceptInvitation(c *auth.Context) (any, error) {
-	res, err := p.accept(c.Context(), c.Session().User, c.String("invitationId"), sessionID(c))
+	sd := c.Session()
+	before := actives(sd)
+	inv, m, err := p.AcceptInvitation(c.Context(), sd, c.String("invitationId"))
 	if err != nil {
 		return nil, err
 	}
-	if len(res.teamIDs) == 1 {
-		reflectActive(c, FieldActiveTeamID, &res.teamIDs[0])
-	}
-	reflectActive(c, FieldActiveOrganizationID, &res.inv.OrganizationID)
-	return map[string]any{"invitation": res.inv, "member": res.member}, nil
+	reissue(c, before, true)
+	return map[string]any{"invitation": inv, "member": m}, nil
 }
 
 func (p *Plugin) handleRejectInvitation(c *auth.Context) (any, error) {
-	ctx, u := c.Context(), c.Session().User
-	inv, err := findInvitation(ctx, p.a.DB(), c.String("invitationId"))
+	inv, err := p.RejectInvitation(c.Context(), c.Session(), c.String("invitationId"))
 	if err != nil {
-		return nil, auth.StorageError(err)
-	}
-	if inv == nil || inv.Status != StatusPending {
-		return nil, auth.NewError(http.StatusBadRequest, CodeInvitationNotFound, "Invitation not found!")
-	}
-	if auth.NormalizeEmail(inv.Email) != auth.NormalizeEmail(u.Email) {
-		return nil, forbidden(CodeNotRecipient)
-	}
-	if p.opts.RequireEmailVerificationOnInvitation && !u.EmailVerified {
-		return nil, forbidden(CodeEmailVerificationRequiredAccept)
-	}
-	if err := setStatus(ctx, p.a.DB(), inv, StatusRejected); err != nil {
 		return nil, err
 	}
 	return map[string]any{"invitation": inv, "member": nil}, nil
 }
 
 func (p *Plugin) handleCancelInvitation(c *auth.Context) (any, error) {
-	ctx, db := c.Context(), p.a.DB()
-	inv, err := findInvitation(ctx, db, c.String("invitationId"))
-	if err != nil {
-		return nil, auth.StorageError(err)
-	}
-	if inv == nil {
-		return nil, badRequest(CodeInvitationNotFound)
-	}
-	_, err = p.requireMember(ctx, db, inv.OrganizationID, c.Session().User.ID, badRequest(CodeMemberNotFound),
-		Permissions{"invitation": {"cancel"}}, forbidden(CodeNotAllowedToCancelInvitation))
-	if err != nil {
-		return nil, err
-	}
-	if inv.Status != StatusPending {
-		return nil, badRequest(CodeInvitationNotFound)
-	}
-	if err := setStatus(ctx, db, inv, StatusCanceled); err != nil {
-		return nil, err
-	}
-	return inv, nil
+	return result(p.CancelInvitation(c.Context(), c.Session(), c.String("invitationId")))
 }
 
 func (p *Plugin) handleGetInvitation(c *auth.Context) (any, error) {
-	ctx, db, u := c.Context(), p.a.DB(), c.Session().User
-	id := c.Query("id")
 	if !c.Request().URL.Query().Has("id") {
 		return nil, validation("[query.id] Invalid input: expected string, received undefined")
 	}
-	inv, err := findInvitation(ctx, db, id)
-	if err != nil {
-		return nil, auth.StorageError(err)
-	}
-	if inv == nil || inv.Status != StatusPending || inv.ExpiresAt.Before(p.a.Now()) {
-		return nil, badRequest(CodeInvitationNotFound)
-	}
-	if auth.NormalizeEmail(inv.Email) != auth.NormalizeEmail(u.Email) {
-		return nil, forbidden(CodeNotRecipient)
-	}
-	if p.opts.RequireEmailVerificationOnInvitation && !u.EmailVerified {
-		return nil, forbidden(CodeEmailVerificationRequired)
-	}
-	o, err := findOrg(ctx, db, inv.OrganizationID)
-	if err != nil {
-		return nil, auth.StorageError(err)
-	}
-	if o == nil {
-		return nil, badRequest(CodeOrganizationNotFound)
-	}
-	m, err := findMember(ctx, db, inv.OrganizationID, inv.InviterID)
-	if err != nil {
-		return nil, auth.StorageError(err)
-	}
-	if m == nil {
-		return nil, badRequest(CodeInviterNoLongerMember)
-	}
-	inviter, err := findOne(ctx, db, auth.TableUser, storage.W("id", inv.InviterID))
-	if err != nil {
-		return nil, auth.StorageError(err)
-	}
-	return invitationDetail{inv: inv, orgName: o.Name, orgSlug: o.Slug, inviterEmail: inviter.String("email")}, nil
+	return result(p.GetInvitation(c.Context(), c.Session(), c.Query("id")))
 }
 
 func (p *Plugin) handleListInvitations(c *auth.Context) (any, error) {
-	orgID := orgOrActive(c, c.Query("organizationId"))
-	if orgID == "" {
-		return nil, messageOnly(http.StatusBadRequest, "Organization ID is required")
-	}
-	m, err := p.requireMember(c.Context(), p.a.DB(), orgID, c.Session().User.ID, messageOnly(http.StatusForbidden, Message(CodeNotAMember)),
-		Permissions{"invitation": {"create"}}, forbidden(CodeNotAllowedToListInvitations))
-	if err != nil {
-		return nil, err
-	}
-	return p.orgInvitations(c, orgID, m)
+	return p.ListInvitations(c.Context(), c.Session(), c.Query("organizationId"))
 }
 
 func (p *Plugin) handleListUserInvitations(c *auth.Context) (any, error) {
-	sd := c.Session()
 	if c.Query("email") != "" {
 		return nil, messageOnly(http.StatusBadRequest, "User email cannot be passed for client side API calls.")
 	}
-	if sd == nil {
-		return nil, messageOnly(http.StatusBadRequest, "Missing session headers, or email query parameter.")
-	}
-	if !sd.User.EmailVerified {
-		return nil, forbidden(CodeEmailVerificationRequired)
-	}
-	ctx, db := c.Context(), p.a.DB()
-	invs, err := pendingInvitations(ctx, db, p.a.Now(), storage.W("email", auth.NormalizeEmail(sd.User.Email)))
-	if err != nil {
-		return nil, auth.StorageError(err)
-	}
-	out := []userInvitation{}
-	for _, inv := range invs {
-		o, err := findOrg(ctx, db, inv.OrganizationID)
-		if err != nil {
-			return nil, auth.StorageError(err)
-		}
-		name := ""
-		if o != nil {
-			name = o.Name
-		}
-		out = append(out, userInvitation{inv: inv, orgName: name})
-	}
-	return out, nil
+	return p.ListUserInvitations(c.Context(), c.Session())
 }
 
 // ---- members
 
 func (p *Plugin) handleRemoveMember(c *auth.Context) (any, error) {
-	orgID := orgOrActive(c, c.String("organizationId"))
-	if orgID == "" {
-		return nil, badRequest(CodeNoActiveOrganization)
-	}
-	m, err := p.removeMember(c.Context(), c.Session().User, orgID, c.String("memberIdOrEmail"))
+	m, err := p.RemoveMember(c.Context(), c.Session(), RemoveMemberInput{
+		OrganizationID: c.String("organizationId"), MemberIDOrEmail: c.String("memberIdOrEmail")})
 	if err != nil {
 		return nil, err
-	}
-	if m.UserID == c.Session().User.ID {
-		reflectCleared(c, FieldActiveOrganizationID, orgID)
 	}
 	return map[string]any{"member": m}, nil
 }
@@ -601,193 +313,85 @@ func (p *Plugin) handleUpdateMemberRole(c *auth.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	orgID := orgOrActive(c, c.String("organizationId"))
-	if len(roles) > 0 && orgID == "" {
-		return nil, badRequest(CodeNoActiveOrganization)
-	}
-	return p.updateMemberRole(c.Context(), c.Session().User, orgID, c.String("memberId"), roles)
+	return result(p.UpdateMemberRole(c.Context(), c.Session(), UpdateMemberRoleInput{
+		OrganizationID: c.String("organizationId"), MemberID: c.String("memberId"), Roles: roles}))
 }
 
 func (p *Plugin) handleGetActiveMember(c *auth.Context) (any, error) {
-	ctx, sd := c.Context(), c.Session()
-	orgID := ActiveOrganizationID(sd)
-	if orgID == "" {
-		return nil, badRequest(CodeNoActiveOrganization)
-	}
-	m, err := p.requireMember(ctx, p.a.DB(), orgID, sd.User.ID, badRequest(CodeMemberNotFound), nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	m.User = &MemberUser{ID: sd.User.ID, Name: sd.User.Name, Email: sd.User.Email, Image: sd.User.Image}
-	return m, nil
-}
-
-// memberOrgID resolves the organizationId / organizationSlug query (or
-// the active organization) of the member routes.
-func (p *Plugin) memberOrgID(c *auth.Context) (string, error) {
-	orgID := orgOrActive(c, c.Query("organizationId"))
-	if slug := c.Query("organizationSlug"); slug != "" {
-		o, err := p.findOrgByIDOrSlug(c, "", slug)
-		if err != nil {
-			return "", err
-		}
-		if o == nil {
-			return "", badRequest(CodeOrganizationNotFound)
-		}
-		orgID = o.ID
-	}
-	if orgID == "" {
-		return "", badRequest(CodeNoActiveOrganization)
-	}
-	return orgID, nil
+	return result(p.GetActiveMember(c.Context(), c.Session()))
 }
 
 func (p *Plugin) handleGetActiveMemberRole(c *auth.Context) (any, error) {
-	ctx, sd := c.Context(), c.Session()
-	orgID, err := p.memberOrgID(c)
+	role, err := p.GetActiveMemberRole(c.Context(), c.Session(), GetActiveMemberRoleInput{
+		UserID: c.Query("userId"), OrganizationID: c.Query("organizationId"), OrganizationSlug: c.Query("organizationSlug")})
 	if err != nil {
 		return nil, err
 	}
-	m, err := p.requireMember(ctx, p.a.DB(), orgID, sd.User.ID, forbidden(CodeNotAMember), nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	if target := c.Query("userId"); target != "" {
-		if m, err = p.requireMember(ctx, p.a.DB(), orgID, target, forbidden(CodeNotAMember), nil, nil); err != nil {
-			return nil, err
-		}
-	}
-	return map[string]string{"role": m.Role}, nil
-}
-
-// memberFields are the member fields list-members may sort and filter by.
-var memberFields = map[string]storage.FieldType{
-	"id": storage.String, "organizationId": storage.String, "userId": storage.String,
-	"role": storage.String, "createdAt": storage.Date,
-}
-
-var whereOps = map[string]storage.Op{
-	"eq": storage.Eq, "ne": storage.Ne, "lt": storage.Lt, "lte": storage.Lte, "gt": storage.Gt, "gte": storage.Gte,
-	"in": storage.In, "not_in": storage.NotIn, "contains": storage.Contains,
-	"starts_with": storage.StartsWith, "ends_with": storage.EndsWith,
+	return map[string]string{"role": role}, nil
 }
 
 func (p *Plugin) handleListMembers(c *auth.Context) (any, error) {
-	ctx, sd, q := c.Context(), c.Session(), c.Request().URL.Query()
-	orgID, err := p.memberOrgID(c)
+	in, err := parseListMembers(c.Request().URL.Query())
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.requireMember(ctx, p.a.DB(), orgID, sd.User.ID, forbidden(CodeNotAMember), nil, nil); err != nil {
-		return nil, err
-	}
-	where := []storage.Where{storage.W("organizationId", orgID)}
-	if f := q.Get("filterField"); f != "" {
-		t, ok := memberFields[f]
-		if !ok {
-			return nil, validation("[query.filterField] Invalid input: unknown member field " + strconv.Quote(f))
+	return result(p.ListMembers(c.Context(), c.Session(), in))
+}
+
+// parseListMembers reads the query of list-members: Better Auth's
+// parameters, refused with its validation messages. The filter's field
+// and value are checked by ListMembers.
+func parseListMembers(q url.Values) (ListMembersInput, error) {
+	in := ListMembersInput{OrganizationID: q.Get("organizationId"), OrganizationSlug: q.Get("organizationSlug")}
+	if field := q.Get("filterField"); field != "" {
+		op := storage.Op(q.Get("filterOperator"))
+		if op == "" {
+			op = storage.Eq
 		}
-		opName := q.Get("filterOperator")
-		if opName == "" {
-			opName = "eq"
+		if !slices.Contains(memberFilterOps, op) {
+			return in, validation(memberFilterOpsMessage)
 		}
-		op, ok := whereOps[opName]
-		if !ok {
-			return nil, validation("[query.filterOperator] Invalid option: expected one of \"eq\"|\"ne\"|\"lt\"|\"lte\"|\"gt\"|\"gte\"|\"in\"|\"not_in\"|\"contains\"|\"starts_with\"|\"ends_with\"")
-		}
+		f := &MemberFilter{Field: field, Operator: op}
 		vals := q["filterValue"]
-		conv := func(s string) (any, error) {
-			if t == storage.Date {
-				tm, err := time.Parse(time.RFC3339Nano, s)
-				if err != nil {
-					return nil, validation("[query.filterValue] Invalid date")
-				}
-				return tm, nil
-			}
-			return s, nil
-		}
-		w := storage.Where{Field: f, Op: op}
 		if op == storage.In || op == storage.NotIn {
-			var list []any
+			list := []string{}
 			for _, v := range vals {
-				for _, s := range strings.Split(v, ",") {
-					x, err := conv(s)
-					if err != nil {
-						return nil, err
-					}
-					list = append(list, x)
-				}
+				list = append(list, strings.Split(v, ",")...)
 			}
-			if list == nil {
-				list = []any{}
-			}
-			w.Value = list
+			f.Value = list
 		} else {
 			if len(vals) == 0 {
-				return nil, validation("[query.filterValue] Invalid input: expected string, received undefined")
+				return in, validation("[query.filterValue] Invalid input: expected string, received undefined")
 			}
-			if w.Value, err = conv(vals[0]); err != nil {
-				return nil, err
-			}
+			f.Value = vals[0]
 		}
-		if t == storage.Date && (op == storage.Contains || op == storage.StartsWith || op == storage.EndsWith) {
-			return nil, validation("[query.filterOperator] Invalid operator for a date field")
-		}
-		where = append(where, w)
+		in.Filter = f
 	}
-	query := storage.Query{Where: where, Limit: p.opts.MembershipLimit}
 	for _, k := range []string{"limit", "offset"} {
 		if s := q.Get(k); s != "" {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 0 {
-				return nil, validation("[query." + k + "] Invalid input: expected number")
+				return in, validation("[query." + k + "] Invalid input: expected number")
 			}
-			if k == "limit" && n > 0 {
-				query.Limit = n
-			} else if k == "offset" {
-				query.Offset = n
+			if k == "limit" {
+				in.Limit = n
+			} else {
+				in.Offset = n
 			}
 		}
 	}
-	if s := q.Get("sortBy"); s != "" {
-		if _, ok := memberFields[s]; !ok {
-			return nil, validation("[query.sortBy] Invalid input: unknown member field " + strconv.Quote(s))
-		}
+	if in.SortBy = q.Get("sortBy"); in.SortBy != "" {
 		dir := q.Get("sortDirection")
 		if dir != "" && dir != "asc" && dir != "desc" {
-			return nil, validation("[query.sortDirection] Invalid option: expected one of \"asc\"|\"desc\"")
+			return in, validation(`[query.sortDirection] Invalid option: expected one of "asc"|"desc"`)
 		}
-		query.Sort = []storage.Sort{{Field: s, Desc: dir == "desc"}}
-	} else {
-		query.Sort = []storage.Sort{{Field: "createdAt"}}
+		in.SortDesc = dir == "desc"
 	}
-	db := p.a.DB()
-	recs, err := db.FindMany(ctx, TableMember, query)
-	if err != nil {
-		return nil, auth.StorageError(err)
-	}
-	total, err := db.Count(ctx, TableMember, where...)
-	if err != nil {
-		return nil, auth.StorageError(err)
-	}
-	ms := make([]*Member, len(recs))
-	for i, r := range recs {
-		ms[i] = memberFromRecord(r)
-	}
-	if err := withUsers(ctx, db, ms); err != nil {
-		return nil, auth.StorageError(err)
-	}
-	return map[string]any{"members": ms, "total": total}, nil
+	return in, nil
 }
 
 func (p *Plugin) handleLeave(c *auth.Context) (any, error) {
-	orgID := c.String("organizationId")
-	m, err := p.leave(c.Context(), c.Session().User, orgID)
-	if err != nil {
-		return nil, err
-	}
-	reflectCleared(c, FieldActiveOrganizationID, orgID)
-	return m, nil
+	return result(p.LeaveOrganization(c.Context(), c.Session(), c.String("organizationId")))
 }
 
 func (p *Plugin) handleHasPermission(c *auth.Context) (any, error) {
@@ -819,16 +423,11 @@ func (p *Plugin) handleHasPermission(c *auth.Context) (any, error) {
 			perms[res] = []string{}
 		}
 	}
-	orgID := orgOrActive(c, c.String("organizationId"))
-	if orgID == "" {
-		return nil, badRequest(CodeNoActiveOrganization)
-	}
-	m, err := p.requireMember(c.Context(), p.a.DB(), orgID, c.Session().User.ID,
-		newErr(http.StatusUnauthorized, CodeUserNotMember), nil, nil)
+	ok, err := p.HasPermission(c.Context(), c.Session(), HasPermissionInput{OrganizationID: c.String("organizationId"), Permissions: perms})
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"error": nil, "success": p.Authorize(m.Role, perms)}, nil
+	return map[string]any{"error": nil, "success": ok}, nil
 }
 
 func sortedKeys(m map[string]any) []string {
@@ -838,4 +437,72 @@ func sortedKeys(m map[string]any) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// ---- teams
+
+func (p *Plugin) handleCreateTeam(c *auth.Context) (any, error) {
+	return result(p.CreateTeam(c.Context(), c.Session(), CreateTeamInput{
+		OrganizationID: c.String("organizationId"), Name: c.String("name")}))
+}
+
+func (p *Plugin) handleRemoveTeam(c *auth.Context) (any, error) {
+	err := p.RemoveTeam(c.Context(), c.Session(), RemoveTeamInput{OrganizationID: c.String("organizationId"), TeamID: c.String("teamId")})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"message": "Team removed successfully."}, nil
+}
+
+func (p *Plugin) handleUpdateTeam(c *auth.Context) (any, error) {
+	data, _ := c.Body()["data"].(map[string]any)
+	in := UpdateTeamInput{TeamID: c.String("teamId")}
+	if v, ok := data["name"]; ok && v != nil {
+		s, isStr := v.(string)
+		if !isStr {
+			return nil, validation("[body.data.name] Invalid input: expected string, received " + auth.JSONKind(v))
+		}
+		if s == "" {
+			return nil, validation("[body.data.name] Too small: expected string to have >=1 characters")
+		}
+		in.Name = &s
+	}
+	in.OrganizationID, _ = data["organizationId"].(string)
+	return result(p.UpdateTeam(c.Context(), c.Session(), in))
+}
+
+func (p *Plugin) handleListTeams(c *auth.Context) (any, error) {
+	return p.ListTeams(c.Context(), c.Session(), c.Query("organizationId"))
+}
+
+func (p *Plugin) handleSetActiveTeam(c *auth.Context) (any, error) {
+	sd := c.Session()
+	raw, present := c.Body()["teamId"]
+	before := actives(sd)
+	t, err := p.SetActiveTeam(c.Context(), sd, SetActiveTeamInput{TeamID: c.String("teamId"), Unset: present && raw == nil})
+	reissue(c, before, t != nil)
+	return result(t, err)
+}
+
+func (p *Plugin) handleListUserTeams(c *auth.Context) (any, error) {
+	return p.ListUserTeams(c.Context(), c.Session(), ListUserTeamsInput{UserID: c.Query("userId"), OrganizationID: c.Query("organizationId")})
+}
+
+func (p *Plugin) handleListTeamMembers(c *auth.Context) (any, error) {
+	return p.ListTeamMembers(c.Context(), c.Session(), c.Query("teamId"))
+}
+
+func (p *Plugin) handleAddTeamMember(c *auth.Context) (any, error) {
+	return result(p.AddTeamMember(c.Context(), c.Session(), teamMemberInput(c)))
+}
+
+func (p *Plugin) handleRemoveTeamMember(c *auth.Context) (any, error) {
+	if err := p.RemoveTeamMember(c.Context(), c.Session(), teamMemberInput(c)); err != nil {
+		return nil, err
+	}
+	return map[string]string{"message": "Team member removed successfully."}, nil
+}
+
+func teamMemberInput(c *auth.Context) TeamMemberInput {
+	return TeamMemberInput{OrganizationID: c.String("organizationId"), TeamID: c.String("teamId"), UserID: c.String("userId")}
 }

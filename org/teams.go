@@ -3,6 +3,7 @@ package org
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 
 	"github.com/managarten/mana-auth/auth"
@@ -62,9 +63,9 @@ func syncTeamCount(ctx context.Context, tx storage.Adapter, teamID string) error
 	return err
 }
 
-// addTeamMember adds userID to the team (idempotently), enforcing
+// joinTeam adds userID to the team (idempotently), enforcing
 // MaximumMembersPerTeam under the team's lock.
-func (p *Plugin) addTeamMember(ctx context.Context, tx storage.Adapter, teamID, userID string) (*TeamMember, error) {
+func (p *Plugin) joinTeam(ctx context.Context, tx storage.Adapter, teamID, userID string) (*TeamMember, error) {
 	key := pairKey(teamID, userID)
 	if r, err := findOne(ctx, tx, TableTeamMember, storage.W("teamId", teamID), storage.W("userId", userID)); err != nil || r != nil {
 		if err != nil {
@@ -100,46 +101,36 @@ func (p *Plugin) addTeamMember(ctx context.Context, tx storage.Adapter, teamID, 
 	return tm, syncTeamCount(ctx, tx, teamID)
 }
 
-func (p *Plugin) teamEndpoints() []auth.Endpoint {
-	str := func(n string) auth.Param { return auth.Param{Name: n, Kind: auth.KindString} }
-	opt := func(n string) auth.Param { return auth.Param{Name: n, Kind: auth.KindString, Optional: true} }
-	return []auth.Endpoint{
-		{Method: "POST", Path: "/organization/create-team", Auth: auth.SessionRequired, Handler: p.handleCreateTeam,
-			Body: []auth.Param{str("name"), opt("organizationId")}},
-		{Method: "POST", Path: "/organization/remove-team", Auth: auth.SessionRequired, Handler: p.handleRemoveTeam,
-			Body: []auth.Param{str("teamId"), opt("organizationId")}},
-		{Method: "POST", Path: "/organization/update-team", Auth: auth.SessionRequired, Handler: p.handleUpdateTeam,
-			Body: []auth.Param{str("teamId"), {Name: "data", Kind: auth.KindObject}}},
-		{Method: "GET", Path: "/organization/list-teams", Auth: auth.SessionRequired, Handler: p.handleListTeams},
-		{Method: "POST", Path: "/organization/set-active-team", Auth: auth.SessionRequired, Handler: p.handleSetActiveTeam,
-			Body: []auth.Param{opt("teamId")}},
-		{Method: "GET", Path: "/organization/list-user-teams", Auth: auth.SessionRequired, Handler: p.handleListUserTeams},
-		{Method: "GET", Path: "/organization/list-team-members", Auth: auth.SessionRequired, Handler: p.handleListTeamMembers},
-		{Method: "POST", Path: "/organization/add-team-member", Auth: auth.SessionRequired, Handler: p.handleAddTeamMember,
-			Body: []auth.Param{str("teamId"), str("userId"), opt("organizationId")}},
-		{Method: "POST", Path: "/organization/remove-team-member", Auth: auth.SessionRequired, Handler: p.handleRemoveTeamMember,
-			Body: []auth.Param{str("teamId"), str("userId"), opt("organizationId")}},
+// teamsOn fails unless teams are enabled (Options.Teams.Enabled).
+func (p *Plugin) teamsOn() error {
+	if !p.opts.Teams.Enabled {
+		return messageOnly(http.StatusBadRequest, "Teams are not enabled")
 	}
+	return nil
 }
 
-// orgOrActive returns the given organization id or the session's active one.
-func orgOrActive(c *auth.Context, given string) string {
-	if given != "" {
-		return given
-	}
-	return ActiveOrganizationID(c.Session())
+// CreateTeamInput is the input of CreateTeam.
+type CreateTeamInput struct {
+	// OrganizationID defaults to the session's active organization.
+	OrganizationID string
+	Name           string
 }
 
-func (p *Plugin) handleCreateTeam(c *auth.Context) (any, error) {
-	ctx, sd := c.Context(), c.Session()
-	orgID := orgOrActive(c, c.String("organizationId"))
+// CreateTeam creates a team in an organization, for a member allowed
+// team:create, within MaximumTeams: POST /organization/create-team.
+func (p *Plugin) CreateTeam(ctx context.Context, sd *auth.SessionData, in CreateTeamInput) (*Team, error) {
+	u, err := p.teamActor(sd)
+	if err != nil {
+		return nil, err
+	}
+	orgID := orgOrActive(sd, in.OrganizationID)
 	if orgID == "" {
 		return nil, badRequest(CodeNoActiveOrganization)
 	}
 	now := p.a.Now()
-	t := &Team{ID: auth.NewID(), Name: c.String("name"), OrganizationID: orgID, CreatedAt: now, UpdatedAt: &now}
-	err := p.tx(ctx, func(tx storage.Adapter) error {
-		_, err := p.lockMember(ctx, tx, orgID, sd.User.ID, forbidden(CodeNotAllowedToInvite), // Better Auth's code here
+	t := &Team{ID: auth.NewID(), Name: in.Name, OrganizationID: orgID, CreatedAt: now, UpdatedAt: &now}
+	err = p.tx(ctx, func(tx storage.Adapter) error {
+		_, err := p.lockMember(ctx, tx, orgID, u.ID, forbidden(CodeNotAllowedToInvite), // Better Auth's code here
 			Permissions{"team": {"create"}}, forbidden(CodeNotAllowedToCreateTeams))
 		if err != nil {
 			return err
@@ -161,15 +152,37 @@ func (p *Plugin) handleCreateTeam(c *auth.Context) (any, error) {
 	return t, nil
 }
 
-func (p *Plugin) handleRemoveTeam(c *auth.Context) (any, error) {
-	ctx, sd := c.Context(), c.Session()
-	orgID := orgOrActive(c, c.String("organizationId"))
-	if orgID == "" {
-		return nil, badRequest(CodeNoActiveOrganization)
+// teamActor is actor for the team methods, which fail without teams.
+func (p *Plugin) teamActor(sd *auth.SessionData) (*auth.User, error) {
+	if err := p.teamsOn(); err != nil {
+		return nil, err
 	}
-	teamID := c.String("teamId")
-	err := p.tx(ctx, func(tx storage.Adapter) error {
-		m, err := p.lockMember(ctx, tx, orgID, sd.User.ID, forbidden(CodeNotAllowedToDeleteTeam), nil, nil)
+	return actor(sd)
+}
+
+// RemoveTeamInput is the input of RemoveTeam.
+type RemoveTeamInput struct {
+	// OrganizationID defaults to the session's active organization.
+	OrganizationID string
+	TeamID         string
+}
+
+// RemoveTeam deletes a team with its memberships, for a member allowed
+// team:delete, and drops it from sessions and pending invitations: POST
+// /organization/remove-team. The session's own active team cannot be
+// removed, nor an organization's last team unless AllowRemovingAllTeams.
+func (p *Plugin) RemoveTeam(ctx context.Context, sd *auth.SessionData, in RemoveTeamInput) error {
+	u, err := p.teamActor(sd)
+	if err != nil {
+		return err
+	}
+	orgID := orgOrActive(sd, in.OrganizationID)
+	if orgID == "" {
+		return badRequest(CodeNoActiveOrganization)
+	}
+	teamID := in.TeamID
+	return p.tx(ctx, func(tx storage.Adapter) error {
+		m, err := p.lockMember(ctx, tx, orgID, u.ID, forbidden(CodeNotAllowedToDeleteTeam), nil, nil)
 		if err != nil {
 			return err
 		}
@@ -228,47 +241,44 @@ func (p *Plugin) handleRemoveTeam(c *auth.Context) (any, error) {
 		}
 		return nil
 	})
+}
+
+// UpdateTeamInput is the input of UpdateTeam.
+type UpdateTeamInput struct {
+	// OrganizationID defaults to the session's active organization.
+	OrganizationID string
+	TeamID         string
+	// Name, if set, is the team's new name.
+	Name *string
+}
+
+// UpdateTeam renames a team, for a member allowed team:update, and sets
+// its updatedAt: POST /organization/update-team. It returns the team as
+// stored.
+func (p *Plugin) UpdateTeam(ctx context.Context, sd *auth.SessionData, in UpdateTeamInput) (*Team, error) {
+	u, err := p.teamActor(sd)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]string{"message": "Team removed successfully."}, nil
-}
-
-func (p *Plugin) handleUpdateTeam(c *auth.Context) (any, error) {
-	ctx, sd := c.Context(), c.Session()
-	data, _ := c.Body()["data"].(map[string]any)
-	var name *string
-	if v, ok := data["name"]; ok && v != nil {
-		s, isStr := v.(string)
-		if !isStr {
-			return nil, validation("[body.data.name] Invalid input: expected string, received " + auth.JSONKind(v))
-		}
-		if s == "" {
-			return nil, validation("[body.data.name] Too small: expected string to have >=1 characters")
-		}
-		name = &s
-	}
-	dataOrg, _ := data["organizationId"].(string)
-	orgID := orgOrActive(c, dataOrg)
+	orgID := orgOrActive(sd, in.OrganizationID)
 	if orgID == "" {
 		return nil, badRequest(CodeNoActiveOrganization)
 	}
-	teamID := c.String("teamId")
 	var t *Team
-	err := p.tx(ctx, func(tx storage.Adapter) error {
-		_, err := p.requireMember(ctx, tx, orgID, sd.User.ID, forbidden(CodeNotAllowedToUpdateTeam),
+	err = p.tx(ctx, func(tx storage.Adapter) error {
+		_, err := p.requireMember(ctx, tx, orgID, u.ID, forbidden(CodeNotAllowedToUpdateTeam),
 			Permissions{"team": {"update"}}, forbidden(CodeNotAllowedToUpdateTeam))
 		if err != nil {
 			return err
 		}
-		if t, err = requireTeam(ctx, tx, teamID, orgID); err != nil {
+		if t, err = requireTeam(ctx, tx, in.TeamID, orgID); err != nil {
 			return err
 		}
 		now := p.a.Now()
 		set := storage.Record{"updatedAt": now}
-		if name != nil {
-			set["name"] = *name
-			t.Name = *name
+		if in.Name != nil {
+			set["name"] = *in.Name
+			t.Name = *in.Name
 		}
 		t.UpdatedAt = &now
 		_, err = tx.Update(ctx, TableTeam, set, storage.W("id", t.ID))
@@ -280,13 +290,18 @@ func (p *Plugin) handleUpdateTeam(c *auth.Context) (any, error) {
 	return t, nil
 }
 
-func (p *Plugin) handleListTeams(c *auth.Context) (any, error) {
-	ctx, sd := c.Context(), c.Session()
-	orgID := orgOrActive(c, c.Query("organizationId"))
-	if orgID == "" {
+// ListTeams returns the teams of the organization orgID (default: the
+// session's active one) to a member: GET /organization/list-teams
+// (Better Auth's listOrganizationTeams).
+func (p *Plugin) ListTeams(ctx context.Context, sd *auth.SessionData, orgID string) ([]*Team, error) {
+	u, err := p.teamActor(sd)
+	if err != nil {
+		return nil, err
+	}
+	if orgID = orgOrActive(sd, orgID); orgID == "" {
 		return nil, badRequest(CodeNoActiveOrganization)
 	}
-	if _, err := p.requireMember(ctx, p.a.DB(), orgID, sd.User.ID, forbidden(CodeNotAllowedToAccessOrganization), nil, nil); err != nil {
+	if _, err := p.requireMember(ctx, p.a.DB(), orgID, u.ID, forbidden(CodeNotAllowedToAccessOrganization), nil, nil); err != nil {
 		return nil, err
 	}
 	ts, err := listTeams(ctx, p.a.DB(), orgID)
@@ -296,16 +311,32 @@ func (p *Plugin) handleListTeams(c *auth.Context) (any, error) {
 	return nonNil(ts), nil
 }
 
-func (p *Plugin) handleSetActiveTeam(c *auth.Context) (any, error) {
-	ctx, sd := c.Context(), c.Session()
-	raw, present := c.Body()["teamId"]
-	if present && raw == nil {
+// SetActiveTeamInput is the input of SetActiveTeam.
+type SetActiveTeamInput struct {
+	// TeamID is a team of the session's active organization that sd's
+	// user belongs to; without it the session's active team is checked
+	// again.
+	TeamID string
+	// Unset clears the active team (the route's teamId: null); TeamID is
+	// then ignored.
+	Unset bool
+}
+
+// SetActiveTeam makes a team sd's session's active one and returns it:
+// POST /organization/set-active-team. It returns nil when it cleared the
+// active team or there was none to check.
+func (p *Plugin) SetActiveTeam(ctx context.Context, sd *auth.SessionData, in SetActiveTeamInput) (*Team, error) {
+	u, err := p.teamActor(sd)
+	if err != nil {
+		return nil, err
+	}
+	if in.Unset {
 		if ActiveTeamID(sd) == "" {
 			return nil, nil
 		}
-		return nil, p.setActive(c, FieldActiveTeamID, nil)
+		return nil, p.clearSessionField(ctx, sd, FieldActiveTeamID)
 	}
-	teamID := c.String("teamId")
+	teamID := in.TeamID
 	if teamID == "" {
 		if teamID = ActiveTeamID(sd); teamID == "" {
 			return nil, nil
@@ -316,7 +347,7 @@ func (p *Plugin) handleSetActiveTeam(c *auth.Context) (any, error) {
 		return nil, badRequest(CodeNoActiveOrganization)
 	}
 	var t *Team
-	err := p.tx(ctx, func(tx storage.Adapter) error {
+	err = p.tx(ctx, func(tx storage.Adapter) error {
 		var err error
 		if t, err = requireTeam(ctx, tx, teamID, orgID); err != nil {
 			return err
@@ -326,19 +357,19 @@ func (p *Plugin) handleSetActiveTeam(c *auth.Context) (any, error) {
 		if _, err := lockRow(ctx, tx, TableTeam, t.ID); err != nil {
 			return err
 		}
-		tm, err := findOne(ctx, tx, TableTeamMember, storage.W("teamId", teamID), storage.W("userId", sd.User.ID))
+		tm, err := findOne(ctx, tx, TableTeamMember, storage.W("teamId", teamID), storage.W("userId", u.ID))
 		if err != nil {
 			return err
 		}
 		if tm == nil {
 			return forbidden(CodeUserNotTeamMember)
 		}
-		return setSessionField(ctx, tx, sd.Session.ID, FieldActiveTeamID, &t.ID)
+		return setSessionField(ctx, tx, sessionIDOf(sd), FieldActiveTeamID, &t.ID)
 	})
 	if err != nil {
 		return nil, err
 	}
-	reflectActive(c, FieldActiveTeamID, &t.ID)
+	mirror(sd, FieldActiveTeamID, &t.ID)
 	return t, nil
 }
 
@@ -376,38 +407,57 @@ func (p *Plugin) userTeams(ctx context.Context, userID, orgID string) ([]*Team, 
 	return out, nil
 }
 
-func (p *Plugin) handleListUserTeams(c *auth.Context) (any, error) {
-	ctx, sd := c.Context(), c.Session()
-	target := c.Query("userId")
-	if target == "" || target == sd.User.ID {
-		given := c.Query("organizationId")
-		if given != "" {
-			if _, err := p.requireMember(ctx, p.a.DB(), given, sd.User.ID, forbidden(CodeNotAMember), nil, nil); err != nil {
+// ListUserTeamsInput is the input of ListUserTeams.
+type ListUserTeamsInput struct {
+	// UserID is the user whose teams are listed; default sd's user.
+	// Another user's need member:update, in OrganizationID or the
+	// session's active organization.
+	UserID string
+	// OrganizationID limits the list to one organization.
+	OrganizationID string
+}
+
+// ListUserTeams returns the teams a user belongs to: GET
+// /organization/list-user-teams.
+func (p *Plugin) ListUserTeams(ctx context.Context, sd *auth.SessionData, in ListUserTeamsInput) ([]*Team, error) {
+	u, err := p.teamActor(sd)
+	if err != nil {
+		return nil, err
+	}
+	db := p.a.DB()
+	if in.UserID == "" || in.UserID == u.ID {
+		if in.OrganizationID != "" {
+			if _, err := p.requireMember(ctx, db, in.OrganizationID, u.ID, forbidden(CodeNotAMember), nil, nil); err != nil {
 				return nil, err
 			}
 		}
-		ts, err := p.userTeams(ctx, sd.User.ID, given)
+		ts, err := p.userTeams(ctx, u.ID, in.OrganizationID)
 		return ts, apiErr(err)
 	}
-	orgID := orgOrActive(c, c.Query("organizationId"))
+	orgID := orgOrActive(sd, in.OrganizationID)
 	if orgID == "" {
 		return nil, badRequest(CodeNoActiveOrganization)
 	}
-	_, err := p.requireMember(ctx, p.a.DB(), orgID, sd.User.ID, forbidden(CodeNotAMember),
+	_, err = p.requireMember(ctx, db, orgID, u.ID, forbidden(CodeNotAMember),
 		Permissions{"member": {"update"}}, forbidden(CodeNotAllowedToUpdateMember))
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.requireMember(ctx, p.a.DB(), orgID, target, badRequest(CodeUserNotMember), nil, nil); err != nil {
+	if _, err := p.requireMember(ctx, db, orgID, in.UserID, badRequest(CodeUserNotMember), nil, nil); err != nil {
 		return nil, err
 	}
-	ts, err := p.userTeams(ctx, target, orgID)
+	ts, err := p.userTeams(ctx, in.UserID, orgID)
 	return ts, apiErr(err)
 }
 
-func (p *Plugin) handleListTeamMembers(c *auth.Context) (any, error) {
-	ctx, sd := c.Context(), c.Session()
-	teamID := c.Query("teamId")
+// ListTeamMembers returns the members of the team teamID (default: the
+// session's active team) to one of them: GET
+// /organization/list-team-members.
+func (p *Plugin) ListTeamMembers(ctx context.Context, sd *auth.SessionData, teamID string) ([]*TeamMember, error) {
+	u, err := p.teamActor(sd)
+	if err != nil {
+		return nil, err
+	}
 	if teamID == "" {
 		teamID = ActiveTeamID(sd)
 	}
@@ -419,10 +469,10 @@ func (p *Plugin) handleListTeamMembers(c *auth.Context) (any, error) {
 	if err != nil {
 		return nil, apiErr(err)
 	}
-	if _, err := p.requireMember(ctx, db, t.OrganizationID, sd.User.ID, badRequest(CodeUserNotTeamMember), nil, nil); err != nil {
+	if _, err := p.requireMember(ctx, db, t.OrganizationID, u.ID, badRequest(CodeUserNotTeamMember), nil, nil); err != nil {
 		return nil, err
 	}
-	m, err := findOne(ctx, db, TableTeamMember, storage.W("teamId", teamID), storage.W("userId", sd.User.ID))
+	m, err := findOne(ctx, db, TableTeamMember, storage.W("teamId", teamID), storage.W("userId", u.ID))
 	if err != nil {
 		return nil, auth.StorageError(err)
 	}
@@ -441,73 +491,81 @@ func (p *Plugin) handleListTeamMembers(c *auth.Context) (any, error) {
 	return out, nil
 }
 
-func (p *Plugin) handleAddTeamMember(c *auth.Context) (any, error) {
-	ctx, sd := c.Context(), c.Session()
-	orgID := orgOrActive(c, c.String("organizationId"))
-	if orgID == "" {
-		return nil, badRequest(CodeNoActiveOrganization)
-	}
-	teamID, userID := c.String("teamId"), c.String("userId")
+// TeamMemberInput is the input of AddTeamMember and RemoveTeamMember.
+type TeamMemberInput struct {
+	// OrganizationID defaults to the session's active organization.
+	OrganizationID string
+	TeamID         string
+	// UserID is a member of the organization.
+	UserID string
+}
+
+// AddTeamMember adds a member of an organization to one of its teams, for
+// a member allowed member:update, within MaximumMembersPerTeam: POST
+// /organization/add-team-member. Adding a team member twice returns the
+// existing membership.
+func (p *Plugin) AddTeamMember(ctx context.Context, sd *auth.SessionData, in TeamMemberInput) (*TeamMember, error) {
 	var tm *TeamMember
-	err := p.tx(ctx, func(tx storage.Adapter) error {
-		_, err := p.lockMember(ctx, tx, orgID, sd.User.ID, badRequest(CodeUserNotMember),
-			Permissions{"member": {"update"}}, forbidden(CodeNotAllowedToCreateTeamMember))
-		if err != nil {
+	err := p.teamMemberTx(ctx, sd, in, Permissions{"member": {"update"}}, forbidden(CodeNotAllowedToCreateTeamMember),
+		func(tx storage.Adapter) (err error) {
+			tm, err = p.joinTeam(ctx, tx, in.TeamID, in.UserID)
 			return err
-		}
-		if _, err := p.requireMember(ctx, tx, orgID, userID, badRequest(CodeUserNotMember), nil, nil); err != nil {
-			return err
-		}
-		if _, err := requireTeam(ctx, tx, teamID, orgID); err != nil {
-			return err
-		}
-		tm, err = p.addTeamMember(ctx, tx, teamID, userID)
-		return err
-	})
+		})
 	if err != nil {
 		return nil, err
 	}
 	return tm, nil
 }
 
-func (p *Plugin) handleRemoveTeamMember(c *auth.Context) (any, error) {
-	ctx, sd := c.Context(), c.Session()
-	orgID := orgOrActive(c, c.String("organizationId"))
-	if orgID == "" {
-		return nil, badRequest(CodeNoActiveOrganization)
-	}
-	teamID, userID := c.String("teamId"), c.String("userId")
-	err := p.tx(ctx, func(tx storage.Adapter) error {
-		_, err := p.lockMember(ctx, tx, orgID, sd.User.ID, badRequest(CodeUserNotMember),
-			Permissions{"member": {"delete"}}, forbidden(CodeNotAllowedToRemoveTeamMember))
-		if err != nil {
-			return err
-		}
-		if _, err := p.requireMember(ctx, tx, orgID, userID, badRequest(CodeUserNotMember), nil, nil); err != nil {
-			return err
-		}
-		if _, err := requireTeam(ctx, tx, teamID, orgID); err != nil {
-			return err
-		}
-		if _, err := lockRow(ctx, tx, TableTeam, teamID); err != nil {
-			return err
-		}
-		n, err := tx.Delete(ctx, TableTeamMember, storage.W("teamId", teamID), storage.W("userId", userID))
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return badRequest(CodeUserNotTeamMember)
-		}
-		if err := p.clearActive(ctx, tx, FieldActiveTeamID, teamID, storage.W("userId", userID)); err != nil {
-			return err
-		}
-		return syncTeamCount(ctx, tx, teamID)
-	})
+// RemoveTeamMember removes a member from a team, for a member allowed
+// member:delete; the team is no longer active in the user's sessions:
+// POST /organization/remove-team-member.
+func (p *Plugin) RemoveTeamMember(ctx context.Context, sd *auth.SessionData, in TeamMemberInput) error {
+	return p.teamMemberTx(ctx, sd, in, Permissions{"member": {"delete"}}, forbidden(CodeNotAllowedToRemoveTeamMember),
+		func(tx storage.Adapter) error {
+			if _, err := lockRow(ctx, tx, TableTeam, in.TeamID); err != nil {
+				return err
+			}
+			n, err := tx.Delete(ctx, TableTeamMember, storage.W("teamId", in.TeamID), storage.W("userId", in.UserID))
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				return badRequest(CodeUserNotTeamMember)
+			}
+			if err := p.clearActive(ctx, tx, FieldActiveTeamID, in.TeamID, storage.W("userId", in.UserID)); err != nil {
+				return err
+			}
+			return syncTeamCount(ctx, tx, in.TeamID)
+		})
+}
+
+// teamMemberTx runs change in a transaction under the organization's lock
+// after the checks AddTeamMember and RemoveTeamMember share: sd's user is
+// a member allowed perms (else denied), in.UserID a member, in.TeamID a
+// team of the organization.
+func (p *Plugin) teamMemberTx(ctx context.Context, sd *auth.SessionData, in TeamMemberInput, perms Permissions, denied error,
+	change func(tx storage.Adapter) error) error {
+	u, err := p.teamActor(sd)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return map[string]string{"message": "Team member removed successfully."}, nil
+	orgID := orgOrActive(sd, in.OrganizationID)
+	if orgID == "" {
+		return badRequest(CodeNoActiveOrganization)
+	}
+	return p.tx(ctx, func(tx storage.Adapter) error {
+		if _, err := p.lockMember(ctx, tx, orgID, u.ID, badRequest(CodeUserNotMember), perms, denied); err != nil {
+			return err
+		}
+		if _, err := p.requireMember(ctx, tx, orgID, in.UserID, badRequest(CodeUserNotMember), nil, nil); err != nil {
+			return err
+		}
+		if _, err := requireTeam(ctx, tx, in.TeamID, orgID); err != nil {
+			return err
+		}
+		return change(tx)
+	})
 }
 
 // splitIDs splits a comma-joined id list.
