@@ -53,6 +53,12 @@
 // failed statement, such as a unique violation the caller handles, leaves
 // the transaction usable, as in SQLite.
 //
+// [Adapter.ScopedTx] ([storage.ScopedTxer]) is Tx in a transaction that
+// first runs SELECT set_config(name, value, true) for each of its
+// settings, in the same round trip as its first statement; the settings
+// end with the transaction, so a pooled connection never carries them to
+// its next user. Row-level security policies read them.
+//
 // # Migrations
 //
 // [Adapter.Migrate] runs in one transaction under a PostgreSQL advisory lock
@@ -65,6 +71,11 @@
 // violate is added NOT VALID (enforced for new writes only), both with a
 // warning on the configured logger. [Adapter.PlanMigration] returns the
 // statements Migrate would run.
+//
+// A table that declares a [storage.RowSecurity] gets row-level security,
+// enabled and forced, and the policies it describes (created when missing
+// by name, after the tables). Migrate logs a warning when it runs as a
+// superuser or a BYPASSRLS role, which the policies do not bind.
 //
 // A database whose mana_migrations records a version newer than
 // [SchemaVersion] is refused by Open, Migrate and PlanMigration with

@@ -27,7 +27,7 @@ var ErrSchemaTooNew = errors.New("postgres: database schema is newer than this b
 // down), keeping pgx's error, and so the server's detail, in the chain.
 // When ctx is done the context's error is kept so that errors.Is(err,
 // context.Canceled) holds. It is for code that runs its own statements on
-// a pool opened beside the adapter, such as the vault's PostgreSQL store;
+// a pool opened beside the adapter, such as a shared rate-limit store;
 // other errors are returned as they are.
 func MapError(ctx context.Context, err error) error {
 	if err == nil {

@@ -92,6 +92,7 @@ func (a *Adapter) Migrate(ctx context.Context, s storage.Schema) error {
 	for _, w := range p.Warnings {
 		a.c.log.WarnContext(ctx, "postgres: migrate: "+w, "schema", a.c.schema)
 	}
+	a.warnBypass(ctx, si)
 	if len(p.Steps) > 0 {
 		a.c.log.InfoContext(ctx, "postgres: migrated database", "schema", a.c.schema, "steps", len(p.Steps), "version", SchemaVersion)
 	}
@@ -169,7 +170,15 @@ func (a *Adapter) plan(ctx context.Context, q pgQuerier, si *sqlbuild.Schema) (*
 		return nil, 0, tooNew(a.c.schema, version)
 	}
 	p, err := si.Plan(st)
-	return p, version, err
+	if err != nil {
+		return nil, 0, err
+	}
+	rls, err := rowSecuritySteps(ctx, q, a.c.schema, si)
+	if err != nil {
+		return nil, 0, err
+	}
+	p.Steps = append(p.Steps, rls...)
+	return p, version, nil
 }
 
 // checkVersion refuses a database migrated by a newer release.

@@ -56,7 +56,8 @@ const DefaultQueryTimeout = 10 * time.Second
 
 // Adapter is the PostgreSQL [storage.Adapter]. It also implements
 // [storage.Migrator], [storage.MigrationPlanner], [storage.Pinger],
-// [storage.Closer] and [storage.Joiner]. It is safe for concurrent use.
+// [storage.Closer], [storage.Joiner] and [storage.ScopedTxer]. It is safe
+// for concurrent use.
 type Adapter struct {
 	c  *core
 	tx *txState // nil outside a transaction
@@ -90,6 +91,9 @@ func (a *Adapter) deadline(ctx context.Context) (context.Context, context.Cancel
 type txState struct {
 	tx pgx.Tx
 	mu *sync.Mutex // one statement at a time on the connection; shared by nested savepoints
+	// settings are the ScopedTx settings (name, value, …) not yet sent:
+	// they go out with the first statement.
+	settings []any
 }
 
 // Interface checks.
@@ -257,11 +261,15 @@ func (a *Adapter) exec(ctx context.Context, query string, args []any) (pgconn.Co
 	a.tx.mu.Lock()
 	defer a.tx.mu.Unlock()
 	b := &pgx.Batch{}
+	settings := a.tx.queueSettings(b)
 	b.Queue("SAVEPOINT " + stmtSavepoint)
 	b.Queue(query, args...)
 	b.Queue("RELEASE SAVEPOINT " + stmtSavepoint)
 	br := a.tx.tx.SendBatch(ctx, b)
-	_, err := br.Exec()
+	var err error
+	for i := 0; i <= settings && err == nil; i++ { // the settings, the savepoint
+		_, err = br.Exec()
+	}
 	var tag pgconn.CommandTag
 	if err == nil {
 		tag, err = br.Exec()
@@ -290,6 +298,9 @@ func (a *Adapter) query(ctx context.Context, query string, args []any, fn func([
 	if a.tx != nil {
 		a.tx.mu.Lock()
 		defer a.tx.mu.Unlock()
+		if len(a.tx.settings) > 0 {
+			return a.tx.queryScoped(ctx, query, args, fn)
+		}
 		rows, err = a.tx.tx.Query(ctx, query, args...)
 	} else {
 		rows, err = a.c.pool.Query(ctx, query, args...)
@@ -297,6 +308,11 @@ func (a *Adapter) query(ctx context.Context, query string, args []any, fn func([
 	if err != nil {
 		return MapError(ctx, err)
 	}
+	return scanRows(ctx, rows, fn)
+}
+
+// scanRows calls fn for the values of each of rows, and closes rows.
+func scanRows(ctx context.Context, rows pgx.Rows, fn func([]any) error) error {
 	defer rows.Close()
 	for rows.Next() {
 		vals, err := rows.Values()
@@ -482,6 +498,12 @@ func (a *Adapter) Count(ctx context.Context, table string, where ...storage.Wher
 // adapter passed to fn runs in the same transaction, inside a savepoint: if
 // the inner fn fails, only its writes are undone.
 func (a *Adapter) Tx(ctx context.Context, fn func(tx storage.Adapter) error) error {
+	return a.runTx(ctx, nil, fn)
+}
+
+// runTx is Tx, with the ScopedTx settings (name, value, …) of a new
+// transaction.
+func (a *Adapter) runTx(ctx context.Context, settings []any, fn func(tx storage.Adapter) error) error {
 	ctx, cancel := a.deadline(ctx)
 	defer cancel()
 	if fn == nil {
@@ -492,7 +514,9 @@ func (a *Adapter) Tx(ctx context.Context, fn func(tx storage.Adapter) error) err
 	var mu *sync.Mutex
 	if a.tx != nil {
 		a.tx.mu.Lock()
-		tx, err = a.tx.tx.Begin(ctx) // SAVEPOINT
+		if err = a.tx.sendSettings(ctx); err == nil {
+			tx, err = a.tx.tx.Begin(ctx) // SAVEPOINT
+		}
 		a.tx.mu.Unlock()
 		mu = a.tx.mu
 	} else {
@@ -502,7 +526,7 @@ func (a *Adapter) Tx(ctx context.Context, fn func(tx storage.Adapter) error) err
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", MapError(ctx, err))
 	}
-	ta := &Adapter{c: a.c, tx: &txState{tx: tx, mu: mu}}
+	ta := &Adapter{c: a.c, tx: &txState{tx: tx, mu: mu, settings: settings}}
 	rollback := func() {
 		mu.Lock()
 		defer mu.Unlock()
