@@ -42,6 +42,7 @@ func TestConfigValidation(t *testing.T) {
 		{"TrustedProxies with port", func(c *auth.Config) { c.TrustedProxies = []string{"10.0.0.1:80"} }, "TrustedProxies"},
 		{"TrustedOrigins not a URL", func(c *auth.Config) { c.TrustedOrigins = []string{"app.example.com"} }, "trusted origin"},
 		{"TrustedOrigins without host", func(c *auth.Config) { c.TrustedOrigins = []string{"https://"} }, "trusted origin"},
+		{"TrustedOrigins without a scheme", func(c *auth.Config) { c.TrustedOrigins = []string{"localhost:5173"} }, "write scheme://host[:port]"},
 		{"TableNames unknown table", func(c *auth.Config) { c.TableNames = map[string]string{"nope": "x"} }, "unknown table"},
 		{"TableNames bad name", func(c *auth.Config) { c.TableNames = map[string]string{"user": "users; drop"} }, "invalid table name"},
 		{"session over 400 days", func(c *auth.Config) { c.Session.ExpiresIn = 401 * oneDay }, "400-day"},

@@ -206,6 +206,9 @@ func (a *Auth) checkOriginHeader(r *http.Request) error {
 		return ErrMissingOrNullOrigin
 	}
 	if !a.origins.trustedOrigin(origin) {
+		// Loud, so that a missing TrustedOrigins entry is found at once.
+		a.log.WarnContext(r.Context(), "auth: request refused: its origin is not trusted (add it to TrustedOrigins as scheme://host:port)",
+			"origin", origin, "path", r.URL.Path, "trusted_origins", a.origins.list)
 		return ErrInvalidOrigin
 	}
 	return nil

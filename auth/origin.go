@@ -14,6 +14,7 @@ type originMatcher struct {
 	exact    map[string]bool // origins, lower-case
 	patterns []originPattern
 	custom   []string // custom-scheme prefixes like "myapp://"
+	list     string   // BaseURL's origin and the configured origins, for logs
 }
 
 type originPattern struct {
@@ -26,7 +27,7 @@ func newOriginMatcher(baseURL string, trusted []string) (*originMatcher, error) 
 	if err != nil {
 		return nil, err
 	}
-	m := &originMatcher{base: base, exact: map[string]bool{originOf(base): true}}
+	m := &originMatcher{base: base, exact: map[string]bool{originOf(base): true}, list: strings.Join(append([]string{originOf(base)}, trusted...), ",")}
 	for _, t := range trusted {
 		t = strings.TrimSpace(t)
 		if t == "" {
@@ -55,8 +56,9 @@ func newOriginMatcher(baseURL string, trusted []string) (*originMatcher, error) 
 			continue
 		}
 		u, err := url.Parse(t)
-		if err != nil || u.Scheme == "" {
-			return nil, fmt.Errorf("auth: trusted origin %q is not a URL", t)
+		if err != nil || u.Scheme == "" || !strings.Contains(t, "://") {
+			// "localhost:5173" parses as scheme "localhost": say what is meant.
+			return nil, fmt.Errorf("auth: trusted origin %q is not an origin: write scheme://host[:port], such as http://localhost:5173", t)
 		}
 		if u.Scheme == "http" || u.Scheme == "https" {
 			if u.Host == "" {

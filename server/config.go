@@ -26,6 +26,11 @@ import (
 type Config struct {
 	// Port to listen on (PORT, default 3001).
 	Port int
+	// Host is the address to listen on (HOST, e.g. 0.0.0.0, ::, 127.0.0.1
+	// or a host name). Empty listens on the loopback addresses (127.0.0.1
+	// and ::1) in development, so that a development server is not
+	// reachable from the network, and on every interface in production.
+	Host string
 	// DatabaseURL is the PostgreSQL URL (DATABASE_URL). Empty means the
 	// embedded SQLite database under DataDir.
 	DatabaseURL string
@@ -161,6 +166,12 @@ func splitList(s string) []string {
 // FromEnv reads the configuration from getenv (os.Getenv in main). It
 // does not generate the development secret: see EnsureSecret.
 func FromEnv(getenv func(string) string) (Config, error) {
+	switch getenv("NODE_ENV") {
+	case "", "development", "production", "test":
+	default:
+		// A typo ("prod") must not quietly run a development server.
+		return Config{}, &ConfigError{"NODE_ENV", fmt.Sprintf("%q is not one of development, production, test", getenv("NODE_ENV"))}
+	}
 	c := Config{
 		DatabaseURL:    strings.TrimSpace(getenv("DATABASE_URL")),
 		DatabaseSchema: getenv("DATABASE_SCHEMA"),
@@ -172,8 +183,15 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		TrustedProxies: splitList(getenv("TRUSTED_PROXIES")),
 		AdminEmails:    splitList(strings.ToLower(getenv("MANA_ADMIN_EMAILS"))),
 		LogFormat:      strings.ToLower(getenv("LOG_FORMAT")),
+		Host:           strings.TrimSpace(getenv("HOST")),
 		AutoMigrate:    true,
 		Port:           3001,
+	}
+	// Production needs several variables: name every missing one at once.
+	var missing []error
+	require := func(name, msg string) { missing = append(missing, &ConfigError{name, msg}) }
+	if err := checkDatabaseURL(c.DatabaseURL); err != nil {
+		return c, err
 	}
 	if p := getenv("PORT"); p != "" {
 		n, err := strconv.Atoi(p)
@@ -188,18 +206,20 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.DataDir == "" {
 		c.DataDir = "data"
 	}
-	if c.BaseURL == "" {
-		if c.Production {
-			return c, &ConfigError{"BASE_URL", "is required in production"}
-		}
+	switch {
+	case c.BaseURL == "" && c.Production:
+		require("BASE_URL", "is required in production (the public https URL, e.g. https://auth.example.com)")
+	case c.BaseURL == "":
 		c.BaseURL = fmt.Sprintf("http://localhost:%d", c.Port)
 	}
-	u, err := url.Parse(c.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c, &ConfigError{"BASE_URL", fmt.Sprintf("%q is not an absolute http(s) URL", c.BaseURL)}
-	}
-	if c.Production && u.Scheme != "https" {
-		return c, &ConfigError{"BASE_URL", "must be https in production"}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c, &ConfigError{"BASE_URL", fmt.Sprintf("%q is not an absolute http(s) URL", c.BaseURL)}
+		}
+		if c.Production && u.Scheme != "https" {
+			return c, &ConfigError{"BASE_URL", "must be https in production"}
+		}
 	}
 	if v := getenv("MIGRATE_ON_START"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -297,13 +317,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.Production {
 		if c.ServiceKey == "" || len(c.ServiceKey) < 16 {
-			return c, &ConfigError{"MANA_SERVICE_KEY", "is required in production (at least 16 characters)"}
+			require("MANA_SERVICE_KEY", "is required in production (at least 16 characters)")
 		}
 		if c.SMTPHost == "" {
-			return c, &ConfigError{"SMTP_HOST", "is required in production (mail would only be logged)"}
+			require("SMTP_HOST", "is required in production (mail would only be logged)")
 		}
 		if c.KEK == "" {
-			return c, &ConfigError{"MANA_AUTH_KEK", "is required in production (base64 of 32 bytes; generate with `openssl rand -base64 32`)"}
+			require("MANA_AUTH_KEK", "is required in production (base64 of 32 bytes, generate with `openssl rand -base64 32`)")
 		}
 	}
 	if s := getenv("AUTH_SECRET"); s != "" {
@@ -321,9 +341,31 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, &ConfigError{c.SecretSource, "must be at least 32 characters (generate one with `openssl rand -base64 32`)"}
 	}
 	if c.Secret == "" && len(c.Secrets) == 0 && c.Production {
-		return c, &ConfigError{"AUTH_SECRET", "is required in production (or BETTER_AUTH_SECRET, or BETTER_AUTH_SECRETS); generate one with `openssl rand -base64 32`"}
+		require("AUTH_SECRET", "is required in production (or BETTER_AUTH_SECRET, or BETTER_AUTH_SECRETS): generate one with `openssl rand -base64 32`")
 	}
-	return c, nil
+	return c, errors.Join(missing...)
+}
+
+// checkDatabaseURL accepts an empty DATABASE_URL (SQLite) or a PostgreSQL
+// URL, postgres:// or postgresql:// with a host or a socket, and names
+// what is wrong otherwise (without echoing a password).
+func checkDatabaseURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	const want = "must be a PostgreSQL URL such as postgres://user:password@host:5432/db (or empty for SQLite)"
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return &ConfigError{"DATABASE_URL", want + "; it has no scheme://"}
+	}
+	if scheme != "postgres" && scheme != "postgresql" {
+		return &ConfigError{"DATABASE_URL", fmt.Sprintf("%s; %q databases are not supported", want, scheme)}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Host == "" && !strings.Contains(rest, "host=")) {
+		return &ConfigError{"DATABASE_URL", want + "; it has no host"}
+	}
+	return nil
 }
 
 // cookieCacheFromEnv reads SESSION_COOKIE_CACHE_MAX_AGE (seconds or a Go
@@ -371,8 +413,8 @@ func (c Config) checkFormats() error {
 			continue // a pattern such as https://*.mana.how
 		}
 		u, err := url.Parse(o)
-		if err != nil || u.Scheme == "" || ((u.Scheme == "http" || u.Scheme == "https") && u.Host == "") {
-			return &ConfigError{"TRUSTED_ORIGINS", fmt.Sprintf("%q is not an origin such as https://app.mana.how", o)}
+		if err != nil || u.Scheme == "" || !strings.Contains(o, "://") || ((u.Scheme == "http" || u.Scheme == "https") && u.Host == "") {
+			return &ConfigError{"TRUSTED_ORIGINS", fmt.Sprintf("%q is not an origin: write scheme://host[:port], such as https://app.mana.how or http://localhost:5173", o)}
 		}
 	}
 	for _, p := range c.TrustedProxies {

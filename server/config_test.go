@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -73,6 +74,7 @@ var configCases = []struct {
 	want func(*Config)
 }{
 	{"PORT", map[string]string{"PORT": "8080"}, func(c *Config) { c.Port, c.BaseURL = 8080, "http://localhost:8080" }},
+	{"HOST", map[string]string{"HOST": "0.0.0.0"}, func(c *Config) { c.Host = "0.0.0.0" }},
 	{"DATABASE_URL trimmed", map[string]string{"DATABASE_URL": " postgres://u@db:5432/mana "}, func(c *Config) { c.DatabaseURL = "postgres://u@db:5432/mana" }},
 	{"DATABASE_SCHEMA", map[string]string{"DATABASE_SCHEMA": "mana_auth"}, func(c *Config) { c.DatabaseSchema = "mana_auth" }},
 	{"DATA_DIR", map[string]string{"DATA_DIR": "/var/lib/mana-auth"}, func(c *Config) { c.DataDir = "/var/lib/mana-auth" }},
@@ -218,6 +220,25 @@ func TestFromEnvProductionStrict(t *testing.T) {
 	}
 }
 
+// NODE_ENV=production alone names every variable it needs, at once (not one
+// per start).
+func TestFromEnvProductionNamesEveryMissingVariable(t *testing.T) {
+	t.Parallel()
+	_, err := FromEnv(envOf(map[string]string{"NODE_ENV": "production"}))
+	var got []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var ce *ConfigError
+		if !errors.As(e, &ce) {
+			t.Fatalf("%v is not a *ConfigError", e)
+		}
+		got = append(got, ce.Var)
+	}
+	want := []string{"BASE_URL", "MANA_SERVICE_KEY", "SMTP_HOST", "MANA_AUTH_KEK", "AUTH_SECRET"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("missing variables named (-want +got):\n%s", diff)
+	}
+}
+
 func assertConfigError(t *testing.T, err error, wantVar string) {
 	t.Helper()
 	var ce *ConfigError
@@ -238,6 +259,11 @@ var malformedCases = []struct {
 	name, key, val string
 }{
 	{"PORT not a number", "PORT", "http"},
+	{"NODE_ENV typo", "NODE_ENV", "prod"},
+	{"DATABASE_URL without scheme", "DATABASE_URL", "postgres//bad"},
+	{"DATABASE_URL of another database", "DATABASE_URL", "mysql://user:secret@db:3306/mana"},
+	{"DATABASE_URL without host", "DATABASE_URL", "postgres://"},
+	{"TRUSTED_ORIGINS without scheme", "TRUSTED_ORIGINS", "localhost:5173"},
 	{"PORT zero", "PORT", "0"},
 	{"PORT too big", "PORT", "70000"},
 	{"BASE_URL relative", "BASE_URL", "auth.mana.how"},
@@ -503,5 +529,60 @@ func TestCookieCacheEnv(t *testing.T) {
 	want := auth.CookieCacheConfig{Enabled: true, MaxAge: 2 * time.Minute, Strategy: auth.CookieCacheJWT}
 	if d := cmp.Diff(want, c.AuthConfig(nil, nil).Session.CookieCache); d != "" {
 		t.Errorf("auth.Config.Session.CookieCache (-want +got):\n%s", d)
+	}
+}
+
+// .env.example loads alike in a POSIX shell (set -a; . ./.env) and in an
+// env-file loader that takes each KEY=VALUE line literally (docker
+// --env-file, systemd EnvironmentFile=): no inline comments, no value that
+// needs quotes. Its values parse.
+func TestEnvExampleLoads(t *testing.T) {
+	t.Parallel()
+	path, err := filepath.Abs(filepath.Join("..", ".env.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	literal := map[string]string{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("line %q is neither a comment nor KEY=VALUE", line)
+		}
+		literal[k] = v
+	}
+	out, err := exec.Command("sh", "-c", `set -e; set -a; . "$1"; set +a; env -0`, "sh", path).Output()
+	if err != nil {
+		t.Fatalf("sourcing .env.example in sh: %v", err)
+	}
+	shell := map[string]string{}
+	for _, kv := range strings.Split(string(out), "\x00") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			shell[k] = v
+		}
+	}
+	for k, v := range literal {
+		if shell[k] != v {
+			t.Errorf("%s: the shell reads %q, a literal loader %q", k, shell[k], v)
+		}
+	}
+	// The values are valid: production without its secrets names only the
+	// missing ones.
+	_, err = FromEnv(func(k string) string { return literal[k] })
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		var ce *ConfigError
+		if e != nil && (!errors.As(e, &ce) || !strings.Contains(ce.Msg, "is required")) {
+			t.Errorf(".env.example: %v", e)
+		}
 	}
 }

@@ -108,8 +108,9 @@ func (s *Server) cors(next http.Handler) http.Handler {
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Access-Control-Allow-Credentials", "true")
 			h.Add("Vary", "Origin")
-			auth.AddExposedHeader(h, "set-auth-token")
-			auth.AddExposedHeader(h, "set-auth-jwt")
+			for _, name := range []string{"set-auth-token", "set-auth-jwt", "Retry-After", "X-Retry-After"} {
+				auth.AddExposedHeader(h, name) // a script may read them (a 429's wait)
+			}
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
 				h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization, X-Service-Key, X-App-Id, X-Request-Id")
@@ -118,11 +119,23 @@ func (s *Server) cors(next http.Handler) http.Handler {
 				return
 			}
 		} else if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			// Loud, so that a missing TRUSTED_ORIGINS entry is found at once.
+			s.log.WarnContext(r.Context(), "CORS preflight refused: the origin is not trusted (add it to TRUSTED_ORIGINS as scheme://host:port)",
+				"origin", origin, "trusted_origins", s.trustedOriginsList())
 			w.WriteHeader(http.StatusForbidden)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// trustedOriginsList is BASE_URL's origin and TRUSTED_ORIGINS, for logs.
+func (s *Server) trustedOriginsList() string {
+	list := s.cfg.BaseURL
+	for _, o := range s.cfg.TrustedOrigins {
+		list += "," + o
+	}
+	return list
 }
 
 func levelFor(status int) slog.Level {

@@ -5,6 +5,8 @@
 //	mana-auth migrate -dry-run print the SQL migrations would run
 //	mana-auth admin grant <email>   give a user role admin (revoke takes it back)
 //	mana-auth vault rewrap     re-wrap every vault under the current KEK (online, resumable)
+//	mana-auth version          print the version and VCS revision
+//	mana-auth help             list the commands (also -h on any command)
 //
 // Configuration comes from the environment (see .env.example). With no
 // variables at all it serves on :3001 for development, on SQLite under
@@ -16,11 +18,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,13 +34,42 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		// One line, whatever the error (pgx lists its attempts on several).
-		msg := strings.Join(strings.Fields(err.Error()), " ")
-		fmt.Fprintln(os.Stderr, "mana-auth:", msg)
+	if err := run(os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "mana-auth:", oneLine(err))
 		os.Exit(1)
 	}
 }
+
+// oneLine is err on one line, whatever it holds (pgx lists its attempts on
+// several); the errors of a join (every missing variable) are separated
+// by "; ".
+func oneLine(err error) string {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var parts []string
+		for _, e := range j.Unwrap() {
+			parts = append(parts, oneLine(e))
+		}
+		return strings.Join(parts, "; ")
+	}
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+const usage = `mana-auth: the mana-auth reference server.
+
+Usage:
+  mana-auth [serve]                    serve HTTP (the default)
+  mana-auth migrate [-dry-run]         apply the database migrations and exit;
+                                       -dry-run prints their SQL and writes nothing
+  mana-auth admin grant|revoke <email> give a user role admin (a verified address) or take it back
+  mana-auth vault rewrap [-batch N]    re-wrap every vault under the current KEK
+  mana-auth version                    print the version and VCS revision
+  mana-auth help                       print this help
+
+Configuration comes from environment variables, all listed in docs/OPERATIONS.md
+("Environment variables") and in .env.example. With none set it runs for
+development: SQLite under ./data/, a generated secret, mail printed to the log,
+listening on loopback only.
+`
 
 func newLogger(format string) *slog.Logger {
 	if format == "json" {
@@ -45,74 +78,160 @@ func newLogger(format string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, nil))
 }
 
-func run(args []string) error {
-	cfg, err := server.FromEnv(os.Getenv)
+// command is one subcommand: its flags are parsed before the environment
+// is read, so that -h works whatever the environment holds.
+type command struct {
+	flags *flag.FlagSet
+	run   func(ctx context.Context, cfg server.Config, log *slog.Logger, args []string) error
+}
+
+func commands(out io.Writer) map[string]command {
+	newFlags := func(name, synopsis string) *flag.FlagSet {
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		fs.SetOutput(out)
+		fs.Usage = func() {
+			fmt.Fprintf(out, "usage: mana-auth %s\n", synopsis)
+			fs.PrintDefaults()
+			fmt.Fprintln(out, "\nEnvironment variables: docs/OPERATIONS.md. All commands: mana-auth help.")
+		}
+		return fs
+	}
+	migrateFlags := newFlags("migrate", "migrate [-dry-run]")
+	dry := migrateFlags.Bool("dry-run", false, "print the SQL instead of running it; writes nothing")
+	vaultFlags := newFlags("vault rewrap", "vault rewrap [-batch N]")
+	batch := vaultFlags.Int("batch", 100, "vaults per batch")
+	return map[string]command{
+		"serve": {newFlags("serve", "[serve]"), func(ctx context.Context, cfg server.Config, log *slog.Logger, _ []string) error {
+			return serve(ctx, cfg, log)
+		}},
+		"migrate": {migrateFlags, func(ctx context.Context, cfg server.Config, log *slog.Logger, _ []string) error {
+			stmts, err := server.Migrate(ctx, cfg, log, *dry)
+			if err != nil {
+				return err
+			}
+			if *dry {
+				for _, s := range stmts {
+					fmt.Fprintln(out, s+";")
+				}
+				if len(stmts) == 0 {
+					fmt.Fprintln(out, "-- the database is up to date")
+				}
+				return nil
+			}
+			log.Info("migrations applied")
+			return nil
+		}},
+		"admin": {newFlags("admin", "admin grant|revoke <email>"), func(ctx context.Context, cfg server.Config, log *slog.Logger, args []string) error {
+			if len(args) != 2 || (args[0] != "grant" && args[0] != "revoke") {
+				return errors.New("usage: mana-auth admin grant|revoke <email>")
+			}
+			if err := server.SetAdmin(ctx, cfg, log, args[1], args[0] == "grant"); err != nil {
+				return err
+			}
+			log.Info("role updated", "email", args[1], "admin", args[0] == "grant")
+			return nil
+		}},
+		"vault": {vaultFlags, func(ctx context.Context, cfg server.Config, log *slog.Logger, _ []string) error {
+			err := server.RewrapVaults(ctx, cfg, log, *batch, func(done, total int) {
+				log.Info("vault rewrap", "done", done, "total", total)
+			})
+			if err != nil {
+				return err
+			}
+			log.Info("vault rewrap finished")
+			return nil
+		}},
+	}
+}
+
+func run(args []string, getenv func(string) string, out io.Writer) error {
+	name := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	switch name {
+	case "help":
+		fmt.Fprint(out, usage)
+		return nil
+	case "version":
+		fmt.Fprintln(out, version())
+		return nil
+	}
+	if name == "serve" && len(args) > 0 {
+		switch args[0] {
+		case "-h", "-help", "--help":
+			fmt.Fprint(out, usage)
+			return nil
+		case "-version", "--version":
+			fmt.Fprintln(out, version())
+			return nil
+		}
+	}
+	cmd, ok := commands(out)[name]
+	if !ok {
+		return fmt.Errorf("unknown command %q (commands: serve, migrate, admin, vault, version, help)", name)
+	}
+	if name == "vault" {
+		if len(args) == 0 || args[0] != "rewrap" {
+			if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+				cmd.flags.Usage()
+				return nil
+			}
+			return errors.New("usage: mana-auth vault rewrap [-batch N]")
+		}
+		args = args[1:]
+	}
+	if err := cmd.flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // the usage is printed
+		}
+		return err
+	}
+	cfg, err := server.FromEnv(getenv)
 	if err != nil {
 		return err
 	}
 	log := newLogger(cfg.LogFormat)
 	slog.SetDefault(log)
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd, args = args[0], args[1:]
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	switch cmd {
-	case "serve":
-		return serve(ctx, cfg, log)
-	case "migrate":
-		fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-		dry := fs.Bool("dry-run", false, "print the SQL instead of running it")
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		stmts, err := server.Migrate(ctx, cfg, log, *dry)
-		if err != nil {
-			return err
-		}
-		if *dry {
-			for _, s := range stmts {
-				fmt.Println(s + ";")
-			}
-			if len(stmts) == 0 {
-				fmt.Println("-- the database is up to date")
-			}
-			return nil
-		}
-		log.Info("migrations applied")
-		return nil
-	case "admin":
-		if len(args) != 2 || (args[0] != "grant" && args[0] != "revoke") {
-			return errors.New("usage: mana-auth admin grant|revoke <email>")
-		}
-		if err := server.SetAdmin(ctx, cfg, log, args[1], args[0] == "grant"); err != nil {
-			return err
-		}
-		log.Info("role updated", "email", args[1], "admin", args[0] == "grant")
-		return nil
-	case "vault":
-		fs := flag.NewFlagSet("vault rewrap", flag.ContinueOnError)
-		batch := fs.Int("batch", 100, "vaults per batch")
-		if len(args) == 0 || args[0] != "rewrap" {
-			return errors.New("usage: mana-auth vault rewrap [-batch N]")
-		}
-		if err := fs.Parse(args[1:]); err != nil {
-			return err
-		}
-		err := server.RewrapVaults(ctx, cfg, log, *batch, func(done, total int) {
-			log.Info("vault rewrap", "done", done, "total", total)
-		})
-		if err != nil {
-			return err
-		}
-		log.Info("vault rewrap finished")
-		return nil
-	case "help", "-h", "--help":
-		fmt.Println("usage: mana-auth [serve | migrate [-dry-run] | admin grant|revoke <email> | vault rewrap [-batch N]]")
-		return nil
+	return cmd.run(ctx, cfg, log, cmd.flags.Args())
+}
+
+// version is the module version and the VCS revision the binary was built
+// from (as `go version -m` shows them).
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "mana-auth (no build information)"
 	}
-	return fmt.Errorf("unknown command %q (try: serve, migrate)", cmd)
+	v := "mana-auth " + bi.Main.Version
+	var rev, at string
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		if dirty {
+			rev += "+dirty"
+		}
+		v += " (" + rev
+		if at != "" {
+			v += ", " + at
+		}
+		v += ")"
+	}
+	return v + " " + bi.GoVersion
 }
 
 func serve(ctx context.Context, cfg server.Config, log *slog.Logger) error {
@@ -137,9 +256,9 @@ func serve(ctx context.Context, cfg server.Config, log *slog.Logger) error {
 	}
 	defer srv.Close()
 
-	ln, err := net.Listen("tcp", ":"+strconv.Itoa(cfg.Port))
+	lns, err := listen(cfg)
 	if err != nil {
-		return fmt.Errorf("PORT: %w", err)
+		return err
 	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
@@ -154,9 +273,15 @@ func serve(ctx context.Context, cfg server.Config, log *slog.Logger) error {
 	if cfg.DatabaseURL != "" {
 		storageKind = "postgres"
 	}
-	log.Info("mana-auth listening", "addr", ln.Addr().String(), "baseURL", cfg.BaseURL, "storage", storageKind, "production", cfg.Production)
-	errc := make(chan error, 2)
-	go func() { errc <- hs.Serve(ln) }()
+	addrs := make([]string, len(lns))
+	for i, ln := range lns {
+		addrs[i] = ln.Addr().String()
+	}
+	log.Info("mana-auth listening", "addr", strings.Join(addrs, ","), "baseURL", cfg.BaseURL, "storage", storageKind, "production", cfg.Production)
+	errc := make(chan error, len(lns)+1)
+	for _, ln := range lns {
+		go func() { errc <- hs.Serve(ln) }()
+	}
 	var ms *http.Server
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
@@ -186,9 +311,41 @@ func serve(ctx context.Context, cfg server.Config, log *slog.Logger) error {
 	if err := hs.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for range lns {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// listen opens the server's listeners: on HOST:PORT, or with no HOST on
+// every interface in production and on the loopback addresses (127.0.0.1
+// and, where the machine has it, ::1) in development, so that a
+// development server is not reachable from the network.
+func listen(cfg server.Config) ([]net.Listener, error) {
+	port := strconv.Itoa(cfg.Port)
+	hosts := []string{cfg.Host}
+	if cfg.Host == "" && !cfg.Production {
+		hosts = []string{"127.0.0.1", "::1"}
+	}
+	var lns []net.Listener
+	for i, h := range hosts {
+		ln, err := net.Listen("tcp", net.JoinHostPort(h, port))
+		if err != nil {
+			if i > 0 && cfg.Host == "" {
+				continue // no IPv6 loopback here: 127.0.0.1 serves
+			}
+			for _, l := range lns {
+				l.Close()
+			}
+			if cfg.Host != "" {
+				return nil, fmt.Errorf("HOST/PORT: %w", err)
+			}
+			return nil, fmt.Errorf("PORT: %w", err)
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
 }

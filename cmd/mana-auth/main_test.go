@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/managarten/mana-auth/server"
+)
+
+// The command line helps whatever the environment holds, lists every
+// command, and names what is wrong with the configuration all at once.
+func TestCommandLine(t *testing.T) {
+	t.Parallel()
+	bad := map[string]string{"AUTH_SECRET": "short", "NODE_ENV": "prod"} // would stop any command
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		out     []string // substrings of the output
+		errWant string   // substring of the error; "" for none
+	}{
+		{"help", []string{"help"}, bad, []string{"serve", "migrate [-dry-run]", "admin grant|revoke", "vault rewrap", "version", "docs/OPERATIONS.md"}, ""},
+		{"-h", []string{"-h"}, bad, []string{"admin grant|revoke", "vault rewrap"}, ""},
+		{"-help", []string{"-help"}, bad, []string{"admin grant|revoke"}, ""},
+		{"--help", []string{"--help"}, bad, []string{"admin grant|revoke"}, ""},
+		{"serve -h does not serve", []string{"serve", "-h"}, bad, []string{"mana-auth [serve]", "admin grant|revoke"}, ""},
+		{"migrate -h", []string{"migrate", "-h"}, bad, []string{"usage: mana-auth migrate [-dry-run]", "-dry-run"}, ""},
+		{"vault -h", []string{"vault", "-h"}, bad, []string{"usage: mana-auth vault rewrap [-batch N]"}, ""},
+		{"version", []string{"version"}, bad, []string{"mana-auth ", "go1."}, ""},
+		{"--version", []string{"--version"}, bad, []string{"mana-auth "}, ""},
+		{"-version", []string{"-version"}, bad, []string{"mana-auth "}, ""},
+		{"unknown command", []string{"start"}, nil, nil, "commands: serve, migrate, admin, vault, version, help"},
+		{"NODE_ENV typo", []string{"migrate"}, map[string]string{"NODE_ENV": "prod"}, nil, `NODE_ENV: "prod" is not one of development, production, test`},
+		{"production names every missing variable", []string{"migrate"}, map[string]string{"NODE_ENV": "production"}, nil,
+			"BASE_URL: is required"},
+		{"not PostgreSQL", []string{"migrate"}, map[string]string{"DATABASE_URL": "mysql://u:p@db/mana"}, nil, `"mysql" databases are not supported`},
+		{"no scheme", []string{"migrate"}, map[string]string{"DATABASE_URL": "postgres//bad"}, nil, "DATABASE_URL: must be a PostgreSQL URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			err := run(tc.args, func(k string) string { return tc.env[k] }, &out)
+			switch {
+			case tc.errWant == "" && err != nil:
+				t.Fatalf("error %v", err)
+			case tc.errWant != "" && (err == nil || !strings.Contains(oneLine(err), tc.errWant)):
+				t.Fatalf("error %v, want one containing %q", err, tc.errWant)
+			}
+			for _, s := range tc.out {
+				if !strings.Contains(out.String(), s) {
+					t.Errorf("output lacks %q:\n%s", s, out.String())
+				}
+			}
+		})
+	}
+}
+
+// NODE_ENV=production alone reports every missing variable in one line.
+func TestMissingVariablesInOneLine(t *testing.T) {
+	t.Parallel()
+	err := run([]string{"migrate"}, func(k string) string { return map[string]string{"NODE_ENV": "production"}[k] }, &bytes.Buffer{})
+	line := oneLine(err)
+	for _, v := range []string{"BASE_URL", "MANA_SERVICE_KEY", "SMTP_HOST", "MANA_AUTH_KEK", "AUTH_SECRET"} {
+		if !strings.Contains(line, v+": ") {
+			t.Errorf("%q does not name %s", line, v)
+		}
+	}
+	if strings.Contains(line, "\n") || strings.Count(line, "; ") != 4 {
+		t.Errorf("not one line of five: %q", line)
+	}
+}
+
+// A dry run writes nothing: no data directory, no database file, no
+// generated secret; a bad DATABASE_URL stops before anything is written.
+func TestDryRunAndBadURLWriteNothing(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantOut string
+	}{
+		{"migrate -dry-run on a fresh DATA_DIR", []string{"migrate", "-dry-run"}, nil, "CREATE TABLE"},
+		{"a bad DATABASE_URL", []string{"serve"}, map[string]string{"DATABASE_URL": "postgres//bad"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "data")
+			env := map[string]string{"DATA_DIR": dir}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			var out bytes.Buffer
+			err := run(tc.args, func(k string) string { return env[k] }, &out)
+			if tc.wantOut != "" && (err != nil || !strings.Contains(out.String(), tc.wantOut)) {
+				t.Fatalf("output %q, error %v", out.String(), err)
+			}
+			if tc.wantOut == "" && err == nil {
+				t.Fatal("no error")
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("%s exists (%v): the command wrote to it", dir, err)
+			}
+		})
+	}
+}
+
+// Without HOST a development server listens on loopback only, a
+// production server on every interface; HOST chooses.
+func TestListenAddresses(t *testing.T) {
+	t.Parallel()
+	free := func() int {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().(*net.TCPAddr).Port
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  server.Config
+		want func(ip net.IP) bool
+	}{
+		{"development", server.Config{}, func(ip net.IP) bool { return ip.IsLoopback() }},
+		{"production", server.Config{Production: true}, func(ip net.IP) bool { return ip.IsUnspecified() }},
+		{"HOST=127.0.0.1 in production", server.Config{Production: true, Host: "127.0.0.1"}, func(ip net.IP) bool { return ip.Equal(net.IPv4(127, 0, 0, 1)) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.Port = free()
+			lns, err := listen(tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				for _, ln := range lns {
+					ln.Close()
+				}
+			}()
+			if len(lns) == 0 {
+				t.Fatal("no listener")
+			}
+			for _, ln := range lns {
+				if ip := ln.Addr().(*net.TCPAddr).IP; !tc.want(ip) {
+					t.Errorf("listening on %s", ln.Addr())
+				}
+			}
+		})
+	}
+}
