@@ -234,11 +234,6 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 		if err := s.promoteAdmins(ctx); err != nil {
 			return nil, err
 		}
-		if pg, ok := db.(*postgres.Adapter); ok {
-			if err := vault.EnablePostgresRLS(ctx, pg.Pool(), pg.SchemaName()); err != nil {
-				return nil, fmt.Errorf("vault row-level security: %w", err)
-			}
-		}
 	}
 	now := a.Now
 	s.sec = &securityLog{db: db, log: log, now: now}
@@ -371,18 +366,7 @@ func Migrate(ctx context.Context, cfg Config, log *slog.Logger, dryRun bool) ([]
 	if cfg.Secret == "" && len(cfg.Secrets) == 0 {
 		cfg.Secret = "migration-only-secret-not-used-for-signing-0000"
 	}
-	var db storage.Adapter
-	var err error
-	if dryRun && cfg.DatabaseURL == "" {
-		if _, serr := os.Stat(filepath.Join(cfg.DataDir, "mana-auth.db")); errors.Is(serr, os.ErrNotExist) {
-			// No database yet: plan against an empty one in memory, so that
-			// a dry run creates neither DATA_DIR nor a database file.
-			db, err = sqlite.Open(ctx, sqlite.Options{Path: sqlite.MemoryPath, Logger: log})
-		}
-	}
-	if db == nil && err == nil {
-		db, err = OpenStorage(ctx, cfg, log)
-	}
+	db, err := OpenStorage(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}

@@ -16,10 +16,7 @@
 //	if err != nil { ... }                      // names MANA_AUTH_KEK
 //	vp := vault.New(vault.Options{KEKs: keks})
 //	a, err := auth.New(cfg, db, vp)            // adds the vault tables
-//	if err := a.Migrate(ctx); err != nil { ... }
-//	if pg, ok := db.(*postgres.Adapter); ok {  // optional: row-level security
-//		err = vault.EnablePostgresRLS(ctx, pg.Pool(), pg.SchemaName())
-//	}
+//	if err := a.Migrate(ctx); err != nil { ... } // and, on PostgreSQL, their row-level security
 //	h := vp.Service().Handler(vault.HandlerOptions{
 //		Prefix:       "/api/v1/me/encryption-vault",
 //		Authenticate: bearerOrSession, // func(*http.Request) (userID string, err error)
@@ -92,15 +89,20 @@
 // "error: <CODE>: <detail>". Unlike the original service, failure rows are
 // committed, not rolled back. Only a database failure leaves no row.
 //
-// # PostgreSQL row-level security
+// # Storage and row-level security
 //
-// On PostgreSQL every vault transaction starts with
-// SELECT set_config('app.current_user_id', <user id>, true) (pipelined with
-// the first statement, so it costs no round trip), and EnablePostgresRLS
-// installs policies admitting only that user's rows. Because the
-// storage.Adapter API cannot run that statement inside its transactions,
-// the vault issues its own SQL on the adapter's pool for PostgreSQL; other
-// adapters go through the storage API.
+// The vault works through the storage API alone (memory, SQLite,
+// PostgreSQL or any adapter). Its tables declare row-level security by
+// user (storage.RowSecurity, see Schema), which the PostgreSQL adapter's
+// Migrate turns into forced policies admitting only the rows whose user_id
+// equals the setting PostgresUserSetting; every vault transaction is
+// scoped to its user with storage.ScopedTx (on PostgreSQL
+// set_config('app.current_user_id', <user id>, true), sent with the
+// transaction's first statement). RewrapAll finds the rows to re-wrap in a
+// transaction that sets PostgresMaintenanceSetting, which may read every
+// row and write none. So an Auth connected as an ordinary role (neither
+// superuser nor BYPASSRLS) reaches one user's vault rows at a time, even
+// if a query forgot its where-clause. Other adapters ignore both.
 //
 // # Differences from the original service
 //

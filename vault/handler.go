@@ -315,7 +315,7 @@ func (h *handler) zeroKnowledge(w http.ResponseWriter, r *http.Request, userID s
 // auditOnly writes the audit row of a request rejected before reaching an
 // operation.
 func (s *Service) auditOnly(ctx context.Context, userID string, o outcome) error {
-	err := s.st.run(ctx, userID, false, func(q txn) error { return q.audit(ctx, s.auditRow(ctx, userID, o)) })
+	err := s.run(ctx, userID, false, func(q txn) error { return q.audit(ctx, s.auditRow(ctx, userID, o)) })
 	if err != nil {
 		return s.storageErr(ctx, userID, err)
 	}

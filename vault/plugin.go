@@ -7,11 +7,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/storage"
-	"github.com/managarten/mana-auth/storage/postgres"
 )
 
 // Options configures the plugin.
@@ -22,10 +19,6 @@ type Options struct {
 	// Logger receives operator errors (unwrap failures, storage errors).
 	// Default: the Auth's logger.
 	Logger *slog.Logger
-	// PostgresPool, on PostgreSQL, is the pool the vault runs its queries
-	// on. Default: the adapter's pool. Use it to run the vault as a
-	// less-privileged role that row-level security applies to.
-	PostgresPool *pgxpool.Pool
 	// Now returns the current time. Default: the Auth's clock.
 	Now func() time.Time
 	// Rand is the source of master keys and IVs. Default crypto/rand.
@@ -66,10 +59,8 @@ func (p *Plugin) ID() string { return "vault" }
 func (p *Plugin) Schema() storage.Schema { return Schema() }
 
 // Init implements auth.Initializer: it builds the Service over the Auth's
-// adapter. On a *postgres.Adapter the vault runs its own SQL on the
-// adapter's pool (or Options.PostgresPool) so that every transaction sets
-// app.current_user_id for row-level security; on any other adapter it
-// uses the storage API.
+// adapter. Every vault transaction is scoped to its user
+// (storage.ScopedTx), for the row-level security the vault tables declare.
 func (p *Plugin) Init(a *auth.Auth) error {
 	if p.opts.KEKs == nil {
 		return errors.New("vault: Options.KEKs is required (see vault.KEKFromEnv)")
@@ -77,7 +68,7 @@ func (p *Plugin) Init(a *auth.Auth) error {
 	if _, err := p.opts.KEKs.Current(); err != nil {
 		return errors.New("vault: KEKProvider.Current: " + err.Error())
 	}
-	s := &Service{keks: p.opts.KEKs, log: p.opts.Logger, now: p.opts.Now, rnd: p.opts.Rand, a: a,
+	s := &Service{db: a.DB(), keks: p.opts.KEKs, log: p.opts.Logger, now: p.opts.Now, rnd: p.opts.Rand, a: a,
 		asyncFetchAudit: p.opts.AsyncFetchAudit}
 	if s.log == nil {
 		s.log = a.Logger()
@@ -87,15 +78,6 @@ func (p *Plugin) Init(a *auth.Auth) error {
 	}
 	if s.rnd == nil {
 		s.rnd = defaultRand
-	}
-	s.st = adapterStore{db: a.DB()}
-	if pg, ok := a.DB().(*postgres.Adapter); ok {
-		pool := p.opts.PostgresPool
-		if pool == nil {
-			pool = pg.Pool()
-		}
-		schema := a.Schema()
-		s.st = newPGStore(pool, pg.SchemaName(), schema.Table(TableVaults).TableName(), schema.Table(TableAudit).TableName())
 	}
 	p.svc = s
 	return nil

@@ -39,7 +39,7 @@ func (s *Service) RewrapAll(ctx context.Context, batchSize int, progress func(do
 	if err != nil {
 		return err
 	}
-	total, err := s.st.countStale(ctx, kek.ID())
+	total, err := s.countStale(ctx, kek.ID())
 	if err != nil {
 		return fmt.Errorf("vault: rewrap: counting rows: %w", err)
 	}
@@ -55,7 +55,7 @@ func (s *Service) RewrapAll(ctx context.Context, batchSize int, progress func(do
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("vault: rewrap interrupted after %d of %d rows: %w", done, total, err)
 		}
-		rows, err := s.st.listStale(ctx, kek.ID(), after, batchSize)
+		rows, err := s.listStale(ctx, kek.ID(), after, batchSize)
 		if err != nil {
 			return fmt.Errorf("vault: rewrap: listing rows after %d of %d: %w", done, total, err)
 		}
@@ -107,7 +107,7 @@ func (e *storageFailureError) Unwrap() error { return e.err }
 func (s *Service) rewrapOne(ctx context.Context, userID string, kek KEK) error {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		var openErr error
-		err := s.st.run(ctx, userID, false, func(q txn) error {
+		err := s.run(ctx, userID, false, func(q txn) error {
 			cur, err := q.get(ctx, userID)
 			if err != nil {
 				return err

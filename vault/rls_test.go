@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/managarten/mana-auth/internal/testpg"
-	"github.com/managarten/mana-auth/internal/testproc"
+	"github.com/managarten/mana-auth/storage/postgres"
 )
 
 // countAs counts the vault rows visible to a transaction on pool with the
@@ -48,6 +48,11 @@ func execAs(pool *pgxpool.Pool, sql string, settings ...string) (int64, error) {
 	return n, err
 }
 
+// The vault's tables get row-level security from auth's Migrate (their
+// storage.RowSecurity) and every vault transaction is scoped to its user
+// (storage.ScopedTx), so an Auth connected as an ordinary role (which the
+// policies bind) runs every vault operation, RewrapAll included, while a
+// transaction for one user sees and writes no other user's rows.
 func TestPostgresRLS(t *testing.T) {
 	testpg.Require(t)
 	ctx := context.Background()
@@ -55,32 +60,25 @@ func TestPostgresRLS(t *testing.T) {
 	pgExec(t, `CREATE ROLE `+role+` NOLOGIN NOSUPERUSER NOBYPASSRLS`)
 	t.Cleanup(func() { pgExec(t, `DROP OWNED BY `+role, `DROP ROLE IF EXISTS `+role) })
 
+	// The tables' owner (a superuser here) migrates: tables, CHECK
+	// constraints and row-level security.
 	db := openPostgres(t)
 	schema := db.SchemaName()
-	// The vault runs as an ordinary role, which RLS applies to.
+	owner := newEnv(t, db)
+	q := func(tbl string) string { return `"` + schema + `"."` + tbl + `"` }
+	vaults, audits := q(TableVaults), q(TableAudit)
+	pgExec(t, `GRANT USAGE ON SCHEMA "`+schema+`" TO `+role,
+		`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "`+schema+`" TO `+role)
+	// The Auth runs as an ordinary role, which RLS applies to.
 	restricted := pgPool(t, func(ctx context.Context, c *pgx.Conn) error {
 		_, err := c.Exec(ctx, "SET ROLE "+role)
 		return err
 	})
-	e := newEnv(t, db, func(o *Options) { o.PostgresPool = restricted })
-	q := func(tbl string) string { return `"` + schema + `"."` + tbl + `"` }
-	vaults, audits := q(TableVaults), q(TableAudit)
-	pgExec(t, `GRANT USAGE ON SCHEMA "`+schema+`" TO `+role,
-		`GRANT SELECT, INSERT, UPDATE, DELETE ON `+vaults+`, `+audits+` TO `+role)
-	var logs testproc.Buffer
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
-	t.Cleanup(func() { slog.SetDefault(prev) })
-	if err := EnablePostgresRLS(ctx, db.Pool(), schema); err != nil {
+	rdb, err := postgres.New(restricted, postgres.Options{Schema: schema, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := EnablePostgresRLS(ctx, db.Pool(), schema); err != nil { // idempotent
-		t.Fatalf("second EnablePostgresRLS: %v", err)
-	}
-	// The test connects as a superuser: warned that RLS does not bind it.
-	if !strings.Contains(logs.String(), "does not apply to this role") {
-		t.Fatalf("no warning for a superuser: %q", logs.String())
-	}
+	e := newEnv(t, rdb) // its Migrate has nothing to do
 
 	run := func(t *testing.T) {
 		a, b := e.user(t), e.user(t)
@@ -121,6 +119,20 @@ func TestPostgresRLS(t *testing.T) {
 		if n := countAs(t, restricted, audits, PostgresUserSetting, a); n != 5 {
 			t.Fatalf("role scoped to a sees %d audit rows", n)
 		}
+		// A vault transaction for a finds nothing of b's, even asked for it.
+		err = e.svc.run(ctx, a, false, func(q txn) error {
+			if r, err := q.get(ctx, b); err != nil || r != nil {
+				t.Errorf("a's transaction reads b's vault: %v, %v", r, err)
+			}
+			if rows, err := q.listAudit(ctx, b); err != nil || len(rows) != 0 {
+				t.Errorf("a's transaction reads b's audit rows: %d, %v", len(rows), err)
+			}
+			if r, err := q.get(ctx, a); err != nil || r == nil {
+				t.Errorf("a's transaction does not read a's vault: %v, %v", r, err)
+			}
+			return nil
+		})
+		wantNoErr(t, err)
 		// Scoped to a, b's row cannot be changed nor a row written for b.
 		if n, err := execAs(restricted, `UPDATE `+vaults+` SET "kek_id" = 'x' WHERE "user_id" = '`+b+`'`, PostgresUserSetting, a); err != nil || n != 0 {
 			t.Fatalf("cross-user update: %d, %v", n, err)
@@ -164,10 +176,10 @@ func TestPostgresRLS(t *testing.T) {
 	if n := countAs(t, restricted, vaults); n == 0 {
 		t.Fatal("owner without FORCE should bypass the policies (test premise)")
 	}
-	if err := EnablePostgresRLS(ctx, db.Pool(), schema); err != nil {
+	if err := owner.a.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := countAs(t, restricted, vaults); n != 0 {
-		t.Fatalf("EnablePostgresRLS did not restore FORCE: owner sees %d rows", n)
+		t.Fatalf("Migrate did not restore FORCE: owner sees %d rows", n)
 	}
 }

@@ -11,6 +11,21 @@ const (
 	TableAudit  = "encryption_vault_audit"
 )
 
+// Settings of the vault's transactions (storage.ScopedTx), which the
+// row-level security the vault tables declare reads on PostgreSQL.
+const (
+	// PostgresUserSetting holds the id of the user a transaction acts for:
+	// every vault transaction sets it (transaction-local: it can never
+	// reach the next user of a pooled connection), and the policies admit
+	// only the rows whose user_id equals it.
+	PostgresUserSetting = "app.current_user_id"
+	// PostgresMaintenanceSetting, set to "on" in a transaction, lets that
+	// transaction read (not write) every vault row; RewrapAll sets it to
+	// find the rows to re-wrap, then updates each row in a transaction
+	// scoped to its user.
+	PostgresMaintenanceSetting = "app.vault_maintenance"
+)
+
 // Names of the CHECK constraints on encryption_vaults.
 const (
 	CheckHasWrap       = "encryption_vaults_has_wrap"
@@ -20,7 +35,6 @@ const (
 
 // column names (snake_case, as in the original service).
 const (
-	colID                    = "id"
 	colUserID                = "user_id"
 	colWrappedMK             = "wrapped_mk"
 	colWrapIV                = "wrap_iv"
@@ -101,7 +115,9 @@ func Checks() []storage.Check {
 // Schema returns the vault's tables: encryption_vaults (one row per user;
 // its id equals user_id) and encryption_vault_audit, with the columns of
 // the original service (snake_case), foreign keys to the user table (ON
-// DELETE CASCADE) and the CHECK constraints of Checks. Integers are
+// DELETE CASCADE), the CHECK constraints of Checks and row-level security
+// by user (storage.RowSecurity: PostgresUserSetting, and
+// PostgresMaintenanceSetting for reading every vault row). Integers are
 // bigint (the original used smallint for the format versions).
 func Schema() storage.Schema {
 	S, B, I, D := storage.String, storage.Bool, storage.Int, storage.Date
@@ -126,6 +142,8 @@ func Schema() storage.Schema {
 				{Name: fRotatedAt, Column: colRotatedAt, Type: D},
 			},
 			Checks: Checks(),
+			RowSecurity: &storage.RowSecurity{Field: fUserID, Setting: PostgresUserSetting,
+				ReadAllSetting: PostgresMaintenanceSetting},
 		},
 		{
 			Name: TableAudit,
@@ -138,6 +156,7 @@ func Schema() storage.Schema {
 				{Name: fStatus, Column: colStatus, Type: I, Required: true},
 				{Name: fCreatedAt, Column: colCreatedAt, Type: D, Required: true, Index: true},
 			},
+			RowSecurity: &storage.RowSecurity{Field: fUserID, Setting: PostgresUserSetting},
 		},
 	}}
 }

@@ -40,7 +40,7 @@ const maxAttempts = 8
 // auth.RequestInfoFrom(ctx). It is safe for concurrent use; get it from
 // Plugin.Service once auth.New has run.
 type Service struct {
-	st   store
+	db   storage.Adapter
 	keks KEKProvider
 	log  *slog.Logger
 	now  func() time.Time
@@ -155,7 +155,7 @@ func (s *Service) doAsync(ctx context.Context, userID string, asyncCommit bool, 
 	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		var out outcome
-		err := s.st.run(ctx, userID, asyncCommit, func(q txn) error {
+		err := s.run(ctx, userID, asyncCommit, func(q txn) error {
 			var err error
 			out, err = op(q)
 			if err != nil {
@@ -342,7 +342,7 @@ func (s *Service) Status(ctx context.Context, userID string) (*Status, error) {
 		return nil, badRequest("a user id is required")
 	}
 	var st Status
-	err := s.st.run(ctx, userID, false, func(q txn) error {
+	err := s.run(ctx, userID, false, func(q txn) error {
 		r, err := q.get(ctx, userID)
 		if err != nil || r == nil {
 			return err
@@ -673,7 +673,7 @@ type Export struct {
 // material), or nil if there is neither.
 func (s *Service) ExportUser(ctx context.Context, userID string) (*Export, error) {
 	var ex *Export
-	err := s.st.run(ctx, userID, false, func(q txn) error {
+	err := s.run(ctx, userID, false, func(q txn) error {
 		r, err := q.get(ctx, userID)
 		if err != nil {
 			return err
@@ -709,7 +709,7 @@ func (s *Service) ExportUser(ctx context.Context, userID string) (*Export, error
 
 // DeleteUser erases the user's vault and audit rows.
 func (s *Service) DeleteUser(ctx context.Context, userID string) error {
-	err := s.st.run(ctx, userID, false, func(q txn) error { return q.deleteUser(ctx, userID) })
+	err := s.run(ctx, userID, false, func(q txn) error { return q.deleteUser(ctx, userID) })
 	if err != nil {
 		return s.storageErr(ctx, userID, err)
 	}

@@ -47,42 +47,27 @@ type auditRow struct {
 // matched no row or an insert lost a race: the operation is retried.
 var errCASMiss = errors.New("vault: row changed concurrently")
 
-// txn is what an operation can do inside one transaction.
-type txn interface {
-	// get returns the user's vault row, or (nil, nil) if there is none.
-	get(ctx context.Context, userID string) (*row, error)
-	// insert creates r; a concurrent insert for the same user is errCASMiss.
-	insert(ctx context.Context, r *row) error
-	// update writes every mutable column of next on the row of old.UserID
-	// if its wraps, kek_id and zero_knowledge still equal old's; otherwise
-	// it returns errCASMiss.
-	update(ctx context.Context, old, next *row) error
-	// audit inserts an audit row.
-	audit(ctx context.Context, a *auditRow) error
-	// listAudit returns the user's audit rows, oldest first.
-	listAudit(ctx context.Context, userID string) ([]auditRow, error)
-	// deleteUser removes the user's vault and audit rows.
-	deleteUser(ctx context.Context, userID string) error
+// txn is what an operation can do inside one transaction: the vault's
+// statements, through the storage API.
+type txn struct{ db storage.Adapter }
+
+// run runs fn in a transaction scoped to userID (storage.ScopedTx with
+// PostgresUserSetting), so that on PostgreSQL the row-level security of
+// the vault tables admits only that user's rows. With asyncCommit the
+// commit need not wait for durability (PostgreSQL's synchronous_commit
+// off); other databases ignore both settings.
+func (s *Service) run(ctx context.Context, userID string, asyncCommit bool, fn func(txn) error) error {
+	settings := map[string]string{PostgresUserSetting: userID}
+	if asyncCommit {
+		settings["synchronous_commit"] = "off"
+	}
+	return storage.ScopedTx(ctx, s.db, settings, func(tx storage.Adapter) error { return fn(txn{tx}) })
 }
 
-// store runs transactions. On PostgreSQL each transaction scoped to a user
-// first sets app.current_user_id, for row-level security.
-type store interface {
-	// run runs fn in a transaction scoped to userID. With asyncCommit the
-	// commit need not wait for durability (PostgreSQL synchronous_commit
-	// off); adapters that cannot do that ignore it.
-	run(ctx context.Context, userID string, asyncCommit bool, fn func(txn) error) error
-	// countStale counts the rows with a KEK wrap whose kek_id is not kekID.
-	countStale(ctx context.Context, kekID string) (int, error)
-	// listStale returns up to n such rows with user_id > after, by user_id.
-	listStale(ctx context.Context, kekID, after string, n int) ([]*row, error)
-}
-
-// adapterStore is the store over any storage.Adapter.
-type adapterStore struct{ db storage.Adapter }
-
-func (s adapterStore) run(ctx context.Context, userID string, _ bool, fn func(txn) error) error {
-	return s.db.Tx(ctx, func(tx storage.Adapter) error { return fn(adapterTxn{tx}) })
+// maintenance runs fn in a transaction that may read every user's vault
+// row (PostgresMaintenanceSetting), never write one.
+func (s *Service) maintenance(ctx context.Context, fn func(tx storage.Adapter) error) error {
+	return storage.ScopedTx(ctx, s.db, map[string]string{PostgresMaintenanceSetting: "on"}, fn)
 }
 
 func staleWhere(kekID string) []storage.Where {
@@ -92,17 +77,29 @@ func staleWhere(kekID string) []storage.Where {
 	}
 }
 
-func (s adapterStore) countStale(ctx context.Context, kekID string) (int, error) {
-	n, err := s.db.Count(ctx, TableVaults, staleWhere(kekID)...)
+// countStale counts the rows with a KEK wrap whose kek_id is not kekID.
+func (s *Service) countStale(ctx context.Context, kekID string) (int, error) {
+	var n int64
+	err := s.maintenance(ctx, func(tx storage.Adapter) error {
+		var err error
+		n, err = tx.Count(ctx, TableVaults, staleWhere(kekID)...)
+		return err
+	})
 	return int(n), err
 }
 
-func (s adapterStore) listStale(ctx context.Context, kekID, after string, n int) ([]*row, error) {
+// listStale returns up to n such rows with user_id > after, by user_id.
+func (s *Service) listStale(ctx context.Context, kekID, after string, n int) ([]*row, error) {
 	where := staleWhere(kekID)
 	if after != "" {
 		where = append(where, storage.Where{Field: fUserID, Op: storage.Gt, Value: after})
 	}
-	recs, err := s.db.FindMany(ctx, TableVaults, storage.Query{Where: where, Sort: []storage.Sort{{Field: fUserID}}, Limit: n})
+	var recs []storage.Record
+	err := s.maintenance(ctx, func(tx storage.Adapter) error {
+		var err error
+		recs, err = tx.FindMany(ctx, TableVaults, storage.Query{Where: where, Sort: []storage.Sort{{Field: fUserID}}, Limit: n})
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -112,8 +109,6 @@ func (s adapterStore) listStale(ctx context.Context, kekID, after string, n int)
 	}
 	return out, nil
 }
-
-type adapterTxn struct{ db storage.Adapter }
 
 func rowFromRecord(r storage.Record) *row {
 	return &row{
@@ -155,7 +150,8 @@ func anyOrNil(p *string) any {
 	return *p
 }
 
-func (t adapterTxn) get(ctx context.Context, userID string) (*row, error) {
+// get returns the user's vault row, or (nil, nil) if there is none.
+func (t txn) get(ctx context.Context, userID string) (*row, error) {
 	rec, err := t.db.FindOne(ctx, TableVaults, storage.W(fUserID, userID))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil
@@ -166,7 +162,8 @@ func (t adapterTxn) get(ctx context.Context, userID string) (*row, error) {
 	return rowFromRecord(rec), nil
 }
 
-func (t adapterTxn) insert(ctx context.Context, r *row) error {
+// insert creates r; a concurrent insert for the same user is errCASMiss.
+func (t txn) insert(ctx context.Context, r *row) error {
 	rec := r.mutable()
 	rec["id"] = r.UserID
 	rec[fUserID] = r.UserID
@@ -178,7 +175,10 @@ func (t adapterTxn) insert(ctx context.Context, r *row) error {
 	return err
 }
 
-func (t adapterTxn) update(ctx context.Context, old, next *row) error {
+// update writes every mutable column of next on the row of old.UserID if
+// its wraps, kek_id and zero_knowledge still equal old's; otherwise it
+// returns errCASMiss.
+func (t txn) update(ctx context.Context, old, next *row) error {
 	n, err := t.db.Update(ctx, TableVaults, next.mutable(),
 		storage.W(fUserID, old.UserID),
 		storage.W(fWrappedMK, anyOrNil(old.WrappedMK)),
@@ -196,14 +196,16 @@ func (t adapterTxn) update(ctx context.Context, old, next *row) error {
 	return nil
 }
 
-func (t adapterTxn) audit(ctx context.Context, a *auditRow) error {
+// audit inserts an audit row.
+func (t txn) audit(ctx context.Context, a *auditRow) error {
 	return t.db.Create(ctx, TableAudit, storage.Record{
 		"id": a.ID, fUserID: a.UserID, fAction: a.Action, fIPAddress: a.IP, fUserAgent: a.UserAgent,
 		fContext: a.Context, fStatus: int64(a.Status), fCreatedAt: a.CreatedAt,
 	})
 }
 
-func (t adapterTxn) listAudit(ctx context.Context, userID string) ([]auditRow, error) {
+// listAudit returns the user's audit rows, oldest first.
+func (t txn) listAudit(ctx context.Context, userID string) ([]auditRow, error) {
 	recs, err := t.db.FindMany(ctx, TableAudit, storage.Query{
 		Where: []storage.Where{storage.W(fUserID, userID)},
 		Sort:  []storage.Sort{{Field: fCreatedAt}, {Field: "id"}},
@@ -220,7 +222,8 @@ func (t adapterTxn) listAudit(ctx context.Context, userID string) ([]auditRow, e
 	return out, nil
 }
 
-func (t adapterTxn) deleteUser(ctx context.Context, userID string) error {
+// deleteUser removes the user's vault and audit rows.
+func (t txn) deleteUser(ctx context.Context, userID string) error {
 	if _, err := t.db.Delete(ctx, TableAudit, storage.W(fUserID, userID)); err != nil {
 		return fmt.Errorf("vault: delete audit rows: %w", err)
 	}

@@ -41,6 +41,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -294,6 +295,9 @@ var (
 		{regexp.MustCompile(`(?is)^CREATE (UNIQUE )?INDEX IF NOT EXISTS "[^"]+" ON ("[^"]+"\.)?"([^"]+)" \(`), "create index"},
 		{regexp.MustCompile(`(?is)^ALTER TABLE ("[^"]+"\.)?"([^"]+)" ADD COLUMN (IF NOT EXISTS )?"[^"]+" `), "add column"},
 		{regexp.MustCompile(`(?is)^ALTER TABLE ("[^"]+"\.)?"([^"]+)" ADD CONSTRAINT "[^"]+" CHECK \(`), "add check"},
+		// Row-level security (storage.RowSecurity): only on our own tables.
+		{regexp.MustCompile(`(?is)^ALTER TABLE ("[^"]+"\.)?"([^"]+)" (ENABLE|FORCE) ROW LEVEL SECURITY$`), "row-level security"},
+		{regexp.MustCompile(`(?is)^CREATE POLICY "[^"]+" ON ("[^"]+"\.)?"([^"]+)" `), "row-level security"},
 	}
 	// destructiveDDL must not appear in a statement once its foreign-key
 	// actions (fkAction) are taken out; a ";" would smuggle in a second
@@ -312,8 +316,11 @@ func checkNonDestructive(stmts []string, betterAuthTables []string) []string {
 		s = strings.TrimSpace(s)
 		known := false
 		for _, r := range allowedDDL {
-			if r.re.MatchString(s) {
+			if m := r.re.FindStringSubmatch(s); m != nil {
 				known = true
+				if r.kind == "row-level security" && slices.ContainsFunc(betterAuthTables, func(bt string) bool { return strings.EqualFold(m[2], bt) }) {
+					problems = append(problems, "row-level security on Better Auth's table "+m[2]+": "+s)
+				}
 				break
 			}
 		}
@@ -349,6 +356,12 @@ func TestCheckNonDestructive(t *testing.T) {
 		{"add column pg", `ALTER TABLE "s"."user" ADD COLUMN IF NOT EXISTS "role" text`, false},
 		{"add column sqlite", `ALTER TABLE "user" ADD COLUMN "role" text`, false},
 		{"add check", `ALTER TABLE "s"."x" ADD CONSTRAINT "c" CHECK ("a" > 0)`, false},
+		{"enable row-level security", `ALTER TABLE "s"."x" ENABLE ROW LEVEL SECURITY`, false},
+		{"force row-level security", `ALTER TABLE "s"."x" FORCE ROW LEVEL SECURITY`, false},
+		{"create policy", `CREATE POLICY "x_user_isolation" ON "s"."x" USING ("user_id" = current_setting('app.current_user_id', true))`, false},
+		{"row-level security on a better auth table", `ALTER TABLE "s"."session" ENABLE ROW LEVEL SECURITY`, true},
+		{"policy on a better auth table", `CREATE POLICY "p" ON "s"."user" USING (true)`, true},
+		{"disable row-level security", `ALTER TABLE "s"."x" DISABLE ROW LEVEL SECURITY`, true},
 		{"drop table", `DROP TABLE "user"`, true},
 		{"drop column", `ALTER TABLE "user" DROP COLUMN "image"`, true},
 		{"alter type", `ALTER TABLE "s"."user" ALTER COLUMN "createdAt" TYPE text`, true},
