@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -87,9 +88,10 @@ var (
 	_ storage.Joiner           = (*Adapter)(nil)
 )
 
-// Open opens (creating if needed) the database at opts.Path and checks that
-// its recorded schema version is not newer than [SchemaVersion]. It does not
-// create tables: call [Adapter.Bind] and then [Adapter.Migrate].
+// Open opens (creating if needed, with its directory) the database at
+// opts.Path and checks that its recorded schema version is not newer than
+// [SchemaVersion]. It does not create tables: call [Adapter.Bind] and then
+// [Adapter.Migrate].
 func Open(ctx context.Context, opts Options) (*Adapter, error) {
 	if opts.Path == "" {
 		return nil, errors.New("sqlite: Options.Path is required")
@@ -105,6 +107,13 @@ func Open(ctx context.Context, opts Options) (*Adapter, error) {
 	memory := opts.Path == MemoryPath || strings.Contains(opts.Path, ":memory:") ||
 		strings.Contains(opts.Path, "mode=memory")
 	if !memory && !strings.HasPrefix(opts.Path, "file:") {
+		// A missing directory is created (private), as the server creates
+		// DATA_DIR: "data/auth.db" works on a fresh checkout.
+		if dir := filepath.Dir(opts.Path); dir != "." {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("sqlite: creating the directory of %s: %w", opts.Path, err)
+			}
+		}
 		// The file holds sessions and keys: create it private. SQLite gives
 		// its -wal and -shm files the same permissions.
 		if f, err := os.OpenFile(opts.Path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {

@@ -516,3 +516,22 @@ func TestNotInWithNullBindsNothing(t *testing.T) {
 		t.Errorf("NOT IN ('x', NULL) OR id = 'u1': %d, %v; want 1", n, err)
 	}
 }
+
+// A path in a directory that does not exist yet works: the directory is
+// created, private (a newcomer's sqlite.Open("data/auth.db")).
+func TestOpenCreatesTheDirectory(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data", "nested")
+	db, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(dir, "auth.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o700 {
+		t.Errorf("directory mode %o, want 700", perm)
+	}
+}
