@@ -366,7 +366,18 @@ func Migrate(ctx context.Context, cfg Config, log *slog.Logger, dryRun bool) ([]
 	if cfg.Secret == "" && len(cfg.Secrets) == 0 {
 		cfg.Secret = "migration-only-secret-not-used-for-signing-0000"
 	}
-	db, err := OpenStorage(ctx, cfg, log)
+	var db storage.Adapter
+	var err error
+	if dryRun && cfg.DatabaseURL == "" {
+		if _, serr := os.Stat(filepath.Join(cfg.DataDir, "mana-auth.db")); errors.Is(serr, os.ErrNotExist) {
+			// No database yet: plan against an empty one in memory, so that
+			// a dry run creates neither DATA_DIR nor a database file.
+			db, err = sqlite.Open(ctx, sqlite.Options{Path: sqlite.MemoryPath, Logger: log})
+		}
+	}
+	if db == nil && err == nil {
+		db, err = OpenStorage(ctx, cfg, log)
+	}
 	if err != nil {
 		return nil, err
 	}
