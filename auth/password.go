@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/managarten/mana-auth/internal/scrypt"
 )
 
 // Hasher hashes and verifies passwords. Implementations must be safe for
@@ -39,10 +41,6 @@ var ErrUnsupportedHash = errors.New("auth: unsupported or out-of-bounds password
 // 32 MiB of memory.
 type ScryptHasher struct{}
 
-const (
-	scryptN, scryptR, scryptP, scryptKeyLen = 16384, 16, 1, 64
-)
-
 // Hash implements Hasher.
 func (ScryptHasher) Hash(password string) (string, error) {
 	var salt [16]byte
@@ -58,7 +56,7 @@ func (ScryptHasher) Hash(password string) (string, error) {
 // Verify implements Hasher.
 func (ScryptHasher) Verify(hash, password string) (bool, error) {
 	saltHex, keyHex, ok := strings.Cut(hash, ":")
-	if !ok || len(saltHex) == 0 || len(saltHex) > 64 || len(keyHex) != 2*scryptKeyLen {
+	if !ok || len(saltHex) == 0 || len(saltHex) > 64 || len(keyHex) != 2*scrypt.BetterAuthKeyLen {
 		return false, ErrUnsupportedHash
 	}
 	want, err := hex.DecodeString(keyHex)
@@ -73,10 +71,10 @@ func (ScryptHasher) Verify(hash, password string) (bool, error) {
 }
 
 // scryptKey is Better Auth's key: scrypt of the NFKC password with the hex
-// salt as bytes. scryptDerive (scrypt.go) reuses its 32 MiB buffers
-// between calls.
+// salt as bytes. internal/scrypt reuses its 32 MiB buffers between calls.
 func scryptKey(saltHex, password string) ([]byte, error) {
-	return scryptDerive([]byte(norm.NFKC.String(password)), []byte(saltHex), scryptN, scryptR, scryptP, scryptKeyLen)
+	return scrypt.Key([]byte(norm.NFKC.String(password)), []byte(saltHex),
+		scrypt.BetterAuthN, scrypt.BetterAuthR, scrypt.BetterAuthP, scrypt.BetterAuthKeyLen)
 }
 
 // Argon2idHasher hashes with Argon2id in the PHC string format

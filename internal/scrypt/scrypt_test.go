@@ -1,4 +1,4 @@
-package auth
+package scrypt
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -21,7 +22,8 @@ import (
 )
 
 // x/crypto's scrypt is the reference throughout; production code does not
-// import it.
+// import it. Better Auth's own hashes (auth/testdata/betterauth-vectors.json)
+// are the reference for its parameters.
 
 // raceBuild reports whether the test binary was built with -race, where
 // scrypt is about ten times slower.
@@ -153,7 +155,7 @@ func equalWords(a, b []uint32) bool {
 // TestScryptRFC7914Vectors: RFC 7914 section 12. The N=1048576 vector
 // needs 1 GiB and seconds of CPU; it runs only without -short and -race.
 func TestScryptRFC7914Vectors(t *testing.T) {
-	// Not parallel: real scrypt work (see serialHashing in helpers_test.go).
+	// Not parallel: real scrypt work (32 MiB and ~50 ms a hash, ~1 s under -race).
 	tests := []struct {
 		password, salt string
 		N, r, p        int
@@ -174,7 +176,7 @@ func TestScryptRFC7914Vectors(t *testing.T) {
 				t.Skip("1 GiB vector skipped in -short and under -race")
 			}
 			want := unhex(t, tt.want)
-			got, err := scryptDerive([]byte(tt.password), []byte(tt.salt), tt.N, tt.r, tt.p, len(want))
+			got, err := Key([]byte(tt.password), []byte(tt.salt), tt.N, tt.r, tt.p, len(want))
 			if err != nil || !bytes.Equal(got, want) {
 				t.Errorf("scrypt = %x, %v; want %x", got, err, want)
 			}
@@ -227,7 +229,7 @@ func checkAgainstXCrypto(t testing.TB, c scryptCase) {
 	if err != nil {
 		t.Fatalf("%v: x/crypto: %v", c, err)
 	}
-	got, err := scryptDerive(c.password, c.salt, c.N, c.r, c.p, c.keyLen)
+	got, err := Key(c.password, c.salt, c.N, c.r, c.p, c.keyLen)
 	if err != nil || !bytes.Equal(got, want) {
 		t.Errorf("%v: got %x, %v; x/crypto %x", c, got, err, want)
 	}
@@ -236,7 +238,7 @@ func checkAgainstXCrypto(t testing.TB, c scryptCase) {
 // TestScryptMatchesXCrypto compares many random small parameter sets with
 // x/crypto's scrypt.Key.
 func TestScryptMatchesXCrypto(t *testing.T) {
-	// Not parallel: real scrypt work (see serialHashing in helpers_test.go).
+	// Not parallel: real scrypt work (32 MiB and ~50 ms a hash, ~1 s under -race).
 	n := 300
 	if raceBuild() || testing.Short() {
 		n = 60
@@ -293,8 +295,8 @@ func TestScryptParams(t *testing.T) {
 					t.Fatalf("panic: %v", r)
 				}
 			}()
-			if k, err := scryptDerive([]byte("p"), []byte("s"), tt.N, tt.r, tt.p, tt.keyLen); err == nil || k != nil {
-				t.Errorf("scryptDerive = %x, %v; want an error", k, err)
+			if k, err := Key([]byte("p"), []byte("s"), tt.N, tt.r, tt.p, tt.keyLen); err == nil || k != nil {
+				t.Errorf("Key = %x, %v; want an error", k, err)
 			}
 			if tt.xcrypto {
 				if _, err := xscrypt.Key([]byte("p"), []byte("s"), tt.N, tt.r, tt.p, tt.keyLen); err == nil {
@@ -313,7 +315,9 @@ type betterAuthScryptVector struct {
 
 func loadScryptVectors(t testing.TB) []betterAuthScryptVector {
 	t.Helper()
-	data, err := os.ReadFile("testdata/betterauth-vectors.json")
+	// Made by Better Auth itself (tests/compat/gen-vectors.mjs); shared
+	// with package auth's tests and tests/compat.
+	data, err := os.ReadFile(filepath.Join("..", "..", "auth", "testdata", "betterauth-vectors.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +338,7 @@ func loadScryptVectors(t testing.TB) []betterAuthScryptVector {
 func checkBetterAuthVector(t testing.TB, v betterAuthScryptVector) {
 	t.Helper()
 	saltHex, keyHex, _ := strings.Cut(v.Hash, ":")
-	got, err := scryptDerive([]byte(norm.NFKC.String(v.Password)), []byte(saltHex), scryptN, scryptR, scryptP, scryptKeyLen)
+	got, err := Key([]byte(norm.NFKC.String(v.Password)), []byte(saltHex), BetterAuthN, BetterAuthR, BetterAuthP, BetterAuthKeyLen)
 	if err != nil || hex.EncodeToString(got) != keyHex {
 		t.Errorf("%s: key %x, %v; Better Auth stored %s", v.Label, got, err, keyHex)
 	}
@@ -345,7 +349,7 @@ func checkBetterAuthVector(t testing.TB, v betterAuthScryptVector) {
 // Auth's size through the cache (checked against Better Auth's stored keys,
 // and against x/crypto without -race).
 func TestScryptConcurrent(t *testing.T) {
-	// Not parallel: real scrypt (see serialHashing in helpers_test.go).
+	// Not parallel: real scrypt work (32 MiB and ~50 ms a hash, ~1 s under -race).
 	vectors := loadScryptVectors(t)
 	small, big := 16, 4
 	if raceBuild() {
@@ -367,7 +371,7 @@ func TestScryptConcurrent(t *testing.T) {
 			if !raceBuild() {
 				saltHex, _, _ := strings.Cut(v.Hash, ":")
 				checkAgainstXCrypto(t, scryptCase{password: []byte(norm.NFKC.String(v.Password)), salt: []byte(saltHex),
-					N: scryptN, r: scryptR, p: scryptP, keyLen: scryptKeyLen})
+					N: BetterAuthN, r: BetterAuthR, p: BetterAuthP, keyLen: BetterAuthKeyLen})
 			}
 		})
 	}
@@ -377,56 +381,56 @@ func TestScryptConcurrent(t *testing.T) {
 // TestScryptStaleScratch: a cached scratch full of another hash's state
 // (here: junk) does not change the result.
 func TestScryptStaleScratch(t *testing.T) {
-	// Not parallel: real scrypt (see serialHashing in helpers_test.go).
+	// Not parallel: real scrypt work (32 MiB and ~50 ms a hash, ~1 s under -race).
 	v := loadScryptVectors(t)[0]
-	s := getScryptScratch(scryptN, scryptR)
+	s := getScratch(BetterAuthN, BetterAuthR)
 	copy(s.v, junk(len(s.v), 8))
 	copy(s.xy, junk(len(s.xy), 9))
-	putScryptScratch(s, scryptN, scryptR)
+	putScratch(s, BetterAuthN, BetterAuthR)
 	checkBetterAuthVector(t, v)
 }
 
 // TestScryptCacheReuse: sequential Better Auth hashes reuse one V buffer
 // instead of allocating 32 MiB each, other sizes are not kept, and an idle
-// buffer is let go after scryptCacheIdle.
+// buffer is let go after cacheIdle.
 func TestScryptCacheReuse(t *testing.T) {
 	// Not parallel: real scrypt, it measures the heap and uses the
 	// package's cache.
 	const hashes = 6
 	password, salt := []byte("correct horse"), []byte("cb467e7f0070180a3332022c1abb8d75")
-	if _, err := scryptDerive(password, salt, scryptN, scryptR, scryptP, scryptKeyLen); err != nil {
+	if _, err := Key(password, salt, BetterAuthN, BetterAuthR, BetterAuthP, BetterAuthKeyLen); err != nil {
 		t.Fatal(err)
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	fresh := scryptFresh.Load()
+	fresh := freshV.Load()
 	for range hashes {
-		if _, err := scryptDerive(password, salt, scryptN, scryptR, scryptP, scryptKeyLen); err != nil {
+		if _, err := Key(password, salt, BetterAuthN, BetterAuthR, BetterAuthP, BetterAuthKeyLen); err != nil {
 			t.Fatal(err)
 		}
 		runtime.GC() // a sync.Pool would lose the buffer here
 	}
 	runtime.ReadMemStats(&after)
-	if got := scryptFresh.Load() - fresh; got != 0 {
+	if got := freshV.Load() - fresh; got != 0 {
 		t.Errorf("%d hashes made %d new V buffers; want the cached one reused", hashes, got)
 	}
 	if got := after.TotalAlloc - before.TotalAlloc; got >= 1<<20 {
 		t.Errorf("%d hashes allocated %d KiB on the heap; want V off the heap and reused", hashes, got>>10)
 	}
 	// Other sizes are not kept.
-	n := scryptCache.len()
-	s := getScryptScratch(1024, 8)
-	putScryptScratch(s, 1024, 8)
-	if got := scryptCache.len(); got != n {
+	n := cache.len()
+	s := getScratch(1024, 8)
+	putScratch(s, 1024, 8)
+	if got := cache.len(); got != n {
 		t.Errorf("cache holds %d buffers after an odd size was put back, want %d", got, n)
 	}
 	// Idle buffers go.
-	deadline := time.Now().Add(scryptCacheIdle + 5*time.Second)
-	for scryptCache.len() > 0 && time.Now().Before(deadline) {
+	deadline := time.Now().Add(cacheIdle + 5*time.Second)
+	for cache.len() > 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if got := scryptCache.len(); got != 0 {
-		t.Errorf("%d buffers still cached %v after the last hash", got, scryptCacheIdle+5*time.Second)
+	if got := cache.len(); got != 0 {
+		t.Errorf("%d buffers still cached %v after the last hash", got, cacheIdle+5*time.Second)
 	}
 }
 
@@ -434,16 +438,16 @@ func TestScryptCacheReuse(t *testing.T) {
 func TestScratchCache(t *testing.T) {
 	t.Parallel()
 	c := &scratchCache{max: 2, idle: 100 * time.Millisecond}
-	var released sync.Map // *scryptScratch -> times released
-	mk := func() *scryptScratch {
-		s := &scryptScratch{}
+	var released sync.Map // *scratch -> times released
+	mk := func() *scratch {
+		s := &scratch{}
 		s.release = func() {
 			n, _ := released.LoadOrStore(s, new(atomic.Int32))
 			n.(*atomic.Int32).Add(1)
 		}
 		return s
 	}
-	releases := func(s *scryptScratch) int32 {
+	releases := func(s *scratch) int32 {
 		n, ok := released.Load(s)
 		if !ok {
 			return 0
@@ -481,7 +485,7 @@ func TestScratchCache(t *testing.T) {
 	}
 }
 
-// FuzzScryptMatchesXCrypto compares scryptDerive with x/crypto on small
+// FuzzScryptMatchesXCrypto compares Key with x/crypto on small
 // parameters derived from the fuzz input (N 2..256, r 1..8, p 1..4, keyLen
 // 1..300).
 func FuzzScryptMatchesXCrypto(f *testing.F) {
@@ -504,7 +508,7 @@ func benchScrypt(b *testing.B, key func(password, salt []byte, N, r, p, keyLen i
 	b.Run("serial", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			k, err := key(password, salt, scryptN, scryptR, scryptP, scryptKeyLen)
+			k, err := key(password, salt, BetterAuthN, BetterAuthR, BetterAuthP, BetterAuthKeyLen)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -515,7 +519,7 @@ func benchScrypt(b *testing.B, key func(password, salt []byte, N, r, p, keyLen i
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, err := key(password, salt, scryptN, scryptR, scryptP, scryptKeyLen); err != nil {
+				if _, err := key(password, salt, BetterAuthN, BetterAuthR, BetterAuthP, BetterAuthKeyLen); err != nil {
 					b.Error(err)
 					return
 				}
@@ -525,7 +529,7 @@ func benchScrypt(b *testing.B, key func(password, salt []byte, N, r, p, keyLen i
 }
 
 // BenchmarkScrypt: ours, with reused buffers.
-func BenchmarkScrypt(b *testing.B) { benchScrypt(b, scryptDerive) }
+func BenchmarkScrypt(b *testing.B) { benchScrypt(b, Key) }
 
 // BenchmarkXCryptoScrypt: golang.org/x/crypto/scrypt.Key, the reference.
 func BenchmarkXCryptoScrypt(b *testing.B) { benchScrypt(b, xscrypt.Key) }

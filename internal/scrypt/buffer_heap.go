@@ -1,6 +1,6 @@
 //go:build !(linux || darwin || freebsd || netbsd || openbsd)
 
-package auth
+package scrypt
 
 // newVBuffer returns a buffer of words uint32s on the Go heap (this
 // platform has no anonymous mappings through package syscall); the GC

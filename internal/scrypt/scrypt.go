@@ -1,25 +1,20 @@
-package auth
-
-import (
-	"crypto/pbkdf2"
-	"crypto/sha256"
-	"encoding/binary"
-	"errors"
-	"math/bits"
-	"sync"
-	"sync/atomic"
-	"time"
-)
-
-// This file implements scrypt (RFC 7914) for ScryptHasher. It computes the
-// same function as golang.org/x/crypto/scrypt.Key (which the tests use as
-// the reference) but takes its two big buffers, V (128*N*r bytes: 32 MiB
-// for Better Auth's N=16384, r=16) and XY (256*r bytes), from a cache
-// instead of allocating them on every call. A fresh 32 MiB allocation per
-// hash costs the runtime's zeroing, page faults on new pages, and GC
-// cycles that let the heap grow to about twice the buffers in flight; with
-// the cache, the number of V buffers follows the number of hashes in flight
-// (bounded by Config.HashConcurrency) and each is reused.
+// Package scrypt is scrypt (RFC 7914) with reused buffers, for Better
+// Auth's password hash (auth.ScryptHasher).
+//
+// Key computes the same function as golang.org/x/crypto/scrypt.Key (which
+// the tests use as the reference) but takes its two big buffers, V
+// (128*N*r bytes: 32 MiB for Better Auth's N=16384, r=16) and XY (256*r
+// bytes), from a cache instead of allocating them on every call:
+//
+//	key, err := scrypt.Key(password, salt, scrypt.BetterAuthN, scrypt.BetterAuthR,
+//		scrypt.BetterAuthP, scrypt.BetterAuthKeyLen)
+//
+// A fresh 32 MiB allocation per hash costs the runtime's zeroing, page
+// faults on new pages, and GC cycles that let the heap grow to about twice
+// the buffers in flight; with the cache, the number of V buffers follows
+// the number of hashes in flight (bounded by the caller's concurrency gate,
+// auth.Config.HashConcurrency) and each is reused. Only Better Auth's size
+// (BetterAuthN, BetterAuthR) is cached; other sizes are allocated per call.
 // The inner loop also avoids two copies x/crypto makes: BlockMix writes
 // V_i straight into V, and the second loop folds X xor V_j into
 // BlockMix's Salsa20/8 input.
@@ -38,41 +33,62 @@ import (
 // garbage, stay unwiped in the heap until the memory is reused, and the
 // password string itself cannot be wiped in Go either. The cache keeps that
 // kind of residue for no longer (the next hash overwrites it, and an idle
-// buffer is let go after scryptCacheIdle). The small buffers that hold the
+// buffer is let go after cacheIdle). The small buffers that hold the
 // final, most directly useful state (B and XY) are cleared after each
 // hash; clearing V as well would cost the 32 MiB memclr that reuse
 // avoids.
+package scrypt
 
-var (
-	errScryptN      = errors.New("auth: scrypt: N must be a power of 2 greater than 1")
-	errScryptParams = errors.New("auth: scrypt: r, p and keyLen must be positive")
-	errScryptLarge  = errors.New("auth: scrypt: parameters are too large")
+import (
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+	"time"
 )
 
-// scryptMaxV bounds V (128*N*r bytes) beyond the overflow checks shared with
+// Better Auth's scrypt parameters (its hashPassword: N=16384, r=16, p=1,
+// a 64-byte key). Key keeps the buffers of this (N, r) for reuse.
+const (
+	BetterAuthN      = 16384
+	BetterAuthR      = 16
+	BetterAuthP      = 1
+	BetterAuthKeyLen = 64
+)
+
+var (
+	errScryptN      = errors.New("scrypt: N must be a power of 2 greater than 1")
+	errScryptParams = errors.New("scrypt: r, p and keyLen must be positive")
+	errScryptLarge  = errors.New("scrypt: parameters are too large")
+)
+
+// maxV bounds V (128*N*r bytes) beyond the overflow checks shared with
 // x/crypto, so that no accepted size makes the allocation itself panic
 // ("len out of range") on 64-bit platforms. 1 TiB is far above anything
 // that could be computed. keyLen is bounded by PBKDF2's (2^32-1)*32 bytes
 // up front, so that a key too long fails before the work, not after.
-const scryptMaxV = 1 << 40
+const maxV = 1 << 40
 
-// scryptScratch holds the V and XY buffers for one (N, r).
-type scryptScratch struct {
+// scratch holds the V and XY buffers for one (N, r).
+type scratch struct {
 	v       []uint32 // 32*N*r words
 	xy      []uint32 // 64*r words
 	release func()   // frees v when it lives outside the Go heap
 }
 
-// scryptCache keeps the scratch buffers of Better Auth's parameters
-// (scryptN, scryptR) for reuse: every ScryptHasher hash uses that size,
-// while other sizes (tests, RFC vectors) are allocated per call so that no
-// unusual size is kept alive.
+// cache keeps the scratch buffers of Better Auth's parameters
+// (BetterAuthN, BetterAuthR) for reuse: every auth.ScryptHasher hash uses
+// that size, while other sizes (tests, RFC vectors) are allocated per call
+// so that no unusual size is kept alive.
 //
 // It is not a sync.Pool: the GC empties a sync.Pool within two cycles, and
 // under a flood of cheap refused requests GC cycles come many times a
 // second, so each hash would again allocate 32 MiB and fault its pages in.
-// The cache holds at most scryptCacheMax buffers, as long as hashes keep
-// coming, and frees each one after scryptCacheIdle without use, so that a
+// The cache holds at most cacheMax buffers, as long as hashes keep
+// coming, and frees each one after cacheIdle without use, so that a
 // server that stops hashing goes back to its small footprint.
 //
 // Where the platform allows (newVBuffer), V lives outside the Go heap, in
@@ -82,18 +98,18 @@ type scryptScratch struct {
 // (a sign-in flood reached 240-260 MB of RSS that way, against about 100
 // MB off the heap), and an expired buffer goes back to the kernel at once
 // instead of waiting for the scavenger.
-var scryptCache = scratchCache{max: scryptCacheMax, idle: scryptCacheIdle}
+var cache = scratchCache{max: cacheMax, idle: cacheIdle}
 
-// scryptFresh counts the V buffers of Better Auth's size made so far (a
+// freshV counts the V buffers of Better Auth's size made so far (a
 // test sees the cache work by it).
-var scryptFresh atomic.Int64
+var freshV atomic.Int64
 
 const (
-	// scryptCacheMax is at least the hashing gate's default concurrency
+	// cacheMax is at least auth's hashing gate's default concurrency
 	// on small machines; a larger gate still works, its extra hashes
 	// allocate.
-	scryptCacheMax  = 8
-	scryptCacheIdle = time.Second
+	cacheMax  = 8
+	cacheIdle = time.Second
 )
 
 // scratchCache is a LIFO of idle scratch buffers that expire.
@@ -107,11 +123,11 @@ type scratchCache struct {
 }
 
 type idleScratch struct {
-	s     *scryptScratch
+	s     *scratch
 	since time.Time
 }
 
-func (c *scratchCache) get() *scryptScratch {
+func (c *scratchCache) get() *scratch {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := len(c.free)
@@ -124,7 +140,7 @@ func (c *scratchCache) get() *scryptScratch {
 	return s
 }
 
-func (c *scratchCache) put(s *scryptScratch) {
+func (c *scratchCache) put(s *scratch) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.free) >= c.max {
@@ -166,33 +182,33 @@ func (c *scratchCache) len() int {
 	return len(c.free)
 }
 
-func getScryptScratch(N, r int) *scryptScratch {
-	if N == scryptN && r == scryptR {
-		if s := scryptCache.get(); s != nil {
+func getScratch(N, r int) *scratch {
+	if N == BetterAuthN && r == BetterAuthR {
+		if s := cache.get(); s != nil {
 			return s
 		}
-		scryptFresh.Add(1)
+		freshV.Add(1)
 		v, release := newVBuffer(32 * N * r)
-		return &scryptScratch{v: v, xy: make([]uint32, 64*r), release: release}
+		return &scratch{v: v, xy: make([]uint32, 64*r), release: release}
 	}
-	return &scryptScratch{v: make([]uint32, 32*N*r), xy: make([]uint32, 64*r), release: func() {}}
+	return &scratch{v: make([]uint32, 32*N*r), xy: make([]uint32, 64*r), release: func() {}}
 }
 
-// putScryptScratch hands s back after a hash; s must not be used again.
-func putScryptScratch(s *scryptScratch, N, r int) {
+// putScratch hands s back after a hash; s must not be used again.
+func putScratch(s *scratch, N, r int) {
 	clear(s.xy)
-	if N == scryptN && r == scryptR {
-		scryptCache.put(s)
+	if N == BetterAuthN && r == BetterAuthR {
+		cache.put(s)
 		return
 	}
 	s.release()
 }
 
-// scryptDerive returns scrypt(password, salt, N, r, p, keyLen) as defined
+// Key returns scrypt(password, salt, N, r, p, keyLen) as defined
 // in RFC 7914. N must be a power of 2 greater than 1, r, p and keyLen
 // positive, and r*p < 2^30; parameters out of range, or sizes that would
-// overflow, are an error (never a panic).
-func scryptDerive(password, salt []byte, N, r, p, keyLen int) ([]byte, error) {
+// overflow, are an error (never a panic). It is safe for concurrent use.
+func Key(password, salt []byte, N, r, p, keyLen int) ([]byte, error) {
 	if N <= 1 || N&(N-1) != 0 {
 		return nil, errScryptN
 	}
@@ -200,7 +216,7 @@ func scryptDerive(password, salt []byte, N, r, p, keyLen int) ([]byte, error) {
 		return nil, errScryptParams
 	}
 	if uint64(r)*uint64(p) >= 1<<30 || r > maxInt/128/p || r > maxInt/256 || N > maxInt/128/r ||
-		uint64(N)*uint64(r) > scryptMaxV/128 || uint64(keyLen) > (1<<32-1)*sha256.Size {
+		uint64(N)*uint64(r) > maxV/128 || uint64(keyLen) > (1<<32-1)*sha256.Size {
 		return nil, errScryptLarge
 	}
 	pw := string(password)
@@ -210,11 +226,11 @@ func scryptDerive(password, salt []byte, N, r, p, keyLen int) ([]byte, error) {
 		return nil, err
 	}
 	defer clear(b)
-	s := getScryptScratch(N, r)
+	s := getScratch(N, r)
 	for i := range p {
 		smix(b[i*128*r:(i+1)*128*r], r, N, s.v, s.xy)
 	}
-	putScryptScratch(s, N, r)
+	putScratch(s, N, r)
 	return pbkdf2.Key(sha256.New, pw, b, 1, keyLen)
 }
 
