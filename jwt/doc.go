@@ -1,5 +1,6 @@
-// Package jwt is Better Auth's JWT plugin for an auth.Auth, and the
-// verifier other Go services use to check its tokens without a database.
+// Package jwt is Better Auth's JWT plugin for an auth.Auth: it issues the
+// access tokens that other services check with package jwt/verify (which
+// does not import the SDK).
 //
 // # Issuing tokens (the auth server)
 //
@@ -23,7 +24,7 @@
 // Plugin.Mint mints the same token from Go.
 //
 // Keys live in the "jwks" table with Better Auth's columns; private keys are
-// encrypted with the auth secret exactly as Better Auth does (see Seal), so
+// encrypted with the auth secret exactly as Better Auth does (see SealColumn), so
 // a Better Auth deployment and this package can share the table. The first
 // key is created on first use; Plugin.RotateKeys (or
 // Options.KeyRotationInterval) replaces the signing key, and retired keys
@@ -33,21 +34,15 @@
 //
 // # Verifying tokens (any Go service)
 //
-//	v, err := jwt.NewVerifier("https://auth.example.com/api/auth/jwks",
-//		jwt.WithIssuer("https://auth.example.com"),
-//		jwt.WithAudience("https://auth.example.com"))
+// Services that receive the tokens import only
+// github.com/managarten/mana-auth/jwt/verify:
+//
+//	v, err := verify.New("https://auth.example.com/api/auth/jwks",
+//		verify.WithIssuer("https://auth.example.com"),
+//		verify.WithAudience("https://auth.example.com"))
 //	…
-//	mux.Handle("/api/", jwt.Middleware(v, jwt.MiddlewareOptions{})(api))
+//	mux.Handle("/api/", verify.Middleware(v, verify.MiddlewareOptions{})(api))
 //
-//	func api(w http.ResponseWriter, r *http.Request) {
-//		c := jwt.ClaimsFrom(r.Context()) // c.Subject, c.Email, c.Role, c.SessionID, c.Raw
-//	}
-//
-// Or directly: claims, err := v.Verify(ctx, token). The verifier accepts
-// only alg EdDSA (or Ed25519), requires a kid and exp, checks nbf with a
-// leeway, and iss / aud when configured. It fetches and caches the JWKS,
-// refetching on an unknown kid at most once per MinRefreshInterval; fetches
-// have a timeout and a size limit. Errors are *Error values with stable
-// codes (ErrTokenExpired, ErrInvalidSignature, ErrUnknownKey, …).
-// NewStaticVerifier verifies against fixed keys.
+// In the auth server itself, Plugin.Verify checks a token against the
+// plugin's key table (no HTTP round trip); its errors are *verify.Error.
 package jwt

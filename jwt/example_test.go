@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/jwt"
+	"github.com/managarten/mana-auth/jwt/verify"
 	"github.com/managarten/mana-auth/storage/memory"
 )
 
@@ -70,8 +70,8 @@ func ExampleNew() {
 	fmt.Println("status:", resp.StatusCode)
 	fmt.Println("compact JWS:", strings.Count(body.Token, ".") == 2)
 
-	// Verify it against the server's JWKS.
-	v, err := jwt.NewVerifier(baseURL+"/api/auth/jwks", jwt.WithIssuer(baseURL), jwt.WithAudience(baseURL))
+	// Verify it against the server's JWKS, as another service would.
+	v, err := verify.New(baseURL+"/api/auth/jwks", verify.WithIssuer(baseURL), verify.WithAudience(baseURL))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -88,9 +88,10 @@ func ExampleNew() {
 	// lifetime: 15m0s
 }
 
-// ExampleNewVerifier verifies a token in a service that only knows the
-// auth server's JWKS URL.
-func ExampleNewVerifier() {
+// ExamplePlugin_Mint mints a user's token from Go and verifies it in a
+// service that only knows the auth server's JWKS URL (package jwt/verify,
+// which does not import the SDK).
+func ExamplePlugin_Mint() {
 	baseURL, a, p, stop := startAuth()
 	defer stop()
 
@@ -106,8 +107,8 @@ func ExampleNewVerifier() {
 	}
 
 	// In another service: no database, just the JWKS URL.
-	v, err := jwt.NewVerifier(baseURL+"/api/auth/jwks",
-		jwt.WithIssuer(baseURL), jwt.WithAudience(baseURL))
+	v, err := verify.New(baseURL+"/api/auth/jwks",
+		verify.WithIssuer(baseURL), verify.WithAudience(baseURL))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -129,51 +130,4 @@ func ExampleNewVerifier() {
 	// Output:
 	// true true bo@example.com
 	// jwt: INVALID_SIGNATURE: invalid signature
-}
-
-// ExampleMiddleware protects an API with the verifier: the handler reads
-// the claims from the request context.
-func ExampleMiddleware() {
-	baseURL, a, p, stop := startAuth()
-	defer stop()
-	ctx := context.Background()
-	res, err := a.SignUpEmail(ctx, auth.SignUpInput{Name: "Cy", Email: "cy@example.com", Password: "correct horse battery"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	token, _ := p.Mint(ctx, &auth.SessionData{Session: res.Session, User: res.User})
-
-	v, _ := jwt.NewVerifier(baseURL+"/api/auth/jwks", jwt.WithIssuer(baseURL), jwt.WithAudience(baseURL))
-	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := jwt.ClaimsFrom(r.Context())
-		fmt.Fprintf(w, "hello %s (%s)", c.Email, c.Role)
-	})
-	srv := httptest.NewServer(jwt.Middleware(v, jwt.MiddlewareOptions{})(api))
-	defer srv.Close()
-
-	get := func(auth string) {
-		req, _ := http.NewRequest("GET", srv.URL+"/me", nil)
-		if auth != "" {
-			req.Header.Set("Authorization", auth)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			log.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		fmt.Println(resp.StatusCode, string(b))
-		if h := resp.Header.Get("WWW-Authenticate"); h != "" {
-			fmt.Println("  WWW-Authenticate:", h)
-		}
-	}
-	get("Bearer " + token)
-	get("")
-	get("Bearer not-a-jwt")
-	// Output:
-	// 200 hello cy@example.com (user)
-	// 401 {"message":"missing bearer token","code":"MISSING_TOKEN"}
-	//   WWW-Authenticate: Bearer
-	// 401 {"message":"token is not a compact JWS (want 3 parts)","code":"MALFORMED_TOKEN"}
-	//   WWW-Authenticate: Bearer error="invalid_token", error_description="token is not a compact JWS (want 3 parts)"
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/jwt/verify"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -189,7 +190,7 @@ func (e *env) jwks() map[string]ed25519.PublicKey {
 	if resp.StatusCode != 200 {
 		e.t.Fatalf("GET /jwks: %d %s", resp.StatusCode, body)
 	}
-	keys, err := ParseJWKS(body)
+	keys, err := verify.ParseJWKS(body)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -212,7 +213,7 @@ func decodeSegment(t *testing.T, token string, i int) map[string]any {
 	if len(parts) != 3 {
 		t.Fatalf("token has %d parts", len(parts))
 	}
-	b, err := b64.DecodeString(parts[i])
+	b, err := rawB64.DecodeString(parts[i])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,56 +222,6 @@ func decodeSegment(t *testing.T, token string, i int) map[string]any {
 		t.Fatal(err)
 	}
 	return m
-}
-
-// testKey is a deterministic Ed25519 key for tests that need stable tokens.
-func testKey(seed byte) ed25519.PrivateKey {
-	s := make([]byte, ed25519.SeedSize)
-	for i := range s {
-		s[i] = seed + byte(i)
-	}
-	return ed25519.NewKeyFromSeed(s)
-}
-
-// makeToken signs header and claims (marshalled as given) with key.
-func makeToken(t testing.TB, key ed25519.PrivateKey, header, claims any) string {
-	t.Helper()
-	h := encodeJSONSegment(t, header)
-	p := encodeJSONSegment(t, claims)
-	sig := ed25519.Sign(key, []byte(h+"."+p))
-	return h + "." + p + "." + b64.EncodeToString(sig)
-}
-
-func encodeJSONSegment(t testing.TB, v any) string {
-	t.Helper()
-	if s, ok := v.(string); ok {
-		return b64.EncodeToString([]byte(s))
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b64.EncodeToString(b)
-}
-
-// jwksDoc renders public keys as a JWKS document.
-func jwksDoc(keys map[string]ed25519.PublicKey) []byte {
-	type jwk struct {
-		Kty string `json:"kty"`
-		Crv string `json:"crv"`
-		X   string `json:"x"`
-		Kid string `json:"kid"`
-		Alg string `json:"alg"`
-	}
-	var doc struct {
-		Keys []jwk `json:"keys"`
-	}
-	doc.Keys = []jwk{}
-	for kid, k := range keys {
-		doc.Keys = append(doc.Keys, jwk{"OKP", "Ed25519", rawB64.EncodeToString(k), kid, "EdDSA"})
-	}
-	b, _ := json.Marshal(doc)
-	return b
 }
 
 // rolePlugin adds a "role" field to the user table (as the admin plugin does).

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/jwt/verify"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -176,7 +177,7 @@ func (p *Plugin) build(rows []storage.Record, now time.Time) (*keyCache, error) 
 		if !ok {
 			continue
 		}
-		if _, pub, err := parsePublicJWK([]byte(r.String("publicKey"))); err == nil {
+		if pub, err := verify.ParseJWK([]byte(r.String("publicKey"))); err == nil {
 			c.public[r.String("id")] = publicKey{key: pub, until: until}
 		}
 	}
@@ -309,12 +310,11 @@ func mustJSON(s string) json.RawMessage {
 	return b
 }
 
-// pluginKeys is the key source of Plugin.Verify: the plugin's cache,
-// reloaded when stale, or at most once per second for an unknown kid.
-type pluginKeys struct{ p *Plugin }
-
-func (k pluginKeys) key(ctx context.Context, kid string) (ed25519.PublicKey, error) {
-	p := k.p
+// publicKey is the verify.KeyFunc of Plugin.Verify: the plugin's cache,
+// reloaded when stale, or at most once per second for an unknown kid. A
+// load failure is returned as is (verify.ErrKeySetUnavailable to the
+// caller of Verify).
+func (p *Plugin) publicKey(ctx context.Context, kid string) (ed25519.PublicKey, error) {
 	now := p.a.Now()
 	c := p.cache.Load()
 	_, known := lookupPublic(c, kid, now)
@@ -324,18 +324,15 @@ func (k pluginKeys) key(ctx context.Context, kid string) (ed25519.PublicKey, err
 			var err error
 			if c, err = p.load(ctx, now, false); err != nil {
 				p.mu.Unlock()
-				return nil, ErrKeySetUnavailable.with("", err)
+				return nil, err
 			}
 		} else {
 			c = c2
 		}
 		p.mu.Unlock()
 	}
-	pub, ok := lookupPublic(c, kid, now)
-	if !ok {
-		return nil, ErrUnknownKey
-	}
-	return pub, nil
+	pub, _ := lookupPublic(c, kid, now)
+	return pub, nil // nil: verify.ErrUnknownKey
 }
 
 func lookupPublic(c *keyCache, kid string, now time.Time) (ed25519.PublicKey, bool) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/jwt/verify"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -86,7 +87,7 @@ type Plugin struct {
 
 	mu       sync.Mutex // serializes key loading, creation and rotation
 	cache    atomic.Pointer[keyCache]
-	verifier *Verifier
+	verifier *verify.Verifier
 }
 
 var (
@@ -143,12 +144,9 @@ func (p *Plugin) Init(a *auth.Auth) error {
 	if p.aud == "" {
 		p.aud = origin
 	}
-	p.verifier = &Verifier{
-		cfg: verifierConfig{issuer: p.iss, audiences: []string{p.aud}, leeway: DefaultLeeway,
-			now: a.Now, maxTokenSize: DefaultMaxTokenSize},
-		src: pluginKeys{p},
-	}
-	return nil
+	p.verifier, err = verify.NewKeyFunc(p.publicKey,
+		verify.WithIssuer(p.iss), verify.WithAudience(p.aud), verify.WithNow(a.Now))
+	return err
 }
 
 // Origin returns the origin of a URL as JavaScript's URL.origin does:
@@ -308,13 +306,15 @@ func (p *Plugin) customPayload(ctx context.Context, sd *auth.SessionData, iat, e
 }
 
 // Verify checks a token minted by this plugin (or by Better Auth sharing
-// the key table): signature against the current and still-published keys,
-// exp/nbf with 30s leeway, iss and aud as the plugin writes them, kid and
-// sub present. It reads keys from the plugin's cache, so in-process
-// verification needs no HTTP round trip.
-func (p *Plugin) Verify(ctx context.Context, token string) (*Claims, error) {
+// the key table) as a [verify.Verifier] does: signature against the
+// current and still-published keys, exp/nbf with 30s leeway, iss and aud
+// as the plugin writes them, kid and sub present. It reads keys from the
+// plugin's cache, so in-process verification needs no HTTP round trip.
+// Every error is a *verify.Error (a storage failure is
+// verify.ErrKeySetUnavailable, with the cause).
+func (p *Plugin) Verify(ctx context.Context, token string) (*verify.Claims, error) {
 	if p.verifier == nil {
-		return nil, errNotInitialized
+		return nil, &verify.Error{Code: verify.ErrKeySetUnavailable.Code, Message: verify.ErrKeySetUnavailable.Message, Err: errNotInitialized}
 	}
 	return p.verifier.Verify(ctx, token)
 }

@@ -10,13 +10,16 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/jwt/verify"
 	"github.com/managarten/mana-auth/storage"
+	"github.com/managarten/mana-auth/storage/memory"
 )
 
 // TestEndToEnd signs up over HTTP, fetches /token and verifies it with a
@@ -29,7 +32,7 @@ func TestEndToEnd(t *testing.T) {
 	su := e.signUp("jay@example.com")
 
 	tok := e.token()
-	v, err := NewVerifier(e.url("/jwks"), WithIssuer(e.base), WithAudience(e.base), WithNow(clk.Now))
+	v, err := verify.New(e.url("/jwks"), verify.WithIssuer(e.base), verify.WithAudience(e.base), verify.WithNow(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +57,7 @@ func TestEndToEnd(t *testing.T) {
 	if diff := cmp.Diff(wantRaw, c.Raw); diff != "" {
 		t.Errorf("claims (-want +got):\n%s", diff)
 	}
-	want := &Claims{
+	want := &verify.Claims{
 		Subject: su.User.ID, Email: "jay@example.com", Role: "user", SessionID: gs.Session.ID,
 		Issuer: e.base, Audience: []string{e.base}, IssuedAt: time.Unix(iat, 0).UTC(),
 		ExpiresAt: time.Unix(iat+900, 0).UTC(), KeyID: c.KeyID, Raw: wantRaw, JSON: c.JSON,
@@ -258,6 +261,77 @@ func TestPayloadError(t *testing.T) {
 	}
 }
 
+// failingDB is a memory adapter whose reads of the key table fail while
+// fail is set.
+type failingDB struct {
+	*memory.Adapter
+	fail atomic.Bool
+}
+
+var errDBDown = errors.New("database down")
+
+func (d *failingDB) FindMany(ctx context.Context, table string, q storage.Query) ([]storage.Record, error) {
+	if table == TableJWKS && d.fail.Load() {
+		return nil, errDBDown
+	}
+	return d.Adapter.FindMany(ctx, table, q)
+}
+
+// TestVerifyErrors: Plugin.Verify's errors are *verify.Error with a code,
+// also when it cannot run (not registered) or cannot read its keys (the
+// cause kept for the logs), as a verify.Verifier's are.
+func TestVerifyErrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	asCoded := func(t *testing.T, err error, want error) {
+		t.Helper()
+		var ve *verify.Error
+		if !errors.As(err, &ve) || ve.Code == "" || !errors.Is(err, want) {
+			t.Fatalf("Verify: %#v, want a *verify.Error matching %v", err, want)
+		}
+	}
+
+	_, err := New(Options{}).Verify(ctx, "x.y.z")
+	asCoded(t, err, verify.ErrKeySetUnavailable)
+	if !errors.Is(err, errNotInitialized) {
+		t.Errorf("unregistered plugin: %v does not say so", err)
+	}
+
+	clk := newClock(time.Date(2032, 1, 1, 0, 0, 0, 0, time.UTC))
+	db := &failingDB{Adapter: memory.New()}
+	p := New(Options{})
+	a, err := auth.New(auth.Config{BaseURL: "https://auth.example.com", Secret: testSecret, Now: clk.Now,
+		RateLimit: auth.RateLimitConfig{Disabled: true}}, db, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := p.Mint(ctx, &auth.SessionData{Session: &auth.Session{ID: "s"}, User: &auth.User{ID: "u", Email: "u@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Verify(ctx, "not a token")
+	asCoded(t, err, verify.ErrMalformed)
+
+	// The cache goes stale while the key table cannot be read.
+	db.fail.Store(true)
+	clk.Advance(DefaultKeyCacheTTL)
+	_, err = p.Verify(ctx, tok)
+	asCoded(t, err, verify.ErrKeySetUnavailable)
+	if !errors.Is(err, errDBDown) {
+		t.Errorf("storage failure: %v does not keep the cause", err)
+	}
+	db.fail.Store(false)
+	if _, err := p.Verify(ctx, tok); err != nil {
+		t.Errorf("after the database is back: %v", err)
+	}
+}
+
 // TestOptions covers issuer/audience/expiration overrides, the JWKS path
 // and cache header, and invalid options.
 func TestOptions(t *testing.T) {
@@ -273,11 +347,11 @@ func TestOptions(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-cache" {
 		t.Fatalf("custom JWKS path: %d %v", resp.StatusCode, resp.Header)
 	}
-	keys, err := ParseJWKS(body)
+	keys, err := verify.ParseJWKS(body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, _ := NewStaticVerifier(keys, WithIssuer("https://issuer.example"), WithAudience("api://mana"), WithNow(clk.Now))
+	v, _ := verify.NewStatic(keys, verify.WithIssuer("https://issuer.example"), verify.WithAudience("api://mana"), verify.WithNow(clk.Now))
 	c, err := v.Verify(context.Background(), tok)
 	if err != nil {
 		t.Fatal(err)
@@ -340,12 +414,17 @@ func TestConcurrentFirstUse(t *testing.T) {
 					errs <- err
 					return
 				}
-				parsed, err := parseJWS(tok, DefaultMaxTokenSize, nil)
+				var h struct{ Kid string }
+				head, _, _ := strings.Cut(tok, ".")
+				b, err := rawB64.DecodeString(head)
+				if err == nil {
+					err = json.Unmarshal(b, &h)
+				}
 				if err != nil {
 					errs <- err
 					return
 				}
-				kids <- parsed.kid
+				kids <- h.Kid
 				return
 			}
 			resp, err := http.Get(e.url("/jwks"))

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/jwt/verify"
 )
 
 func kidOf(t *testing.T, tok string) string {
@@ -41,7 +42,7 @@ func TestRotation(t *testing.T) {
 
 	tok1 := e.token()
 	kid1 := kidOf(t, tok1)
-	remote, err := NewVerifier(e.url("/jwks"), WithNow(clk.Now), WithIssuer(e.base), WithAudience(e.base))
+	remote, err := verify.New(e.url("/jwks"), verify.WithNow(clk.Now), verify.WithIssuer(e.base), verify.WithAudience(e.base))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestRotation(t *testing.T) {
 	}
 	// The remote verifier learns kid2 on first sight (unknown kid → refetch,
 	// allowed once MinRefreshInterval has passed since the last fetch).
-	clk.Advance(DefaultMinRefreshInterval)
+	clk.Advance(verify.DefaultMinRefreshInterval)
 	for _, tok := range []string{tok1, tok2} {
 		if _, err := remote.Verify(ctx, tok); err != nil {
 			t.Errorf("remote Verify right after rotation: %v", err)
@@ -78,7 +79,7 @@ func TestRotation(t *testing.T) {
 		if got := kids(keys); !cmp.Equal(got, wantKids) {
 			t.Errorf("%s: JWKS kids = %v, want %v", when, got, wantKids)
 		}
-		sv, _ := NewStaticVerifier(keys, WithNow(clk.Now))
+		sv, _ := verify.NewStatic(keys, verify.WithNow(clk.Now))
 		if _, err := sv.Verify(ctx, tok1); !errors.Is(err, wantOld) || (err == nil) != (wantOld == nil) {
 			t.Errorf("%s: old token: %v, want %v", when, err, wantOld)
 		}
@@ -95,10 +96,10 @@ func TestRotation(t *testing.T) {
 			t.Errorf("%s: new token: %v", when, err)
 		}
 	}
-	clk.Advance(47*time.Hour - DefaultMinRefreshInterval)
+	clk.Advance(47*time.Hour - verify.DefaultMinRefreshInterval)
 	check("within grace", sortStrings(kid1, kid2), nil)
 	clk.Advance(time.Hour + time.Second)
-	check("after grace", []string{kid2}, ErrUnknownKey)
+	check("after grace", []string{kid2}, verify.ErrUnknownKey)
 	if e.keyCount() != 2 {
 		t.Errorf("%d rows; retired keys stay in the table", e.keyCount())
 	}

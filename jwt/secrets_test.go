@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/jwt/verify"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -157,7 +158,7 @@ func TestBetterAuthRotatedJWKS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, pub, err := parsePublicJWK([]byte(r.PublicKey))
+		pub, err := verify.ParseJWK([]byte(r.PublicKey))
 		if err != nil || !pub.Equal(priv.Public()) {
 			t.Fatalf("row %d: private key does not match publicKey (%v)", i, err)
 		}

@@ -15,7 +15,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/managarten/mana-auth/auth"
-	"github.com/managarten/mana-auth/jwt"
+	"github.com/managarten/mana-auth/jwt/verify"
 	"github.com/managarten/mana-auth/org"
 	"github.com/managarten/mana-auth/passkey"
 	"github.com/managarten/mana-auth/storage"
@@ -48,15 +48,15 @@ func (env *e2e) eventTypes(t *testing.T, userID string) []string {
 
 // verifyOffline checks an access token against the server's published
 // JWKS, as a downstream service does.
-func (env *e2e) verifyOffline(t *testing.T, tok string) *jwt.Claims {
+func (env *e2e) verifyOffline(t *testing.T, tok string) *verify.Claims {
 	t.Helper()
 	r := env.get(t, "/api/v1/auth/jwks")
 	want(t, "jwks", r, 200, "")
-	keys, err := jwt.ParseJWKS([]byte(r.raw))
+	keys, err := verify.ParseJWKS([]byte(r.raw))
 	if err != nil || len(keys) == 0 {
 		t.Fatalf("jwks %s: %v", r.raw, err)
 	}
-	v, err := jwt.NewStaticVerifier(keys, jwt.WithIssuer(env.s.cfg.BaseURL), jwt.WithAudience("mana"), jwt.WithNow(env.clock.Now))
+	v, err := verify.NewStatic(keys, verify.WithIssuer(env.s.cfg.BaseURL), verify.WithAudience("mana"), verify.WithNow(env.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

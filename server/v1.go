@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/managarten/mana-auth/auth"
-	"github.com/managarten/mana-auth/jwt"
+	"github.com/managarten/mana-auth/jwt/verify"
 )
 
 // envelope is the error body of /api/v1/auth/*: {"error":CODE,"message",
@@ -172,7 +172,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 		if strings.Count(tok, ".") == 2 {
 			c, err := s.jwt.Verify(r.Context(), tok)
 			if err != nil {
-				if errors.Is(err, jwt.ErrKeySetUnavailable) {
+				if errors.Is(err, verify.ErrKeySetUnavailable) {
 					return nil, auth.ErrUnavailable
 				}
 				return nil, errBadToken

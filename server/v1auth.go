@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
-	"github.com/managarten/mana-auth/jwt"
+	"github.com/managarten/mana-auth/jwt/verify"
 )
 
 // jwtReason is the stable code of a token verification failure.
 func jwtReason(err error) string {
-	var je *jwt.Error
+	var je *verify.Error
 	if errors.As(err, &je) && je.Code != "" {
 		return je.Code
 	}
@@ -239,7 +239,7 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := s.jwt.Verify(r.Context(), in.Token)
 	if err != nil {
-		if errors.Is(err, jwt.ErrKeySetUnavailable) {
+		if errors.Is(err, verify.ErrKeySetUnavailable) {
 			writeEnvelope(w, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "Keys unavailable", 0)
 			return
 		}

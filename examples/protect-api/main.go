@@ -1,7 +1,9 @@
 // Command protect-api is a service with no database that trusts the access
 // tokens (JWTs) of a mana-auth server: it verifies them against the
-// server's JWKS with jwt.NewVerifier and jwt.Middleware, reads the claims
-// from the request context, and requires role "admin" on one route.
+// server's JWKS with verify.New and verify.Middleware, reads the claims
+// from the request context, and requires role "admin" on one route. It
+// imports only package jwt/verify (the standard library and go-jose), not
+// the SDK.
 //
 // Start a mana-auth server and this service:
 //
@@ -31,7 +33,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/managarten/mana-auth/jwt"
+	"github.com/managarten/mana-auth/jwt/verify"
 )
 
 func main() {
@@ -53,7 +55,7 @@ func env(name, def string) string {
 
 // run serves the API on addr until ctx ends.
 func run(ctx context.Context, addr, jwksURL, issuer, audience string) error {
-	v, err := jwt.NewVerifier(jwksURL, jwt.WithIssuer(issuer), jwt.WithAudience(audience))
+	v, err := verify.New(jwksURL, verify.WithIssuer(issuer), verify.WithAudience(audience))
 	if err != nil {
 		return err
 	}
@@ -81,9 +83,9 @@ func run(ctx context.Context, addr, jwksURL, issuer, audience string) error {
 //	GET /healthz           public
 //	GET /api/profile       any valid token → the caller's claims
 //	GET /api/admin/report  a valid token with role "admin" (403 otherwise)
-func newAPI(v *jwt.Verifier) http.Handler {
-	signedIn := jwt.Middleware(v, jwt.MiddlewareOptions{})
-	admin := jwt.Middleware(v, jwt.MiddlewareOptions{RequireRole: []string{"admin"}})
+func newAPI(v *verify.Verifier) http.Handler {
+	signedIn := verify.Middleware(v, verify.MiddlewareOptions{})
+	admin := verify.Middleware(v, verify.MiddlewareOptions{RequireRole: []string{"admin"}})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -97,7 +99,7 @@ func newAPI(v *jwt.Verifier) http.Handler {
 // profile answers the caller's identity, straight from the token: no
 // database, no call to the auth server.
 func profile(w http.ResponseWriter, r *http.Request) {
-	c := jwt.ClaimsFrom(r.Context())
+	c := verify.ClaimsFrom(r.Context())
 	writeJSON(w, map[string]any{
 		"userId":    c.Subject,
 		"email":     c.Email,
@@ -109,7 +111,7 @@ func profile(w http.ResponseWriter, r *http.Request) {
 
 // report is for admins only: the middleware already refused other roles.
 func report(w http.ResponseWriter, r *http.Request) {
-	c := jwt.ClaimsFrom(r.Context())
+	c := verify.ClaimsFrom(r.Context())
 	writeJSON(w, map[string]any{"report": "all systems nominal", "requestedBy": c.Email})
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/jwt"
+	"github.com/managarten/mana-auth/jwt/verify"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -125,7 +126,7 @@ func TestProtectAPI(t *testing.T) {
 	adminToken := token(t, issuer, "boss@example.com")
 
 	// The service knows only the issuer's JWKS URL.
-	v, err := jwt.NewVerifier(issuer+"/api/auth/jwks", jwt.WithIssuer(issuer), jwt.WithAudience(audience))
+	v, err := verify.New(issuer+"/api/auth/jwks", verify.WithIssuer(issuer), verify.WithAudience(audience))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +178,7 @@ func TestProtectAPI(t *testing.T) {
 	}
 
 	// A service expecting another audience refuses these tokens.
-	v2, _ := jwt.NewVerifier(issuer+"/api/auth/jwks", jwt.WithIssuer(issuer), jwt.WithAudience("another-api"))
+	v2, _ := verify.New(issuer+"/api/auth/jwks", verify.WithIssuer(issuer), verify.WithAudience("another-api"))
 	api2 := httptest.NewServer(newAPI(v2))
 	defer api2.Close()
 	if r = get(t, api2.URL+"/api/profile", userToken); r.status != 401 || r.body["code"] != "INVALID_AUDIENCE" {
@@ -185,8 +186,8 @@ func TestProtectAPI(t *testing.T) {
 	}
 
 	// Tokens expire (15 minutes by default): seen from an hour later, 401.
-	v3, _ := jwt.NewVerifier(issuer+"/api/auth/jwks", jwt.WithIssuer(issuer), jwt.WithAudience(audience),
-		jwt.WithNow(func() time.Time { return time.Now().Add(time.Hour) }))
+	v3, _ := verify.New(issuer+"/api/auth/jwks", verify.WithIssuer(issuer), verify.WithAudience(audience),
+		verify.WithNow(func() time.Time { return time.Now().Add(time.Hour) }))
 	api3 := httptest.NewServer(newAPI(v3))
 	defer api3.Close()
 	if r = get(t, api3.URL+"/api/profile", userToken); r.status != 401 || r.body["code"] != "TOKEN_EXPIRED" {

@@ -25,7 +25,7 @@ var documentedStructs = []struct{ dir, pkg, typ string }{
 	{"auth", "auth", "Endpoint"},
 	{"auth", "auth", "Hooks"},
 	{"jwt", "jwt", "Options"},
-	{"jwt", "jwt", "MiddlewareOptions"},
+	{"jwt/verify", "verify", "MiddlewareOptions"},
 	{"magiclink", "magiclink", "Options"},
 	{"twofactor", "twofactor", "Options"},
 	{"org", "org", "Options"},

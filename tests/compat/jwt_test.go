@@ -19,6 +19,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/jwt"
+	"github.com/managarten/mana-auth/jwt/verify"
 )
 
 // TestJoseVerifiesOurJWT runs jwt-verify.mjs (npm `jose`:
@@ -116,7 +117,7 @@ func TestJoseVerifiesOurJWT(t *testing.T) {
 		t.Fatalf("jwt-verify.mjs printed %d results for %d tokens:\n%s\n%s", len(results), len(tokens), stdout.String(), stderr.String())
 	}
 
-	v, err := jwt.NewVerifier(jwksURL, jwt.WithIssuer(baseURL), jwt.WithAudience(baseURL))
+	v, err := verify.New(jwksURL, verify.WithIssuer(baseURL), verify.WithAudience(baseURL))
 	if err != nil {
 		t.Fatal(err)
 	}

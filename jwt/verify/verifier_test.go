@@ -1,4 +1,4 @@
-package jwt
+package verify
 
 import (
 	"context"
@@ -46,10 +46,10 @@ func claimsWith(kv ...any) map[string]any {
 	return m
 }
 
-func staticVerifier(t testing.TB, opts ...VerifierOption) *Verifier {
+func staticVerifier(t testing.TB, opts ...Option) *Verifier {
 	t.Helper()
-	opts = append([]VerifierOption{WithNow(func() time.Time { return vNow }), WithIssuer(vIss), WithAudience(vIss)}, opts...)
-	v, err := NewStaticVerifier(map[string]ed25519.PublicKey{vKid: vKey.Public().(ed25519.PublicKey)}, opts...)
+	opts = append([]Option{WithNow(func() time.Time { return vNow }), WithIssuer(vIss), WithAudience(vIss)}, opts...)
+	v, err := NewStatic(map[string]ed25519.PublicKey{vKid: vKey.Public().(ed25519.PublicKey)}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestVerifyRejects(t *testing.T) {
 	tests := []struct {
 		name  string
 		token string
-		opts  []VerifierOption
+		opts  []Option
 		want  error // nil: accepted
 	}{
 		{"valid", good, nil, nil},
@@ -102,7 +102,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"aud array containing ours", makeToken(t, vKey, vHead, claimsWith("aud", []any{"other", vIss})), nil, nil},
 		{"exp within leeway", makeToken(t, vKey, vHead, claimsWith("exp", vNow.Unix()-29)), nil, nil},
 		{"nbf within leeway", makeToken(t, vKey, vHead, claimsWith("nbf", vNow.Unix()+29)), nil, nil},
-		{"no iss/aud expected", makeToken(t, vKey, vHead, claimsWith("iss", nil, "aud", nil)), []VerifierOption{WithIssuer(""), WithAudience()}, nil},
+		{"no iss/aud expected", makeToken(t, vKey, vHead, claimsWith("iss", nil, "aud", nil)), []Option{WithIssuer(""), WithAudience()}, nil},
 
 		{"alg none", encodeJSONSegment(t, map[string]any{"alg": "none", "kid": vKid}) + "." + parts[1] + ".", nil, ErrBadAlgorithm},
 		{"alg none signed", makeToken(t, vKey, map[string]any{"alg": "none", "kid": vKid}, vClaim), nil, ErrBadAlgorithm},
@@ -129,7 +129,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"expired", makeToken(t, vKey, vHead, claimsWith("exp", vNow.Unix()-30)), nil, ErrTokenExpired},
 		{"expired long ago", makeToken(t, vKey, vHead, claimsWith("exp", 1)), nil, ErrTokenExpired},
 		{"nbf in the future", makeToken(t, vKey, vHead, claimsWith("nbf", vNow.Unix()+31)), nil, ErrTokenNotYetValid},
-		{"leeway 0", makeToken(t, vKey, vHead, claimsWith("exp", vNow.Unix())), []VerifierOption{WithLeeway(0)}, ErrTokenExpired},
+		{"leeway 0", makeToken(t, vKey, vHead, claimsWith("exp", vNow.Unix())), []Option{WithLeeway(0)}, ErrTokenExpired},
 		{"missing exp", makeToken(t, vKey, vHead, claimsWith("exp", nil)), nil, ErrInvalidClaims},
 		{"exp a string", makeToken(t, vKey, vHead, claimsWith("exp", "2099-01-01")), nil, ErrInvalidClaims},
 		{"exp negative", makeToken(t, vKey, vHead, claimsWith("exp", -5)), nil, ErrInvalidClaims},
@@ -164,7 +164,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"payload with trailing data", parts[0] + "." + b64.EncodeToString([]byte(`{"sub":"a"} x`)) + "." + parts[2], nil, ErrInvalidSignature},
 		{"oversized token", makeToken(t, vKey, vHead, claimsWith("pad", strings.Repeat("a", 8<<10))), nil, ErrTokenTooLarge},
 		{"oversized garbage", strings.Repeat("A", 1<<20), nil, ErrTokenTooLarge},
-		{"custom max size", good, []VerifierOption{WithMaxTokenSize(64)}, ErrTokenTooLarge},
+		{"custom max size", good, []Option{WithMaxTokenSize(64)}, ErrTokenTooLarge},
 	}
 	// Each case runs on a fresh verifier and on one that has just
 	// verified a good token (it then knows that token's header and skips
@@ -201,19 +201,82 @@ func TestVerifyRejects(t *testing.T) {
 	}
 }
 
-func TestNewVerifierURL(t *testing.T) {
+func TestConstructorsRefuse(t *testing.T) {
 	t.Parallel()
 	for _, u := range []string{"", "/jwks", "ftp://x/jwks", "http://", "::"} {
-		if _, err := NewVerifier(u); err == nil {
-			t.Errorf("NewVerifier(%q): no error", u)
+		if _, err := New(u); err == nil {
+			t.Errorf("New(%q): no error", u)
 		}
 	}
-	if _, err := NewStaticVerifier(map[string]ed25519.PublicKey{"k": make([]byte, 31)}); err == nil {
-		t.Error("NewStaticVerifier accepted a short key")
+	if _, err := NewStatic(map[string]ed25519.PublicKey{"k": make([]byte, 31)}); err == nil {
+		t.Error("NewStatic accepted a short key")
+	}
+	if _, err := NewKeyFunc(nil); err == nil {
+		t.Error("NewKeyFunc accepted a nil KeyFunc")
 	}
 	var nilV *Verifier
-	if _, err := nilV.Verify(context.Background(), "x"); err == nil {
-		t.Error("nil verifier accepted a token")
+	if _, err := nilV.Verify(context.Background(), "x"); !errors.Is(err, ErrKeySetUnavailable) {
+		t.Errorf("nil verifier: %v, want ErrKeySetUnavailable", err)
+	}
+	if err := nilV.Refresh(context.Background()); err != nil {
+		t.Errorf("nil verifier's Refresh: %v", err)
+	}
+}
+
+// TestKeyFunc: whatever a KeyFunc answers, Verify's error is an *Error
+// with a code: its own *Error as is, any other error as
+// ErrKeySetUnavailable keeping the cause, no key as ErrUnknownKey, and a
+// key of the wrong size (on which ed25519.Verify panics) as
+// ErrKeySetUnavailable.
+func TestKeyFunc(t *testing.T) {
+	t.Parallel()
+	good := makeToken(t, vKey, vHead, vClaim)
+	cause := errors.New("database down")
+	tests := []struct {
+		name      string
+		key       ed25519.PublicKey
+		err       error
+		want      error // nil: accepted
+		wantCause error
+	}{
+		{name: "key", key: vPub[vKid]},
+		{name: "no key", want: ErrUnknownKey},
+		{name: "own verdict", err: ErrUnknownKey.with("gone", nil), want: ErrUnknownKey},
+		{name: "wrapped verdict", err: fmt.Errorf("lookup: %w", ErrUnknownKey), want: ErrUnknownKey},
+		{name: "plain error", err: cause, want: ErrKeySetUnavailable, wantCause: cause},
+		{name: "context error", err: context.Canceled, want: ErrKeySetUnavailable, wantCause: context.Canceled},
+		{name: "short key", key: vPub[vKid][:31], want: ErrKeySetUnavailable},
+		{name: "private key as public", key: ed25519.PublicKey(vKey), want: ErrKeySetUnavailable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var gotKid string
+			v, err := NewKeyFunc(func(_ context.Context, kid string) (ed25519.PublicKey, error) {
+				gotKid = kid
+				return tc.key, tc.err
+			}, WithNow(func() time.Time { return vNow }), WithIssuer(vIss), WithAudience(vIss))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := v.Verify(context.Background(), good)
+			if gotKid != vKid {
+				t.Errorf("KeyFunc asked for kid %q, want %q", gotKid, vKid)
+			}
+			if tc.want == nil {
+				if err != nil || c == nil || c.Subject != "user-1" {
+					t.Fatalf("Verify: %v, %+v", err, c)
+				}
+				return
+			}
+			var je *Error
+			if !errors.As(err, &je) || !errors.Is(err, tc.want) || je.Code == "" || c != nil {
+				t.Fatalf("Verify: %#v, claims %v; want an *Error matching %v and no claims", err, c, tc.want)
+			}
+			if tc.wantCause != nil && !errors.Is(err, tc.wantCause) {
+				t.Errorf("Verify: %v does not keep the cause %v", err, tc.wantCause)
+			}
+		})
 	}
 }
 
@@ -264,7 +327,7 @@ func TestRemoteJWKS(t *testing.T) {
 		name   string
 		status int
 		body   string
-		opts   []VerifierOption
+		opts   []Option
 		want   error
 	}{
 		{"good", 200, `{"keys":[` + okp("") + `]}`, nil, nil},
@@ -285,14 +348,14 @@ func TestRemoteJWKS(t *testing.T) {
 		{"HTTP 500", 500, `{"keys":[` + okp("") + `]}`, nil, ErrKeySetUnavailable},
 		{"HTTP 404", 404, ``, nil, ErrKeySetUnavailable},
 		{"huge", 200, `{"keys":[` + okp("") + `],"pad":"` + strings.Repeat("a", DefaultMaxJWKSSize) + `"}`, nil, ErrKeySetUnavailable},
-		{"over custom limit", 200, `{"keys":[` + okp("") + `]}`, []VerifierOption{WithMaxJWKSSize(50)}, ErrKeySetUnavailable},
+		{"over custom limit", 200, `{"keys":[` + okp("") + `]}`, []Option{WithMaxJWKSSize(50)}, ErrKeySetUnavailable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv := newJWKSServer(t, []byte(tc.body))
 			srv.status = tc.status
-			v, err := NewVerifier(srv.URL, append([]VerifierOption{WithNow(func() time.Time { return vNow })}, tc.opts...)...)
+			v, err := New(srv.URL, append([]Option{WithNow(func() time.Time { return vNow })}, tc.opts...)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -325,7 +388,7 @@ func TestRemoteJWKSChunkedHuge(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	v, _ := NewVerifier(srv.URL)
+	v, _ := New(srv.URL)
 	start := time.Now()
 	_, err := v.Verify(context.Background(), makeToken(t, vKey, vHead, vClaim))
 	if !errors.Is(err, ErrKeySetUnavailable) || !strings.Contains(err.Error(), "larger than") {
@@ -350,7 +413,7 @@ func TestRemoteJWKSSlow(t *testing.T) {
 	t.Cleanup(func() { close(release); srv.Close() })
 	tok := makeToken(t, vKey, vHead, vClaim)
 
-	v, _ := NewVerifier(srv.URL, WithFetchTimeout(200*time.Millisecond))
+	v, _ := New(srv.URL, WithFetchTimeout(200*time.Millisecond))
 	start := time.Now()
 	_, err := v.Verify(context.Background(), tok)
 	if !errors.Is(err, ErrKeySetUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
@@ -360,7 +423,7 @@ func TestRemoteJWKSSlow(t *testing.T) {
 		t.Errorf("fetch timeout not applied: took %v", d)
 	}
 
-	v2, _ := NewVerifier(srv.URL, WithFetchTimeout(time.Minute))
+	v2, _ := New(srv.URL, WithFetchTimeout(time.Minute))
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start = time.Now()
@@ -380,7 +443,7 @@ func TestRefreshRateLimit(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock(vNow)
 	srv := newJWKSServer(t, jwksDoc(vPub))
-	v, _ := NewVerifier(srv.URL, WithNow(clk.Now), WithMinRefreshInterval(30*time.Second))
+	v, _ := New(srv.URL, WithNow(clk.Now), WithMinRefreshInterval(30*time.Second))
 	good := makeToken(t, vKey, vHead, vClaim)
 	unknown := func(i int) string {
 		return makeToken(t, vKey, map[string]any{"alg": "EdDSA", "kid": fmt.Sprintf("nope-%d", i)}, vClaim)
@@ -451,7 +514,7 @@ func TestInitialFetchFailure(t *testing.T) {
 	clk := newClock(vNow)
 	srv := newJWKSServer(t, nil)
 	srv.set(503, nil)
-	v, _ := NewVerifier(srv.URL, WithNow(clk.Now))
+	v, _ := New(srv.URL, WithNow(clk.Now))
 	good := makeToken(t, vKey, vHead, vClaim)
 	for range 5 {
 		if _, err := v.Verify(ctx, good); !errors.Is(err, ErrKeySetUnavailable) {
@@ -479,7 +542,7 @@ func TestBackgroundRefresh(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock(vNow)
 	srv := newJWKSServer(t, jwksDoc(vPub))
-	v, _ := NewVerifier(srv.URL, WithNow(clk.Now), WithRefreshInterval(5*time.Minute), WithLeeway(time.Hour))
+	v, _ := New(srv.URL, WithNow(clk.Now), WithRefreshInterval(5*time.Minute), WithLeeway(time.Hour))
 	good := makeToken(t, vKey, vHead, vClaim)
 	if err := v.Refresh(ctx); err != nil {
 		t.Fatal(err)

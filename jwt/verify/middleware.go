@@ -1,4 +1,4 @@
-package jwt
+package verify
 
 import (
 	"encoding/json"

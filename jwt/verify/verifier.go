@@ -1,4 +1,4 @@
-package jwt
+package verify
 
 import (
 	"context"
@@ -29,22 +29,26 @@ const (
 // sub present, and iss / aud when expected values are configured. Header
 // parameters that carry keys (jku, x5u, jwk, x5c) are ignored.
 //
-// A Verifier is safe for concurrent use. Build one with NewVerifier (keys
-// from a JWKS URL) or NewStaticVerifier (fixed keys); Plugin.Verify uses
-// the plugin's own keys.
+// A Verifier is safe for concurrent use. Build one with New (keys from a
+// JWKS URL), NewStatic (fixed keys) or NewKeyFunc (keys from a function;
+// the jwt plugin's Plugin.Verify is one over its key table).
 type Verifier struct {
-	cfg verifierConfig
-	src keySource
+	cfg    config
+	keys   KeyFunc
+	remote *remoteKeys // the key source of New; nil otherwise
 	// hdr is the header of the last token that verified, so that the
 	// next tokens with the same header skip decoding it.
 	hdr atomic.Pointer[knownHeader]
 }
 
-type keySource interface {
-	key(ctx context.Context, kid string) (ed25519.PublicKey, error)
-}
+// KeyFunc returns the Ed25519 public key a token's kid names. It returns
+// an *Error for a verdict about the token (ErrUnknownKey when there is no
+// such key); any other error means the keys could not be read and becomes
+// ErrKeySetUnavailable with it as the cause. A nil key without an error is
+// ErrUnknownKey.
+type KeyFunc func(ctx context.Context, kid string) (ed25519.PublicKey, error)
 
-type verifierConfig struct {
+type config struct {
 	issuer       string
 	audiences    []string
 	leeway       time.Duration
@@ -58,57 +62,57 @@ type verifierConfig struct {
 	maxJWKSSize  int64
 }
 
-// VerifierOption configures a Verifier.
-type VerifierOption func(*verifierConfig)
+// Option configures a Verifier.
+type Option func(*config)
 
 // WithIssuer requires the "iss" claim to equal iss.
-func WithIssuer(iss string) VerifierOption { return func(c *verifierConfig) { c.issuer = iss } }
+func WithIssuer(iss string) Option { return func(c *config) { c.issuer = iss } }
 
 // WithAudience requires the "aud" claim to contain one of auds.
-func WithAudience(auds ...string) VerifierOption {
-	return func(c *verifierConfig) { c.audiences = append([]string(nil), auds...) }
+func WithAudience(auds ...string) Option {
+	return func(c *config) { c.audiences = append([]string(nil), auds...) }
 }
 
 // WithLeeway sets the clock skew tolerated for exp and nbf. Default 30s.
-func WithLeeway(d time.Duration) VerifierOption { return func(c *verifierConfig) { c.leeway = d } }
+func WithLeeway(d time.Duration) Option { return func(c *config) { c.leeway = d } }
 
 // WithNow sets the clock (default time.Now), for tests and for checking
 // old tokens. It also drives the JWKS refresh intervals.
-func WithNow(now func() time.Time) VerifierOption { return func(c *verifierConfig) { c.now = now } }
+func WithNow(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // WithMaxTokenSize sets the longest token accepted, in bytes; longer ones
 // fail with ErrTokenTooLarge before any parsing. Default 8 KiB.
-func WithMaxTokenSize(n int) VerifierOption { return func(c *verifierConfig) { c.maxTokenSize = n } }
+func WithMaxTokenSize(n int) Option { return func(c *config) { c.maxTokenSize = n } }
 
 // WithHTTPClient sets the client that fetches the JWKS. Default: a client
 // with a 10s timeout. Every fetch is also bounded by the fetch timeout.
-func WithHTTPClient(hc *http.Client) VerifierOption { return func(c *verifierConfig) { c.client = hc } }
+func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.client = hc } }
 
 // WithMinRefreshInterval sets how often, at most, the JWKS is fetched
 // (an unknown kid triggers a fetch only if the last one is older). Default
 // 30s.
-func WithMinRefreshInterval(d time.Duration) VerifierOption {
-	return func(c *verifierConfig) { c.minRefresh = d }
+func WithMinRefreshInterval(d time.Duration) Option {
+	return func(c *config) { c.minRefresh = d }
 }
 
 // WithRefreshInterval sets the age after which the cached JWKS is
 // refreshed in the background (while still being used), so keys removed
 // from the JWKS stop verifying. Default 10 minutes.
-func WithRefreshInterval(d time.Duration) VerifierOption {
-	return func(c *verifierConfig) { c.refreshEvery = d }
+func WithRefreshInterval(d time.Duration) Option {
+	return func(c *config) { c.refreshEvery = d }
 }
 
 // WithFetchTimeout bounds one JWKS fetch. Default 10s.
-func WithFetchTimeout(d time.Duration) VerifierOption {
-	return func(c *verifierConfig) { c.fetchTimeout = d }
+func WithFetchTimeout(d time.Duration) Option {
+	return func(c *config) { c.fetchTimeout = d }
 }
 
 // WithMaxJWKSSize bounds the JWKS response body; a larger one is refused.
 // Default 256 KiB.
-func WithMaxJWKSSize(n int64) VerifierOption { return func(c *verifierConfig) { c.maxJWKSSize = n } }
+func WithMaxJWKSSize(n int64) Option { return func(c *config) { c.maxJWKSSize = n } }
 
-func newConfig(opts []VerifierOption) verifierConfig {
-	c := verifierConfig{
+func newConfig(opts []Option) config {
+	c := config{
 		leeway: DefaultLeeway, now: time.Now, maxTokenSize: DefaultMaxTokenSize,
 		minRefresh: DefaultMinRefreshInterval, refreshEvery: DefaultRefreshInterval,
 		fetchTimeout: DefaultFetchTimeout, maxJWKSSize: DefaultMaxJWKSSize,
@@ -139,49 +143,55 @@ func newConfig(opts []VerifierOption) verifierConfig {
 	return c
 }
 
-// NewVerifier returns a verifier whose keys come from the JWKS at jwksURL
+// New returns a verifier whose keys come from the JWKS at jwksURL
 // (e.g. "https://auth.example.com/api/auth/jwks"). Nothing is fetched until
 // the first Verify (or Refresh). The JWKS is cached; a token with an
 // unknown kid triggers a refetch at most once per MinRefreshInterval, and
 // a cached JWKS older than RefreshInterval is refreshed in the background.
 // A failed fetch keeps the keys already known.
-func NewVerifier(jwksURL string, opts ...VerifierOption) (*Verifier, error) {
+func New(jwksURL string, opts ...Option) (*Verifier, error) {
 	u, err := url.Parse(jwksURL)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("jwt: JWKS URL %q must be an absolute http(s) URL", jwksURL)
 	}
-	cfg := newConfig(opts)
-	return &Verifier{cfg: cfg, src: &remoteKeys{url: u.String(), cfg: &cfg}}, nil
+	v := &Verifier{cfg: newConfig(opts)}
+	v.remote = &remoteKeys{url: u.String(), cfg: &v.cfg}
+	v.keys = v.remote.key
+	return v, nil
 }
 
-// NewStaticVerifier returns a verifier over fixed keys (kid to Ed25519
-// public key), e.g. from ParseJWKS. It never fetches anything. Keys of the
-// wrong size are an error.
-func NewStaticVerifier(keys map[string]ed25519.PublicKey, opts ...VerifierOption) (*Verifier, error) {
-	m := make(staticKeys, len(keys))
+// NewStatic returns a verifier over fixed keys (kid to Ed25519 public
+// key), e.g. from ParseJWKS. It never fetches anything. Keys of the wrong
+// size are an error.
+func NewStatic(keys map[string]ed25519.PublicKey, opts ...Option) (*Verifier, error) {
+	m := make(map[string]ed25519.PublicKey, len(keys))
 	for kid, k := range keys {
 		if len(k) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("jwt: key %q is not an Ed25519 public key", kid)
 		}
 		m[kid] = k
 	}
-	return &Verifier{cfg: newConfig(opts), src: m}, nil
+	return NewKeyFunc(func(_ context.Context, kid string) (ed25519.PublicKey, error) {
+		return m[kid], nil // nil: ErrUnknownKey
+	}, opts...)
 }
 
-type staticKeys map[string]ed25519.PublicKey
-
-func (s staticKeys) key(_ context.Context, kid string) (ed25519.PublicKey, error) {
-	if k, ok := s[kid]; ok {
-		return k, nil
+// NewKeyFunc returns a verifier whose keys come from keys, for key sources
+// of your own (the jwt plugin verifies its tokens against its key table
+// this way). The JWKS options (WithHTTPClient, WithFetchTimeout, …) do not
+// apply.
+func NewKeyFunc(keys KeyFunc, opts ...Option) (*Verifier, error) {
+	if keys == nil {
+		return nil, errors.New("jwt: NewKeyFunc needs a KeyFunc")
 	}
-	return nil, ErrUnknownKey
+	return &Verifier{cfg: newConfig(opts), keys: keys}, nil
 }
 
 // Verify checks token and returns its claims. Every failure is an *Error
 // matching one of the Err* values (errors.Is); Verify never panics on any
 // input.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
-	if v == nil || v.src == nil {
+	if v == nil || v.keys == nil {
 		return nil, ErrKeySetUnavailable.with("nil verifier", nil)
 	}
 	known := v.hdr.Load()
@@ -189,9 +199,16 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := v.src.key(ctx, t.kid)
+	key, err := v.keys(ctx, t.kid)
 	if err != nil {
-		return nil, err
+		return nil, asError(err)
+	}
+	switch len(key) {
+	case ed25519.PublicKeySize:
+	case 0:
+		return nil, ErrUnknownKey
+	default: // ed25519.Verify would panic
+		return nil, ErrKeySetUnavailable.with("", fmt.Errorf("jwt: the key of kid %q is not an Ed25519 public key", t.kid))
 	}
 	if !t.verifySig(key) {
 		return nil, ErrInvalidSignature
@@ -232,11 +249,10 @@ func (v *Verifier) checkClaims(c *Claims) error {
 // e.g. at startup to fail fast. It is subject to MinRefreshInterval like
 // any fetch, except for the first one.
 func (v *Verifier) Refresh(ctx context.Context) error {
-	r, ok := v.src.(*remoteKeys)
-	if !ok {
+	if v == nil || v.remote == nil {
 		return nil
 	}
-	if err := r.refresh(ctx, true); err != nil {
+	if err := v.remote.refresh(ctx, true); err != nil {
 		return ErrKeySetUnavailable.with("", err)
 	}
 	return nil
@@ -245,7 +261,7 @@ func (v *Verifier) Refresh(ctx context.Context) error {
 // remoteKeys is the key source of a remote JWKS.
 type remoteKeys struct {
 	url string
-	cfg *verifierConfig
+	cfg *config
 
 	keys atomic.Pointer[keySet]
 

@@ -1,4 +1,4 @@
-package jwt
+package verify
 
 import (
 	"encoding/json"
@@ -16,7 +16,7 @@ func TestMiddleware(t *testing.T) {
 	expired := makeToken(t, vKey, vHead, claimsWith("exp", 1))
 	downSrv := newJWKSServer(t, nil)
 	downSrv.set(500, nil)
-	down, _ := NewVerifier(downSrv.URL)
+	down, _ := New(downSrv.URL)
 
 	type result struct {
 		Status int

@@ -1,4 +1,4 @@
-package jwt
+package verify
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 // FuzzVerify feeds arbitrary strings to the parser and verifier. Seeds are
 // the committed corpus in testdata/fuzz/FuzzVerify (run as ordinary tests)
-// plus a few generated here; run `go test -fuzz FuzzVerify ./jwt/` to
+// plus a few generated here; run `go test -fuzz FuzzVerify ./jwt/verify` to
 // explore. Properties: no panic; failures are *Error without claims; a
 // success is backed by a real signature over the token by the test key,
 // with the claims the verifier requires.

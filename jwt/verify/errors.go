@@ -1,16 +1,21 @@
-package jwt
+package verify
 
 import (
 	"errors"
 	"net/http"
 )
 
-// Error is the error type of the verifier and the middleware. Code is a
-// stable machine-readable code; Message a short text safe to show a client.
-// Err, when set, holds the underlying cause (a network error, say) for logs.
+// Error is the error type of the verifier and the middleware: every error
+// Verify returns is an *Error. Code is a stable machine-readable code (the
+// Code of one of the Err* values); Message a short text safe to show a
+// client. Err, when set, holds the underlying cause (a network error, say)
+// for logs.
 //
 // Compare errors with errors.Is against the Err* values: a returned error
 // matches the value with the same Code, whatever its Message or cause.
+// It is not auth.Error, since this package does not import the SDK: a
+// server maps it where it answers HTTP (Middleware answers 401, 403 or
+// 503; the reference server its own shapes).
 type Error struct {
 	Code    string
 	Message string
