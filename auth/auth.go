@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -35,7 +36,7 @@ type Auth struct {
 	hooks     []Hooks
 	data      []DataSource
 	router    *router
-	limiter   *rateLimiter
+	limiter   *ratelimit.Limiter // nil when disabled
 	origins   *originMatcher
 	proxies   []netip.Prefix
 	cookieSec bool
@@ -113,18 +114,7 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 		return nil, fmt.Errorf("auth: hasher: %w", err)
 	}
 
-	rules := defaultRateRules()
-	for _, p := range plugins {
-		if rs, ok := p.(RateLimitSource); ok {
-			for k, v := range rs.RateLimits() {
-				rules[k] = v
-			}
-		}
-	}
-	for k, v := range cfg.RateLimit.Rules {
-		rules[k] = v
-	}
-	a.limiter = newRateLimiter(cfg.RateLimit, rules, a.now)
+	a.limiter = newLimiter(cfg.RateLimit, plugins, a.now)
 
 	a.router = newRouter()
 	for _, e := range a.coreEndpoints() {

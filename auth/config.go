@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/managarten/mana-auth/ratelimit"
 )
 
 // Config configures an Auth. The zero value of every field means Better
@@ -172,18 +174,15 @@ type RateLimitConfig struct {
 	// Window and Max are the default rule: 100 requests per 10 s.
 	Window time.Duration
 	Max    int
-	// Rules override the defaults per path (relative to BasePath). A path
-	// ending in "*" matches every path with that prefix. A zero rule
+	// Rules override the built-in rules (ratelimit.DefaultRules) and the
+	// plugins' per path (relative to BasePath; full paths for Protect). A
+	// path ending in "*" matches every path with that prefix. A zero rule
 	// (Max 0) disables limiting for the path.
-	Rules map[string]RateRule
-	// Store keeps the counters. Default an in-memory store.
-	Store RateLimitStore
-}
-
-// RateRule is a window and the number of requests allowed in it.
-type RateRule struct {
-	Window time.Duration
-	Max    int
+	Rules map[string]ratelimit.Rule
+	// Store keeps the counters. Default an in-memory store
+	// (ratelimit.NewMemoryStore); ratelimit/postgres and ratelimit/redis
+	// share them between instances.
+	Store ratelimit.Store
 }
 
 // UserConfig configures the user routes.

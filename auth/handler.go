@@ -47,12 +47,9 @@ func (a *Auth) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // checks, before-hooks, parameter validation, session, handler, after-hooks.
 func (a *Auth) run(c *Context, w http.ResponseWriter) error {
 	r, e := c.r, c.endpoint
-	if retry, err := a.limiter.check(r.Context(), c.ip, c.path); err != nil {
-		if errors.Is(err, ErrTooManyRequests) {
-			c.header.Set("X-Retry-After", strconv.Itoa(retry))
-			return err
-		}
-		a.log.WarnContext(r.Context(), "auth: rate limit store failed", "err", err)
+	if retry, refused := a.rateLimit(r.Context(), c.ip, c.path); refused {
+		c.header.Set("X-Retry-After", strconv.Itoa(retry))
+		return ErrTooManyRequests
 	}
 	body, raw, present, err := a.readBody(w, r, e.AllowForm)
 	if err != nil {

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 
+	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -43,7 +44,7 @@ type HookSource interface {
 // their routes (paths relative to BasePath, "*" suffix for prefixes). Rules
 // from Config.RateLimit.Rules override them.
 type RateLimitSource interface {
-	RateLimits() map[string]RateRule
+	RateLimits() map[string]ratelimit.Rule
 }
 
 // DataSource is implemented by plugins that keep per-user data. Export and

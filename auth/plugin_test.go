@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -165,8 +166,8 @@ func (p *memoPlugin) DeleteUser(ctx context.Context, userID string) error {
 	return err
 }
 
-func (p *memoPlugin) RateLimits() map[string]auth.RateRule {
-	return map[string]auth.RateRule{"/memos": {Window: time.Minute, Max: 3}}
+func (p *memoPlugin) RateLimits() map[string]ratelimit.Rule {
+	return map[string]ratelimit.Rule{"/memos": {Window: time.Minute, Max: 3}}
 }
 
 var (
@@ -460,11 +461,11 @@ func TestPluginRateLimits(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		name  string
-		rules map[string]auth.RateRule
+		rules map[string]ratelimit.Rule
 		max   int
 	}{
 		{"plugin rule", nil, 3},
-		{"config overrides plugin", map[string]auth.RateRule{"/memos": {Window: time.Minute, Max: 5}}, 5},
+		{"config overrides plugin", map[string]ratelimit.Rule{"/memos": {Window: time.Minute, Max: 5}}, 5},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

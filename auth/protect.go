@@ -27,14 +27,11 @@ func (a *Auth) ProtectWith(next http.Handler, refuse func(http.ResponseWriter, *
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ip := a.ClientIP(r)
 		r = r.WithContext(WithRequestInfo(r.Context(), RequestInfo{IP: ip, UserAgent: r.UserAgent(), Request: r}))
-		if retry, err := a.limiter.check(r.Context(), ip, r.URL.Path); err != nil {
-			if err == ErrTooManyRequests {
-				w.Header().Set("X-Retry-After", strconv.Itoa(retry))
-				w.Header().Set("Retry-After", strconv.Itoa(retry))
-				refuse(w, r, err)
-				return
-			}
-			a.log.WarnContext(r.Context(), "auth: rate limit store failed", "err", err)
+		if retry, refused := a.rateLimit(r.Context(), ip, r.URL.Path); refused {
+			w.Header().Set("X-Retry-After", strconv.Itoa(retry))
+			w.Header().Set("Retry-After", strconv.Itoa(retry))
+			refuse(w, r, ErrTooManyRequests)
+			return
 		}
 		if err := a.CheckOrigin(r); err != nil {
 			refuse(w, r, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -485,7 +486,7 @@ func TestWriteCookies(t *testing.T) {
 func TestProtect(t *testing.T) {
 	t.Parallel()
 	a := newAuth(t, func(c *auth.Config) {
-		c.RateLimit = auth.RateLimitConfig{Rules: map[string]auth.RateRule{"/app/limited": {Window: time.Minute, Max: 1}}}
+		c.RateLimit = auth.RateLimitConfig{Rules: map[string]ratelimit.Rule{"/app/limited": {Window: time.Minute, Max: 1}}}
 		c.MaxBodyBytes = 16
 	})
 	var info auth.RequestInfo
@@ -538,7 +539,7 @@ func TestConcurrentTraffic(t *testing.T) {
 	clk := newClock()
 	a, srv := newTestServer(t, func(c *auth.Config) {
 		c.Now = clk.Now
-		c.RateLimit = auth.RateLimitConfig{Max: 1000, Rules: map[string]auth.RateRule{"/sign-up/email": {}}}
+		c.RateLimit = auth.RateLimitConfig{Max: 1000, Rules: map[string]ratelimit.Rule{"/sign-up/email": {}}}
 	})
 	const clients = 4
 	cs := make([]*client, clients)

@@ -8,13 +8,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -516,7 +516,7 @@ func TestRateLimitRules(t *testing.T) {
 	t.Run("custom rule overrides the default", func(t *testing.T) {
 		t.Parallel()
 		_, c, _ := newLimitedServer(t, func(cfg *auth.Config) {
-			cfg.RateLimit.Rules = map[string]auth.RateRule{"/sign-in/email": {Window: time.Minute, Max: 1}}
+			cfg.RateLimit.Rules = map[string]ratelimit.Rule{"/sign-in/email": {Window: time.Minute, Max: 1}}
 		})
 		signInFrom(c, "")
 		r := signInFrom(c, "")
@@ -527,7 +527,7 @@ func TestRateLimitRules(t *testing.T) {
 	t.Run("zero rule disables a path", func(t *testing.T) {
 		t.Parallel()
 		_, c, _ := newLimitedServer(t, func(cfg *auth.Config) {
-			cfg.RateLimit.Rules = map[string]auth.RateRule{"/sign-in/email": {}}
+			cfg.RateLimit.Rules = map[string]ratelimit.Rule{"/sign-in/email": {}}
 		})
 		for i := 0; i < 8; i++ {
 			if r := signInFrom(c, ""); r.Status != 401 {
@@ -579,7 +579,7 @@ type recordingStore struct {
 	err  error
 }
 
-func (s *recordingStore) Hit(_ context.Context, key string, _ auth.RateRule, _ time.Time) (bool, time.Duration, error) {
+func (s *recordingStore) Hit(_ context.Context, key string, _ ratelimit.Rule, _ time.Time) (bool, time.Duration, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.keys = append(s.keys, key)
@@ -609,56 +609,6 @@ func TestRateLimitStore(t *testing.T) {
 		if w.Code != 200 {
 			t.Fatalf("with a failing store: %d %s", w.Code, w.Body)
 		}
-	}
-}
-
-// TestMemoryRateLimitStoreConcurrent: concurrent hits never let more than
-// Max through in a window.
-func TestMemoryRateLimitStoreConcurrent(t *testing.T) {
-	t.Parallel()
-	s := auth.NewMemoryRateLimitStore()
-	rule := auth.RateRule{Window: time.Minute, Max: 5}
-	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	var allowed atomic.Int64
-	var wg sync.WaitGroup
-	for g := 0; g < 16; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for i := 0; i < 50; i++ {
-				// All within one window (not in order across goroutines).
-				now := base.Add(time.Duration(g*50+i) * time.Millisecond)
-				ok, wait, err := s.Hit(context.Background(), "k", rule, now)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if ok {
-					allowed.Add(1)
-				} else if wait <= 0 {
-					t.Errorf("refusal with retry-after %v", wait)
-				}
-				// Another key is independent.
-				s.Hit(context.Background(), "other", rule, now)
-			}
-		}(g)
-	}
-	wg.Wait()
-	if got := allowed.Load(); got != int64(rule.Max) {
-		t.Errorf("%d hits allowed, want exactly %d", got, rule.Max)
-	}
-	ok, wait, _ := s.Hit(context.Background(), "fresh", rule, base)
-	if !ok || wait != 0 {
-		t.Errorf("first hit of a new key: %v %v", ok, wait)
-	}
-	for i := 0; i < 4; i++ {
-		s.Hit(context.Background(), "fresh", rule, base.Add(10*time.Second))
-	}
-	if ok, wait, _ := s.Hit(context.Background(), "fresh", rule, base.Add(13*time.Second)); ok || wait != 57*time.Second {
-		t.Errorf("6th hit: %v, retry %v; want refused, 57s", ok, wait)
-	}
-	if ok, _, _ := s.Hit(context.Background(), "fresh", rule, base.Add(70*time.Second)); !ok {
-		t.Error("hit after the window refused")
 	}
 }
 

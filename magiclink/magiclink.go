@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -66,9 +67,9 @@ func (p *Plugin) Init(a *auth.Auth) error {
 }
 
 // RateLimits implements auth.RateLimitSource: 5 requests per minute.
-func (p *Plugin) RateLimits() map[string]auth.RateRule {
-	r := auth.RateRule{Window: time.Minute, Max: 5}
-	return map[string]auth.RateRule{"/sign-in/magic-link*": r, "/magic-link/verify*": r}
+func (p *Plugin) RateLimits() map[string]ratelimit.Rule {
+	r := ratelimit.Rule{Window: time.Minute, Max: 5}
+	return map[string]ratelimit.Rule{"/sign-in/magic-link*": r, "/magic-link/verify*": r}
 }
 
 // Endpoints implements auth.EndpointSource.

@@ -6,7 +6,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/ratelimit"
+	ratelimitpg "github.com/managarten/mana-auth/ratelimit/postgres"
 	"github.com/managarten/mana-auth/ratelimit/redis"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/postgres"
@@ -32,28 +33,28 @@ const rateLimitRetention = 10 * time.Minute
 // own), else (SQLite, memory: one instance) the process's memory. Shared
 // stores take the strict rules only (see sharedRuleMax). The returned func
 // releases the store.
-func rateLimitStore(ctx context.Context, cfg Config, db storage.Adapter, log *slog.Logger) (auth.RateLimitStore, func(), error) {
+func rateLimitStore(ctx context.Context, cfg Config, db storage.Adapter, log *slog.Logger) (ratelimit.Store, func(), error) {
 	if cfg.RedisURL != "" {
 		st, err := redis.Open(ctx, cfg.RedisURL, redis.Options{})
 		if err != nil {
 			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
 		log.Info("rate limits are kept in Redis")
-		return auth.NewSplitRateLimitStore(st, sharedRuleMax), func() { st.Close() }, nil
+		return ratelimit.NewSplitStore(st, sharedRuleMax), func() { st.Close() }, nil
 	}
 	if pg, ok := db.(*postgres.Adapter); ok {
 		// Retention: the store otherwise keeps idle rows only for the
 		// longest window it has seen itself, so a fresh instance that had
 		// seen only 10 s rules would delete another instance's counters
 		// of a 60 s rule early, restarting that limit.
-		st := postgres.NewRateLimitStore(pg, postgres.RateLimitOptions{Retention: rateLimitRetention})
+		st := ratelimitpg.New(pg, ratelimitpg.Options{Retention: rateLimitRetention})
 		if cfg.AutoMigrate {
 			if err := st.Migrate(ctx); err != nil {
 				st.Close()
 				return nil, nil, fmt.Errorf("rate-limit table: %w", err)
 			}
 		}
-		return auth.NewSplitRateLimitStore(st, sharedRuleMax), func() { st.Close() }, nil
+		return ratelimit.NewSplitStore(st, sharedRuleMax), func() { st.Close() }, nil
 	}
-	return auth.NewMemoryRateLimitStore(), func() {}, nil
+	return ratelimit.NewMemoryStore(), func() {}, nil
 }

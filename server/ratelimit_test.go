@@ -18,6 +18,8 @@ import (
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/internal/testredis"
+	"github.com/managarten/mana-auth/ratelimit"
+	ratelimitpg "github.com/managarten/mana-auth/ratelimit/postgres"
 	"github.com/managarten/mana-auth/ratelimit/redis"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/postgres"
@@ -34,7 +36,7 @@ func TestRateLimitStoreSelection(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 
 	st, done, err := rateLimitStore(ctx, Config{}, memory.New(), log)
-	if _, ok := st.(*auth.MemoryRateLimitStore); err != nil || !ok {
+	if _, ok := st.(*ratelimit.MemoryStore); err != nil || !ok {
 		t.Fatalf("memory storage: %T %v", st, err)
 	}
 	done()
@@ -49,9 +51,9 @@ func TestRateLimitStoreSelection(t *testing.T) {
 		defer db.Close()
 		defer db.Pool().Exec(ctx, `DROP SCHEMA IF EXISTS "`+schema+`" CASCADE`)
 		st, done, err := rateLimitStore(ctx, Config{AutoMigrate: true}, db, log)
-		if sp, ok := st.(*auth.SplitRateLimitStore); err != nil || !ok {
+		if sp, ok := st.(*ratelimit.SplitStore); err != nil || !ok {
 			t.Fatalf("postgres storage: %T %v", st, err)
-		} else if _, ok := sp.Shared().(*postgres.RateLimitStore); !ok {
+		} else if _, ok := sp.Shared().(*ratelimitpg.Store); !ok {
 			t.Fatalf("postgres storage: shared store %T", sp.Shared())
 		}
 		defer done()
@@ -62,7 +64,7 @@ func TestRateLimitStoreSelection(t *testing.T) {
 		// Strict rules are counted in the table, generous ones in the
 		// process only.
 		now := time.Now()
-		for _, rule := range []auth.RateRule{{Window: 10 * time.Second, Max: 3}, {Window: 10 * time.Second, Max: sharedRuleMax}, {Window: 10 * time.Second, Max: 1000}} {
+		for _, rule := range []ratelimit.Rule{{Window: 10 * time.Second, Max: 3}, {Window: 10 * time.Second, Max: sharedRuleMax}, {Window: 10 * time.Second, Max: 1000}} {
 			if ok, _, err := st.Hit(ctx, fmt.Sprintf("ip|max%d", rule.Max), rule, now); err != nil || !ok {
 				t.Fatalf("Hit Max %d: %v %v", rule.Max, ok, err)
 			}
@@ -77,7 +79,7 @@ func TestRateLimitStoreSelection(t *testing.T) {
 	t.Run("redis", func(t *testing.T) {
 		testredis.Client(t)
 		st, done, err := rateLimitStore(ctx, Config{RedisURL: testredis.URL()}, memory.New(), log)
-		if sp, ok := st.(*auth.SplitRateLimitStore); err != nil || !ok {
+		if sp, ok := st.(*ratelimit.SplitStore); err != nil || !ok {
 			t.Fatalf("REDIS_URL: %T %v", st, err)
 		} else if _, ok := sp.Shared().(*redis.Store); !ok {
 			t.Fatalf("REDIS_URL: %T %v", st, err)
@@ -211,9 +213,11 @@ func TestV1RefusalShapes(t *testing.T) {
 func TestRateLimitRetentionCoversRules(t *testing.T) {
 	t.Parallel()
 	cfg := Config{BaseURL: "http://localhost:3001"}.AuthConfig(slog.New(slog.DiscardHandler), nil)
-	windows := []time.Duration{time.Minute} // the SDK's longest built-in rule (password reset, verification mail)
-	for _, r := range cfg.RateLimit.Rules {
-		windows = append(windows, r.Window)
+	var windows []time.Duration
+	for _, rules := range []map[string]ratelimit.Rule{ratelimit.DefaultRules(), cfg.RateLimit.Rules} {
+		for _, r := range rules {
+			windows = append(windows, r.Window)
+		}
 	}
 	for _, w := range windows {
 		if w >= rateLimitRetention {

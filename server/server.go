@@ -35,6 +35,7 @@ import (
 	"github.com/managarten/mana-auth/mail"
 	"github.com/managarten/mana-auth/org"
 	"github.com/managarten/mana-auth/passkey"
+	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/postgres"
 	"github.com/managarten/mana-auth/storage/sqlite"
@@ -114,7 +115,7 @@ func OpenStorage(ctx context.Context, cfg Config, log *slog.Logger) (storage.Ada
 
 // AuthConfig is the SDK configuration the server uses.
 func (cfg Config) AuthConfig(log *slog.Logger, mailer auth.Mailer) auth.Config {
-	rules := map[string]auth.RateRule{
+	rules := map[string]ratelimit.Rule{
 		"/api/v1/auth/login":               {Window: 10 * time.Second, Max: 10},
 		"/api/v1/auth/register":            {Window: 60 * time.Second, Max: 5},
 		"/api/v1/auth/forgot-password":     {Window: 60 * time.Second, Max: 3},

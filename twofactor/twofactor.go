@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -197,8 +198,8 @@ func (p *Plugin) Schema() storage.Schema {
 
 // RateLimits implements auth.RateLimitSource: 3 requests per 10 s per IP
 // on every /two-factor/ route, as Better Auth.
-func (p *Plugin) RateLimits() map[string]auth.RateRule {
-	return map[string]auth.RateRule{"/two-factor/*": {Window: 10 * time.Second, Max: 3}}
+func (p *Plugin) RateLimits() map[string]ratelimit.Rule {
+	return map[string]ratelimit.Rule{"/two-factor/*": {Window: 10 * time.Second, Max: 3}}
 }
 
 // Hooks implements auth.HookSource.

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage/sqlite"
 )
 
@@ -120,7 +121,7 @@ func newApp(ctx context.Context, o Options) (http.Handler, func(), error) {
 		Hasher:  o.Hasher,
 		// The rules apply to the SDK's routes (paths relative to /api/auth)
 		// and, through a.Protect, to the app's own routes (full paths).
-		RateLimit: auth.RateLimitConfig{Rules: map[string]auth.RateRule{
+		RateLimit: auth.RateLimitConfig{Rules: map[string]ratelimit.Rule{
 			"/login": {Window: 10 * time.Second, Max: 5},
 		}},
 	}, db)

@@ -1,4 +1,4 @@
-// Package ratelimittest is the conformance test of [auth.RateLimitStore]
+// Package ratelimittest is the conformance test of [ratelimit.Store]
 // implementations: every store (the in-memory one, PostgreSQL, Redis)
 // must apply Better Auth's algorithm exactly, as Run checks.
 package ratelimittest
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/ratelimit"
 )
 
 // T0 is the start of the clock the cases use.
@@ -26,11 +26,11 @@ type step struct {
 // Cases are the sequential cases, with the rule 3 per 10 s unless noted.
 var cases = []struct {
 	name  string
-	rule  auth.RateRule
+	rule  ratelimit.Rule
 	steps []step
 }{
-	{"first hit allowed", auth.RateRule{Window: 10 * time.Second, Max: 3}, []step{{at: 0, allowed: true}}},
-	{"up to Max allowed, Max+1 refused", auth.RateRule{Window: 10 * time.Second, Max: 3}, []step{
+	{"first hit allowed", ratelimit.Rule{Window: 10 * time.Second, Max: 3}, []step{{at: 0, allowed: true}}},
+	{"up to Max allowed, Max+1 refused", ratelimit.Rule{Window: 10 * time.Second, Max: 3}, []step{
 		{at: 0, allowed: true},
 		{at: time.Second, allowed: true},
 		{at: 2 * time.Second, allowed: true},
@@ -38,7 +38,7 @@ var cases = []struct {
 		{at: 3 * time.Second, retry: 9 * time.Second},
 		{at: 3*time.Second + 250*time.Millisecond, retry: 8750 * time.Millisecond},
 	}},
-	{"refused hits do not extend the window", auth.RateRule{Window: 10 * time.Second, Max: 2}, []step{
+	{"refused hits do not extend the window", ratelimit.Rule{Window: 10 * time.Second, Max: 2}, []step{
 		{at: 0, allowed: true},
 		{at: 0, allowed: true},
 		{at: 5 * time.Second, retry: 5 * time.Second},
@@ -48,7 +48,7 @@ var cases = []struct {
 		{at: 10 * time.Second, allowed: true}, // 2
 		{at: 10 * time.Second, retry: 10 * time.Second},
 	}},
-	{"window passes: restart at 1", auth.RateRule{Window: 10 * time.Second, Max: 3}, []step{
+	{"window passes: restart at 1", ratelimit.Rule{Window: 10 * time.Second, Max: 3}, []step{
 		{at: 0, allowed: true},
 		{at: time.Second, allowed: true},
 		{at: 30 * time.Second, allowed: true}, // restart: count 1
@@ -56,13 +56,13 @@ var cases = []struct {
 		{at: 32 * time.Second, allowed: true}, // 3
 		{at: 33 * time.Second, retry: 9 * time.Second},
 	}},
-	{"allowed hits slide the window", auth.RateRule{Window: 10 * time.Second, Max: 3}, []step{
+	{"allowed hits slide the window", ratelimit.Rule{Window: 10 * time.Second, Max: 3}, []step{
 		{at: 0, allowed: true},
 		{at: 9 * time.Second, allowed: true},
 		{at: 18 * time.Second, allowed: true}, // 9 s after the last allowed: still counting
 		{at: 19 * time.Second, retry: 9 * time.Second},
 	}},
-	{"keys are independent", auth.RateRule{Window: time.Minute, Max: 1}, []step{
+	{"keys are independent", ratelimit.Rule{Window: time.Minute, Max: 1}, []step{
 		{at: 0, key: "a", allowed: true},
 		{at: 0, key: "a", retry: time.Minute},
 		{at: 0, key: "b", allowed: true},
@@ -75,7 +75,7 @@ var cases = []struct {
 // Run checks the store newStore returns (a fresh, empty one per call)
 // against Better Auth's algorithm: the sequential cases, then Concurrent
 // goroutines hitting one key at once admitting exactly Max.
-func Run(t *testing.T, newStore func(t *testing.T) auth.RateLimitStore) {
+func Run(t *testing.T, newStore func(t *testing.T) ratelimit.Store) {
 	t.Helper()
 	ctx := context.Background()
 	for _, tc := range cases {
@@ -104,7 +104,7 @@ func Run(t *testing.T, newStore func(t *testing.T) auth.RateLimitStore) {
 	}
 	t.Run("concurrent hits admit exactly Max", func(t *testing.T) {
 		s := newStore(t)
-		rule := auth.RateRule{Window: time.Minute, Max: 5}
+		rule := ratelimit.Rule{Window: time.Minute, Max: 5}
 		for round, at := range []time.Duration{0, 2 * time.Minute} { // fresh key, then a restart
 			var allowed, refused atomic.Int32
 			var wg sync.WaitGroup

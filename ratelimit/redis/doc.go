@@ -1,4 +1,4 @@
-// Package redis is an [auth.RateLimitStore] on Redis (through
+// Package redis is a [ratelimit.Store] on Redis (through
 // github.com/redis/go-redis/v9), for deployments that run several
 // instances and want a rate limit to hold across them without using the
 // SQL database for it.

@@ -8,7 +8,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/ratelimit"
 )
 
 // DefaultPrefix is the key prefix when Options.Prefix is empty.
@@ -20,14 +20,14 @@ type Options struct {
 	Prefix string
 }
 
-// Store is the Redis [auth.RateLimitStore]. It is safe for concurrent use.
+// Store is the Redis [ratelimit.Store]. It is safe for concurrent use.
 type Store struct {
 	c      goredis.Scripter
 	prefix string
 	close  func() error
 }
 
-var _ auth.RateLimitStore = (*Store)(nil)
+var _ ratelimit.Store = (*Store)(nil)
 
 // hitScript is Better Auth's algorithm on the hash KEYS[1] = {count, last}.
 // ARGV: now (Unix ms), window (ms), max. It returns {allowed (0|1),
@@ -81,8 +81,8 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Hit implements [auth.RateLimitStore].
-func (s *Store) Hit(ctx context.Context, key string, rule auth.RateRule, now time.Time) (bool, time.Duration, error) {
+// Hit implements [ratelimit.Store].
+func (s *Store) Hit(ctx context.Context, key string, rule ratelimit.Rule, now time.Time) (bool, time.Duration, error) {
 	res, err := hitScript.Run(ctx, s.c, []string{s.prefix + key},
 		now.UnixMilli(), rule.Window.Milliseconds(), rule.Max).Int64Slice()
 	if err != nil {

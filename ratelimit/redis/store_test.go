@@ -10,8 +10,8 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testredis"
+	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/ratelimit/ratelimittest"
 	"github.com/managarten/mana-auth/ratelimit/redis"
 )
@@ -38,7 +38,7 @@ func prefix(t *testing.T, c *goredis.Client) string {
 
 func TestConformance(t *testing.T) {
 	c := testredis.Client(t)
-	ratelimittest.Run(t, func(t *testing.T) auth.RateLimitStore {
+	ratelimittest.Run(t, func(t *testing.T) ratelimit.Store {
 		return redis.New(c, redis.Options{Prefix: prefix(t, c)})
 	})
 }
@@ -50,7 +50,7 @@ func TestKeysAndTTL(t *testing.T) {
 	c := testredis.Client(t)
 	p := prefix(t, c)
 	s := redis.New(c, redis.Options{Prefix: p})
-	rule := auth.RateRule{Window: 10 * time.Second, Max: 1}
+	rule := ratelimit.Rule{Window: 10 * time.Second, Max: 1}
 	now := time.Now()
 	if ok, _, err := s.Hit(ctx, "1.2.3.4|/sign-in/email", rule, now); !ok || err != nil {
 		t.Fatalf("first hit: %v %v", ok, err)
@@ -80,13 +80,13 @@ func TestOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, _, err := s.Hit(context.Background(), "k", auth.RateRule{Window: time.Second, Max: 1}, time.Now()); !ok || err != nil {
+	if ok, _, err := s.Hit(context.Background(), "k", ratelimit.Rule{Window: time.Second, Max: 1}, time.Now()); !ok || err != nil {
 		t.Fatalf("hit: %v %v", ok, err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Hit(context.Background(), "k", auth.RateRule{Window: time.Second, Max: 1}, time.Now()); err == nil {
+	if _, _, err := s.Hit(context.Background(), "k", ratelimit.Rule{Window: time.Second, Max: 1}, time.Now()); err == nil {
 		t.Fatal("hit on a closed store succeeded")
 	}
 	for _, bad := range []string{"http://x", "redis://127.0.0.1:1/0"} {

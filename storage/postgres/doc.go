@@ -81,9 +81,6 @@
 // [SchemaVersion] is refused by Open, Migrate and PlanMigration with
 // [ErrSchemaTooNew].
 //
-// # Rate limits
-//
-// [RateLimitStore] keeps rate-limit counters in Better Auth's "rateLimit"
-// table, shared by the instances, on a small pool of its own; its writes
-// commit asynchronously and refusals are answered from memory.
+// The rate-limit store on PostgreSQL (Better Auth's "rateLimit" table) is
+// package ratelimit/postgres.
 package postgres

@@ -43,7 +43,7 @@ func (a *Adapter) Migrate(ctx context.Context, s storage.Schema) error {
 		return fmt.Errorf("postgres: migrate: %w", MapError(ctx, err))
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }() // no-op after Commit
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey(a.c.schema)); err != nil {
+	if err := LockMigrations(ctx, tx, a.c.schema); err != nil {
 		return fmt.Errorf("postgres: migrate: lock: %w", MapError(ctx, err))
 	}
 	p, version, err := a.plan(ctx, tx, si)
@@ -118,11 +118,16 @@ func addCheck(ctx context.Context, tx pgx.Tx, stmt string) (string, error) {
 	return stmt, sp.Commit(ctx)
 }
 
-// lockKey is the advisory lock key of migrations in a PostgreSQL schema.
-func lockKey(schema string) int64 {
+// LockMigrations takes the advisory lock under which [Adapter.Migrate]
+// migrates the PostgreSQL schema, until tx's transaction ends, so that
+// code creating tables of its own beside the adapter's (the rate-limit
+// store of package ratelimit/postgres) takes turns with the instances'
+// migrations.
+func LockMigrations(ctx context.Context, tx pgx.Tx, schema string) error {
 	h := fnv.New64a()
 	h.Write([]byte("mana-auth/migrate/" + schema))
-	return int64(h.Sum64())
+	_, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64()))
+	return err
 }
 
 // PlanMigration returns the DDL statements [Adapter.Migrate] would run on

@@ -29,6 +29,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -125,8 +126,8 @@ func (p *Plugin) Endpoints() []auth.Endpoint {
 
 // RateLimits implements auth.RateLimitSource: 20 additions per minute per
 // client IP. Config.RateLimit.Rules may override it.
-func (p *Plugin) RateLimits() map[string]auth.RateRule {
-	return map[string]auth.RateRule{"/bookmarks/add": {Window: time.Minute, Max: 20}}
+func (p *Plugin) RateLimits() map[string]ratelimit.Rule {
+	return map[string]ratelimit.Rule{"/bookmarks/add": {Window: time.Minute, Max: 20}}
 }
 
 // Hooks implements auth.HookSource.

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,31 +14,33 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testpg"
+	"github.com/managarten/mana-auth/ratelimit"
+	"github.com/managarten/mana-auth/ratelimit/postgres"
 	"github.com/managarten/mana-auth/ratelimit/ratelimittest"
-	"github.com/managarten/mana-auth/storage/postgres"
+	"github.com/managarten/mana-auth/storage"
+	storagepg "github.com/managarten/mana-auth/storage/postgres"
 )
 
-// rateLimitOptionCases are the option sets the behaviour tests run with.
-var rateLimitOptionCases = []struct {
+// optionCases are the option sets the behaviour tests run with.
+var optionCases = []struct {
 	name string
-	opts postgres.RateLimitOptions
+	opts postgres.Options
 }{
-	{"default", postgres.RateLimitOptions{}},
-	{"durable", postgres.RateLimitOptions{Durable: true}},
-	{"adapter pool", postgres.RateLimitOptions{MaxConns: -1}},
-	{"two connections", postgres.RateLimitOptions{MaxConns: 2}},
-	{"no refusal cache", postgres.RateLimitOptions{RefusalCache: -1}},
-	{"tiny refusal cache", postgres.RateLimitOptions{RefusalCache: 1}},
+	{"default", postgres.Options{}},
+	{"durable", postgres.Options{Durable: true}},
+	{"adapter pool", postgres.Options{MaxConns: -1}},
+	{"two connections", postgres.Options{MaxConns: 2}},
+	{"no refusal cache", postgres.Options{RefusalCache: -1}},
+	{"tiny refusal cache", postgres.Options{RefusalCache: 1}},
 }
 
-func TestRateLimitStoreConformance(t *testing.T) {
+func TestStoreConformance(t *testing.T) {
 	testpg.Require(t)
-	for _, tc := range rateLimitOptionCases {
+	for _, tc := range optionCases {
 		t.Run(tc.name, func(t *testing.T) {
-			ratelimittest.Run(t, func(t *testing.T) auth.RateLimitStore {
-				s := postgres.NewRateLimitStore(open(t, postgres.Options{MaxConns: 8}), tc.opts)
+			ratelimittest.Run(t, func(t *testing.T) ratelimit.Store {
+				s := postgres.New(open(t, storagepg.Options{MaxConns: 8}), tc.opts)
 				if err := s.Migrate(context.Background()); err != nil {
 					t.Fatal(err)
 				}
@@ -51,12 +54,12 @@ func TestRateLimitStoreConformance(t *testing.T) {
 // Keys hold a request path, which the client chooses: one that is not
 // valid UTF-8 or holds a NUL is counted (PostgreSQL refuses it as text),
 // apart from every other key.
-func TestRateLimitStoreUnstorableKeys(t *testing.T) {
+func TestStoreUnstorableKeys(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := postgres.NewRateLimitStore(open(t, postgres.Options{}), postgres.RateLimitOptions{RefusalCache: -1})
+	s := postgres.New(open(t, storagepg.Options{}), postgres.Options{RefusalCache: -1})
 	defer s.Close()
-	rule := auth.RateRule{Window: 10 * time.Second, Max: 1}
+	rule := ratelimit.Rule{Window: 10 * time.Second, Max: 1}
 	keys := []string{"203.0.113.7|/reset-password/\xc3(", "203.0.113.7|/reset-password/\xed\xa0\x80",
 		"203.0.113.7|/reset-password/a\x00b", "203.0.113.7|/reset-password/a", "203.0.113.7|/reset-password/\xc3"}
 	for i, want := range []bool{true, false} {
@@ -71,12 +74,12 @@ func TestRateLimitStoreUnstorableKeys(t *testing.T) {
 
 // Better Auth's table: id, key (unique), count, lastRequest (ms); created
 // on the first Hit when Migrate was not called.
-func TestRateLimitStoreTable(t *testing.T) {
+func TestStoreTable(t *testing.T) {
 	ctx := context.Background()
-	db := open(t, postgres.Options{})
-	s := postgres.NewRateLimitStore(db)
+	db := open(t, storagepg.Options{})
+	s := postgres.New(db, postgres.Options{})
 	defer s.Close()
-	rule := auth.RateRule{Window: 10 * time.Second, Max: 3}
+	rule := ratelimit.Rule{Window: 10 * time.Second, Max: 3}
 	for i := range 2 {
 		if ok, _, err := s.Hit(ctx, "203.0.113.7|/sign-in/email", rule, ratelimittest.T0.Add(time.Duration(i)*time.Second)); err != nil || !ok {
 			t.Fatalf("hit %d: %v %v", i, ok, err)
@@ -120,22 +123,58 @@ WHERE table_schema = $1 AND table_name = 'rateLimit' ORDER BY ordinal_position`,
 	}
 }
 
+// Migrate takes turns with the adapter's migrations of the schema: both
+// wait while another transaction holds storagepg.LockMigrations for it.
+func TestStoreMigrateLock(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, storagepg.Options{})
+	s := postgres.New(db, postgres.Options{})
+	defer s.Close()
+	tx, err := raw(t).Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := storagepg.LockMigrations(ctx, tx, db.SchemaName()); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct {
+		name    string
+		migrate func(context.Context) error
+	}{
+		{"the store's", s.Migrate},
+		{"the adapter's", func(ctx context.Context) error { return db.Migrate(ctx, storage.Schema{}) }},
+	} {
+		wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		err := m.migrate(wctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s Migrate while the lock is held: %v, want it to wait past the deadline", m.name, err)
+		}
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("Migrate after the lock is released: %v", err)
+	}
+}
+
 // Two instances (two stores, each on its own adapter, on one schema)
 // hitting one key at once admit exactly Max between them, window after
 // window, whatever the options (refusals answered from memory included).
-func TestRateLimitStoreTwoInstances(t *testing.T) {
+func TestStoreTwoInstances(t *testing.T) {
 	ctx := context.Background()
-	for _, tc := range rateLimitOptionCases {
+	for _, tc := range optionCases {
 		t.Run(tc.name, func(t *testing.T) {
-			a := open(t, postgres.Options{MaxConns: 8})
-			b := open(t, postgres.Options{Schema: a.SchemaName(), MaxConns: 8})
-			sa, sb := postgres.NewRateLimitStore(a, tc.opts), postgres.NewRateLimitStore(b, tc.opts)
+			a := open(t, storagepg.Options{MaxConns: 8})
+			b := open(t, storagepg.Options{Schema: a.SchemaName(), MaxConns: 8})
+			sa, sb := postgres.New(a, tc.opts), postgres.New(b, tc.opts)
 			defer sa.Close()
 			defer sb.Close()
 			if err := sa.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
-			rule := auth.RateRule{Window: time.Minute, Max: 7}
+			rule := ratelimit.Rule{Window: time.Minute, Max: 7}
 			for round := range 3 {
 				start := ratelimittest.T0.Add(time.Duration(round) * 2 * rule.Window)
 				var allowed atomic.Int32
@@ -171,17 +210,17 @@ func TestRateLimitStoreTwoInstances(t *testing.T) {
 
 // Cleanup deletes counters idle for longer than the longest window seen
 // (or Retention), never younger ones; Hit runs it in the background.
-func TestRateLimitStoreCleanup(t *testing.T) {
+func TestStoreCleanup(t *testing.T) {
 	ctx := context.Background()
-	db := open(t, postgres.Options{})
-	s := postgres.NewRateLimitStore(db, postgres.RateLimitOptions{CleanupInterval: -1})
+	db := open(t, storagepg.Options{})
+	s := postgres.New(db, postgres.Options{CleanupInterval: -1})
 	defer s.Close()
 	if n, err := s.Cleanup(ctx, ratelimittest.T0); err != nil || n != 0 {
 		t.Fatalf("cleanup before any hit: %d %v", n, err)
 	}
-	short := auth.RateRule{Window: 10 * time.Second, Max: 3}
-	long := auth.RateRule{Window: time.Minute, Max: 3}
-	hit := func(s *postgres.RateLimitStore, key string, r auth.RateRule, at time.Duration) {
+	short := ratelimit.Rule{Window: 10 * time.Second, Max: 3}
+	long := ratelimit.Rule{Window: time.Minute, Max: 3}
+	hit := func(s *postgres.Store, key string, r ratelimit.Rule, at time.Duration) {
 		t.Helper()
 		if _, _, err := s.Hit(ctx, key, r, ratelimittest.T0.Add(at)); err != nil {
 			t.Fatal(err)
@@ -203,7 +242,7 @@ func TestRateLimitStoreCleanup(t *testing.T) {
 	}
 
 	// Background: the first Hit schedules, one after the interval sweeps.
-	bg := postgres.NewRateLimitStore(db, postgres.RateLimitOptions{CleanupInterval: time.Minute, Retention: time.Hour})
+	bg := postgres.New(db, postgres.Options{CleanupInterval: time.Minute, Retention: time.Hour})
 	hit(bg, "c", short, 2*time.Hour) // schedules the sweep for 2h01
 	hit(bg, "c", short, 2*time.Hour+2*time.Minute)
 	bg.Close() // waits for the sweep
@@ -219,29 +258,29 @@ func TestRateLimitStoreCleanup(t *testing.T) {
 // The store's own pool (or the adapter's), its size and application
 // name, the table it creates (UNLOGGED unless Durable; an existing table
 // is left as it is), and what Close closes.
-func TestRateLimitStoreOptions(t *testing.T) {
+func TestStoreOptions(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name        string
-		opts        postgres.RateLimitOptions
+		opts        postgres.Options
 		preexisting bool  // the table exists (ordinary) before the store's Migrate
 		own         bool  // the store has a pool of its own
 		maxConns    int32 // of the store's pool
 		persistence string
 	}{
-		{"default", postgres.RateLimitOptions{}, false, true, postgres.DefaultRateLimitMaxConns, "u"},
-		{"durable", postgres.RateLimitOptions{Durable: true}, false, true, postgres.DefaultRateLimitMaxConns, "p"},
-		{"max conns", postgres.RateLimitOptions{MaxConns: 3}, false, true, 3, "u"},
-		{"adapter pool", postgres.RateLimitOptions{MaxConns: -1}, false, false, 4, "u"},
-		{"adapter pool, durable", postgres.RateLimitOptions{MaxConns: -1, Durable: true}, false, false, 4, "p"},
-		{"existing table", postgres.RateLimitOptions{}, true, true, postgres.DefaultRateLimitMaxConns, "p"},
-		{"existing table, other name", postgres.RateLimitOptions{Table: "limits"}, true, true, postgres.DefaultRateLimitMaxConns, "p"},
+		{"default", postgres.Options{}, false, true, postgres.DefaultMaxConns, "u"},
+		{"durable", postgres.Options{Durable: true}, false, true, postgres.DefaultMaxConns, "p"},
+		{"max conns", postgres.Options{MaxConns: 3}, false, true, 3, "u"},
+		{"adapter pool", postgres.Options{MaxConns: -1}, false, false, 4, "u"},
+		{"adapter pool, durable", postgres.Options{MaxConns: -1, Durable: true}, false, false, 4, "p"},
+		{"existing table", postgres.Options{}, true, true, postgres.DefaultMaxConns, "p"},
+		{"existing table, other name", postgres.Options{Table: "limits"}, true, true, postgres.DefaultMaxConns, "p"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db := open(t, postgres.Options{MaxConns: 4})
+			db := open(t, storagepg.Options{MaxConns: 4})
 			table := tc.opts.Table
 			if table == "" {
-				table = postgres.RateLimitTable
+				table = postgres.DefaultTable
 			}
 			qualified := `"` + db.SchemaName() + `"."` + table + `"`
 			conn := raw(t)
@@ -251,12 +290,12 @@ func TestRateLimitStoreOptions(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			s := postgres.NewRateLimitStore(db, tc.opts)
+			s := postgres.New(db, tc.opts)
 			defer s.Close()
 			if err := s.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if ok, _, err := s.Hit(ctx, "k", auth.RateRule{Window: time.Minute, Max: 1}, ratelimittest.T0); err != nil || !ok {
+			if ok, _, err := s.Hit(ctx, "k", ratelimit.Rule{Window: time.Minute, Max: 1}, ratelimittest.T0); err != nil || !ok {
 				t.Fatalf("hit: %v %v", ok, err)
 			}
 			if got := s.Pool() != db.Pool(); got != tc.own {
@@ -297,29 +336,29 @@ func TestRateLimitStoreOptions(t *testing.T) {
 	}
 }
 
-// A caller's pool (NewRateLimitStoreFromPool) stays the caller's: the store
+// A caller's pool (NewFromPool) stays the caller's: the store
 // runs on a pool of its own, which works whether the caller closes its
 // pool before or after the store's Close.
-func TestRateLimitStoreFromPool(t *testing.T) {
+func TestStoreFromPool(t *testing.T) {
 	ctx := context.Background()
-	schema := testpg.SchemaName(t, "st_")
+	schema := testpg.SchemaName(t, "rl_")
 	pool, err := pgxpool.New(ctx, testpg.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := postgres.NewRateLimitStoreFromPool(pool, schema, postgres.RateLimitOptions{MaxConns: 2})
+	s, err := postgres.NewFromPool(pool, schema, postgres.Options{MaxConns: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	pool.Close() // the caller is done with its pool
-	if ok, _, err := s.Hit(ctx, "k", auth.RateRule{Window: time.Minute, Max: 1}, ratelimittest.T0); err != nil || !ok {
+	if ok, _, err := s.Hit(ctx, "k", ratelimit.Rule{Window: time.Minute, Max: 1}, ratelimittest.T0); err != nil || !ok {
 		t.Fatalf("hit after the caller's pool closed: %v %v", ok, err)
 	}
-	if _, err := postgres.NewRateLimitStoreFromPool(nil, schema, postgres.RateLimitOptions{}); err == nil {
+	if _, err := postgres.NewFromPool(nil, schema, postgres.Options{}); err == nil {
 		t.Error("nil pool accepted")
 	}
-	if _, err := postgres.NewRateLimitStoreFromPool(s.Pool(), schema, postgres.RateLimitOptions{Table: `bad"name`}); err == nil {
+	if _, err := postgres.NewFromPool(s.Pool(), schema, postgres.Options{Table: `bad"name`}); err == nil {
 		t.Error("invalid table name accepted")
 	}
 }
@@ -352,23 +391,23 @@ func backendPID(t *testing.T, pool *pgxpool.Pool) int32 {
 // leave the flushing to the WAL writer, a few times a second. Other
 // clients of the server can only add flushes, so the asynchronous case is
 // tried up to three times.
-func TestRateLimitStoreAsyncCommit(t *testing.T) {
+func TestStoreAsyncCommit(t *testing.T) {
 	ctx := context.Background()
-	schema := testpg.SchemaName(t, "st_")
+	schema := testpg.SchemaName(t, "rl_")
 	conn := raw(t)
 	if _, err := conn.Exec(ctx, `CREATE SCHEMA "`+schema+`"; CREATE TABLE "`+schema+`"."rateLimit"`+
 		` ("id" text PRIMARY KEY, "key" text NOT NULL UNIQUE, "count" integer NOT NULL, "lastRequest" bigint NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
 	const n = 100
-	rule := auth.RateRule{Window: time.Minute, Max: 10}
+	rule := ratelimit.Rule{Window: time.Minute, Max: 10}
 	var round int
 	// flushes returns the WAL flushes during n hits on a store (and
 	// adapter) of one connection each, closed before counting.
-	flushes := func(t *testing.T, opts postgres.RateLimitOptions) int64 {
+	flushes := func(t *testing.T, opts postgres.Options) int64 {
 		t.Helper()
-		db := open(t, postgres.Options{Schema: schema, MaxConns: 1})
-		s := postgres.NewRateLimitStore(db, opts)
+		db := open(t, storagepg.Options{Schema: schema, MaxConns: 1})
+		s := postgres.New(db, opts)
 		defer s.Close()
 		pids := []int32{backendPID(t, db.Pool()), backendPID(t, s.Pool())}
 		round++
@@ -396,13 +435,13 @@ func TestRateLimitStoreAsyncCommit(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name  string
-		opts  postgres.RateLimitOptions
+		opts  postgres.Options
 		async bool
 	}{
-		{"durable", postgres.RateLimitOptions{Durable: true, MaxConns: 1}, false},
-		{"durable, adapter pool", postgres.RateLimitOptions{Durable: true, MaxConns: -1}, false},
-		{"default", postgres.RateLimitOptions{MaxConns: 1}, true},
-		{"adapter pool", postgres.RateLimitOptions{MaxConns: -1}, true},
+		{"durable", postgres.Options{Durable: true, MaxConns: 1}, false},
+		{"durable, adapter pool", postgres.Options{Durable: true, MaxConns: -1}, false},
+		{"default", postgres.Options{MaxConns: 1}, true},
+		{"adapter pool", postgres.Options{MaxConns: -1}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if !tc.async {
@@ -438,10 +477,10 @@ func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQuer
 // tracedStore is a store in schema over a pool of the caller's whose
 // statements (and so the store's own pool's, derived from its
 // configuration) tr counts.
-func tracedStore(t *testing.T, schema string, tr pgx.QueryTracer, opts postgres.RateLimitOptions) *postgres.RateLimitStore {
+func tracedStore(t *testing.T, schema string, tr pgx.QueryTracer, opts postgres.Options) *postgres.Store {
 	t.Helper()
 	opts.CleanupInterval = -1 // no background statements
-	s, err := postgres.NewRateLimitStoreFromPool(tracedPool(t, tr), schema, opts)
+	s, err := postgres.NewFromPool(tracedPool(t, tr), schema, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,14 +495,14 @@ func tracedStore(t *testing.T, schema string, tr pgx.QueryTracer, opts postgres.
 // memory, without a statement, with the remaining time, until the window
 // has passed; then the database answers again. A different rule, another
 // key, or the key allowed again go to the database.
-func TestRateLimitStoreRefusalCache(t *testing.T) {
+func TestStoreRefusalCache(t *testing.T) {
 	ctx := context.Background()
-	r2 := auth.RateRule{Window: 10 * time.Second, Max: 2}
-	r3 := auth.RateRule{Window: 10 * time.Second, Max: 3}
+	r2 := ratelimit.Rule{Window: 10 * time.Second, Max: 2}
+	r3 := ratelimit.Rule{Window: 10 * time.Second, Max: 3}
 	type step struct {
 		at      time.Duration // since T0
 		key     string
-		rule    auth.RateRule
+		rule    ratelimit.Rule
 		allowed bool
 		retry   time.Duration // when refused
 		trip    bool          // a statement, with the refusal cache
@@ -495,17 +534,17 @@ func TestRateLimitStoreRefusalCache(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name  string
-		opts  postgres.RateLimitOptions
+		opts  postgres.Options
 		cache bool
 	}{
-		{"default", postgres.RateLimitOptions{}, true},
-		{"durable", postgres.RateLimitOptions{Durable: true}, true},
-		{"adapter pool", postgres.RateLimitOptions{MaxConns: -1}, true},
-		{"no refusal cache", postgres.RateLimitOptions{RefusalCache: -1}, false},
+		{"default", postgres.Options{}, true},
+		{"durable", postgres.Options{Durable: true}, true},
+		{"adapter pool", postgres.Options{MaxConns: -1}, true},
+		{"no refusal cache", postgres.Options{RefusalCache: -1}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := &countingTracer{}
-			s := tracedStore(t, testpg.SchemaName(t, "st_"), tr, tc.opts)
+			s := tracedStore(t, testpg.SchemaName(t, "rl_"), tr, tc.opts)
 			for i, st := range steps {
 				before := tr.n.Load()
 				ok, retry, err := s.Hit(ctx, st.key, st.rule, ratelimittest.T0.Add(st.at))
@@ -529,11 +568,11 @@ func TestRateLimitStoreRefusalCache(t *testing.T) {
 
 // A refusal cache smaller than the refused keys remembers some of them,
 // and the others are answered by the database, as right.
-func TestRateLimitStoreRefusalCacheBound(t *testing.T) {
+func TestStoreRefusalCacheBound(t *testing.T) {
 	ctx := context.Background()
 	tr := &countingTracer{}
-	s := tracedStore(t, testpg.SchemaName(t, "st_"), tr, postgres.RateLimitOptions{RefusalCache: 32})
-	rule := auth.RateRule{Window: time.Minute, Max: 1}
+	s := tracedStore(t, testpg.SchemaName(t, "rl_"), tr, postgres.Options{RefusalCache: 32})
+	rule := ratelimit.Rule{Window: time.Minute, Max: 1}
 	const keys = 200
 	for _, st := range []struct {
 		at      time.Duration
@@ -563,14 +602,14 @@ func TestRateLimitStoreRefusalCacheBound(t *testing.T) {
 // A refusal remembered by one instance ends when the window passes, so it
 // never refuses a request another instance's reset would allow; the other
 // instance, without the memory, gets the database's answer.
-func TestRateLimitStoreRefusalCacheTwoInstances(t *testing.T) {
+func TestStoreRefusalCacheTwoInstances(t *testing.T) {
 	ctx := context.Background()
-	schema := testpg.SchemaName(t, "st_")
+	schema := testpg.SchemaName(t, "rl_")
 	ta, tb := &countingTracer{}, &countingTracer{}
-	a, b := tracedStore(t, schema, ta, postgres.RateLimitOptions{}), tracedStore(t, schema, tb, postgres.RateLimitOptions{})
-	rule := auth.RateRule{Window: 10 * time.Second, Max: 2}
+	a, b := tracedStore(t, schema, ta, postgres.Options{}), tracedStore(t, schema, tb, postgres.Options{})
+	rule := ratelimit.Rule{Window: 10 * time.Second, Max: 2}
 	for i, st := range []struct {
-		s       *postgres.RateLimitStore
+		s       *postgres.Store
 		at      time.Duration
 		allowed bool
 		retry   time.Duration
@@ -605,10 +644,10 @@ func TestRateLimitStoreRefusalCacheTwoInstances(t *testing.T) {
 // size a server gets by default on this machine (max(4, CPUs)); logged
 // creates the table beforehand as Better Auth's migrations do (an
 // ordinary table).
-func benchStore(b *testing.B, opts postgres.RateLimitOptions, logged bool) *postgres.RateLimitStore {
+func benchStore(b *testing.B, opts postgres.Options, logged bool) *postgres.Store {
 	b.Helper()
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, postgres.Options{URL: testpg.URL(), Schema: testpg.SchemaName(b, "st_")})
+	db, err := storagepg.Open(ctx, storagepg.Options{URL: testpg.URL(), Schema: testpg.SchemaName(b, "rl_")})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -619,7 +658,7 @@ func benchStore(b *testing.B, opts postgres.RateLimitOptions, logged bool) *post
 			b.Fatal(err)
 		}
 	}
-	s := postgres.NewRateLimitStore(db, opts)
+	s := postgres.New(db, opts)
 	b.Cleanup(func() { s.Close() })
 	if err := s.Migrate(ctx); err != nil {
 		b.Fatal(err)
@@ -628,9 +667,9 @@ func benchStore(b *testing.B, opts postgres.RateLimitOptions, logged bool) *post
 }
 
 // benchHits runs allowed hits on distinct keys, in parallel.
-func benchHits(b *testing.B, s *postgres.RateLimitStore) {
+func benchHits(b *testing.B, s *postgres.Store) {
 	ctx := context.Background()
-	rule := auth.RateRule{Window: time.Minute, Max: 100}
+	rule := ratelimit.Rule{Window: time.Minute, Max: 100}
 	var n atomic.Int64
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -644,30 +683,30 @@ func benchHits(b *testing.B, s *postgres.RateLimitStore) {
 	})
 }
 
-// BenchmarkRateLimitHit: allowed hits on distinct keys, in parallel, with
+// BenchmarkHit: allowed hits on distinct keys, in parallel, with
 // the default options (the store creates its table: UNLOGGED).
-func BenchmarkRateLimitHit(b *testing.B) {
-	benchHits(b, benchStore(b, postgres.RateLimitOptions{}, false))
+func BenchmarkHit(b *testing.B) {
+	benchHits(b, benchStore(b, postgres.Options{}, false))
 }
 
-// BenchmarkRateLimitHitLoggedTable: as BenchmarkRateLimitHit on an
+// BenchmarkHitLoggedTable: as BenchmarkHit on an
 // ordinary table created beforehand (asynchronous commits only).
-func BenchmarkRateLimitHitLoggedTable(b *testing.B) {
-	benchHits(b, benchStore(b, postgres.RateLimitOptions{}, true))
+func BenchmarkHitLoggedTable(b *testing.B) {
+	benchHits(b, benchStore(b, postgres.Options{}, true))
 }
 
-// BenchmarkRateLimitHitDurable: as BenchmarkRateLimitHit with Durable
+// BenchmarkHitDurable: as BenchmarkHit with Durable
 // (synchronous commits, ordinary table).
-func BenchmarkRateLimitHitDurable(b *testing.B) {
-	benchHits(b, benchStore(b, postgres.RateLimitOptions{Durable: true}, false))
+func BenchmarkHitDurable(b *testing.B) {
+	benchHits(b, benchStore(b, postgres.Options{Durable: true}, false))
 }
 
-// BenchmarkRateLimitHitRefused: a flood on a few keys already at their
+// BenchmarkHitRefused: a flood on a few keys already at their
 // limit, in parallel.
-func BenchmarkRateLimitHitRefused(b *testing.B) {
-	s := benchStore(b, postgres.RateLimitOptions{}, false)
+func BenchmarkHitRefused(b *testing.B) {
+	s := benchStore(b, postgres.Options{}, false)
 	ctx := context.Background()
-	rule := auth.RateRule{Window: time.Hour, Max: 1}
+	rule := ratelimit.Rule{Window: time.Hour, Max: 1}
 	keys := make([]string, 16)
 	for i := range keys {
 		keys[i] = "203.0.113." + strconv.Itoa(i) + "|/sign-in/email"

@@ -2,12 +2,14 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"math"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,40 +18,46 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
+	storagepg "github.com/managarten/mana-auth/storage/postgres"
 )
 
-// RateLimitTable is the default table of [RateLimitStore]: Better Auth's
-// "rateLimit" (its storage: "database" option), with its columns id, key
-// (unique), count and lastRequest (Unix milliseconds).
-const RateLimitTable = "rateLimit"
+// DefaultTable is the default table of [Store]: Better Auth's "rateLimit"
+// (its storage: "database" option), with its columns id, key (unique),
+// count and lastRequest (Unix milliseconds).
+const DefaultTable = "rateLimit"
 
-// DefaultRateLimitCleanup is how often a [RateLimitStore] deletes stale
-// counters when [RateLimitOptions.CleanupInterval] is zero.
-const DefaultRateLimitCleanup = time.Minute
+// DefaultCleanup is how often a [Store] deletes stale counters when
+// [Options.CleanupInterval] is zero.
+const DefaultCleanup = time.Minute
 
-// DefaultRateLimitMaxConns is the size of a [RateLimitStore]'s own pool
-// when [RateLimitOptions.MaxConns] is zero.
-const DefaultRateLimitMaxConns = 8
+// DefaultMaxConns is the size of a [Store]'s own pool when
+// [Options.MaxConns] is zero.
+const DefaultMaxConns = 8
 
-// DefaultRefusalCache is how many refused keys a [RateLimitStore]
-// remembers in process when [RateLimitOptions.RefusalCache] is zero.
+// DefaultRefusalCache is how many refused keys a [Store] remembers in
+// process when [Options.RefusalCache] is zero.
 const DefaultRefusalCache = 1 << 14
+
+// identRE matches the schema and table names the store accepts
+// (PostgreSQL truncates identifiers past 63 bytes), as package
+// storage/postgres does.
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 // maxRefusalKey is the longest key a refusalCache remembers (keys hold a
 // request path, which a client chooses): a refusal of a longer key is
 // not remembered, and the next Hit asks the database as usual.
 const maxRefusalKey = 512
 
-// RateLimitOptions configures [NewRateLimitStore].
-type RateLimitOptions struct {
-	// Table is the table name. Default [RateLimitTable].
+// Options configures [New] and [NewFromPool].
+type Options struct {
+	// Table is the table name. Default [DefaultTable].
 	Table string
 	// CleanupInterval is how often Hit starts a background deletion of
 	// counters idle for longer than the retention. Default
-	// [DefaultRateLimitCleanup]; negative turns it off (call
-	// [RateLimitStore.Cleanup] yourself).
+	// [DefaultCleanup]; negative turns it off (call [Store.Cleanup]
+	// yourself).
 	CleanupInterval time.Duration
 	// Retention is the minimum idle time after which a counter is deleted.
 	// The store also never deletes a counter younger than the longest
@@ -62,27 +70,26 @@ type RateLimitOptions struct {
 	// MaxConns is the size of the store's own connection pool, derived
 	// from the adapter's (or the caller's) pool configuration, so that
 	// rate-limit checks neither wait for nor hold the adapter's
-	// connections. Default [DefaultRateLimitMaxConns]. Negative: no pool
-	// of its own, Hit runs on the adapter's (the caller's) pool.
+	// connections. Default [DefaultMaxConns]. Negative: no pool of its
+	// own, Hit runs on the adapter's (the caller's) pool.
 	MaxConns int32
 	// Durable makes the counters survive a PostgreSQL crash: Hit commits
 	// synchronously (as the server's synchronous_commit says), and the
 	// table, when the store creates it, is an ordinary table. By default
 	// Hit commits asynchronously and the store creates the table UNLOGGED
-	// (see [RateLimitStore]): a crash then forgets the last counts, which
-	// only lets a few more requests through.
+	// (see [Store]): a crash then forgets the last counts, which only
+	// lets a few more requests through.
 	Durable bool
 	// RefusalCache bounds how many refused keys (of at most 512 bytes)
 	// are remembered in process, so that further requests refused within
 	// the same window are answered without a round trip (see
-	// [RateLimitStore.Hit]). Default [DefaultRefusalCache]; negative turns
-	// it off.
+	// [Store.Hit]). Default [DefaultRefusalCache]; negative turns it off.
 	RefusalCache int
 }
 
-// RateLimitStore is an [auth.RateLimitStore] in a PostgreSQL table, shared
-// by every instance using the same database and schema, so that a limit
-// holds across instances. Each Hit is one statement (an upsert whose
+// Store is a [ratelimit.Store] in a PostgreSQL table, shared by every
+// instance using the same database and schema, so that a limit holds
+// across instances. Each Hit is one statement (an upsert whose
 // conflict branch applies Better Auth's algorithm on the locked row), so
 // concurrent requests on any number of instances never admit more than
 // Max per window. Times are the callers' clocks (the now passed to Hit),
@@ -97,20 +104,20 @@ type RateLimitOptions struct {
 // after a crash, and it is not copied to streaming replicas, so it starts
 // empty after a failover). A table that already exists, such as one
 // created by Better Auth's migrations, is used as it is (ALTER TABLE
-// "rateLimit" SET UNLOGGED converts one). [RateLimitOptions.Durable] keeps
+// "rateLimit" SET UNLOGGED converts one). [Options.Durable] keeps
 // synchronous commits and an ordinary table.
 //
 // The store runs its statements on a small pool of its own (see
-// [RateLimitOptions.MaxConns]), which [RateLimitStore.Close] closes.
+// [Options.MaxConns]), which [Store.Close] closes.
 //
-// The table is created by [RateLimitStore.Migrate], or on the first Hit
-// that finds it missing. It is safe for concurrent use.
-type RateLimitStore struct {
+// The table is created by [Store.Migrate], or on the first Hit that finds
+// it missing. It is safe for concurrent use.
+type Store struct {
 	pool   *pgxpool.Pool
 	own    bool // pool is the store's own: Close closes it
 	schema string
 	table  string // qualified, quoted
-	opts   RateLimitOptions
+	opts   Options
 
 	hit         string // the Hit statement
 	refused     *refusalCache
@@ -121,28 +128,23 @@ type RateLimitStore struct {
 	wg          sync.WaitGroup
 }
 
-var _ auth.RateLimitStore = (*RateLimitStore)(nil)
+var _ ratelimit.Store = (*Store)(nil)
 
-// NewRateLimitStore returns a rate-limit store in the adapter's database
-// and schema, on a pool of its own derived from the adapter's (see
-// [NewRateLimitStoreFromPool]). opts may be omitted. It does not touch the
-// database; call [RateLimitStore.Close] to release the store's pool (the
-// adapter stays open). It panics if opts.Table is not a valid identifier
-// ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters).
-func NewRateLimitStore(a *Adapter, opts ...RateLimitOptions) *RateLimitStore {
-	var o RateLimitOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
-	s, err := NewRateLimitStoreFromPool(a.c.pool, a.c.schema, o)
+// New returns a rate-limit store in the adapter's database and schema, on
+// a pool of its own derived from the adapter's (see [NewFromPool]). It
+// does not touch the database; call [Store.Close] to release the store's
+// pool (the adapter stays open). It panics if opts.Table is not a valid
+// identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters).
+func New(a *storagepg.Adapter, opts Options) *Store {
+	s, err := NewFromPool(a.Pool(), a.SchemaName(), opts)
 	if err != nil { // the adapter's schema was validated by Open/New: a bad Table
 		panic(err)
 	}
 	return s
 }
 
-// NewRateLimitStoreFromPool is [NewRateLimitStore] over a pool and schema
-// (empty: [DefaultSchema]). It fails for an invalid schema or table name.
+// NewFromPool is [New] over a pool and a PostgreSQL schema (empty:
+// storagepg.DefaultSchema). It fails for an invalid schema or table name.
 //
 // Unless opts.MaxConns is negative, the store does not run statements on
 // pool: it creates its own pool from a copy of pool's configuration
@@ -151,29 +153,29 @@ func NewRateLimitStore(a *Adapter, opts ...RateLimitOptions) *RateLimitStore {
 // to a non-empty application_name. Close closes that pool; pool stays the
 // caller's to close, before or after the store's Close. With a negative
 // MaxConns, Hit runs on pool itself and Close leaves it open.
-func NewRateLimitStoreFromPool(pool *pgxpool.Pool, schema string, opts RateLimitOptions) (*RateLimitStore, error) {
+func NewFromPool(pool *pgxpool.Pool, schema string, opts Options) (*Store, error) {
 	if pool == nil {
-		return nil, errors.New("postgres: NewRateLimitStore with a nil pool")
+		return nil, errors.New("postgres: NewFromPool with a nil pool")
 	}
 	if schema == "" {
-		schema = DefaultSchema
+		schema = storagepg.DefaultSchema
 	}
 	if opts.Table == "" {
-		opts.Table = RateLimitTable
+		opts.Table = DefaultTable
 	}
 	if !identRE.MatchString(schema) || !identRE.MatchString(opts.Table) {
 		return nil, fmt.Errorf("postgres: invalid rate-limit schema or table name %q.%q", schema, opts.Table)
 	}
 	if opts.CleanupInterval == 0 {
-		opts.CleanupInterval = DefaultRateLimitCleanup
+		opts.CleanupInterval = DefaultCleanup
 	}
 	if opts.MaxConns == 0 {
-		opts.MaxConns = DefaultRateLimitMaxConns
+		opts.MaxConns = DefaultMaxConns
 	}
 	if opts.RefusalCache == 0 {
 		opts.RefusalCache = DefaultRefusalCache
 	}
-	s := &RateLimitStore{pool: pool, schema: schema, table: quote(schema) + "." + quote(opts.Table), opts: opts}
+	s := &Store{pool: pool, schema: schema, table: pgx.Identifier{schema, opts.Table}.Sanitize(), opts: opts}
 	if opts.RefusalCache > 0 {
 		s.refused = newRefusalCache(opts.RefusalCache)
 	}
@@ -215,45 +217,48 @@ SELECT EXISTS (SELECT 1 FROM up), (SELECT "lastRequest" FROM ` + s.table + ` WHE
 }
 
 // Pool returns the pool the store runs its statements on: its own (closed
-// by [RateLimitStore.Close]; do not close it yourself), or, with a
-// negative [RateLimitOptions.MaxConns], the adapter's or caller's.
-func (s *RateLimitStore) Pool() *pgxpool.Pool { return s.pool }
+// by [Store.Close]; do not close it yourself), or, with a negative
+// [Options.MaxConns], the adapter's or caller's.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // Migrate creates the schema and the table if they are missing (under the
-// same advisory lock as [Adapter.Migrate]), the table UNLOGGED unless
-// [RateLimitOptions.Durable]. It does not alter an existing table. It is
+// same advisory lock as storage/postgres's Adapter.Migrate:
+// [storagepg.LockMigrations]), the table UNLOGGED unless
+// [Options.Durable]. It does not alter an existing table. It is
 // idempotent.
-func (s *RateLimitStore) Migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context) error {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
-		return fmt.Errorf("postgres: rate-limit table: %w", MapError(ctx, err))
+		return fmt.Errorf("postgres: rate-limit table: %w", storagepg.MapError(ctx, err))
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	create := `CREATE UNLOGGED TABLE`
 	if s.opts.Durable {
 		create = `CREATE TABLE`
 	}
+	if err := storagepg.LockMigrations(ctx, tx, s.schema); err != nil {
+		return fmt.Errorf("postgres: rate-limit table: %w", storagepg.MapError(ctx, err))
+	}
 	stmts := []string{
-		`SELECT pg_advisory_xact_lock(` + fmt.Sprint(lockKey(s.schema)) + `)`,
-		`CREATE SCHEMA IF NOT EXISTS ` + quote(s.schema),
+		`CREATE SCHEMA IF NOT EXISTS ` + pgx.Identifier{s.schema}.Sanitize(),
 		create + ` IF NOT EXISTS ` + s.table + ` ("id" text PRIMARY KEY, "key" text NOT NULL UNIQUE, "count" integer NOT NULL, "lastRequest" bigint NOT NULL)`,
 	}
 	for _, q := range stmts {
 		if _, err := tx.Exec(ctx, q); err != nil {
-			return fmt.Errorf("postgres: rate-limit table: %w", MapError(ctx, err))
+			return fmt.Errorf("postgres: rate-limit table: %w", storagepg.MapError(ctx, err))
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: rate-limit table: %w", MapError(ctx, err))
+		return fmt.Errorf("postgres: rate-limit table: %w", storagepg.MapError(ctx, err))
 	}
 	s.migrated.Store(true)
 	return nil
 }
 
-// Hit implements [auth.RateLimitStore] with Better Auth's algorithm, in
-// one statement.
+// Hit implements [ratelimit.Store] with Better Auth's algorithm, in one
+// statement.
 //
-// A refusal is remembered in process (up to [RateLimitOptions.RefusalCache]
+// A refusal is remembered in process (up to [Options.RefusalCache]
 // keys), and a further Hit on the key under the same rule before
 // lastRequest+window is refused from memory, with the remaining time as
 // retryAfter, without a round trip. This answers exactly what the
@@ -273,7 +278,7 @@ func (s *RateLimitStore) Migrate(ctx context.Context) error {
 //
 // A key the server cannot store (invalid UTF-8 or a NUL byte, see
 // [storage.Storable]) is counted under its SHA-256 digest.
-func (s *RateLimitStore) Hit(ctx context.Context, key string, rule auth.RateRule, now time.Time) (bool, time.Duration, error) {
+func (s *Store) Hit(ctx context.Context, key string, rule ratelimit.Rule, now time.Time) (bool, time.Duration, error) {
 	if !storage.Storable(key) {
 		// Keys hold a request path, which a client chooses, and the
 		// server refuses invalid UTF-8 and NUL: count such a key under
@@ -321,14 +326,14 @@ func (s *RateLimitStore) Hit(ctx context.Context, key string, rule auth.RateRule
 	return false, retry, nil
 }
 
-func (s *RateLimitStore) hitOnce(ctx context.Context, key string, nowMS, winMS, maxCount int64) (allowed bool, last *int64, err error) {
+func (s *Store) hitOnce(ctx context.Context, key string, nowMS, winMS, maxCount int64) (allowed bool, last *int64, err error) {
 	dest := []any{&allowed, &last}
 	if !s.opts.Durable {
 		dest = append(dest, nil) // set_config's result
 	}
-	err = s.pool.QueryRow(ctx, s.hit, auth.NewID(), key, nowMS, winMS, maxCount).Scan(dest...)
+	err = s.pool.QueryRow(ctx, s.hit, rand.Text(), key, nowMS, winMS, maxCount).Scan(dest...)
 	if err != nil {
-		return false, nil, fmt.Errorf("postgres: rate limit: %w", MapError(ctx, err))
+		return false, nil, fmt.Errorf("postgres: rate limit: %w", storagepg.MapError(ctx, err))
 	}
 	return allowed, last, nil
 }
@@ -339,7 +344,7 @@ func isUndefinedTable(err error) bool {
 }
 
 // maybeSweep starts a background Cleanup at most once per CleanupInterval.
-func (s *RateLimitStore) maybeSweep(nowMS int64) {
+func (s *Store) maybeSweep(nowMS int64) {
 	if s.opts.CleanupInterval < 0 {
 		return
 	}
@@ -364,14 +369,14 @@ func (s *RateLimitStore) maybeSweep(nowMS int64) {
 }
 
 // Cleanup deletes the counters idle for longer than the retention (the
-// larger of RateLimitOptions.Retention and the longest window Hit has
+// larger of Options.Retention and the longest window Hit has
 // seen; nothing when neither is known) at now, and returns how many. It
 // also forgets the refusals remembered in process that end by now.
-func (s *RateLimitStore) Cleanup(ctx context.Context, now time.Time) (int64, error) {
+func (s *Store) Cleanup(ctx context.Context, now time.Time) (int64, error) {
 	return s.cleanup(ctx, now.UnixMilli())
 }
 
-func (s *RateLimitStore) cleanup(ctx context.Context, nowMS int64) (int64, error) {
+func (s *Store) cleanup(ctx context.Context, nowMS int64) (int64, error) {
 	if s.refused != nil {
 		// Covers every row deleted below: a row idle for longer than its
 		// window has a refusal, if any, that ended before now.
@@ -383,16 +388,16 @@ func (s *RateLimitStore) cleanup(ctx context.Context, nowMS int64) (int64, error
 	}
 	tag, err := s.pool.Exec(ctx, `DELETE FROM `+s.table+` WHERE "lastRequest" < $1`, nowMS-keep)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: rate-limit cleanup: %w", MapError(ctx, err))
+		return 0, fmt.Errorf("postgres: rate-limit cleanup: %w", storagepg.MapError(ctx, err))
 	}
 	return tag.RowsAffected(), nil
 }
 
 // Close waits for a background cleanup in progress, then closes the
-// store's own pool (see [NewRateLimitStoreFromPool]); it never closes the
-// adapter's or the caller's pool. Hit fails after Close. Close may be
+// store's own pool (see [NewFromPool]); it never closes the adapter's or
+// the caller's pool. Hit fails after Close. Close may be
 // called more than once.
-func (s *RateLimitStore) Close() error {
+func (s *Store) Close() error {
 	s.wg.Wait()
 	if s.own {
 		s.pool.Close()
@@ -405,7 +410,7 @@ func (s *RateLimitStore) Close() error {
 const refusalShards = 32
 
 // refusalCache remembers, per key, until when Hit refuses it (see
-// [RateLimitStore.Hit]). It holds at most its size, rounded up to a
+// [Store.Hit]). It holds at most its size, rounded up to a
 // multiple of refusalShards, in keys.
 type refusalCache struct {
 	seed   maphash.Seed
