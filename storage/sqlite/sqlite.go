@@ -111,7 +111,7 @@ func Open(ctx context.Context, opts Options) (*Adapter, error) {
 		// DATA_DIR: "data/auth.db" works on a fresh checkout.
 		if dir := filepath.Dir(opts.Path); dir != "." {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, fmt.Errorf("sqlite: creating the directory of %s: %w", opts.Path, err)
+				return nil, fmt.Errorf("sqlite: creating the directory of %s: %w: %w", opts.Path, storage.ErrUnavailable, err)
 			}
 		}
 		// The file holds sessions and keys: create it private. SQLite gives

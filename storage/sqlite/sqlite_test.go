@@ -458,9 +458,15 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := sqlite.Open(ctx, sqlite.Options{}); err == nil {
 		t.Error("Open without a path succeeded")
 	}
-	_, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "missing", "dir", "x.db")})
-	if !errors.Is(err, storage.ErrUnavailable) {
-		t.Errorf("Open in a missing directory: %v, want ErrUnavailable", err)
+	// A missing directory is created (TestOpenCreatesTheDirectory); one
+	// that cannot be (a file is in the way) is ErrUnavailable.
+	blocker := filepath.Join(t.TempDir(), "blocker")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(blocker, "dir", "x.db")})
+	if !errors.Is(err, storage.ErrUnavailable) || !strings.Contains(err.Error(), "blocker") {
+		t.Errorf("Open under a file: %v, want ErrUnavailable naming the path", err)
 	}
 }
 
