@@ -8,7 +8,8 @@
 //   - every exported field of auth.Config and of the structs it nests
 //     (EmailPasswordConfig, SessionConfig, …), and of each plugin's options
 //     (jwt.Options, twofactor.Options, …) and of the plugin API's
-//     auth.Endpoint and auth.Hooks, has a row in the table under the
+//     auth.Endpoint and auth.Hooks, and of ratelimit.Rule (which
+//     auth.RateLimitConfig uses), has a row in the table under the
 //     heading naming that struct in docs/USER_GUIDE.md, and no row there
 //     names a field that does not exist;
 //   - every environment variable read with getenv("…") in server/config.go

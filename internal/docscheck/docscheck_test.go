@@ -32,6 +32,7 @@ var documentedStructs = []struct{ dir, pkg, typ string }{
 	{"passkey", "passkey", "Options"},
 	{"vault", "vault", "Options"},
 	{"vault", "vault", "HandlerOptions"},
+	{"ratelimit", "ratelimit", "Rule"},
 }
 
 // parseDir parses the non-test Go files of a package directory.
