@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/managarten/mana-auth/internal/cookiecodec"
 	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 )
@@ -24,9 +25,9 @@ type Auth struct {
 	plugins []Plugin
 	log     *slog.Logger
 	now     func() time.Time
-	secret  []byte          // the current secret (keys.Current())
-	keys    *Keyring        // every secret, for data at rest
-	jweKeys func() []jweKey // the cookie cache's JWE keys, derived once
+	secret  []byte                      // the current secret (keys.Current())
+	keys    *Keyring                    // every secret, for data at rest
+	jweKeys func() []cookiecodec.JWEKey // the cookie cache's JWE keys, derived once
 
 	hasher    Hasher
 	hashGate  *hashGate

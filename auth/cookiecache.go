@@ -6,15 +6,11 @@ package auth
 // database read. Byte-compatible with Better Auth 1.7
 // (packages/better-auth/src/cookies/index.ts, cookies/cache.ts,
 // cookies/session-store.ts, crypto/jwt.ts, api/routes/session.ts).
+// The payload's bytes and the three seals are internal/cookiecodec's; this
+// file is the cache's policy: when it is written and read, for how long,
+// which keys open it, chunking, and what a valid cache must hold.
 
 import (
-	"bytes"
-	"crypto/hkdf"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,10 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
-	jose "github.com/go-jose/go-jose/v4"
-
+	"github.com/managarten/mana-auth/internal/cookiecodec"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -101,12 +95,6 @@ const (
 	// maxAge being undefined for such sessions.
 	dontRememberCompactTTL = 60 * time.Second
 	dontRememberTokenTTL   = 300 * time.Second
-	// jweClockTolerance is the clock skew jose's jwtDecrypt allows Better
-	// Auth's JWE cache (for nbf; exp is checked strictly by get-session).
-	jweClockTolerance = 15 * time.Second
-	// jweSalt and jweInfo derive the JWE key (crypto/jwt.ts).
-	jweSalt = "better-auth-session"
-	jweInfo = "BetterAuth.js Generated Encryption Key"
 )
 
 // withDefaults fills in the defaults and checks c.
@@ -321,24 +309,22 @@ func (a *Auth) encodeCookieCache(sd *SessionData, dontRemember bool) (string, er
 		if dontRemember {
 			ttl = dontRememberTokenTTL
 		}
-		return encodeCacheJWT(a.secret, payload, now, ttl), nil
+		return cookiecodec.EncodeJWT(a.secret, payload, now, ttl), nil
 	case CookieCacheJWE:
 		if dontRemember {
 			ttl = dontRememberTokenTTL
 		}
-		return encodeCacheJWE(a.jweKeys()[0], payload, now, ttl)
+		return cookiecodec.EncodeJWE(a.jweKeys()[0], payload, now, ttl)
 	default:
 		if dontRemember {
 			ttl = dontRememberCompactTTL
 		}
-		return encodeCacheCompact(a.secret, payload, now.Add(ttl).UnixMilli()), nil
+		return cookiecodec.EncodeCompact(a.secret, payload, now.Add(ttl).UnixMilli()), nil
 	}
 }
 
-// cachePayloadJSON is JSON.stringify of Better Auth's payload
-// {session, user, updatedAt, version}, written exactly as JavaScript
-// writes it: the compact signature covers this text as Better Auth
-// re-serialises it.
+// cachePayloadJSON is Better Auth's payload {session, user, updatedAt,
+// version} of sd, as JavaScript writes it (cookiecodec.Payload).
 func cachePayloadJSON(sd *SessionData, now time.Time, version string) ([]byte, error) {
 	if sd == nil || sd.Session == nil || sd.User == nil {
 		return nil, errors.New("no session")
@@ -351,286 +337,19 @@ func cachePayloadJSON(sd *SessionData, now time.Time, version string) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	v, _ := json.Marshal(version)
-	var b bytes.Buffer
-	b.WriteString(`{"session":`)
-	b.Write(s)
-	b.WriteString(`,"user":`)
-	b.Write(u)
-	b.WriteString(`,"updatedAt":`)
-	b.WriteString(strconv.FormatInt(now.UnixMilli(), 10))
-	b.WriteString(`,"version":`)
-	b.Write(v)
-	b.WriteByte('}')
-	return jsJSON(b.Bytes()), nil
-}
-
-// jsJSON rewrites JSON written by encoding/json as JavaScript's
-// JSON.stringify writes the same value: encoding/json escapes <, >, &,
-// U+2028, U+2029 (and writes invalid UTF-8 as \ufffd) where JavaScript
-// writes the characters themselves. Every other escape is the same in both
-// since Go 1.22.
-func jsJSON(b []byte) []byte {
-	out := make([]byte, 0, len(b))
-	in := false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case !in:
-			in = c == '"'
-		case c == '"':
-			in = false
-		case c == '\\':
-			if i+5 < len(b) && b[i+1] == 'u' {
-				if r, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 32); err == nil {
-					switch r {
-					case '<', '>', '&', 0x2028, 0x2029, 0xfffd:
-						out = utf8.AppendRune(out, rune(r))
-						i += 5
-						continue
-					}
-				}
-			}
-			out = append(out, c)
-			if i+1 < len(b) {
-				i++
-				c = b[i]
-			}
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-// withMembers returns the JSON object obj with members appended (each
-// `"name":value`), as JavaScript's {...obj, name: value} writes it for
-// names obj does not have.
-func withMembers(obj []byte, members string) []byte {
-	out := make([]byte, 0, len(obj)+len(members)+1)
-	out = append(out, obj[:len(obj)-1]...)
-	out = append(out, ',')
-	out = append(out, members...)
-	return append(out, '}')
-}
-
-// encodeCacheCompact writes Better Auth's compact cache:
-// base64url(JSON.stringify({session: P, expiresAt, signature})), the
-// signature being base64url(HMAC-SHA256(secret, JSON.stringify({...P,
-// expiresAt}))), both without padding.
-func encodeCacheCompact(secret, payload []byte, expiresAt int64) string {
-	exp := strconv.FormatInt(expiresAt, 10)
-	m := hmac.New(sha256.New, secret)
-	m.Write(withMembers(payload, `"expiresAt":`+exp))
-	sig := base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-	var b bytes.Buffer
-	b.WriteString(`{"session":`)
-	b.Write(payload)
-	b.WriteString(`,"expiresAt":`)
-	b.WriteString(exp)
-	b.WriteString(`,"signature":"`)
-	b.WriteString(sig)
-	b.WriteString(`"}`)
-	return base64.RawURLEncoding.EncodeToString(b.Bytes())
-}
-
-// decodeCacheCompact verifies a compact cache and returns its payload
-// and expiresAt (ms). The signature is checked over the payload's own
-// text: what Better Auth writes is already in the form its verifier
-// re-serialises.
-func decodeCacheCompact(secret []byte, value string) (payload []byte, expiresAt float64, ok bool) {
-	raw, ok := decodeB64Lenient(value)
-	if !ok {
-		return nil, 0, false
-	}
-	var outer struct {
-		Session   json.RawMessage `json:"session"`
-		ExpiresAt json.RawMessage `json:"expiresAt"`
-		Signature json.RawMessage `json:"signature"`
-	}
-	if json.Unmarshal(raw, &outer) != nil {
-		return nil, 0, false
-	}
-	payload, expRaw := outer.Session, bytes.TrimSpace(outer.ExpiresAt)
-	var sig string
-	if len(payload) < 2 || payload[0] != '{' || len(expRaw) == 0 ||
-		json.Unmarshal(expRaw, &expiresAt) != nil || json.Unmarshal(outer.Signature, &sig) != nil {
-		return nil, 0, false
-	}
-	got, ok := decodeB64Lenient(sig)
-	if !ok {
-		return nil, 0, false
-	}
-	m := hmac.New(sha256.New, secret)
-	m.Write(withMembers(payload, `"expiresAt":`+string(expRaw)))
-	if !hmac.Equal(got, m.Sum(nil)) {
-		return nil, 0, false
-	}
-	return payload, expiresAt, true
-}
-
-// decodeB64Lenient decodes base64 as @better-auth/utils does: URL-safe or
-// standard alphabet, stopping at the first "=".
-func decodeB64Lenient(s string) ([]byte, bool) {
-	if i := strings.IndexByte(s, '='); i >= 0 {
-		s = s[:i]
-	}
-	enc := base64.RawURLEncoding
-	if strings.ContainsAny(s, "+/") {
-		enc = base64.RawStdEncoding
-	}
-	b, err := enc.DecodeString(s)
-	return b, err == nil
-}
-
-// encodeCacheJWT signs the payload as Better Auth's signJWT: an HS256 JWT
-// (header {"alg":"HS256"}) with iat and exp = now + ttl, in seconds.
-func encodeCacheJWT(secret, payload []byte, now time.Time, ttl time.Duration) string {
-	claims := withMembers(payload, fmt.Sprintf(`"iat":%d,"exp":%d`, now.Unix(), now.Unix()+int64(ttl/time.Second)))
-	enc := base64.RawURLEncoding
-	input := enc.EncodeToString([]byte(`{"alg":"HS256"}`)) + "." + enc.EncodeToString(claims)
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(input))
-	return input + "." + enc.EncodeToString(m.Sum(nil))
-}
-
-// decodeCacheJWT verifies an HS256 JWT as jose's jwtVerify does for
-// Better Auth, and returns its claims and exp in ms.
-func decodeCacheJWT(secret []byte, token string, now time.Time) ([]byte, float64, bool) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return nil, 0, false
-	}
-	enc := base64.RawURLEncoding
-	hb, err := enc.DecodeString(parts[0])
-	if err != nil {
-		return nil, 0, false
-	}
-	var hdr map[string]any
-	if json.Unmarshal(hb, &hdr) != nil || hdr["alg"] != "HS256" || hdr["crit"] != nil || hdr["b64"] != nil {
-		return nil, 0, false
-	}
-	sig, err := enc.DecodeString(parts[2])
-	if err != nil {
-		return nil, 0, false
-	}
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(parts[0] + "." + parts[1]))
-	if !hmac.Equal(sig, m.Sum(nil)) {
-		return nil, 0, false
-	}
-	claims, err := enc.DecodeString(parts[1])
-	if err != nil {
-		return nil, 0, false
-	}
-	exp, ok := checkClaims(claims, now, 0)
-	return claims, exp, ok
-}
-
-// checkClaims checks the registered claims of a cache token as jose does
-// (exp, nbf and iat numbers; exp in the future, nbf in the past, within
-// tolerance) and returns exp in ms. Unlike Better Auth, a token without
-// exp is refused.
-func checkClaims(claims []byte, now time.Time, tolerance time.Duration) (float64, bool) {
-	var c map[string]json.RawMessage
-	if json.Unmarshal(claims, &c) != nil {
-		return 0, false
-	}
-	num := func(k string) (float64, bool, bool) {
-		raw, present := c[k]
-		if !present {
-			return 0, false, true
-		}
-		var f float64
-		err := json.Unmarshal(raw, &f)
-		return f, true, err == nil
-	}
-	sec := float64(now.Unix())
-	tol := tolerance.Seconds()
-	exp, has, ok := num("exp")
-	if !has || !ok || exp <= sec-tol {
-		return 0, false
-	}
-	if nbf, has, ok := num("nbf"); !ok || has && nbf > sec+tol {
-		return 0, false
-	}
-	if _, _, ok := num("iat"); !ok {
-		return 0, false
-	}
-	return exp * 1000, true
-}
-
-// jweKey is a cookie-cache JWE key and its kid.
-type jweKey struct {
-	key []byte
-	kid string
-}
-
-// cacheJWEKey derives Better Auth's JWE key from the secret:
-// HKDF-SHA256(secret, salt "better-auth-session", info "BetterAuth.js
-// Generated Encryption Key", 64 bytes), and its kid, the RFC 7638 SHA-256
-// thumbprint of the key as an "oct" JWK.
-func cacheJWEKey(secret []byte) jweKey {
-	key, err := hkdf.Key(sha256.New, secret, []byte(jweSalt), jweInfo, 64)
-	if err != nil {
-		panic("auth: HKDF-SHA256 refused 64 bytes: " + err.Error()) // cannot happen: the limit is 8160
-	}
-	sum := sha256.Sum256([]byte(`{"k":"` + base64.RawURLEncoding.EncodeToString(key) + `","kty":"oct"}`))
-	return jweKey{key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:])}
-}
-
-// encodeCacheJWE encrypts the payload as Better Auth's symmetricEncodeJWT:
-// a compact JWE, alg "dir", enc "A256CBC-HS512", kid, with iat, exp and a
-// random UUID jti.
-func encodeCacheJWE(k jweKey, payload []byte, now time.Time, ttl time.Duration) (string, error) {
-	e, err := jose.NewEncrypter(jose.A256CBC_HS512, jose.Recipient{Algorithm: jose.DIRECT, Key: k.key, KeyID: k.kid}, nil)
-	if err != nil {
-		return "", err
-	}
-	claims := withMembers(payload, fmt.Sprintf(`"iat":%d,"exp":%d,"jti":"%s"`,
-		now.Unix(), now.Unix()+int64(ttl/time.Second), newUUID()))
-	obj, err := e.Encrypt(claims)
-	if err != nil {
-		return "", err
-	}
-	return obj.CompactSerialize()
-}
-
-// decodeCacheJWE decrypts a cache JWE as Better Auth's symmetricDecodeJWT
-// does with every secret it knows (keys[0] is the current one's): a JWE
-// with a kid opens only under the key it names; one without is tried
-// under each. It returns the claims and exp in ms.
-func decodeCacheJWE(keys []jweKey, token string, now time.Time) ([]byte, float64, bool) {
-	obj, err := jose.ParseEncryptedCompact(token, []jose.KeyAlgorithm{jose.DIRECT}, []jose.ContentEncryption{jose.A256CBC_HS512})
-	if err != nil {
-		return nil, 0, false
-	}
-	for _, k := range keys {
-		if obj.Header.KeyID != "" && obj.Header.KeyID != k.kid {
-			continue
-		}
-		claims, err := obj.Decrypt(k.key)
-		if err != nil {
-			if obj.Header.KeyID != "" {
-				return nil, 0, false
-			}
-			continue
-		}
-		exp, ok := checkClaims(claims, now, jweClockTolerance)
-		return claims, exp, ok
-	}
-	return nil, 0, false
+	return cookiecodec.Payload(s, u, now.UnixMilli(), version), nil
 }
 
 // deriveJWEKeys derives the keys a cache JWE may be sealed with, from the
 // current secret, the other versions, then the legacy secret (Auth.jweKeys
 // calls it once: the secrets do not change).
-func (a *Auth) deriveJWEKeys() []jweKey {
-	out := []jweKey{cacheJWEKey(a.secret)}
+func (a *Auth) deriveJWEKeys() []cookiecodec.JWEKey {
+	out := []cookiecodec.JWEKey{cookiecodec.NewJWEKey(a.secret)}
 	seen := map[string]bool{string(a.secret): true}
 	add := func(s string) {
 		if s != "" && !seen[s] {
 			seen[s] = true
-			out = append(out, cacheJWEKey([]byte(s)))
+			out = append(out, cookiecodec.NewJWEKey([]byte(s)))
 		}
 	}
 	for _, v := range a.keys.Versions() {
@@ -641,16 +360,6 @@ func (a *Auth) deriveJWEKeys() []jweKey {
 		add(s)
 	}
 	return out
-}
-
-// newUUID returns a random (version 4) UUID, as crypto.randomUUID.
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // sessionFromCache returns the session a cache cookie value holds if it
@@ -668,11 +377,11 @@ func (a *Auth) sessionFromCache(value, token string) *SessionData {
 	var ok bool
 	switch cc.Strategy {
 	case CookieCacheJWT:
-		payload, expiresAt, ok = decodeCacheJWT(a.secret, value, now)
+		payload, expiresAt, ok = cookiecodec.DecodeJWT(a.secret, value, now)
 	case CookieCacheJWE:
-		payload, expiresAt, ok = decodeCacheJWE(a.jweKeys(), value, now)
+		payload, expiresAt, ok = cookiecodec.DecodeJWE(a.jweKeys(), value, now)
 	default:
-		payload, expiresAt, ok = decodeCacheCompact(a.secret, value)
+		payload, expiresAt, ok = cookiecodec.DecodeCompact(a.secret, value)
 	}
 	if !ok {
 		return nil
@@ -685,30 +394,13 @@ func (a *Auth) sessionFromCache(value, token string) *SessionData {
 	return sd
 }
 
-// parseCachePayload reads {session, user, updatedAt, version} as Better
-// Auth's cookieCachePayloadSchema does, typing the session and user
-// fields by the schema (core and plugin fields; others are dropped). A
-// payload without version is of version "1".
+// parseCachePayload reads {session, user, updatedAt, version}
+// (cookiecodec.ParsePayload), typing the session and user fields by the
+// schema (core and plugin fields; others are dropped), as Better Auth's
+// cookieCachePayloadSchema does.
 func (a *Auth) parseCachePayload(b []byte) (*SessionData, string, bool) {
-	// One pass over the payload; numbers stay json.Number so that Int
-	// fields are exact.
-	var p struct {
-		Session   map[string]any  `json:"session"`
-		User      map[string]any  `json:"user"`
-		UpdatedAt json.RawMessage `json:"updatedAt"`
-		Version   json.RawMessage `json:"version"`
-	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	if d.Decode(&p) != nil {
-		return nil, "", false
-	}
-	var updatedAt float64
-	if json.Unmarshal(p.UpdatedAt, &updatedAt) != nil {
-		return nil, "", false
-	}
-	version := "1"
-	if p.Version != nil && json.Unmarshal(p.Version, &version) != nil {
+	p, ok := cookiecodec.ParsePayload(b)
+	if !ok {
 		return nil, "", false
 	}
 	srec, ok := a.cacheRecord(TableSession, p.Session, "token", "userId")
@@ -722,7 +414,7 @@ func (a *Auth) parseCachePayload(b []byte) (*SessionData, string, bool) {
 	if _, ok := urec["emailVerified"]; !ok {
 		urec["emailVerified"] = false
 	}
-	return &SessionData{Session: sessionFromRecord(srec), User: userFromRecord(urec)}, version, true
+	return &SessionData{Session: sessionFromRecord(srec), User: userFromRecord(urec)}, p.Version, true
 }
 
 // isISODate reports whether s has the form of the dates Better Auth
