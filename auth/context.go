@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 )
 
@@ -60,8 +59,8 @@ func (c *Context) ClientIP() string { return c.ip }
 // Body returns the parsed JSON (or form) body, nil if there was none.
 func (c *Context) Body() map[string]any { return c.body }
 
-// Bind decodes the raw body into v with encoding/json. Use it after
-// Validate for typed access.
+// Bind decodes the raw body into v with encoding/json, for typed access
+// once the declared parameters (Endpoint.Body) have been checked.
 func (c *Context) Bind(v any) error {
 	if len(c.raw) == 0 {
 		return nil
@@ -180,5 +179,3 @@ type noBody struct{}
 
 // RawJSON is a result written as is.
 type RawJSON []byte
-
-var _ = url.Values{}

@@ -39,11 +39,25 @@ func (e *Error) Error() string {
 // Unwrap returns the debug cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is reports whether target is an *Error with the same Code, so that
-// errors.Is(err, auth.ErrInvalidEmailOrPassword) works on wrapped copies.
+// Is reports whether target is the same error: an *Error with the same
+// Code, whatever its status or message (copies made by With,
+// WithMessage and WithRetryAfter, a plugin's status for a route), so that
+// errors.Is(err, auth.ErrInvalidEmailOrPassword) works; code-less errors
+// match on status and message.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Code == e.Code && t.Code != "" && t.Status == e.Status
+	switch {
+	case !ok:
+		return false
+	case t.Code != "":
+		// The code is the identity: a plugin may answer one code with
+		// another status on another route (as Better Auth does).
+		return t.Code == e.Code
+	default:
+		// Code-less errors (Better Auth's "No fields to update", the 429)
+		// are told apart by status and message.
+		return e.Code == "" && t.Status == e.Status && t.Message == e.Message
+	}
 }
 
 // With returns a copy of e carrying cause as debug detail.

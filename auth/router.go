@@ -2,7 +2,6 @@ package auth
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 )
 
@@ -88,5 +87,3 @@ func (a *Auth) Routes() []string {
 	}
 	return out
 }
-
-var _ = http.MethodGet

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"unicode/utf16"
@@ -657,5 +656,3 @@ func (a *Auth) ExportUser(ctx context.Context, userID string) (map[string]any, e
 	}
 	return out, nil
 }
-
-var _ = strings.TrimSpace

@@ -88,7 +88,7 @@ type route struct {
 
 var routes = map[string][]route{
 	"/status":         {{http.MethodGet, (*handler).status}},
-	"/init":           {{http.MethodPost, (*handler).init}},
+	"/init":           {{http.MethodPost, (*handler).initVault}},
 	"/key":            {{http.MethodGet, (*handler).key}},
 	"/rotate":         {{http.MethodPost, (*handler).rotate}},
 	"/recovery-wrap":  {{http.MethodPost, (*handler).setRecovery}, {http.MethodDelete, (*handler).clearRecovery}},
@@ -195,7 +195,7 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request, userID string) 
 	writeJSON(w, http.StatusOK, st)
 }
 
-func (h *handler) init(w http.ResponseWriter, r *http.Request, userID string) {
+func (h *handler) initVault(w http.ResponseWriter, r *http.Request, userID string) {
 	k, err := h.s.Init(r.Context(), userID)
 	h.writeKey(w, k, err)
 }
