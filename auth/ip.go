@@ -7,15 +7,17 @@ import (
 	"strings"
 )
 
-// ClientIP returns the client IP of r as the rate limiter and session rows
-// see it. The IP headers (X-Forwarded-For by default) are believed only
+// ClientIP returns the client IP of r, as session rows and logs record it.
+// The IP headers (X-Forwarded-For by default) are believed only
 // when the peer is one of Config.TrustedProxies: then the header list is
 // walked from the right, skipping trusted hops, and the first untrusted
 // address is the client. Otherwise the peer address is the client, so a
 // caller cannot choose its own IP by sending a header. (Better Auth also
-// believes a single-valued header from anyone; this is stricter.) IPv6
-// addresses are reduced to their /64 subnet, IPv4-mapped ones to IPv4. It
-// returns "" when nothing usable is found.
+// believes a single-valued header from anyone; this is stricter.)
+// IPv4-mapped addresses are written as IPv4, IPv6 ones in their short form
+// ("::1"); the rate limiter counts an IPv6 client by its /64 subnet (one
+// host usually holds a whole /64). It returns "" when nothing usable is
+// found.
 func (a *Auth) ClientIP(r *http.Request) string {
 	peer := peerAddr(r)
 	if !peer.IsValid() || !a.trustedProxy(peer) {
@@ -64,10 +66,17 @@ func normIP(ip netip.Addr) string {
 	if !ip.IsValid() {
 		return ""
 	}
-	ip = ip.Unmap().WithZone("")
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.Addr().StringExpanded()
+	return ip.Unmap().WithZone("").String()
+}
+
+// rateKey is the rate limiter's key of a client IP: an IPv6 address
+// counts by its /64 subnet, so a client cannot escape the limit by
+// walking its own subnet.
+func rateKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() {
+		return ip
 	}
-	return ip.String()
+	p, _ := a.Prefix(64)
+	return p.String()
 }

@@ -27,7 +27,12 @@ func newOriginMatcher(baseURL string, trusted []string) (*originMatcher, error) 
 	if err != nil {
 		return nil, err
 	}
-	m := &originMatcher{base: base, exact: map[string]bool{originOf(base): true}, list: strings.Join(append([]string{originOf(base)}, trusted...), ",")}
+	m := &originMatcher{base: base, exact: map[string]bool{originOf(base): true}, list: originOf(base)}
+	for _, t := range trusted {
+		if t = strings.TrimSpace(t); t != "" && t != originOf(base) {
+			m.list += "," + t
+		}
+	}
 	for _, t := range trusted {
 		t = strings.TrimSpace(t)
 		if t == "" {

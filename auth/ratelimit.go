@@ -42,10 +42,11 @@ func (a *Auth) rateLimit(ctx context.Context, ip, path string) (retry int, refus
 	if a.limiter == nil {
 		return 0, false
 	}
+	key := rateKey(ip)
 	if ip == "" {
-		ip = "no-trusted-ip"
+		key = "no-trusted-ip"
 	}
-	allowed, wait, err := a.limiter.Check(ctx, ip, path)
+	allowed, wait, err := a.limiter.Check(ctx, key, path)
 	if err != nil {
 		a.log.WarnContext(ctx, "auth: rate limit store failed", "err", err)
 	}

@@ -403,11 +403,12 @@ func TestClientIP(t *testing.T) {
 		{"hop with a port is garbage", proxied, "10.0.0.1:1", []string{"1.2.3.4:5678"}, nil, "10.0.0.1"},
 		{"empty XFF: peer", proxied, "10.0.0.1:1", []string{""}, nil, "10.0.0.1"},
 		{"only trusted hops: peer", proxied, "10.0.0.1:1", []string{"10.0.0.5, 10.0.0.6"}, nil, "10.0.0.1"},
-		{"IPv6 peer to /64", none, "[2001:db8:1:2:3:4:5:6]:443", nil, nil, "2001:0db8:0001:0002:0000:0000:0000:0000"},
-		{"IPv6 peer with zone", none, "[fe80::1%eth0]:443", nil, nil, "fe80:0000:0000:0000:0000:0000:0000:0000"},
-		{"IPv6 in XFF to /64", proxied, "10.0.0.1:1", []string{"2001:DB8:a:b:c:d:e:f"}, nil, "2001:0db8:000a:000b:0000:0000:0000:0000"},
+		{"IPv6 peer", none, "[2001:db8:1:2:3:4:5:6]:443", nil, nil, "2001:db8:1:2:3:4:5:6"},
+		{"IPv6 loopback", none, "[::1]:443", nil, nil, "::1"},
+		{"IPv6 peer with zone", none, "[fe80::1%eth0]:443", nil, nil, "fe80::1"},
+		{"IPv6 in XFF", proxied, "10.0.0.1:1", []string{"2001:DB8:a:b:c:d:e:f"}, nil, "2001:db8:a:b:c:d:e:f"},
 		{"IPv6 trusted proxy", proxied, "[2001:db8:ffff::1]:1", []string{"1.2.3.4"}, nil, "1.2.3.4"},
-		{"IPv6 outside the proxy range", proxied, "[2001:db8:fffe::1]:1", []string{"1.2.3.4"}, nil, "2001:0db8:fffe:0000:0000:0000:0000:0000"},
+		{"IPv6 outside the proxy range", proxied, "[2001:db8:fffe::1]:1", []string{"1.2.3.4"}, nil, "2001:db8:fffe::1"},
 		{"IPv4-mapped peer", none, "[::ffff:203.0.113.9]:1", nil, nil, "203.0.113.9"},
 		{"IPv4-mapped trusted peer", proxied, "[::ffff:10.0.0.1]:1", []string{"1.2.3.4"}, nil, "1.2.3.4"},
 		{"IPv4-mapped in XFF", proxied, "10.0.0.1:1", []string{"::ffff:1.2.3.4"}, nil, "1.2.3.4"},
@@ -592,12 +593,14 @@ func TestRateLimitStore(t *testing.T) {
 	t.Parallel()
 	st := &recordingStore{}
 	a := newAuth(t, func(c *auth.Config) { c.RateLimit = auth.RateLimitConfig{Store: st} })
-	for _, remote := range []string{"192.0.2.9:1", "garbage"} {
+	// IPv6 clients count by their /64 (two hosts of one subnet share a
+	// key), IPv4-mapped ones as IPv4; sessions and logs keep the address.
+	for _, remote := range []string{"192.0.2.9:1", "garbage", "[2001:db8:1:2:3:4:5:6]:1", "[2001:db8:1:2:ffff::9]:1", "[::ffff:192.0.2.9]:1"} {
 		r := httptest.NewRequest("GET", "/api/auth/ok", nil)
 		r.RemoteAddr = remote
 		a.Handler().ServeHTTP(httptest.NewRecorder(), r)
 	}
-	if d := cmp.Diff([]string{"192.0.2.9|/ok", "no-trusted-ip|/ok"}, st.keys); d != "" {
+	if d := cmp.Diff([]string{"192.0.2.9|/ok", "no-trusted-ip|/ok", "2001:db8:1:2::/64|/ok", "2001:db8:1:2::/64|/ok", "192.0.2.9|/ok"}, st.keys); d != "" {
 		t.Errorf("store keys (-want +got):\n%s", d)
 	}
 
