@@ -633,14 +633,14 @@ func (a *Auth) ExportUser(ctx context.Context, userID string) (map[string]any, e
 	var ss []map[string]any
 	for _, r := range sessions {
 		s := sessionFromRecord(r)
-		ss = append(ss, map[string]any{"id": s.ID, "createdAt": s.CreatedAt, "expiresAt": s.ExpiresAt,
+		ss = append(ss, map[string]any{"id": s.ID, "createdAt": FormatTime(s.CreatedAt), "expiresAt": FormatTime(s.ExpiresAt),
 			"ipAddress": s.IPAddress, "userAgent": s.UserAgent})
 	}
 	var as []map[string]any
 	for _, r := range accounts {
 		ac := accountFromRecord(r)
 		as = append(as, map[string]any{"id": ac.ID, "providerId": ac.ProviderID, "accountId": ac.AccountID,
-			"createdAt": ac.CreatedAt, "hasPassword": ac.Password != nil})
+			"createdAt": FormatTime(ac.CreatedAt), "hasPassword": ac.Password != nil})
 	}
 	out := map[string]any{"user": u, "sessions": ss, "accounts": as}
 	for _, p := range a.plugins {

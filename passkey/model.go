@@ -160,8 +160,9 @@ type ExportedPasskey struct {
 	ID string `json:"id"`
 	// Name is the user's label.
 	Name *string `json:"name"`
-	// CreatedAt is when it was registered.
-	CreatedAt *time.Time `json:"createdAt"`
+	// CreatedAt is when it was registered (auth.TimeFormat, as every date
+	// of an export).
+	CreatedAt *string `json:"createdAt"`
 	// DeviceType is DeviceTypeSingle or DeviceTypeMulti.
 	DeviceType string `json:"deviceType"`
 	// BackedUp is the last backup state seen.

@@ -214,8 +214,12 @@ func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
 	}
 	out := make([]ExportedPasskey, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, ExportedPasskey{ID: k.ID, Name: k.Name, CreatedAt: k.CreatedAt,
-			DeviceType: k.DeviceType, BackedUp: k.BackedUp, Transports: k.Transports})
+		e := ExportedPasskey{ID: k.ID, Name: k.Name, DeviceType: k.DeviceType, BackedUp: k.BackedUp, Transports: k.Transports}
+		if k.CreatedAt != nil {
+			t := auth.FormatTime(*k.CreatedAt)
+			e.CreatedAt = &t
+		}
+		out = append(out, e)
 	}
 	return map[string]any{"passkeys": out}, nil
 }

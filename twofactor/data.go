@@ -2,7 +2,6 @@ package twofactor
 
 import (
 	"context"
-	"time"
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/storage"
@@ -29,16 +28,17 @@ type ExportFactor struct {
 	BackupCodesRemaining int `json:"backupCodesRemaining"`
 	// FailedVerificationCount counts consecutive wrong codes.
 	FailedVerificationCount int64 `json:"failedVerificationCount"`
-	// LockedUntil is the end of a lockout, if any.
-	LockedUntil *time.Time `json:"lockedUntil"`
+	// LockedUntil is the end of a lockout, if any (auth.TimeFormat).
+	LockedUntil *string `json:"lockedUntil"`
 }
 
 // ExportDevice describes a trusted device.
 type ExportDevice struct {
-	// CreatedAt is when the device was (last) trusted.
-	CreatedAt time.Time `json:"createdAt"`
+	// CreatedAt is when the device was (last) trusted (auth.TimeFormat,
+	// as every date of an export).
+	CreatedAt string `json:"createdAt"`
 	// ExpiresAt is when the trust ends.
-	ExpiresAt time.Time `json:"expiresAt"`
+	ExpiresAt string `json:"expiresAt"`
 }
 
 // ExportUser implements auth.DataSource.
@@ -54,7 +54,11 @@ func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
 	}
 	for _, rec := range recs {
 		r := rowFromRecord(rec)
-		f := ExportFactor{ID: r.ID, Verified: r.Verified, LockedUntil: r.LockedUntil}
+		f := ExportFactor{ID: r.ID, Verified: r.Verified}
+		if r.LockedUntil != nil {
+			t := auth.FormatTime(*r.LockedUntil)
+			f.LockedUntil = &t
+		}
 		if r.Failed != nil {
 			f.FailedVerificationCount = *r.Failed
 		}
@@ -71,7 +75,8 @@ func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
 		return nil, auth.StorageError(err)
 	}
 	for _, d := range devs {
-		out.TrustedDevices = append(out.TrustedDevices, ExportDevice{CreatedAt: d.Time("createdAt"), ExpiresAt: d.Time("expiresAt")})
+		out.TrustedDevices = append(out.TrustedDevices, ExportDevice{CreatedAt: auth.FormatTime(d.Time("createdAt")),
+			ExpiresAt: auth.FormatTime(d.Time("expiresAt"))})
 	}
 	return out, nil
 }

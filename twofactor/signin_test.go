@@ -504,7 +504,7 @@ func TestDataSource(t *testing.T) {
 	now := e.clock()
 	if diff := cmp.Diff(twofactor.Export{Enabled: true,
 		Factors:        []twofactor.ExportFactor{{ID: e.twoFactorRow(t, u.id).String("id"), Verified: true, BackupCodesRemaining: 10}},
-		TrustedDevices: []twofactor.ExportDevice{{CreatedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour)}},
+		TrustedDevices: []twofactor.ExportDevice{{CreatedAt: auth.FormatTime(now), ExpiresAt: auth.FormatTime(now.Add(30 * 24 * time.Hour))}},
 	}, got); diff != "" {
 		t.Fatalf("export (-want +got):\n%s", diff)
 	}

@@ -650,7 +650,7 @@ type AuditEntry struct {
 	Context   *string   `json:"context"`
 	IPAddress *string   `json:"ipAddress"`
 	UserAgent *string   `json:"userAgent"`
-	CreatedAt time.Time `json:"createdAt"`
+	CreatedAt string    `json:"createdAt"` // auth.TimeFormat, as every date of an export
 }
 
 // Export is the vault data of a user for a GDPR export: metadata and the
@@ -663,9 +663,9 @@ type Export struct {
 	FormatVersion         int          `json:"formatVersion,omitempty"`
 	KEKID                 string       `json:"kekId,omitempty"`
 	RecoveryFormatVersion int          `json:"recoveryFormatVersion,omitempty"`
-	CreatedAt             *time.Time   `json:"createdAt"`
-	RotatedAt             *time.Time   `json:"rotatedAt"`
-	RecoverySetAt         *time.Time   `json:"recoverySetAt"`
+	CreatedAt             *string      `json:"createdAt"` // auth.TimeFormat
+	RotatedAt             *string      `json:"rotatedAt"`
+	RecoverySetAt         *string      `json:"recoverySetAt"`
 	Audit                 []AuditEntry `json:"audit"`
 }
 
@@ -689,7 +689,7 @@ func (s *Service) ExportUser(ctx context.Context, userID string) (*Export, error
 		if r != nil {
 			created := r.CreatedAt
 			ex.VaultExists, ex.ZeroKnowledge, ex.HasRecoveryWrap = true, r.ZeroKnowledge, r.RecoveryWrappedMK != nil
-			ex.CreatedAt, ex.RotatedAt, ex.RecoverySetAt = &created, r.RotatedAt, r.RecoverySetAt
+			ex.CreatedAt, ex.RotatedAt, ex.RecoverySetAt = formatTime(&created), formatTime(r.RotatedAt), formatTime(r.RecoverySetAt)
 			ex.RecoveryFormatVersion = int(r.RecoveryFormatVersion)
 			if r.WrappedMK != nil {
 				ex.FormatVersion, ex.KEKID = int(r.FormatVersion), r.KEKID
@@ -697,7 +697,7 @@ func (s *Service) ExportUser(ctx context.Context, userID string) (*Export, error
 		}
 		for _, a := range audit {
 			ex.Audit = append(ex.Audit, AuditEntry{Action: a.Action, Status: a.Status, Context: a.Context,
-				IPAddress: a.IP, UserAgent: a.UserAgent, CreatedAt: a.CreatedAt})
+				IPAddress: a.IP, UserAgent: a.UserAgent, CreatedAt: auth.FormatTime(a.CreatedAt)})
 		}
 		return nil
 	})
@@ -705,6 +705,15 @@ func (s *Service) ExportUser(ctx context.Context, userID string) (*Export, error
 		return nil, s.storageErr(ctx, userID, err)
 	}
 	return ex, nil
+}
+
+// formatTime is t in auth.TimeFormat, or nil.
+func formatTime(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := auth.FormatTime(*t)
+	return &s
 }
 
 // DeleteUser erases the user's vault and audit rows.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -165,6 +166,34 @@ func testFlow(t *testing.T, db storage.Adapter) {
 	status, body = ada.do("GET", "/api/export", "")
 	if exp, _ := body["bookmarks"].([]any); status != 200 || len(exp) != 2 {
 		t.Fatalf("GET /api/export: %d %v", status, body)
+	}
+	// One date format everywhere (Better Auth's: milliseconds, always three
+	// digits), the core's dates and the plugin's alike.
+	var dates []string
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if s, ok := e.(string); ok && strings.HasSuffix(k, "At") {
+					dates = append(dates, s)
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(body)
+	if len(dates) < 4 {
+		t.Fatalf("only %d dates in the export: %v", len(dates), body)
+	}
+	for _, d := range dates {
+		if !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`).MatchString(d) {
+			t.Errorf("date %q in the export is not in auth.TimeFormat", d)
+		}
 	}
 
 	// Erasure from Go: a.DeleteUser calls the plugin's DeleteUser first

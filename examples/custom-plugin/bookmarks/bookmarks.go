@@ -23,6 +23,7 @@ package bookmarks
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"time"
@@ -58,6 +59,17 @@ type Bookmark struct {
 	URL       string    `json:"url"`
 	Title     string    `json:"title"`
 	CreatedAt time.Time `json:"createdAt"`
+}
+
+// MarshalJSON writes CreatedAt as every date of the API is written
+// (auth.FormatTime: milliseconds, always three digits), not as
+// encoding/json writes a time.Time (trailing zeros dropped).
+func (b Bookmark) MarshalJSON() ([]byte, error) {
+	type plain Bookmark
+	return json.Marshal(struct {
+		plain
+		CreatedAt string `json:"createdAt"`
+	}{plain(b), auth.FormatTime(b.CreatedAt)})
 }
 
 // Plugin is the bookmarks plugin. Build it with New.
