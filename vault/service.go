@@ -645,12 +645,12 @@ func (s *Service) SetZeroKnowledge(ctx context.Context, userID string, enable bo
 
 // AuditEntry is one audit row, as ExportUser returns it.
 type AuditEntry struct {
-	Action    string    `json:"action"`
-	Status    int       `json:"status"`
-	Context   *string   `json:"context"`
-	IPAddress *string   `json:"ipAddress"`
-	UserAgent *string   `json:"userAgent"`
-	CreatedAt string    `json:"createdAt"` // auth.TimeFormat, as every date of an export
+	Action    string  `json:"action"`
+	Status    int     `json:"status"`
+	Context   *string `json:"context"`
+	IPAddress *string `json:"ipAddress"`
+	UserAgent *string `json:"userAgent"`
+	CreatedAt string  `json:"createdAt"` // auth.TimeFormat, as every date of an export
 }
 
 // Export is the vault data of a user for a GDPR export: metadata and the
