@@ -82,9 +82,11 @@ var (
 	ErrBadIssuer = &Error{Code: "INVALID_ISSUER", Message: "unexpected issuer"}
 	// ErrBadAudience: aud does not contain an expected audience.
 	ErrBadAudience = &Error{Code: "INVALID_AUDIENCE", Message: "unexpected audience"}
-	// ErrKeySetUnavailable: the JWKS could not be fetched (network error,
-	// non-200 status, oversized or malformed document) and no usable key
-	// was cached. The middleware answers 503.
+	// ErrKeySetUnavailable: the keys could not be read, so the token was
+	// not judged: the JWKS could not be fetched (network error, non-200
+	// status, oversized or malformed document) and no usable key was
+	// cached, or a KeyFunc failed (the jwt plugin's key table could not be
+	// read). Err holds the cause. The middleware answers 503.
 	ErrKeySetUnavailable = &Error{Code: "JWKS_UNAVAILABLE", Message: "signing keys unavailable"}
 	// ErrInsufficientRole: the token is valid but its role is not allowed
 	// (middleware with RequireRole; answered 403).
