@@ -105,7 +105,8 @@ func profile(w http.ResponseWriter, r *http.Request) {
 		"email":     c.Email,
 		"role":      c.Role,
 		"sessionId": c.SessionID,
-		"expiresAt": c.ExpiresAt,
+		// The auth server's date format: milliseconds, always three digits.
+		"expiresAt": c.ExpiresAt.UTC().Format("2006-01-02T15:04:05.000Z"),
 	})
 }
 
