@@ -30,6 +30,8 @@ import (
 	"syscall"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/managarten/mana-auth/server"
 )
 
@@ -193,9 +195,21 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 	}
 	log := newLogger(cfg.LogFormat)
 	slog.SetDefault(log)
+	// go-redis prints each failed dial of its pool on stderr; the failure
+	// that matters reaches us as an error (one line). Keep its chatter at
+	// debug level, in our log format.
+	goredis.SetLogger(redisLogger{log})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return cmd.run(ctx, cfg, log, cmd.flags.Args())
+}
+
+// redisLogger is go-redis's logger writing to log at debug level.
+type redisLogger struct{ log *slog.Logger }
+
+// Printf logs one go-redis message.
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 // version is the module version and the VCS revision the binary was built

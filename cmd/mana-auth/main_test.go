@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -151,5 +152,37 @@ func TestListenAddresses(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMain lets a test run the command itself: with MANA_AUTH_TEST_MAIN
+// set, the test binary is mana-auth.
+func TestMain(m *testing.M) {
+	if os.Getenv("MANA_AUTH_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// An unreachable REDIS_URL stops the start with one line, not with the
+// driver's retries printed first.
+func TestUnreachableRedisIsOneLine(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command(os.Args[0], "serve")
+	cmd.Env = append(os.Environ(), "MANA_AUTH_TEST_MAIN=1", "REDIS_URL=redis://127.0.0.1:1",
+		"DATA_DIR="+t.TempDir(), "PORT=1", "NODE_ENV=development")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("started with an unreachable Redis:\n%s", out)
+	}
+	var redisLines []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, "redis:") {
+			redisLines = append(redisLines, l)
+		}
+	}
+	if len(redisLines) != 1 || !strings.HasPrefix(redisLines[0], "mana-auth: REDIS_URL: ") {
+		t.Fatalf("lines about Redis: %q\nall output:\n%s", redisLines, out)
 	}
 }
