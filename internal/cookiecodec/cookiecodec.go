@@ -134,21 +134,6 @@ func jsJSON(b []byte) []byte {
 	return out
 }
 
-// withMembers returns the JSON object obj with members appended (each
-// `"name":value`), as JavaScript's {...obj, name: value} writes it for
-// names obj does not have.
-func withMembers(obj []byte, members string) []byte {
-	body := bytes.TrimSpace(obj)
-	body = bytes.TrimSpace(body[:max(len(body)-1, 0)]) // without its "}"
-	out := make([]byte, 0, len(body)+len(members)+2)
-	out = append(out, body...)
-	if len(body) > 0 && body[len(body)-1] != '{' {
-		out = append(out, ',')
-	}
-	out = append(out, members...)
-	return append(out, '}')
-}
-
 // EncodeCompact writes Better Auth's compact cache:
 // base64url(JSON.stringify({session: P, expiresAt, signature})), the
 // signature being base64url(HMAC-SHA256(secret, JSON.stringify({...P,
@@ -156,7 +141,7 @@ func withMembers(obj []byte, members string) []byte {
 func EncodeCompact(secret, payload []byte, expiresAt int64) string {
 	exp := strconv.FormatInt(expiresAt, 10)
 	m := hmac.New(sha256.New, secret)
-	m.Write(withMembers(payload, `"expiresAt":`+exp))
+	m.Write(hs256.AppendMembers(payload, `"expiresAt":`+exp))
 	sig := base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 	var b bytes.Buffer
 	b.WriteString(`{"session":`)
@@ -198,7 +183,7 @@ func DecodeCompact(secret []byte, value string) (payload []byte, expiresAt float
 		return nil, 0, false
 	}
 	m := hmac.New(sha256.New, secret)
-	m.Write(withMembers(payload, `"expiresAt":`+string(expRaw)))
+	m.Write(hs256.AppendMembers(payload, `"expiresAt":`+string(expRaw)))
 	if !hmac.Equal(got, m.Sum(nil)) {
 		return nil, 0, false
 	}

@@ -361,22 +361,6 @@ func TestParsePayload(t *testing.T) {
 	}
 }
 
-// TestWithMembers: {...obj, members} for any object, the empty one and
-// surrounding space included.
-func TestWithMembers(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct{ obj, want string }{
-		{`{"a":1}`, `{"a":1,"x":2}`},
-		{`{}`, `{"x":2}`},
-		{` { } `, `{"x":2}`},
-		{`{"a":{"b":1} }`, `{"a":{"b":1},"x":2}`},
-	} {
-		if got := string(withMembers([]byte(tt.obj), `"x":2`)); got != tt.want {
-			t.Errorf("withMembers(%s) = %s, want %s", tt.obj, got, tt.want)
-		}
-	}
-}
-
 const fuzzSecret = "fuzz-secret-0123456789abcdef-0123456789abcdef"
 
 var fuzzNow = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)

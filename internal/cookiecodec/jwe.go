@@ -51,7 +51,7 @@ func EncodeJWE(k JWEKey, payload []byte, now time.Time, ttl time.Duration) (stri
 	if err != nil {
 		return "", err
 	}
-	claims := withMembers(hs256.Claims(payload, now, ttl), fmt.Sprintf(`"jti":"%s"`, newUUID()))
+	claims := hs256.AppendMembers(hs256.Claims(payload, now, ttl), fmt.Sprintf(`"jti":"%s"`, newUUID()))
 	obj, err := e.Encrypt(claims)
 	if err != nil {
 		return "", err

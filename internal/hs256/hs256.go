@@ -82,7 +82,7 @@ func Sign(key, claims []byte, now time.Time, ttl time.Duration) string {
 // ttl, Better Auth's Math.floor(Date.now() / 1000) + expiresIn). claims
 // must not hold iat or exp.
 func Claims(claims []byte, now time.Time, ttl time.Duration) []byte {
-	return appendMembers(claims, `"iat":`+strconv.FormatInt(now.Unix(), 10)+`,"exp":`+strconv.FormatInt(now.Add(ttl).Unix(), 10))
+	return AppendMembers(claims, `"iat":`+strconv.FormatInt(now.Unix(), 10)+`,"exp":`+strconv.FormatInt(now.Add(ttl).Unix(), 10))
 }
 
 // Verify checks token against the rules of the package documentation and
@@ -181,10 +181,10 @@ func mac(key []byte, input string) []byte {
 	return m.Sum(nil)
 }
 
-// appendMembers returns the JSON object obj with members (`"name":value`,
+// AppendMembers returns the JSON object obj with members (`"name":value`,
 // comma-separated) appended, as JavaScript's {...obj, name: value} writes
-// them for names obj does not have.
-func appendMembers(obj []byte, members string) []byte {
+// them for names obj does not have. The cookie cache's codecs use it too.
+func AppendMembers(obj []byte, members string) []byte {
 	body := bytes.TrimSpace(obj)
 	body = bytes.TrimSpace(body[:max(len(body)-1, 0)]) // without its "}"
 	out := make([]byte, 0, len(body)+len(members)+2)

@@ -350,3 +350,19 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendMembers: {...obj, members} for any object, the empty one and
+// surrounding space included.
+func TestAppendMembers(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ obj, want string }{
+		{`{"a":1}`, `{"a":1,"x":2}`},
+		{`{}`, `{"x":2}`},
+		{` { } `, `{"x":2}`},
+		{`{"a":{"b":1} }`, `{"a":{"b":1},"x":2}`},
+	} {
+		if got := string(AppendMembers([]byte(tt.obj), `"x":2`)); got != tt.want {
+			t.Errorf("AppendMembers(%s) = %s, want %s", tt.obj, got, tt.want)
+		}
+	}
+}
