@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // DefaultURL is the server used when TEST_DATABASE_URL is not set.
@@ -107,4 +108,37 @@ func Schema(tb testing.TB, prefix string) (url, schema string) {
 		tb.Fatal(err)
 	}
 	return url, schema
+}
+
+// Conn calls Require and returns a connection to URL() for inspecting the
+// database directly, closed when tb ends.
+func Conn(tb testing.TB) *pgx.Conn {
+	tb.Helper()
+	Require(tb)
+	conn, err := pgx.Connect(context.Background(), URL())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = conn.Close(context.Background()) })
+	return conn
+}
+
+// TracedPool calls Require and returns a small pool (two connections) on
+// URL() whose statements tr sees, and so do those of any pool derived from
+// its configuration; it is closed when tb ends.
+func TracedPool(tb testing.TB, tr pgx.QueryTracer) *pgxpool.Pool {
+	tb.Helper()
+	Require(tb)
+	cfg, err := pgxpool.ParseConfig(URL())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.MaxConns = 2
+	cfg.ConnConfig.Tracer = tr
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(pool.Close)
+	return pool
 }

@@ -5,9 +5,6 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/managarten/mana-auth/internal/testpg"
 	storagepg "github.com/managarten/mana-auth/storage/postgres"
 )
@@ -32,33 +29,4 @@ func open(t *testing.T, opts storagepg.Options) *storagepg.Adapter {
 	}
 	t.Cleanup(func() { _ = db.Close() }) // runs before the schema is dropped
 	return db
-}
-
-// raw returns a connection for inspecting the database directly.
-func raw(t *testing.T) *pgx.Conn {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, testpg.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close(context.Background()) })
-	return conn
-}
-
-// tracedPool returns a pool of the caller's whose statements tr sees.
-func tracedPool(t *testing.T, tr pgx.QueryTracer) *pgxpool.Pool {
-	t.Helper()
-	cfg, err := pgxpool.ParseConfig(testpg.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 2
-	cfg.ConnConfig.Tracer = tr
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
 }

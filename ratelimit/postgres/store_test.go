@@ -85,7 +85,7 @@ func TestStoreTable(t *testing.T) {
 			t.Fatalf("hit %d: %v %v", i, ok, err)
 		}
 	}
-	conn := raw(t)
+	conn := testpg.Conn(t)
 	rows, err := conn.Query(ctx, `SELECT column_name, data_type, is_nullable FROM information_schema.columns
 WHERE table_schema = $1 AND table_name = 'rateLimit' ORDER BY ordinal_position`, db.SchemaName())
 	if err != nil {
@@ -130,7 +130,7 @@ func TestStoreMigrateLock(t *testing.T) {
 	db := open(t, storagepg.Options{})
 	s := postgres.New(db, postgres.Options{})
 	defer s.Close()
-	tx, err := raw(t).Begin(ctx)
+	tx, err := testpg.Conn(t).Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ func TestStoreCleanup(t *testing.T) {
 	hit(bg, "c", short, 2*time.Hour+2*time.Minute)
 	bg.Close() // waits for the sweep
 	var left int
-	if err := raw(t).QueryRow(ctx, `SELECT count(*) FROM "`+db.SchemaName()+`"."rateLimit"`).Scan(&left); err != nil {
+	if err := testpg.Conn(t).QueryRow(ctx, `SELECT count(*) FROM "`+db.SchemaName()+`"."rateLimit"`).Scan(&left); err != nil {
 		t.Fatal(err)
 	}
 	if left != 1 { // only c, touched at 2h02
@@ -283,7 +283,7 @@ func TestStoreOptions(t *testing.T) {
 				table = postgres.DefaultTable
 			}
 			qualified := `"` + db.SchemaName() + `"."` + table + `"`
-			conn := raw(t)
+			conn := testpg.Conn(t)
 			if tc.preexisting { // as Better Auth's migrations create it
 				if _, err := conn.Exec(ctx, `CREATE SCHEMA "`+db.SchemaName()+`"; CREATE TABLE `+qualified+
 					` ("id" text PRIMARY KEY, "key" text NOT NULL UNIQUE, "count" integer NOT NULL, "lastRequest" bigint NOT NULL)`); err != nil {
@@ -394,7 +394,7 @@ func backendPID(t *testing.T, pool *pgxpool.Pool) int32 {
 func TestStoreAsyncCommit(t *testing.T) {
 	ctx := context.Background()
 	schema := testpg.SchemaName(t, "rl_")
-	conn := raw(t)
+	conn := testpg.Conn(t)
 	if _, err := conn.Exec(ctx, `CREATE SCHEMA "`+schema+`"; CREATE TABLE "`+schema+`"."rateLimit"`+
 		` ("id" text PRIMARY KEY, "key" text NOT NULL UNIQUE, "count" integer NOT NULL, "lastRequest" bigint NOT NULL)`); err != nil {
 		t.Fatal(err)
@@ -480,7 +480,7 @@ func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQuer
 func tracedStore(t *testing.T, schema string, tr pgx.QueryTracer, opts postgres.Options) *postgres.Store {
 	t.Helper()
 	opts.CleanupInterval = -1 // no background statements
-	s, err := postgres.NewFromPool(tracedPool(t, tr), schema, opts)
+	s, err := postgres.NewFromPool(testpg.TracedPool(t, tr), schema, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

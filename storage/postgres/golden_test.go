@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/storage"
@@ -50,7 +49,7 @@ func tracedAdapter(t *testing.T, tr *tracer, opts postgres.Options) (*postgres.A
 	t.Helper()
 	sch := testpg.SchemaName(t, "st_")
 	opts.Schema = sch
-	db, err := postgres.New(tracedPool(t, tr), opts)
+	db, err := postgres.New(testpg.TracedPool(t, tr), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +110,7 @@ func TestGoldenMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	sqlgolden.Run(t, db, func() []string { return nil })
-	if _, err := raw(t).Exec(ctx, `CREATE TABLE "`+sch+`"."legacy" ("id" text PRIMARY KEY, "n" text, "at" timestamp,
+	if _, err := testpg.Conn(t).Exec(ctx, `CREATE TABLE "`+sch+`"."legacy" ("id" text PRIMARY KEY, "n" text, "at" timestamp,
   "ok" smallint, "s" uuid)`); err != nil {
 		t.Fatal(err)
 	}
@@ -123,22 +122,4 @@ func TestGoldenMigration(t *testing.T) {
 	m.Step("upgrade", plan(up), migrate(up))
 	m.Step("up to date", plan(up), nil)
 	sqlgolden.Check(t, "migration", strings.ReplaceAll(m.String(), sch, "SCHEMA"))
-}
-
-// tracedPool returns a small pool on the test database whose statements tr
-// sees (and so those of any pool derived from its configuration).
-func tracedPool(t *testing.T, tr pgx.QueryTracer) *pgxpool.Pool {
-	t.Helper()
-	cfg, err := pgxpool.ParseConfig(testpg.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MaxConns = 2
-	cfg.ConnConfig.Tracer = tr
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/managarten/mana-auth/internal/testpg"
@@ -41,24 +40,12 @@ func open(t *testing.T, opts postgres.Options) *postgres.Adapter {
 	return db
 }
 
-// raw returns a connection for inspecting the database directly.
-func raw(t *testing.T) *pgx.Conn {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, testpg.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close(context.Background()) })
-	return conn
-}
-
 // MapError maps the server's refusal of a string (invalid UTF-8, a NUL)
 // to storage.ErrInvalidValue, for code that runs its own statements.
 func TestMapErrorInvalidValue(t *testing.T) {
 	testpg.Require(t)
 	ctx := context.Background()
-	conn := raw(t)
+	conn := testpg.Conn(t)
 	for _, v := range []string{"\xc3(", "a\x00b", "\xed\xa0\x80"} {
 		_, err := conn.Exec(ctx, "SELECT $1::text", v)
 		if got := postgres.MapError(ctx, err); !errors.Is(got, storage.ErrInvalidValue) {
@@ -167,7 +154,7 @@ func TestPlanMigrationFreshDatabase(t *testing.T) {
 		t.Errorf("referenced table user must be created before session:\n%s", joined)
 	}
 	var exists bool
-	if err := raw(t).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, sch).Scan(&exists); err != nil {
+	if err := testpg.Conn(t).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, sch).Scan(&exists); err != nil {
 		t.Fatal(err)
 	}
 	if exists {
@@ -181,7 +168,7 @@ func TestMigrateIdempotent(t *testing.T) {
 	if plan, err := db.PlanMigration(ctx, testSchema()); err != nil || len(plan) != 0 {
 		t.Fatalf("plan on an up-to-date database: %q, %v", plan, err)
 	}
-	conn := raw(t)
+	conn := testpg.Conn(t)
 	table := `"` + db.SchemaName() + `"."mana_migrations"`
 	var before, after int
 	if err := conn.QueryRow(ctx, `SELECT COUNT(*) FROM `+table).Scan(&before); err != nil {
@@ -322,7 +309,7 @@ func TestSchemaTooNew(t *testing.T) {
 	ctx := context.Background()
 	sch := testpg.SchemaName(t, "st_")
 	db := migrated(t, postgres.Options{Schema: sch}, testSchema())
-	if _, err := raw(t).Exec(ctx, `INSERT INTO "`+sch+`"."mana_migrations" (id, version, description, sql)
+	if _, err := testpg.Conn(t).Exec(ctx, `INSERT INTO "`+sch+`"."mana_migrations" (id, version, description, sql)
 VALUES ('schema_version:999', 999, 'from the future', '')`); err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +333,7 @@ func TestSchemaOption(t *testing.T) {
 	if err := db.Create(ctx, "user", newUser("u1")); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := raw(t).Query(ctx, `SELECT table_name, column_name, data_type FROM information_schema.columns
+	rows, err := testpg.Conn(t).Query(ctx, `SELECT table_name, column_name, data_type FROM information_schema.columns
 WHERE table_schema = $1 AND table_name = 'user' ORDER BY ordinal_position`, db.SchemaName())
 	if err != nil {
 		t.Fatal(err)
@@ -367,7 +354,7 @@ WHERE table_schema = $1 AND table_name = 'user' ORDER BY ordinal_position`, db.S
 		t.Errorf("columns of %s.user:\n got %s\nwant %s", db.SchemaName(), got, want)
 	}
 	var n int
-	if err := raw(t).QueryRow(ctx, `SELECT COUNT(*) FROM "`+db.SchemaName()+`"."user"`).Scan(&n); err != nil || n != 1 {
+	if err := testpg.Conn(t).QueryRow(ctx, `SELECT COUNT(*) FROM "`+db.SchemaName()+`"."user"`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("rows in %s.user: %d, %v", db.SchemaName(), n, err)
 	}
 	// Another schema in the same database is independent.
@@ -544,7 +531,7 @@ func TestUnavailable(t *testing.T) {
 func TestBetterAuthTable(t *testing.T) {
 	ctx := context.Background()
 	sch := testpg.SchemaName(t, "st_")
-	conn := raw(t)
+	conn := testpg.Conn(t)
 	if _, err := conn.Exec(ctx, `CREATE SCHEMA "`+sch+`"; CREATE TABLE "`+sch+`"."rateLimit" (
   "id" text NOT NULL PRIMARY KEY, "key" text NOT NULL UNIQUE, "count" integer NOT NULL,
   "lastRequest" timestamp NOT NULL)`); err != nil {
@@ -584,7 +571,7 @@ func TestMigrateIsAtomic(t *testing.T) {
 		t.Fatal("Migrate with a broken CHECK succeeded")
 	}
 	var exists bool
-	if err := raw(t).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, db.SchemaName()).Scan(&exists); err != nil {
+	if err := testpg.Conn(t).QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)`, db.SchemaName()).Scan(&exists); err != nil {
 		t.Fatal(err)
 	}
 	if exists {

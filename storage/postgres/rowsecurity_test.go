@@ -61,7 +61,7 @@ func TestRowSecurity(t *testing.T) {
 	role := "st_rls_" + randHex(4)
 	exec := func(stmts ...string) {
 		t.Helper()
-		conn := raw(t)
+		conn := testpg.Conn(t)
 		for _, s := range stmts {
 			if _, err := conn.Exec(ctx, s); err != nil {
 				t.Fatalf("%s: %v", s, err)
