@@ -29,7 +29,7 @@ func (p *Plugin) SendOTP(ctx context.Context, at Attempt) error {
 	if err != nil {
 		return err
 	}
-	if err := p.otpAllowed(ctx, pd); err != nil {
+	if _, err := p.otpAllowed(ctx, pd); err != nil {
 		return err
 	}
 	key := pd.otpKey()
@@ -73,14 +73,16 @@ func (p *Plugin) VerifyOTP(ctx context.Context, at Attempt, code string) (*auth.
 	if err != nil {
 		return nil, err
 	}
-	if err := p.otpAllowed(ctx, pd); err != nil {
+	r, err := p.otpAllowed(ctx, pd) // signing in, the row is read here
+	if err != nil {
 		return nil, err
 	}
-	var r *row
-	if pd.signIn() || Enabled(pd.user) {
+	if !pd.signIn() && Enabled(pd.user) {
 		if r, err = p.findRow(ctx, pd.user.ID); err != nil {
 			return nil, err
 		}
+	}
+	if pd.signIn() || Enabled(pd.user) {
 		if err := p.assertNotLocked(ctx, r); err != nil {
 			return nil, err
 		}

@@ -120,6 +120,11 @@ func (p *Plugin) methods(ctx context.Context, userID, method string) ([]string, 
 	if err != nil {
 		return nil, err
 	}
+	return p.methodsOf(r, method), nil
+}
+
+// methodsOf is methods for the user's twoFactor row r (nil if none).
+func (p *Plugin) methodsOf(r *row, method string) []string {
 	out := []string{}
 	totp := r != nil && r.Verified
 	if totp && !p.opts.DisableTOTP {
@@ -128,26 +133,27 @@ func (p *Plugin) methods(ctx context.Context, userID, method string) ([]string, 
 	if !totp && p.OTPEnabled() && !mailboxFactors[method] {
 		out = append(out, MethodOTP)
 	}
-	return out, nil
+	return out
 }
 
 // otpAllowed refuses one-time codes for a pending sign-in whose user did
-// not choose them (see methods).
-func (p *Plugin) otpAllowed(ctx context.Context, pd *pending) error {
+// not choose them (see methods). Signing in, it returns the user's
+// twoFactor row it read (nil if none).
+func (p *Plugin) otpAllowed(ctx context.Context, pd *pending) (*row, error) {
 	if !p.OTPEnabled() {
-		return ErrOTPNotConfigured
+		return nil, ErrOTPNotConfigured
 	}
 	if !pd.signIn() {
-		return nil // enrolment, or a check inside a session
+		return nil, nil // enrolment, or a check inside a session
 	}
-	m, err := p.methods(ctx, pd.user.ID, pd.firstFactor)
+	r, err := p.findRow(ctx, pd.user.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if !slices.Contains(m, MethodOTP) {
-		return ErrOTPNotEnabled
+	if !slices.Contains(p.methodsOf(r, pd.firstFactor), MethodOTP) {
+		return nil, ErrOTPNotEnabled
 	}
-	return nil
+	return r, nil
 }
 
 // trustMAC is Better Auth's trust-device token:
