@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/managarten/mana-auth/server"
@@ -133,8 +134,16 @@ func TestListenAddresses(t *testing.T) {
 		{"HOST=127.0.0.1 in production", server.Config{Production: true, Host: "127.0.0.1"}, func(ip net.IP) bool { return ip.Equal(net.IPv4(127, 0, 0, 1)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.cfg.Port = free()
-			lns, err := listen(tc.cfg)
+			// A port found free can be taken before listen binds it
+			// (by another test's outgoing connection): try a few.
+			var lns []net.Listener
+			var err error
+			for range 20 {
+				tc.cfg.Port = free()
+				if lns, err = listen(tc.cfg); err == nil || !errors.Is(err, syscall.EADDRINUSE) {
+					break
+				}
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
