@@ -8,9 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
+	"github.com/managarten/mana-auth/internal/testproc"
 	"github.com/managarten/mana-auth/server"
 )
 
@@ -116,14 +116,6 @@ func TestDryRunAndBadURLWriteNothing(t *testing.T) {
 // production server on every interface; HOST chooses.
 func TestListenAddresses(t *testing.T) {
 	t.Parallel()
-	free := func() int {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		return ln.Addr().(*net.TCPAddr).Port
-	}
 	for _, tc := range []struct {
 		name string
 		cfg  server.Config
@@ -134,16 +126,8 @@ func TestListenAddresses(t *testing.T) {
 		{"HOST=127.0.0.1 in production", server.Config{Production: true, Host: "127.0.0.1"}, func(ip net.IP) bool { return ip.Equal(net.IPv4(127, 0, 0, 1)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			// A port found free can be taken before listen binds it
-			// (by another test's outgoing connection): try a few.
-			var lns []net.Listener
-			var err error
-			for range 20 {
-				tc.cfg.Port = free()
-				if lns, err = listen(tc.cfg); err == nil || !errors.Is(err, syscall.EADDRINUSE) {
-					break
-				}
-			}
+			tc.cfg.Port = testproc.FreePort(t)
+			lns, err := listen(tc.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
