@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/managarten/mana-auth/keyring"
+
 	"github.com/managarten/mana-auth/internal/cookiecodec"
 	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
@@ -26,7 +28,7 @@ type Auth struct {
 	log     *slog.Logger
 	now     func() time.Time
 	secret  []byte                      // the current secret (keys.Current())
-	keys    *Keyring                    // every secret, for data at rest
+	keys    *keyring.Ring               // every secret, for data at rest
 	jweKeys func() []cookiecodec.JWEKey // the cookie cache's JWE keys, derived once
 
 	hasher    Hasher
@@ -52,7 +54,7 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := NewKeyring(cfg.Secret, cfg.Secrets)
+	keys, err := keyring.New(cfg.Secret, cfg.Secrets)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +168,7 @@ func (a *Auth) Secret() string { return a.keys.Current() }
 // Keyring returns the secrets: Encrypt and Decrypt seal and open data at
 // rest as Better Auth does (versioned "$ba$" envelopes when Config.Secrets
 // is set).
-func (a *Auth) Keyring() *Keyring { return a.keys }
+func (a *Auth) Keyring() *keyring.Ring { return a.keys }
 
 // Plugin returns the plugin with the given ID, or nil.
 func (a *Auth) Plugin(id string) Plugin {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/managarten/mana-auth/keyring"
+
 	"github.com/managarten/mana-auth/ratelimit"
 )
 
@@ -30,12 +32,12 @@ type Config struct {
 	Secret string
 	// Secrets are versioned secrets for rotation, as Better Auth's
 	// `secrets` option (and its BETTER_AUTH_SECRETS variable, which
-	// ParseSecrets reads). The first is current: it alone signs cookies,
+	// keyring.Parse reads). The first is current: it alone signs cookies,
 	// HMACs and tokens, and seals new data as "$ba$<version>$<hex>" (JWT
 	// private keys, two-factor secrets). The others only open data sealed
 	// under their version. Versions are non-negative and unique; the
-	// current value has at least 32 characters. See NewKeyring.
-	Secrets []SecretVersion
+	// current value has at least 32 characters. See keyring.New.
+	Secrets []keyring.Version
 	// AppName names the application in mails and authenticator apps.
 	AppName string
 
@@ -208,7 +210,7 @@ func (c Config) withDefaults() (Config, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return c, fmt.Errorf("auth: Config.BaseURL %q must be an absolute http(s) URL", c.BaseURL)
 	}
-	if _, err := NewKeyring(c.Secret, c.Secrets); err != nil {
+	if _, err := keyring.New(c.Secret, c.Secrets); err != nil {
 		return c, err
 	}
 	c.Secrets = slices.Clone(c.Secrets)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -597,7 +598,7 @@ func TestCookieCacheSecretRotation(t *testing.T) {
 			t.Parallel()
 			e := newCacheEnv(t, tt.strategy, func(c *auth.Config) {
 				c.Secret = ""
-				c.Secrets = []auth.SecretVersion{{Version: 2, Value: newSecret}, {Version: 1, Value: oldSecret}}
+				c.Secrets = []keyring.Version{{Version: 2, Value: newSecret}, {Version: 1, Value: oldSecret}}
 				if tt.legacy {
 					c.Secret, c.Secrets = oldSecret, c.Secrets[:1]
 				}

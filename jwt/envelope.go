@@ -4,23 +4,23 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/keyring"
 )
 
 // SealColumn encrypts a private JWK for the jwks.privateKey column as
 // Better Auth writes it: the keyring's envelope (hex, or
 // "$ba$<version>$<hex>" with versioned secrets), JSON-quoted.
-func SealColumn(k *auth.Keyring, plaintext string) string {
+func SealColumn(k *keyring.Ring, plaintext string) string {
 	return `"` + k.Encrypt(plaintext) + `"` // hex, digits and '$' need no escaping
 }
 
 // OpenColumn reverses [SealColumn] with any secret the keyring holds: a
 // versioned envelope with its version's secret, an un-versioned one with
-// the legacy secret (see auth.Keyring.Decrypt). It also accepts the
+// the legacy secret (see keyring.Ring.Decrypt). It also accepts the
 // unquoted form, and a plain JSON object (Better Auth's
 // disablePrivateKeyEncryption stores the private JWK unencrypted), which
 // it returns as is.
-func OpenColumn(k *auth.Keyring, column string) (string, error) {
+func OpenColumn(k *keyring.Ring, column string) (string, error) {
 	s := strings.TrimSpace(column)
 	switch {
 	case strings.HasPrefix(s, "{"):

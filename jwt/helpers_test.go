@@ -17,6 +17,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/jwt/verify"
+	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -60,7 +61,7 @@ type envConfig struct {
 	db      *memory.Adapter
 	base    string // BaseURL override (no server is started then)
 	secret  string // default testSecret (none when secrets are given)
-	secrets []auth.SecretVersion
+	secrets []keyring.Version
 	plugins []auth.Plugin
 }
 

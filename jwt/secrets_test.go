@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/jwt/verify"
+	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -19,8 +19,8 @@ import (
 // then version 1 and version 2 are introduced in turn.
 var (
 	rotS0 = "jwt-rotation-secret-zero-0123456789abcdef"
-	rotV1 = auth.SecretVersion{Version: 1, Value: "jwt-rotation-secret-one-0123456789abcdef"}
-	rotV2 = auth.SecretVersion{Version: 2, Value: "jwt-rotation-secret-two-0123456789abcdef"}
+	rotV1 = keyring.Version{Version: 1, Value: "jwt-rotation-secret-one-0123456789abcdef"}
+	rotV2 = keyring.Version{Version: 2, Value: "jwt-rotation-secret-two-0123456789abcdef"}
 )
 
 func privateKeyColumn(t *testing.T, e *env, kid string) string {
@@ -51,7 +51,7 @@ func TestKeyReadableAfterSecretRotation(t *testing.T) {
 
 	// 2. Version 1 introduced, s0 kept as the legacy secret: the old key
 	// still signs (and is not rewritten); a new key is sealed under 1.
-	e1 := newEnv(t, envConfig{db: db, secret: rotS0, secrets: []auth.SecretVersion{rotV1}})
+	e1 := newEnv(t, envConfig{db: db, secret: rotS0, secrets: []keyring.Version{rotV1}})
 	e1.signUp("one@example.com")
 	if kid := kidOf(t, e1.token()); kid != kid0 {
 		t.Fatalf("after adding version 1 the token is signed by %s, want the existing key %s", kid, kid0)
@@ -69,13 +69,13 @@ func TestKeyReadableAfterSecretRotation(t *testing.T) {
 
 	// 3. Version 2 current, 1 kept, s0 dropped: the version-1 key signs,
 	// new keys are sealed under 2.
-	e2 := newEnv(t, envConfig{db: db, secrets: []auth.SecretVersion{rotV2, rotV1}})
+	e2 := newEnv(t, envConfig{db: db, secrets: []keyring.Version{rotV2, rotV1}})
 	e2.signUp("two@example.com")
 	if kid := kidOf(t, e2.token()); kid != kid1 {
 		t.Fatalf("after adding version 2 the token is signed by %s, want %s", kid, kid1)
 	}
 	k := e2.a.Keyring()
-	for kid, want := range map[string]error{kid0: auth.ErrSecretNotConfigured, kid1: nil} {
+	for kid, want := range map[string]error{kid0: keyring.ErrNotConfigured, kid1: nil} {
 		if _, err := OpenColumn(k, privateKeyColumn(t, e2, kid)); !errors.Is(err, want) || (want == nil) != (err == nil) {
 			t.Errorf("OpenColumn(key %s) = %v, want %v", kid, err, want)
 		}
@@ -83,10 +83,10 @@ func TestKeyReadableAfterSecretRotation(t *testing.T) {
 
 	// 4. Version 1 removed while its key is still the signing key: a clear
 	// error, over Go and HTTP.
-	e3 := newEnv(t, envConfig{db: db, secrets: []auth.SecretVersion{rotV2}})
+	e3 := newEnv(t, envConfig{db: db, secrets: []keyring.Version{rotV2}})
 	e3.signUp("three@example.com")
 	_, err = e3.p.signer(ctx, time.Now())
-	if !errors.Is(err, auth.ErrSecretNotConfigured) || !strings.Contains(err.Error(), "secret version 1, which is not configured") {
+	if !errors.Is(err, keyring.ErrNotConfigured) || !strings.Contains(err.Error(), "secret version 1, which is not configured") {
 		t.Fatalf("signer with version 1 removed: %v, want ErrSecretNotConfigured naming version 1", err)
 	}
 	resp, body := e3.do("GET", "/token", nil)
@@ -118,8 +118,8 @@ func TestBetterAuthRotatedJWKS(t *testing.T) {
 	var f struct {
 		BaseURL string `json:"baseURL"`
 		Phases  map[string]struct {
-			Secret  string               `json:"secret"`
-			Secrets []auth.SecretVersion `json:"secrets"`
+			Secret  string            `json:"secret"`
+			Secrets []keyring.Version `json:"secrets"`
 		} `json:"phases"`
 		Rows struct {
 			JWKS []struct {

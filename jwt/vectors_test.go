@@ -13,6 +13,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/jwt/verify"
+	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -68,7 +69,7 @@ func loadVectors(t *testing.T) *vectors {
 func TestEnvelopeErrors(t *testing.T) {
 	t.Parallel()
 	const secret = "0123456789abcdef0123456789abcdef-secret-xyz"
-	good := auth.Encrypt(secret, "x")
+	good := keyring.Encrypt(secret, "x")
 	tampered := []byte(good)
 	tampered[len(tampered)-1] ^= 1
 	if tampered[len(tampered)-1] > 'f' || (tampered[len(tampered)-1] > '9' && tampered[len(tampered)-1] < 'a') {
@@ -79,20 +80,20 @@ func TestEnvelopeErrors(t *testing.T) {
 		"too short":    "00ff",
 		"tampered":     string(tampered),
 		"empty":        "",
-		"wrong secret": auth.Encrypt("another secret, also long enough!!", "x"),
+		"wrong secret": keyring.Encrypt("another secret, also long enough!!", "x"),
 	} {
-		if _, err := auth.Decrypt(secret, in); err == nil {
+		if _, err := keyring.Decrypt(secret, in); err == nil {
 			t.Errorf("%s: Open succeeded", name)
 		}
 	}
 	// Column forms.
-	kr, err := auth.NewKeyring(secret, nil)
+	kr, err := keyring.New(secret, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, col := range map[string]string{
 		"quoted":   SealColumn(kr, "hello"),
-		"unquoted": auth.Encrypt(secret, "hello"),
+		"unquoted": keyring.Encrypt(secret, "hello"),
 	} {
 		if got, err := OpenColumn(kr, col); err != nil || got != "hello" {
 			t.Errorf("OpenColumn(%s) = %q, %v", name, got, err)
@@ -182,7 +183,7 @@ func TestBetterAuthVector(t *testing.T) {
 	}
 
 	// 3. Its private key decrypts with our envelope.
-	kr, err := auth.NewKeyring(jp.Secret, nil)
+	kr, err := keyring.New(jp.Secret, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +255,7 @@ func TestOurRowsOpenWithBetterAuthAlgorithm(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.String("privateKey")), &col); err != nil {
 		t.Fatalf("privateKey column is not a JSON string: %v", err)
 	}
-	plain, err := auth.Decrypt(testSecret, col)
+	plain, err := keyring.Decrypt(testSecret, col)
 	if err != nil {
 		t.Fatal(err)
 	}

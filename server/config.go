@@ -17,6 +17,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/mail"
 	"github.com/managarten/mana-auth/vault"
 )
@@ -54,9 +55,9 @@ type Config struct {
 	// SecretSource says where Secret came from, for the start-up log.
 	SecretSource string
 	// Secrets are versioned secrets for rotation (BETTER_AUTH_SECRETS,
-	// "2:new,1:old", current first; see auth.ParseSecrets): the first
+	// "2:new,1:old", current first; see keyring.Parse): the first
 	// signs and seals, the others only open what they sealed.
-	Secrets []auth.SecretVersion
+	Secrets []keyring.Version
 	// TrustedOrigins are origins allowed besides BaseURL's
 	// (TRUSTED_ORIGINS, comma-separated).
 	TrustedOrigins []string
@@ -331,7 +332,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	} else if s := getenv("BETTER_AUTH_SECRET"); s != "" {
 		c.Secret, c.SecretSource = s, "BETTER_AUTH_SECRET"
 	}
-	secrets, err := auth.ParseSecrets(getenv("BETTER_AUTH_SECRETS"))
+	secrets, err := keyring.Parse(getenv("BETTER_AUTH_SECRETS"))
 	if err != nil {
 		return c, &ConfigError{"BETTER_AUTH_SECRETS", strings.TrimPrefix(err.Error(), "auth: ") +
 			` (format "<version>:<secret>,…", current first)`}

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/keyring"
 )
 
 // envOf turns a map into a getenv function.
@@ -90,14 +91,14 @@ var configCases = []struct {
 		c.Secret, c.SecretSource = goodSecret+"-ba", "BETTER_AUTH_SECRET"
 	}},
 	{"BETTER_AUTH_SECRETS", map[string]string{"BETTER_AUTH_SECRETS": " 2:" + goodSecret + "-v2 , 1:old:with:colons"}, func(c *Config) {
-		c.Secrets = []auth.SecretVersion{{Version: 2, Value: goodSecret + "-v2"}, {Version: 1, Value: "old:with:colons"}}
+		c.Secrets = []keyring.Version{{Version: 2, Value: goodSecret + "-v2"}, {Version: 1, Value: "old:with:colons"}}
 	}},
 	{"BETTER_AUTH_SECRETS with a short legacy AUTH_SECRET", map[string]string{"BETTER_AUTH_SECRETS": "3:" + goodSecret, "AUTH_SECRET": "short-legacy"}, func(c *Config) {
-		c.Secrets, c.Secret, c.SecretSource = []auth.SecretVersion{{Version: 3, Value: goodSecret}}, "short-legacy", "AUTH_SECRET"
+		c.Secrets, c.Secret, c.SecretSource = []keyring.Version{{Version: 3, Value: goodSecret}}, "short-legacy", "AUTH_SECRET"
 	}},
 	{"BETTER_AUTH_SECRETS in production without AUTH_SECRET", with(prodEnv(), "AUTH_SECRET", "", "BETTER_AUTH_SECRETS", "1:"+goodSecret), func(c *Config) {
 		c.Production, c.RequireEmailVerification, c.BaseURL = true, true, "https://auth.mana.how"
-		c.Secrets, c.ServiceKey, c.SMTPHost, c.KEK = []auth.SecretVersion{{Version: 1, Value: goodSecret}}, "service-key-0123456789", "stalwart", goodKEK
+		c.Secrets, c.ServiceKey, c.SMTPHost, c.KEK = []keyring.Version{{Version: 1, Value: goodSecret}}, "service-key-0123456789", "stalwart", goodKEK
 	}},
 	{"AUTH_SECRET wins over BETTER_AUTH_SECRET", map[string]string{"AUTH_SECRET": goodSecret, "BETTER_AUTH_SECRET": goodSecret + "-ba"}, func(c *Config) {
 		c.Secret, c.SecretSource = goodSecret, "AUTH_SECRET"
@@ -493,7 +494,7 @@ func TestFromEnvSecretsMessages(t *testing.T) {
 // development secret is read as the legacy secret.
 func TestEnsureSecretWithVersions(t *testing.T) {
 	t.Parallel()
-	versions := []auth.SecretVersion{{Version: 1, Value: goodSecret}}
+	versions := []keyring.Version{{Version: 1, Value: goodSecret}}
 	dir := filepath.Join(t.TempDir(), "data")
 	c := Config{DataDir: dir, Secrets: versions}
 	if generated, err := c.EnsureSecret(); err != nil || generated || c.Secret != "" {

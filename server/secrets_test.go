@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/jwt"
+	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -16,7 +16,7 @@ func TestServerWithVersionedSecrets(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, func(c *Config) {
 		c.Secret = ""
-		c.Secrets = []auth.SecretVersion{{Version: 7, Value: "server-rotation-secret-seven-0123456789"}, {Version: 6, Value: "old"}}
+		c.Secrets = []keyring.Version{{Version: 7, Value: "server-rotation-secret-seven-0123456789"}, {Version: 6, Value: "old"}}
 	})
 	env.register(t, "ada@example.com")
 	tok, _ := env.login(t, "ada@example.com")

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/twofactor"
 )
@@ -220,7 +221,7 @@ func betterAuthUser(t *testing.T, e *env, email, backupCodes string) string {
 	}
 	// A row as Better Auth 1.7 writes it (random id, verified, count 0) …
 	if err := e.db.Create(ctx, twofactor.TableTwoFactor, storage.Record{"id": auth.NewID(), "userId": id,
-		"secret": auth.Encrypt(testSecret, vectorSecret), "backupCodes": backupCodes,
+		"secret": keyring.Encrypt(testSecret, vectorSecret), "backupCodes": backupCodes,
 		"verified": true, "failedVerificationCount": int64(0)}); err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,7 @@ func TestBetterAuthRows(t *testing.T) {
 	t.Parallel()
 	codes := `["AAAAA-BBBBB","CCCCC-DDDDD","EEEEE-FFFFF"]`
 	for _, tc := range []struct{ name, stored string }{
-		{"encrypted", auth.Encrypt(testSecret, codes)},
+		{"encrypted", keyring.Encrypt(testSecret, codes)},
 		{"plain", codes},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -360,7 +361,7 @@ func TestSQLite(t *testing.T) {
 	b.pending(t, u)
 	ok(t, b.post(t, "/two-factor/verify-totp", map[string]any{"code": e.code(u.key, 0)}))
 
-	id := betterAuthUser(t, e, "ba@example.com", auth.Encrypt(testSecret, `["AAAAA-BBBBB","CCCCC-DDDDD"]`))
+	id := betterAuthUser(t, e, "ba@example.com", keyring.Encrypt(testSecret, `["AAAAA-BBBBB","CCCCC-DDDDD"]`))
 	ba := user{id: id, email: "ba@example.com", key: []byte(vectorSecret)}
 	b = e.browser()
 	b.pending(t, ba)

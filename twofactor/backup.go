@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -23,7 +24,7 @@ import (
 //
 // each entry hex(HMAC-SHA256(key, "two-factor-backup-code\x00" + salt +
 // "\x00" + code)), the code without its dash. The key of v1 is the
-// un-versioned secret (Config.Secret, auth.Keyring.Legacy); that of v2 is
+// un-versioned secret (Config.Secret, keyring.Ring.Legacy); that of v2 is
 // the secret of <version> (Config.Secrets), so codes stay usable after a
 // rotation for as long as their version is configured. Better Auth's
 // formats (an XChaCha envelope in hex or "$ba$…", or a plain JSON array)
@@ -139,7 +140,7 @@ func (p *Plugin) decodeHashed(stored string) (*storedCodes, error) {
 		key, ok := k.Legacy()
 		if !ok {
 			return nil, fmt.Errorf("%w: they were hashed with the un-versioned secret, which is not set (Config.Secret, BETTER_AUTH_SECRET): %w",
-				errBadCodes, auth.ErrSecretNotConfigured)
+				errBadCodes, keyring.ErrNotConfigured)
 		}
 		sc.key, sc.head, rest = key, hashedV1Prefix, r
 	} else if r, ok := strings.CutPrefix(stored, hashedV2Prefix); ok {
@@ -151,7 +152,7 @@ func (p *Plugin) decodeHashed(stored string) (*storedCodes, error) {
 		key, ok := k.Version(v)
 		if !ok {
 			return nil, fmt.Errorf("%w: they were hashed with secret version %d, which is not configured (Config.Secrets, BETTER_AUTH_SECRETS): %w",
-				errBadCodes, v, auth.ErrSecretNotConfigured)
+				errBadCodes, v, keyring.ErrNotConfigured)
 		}
 		sc.key, sc.head, rest = key, hashedV2Prefix+ver+":", r
 	} else {

@@ -55,7 +55,7 @@
 //     control of the mailbox (magic link, email verification).
 //
 // TOTP secrets are stored encrypted as Better Auth stores them
-// ([auth.Keyring.Encrypt]); the parameters are Better Auth's: HMAC-SHA1,
+// ([keyring.Ring.Encrypt]); the parameters are Better Auth's: HMAC-SHA1,
 // 6 digits, 30 s steps, one step of tolerance either way, and the UTF-8
 // bytes of the 32-character secret as the key.
 //

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/twofactor"
@@ -16,7 +17,7 @@ import (
 
 // secretsEnv is an env over db with the given secrets, its clock moved on
 // by skip so that codes accepted by earlier envs are not replays.
-func secretsEnv(t *testing.T, db storage.Adapter, skip time.Duration, secret string, versions ...auth.SecretVersion) *env {
+func secretsEnv(t *testing.T, db storage.Adapter, skip time.Duration, secret string, versions ...keyring.Version) *env {
 	t.Helper()
 	e := newEnv(t, envOpts{db: db, cfg: func(c *auth.Config) { c.Secret, c.Secrets = secret, versions }})
 	e.advance(skip)
@@ -46,8 +47,8 @@ func (e *env) signInBackup(t *testing.T, u user, code string) reply {
 func TestTwoFactorAcrossSecretRotation(t *testing.T) {
 	t.Parallel()
 	s0 := "twofactor-rotation-secret-zero-0123456789"
-	v1 := auth.SecretVersion{Version: 1, Value: "twofactor-rotation-secret-one-0123456789"}
-	v2 := auth.SecretVersion{Version: 2, Value: "twofactor-rotation-secret-two-0123456789"}
+	v1 := keyring.Version{Version: 1, Value: "twofactor-rotation-secret-one-0123456789"}
+	v2 := keyring.Version{Version: 2, Value: "twofactor-rotation-secret-two-0123456789"}
 	db := memory.New()
 
 	type stored struct{ secret, codes string }
@@ -153,8 +154,8 @@ func TestBetterAuthRotatedRows(t *testing.T) {
 	}
 	var f struct {
 		Phases map[string]struct {
-			Secret  string               `json:"secret"`
-			Secrets []auth.SecretVersion `json:"secrets"`
+			Secret  string            `json:"secret"`
+			Secrets []keyring.Version `json:"secrets"`
 		} `json:"phases"`
 		Users []struct {
 			Phase, Email, UserID, TotpURI string

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/twofactor"
 )
@@ -89,7 +90,7 @@ func TestEnrolmentAndSignIn(t *testing.T) {
 	if !strings.HasPrefix(row.String("backupCodes"), "hashed:v1:") || strings.Contains(row.String("backupCodes"), codes[0].(string)) {
 		t.Fatalf("backup codes not stored hashed: %q", row.String("backupCodes"))
 	}
-	plain, err := auth.Decrypt(testSecret, row.String("secret"))
+	plain, err := keyring.Decrypt(testSecret, row.String("secret"))
 	if err != nil || len(plain) != 32 {
 		t.Fatalf("secret not stored encrypted: %v", err)
 	}

@@ -1,4 +1,4 @@
-// Generates auth/testdata/betterauth-rotation.json: Better Auth's versioned
+// Generates keyring/testdata/betterauth-rotation.json: Better Auth's versioned
 // secrets (`secrets: [{version, value}]`, BETTER_AUTH_SECRETS), produced by
 // Better Auth itself (memory adapter, its own crypto and config helpers).
 //
@@ -29,7 +29,7 @@ const secretUtils = await import(
   pathToFileURL(join(HERE, "node_modules", "better-auth", "dist", "context", "secret-utils.mjs")).href
 );
 
-const OUT = process.argv[2] || join(TESTDATA, "betterauth-rotation.json");
+const OUT = process.argv[2] || join(TESTDATA, "..", "..", "keyring", "testdata", "betterauth-rotation.json");
 
 const S0 = SECRET;
 const S1 = "rotation-secret-version-1-0123456789abcdefgh";

@@ -14,6 +14,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/jwt"
+	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -31,10 +32,10 @@ func TestBetterAuthOpensOurEnvelopes(t *testing.T) {
 	ensureNodeModules(t, dir)
 
 	s0 := testSecret
-	v1 := auth.SecretVersion{Version: 1, Value: "compat-rotation-secret-one-0123456789abcdef"}
-	v2 := auth.SecretVersion{Version: 2, Value: "compat-rotation-secret-two-0123456789abcdef"}
-	keyring := func(secret string, vs ...auth.SecretVersion) *auth.Keyring {
-		k, err := auth.NewKeyring(secret, vs)
+	v1 := keyring.Version{Version: 1, Value: "compat-rotation-secret-one-0123456789abcdef"}
+	v2 := keyring.Version{Version: 2, Value: "compat-rotation-secret-two-0123456789abcdef"}
+	ring := func(secret string, vs ...keyring.Version) *keyring.Ring {
+		k, err := keyring.New(secret, vs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,16 +45,16 @@ func TestBetterAuthOpensOurEnvelopes(t *testing.T) {
 	var items []item
 	for _, pt := range []string{"hello-plaintext", `{"kty":"OKP","crv":"Ed25519"}`, "ünïcødé ✓", ""} {
 		items = append(items,
-			item{"single secret", keyring(s0).Encrypt(pt), pt},
-			item{"version 1", keyring(s0, v1).Encrypt(pt), pt},
-			item{"version 2", keyring("", v2, v1).Encrypt(pt), pt})
+			item{"single secret", ring(s0).Encrypt(pt), pt},
+			item{"version 1", ring(s0, v1).Encrypt(pt), pt},
+			item{"version 2", ring("", v2, v1).Encrypt(pt), pt})
 	}
 
 	// A signing key minted by our jwt plugin with version 2 current.
 	ctx := context.Background()
 	db := memory.New()
 	p := jwt.New(jwt.Options{})
-	a, err := auth.New(auth.Config{BaseURL: "http://localhost:3000", Secret: s0, Secrets: []auth.SecretVersion{v2, v1}}, db, p)
+	a, err := auth.New(auth.Config{BaseURL: "http://localhost:3000", Secret: s0, Secrets: []keyring.Version{v2, v1}}, db, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestBetterAuthOpensOurEnvelopes(t *testing.T) {
 	}
 	items = append(items, item{"jwks.privateKey", col, jwk})
 
-	run := func(secret string, versions []auth.SecretVersion, sealed []string) []map[string]any {
+	run := func(secret string, versions []keyring.Version, sealed []string) []map[string]any {
 		t.Helper()
 		in, _ := json.Marshal(map[string]any{"secret": secret, "secrets": baSecrets(versions), "items": sealed})
 		c, cancel := context.WithTimeout(ctx, time.Minute)
@@ -101,7 +102,7 @@ func TestBetterAuthOpensOurEnvelopes(t *testing.T) {
 	for _, it := range items {
 		sealed = append(sealed, it.sealed)
 	}
-	got := run(s0, []auth.SecretVersion{v2, v1}, sealed)
+	got := run(s0, []keyring.Version{v2, v1}, sealed)
 	for i, it := range items {
 		if d := cmp.Diff(map[string]any{"ok": true, "plaintext": it.plaintext}, got[i]); d != "" {
 			t.Errorf("%s: Better Auth (-want +got):\n%s", it.name, d)
@@ -110,15 +111,15 @@ func TestBetterAuthOpensOurEnvelopes(t *testing.T) {
 
 	// Without the legacy secret and version 1, Better Auth refuses what
 	// needed them; so do we, with ErrSecretNotConfigured.
-	narrow := keyring("", v2)
-	got = run("", []auth.SecretVersion{v2}, sealed)
+	narrow := ring("", v2)
+	got = run("", []keyring.Version{v2}, sealed)
 	for i, it := range items {
 		_, err := narrow.Decrypt(strings.Trim(it.sealed, `"`))
 		baOK := got[i]["ok"] == true
 		if baOK != (err == nil) {
 			t.Errorf("%s without s0 and version 1: Better Auth ok=%v (%v), ours %v", it.name, baOK, got[i]["error"], err)
 		}
-		if err != nil && !errors.Is(err, auth.ErrSecretNotConfigured) {
+		if err != nil && !errors.Is(err, keyring.ErrNotConfigured) {
 			t.Errorf("%s: %v, want ErrSecretNotConfigured", it.name, err)
 		}
 		if want := it.name == "version 2" || it.name == "jwks.privateKey"; baOK != want {
@@ -128,7 +129,7 @@ func TestBetterAuthOpensOurEnvelopes(t *testing.T) {
 }
 
 // baSecrets is Better Auth's `secrets` option for versions.
-func baSecrets(vs []auth.SecretVersion) []map[string]any {
+func baSecrets(vs []keyring.Version) []map[string]any {
 	out := []map[string]any{}
 	for _, v := range vs {
 		out = append(out, map[string]any{"version": v.Version, "value": v.Value})

@@ -1,11 +1,12 @@
-package auth_test
+package keyring_test
 
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"testing"
 
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/keyring"
 )
 
 // Envelopes made by Better Auth open here, and ours round-trip.
@@ -18,7 +19,7 @@ func TestEnvelopeBetterAuthVectors(t *testing.T) {
 			Ciphertext string `json:"ciphertextHex"`
 		} `json:"symmetricEncryption"`
 	}
-	b, err := readTestdata("betterauth-vectors.json")
+	b, err := os.ReadFile("../auth/testdata/betterauth-vectors.json") // shared with auth and jwt
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,15 +30,15 @@ func TestEnvelopeBetterAuthVectors(t *testing.T) {
 		t.Fatal("no vectors")
 	}
 	for _, v := range vec.Sym {
-		got, err := auth.Decrypt(v.Key, v.Ciphertext)
+		got, err := keyring.Decrypt(v.Key, v.Ciphertext)
 		if err != nil || got != v.Plaintext {
 			t.Errorf("Decrypt(%q) = %q, %v; want %q", v.Ciphertext, got, err, v.Plaintext)
 		}
-		sealed := auth.Encrypt(v.Key, v.Plaintext)
-		if back, err := auth.Decrypt(v.Key, sealed); err != nil || back != v.Plaintext {
+		sealed := keyring.Encrypt(v.Key, v.Plaintext)
+		if back, err := keyring.Decrypt(v.Key, sealed); err != nil || back != v.Plaintext {
 			t.Errorf("round trip of %q: %q, %v", v.Plaintext, back, err)
 		}
-		if sealed == auth.Encrypt(v.Key, v.Plaintext) {
+		if sealed == keyring.Encrypt(v.Key, v.Plaintext) {
 			t.Error("two encryptions of the same plaintext are equal: nonce reused")
 		}
 		for name, bad := range map[string]string{
@@ -50,7 +51,7 @@ func TestEnvelopeBetterAuthVectors(t *testing.T) {
 			if name == "wrong secret" {
 				key, bad = v.Key+"x", v.Ciphertext
 			}
-			if _, err := auth.Decrypt(key, bad); !errors.Is(err, auth.ErrDecrypt) {
+			if _, err := keyring.Decrypt(key, bad); !errors.Is(err, keyring.ErrDecrypt) {
 				t.Errorf("%s: err = %v, want ErrDecrypt", name, err)
 			}
 		}
