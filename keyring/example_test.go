@@ -36,5 +36,5 @@ func ExampleParse() {
 	// Output:
 	// totp-secret <nil>
 	// true
-	// auth: secrets entry 1 (version 2) is the current secret and must be at least 32 characters (generate one with `openssl rand -base64 32`)
+	// keyring: secrets entry 1 (version 2) is the current secret and must be at least 32 characters (generate one with `openssl rand -base64 32`)
 }
