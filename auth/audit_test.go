@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -63,7 +64,7 @@ func TestResetLinksAndSessions(t *testing.T) {
 			if r.status != 400 || r.body["code"] != "INVALID_TOKEN" {
 				t.Fatalf("the older link afterwards: %d %s, want 400 INVALID_TOKEN", r.status, r.raw)
 			}
-			if n, _ := env.db.Count(ctx, auth.TableVerification, storage.Where{Field: "identifier", Op: storage.StartsWith, Value: "reset-password:"}); n != 0 {
+			if n, _ := env.db.Count(ctx, plugin.TableVerification, storage.Where{Field: "identifier", Op: storage.StartsWith, Value: "reset-password:"}); n != 0 {
 				t.Fatalf("%d reset links left", n)
 			}
 			if tc.sessionAlive != nil {
@@ -84,7 +85,7 @@ type userFieldPlugin struct{}
 func (userFieldPlugin) ID() string { return "user-field" }
 
 func (userFieldPlugin) Schema() storage.Schema {
-	return storage.Schema{Tables: []storage.Table{{Name: auth.TableUser, Fields: []storage.Field{{Name: "role", Type: storage.String}}}}}
+	return storage.Schema{Tables: []storage.Table{{Name: plugin.TableUser, Fields: []storage.Field{{Name: "role", Type: storage.String}}}}}
 }
 
 // update-user refuses a plugin's user field given a value with

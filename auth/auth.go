@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/keyring"
+	"github.com/managarten/mana-auth/plugin"
 
 	"github.com/managarten/mana-auth/internal/cookiecodec"
 	"github.com/managarten/mana-auth/ratelimit"
@@ -36,8 +37,8 @@ type Auth struct {
 	dummyHash string
 
 	bg        bgWork
-	hooks     []Hooks
-	data      []DataSource
+	hooks     []plugin.Hooks
+	data      []plugin.DataSource
 	router    *router
 	limiter   *ratelimit.Limiter // nil when disabled
 	origins   *originMatcher
@@ -87,15 +88,15 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 			return nil, fmt.Errorf("auth: plugin %q registered twice", p.ID())
 		}
 		seen[p.ID()] = true
-		if s, ok := p.(SchemaSource); ok {
+		if s, ok := p.(plugin.SchemaSource); ok {
 			if err := a.schema.Merge(s.Schema()); err != nil {
 				return nil, fmt.Errorf("auth: plugin %q: %w", p.ID(), err)
 			}
 		}
-		if h, ok := p.(HookSource); ok {
+		if h, ok := p.(plugin.HookSource); ok {
 			a.hooks = append(a.hooks, h.Hooks())
 		}
-		if d, ok := p.(DataSource); ok {
+		if d, ok := p.(plugin.DataSource); ok {
 			a.data = append(a.data, d)
 		}
 	}
@@ -126,7 +127,7 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 		}
 	}
 	for _, p := range plugins {
-		if es, ok := p.(EndpointSource); ok {
+		if es, ok := p.(plugin.EndpointSource); ok {
 			for _, e := range es.Endpoints() {
 				if err := a.router.add(e); err != nil {
 					return nil, fmt.Errorf("auth: plugin %q: %w", p.ID(), err)
@@ -135,8 +136,8 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 		}
 	}
 	for _, p := range plugins {
-		if in, ok := p.(Initializer); ok {
-			if err := in.Init(a); err != nil {
+		if in, ok := p.(plugin.Initializer); ok {
+			if err := in.Init(host{a}); err != nil {
 				return nil, fmt.Errorf("auth: plugin %q: %w", p.ID(), err)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -232,7 +233,7 @@ func TestBadSessionCookies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := auth.SignCookieValue(testSecret, res.Token())
+	good := plugin.SignCookieValue(testSecret, res.Token())
 	tests := []struct {
 		name        string
 		cookie      string
@@ -245,9 +246,9 @@ func TestBadSessionCookies(t *testing.T) {
 		{"garbage", "%%%garbage%%%", false},
 		{"empty", "", false},
 		{"only a dot", ".", false},
-		{"overlong", auth.SignCookieValue(testSecret, strings.Repeat("t", 4000)), false},
-		{"signed with another secret", auth.SignCookieValue("some-other-secret-some-other-secret!", res.Token()), false},
-		{"signed unknown token", auth.SignCookieValue(testSecret, "unknownunknownunknownunknown1234"), true},
+		{"overlong", plugin.SignCookieValue(testSecret, strings.Repeat("t", 4000)), false},
+		{"signed with another secret", plugin.SignCookieValue("some-other-secret-some-other-secret!", res.Token()), false},
+		{"signed unknown token", plugin.SignCookieValue(testSecret, "unknownunknownunknownunknown1234"), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

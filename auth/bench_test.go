@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // BenchmarkGetSession: GET /get-session with a valid cookie, memory
@@ -80,7 +81,7 @@ func BenchmarkSignIn(b *testing.B) {
 func BenchmarkSignCookie(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if auth.SignCookieValue(specSecret, specToken) != specCookie {
+		if plugin.SignCookieValue(specSecret, specToken) != specCookie {
 			b.Fatal("wrong value")
 		}
 	}
@@ -89,7 +90,7 @@ func BenchmarkSignCookie(b *testing.B) {
 func BenchmarkVerifyCookie(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if v, ok := auth.VerifyCookieValue(specSecret, specCookie); !ok || v != specToken {
+		if v, ok := plugin.VerifyCookieValue(specSecret, specCookie); !ok || v != specToken {
 			b.Fatal("not verified")
 		}
 	}
@@ -98,7 +99,7 @@ func BenchmarkVerifyCookie(b *testing.B) {
 func BenchmarkRandomString(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if len(auth.RandomString(32, "")) != 32 {
+		if len(plugin.RandomString(32, "")) != 32 {
 			b.Fatal("length")
 		}
 	}

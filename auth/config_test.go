@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -174,8 +175,8 @@ func TestCookieNaming(t *testing.T) {
 			if got := name + "=V;" + attrs; got != tt.want {
 				t.Errorf("Set-Cookie\n got %s\nwant %s", got, tt.want)
 			}
-			if name != a.CookieName(auth.CookieSessionToken) {
-				t.Errorf("cookie %q, CookieName says %q", name, a.CookieName(auth.CookieSessionToken))
+			if name != a.CookieName(plugin.CookieSessionToken) {
+				t.Errorf("cookie %q, CookieName says %q", name, a.CookieName(plugin.CookieSessionToken))
 			}
 			// The cookie is read back under the same name, and only that one.
 			if body := getSessionRecorder(a, "/api/auth/get-session", name+"="+value).Body.String(); body == "null" {

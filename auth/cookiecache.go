@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/internal/cookiecodec"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -58,7 +59,7 @@ const DefaultCookieCacheMaxAge = 5 * time.Minute
 // deleted user or a changed user or session field stays visible to
 // whoever holds an earlier cache cookie. Routes that change credentials or
 // destroy data (revoke-session(s), change-password, change-email,
-// verify-password, delete-user, Endpoint.Sensitive) always read the
+// verify-password, delete-user, plugin.Endpoint.Sensitive) always read the
 // database; so does Auth.Session. A request may also bypass the cache with
 // ?disableCookieCache=true.
 type CookieCacheConfig struct {
@@ -127,7 +128,7 @@ func (c *CookieCacheConfig) withDefaults() error {
 // and, with the cookie cache on, the cache cookie(s). r (may be nil) is
 // the request being answered: cache chunks it carries that the new value
 // does not overwrite are expired. Plugins that change the session or its
-// user call it (or Context.SetSessionCookie) to re-issue the cache.
+// user call it (or plugin.Context.SetSessionCookie) to re-issue the cache.
 func (a *Auth) SessionCookies(r *http.Request, sd *SessionData, dontRemember bool) []*http.Cookie {
 	return a.sessionCookies(r, sd, dontRemember)
 }
@@ -137,10 +138,10 @@ func (a *Auth) sessionCookies(r *http.Request, sd *SessionData, dontRemember boo
 	var out []*http.Cookie
 	if dontRemember {
 		out = append(out,
-			a.SignedCookie(CookieSessionToken, token, 0),
-			a.SignedCookie(CookieDontRemember, "true", 0))
+			a.SignedCookie(plugin.CookieSessionToken, token, 0),
+			a.SignedCookie(plugin.CookieDontRemember, "true", 0))
 	} else {
-		out = append(out, a.SignedCookie(CookieSessionToken, token, int(a.cfg.Session.ExpiresIn/time.Second)))
+		out = append(out, a.SignedCookie(plugin.CookieSessionToken, token, int(a.cfg.Session.ExpiresIn/time.Second)))
 	}
 	if a.cfg.Session.CookieCache.Enabled {
 		out = append(out, a.cacheCookies(r, sd, dontRemember)...)
@@ -158,20 +159,20 @@ func (a *Auth) ExpiredSessionCookies(r *http.Request) []*http.Cookie {
 
 func (a *Auth) expiredSessionCookies(r *http.Request) []*http.Cookie {
 	out := []*http.Cookie{
-		a.NewCookie(CookieSessionToken, "", -1),
-		a.NewCookie(CookieSessionData, "", -1),
+		a.NewCookie(plugin.CookieSessionToken, "", -1),
+		a.NewCookie(plugin.CookieSessionData, "", -1),
 	}
 	for _, n := range a.cacheCookieNames(r) {
-		if n != CookieSessionData {
+		if n != plugin.CookieSessionData {
 			out = append(out, a.NewCookie(n, "", -1))
 		}
 	}
-	return append(out, a.NewCookie(CookieDontRemember, "", -1))
+	return append(out, a.NewCookie(plugin.CookieDontRemember, "", -1))
 }
 
 // cacheCookies returns the cookie cache of sd, chunked as Better Auth
 // chunks it, after the deletion of every cache cookie r carries (a later
-// cookie of the same name replaces the deletion in WriteCookies).
+// cookie of the same name replaces the deletion in plugin.WriteCookies).
 func (a *Auth) cacheCookies(r *http.Request, sd *SessionData, dontRemember bool) []*http.Cookie {
 	var out []*http.Cookie
 	for _, n := range a.cacheCookieNames(r) {
@@ -186,14 +187,14 @@ func (a *Auth) cacheCookies(r *http.Request, sd *SessionData, dontRemember bool)
 	if dontRemember {
 		maxAge = 0 // a browser-session cookie
 	}
-	size := maxCookieSize - len(serializeCookie(a.NewCookie(CookieSessionData+".99", "", maxAge)))
+	size := maxCookieSize - len(plugin.CookieHeader(a.NewCookie(plugin.CookieSessionData+".99", "", maxAge)))
 	n := maxCookieChunks + 1
 	if size > 0 {
 		n = (len(value) + size - 1) / size
 	}
 	switch {
 	case n <= 1:
-		return append(out, a.NewCookie(CookieSessionData, value, maxAge))
+		return append(out, a.NewCookie(plugin.CookieSessionData, value, maxAge))
 	case n > maxCookieChunks:
 		a.log.Warn("auth: the session cookie cache is too large to store even after chunking; it was skipped",
 			"bytes", len(value), "userId", sd.User.ID)
@@ -201,7 +202,7 @@ func (a *Auth) cacheCookies(r *http.Request, sd *SessionData, dontRemember bool)
 	}
 	for i := range n {
 		chunk := value[i*size : min(len(value), (i+1)*size)]
-		out = append(out, a.NewCookie(CookieSessionData+"."+strconv.Itoa(i), chunk, maxAge))
+		out = append(out, a.NewCookie(plugin.CookieSessionData+"."+strconv.Itoa(i), chunk, maxAge))
 	}
 	return out
 }
@@ -223,7 +224,7 @@ func (a *Auth) readCacheCookie(r *http.Request, wantValue bool) (value string, n
 	if r == nil {
 		return "", nil
 	}
-	base := a.CookieName(CookieSessionData)
+	base := a.CookieName(plugin.CookieSessionData)
 	if !slices.ContainsFunc(r.Header.Values("Cookie"), func(h string) bool { return strings.Contains(h, base) }) {
 		return "", nil // the common case: no cache cookie at all
 	}
@@ -240,7 +241,7 @@ func (a *Auth) readCacheCookie(r *http.Request, wantValue bool) (value string, n
 		}
 		if ck.Name == base {
 			seen[ck.Name] = true
-			names = append(names, CookieSessionData)
+			names = append(names, plugin.CookieSessionData)
 			baseValue = ck.Value
 			continue
 		}
@@ -253,7 +254,7 @@ func (a *Auth) readCacheCookie(r *http.Request, wantValue bool) (value string, n
 			continue
 		}
 		seen[ck.Name] = true
-		names = append(names, CookieSessionData+"."+suffix)
+		names = append(names, plugin.CookieSessionData+"."+suffix)
 		if wantValue {
 			chunks = append(chunks, chunk{i, ck.Value})
 		}
@@ -387,7 +388,7 @@ func (a *Auth) sessionFromCache(value, token string) *SessionData {
 		return nil
 	}
 	sd, version, ok := a.parseCachePayload(payload)
-	if !ok || !SecureEqual(sd.Session.Token, token) || version != cc.Version ||
+	if !ok || !plugin.SecureEqual(sd.Session.Token, token) || version != cc.Version ||
 		expiresAt < float64(now.UnixMilli()) || sd.Session.ExpiresAt.Before(now) {
 		return nil
 	}
@@ -403,11 +404,11 @@ func (a *Auth) parseCachePayload(b []byte) (*SessionData, string, bool) {
 	if !ok {
 		return nil, "", false
 	}
-	srec, ok := a.cacheRecord(TableSession, p.Session, "token", "userId")
+	srec, ok := a.cacheRecord(plugin.TableSession, p.Session, "token", "userId")
 	if !ok {
 		return nil, "", false
 	}
-	urec, ok := a.cacheRecord(TableUser, p.User, "email", "name")
+	urec, ok := a.cacheRecord(plugin.TableUser, p.User, "email", "name")
 	if !ok {
 		return nil, "", false
 	}
@@ -510,7 +511,7 @@ func (a *Auth) cacheRecord(table string, obj map[string]any, required ...string)
 		}
 	}
 	required = append(required, "createdAt", "updatedAt")
-	if table == TableSession {
+	if table == plugin.TableSession {
 		required = append(required, "expiresAt")
 	}
 	for _, k := range required {

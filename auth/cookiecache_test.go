@@ -14,6 +14,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/keyring"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -182,7 +183,7 @@ func (e *cacheEnv) session(path string, j *jar) (map[string]any, *response) {
 // another instance revoking it would.
 func (e *cacheEnv) deleteSessionRow(token string) {
 	e.t.Helper()
-	if _, err := e.a.DB().Delete(context.Background(), auth.TableSession, storage.W("token", token)); err != nil {
+	if _, err := e.a.DB().Delete(context.Background(), plugin.TableSession, storage.W("token", token)); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 const (
@@ -20,10 +21,10 @@ const (
 // TestSignCookieValueSpecVector is the vector of spec §2.2.
 func TestSignCookieValueSpecVector(t *testing.T) {
 	t.Parallel()
-	if got := auth.SignCookieValue(specSecret, specToken); got != specCookie {
+	if got := plugin.SignCookieValue(specSecret, specToken); got != specCookie {
 		t.Errorf("SignCookieValue = %q, want %q", got, specCookie)
 	}
-	got, ok := auth.VerifyCookieValue(specSecret, specCookie)
+	got, ok := plugin.VerifyCookieValue(specSecret, specCookie)
 	if !ok || got != specToken {
 		t.Errorf("VerifyCookieValue = %q, %v; want %q, true", got, ok, specToken)
 	}
@@ -40,10 +41,10 @@ func TestCookieSigningVectors(t *testing.T) {
 	for i, vec := range v.CookieSigning {
 		t.Run(vec.Source+"/"+vec.Value, func(t *testing.T) {
 			t.Parallel()
-			if got := auth.SignCookieValue(vec.Secret, vec.Value); got != vec.CookieValue {
+			if got := plugin.SignCookieValue(vec.Secret, vec.Value); got != vec.CookieValue {
 				t.Errorf("#%d SignCookieValue = %q, want %q", i, got, vec.CookieValue)
 			}
-			got, ok := auth.VerifyCookieValue(vec.Secret, vec.CookieValue)
+			got, ok := plugin.VerifyCookieValue(vec.Secret, vec.CookieValue)
 			if !ok || got != vec.Value {
 				t.Errorf("#%d VerifyCookieValue = %q, %v; want %q, true", i, got, ok, vec.Value)
 			}
@@ -60,7 +61,7 @@ func TestCookieSigningVectors(t *testing.T) {
 			}
 			// The whole Set-Cookie line, as an Auth with this secret writes it.
 			a := newAuth(t, func(c *auth.Config) { c.Secret = vec.Secret })
-			lines := setCookieLines([]*http.Cookie{a.SignedCookie(auth.CookieSessionToken, vec.Value, 604800)})
+			lines := setCookieLines([]*http.Cookie{a.SignedCookie(plugin.CookieSessionToken, vec.Value, 604800)})
 			if d := cmp.Diff([]string{vec.SetCookie}, lines); d != "" {
 				t.Errorf("#%d Set-Cookie (-better-auth +ours):\n%s", i, d)
 			}
@@ -73,14 +74,14 @@ func TestCookieSigningVectors(t *testing.T) {
 func TestDontRememberVector(t *testing.T) {
 	t.Parallel()
 	v := loadVectors(t).DontRemember
-	if got := auth.SignCookieValue(v.Secret, v.Value); got != v.CookieValue {
+	if got := plugin.SignCookieValue(v.Secret, v.Value); got != v.CookieValue {
 		t.Errorf("SignCookieValue = %q, want %q", got, v.CookieValue)
 	}
-	if got, ok := auth.VerifyCookieValue(v.Secret, v.CookieValue); !ok || got != "true" {
+	if got, ok := plugin.VerifyCookieValue(v.Secret, v.CookieValue); !ok || got != "true" {
 		t.Errorf("VerifyCookieValue = %q, %v", got, ok)
 	}
 	a := newAuth(t, func(c *auth.Config) { c.Secret = v.Secret })
-	lines := setCookieLines([]*http.Cookie{a.SignedCookie(auth.CookieDontRemember, "true", 0)})
+	lines := setCookieLines([]*http.Cookie{a.SignedCookie(plugin.CookieDontRemember, "true", 0)})
 	if d := cmp.Diff([]string{v.SetCookie}, lines); d != "" {
 		t.Errorf("dont_remember Set-Cookie (-better-auth +ours):\n%s", d)
 	}
@@ -91,15 +92,15 @@ func TestDontRememberVector(t *testing.T) {
 	}
 	var got []string
 	for _, sc := range setCookieLines([]*http.Cookie{
-		a.SignedCookie(auth.CookieSessionToken, "05IkeUy9cGcsr6AMpGEpQgu32Qb7jtpO", 0),
-		a.SignedCookie(auth.CookieDontRemember, "true", 0),
+		a.SignedCookie(plugin.CookieSessionToken, "05IkeUy9cGcsr6AMpGEpQgu32Qb7jtpO", 0),
+		a.SignedCookie(plugin.CookieDontRemember, "true", 0),
 	}) {
 		got = append(got, shapeOf(sc))
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("rememberMe:false cookies (-better-auth +ours):\n%s", d)
 	}
-	if got := setCookieLines([]*http.Cookie{a.SignedCookie(auth.CookieSessionToken, "05IkeUy9cGcsr6AMpGEpQgu32Qb7jtpO", 0)}); got[0] != v.SignInResponse.SetCookie[0] {
+	if got := setCookieLines([]*http.Cookie{a.SignedCookie(plugin.CookieSessionToken, "05IkeUy9cGcsr6AMpGEpQgu32Qb7jtpO", 0)}); got[0] != v.SignInResponse.SetCookie[0] {
 		t.Errorf("session cookie %q, want %q", got[0], v.SignInResponse.SetCookie[0])
 	}
 }
@@ -134,7 +135,7 @@ func TestVerifyCookieValueRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got, ok := auth.VerifyCookieValue(tt.secret, tt.cookie); ok {
+			if got, ok := plugin.VerifyCookieValue(tt.secret, tt.cookie); ok {
 				t.Errorf("VerifyCookieValue(%q) = %q, true; want refusal", tt.cookie, got)
 			}
 		})
@@ -148,13 +149,13 @@ func TestVerifyCookieValueAccepts(t *testing.T) {
 		{"encoded", specCookie, specToken},
 		{"not encoded (raw + / =)", dec, specToken},
 		{"lower-case percent escapes", strings.NewReplacer("%2B", "%2b", "%2F", "%2f", "%3D", "%3d").Replace(specCookie), specToken},
-		{"value with dots splits at the last dot", auth.SignCookieValue(specSecret, "a.b.c"), "a.b.c"},
-		{"empty-looking value with spaces", auth.SignCookieValue(specSecret, " x "), " x "},
+		{"value with dots splits at the last dot", plugin.SignCookieValue(specSecret, "a.b.c"), "a.b.c"},
+		{"empty-looking value with spaces", plugin.SignCookieValue(specSecret, " x "), " x "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, ok := auth.VerifyCookieValue(specSecret, tt.cookie)
+			got, ok := plugin.VerifyCookieValue(specSecret, tt.cookie)
 			if !ok || got != tt.want {
 				t.Errorf("VerifyCookieValue(%q) = %q, %v; want %q, true", tt.cookie, got, ok, tt.want)
 			}
@@ -172,13 +173,13 @@ func TestSignCookieValueEncoding(t *testing.T) {
 	}
 	all.WriteString("é🔑")
 	value := all.String()
-	signed := auth.SignCookieValue(specSecret, value)
+	signed := plugin.SignCookieValue(specSecret, value)
 	enc := signed[:strings.LastIndex(signed, ".")]
 	const want = "%20!%22%23%24%25%26'()*%2B%2C-.%2F0123456789%3A%3B%3C%3D%3E%3F%40ABCDEFGHIJKLMNOPQRSTUVWXYZ%5B%5C%5D%5E_%60abcdefghijklmnopqrstuvwxyz%7B%7C%7D~%C3%A9%F0%9F%94%91"
 	if enc != want {
 		t.Errorf("encoded value\n got %s\nwant %s", enc, want)
 	}
-	if got, ok := auth.VerifyCookieValue(specSecret, signed); !ok || got != value {
+	if got, ok := plugin.VerifyCookieValue(specSecret, signed); !ok || got != value {
 		t.Errorf("round trip = %q, %v", got, ok)
 	}
 }
@@ -188,7 +189,7 @@ func TestRandomString(t *testing.T) {
 	const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 	for _, n := range []int{0, 1, 7, 32, 100, 1000} {
 		for _, alphabet := range []string{"", "ab", "0123456789", "xyz"} {
-			s := auth.RandomString(n, alphabet)
+			s := plugin.RandomString(n, alphabet)
 			if len(s) != n {
 				t.Errorf("RandomString(%d, %q) has length %d", n, alphabet, len(s))
 			}
@@ -203,7 +204,7 @@ func TestRandomString(t *testing.T) {
 			}
 		}
 	}
-	if a, b := auth.RandomString(32, ""), auth.RandomString(32, ""); a == b {
+	if a, b := plugin.RandomString(32, ""), plugin.RandomString(32, ""); a == b {
 		t.Errorf("two random strings are equal: %q", a)
 	}
 }
@@ -225,7 +226,7 @@ func TestRandomStringUniform(t *testing.T) {
 	}
 	for _, tt := range tests {
 		n := tt.size * tt.perSym
-		s := auth.RandomString(n, tt.alphabet)
+		s := plugin.RandomString(n, tt.alphabet)
 		counts := map[rune]int{}
 		for _, r := range s {
 			counts[r]++
@@ -246,7 +247,7 @@ func TestRandomStringUniform(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		b.WriteByte(byte(i))
 	}
-	s := auth.RandomString(200*500, b.String())
+	s := plugin.RandomString(200*500, b.String())
 	var counts [256]int
 	for i := 0; i < len(s); i++ {
 		counts[s[i]]++
@@ -268,7 +269,7 @@ func TestNewID(t *testing.T) {
 	t.Parallel()
 	seen := map[string]bool{}
 	for i := 0; i < 1000; i++ {
-		id := auth.NewID()
+		id := plugin.NewID()
 		if len(id) != 32 {
 			t.Fatalf("NewID %q has length %d", id, len(id))
 		}
@@ -302,7 +303,7 @@ func TestSecureEqual(t *testing.T) {
 		{specCookie, specCookie, true},
 	}
 	for _, tt := range tests {
-		if got := auth.SecureEqual(tt.a, tt.b); got != tt.want {
+		if got := plugin.SecureEqual(tt.a, tt.b); got != tt.want {
 			t.Errorf("SecureEqual(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
 	}

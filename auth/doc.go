@@ -25,8 +25,8 @@
 // # Plugins
 //
 // A plugin implements Plugin (an ID) and any of the optional interfaces
-// Initializer, EndpointSource, SchemaSource, HookSource, RateLimitSource and
-// DataSource, discovered by type assertion. The built-in plugins (jwt,
+// plugin.Initializer, plugin.EndpointSource, plugin.SchemaSource, plugin.HookSource, plugin.RateLimitSource and
+// plugin.DataSource, discovered by type assertion. The built-in plugins (jwt,
 // twofactor, magiclink, org, passkey, vault) use nothing else.
 //
 // # Security

@@ -12,21 +12,22 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/internal/hs256"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
 // Errors of the email flows.
 var (
-	ErrVerificationEmailNotEnabled = NewError(http.StatusBadRequest, "VERIFICATION_EMAIL_NOT_ENABLED", "Verification email isn't enabled")
-	ErrEmailAlreadyVerified        = NewError(http.StatusBadRequest, "EMAIL_ALREADY_VERIFIED", "Email is already verified")
-	ErrEmailMismatch               = NewError(http.StatusBadRequest, "EMAIL_MISMATCH", "Email mismatch")
-	ErrResetPasswordDisabled       = NewError(http.StatusBadRequest, "RESET_PASSWORD_DISABLED", "Reset password isn't enabled")
-	ErrChangeEmailDisabled         = NewError(http.StatusBadRequest, "CHANGE_EMAIL_DISABLED", "Change email is disabled")
-	ErrEmailIsTheSame              = NewError(http.StatusBadRequest, "", "Email is the same")
-	ErrInvalidUser                 = NewError(http.StatusUnauthorized, "INVALID_USER", "Invalid user")
+	ErrVerificationEmailNotEnabled = plugin.NewError(http.StatusBadRequest, "VERIFICATION_EMAIL_NOT_ENABLED", "plugin.Verification email isn't enabled")
+	ErrEmailAlreadyVerified        = plugin.NewError(http.StatusBadRequest, "EMAIL_ALREADY_VERIFIED", "Email is already verified")
+	ErrEmailMismatch               = plugin.NewError(http.StatusBadRequest, "EMAIL_MISMATCH", "Email mismatch")
+	ErrResetPasswordDisabled       = plugin.NewError(http.StatusBadRequest, "RESET_PASSWORD_DISABLED", "Reset password isn't enabled")
+	ErrChangeEmailDisabled         = plugin.NewError(http.StatusBadRequest, "CHANGE_EMAIL_DISABLED", "Change email is disabled")
+	ErrEmailIsTheSame              = plugin.NewError(http.StatusBadRequest, "", "Email is the same")
+	ErrInvalidUser                 = plugin.NewError(http.StatusUnauthorized, "INVALID_USER", "Invalid user")
 	// ErrEmailSendFailed is returned when the Mailer failed; the operation
 	// that needed the mail was undone.
-	ErrEmailSendFailed = NewError(http.StatusServiceUnavailable, "EMAIL_SEND_FAILED", "The email could not be sent. Please try again later.")
+	ErrEmailSendFailed = plugin.NewError(http.StatusServiceUnavailable, "EMAIL_SEND_FAILED", "The email could not be sent. Please try again later.")
 )
 
 const resetPasswordMessage = "If this email exists in our system, check your email for the reset link"
@@ -63,9 +64,9 @@ func (a *Auth) SendEmail(ctx context.Context, e Email) error {
 // own claim: the credential binding of the password the link vouches for
 // (credentialBinding); Better Auth ignores it.
 func (a *Auth) emailToken(email, userID, updateTo, requestType, cred string) string {
-	claims := map[string]any{"email": NormalizeEmail(email), "userId": userID}
+	claims := map[string]any{"email": plugin.NormalizeEmail(email), "userId": userID}
 	if updateTo != "" {
-		claims["updateTo"] = NormalizeEmail(updateTo)
+		claims["updateTo"] = plugin.NormalizeEmail(updateTo)
 	}
 	if requestType != "" {
 		claims["requestType"] = requestType
@@ -113,7 +114,7 @@ func (a *Auth) verifyEmailURL(token, callbackURL string) string {
 	if callbackURL == "" {
 		callbackURL = "/"
 	}
-	return a.URL("/verify-email?token=" + token + "&callbackURL=" + EncodeURIComponent(callbackURL))
+	return a.URL("/verify-email?token=" + token + "&callbackURL=" + plugin.EncodeURIComponent(callbackURL))
 }
 
 // SendVerificationEmail mails u a link that verifies their address. The
@@ -136,7 +137,7 @@ func (a *Auth) verificationEmail(u *User, callbackURL, passwordHash string) Emai
 	if passwordHash != "" {
 		cred = a.credentialBinding(u.ID, passwordHash)
 	}
-	return Email{Kind: EmailVerification, To: u.Email, Name: GreetingName(u),
+	return Email{Kind: plugin.EmailVerification, To: u.Email, Name: plugin.GreetingName(u),
 		URL: a.verifyEmailURL(a.emailToken(u.Email, u.ID, "", "", cred), callbackURL)}
 }
 
@@ -215,11 +216,11 @@ func (a *Auth) VerifyEmail(ctx context.Context, token, sessionUserID, callbackUR
 	updateTo, _ := claims["updateTo"].(string)
 	requestType, _ := claims["requestType"].(string)
 	userID, _ := claims["userId"].(string)
-	if !ValidEmail(email) {
+	if !plugin.ValidEmail(email) {
 		return nil, unauthorized(ErrInvalidToken)
 	}
 	if updateTo != "" {
-		if userID == "" || !ValidEmail(updateTo) {
+		if userID == "" || !plugin.ValidEmail(updateTo) {
 			return nil, unauthorized(ErrInvalidToken)
 		}
 		u, err := a.FindUserByID(ctx, userID)
@@ -228,7 +229,7 @@ func (a *Auth) VerifyEmail(ctx context.Context, token, sessionUserID, callbackUR
 		}
 		// The token names the address it changes from: once the change is
 		// applied it no longer matches, so each token works once.
-		if u.Email != NormalizeEmail(email) {
+		if u.Email != plugin.NormalizeEmail(email) {
 			return nil, unauthorized(ErrInvalidToken)
 		}
 		if sessionUserID != "" && sessionUserID != u.ID {
@@ -240,7 +241,7 @@ func (a *Auth) VerifyEmail(ctx context.Context, token, sessionUserID, callbackUR
 			// taken by now: the old mailbox learns nothing about it.
 			if _, err := a.FindUserByEmail(ctx, updateTo); errors.Is(err, ErrUserNotFound) {
 				t := a.emailToken(u.Email, u.ID, updateTo, "change-email-verification", "")
-				a.mailInBackground(ctx, Email{Kind: EmailVerification, To: updateTo, URL: a.verifyEmailURL(t, callbackURL)})
+				a.mailInBackground(ctx, Email{Kind: plugin.EmailVerification, To: updateTo, URL: a.verifyEmailURL(t, callbackURL)})
 			} else if err != nil {
 				return nil, err
 			}
@@ -295,7 +296,7 @@ func (a *Auth) VerifyEmail(ctx context.Context, token, sessionUserID, callbackUR
 // for the account's password, as a link mailed for the sign-up that set it
 // does — every first factor set before is dropped first: every account
 // (password or provider), every session, every reset link and each
-// plugin's (Hooks.ResetCredentials: passkeys, …). Second factors stay, as
+// plugin's (plugin.Hooks.ResetCredentials: passkeys, …). Second factors stay, as
 // the mailbox alone must never get past one. The owner then signs in by
 // the mailbox flow they used, or sets a password through a reset. claimed
 // reports that this happened.
@@ -315,8 +316,8 @@ func (a *Auth) MarkEmailVerified(ctx context.Context, u *User, credentialsVouche
 		}
 		*u = *fresh
 	}
-	if _, err := a.db.Update(ctx, TableUser, storage.Record{"emailVerified": true, "updatedAt": a.Now()}, storage.W("id", u.ID)); err != nil {
-		return false, storageErr(err)
+	if _, err := a.db.Update(ctx, plugin.TableUser, storage.Record{"emailVerified": true, "updatedAt": a.Now()}, storage.W("id", u.ID)); err != nil {
+		return false, plugin.StorageError(err)
 	}
 	u.EmailVerified = true
 	for _, h := range a.hooks {
@@ -333,21 +334,21 @@ func (a *Auth) MarkEmailVerified(ctx context.Context, u *User, credentialsVouche
 // sessions, outstanding reset links and the plugins' credentials.
 func (a *Auth) resetCredentials(ctx context.Context, userID string) error {
 	err := a.db.Tx(ctx, func(tx storage.Adapter) error {
-		for _, t := range []string{TableAccount, TableSession} {
+		for _, t := range []string{plugin.TableAccount, plugin.TableSession} {
 			if _, err := tx.Delete(ctx, t, storage.W("userId", userID)); err != nil {
 				return err
 			}
 		}
-		_, err := tx.Delete(ctx, TableVerification, resetLinksOf(userID)...)
+		_, err := tx.Delete(ctx, plugin.TableVerification, resetLinksOf(userID)...)
 		return err
 	})
 	if err != nil {
-		return storageErr(err)
+		return plugin.StorageError(err)
 	}
 	for _, h := range a.hooks {
 		if h.ResetCredentials != nil {
 			if err := h.ResetCredentials(ctx, userID); err != nil {
-				return AsError(err)
+				return plugin.AsError(err)
 			}
 		}
 	}
@@ -360,12 +361,12 @@ func resetLinksOf(userID string) []storage.Where {
 }
 
 func (a *Auth) setEmail(ctx context.Context, userID, email string, verified bool) (*User, error) {
-	_, err := a.db.Update(ctx, TableUser, storage.Record{"email": NormalizeEmail(email), "emailVerified": verified, "updatedAt": a.Now()}, storage.W("id", userID))
+	_, err := a.db.Update(ctx, plugin.TableUser, storage.Record{"email": plugin.NormalizeEmail(email), "emailVerified": verified, "updatedAt": a.Now()}, storage.W("id", userID))
 	if errors.Is(err, storage.ErrConflict) {
 		return nil, ErrUserAlreadyExists.WithMessage("User already exists. Use another email.")
 	}
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, plugin.StorageError(err)
 	}
 	return a.FindUserByID(ctx, userID)
 }
@@ -381,24 +382,24 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email, redirectTo strin
 	u, err := a.FindUserByEmail(ctx, email)
 	if errors.Is(err, ErrUserNotFound) {
 		// Same work as a real request: a random token and a lookup.
-		_ = RandomString(24, "")
+		_ = plugin.RandomString(24, "")
 		_, _ = a.FindVerification(ctx, resetPrefix+"dummy-verification-token")
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	token := RandomString(24, "")
+	token := plugin.RandomString(24, "")
 	id := resetPrefix + token
 	if err := a.CreateVerification(ctx, id, u.ID, a.cfg.EmailPassword.ResetPasswordTokenExpiresIn); err != nil {
 		return err
 	}
-	link := a.URL("/reset-password/" + token + "?callbackURL=" + EncodeURIComponent(redirectTo))
+	link := a.URL("/reset-password/" + token + "?callbackURL=" + plugin.EncodeURIComponent(redirectTo))
 	// The mail goes out in the background: the answer (and its timing) must
 	// be the same for known and unknown emails even when the mail server is
 	// slow or down.
 	a.background(ctx, func(ctx context.Context) {
-		if err := a.SendEmail(ctx, Email{Kind: EmailPasswordReset, To: u.Email, Name: GreetingName(u), URL: link}); err != nil {
+		if err := a.SendEmail(ctx, Email{Kind: plugin.EmailPasswordReset, To: u.Email, Name: plugin.GreetingName(u), URL: link}); err != nil {
 			// Leave no live token behind a mail that never went out.
 			if derr := a.DeleteVerification(ctx, id); derr != nil {
 				a.log.ErrorContext(ctx, "auth: removing reset token after mail failure", "err", derr)
@@ -427,7 +428,7 @@ func (a *Auth) ResetPassword(ctx context.Context, token, newPassword string) err
 	// token costs no hashing.
 	v, err := a.ConsumeVerification(ctx, id)
 	if err != nil {
-		if errors.Is(err, ErrVerificationNotFound) {
+		if errors.Is(err, plugin.ErrVerificationNotFound) {
 			return ErrInvalidToken
 		}
 		return err
@@ -472,22 +473,22 @@ func (a *Auth) setPassword(ctx context.Context, userID, hash string, endSessions
 			if keep != "" {
 				w = append(w, storage.Where{Field: "token", Op: storage.Ne, Value: keep})
 			}
-			if _, err := tx.Delete(ctx, TableSession, w...); err != nil {
-				return storageErr(err)
+			if _, err := tx.Delete(ctx, plugin.TableSession, w...); err != nil {
+				return plugin.StorageError(err)
 			}
 		}
-		if _, err := tx.Delete(ctx, TableVerification, resetLinksOf(userID)...); err != nil {
-			return storageErr(err)
+		if _, err := tx.Delete(ctx, plugin.TableVerification, resetLinksOf(userID)...); err != nil {
+			return plugin.StorageError(err)
 		}
-		n, err := tx.Update(ctx, TableAccount, storage.Record{"password": hash, "updatedAt": now},
-			storage.W("userId", userID), storage.W("providerId", CredentialProvider))
+		n, err := tx.Update(ctx, plugin.TableAccount, storage.Record{"password": hash, "updatedAt": now},
+			storage.W("userId", userID), storage.W("providerId", plugin.CredentialProvider))
 		if err != nil {
-			return storageErr(err)
+			return plugin.StorageError(err)
 		}
 		if n == 0 {
-			acc := &Account{ID: NewID(), AccountID: userID, ProviderID: CredentialProvider, UserID: userID, Password: &hash, CreatedAt: now, UpdatedAt: now}
-			if err := tx.Create(ctx, TableAccount, acc.record()); err != nil {
-				return storageErr(err)
+			acc := &plugin.Account{ID: plugin.NewID(), AccountID: userID, ProviderID: plugin.CredentialProvider, UserID: userID, Password: &hash, CreatedAt: now, UpdatedAt: now}
+			if err := tx.Create(ctx, plugin.TableAccount, accountRecord(acc)); err != nil {
+				return plugin.StorageError(err)
 			}
 		}
 		return nil
@@ -506,8 +507,8 @@ func (a *Auth) ChangeEmail(ctx context.Context, sd *SessionData, newEmail, callb
 	if !uc.ChangeEmailEnabled {
 		return nil, ErrChangeEmailDisabled
 	}
-	newEmail = NormalizeEmail(newEmail)
-	if !ValidEmail(newEmail) {
+	newEmail = plugin.NormalizeEmail(newEmail)
+	if !plugin.ValidEmail(newEmail) {
 		return nil, ErrInvalidEmail
 	}
 	u := sd.User
@@ -517,7 +518,7 @@ func (a *Auth) ChangeEmail(ctx context.Context, sd *SessionData, newEmail, callb
 	immediate := !u.EmailVerified && uc.UpdateEmailWithoutVerification
 	canMail := a.cfg.Mailer != nil
 	if !immediate && !canMail {
-		return nil, ErrVerificationEmailNotEnabled.WithMessage("Verification email isn't enabled")
+		return nil, ErrVerificationEmailNotEnabled.WithMessage("plugin.Verification email isn't enabled")
 	}
 	// A taken address answers as a free one, with the same work and the
 	// same mails to the mailboxes the caller may read (the old one): the
@@ -551,28 +552,15 @@ func (a *Auth) ChangeEmail(ctx context.Context, sd *SessionData, newEmail, callb
 		// To the old address whether or not the new one is taken; opening
 		// it mails the new address only if it is still free.
 		t := a.emailToken(u.Email, u.ID, newEmail, "change-email-confirmation", "")
-		a.mailInBackground(ctx, Email{Kind: EmailChangeEmail, To: u.Email, Name: GreetingName(u),
+		a.mailInBackground(ctx, Email{Kind: plugin.EmailChangeEmail, To: u.Email, Name: plugin.GreetingName(u),
 			URL: a.verifyEmailURL(t, callbackURL), Data: map[string]string{"newEmail": newEmail}})
 		return nil, nil
 	}
 	t := a.emailToken(u.Email, u.ID, newEmail, "change-email-verification", "")
 	if !taken {
-		a.mailInBackground(ctx, Email{Kind: EmailVerification, To: newEmail, URL: a.verifyEmailURL(t, callbackURL)})
+		a.mailInBackground(ctx, Email{Kind: plugin.EmailVerification, To: newEmail, URL: a.verifyEmailURL(t, callbackURL)})
 	}
 	return nil, nil
-}
-
-// AppendQuery returns target (absolute or relative) with key=value set in
-// its query.
-func AppendQuery(target, key, value string) string {
-	u, err := url.Parse(target)
-	if err != nil {
-		return target
-	}
-	q := u.Query()
-	q.Set(key, value)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // ResolveURL resolves ref (a relative or absolute URL) against

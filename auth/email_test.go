@@ -17,6 +17,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/mail"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -149,7 +150,7 @@ func TestSignUpRequiresVerification(t *testing.T) {
 		t.Fatalf("sign-up: %d %s, want 200 with token null", r.status, r.raw)
 	}
 	mail := env.box.last(t)
-	if mail.Kind != auth.EmailVerification || mail.To != "ada@example.com" || !strings.Contains(mail.URL, "/api/auth/verify-email?token=") || !strings.Contains(mail.URL, "callbackURL=%2Fwelcome") {
+	if mail.Kind != plugin.EmailVerification || mail.To != "ada@example.com" || !strings.Contains(mail.URL, "/api/auth/verify-email?token=") || !strings.Contains(mail.URL, "callbackURL=%2Fwelcome") {
 		t.Fatalf("verification mail = %+v", mail)
 	}
 
@@ -290,7 +291,7 @@ func TestPasswordReset(t *testing.T) {
 	}
 	env.a.Shutdown(ctx) // the mail goes out in the background
 	mail := env.box.last(t)
-	if mail.Kind != auth.EmailPasswordReset || !strings.Contains(mail.URL, "/api/auth/reset-password/") {
+	if mail.Kind != plugin.EmailPasswordReset || !strings.Contains(mail.URL, "/api/auth/reset-password/") {
 		t.Fatalf("reset mail = %+v", mail)
 	}
 	// The link redirects to the app with the token.
@@ -387,7 +388,7 @@ func TestMailFailure(t *testing.T) {
 	if err := env.a.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if m := env.box.last(t); m.Kind != auth.EmailVerification || m.To != "d@example.com" {
+	if m := env.box.last(t); m.Kind != plugin.EmailVerification || m.To != "d@example.com" {
 		t.Fatalf("mail after the resend: %+v", m)
 	}
 	// A reset request answers the same for every email, mail down or not

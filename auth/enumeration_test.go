@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage/memory"
 )
 
@@ -75,7 +76,7 @@ func TestSignUpSameWorkTakenOrNew(t *testing.T) {
 	if first.Session != nil || again.Session != nil || first.User.ID == again.User.ID || !again.Existing {
 		t.Errorf("answers: new %+v, taken %+v", first, again)
 	}
-	if n, _ := db.db.Count(ctx, auth.TableUser); n != 1 {
+	if n, _ := db.db.Count(ctx, plugin.TableUser); n != 1 {
 		t.Fatalf("%d users, want 1 (the decoy must not stay)", n)
 	}
 	close(gate.release)
@@ -122,7 +123,7 @@ func TestChangeEmailSameAnswerTakenOrFree(t *testing.T) {
 			type seen struct {
 				Status int
 				Body   string
-				ToOld  []auth.EmailKind // mails to the caller's own mailbox
+				ToOld  []plugin.EmailKind // mails to the caller's own mailbox
 			}
 			try := func(target string) seen {
 				env.box.wait()
@@ -146,7 +147,7 @@ func TestChangeEmailSameAnswerTakenOrFree(t *testing.T) {
 			}
 			// Opening the confirmation for the taken address mails nobody.
 			link := env.box.last(t)
-			if link.Kind != auth.EmailChangeEmail || link.Data["newEmail"] != "taken@example.com" {
+			if link.Kind != plugin.EmailChangeEmail || link.Data["newEmail"] != "taken@example.com" {
 				t.Fatalf("last mail %+v", link)
 			}
 			before := env.box.count()

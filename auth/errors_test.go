@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // errors.Is matches an *auth.Error by its code, whatever status, message or
@@ -22,13 +23,13 @@ func TestErrorIs(t *testing.T) {
 	}{
 		{"itself", auth.ErrInvalidPassword, auth.ErrInvalidPassword, true},
 		{"a copy with a cause", auth.ErrInvalidPassword.With(errors.New("x")), auth.ErrInvalidPassword, true},
-		{"a copy with another message", auth.ErrValidation.WithMessage("[body.x] bad"), auth.ErrValidation, true},
-		{"the same code with another status", auth.NewError(http.StatusUnauthorized, "INVALID_TOKEN", "Invalid token"), auth.ErrInvalidToken, true},
+		{"a copy with another message", plugin.ErrValidation.WithMessage("[body.x] bad"), plugin.ErrValidation, true},
+		{"the same code with another status", plugin.NewError(http.StatusUnauthorized, "INVALID_TOKEN", "Invalid token"), auth.ErrInvalidToken, true},
 		{"wrapped", fmt.Errorf("wrapped: %w", auth.ErrUserNotFound), auth.ErrUserNotFound, true},
 		{"another code", auth.ErrInvalidPassword, auth.ErrInvalidEmailOrPassword, false},
 		{"a code-less error, retried", auth.ErrTooManyRequests.WithRetryAfter(time.Minute), auth.ErrTooManyRequests, true},
-		{"a code-less error with another message", auth.NewError(http.StatusTooManyRequests, "", "slow down"), auth.ErrTooManyRequests, false},
-		{"a coded error against a code-less one", auth.NewError(http.StatusBadRequest, "X", "No fields to update"), auth.ErrNoFieldsToUpdate, false},
+		{"a code-less error with another message", plugin.NewError(http.StatusTooManyRequests, "", "slow down"), auth.ErrTooManyRequests, false},
+		{"a coded error against a code-less one", plugin.NewError(http.StatusBadRequest, "X", "No fields to update"), auth.ErrNoFieldsToUpdate, false},
 		{"not an auth error", errors.New("INVALID_PASSWORD"), auth.ErrInvalidPassword, false},
 	} {
 		if got := errors.Is(tc.err, tc.target); got != tc.want {

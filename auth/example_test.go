@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -74,10 +75,10 @@ func ExampleAuth_Handler() {
 
 // notesPlugin is a third-party plugin: a table, a route and a hook, written
 // against the public API only.
-type notesPlugin struct{ a *auth.Auth }
+type notesPlugin struct{ a plugin.Host }
 
 func (p *notesPlugin) ID() string              { return "notes" }
-func (p *notesPlugin) Init(a *auth.Auth) error { p.a = a; return nil }
+func (p *notesPlugin) Init(a plugin.Host) error { p.a = a; return nil }
 func (p *notesPlugin) Schema() storage.Schema {
 	return storage.Schema{Tables: []storage.Table{{Name: "note", Fields: []storage.Field{
 		{Name: "userId", Type: storage.String, Required: true, Index: true,
@@ -85,12 +86,12 @@ func (p *notesPlugin) Schema() storage.Schema {
 		{Name: "body", Type: storage.String, Required: true},
 	}}}}
 }
-func (p *notesPlugin) Endpoints() []auth.Endpoint {
-	return []auth.Endpoint{{
-		Method: "POST", Path: "/notes", Auth: auth.SessionRequired,
-		Body: []auth.Param{{Name: "body", Kind: auth.KindString}},
-		Handler: func(c *auth.Context) (any, error) {
-			id := auth.NewID()
+func (p *notesPlugin) Endpoints() []plugin.Endpoint {
+	return []plugin.Endpoint{{
+		Method: "POST", Path: "/notes", Auth: plugin.SessionRequired,
+		Body: []plugin.Param{{Name: "body", Kind: plugin.KindString}},
+		Handler: func(c *plugin.Context) (any, error) {
+			id := plugin.NewID()
 			err := p.a.DB().Create(c.Context(), "note", storage.Record{"id": id, "userId": c.Session().User.ID, "body": c.String("body")})
 			return map[string]string{"id": id}, err
 		},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -19,7 +20,7 @@ import (
 func (a *Auth) DeleteExpired(ctx context.Context) (int64, error) {
 	now := a.Now()
 	var total int64
-	for _, table := range []string{TableSession, TableVerification} {
+	for _, table := range []string{plugin.TableSession, plugin.TableVerification} {
 		n, err := a.db.Delete(ctx, table, storage.Where{Field: "expiresAt", Op: storage.Lt, Value: now})
 		total += n
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -48,10 +49,10 @@ func TestDeleteExpired(t *testing.T) {
 		return c
 	}
 	got := map[string]int64{
-		"expired session": count(auth.TableSession, storage.W("token", res.Token())),
-		"live session":    count(auth.TableSession, storage.W("token", live.Token())),
-		"expired token":   count(auth.TableVerification, storage.W("identifier", "reset:old")),
-		"live token":      count(auth.TableVerification, storage.W("identifier", "reset:new")),
+		"expired session": count(plugin.TableSession, storage.W("token", res.Token())),
+		"live session":    count(plugin.TableSession, storage.W("token", live.Token())),
+		"expired token":   count(plugin.TableVerification, storage.W("identifier", "reset:old")),
+		"live token":      count(plugin.TableVerification, storage.W("identifier", "reset:new")),
 	}
 	want := map[string]int64{"expired session": 0, "live session": 1, "expired token": 0, "live token": 1}
 	if diff := cmp.Diff(want, got); diff != "" {

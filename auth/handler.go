@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/managarten/mana-auth/plugin"
 )
 
 func (a *Auth) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -25,40 +27,38 @@ func (a *Auth) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := a.ClientIP(r)
-	r = r.WithContext(WithRequestInfo(r.Context(), RequestInfo{IP: ip, UserAgent: r.UserAgent(), Request: r}))
-	c := &Context{a: a, r: r, path: path, params: params, endpoint: e, ip: ip, header: http.Header{}}
+	r = r.WithContext(plugin.WithRequestInfo(r.Context(), plugin.RequestInfo{IP: ip, UserAgent: r.UserAgent(), Request: r}))
+	c := plugin.NewContext(host{a}, r, plugin.Route{Endpoint: e, Path: path, Params: params, ClientIP: ip,
+		LoadSession: func() (*SessionData, []*http.Cookie, error) { return a.contextSession(r, e, false) }})
 	if err := a.run(c, w); err != nil {
-		var intr *Interruption
+		var intr *plugin.Interruption
 		if !errors.As(err, &intr) {
-			c.writeErr(w, err)
+			a.writeErr(c, w, err)
 			return
 		}
 		c.SetCookies(intr.Cookies)
-		c.result = intr.Body
+		c.SetResult(intr.Body)
 		if intr.RedirectURL != "" && r.Method == http.MethodGet {
 			// A browser navigation (a link): send it where the plugin says.
 			c.Redirect(a.ResolveURL(intr.RedirectURL))
 		}
 	}
-	c.write(w)
+	a.write(c, w)
 }
 
 // run executes the request pipeline: rate limit, body, origin and redirect
 // checks, before-hooks, parameter validation, session, handler, after-hooks.
-func (a *Auth) run(c *Context, w http.ResponseWriter) error {
-	r, e := c.r, c.endpoint
-	if retry, refused := a.rateLimit(r.Context(), c.ip, c.path); refused {
-		c.header.Set("X-Retry-After", strconv.Itoa(retry))
+func (a *Auth) run(c *plugin.Context, w http.ResponseWriter) error {
+	r, e := c.Request(), c.Endpoint()
+	if retry, refused := a.rateLimit(r.Context(), c.ClientIP(), c.Path()); refused {
+		c.Header().Set("X-Retry-After", strconv.Itoa(retry))
 		return ErrTooManyRequests
 	}
 	body, raw, present, err := a.readBody(w, r, e.AllowForm)
 	if err != nil {
 		return err
 	}
-	c.raw, c.rawBody, c.bodyPresent = raw, body, present
-	if obj, ok := body.(map[string]any); ok {
-		c.body = obj
-	}
+	c.SetBody(raw, body, present)
 	if err := a.CheckOrigin(r); err != nil {
 		return err
 	}
@@ -84,23 +84,26 @@ func (a *Auth) run(c *Context, w http.ResponseWriter) error {
 	if err := validateBody(body, present, e.Body, e.AdditionalFields); err != nil {
 		return err
 	}
-	if e.Auth >= SessionRequired || e.Auth == SessionOptional {
-		if err := c.loadSession(true); err != nil {
+	if e.Auth >= plugin.SessionRequired || e.Auth == plugin.SessionOptional {
+		sd, cookies, err := a.contextSession(r, e, true)
+		if err != nil {
 			return err
 		}
-		if e.Auth >= SessionRequired && c.session == nil {
+		c.SetCookies(cookies)
+		c.SetSession(sd)
+		if e.Auth >= plugin.SessionRequired && sd == nil {
 			return ErrUnauthorized
 		}
-		if e.Auth == FreshSessionRequired && a.cfg.Session.FreshAge > 0 &&
-			a.Now().Sub(c.session.Session.CreatedAt) >= a.cfg.Session.FreshAge {
+		if e.Auth == plugin.FreshSessionRequired && a.cfg.Session.FreshAge > 0 &&
+			a.Now().Sub(sd.Session.CreatedAt) >= a.cfg.Session.FreshAge {
 			return ErrSessionNotFresh
 		}
 	}
 	res, err := e.Handler(c)
 	if err != nil {
-		var intr *Interruption
+		var intr *plugin.Interruption
 		if !errors.As(err, &intr) {
-			c.err = err
+			c.SetErr(err)
 			for _, h := range a.hooks {
 				for _, hk := range h.Failed {
 					if hk.Match == nil || hk.Match(c) {
@@ -111,7 +114,7 @@ func (a *Auth) run(c *Context, w http.ResponseWriter) error {
 		}
 		return err
 	}
-	c.result = res
+	c.SetResult(res)
 	for _, h := range a.hooks {
 		for _, hk := range h.After {
 			if hk.Match == nil || hk.Match(c) {
@@ -212,12 +215,12 @@ func (a *Auth) checkOriginHeader(r *http.Request) error {
 }
 
 // checkLoginCSRFOf applies checkLoginCSRF to the HTTP request ctx serves
-// (RequestInfo.Request), if any: the operations that create a session from
+// (plugin.RequestInfo.Request), if any: the operations that create a session from
 // a password run it whatever route calls them (an app's own login route,
 // the reference server's /api/v1), not only the Endpoints marked
 // LoginCSRF.
 func (a *Auth) checkLoginCSRFOf(ctx context.Context) error {
-	if r := RequestInfoFrom(ctx).Request; r != nil {
+	if r := plugin.RequestInfoFrom(ctx).Request; r != nil {
 		return a.checkLoginCSRF(r)
 	}
 	return nil
@@ -255,10 +258,10 @@ var redirectParams = []struct {
 }
 
 // checkRedirects validates redirect targets in the body (else the query).
-func (a *Auth) checkRedirects(c *Context) error {
-	q := c.r.URL.Query()
+func (a *Auth) checkRedirects(c *plugin.Context) error {
+	q := c.Request().URL.Query()
 	for _, p := range redirectParams {
-		v, inBody := c.body[p.name]
+		v, inBody := c.Body()[p.name]
 		if !inBody {
 			if !q.Has(p.name) {
 				continue
@@ -270,7 +273,7 @@ func (a *Auth) checkRedirects(c *Context) error {
 		}
 		s, ok := v.(string)
 		if !ok {
-			return ErrValidation.WithMessage("Invalid " + p.name + ": expected a string")
+			return plugin.ErrValidation.WithMessage("Invalid " + p.name + ": expected a string")
 		}
 		if s != "" && !a.origins.trustedRedirect(s) {
 			return p.err
@@ -279,22 +282,22 @@ func (a *Auth) checkRedirects(c *Context) error {
 	return nil
 }
 
-func (c *Context) write(w http.ResponseWriter) {
-	a := c.a
+func (a *Auth) write(c *plugin.Context, w http.ResponseWriter) {
 	h := w.Header()
-	for k, v := range c.header {
+	for k, v := range c.Header() {
 		h[k] = v
 	}
-	WriteCookies(w, c.cookies)
+	plugin.WriteCookies(w, c.Cookies())
 	if a.cfg.Bearer {
-		for i := len(c.cookies) - 1; i >= 0; i-- {
-			ck := c.cookies[i]
-			if ck.Name == a.CookieName(CookieSessionToken) {
+		cookies := c.Cookies()
+		for i := len(cookies) - 1; i >= 0; i-- {
+			ck := cookies[i]
+			if ck.Name == a.CookieName(plugin.CookieSessionToken) {
 				if ck.Value != "" && ck.MaxAge >= 0 {
 					v, err := url.PathUnescape(ck.Value)
 					if err == nil {
 						h.Set("Set-Auth-Token", v)
-						AddExposedHeader(h, "set-auth-token")
+						plugin.AddExposedHeader(h, "set-auth-token")
 					}
 				}
 				break
@@ -304,14 +307,13 @@ func (c *Context) write(w http.ResponseWriter) {
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", "application/json")
 	}
-	status := c.status
+	status := c.Status()
 	if status == 0 {
 		status = http.StatusOK
 	}
 	var out []byte
-	switch v := c.result.(type) {
-	case noBody:
-	case RawJSON:
+	switch v := c.Result().(type) {
+	case plugin.RawJSON:
 		out = v
 	case htmlBody:
 		out = []byte(v)
@@ -320,7 +322,7 @@ func (c *Context) write(w http.ResponseWriter) {
 	default:
 		var err error
 		if out, err = json.Marshal(v); err != nil {
-			c.writeErr(w, ErrInternal.With(err))
+			a.writeErr(c, w, plugin.ErrInternal.With(err))
 			return
 		}
 	}
@@ -328,28 +330,13 @@ func (c *Context) write(w http.ResponseWriter) {
 	w.Write(out)
 }
 
-// AddExposedHeader appends name to Access-Control-Expose-Headers.
-func AddExposedHeader(h http.Header, name string) {
-	cur := h.Get("Access-Control-Expose-Headers")
-	for _, p := range strings.Split(cur, ",") {
-		if strings.EqualFold(strings.TrimSpace(p), name) {
-			return
-		}
-	}
-	if cur == "" {
-		h.Set("Access-Control-Expose-Headers", name)
-	} else {
-		h.Set("Access-Control-Expose-Headers", cur+", "+name)
-	}
-}
-
-func (c *Context) writeErr(w http.ResponseWriter, err error) {
+func (a *Auth) writeErr(c *plugin.Context, w http.ResponseWriter, err error) {
 	h := w.Header()
-	for k, v := range c.header {
+	for k, v := range c.Header() {
 		h[k] = v
 	}
-	WriteCookies(w, c.cookies)
-	c.a.writeError(w, c.r, err)
+	plugin.WriteCookies(w, c.Cookies())
+	a.writeError(w, c.Request(), err)
 }
 
 type errorBody struct {
@@ -369,7 +356,7 @@ func (a *Auth) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.WriteHeader(499)
 		return
 	}
-	e := AsError(err)
+	e := plugin.AsError(err)
 	if e.Status >= 500 {
 		a.log.ErrorContext(r.Context(), "auth: request failed", "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", e.Err)
 		if e.Status == http.StatusServiceUnavailable {
@@ -383,4 +370,18 @@ func (a *Auth) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	w.WriteHeader(e.Status)
 	b, _ := json.Marshal(errorBody{Message: e.Message, Code: e.Code})
 	w.Write(b)
+}
+
+// contextSession resolves the session of a request to endpoint e (see
+// requestSession). As in Better Auth, ?disableRefresh and
+// ?disableCookieCache (any non-empty value) apply on every route, and
+// Sensitive routes always read the database.
+func (a *Auth) contextSession(r *http.Request, e *plugin.Endpoint, refresh bool) (*SessionData, []*http.Cookie, error) {
+	q := r.URL.Query()
+	opt := sessionLookup{
+		refresh: refresh && q.Get("disableRefresh") == "",
+		noCache: q.Get("disableCookieCache") != "" || e != nil && e.Sensitive,
+	}
+	sd, cookies, _, err := a.requestSession(r, opt)
+	return sd, cookies, err
 }

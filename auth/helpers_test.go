@@ -22,6 +22,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -70,7 +71,7 @@ func (c *fakeClock) Set(t time.Time) {
 type fastHasher struct{}
 
 func (fastHasher) Hash(p string) (string, error) {
-	salt := auth.RandomString(8, "")
+	salt := plugin.RandomString(8, "")
 	return "fast$" + salt + "$" + fastSum(salt, p), nil
 }
 
@@ -79,7 +80,7 @@ func (fastHasher) Verify(h, p string) (bool, error) {
 	if len(parts) != 3 || parts[0] != "fast" {
 		return false, auth.ErrUnsupportedHash
 	}
-	return auth.SecureEqual(parts[2], fastSum(parts[1], p)), nil
+	return plugin.SecureEqual(parts[2], fastSum(parts[1], p)), nil
 }
 
 func fastSum(salt, p string) string {
@@ -370,7 +371,7 @@ func shapeOf(sc string) string {
 // setCookieLines returns the Set-Cookie lines WriteCookies writes for cookies.
 func setCookieLines(cookies []*http.Cookie) []string {
 	rec := httptest.NewRecorder()
-	auth.WriteCookies(rec, cookies)
+	plugin.WriteCookies(rec, cookies)
 	return rec.Header().Values("Set-Cookie")
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 func cookieShapes(lines []string) []string {
@@ -47,7 +48,7 @@ func TestOnePathSignIn(t *testing.T) {
 			c := newClient(t, a, srv)
 			c.signUp("one@example.com", "password-123")
 
-			ctx := auth.WithRequestInfo(context.Background(), auth.RequestInfo{IP: "198.51.100.4", UserAgent: "go-caller/1"})
+			ctx := plugin.WithRequestInfo(context.Background(), plugin.RequestInfo{IP: "198.51.100.4", UserAgent: "go-caller/1"})
 			res, err := a.SignInEmail(ctx, auth.SignInInput{Email: "ONE@example.com ", Password: "password-123", RememberMe: &remember})
 			if err != nil {
 				t.Fatal(err)
@@ -84,7 +85,7 @@ func TestOnePathSignIn(t *testing.T) {
 				t.Fatal(err)
 			}
 			b, _ := json.Marshal(sdGo)
-			g = getSessionWith(t, srv, "/api/auth/get-session?disableRefresh=true", map[string]string{"Cookie": sessCookie + "=" + auth.SignCookieValue(testSecret, httpTok)})
+			g = getSessionWith(t, srv, "/api/auth/get-session?disableRefresh=true", map[string]string{"Cookie": sessCookie + "=" + plugin.SignCookieValue(testSecret, httpTok)})
 			if d := cmp.Diff(jsonValue(t, g.Body), jsonValue(t, b)); d != "" {
 				t.Errorf("GetSession vs get-session (-http +go):\n%s", d)
 			}
@@ -158,10 +159,10 @@ func TestSessionOfRequest(t *testing.T) {
 		ok     bool
 	}{
 		{"cookie", map[string]string{"Cookie": cookieHeader(res.Cookies)}, true},
-		{"bearer signed", map[string]string{"Authorization": "Bearer " + res.Token() + "." + strings.Split(auth.SignCookieValue(testSecret, res.Token()), ".")[1]}, true},
+		{"bearer signed", map[string]string{"Authorization": "Bearer " + res.Token() + "." + strings.Split(plugin.SignCookieValue(testSecret, res.Token()), ".")[1]}, true},
 		{"bearer raw", map[string]string{"Authorization": "Bearer " + res.Token()}, true},
 		{"nothing", nil, false},
-		{"tampered cookie", map[string]string{"Cookie": sessCookie + "=" + auth.SignCookieValue("another-secret-another-secret-0123", res.Token())}, false},
+		{"tampered cookie", map[string]string{"Cookie": sessCookie + "=" + plugin.SignCookieValue("another-secret-another-secret-0123", res.Token())}, false},
 		{"unsigned cookie", map[string]string{"Cookie": sessCookie + "=" + res.Token()}, false},
 	}
 	for _, tt := range tests {
@@ -258,7 +259,7 @@ func TestRequireSession(t *testing.T) {
 	clk.Advance(oneDay + time.Second)
 	w = serve(ck)
 	sc := w.Header().Values("Set-Cookie")
-	if w.Code != 200 || len(sc) != 1 || !strings.HasPrefix(sc[0], sessCookie+"="+auth.SignCookieValue(testSecret, res.Token())+"; Max-Age=604800;") {
+	if w.Code != 200 || len(sc) != 1 || !strings.HasPrefix(sc[0], sessCookie+"="+plugin.SignCookieValue(testSecret, res.Token())+"; Max-Age=604800;") {
 		t.Errorf("refresh through middleware: %d %q", w.Code, sc)
 	}
 	if !seen.Session.ExpiresAt.Equal(clk.Now().Truncate(time.Millisecond).Add(oneWeek)) {

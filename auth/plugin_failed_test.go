@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage/memory"
 )
 
@@ -20,10 +21,10 @@ type failWatch struct {
 }
 
 func (w *failWatch) ID() string { return "fail-watch" }
-func (w *failWatch) Hooks() auth.Hooks {
-	return auth.Hooks{Failed: []auth.Hook{{
-		Match: auth.PathIs("/sign-in/email"),
-		Handler: func(c *auth.Context) error {
+func (w *failWatch) Hooks() plugin.Hooks {
+	return plugin.Hooks{Failed: []plugin.Hook{{
+		Match: plugin.PathIs("/sign-in/email"),
+		Handler: func(c *plugin.Context) error {
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			var e *auth.Error

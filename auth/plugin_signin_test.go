@@ -11,9 +11,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
-var errTestLocked = auth.NewError(http.StatusTooManyRequests, "TEST_LOCKED", "Locked by the guard")
+var errTestLocked = plugin.NewError(http.StatusTooManyRequests, "TEST_LOCKED", "Locked by the guard")
 
 // signInGuard is a PasswordCheck hook that refuses the emails in refuse
 // and records what it sees: "check <email>" before the sign-in, "done
@@ -39,8 +40,8 @@ func (g *signInGuard) seen() []string {
 	return append([]string(nil), g.log...)
 }
 
-func (g *signInGuard) Hooks() auth.Hooks {
-	return auth.Hooks{PasswordCheck: func(ctx context.Context, email string) (func(error), error) {
+func (g *signInGuard) Hooks() plugin.Hooks {
+	return plugin.Hooks{PasswordCheck: func(ctx context.Context, email string) (func(error), error) {
 		g.note(g.id + " check " + email)
 		if e := g.refuse[email]; e != nil {
 			return nil, e
@@ -51,14 +52,14 @@ func (g *signInGuard) Hooks() auth.Hooks {
 
 // outcome names a sign-in outcome as a guard sees it.
 func outcome(err error) string {
-	var intr *auth.Interruption
+	var intr *plugin.Interruption
 	switch {
 	case err == nil:
 		return "ok"
 	case errors.As(err, &intr):
 		return "interrupted"
 	}
-	return auth.AsError(err).Code
+	return plugin.AsError(err).Code
 }
 
 // secondFactor interrupts the sign-ins of one email, as the two-factor
@@ -66,10 +67,10 @@ func outcome(err error) string {
 type secondFactor struct{ email string }
 
 func (p secondFactor) ID() string { return "second-factor" }
-func (p secondFactor) Hooks() auth.Hooks {
-	return auth.Hooks{BeforeSessionCreate: func(ctx context.Context, s *auth.Session, u *auth.User) error {
-		if u.Email == p.email && auth.SignInMethod(ctx) != "" {
-			return &auth.Interruption{Reason: "second factor", Body: map[string]any{"twoFactorRedirect": true}}
+func (p secondFactor) Hooks() plugin.Hooks {
+	return plugin.Hooks{BeforeSessionCreate: func(ctx context.Context, s *auth.Session, u *auth.User) error {
+		if u.Email == p.email && plugin.SignInMethod(ctx) != "" {
+			return &plugin.Interruption{Reason: "second factor", Body: map[string]any{"twoFactorRedirect": true}}
 		}
 		return nil
 	}}
@@ -131,7 +132,7 @@ func TestPasswordCheckHook(t *testing.T) {
 					t.Fatal(err)
 				}
 				if err := a.CreateUser(ctx, &auth.User{Name: "U", Email: u.email, EmailVerified: u.verified},
-					&auth.Account{ID: auth.NewID(), ProviderID: auth.CredentialProvider, Password: &hash}); err != nil {
+					&plugin.Account{ID: plugin.NewID(), ProviderID: plugin.CredentialProvider, Password: &hash}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
@@ -23,7 +24,7 @@ import (
 // API: a table, routes, hooks, lifecycle hooks, a DataSource and rate
 // limits.
 type memoPlugin struct {
-	a         *auth.Auth
+	a         plugin.Host
 	initCalls atomic.Int32
 
 	rejectEmail      string // BeforeUserCreate refuses it
@@ -35,11 +36,11 @@ type memoPlugin struct {
 	userPresentOnDelete     atomic.Bool
 }
 
-var errEmailBlocked = auth.NewError(http.StatusBadRequest, "EMAIL_DOMAIN_BLOCKED", "This email domain is blocked")
+var errEmailBlocked = plugin.NewError(http.StatusBadRequest, "EMAIL_DOMAIN_BLOCKED", "This email domain is blocked")
 
 func (p *memoPlugin) ID() string { return "memos" }
 
-func (p *memoPlugin) Init(a *auth.Auth) error {
+func (p *memoPlugin) Init(a plugin.Host) error {
 	p.a = a
 	p.initCalls.Add(1)
 	return nil
@@ -56,12 +57,12 @@ func (p *memoPlugin) Schema() storage.Schema {
 	}}
 }
 
-func (p *memoPlugin) Endpoints() []auth.Endpoint {
-	return []auth.Endpoint{
-		{Method: "POST", Path: "/memos", Auth: auth.SessionRequired,
-			Body: []auth.Param{{Name: "body", Kind: auth.KindString}},
-			Handler: func(c *auth.Context) (any, error) {
-				id := auth.NewID()
+func (p *memoPlugin) Endpoints() []plugin.Endpoint {
+	return []plugin.Endpoint{
+		{Method: "POST", Path: "/memos", Auth: plugin.SessionRequired,
+			Body: []plugin.Param{{Name: "body", Kind: plugin.KindString}},
+			Handler: func(c *plugin.Context) (any, error) {
+				id := plugin.NewID()
 				err := p.a.DB().Create(c.Context(), "memo", storage.Record{
 					"id": id, "userId": c.Session().User.ID, "body": c.String("body")})
 				if err != nil {
@@ -69,8 +70,8 @@ func (p *memoPlugin) Endpoints() []auth.Endpoint {
 				}
 				return map[string]any{"id": id, "body": c.String("body")}, nil
 			}},
-		{Method: "GET", Path: "/memos/:id", Auth: auth.SessionRequired,
-			Handler: func(c *auth.Context) (any, error) {
+		{Method: "GET", Path: "/memos/:id", Auth: plugin.SessionRequired,
+			Handler: func(c *plugin.Context) (any, error) {
 				rec, err := p.a.DB().FindOne(c.Context(), "memo", storage.W("id", c.Param("id")), storage.W("userId", c.Session().User.ID))
 				if errors.Is(err, storage.ErrNotFound) {
 					return nil, auth.ErrNotFound
@@ -80,7 +81,7 @@ func (p *memoPlugin) Endpoints() []auth.Endpoint {
 				}
 				return map[string]any{"id": rec.String("id"), "body": rec.String("body")}, nil
 			}},
-		{Method: "POST", Path: "/memos-bind", AllowForm: true, Handler: func(c *auth.Context) (any, error) {
+		{Method: "POST", Path: "/memos-bind", AllowForm: true, Handler: func(c *plugin.Context) (any, error) {
 			var in struct {
 				Body string `json:"body"`
 				N    int    `json:"n"`
@@ -93,22 +94,22 @@ func (p *memoPlugin) Endpoints() []auth.Endpoint {
 	}
 }
 
-func (p *memoPlugin) Hooks() auth.Hooks {
-	return auth.Hooks{
-		Before: []auth.Hook{{Handler: func(c *auth.Context) error {
+func (p *memoPlugin) Hooks() plugin.Hooks {
+	return plugin.Hooks{
+		Before: []plugin.Hook{{Handler: func(c *plugin.Context) error {
 			if c.Request().Header.Get("X-Block") != "" {
-				return auth.NewError(http.StatusForbidden, "BLOCKED_BY_PLUGIN", "Blocked by plugin")
+				return plugin.NewError(http.StatusForbidden, "BLOCKED_BY_PLUGIN", "Blocked by plugin")
 			}
 			return nil
 		}}},
-		After: []auth.Hook{
-			{Match: auth.PathIs("/memos"), Handler: func(c *auth.Context) error {
+		After: []plugin.Hook{
+			{Match: plugin.PathIs("/memos"), Handler: func(c *plugin.Context) error {
 				res, _ := c.Result().(map[string]any)
 				p.lastAfterResult.Store(res)
 				c.Header().Set("X-Memo-Id", res["id"].(string))
 				return nil
 			}},
-			{Match: auth.PathIs("/ok"), Handler: func(c *auth.Context) error {
+			{Match: plugin.PathIs("/ok"), Handler: func(c *plugin.Context) error {
 				c.SetResult(map[string]any{"ok": true, "by": "memos"})
 				c.SetCookie(&http.Cookie{Name: "memo-seen", Value: "1", Path: "/"})
 				return nil
@@ -126,7 +127,7 @@ func (p *memoPlugin) Hooks() auth.Hooks {
 		},
 		BeforeSessionCreate: func(_ context.Context, _ *auth.Session, u *auth.User) error {
 			if u.Email == p.refuseSessionFor {
-				return auth.NewError(http.StatusForbidden, "SESSION_REFUSED", "No sessions for you")
+				return plugin.NewError(http.StatusForbidden, "SESSION_REFUSED", "No sessions for you")
 			}
 			return nil
 		},
@@ -139,7 +140,7 @@ func (p *memoPlugin) Hooks() auth.Hooks {
 		},
 		BeforeUserDelete: func(context.Context, *auth.User) error {
 			if p.refuseDelete.Load() {
-				return auth.NewError(http.StatusConflict, "DELETE_REFUSED", "Not now")
+				return plugin.NewError(http.StatusConflict, "DELETE_REFUSED", "Not now")
 			}
 			return nil
 		},
@@ -171,19 +172,19 @@ func (p *memoPlugin) RateLimits() map[string]ratelimit.Rule {
 }
 
 var (
-	_ auth.Initializer     = (*memoPlugin)(nil)
-	_ auth.SchemaSource    = (*memoPlugin)(nil)
-	_ auth.EndpointSource  = (*memoPlugin)(nil)
-	_ auth.HookSource      = (*memoPlugin)(nil)
-	_ auth.DataSource      = (*memoPlugin)(nil)
-	_ auth.RateLimitSource = (*memoPlugin)(nil)
+	_ plugin.Initializer     = (*memoPlugin)(nil)
+	_ plugin.SchemaSource    = (*memoPlugin)(nil)
+	_ plugin.EndpointSource  = (*memoPlugin)(nil)
+	_ plugin.HookSource      = (*memoPlugin)(nil)
+	_ plugin.DataSource      = (*memoPlugin)(nil)
+	_ plugin.RateLimitSource = (*memoPlugin)(nil)
 )
 
 func TestPluginRegistration(t *testing.T) {
 	t.Parallel()
 	p := &memoPlugin{}
 	a := newAuth(t, nil, p)
-	if p.initCalls.Load() != 1 || p.a != a {
+	if p.initCalls.Load() != 1 || p.a != a.Host() {
 		t.Errorf("Init called %d times with %p, want once with %p", p.initCalls.Load(), p.a, a)
 	}
 	if a.Plugin("memos") != p || a.Plugin("nope") != nil {
@@ -375,7 +376,7 @@ func TestPluginLifecycleHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	u, _ := a.FindUserByEmail(ctx, "nosession@example.com")
-	if _, err := a.CreateSession(ctx, u, true); !errors.Is(err, auth.NewError(403, "SESSION_REFUSED", "")) {
+	if _, err := a.CreateSession(ctx, u, true); !errors.Is(err, plugin.NewError(403, "SESSION_REFUSED", "")) {
 		t.Errorf("CreateSession: %v", err)
 	}
 	if n := rowCount(t, a, "session", storage.W("userId", u.ID)); n != 0 {
@@ -419,7 +420,7 @@ func TestPluginDataSource(t *testing.T) {
 
 	// BeforeUserDelete can refuse; nothing is deleted then.
 	p.refuseDelete.Store(true)
-	if err := a.DeleteUser(ctx, uid); !errors.Is(err, auth.NewError(409, "DELETE_REFUSED", "")) {
+	if err := a.DeleteUser(ctx, uid); !errors.Is(err, plugin.NewError(409, "DELETE_REFUSED", "")) {
 		t.Errorf("refused DeleteUser: %v", err)
 	}
 	if rowCount(t, a, "memo", storage.W("userId", uid)) != 2 || rowCount(t, a, "user", storage.W("id", uid)) != 1 {
@@ -489,20 +490,20 @@ func TestPluginRateLimits(t *testing.T) {
 
 type routePlugin struct {
 	id      string
-	eps     []auth.Endpoint
+	eps     []plugin.Endpoint
 	schema  storage.Schema
 	initErr error
 }
 
-func (p *routePlugin) ID() string                 { return p.id }
-func (p *routePlugin) Endpoints() []auth.Endpoint { return p.eps }
-func (p *routePlugin) Schema() storage.Schema     { return p.schema }
-func (p *routePlugin) Init(a *auth.Auth) error    { return p.initErr }
-func handlerOK(*auth.Context) (any, error)        { return nil, nil }
-func mkEndpoint(method, path string) auth.Endpoint {
-	return auth.Endpoint{Method: method, Path: path, Handler: handlerOK}
+func (p *routePlugin) ID() string                   { return p.id }
+func (p *routePlugin) Endpoints() []plugin.Endpoint { return p.eps }
+func (p *routePlugin) Schema() storage.Schema       { return p.schema }
+func (p *routePlugin) Init(a plugin.Host) error      { return p.initErr }
+func handlerOK(*plugin.Context) (any, error)        { return nil, nil }
+func mkEndpoint(method, path string) plugin.Endpoint {
+	return plugin.Endpoint{Method: method, Path: path, Handler: handlerOK}
 }
-func mkRoutePlugin(id string, eps ...auth.Endpoint) *routePlugin {
+func mkRoutePlugin(id string, eps ...plugin.Endpoint) *routePlugin {
 	return &routePlugin{id: id, eps: eps}
 }
 
@@ -525,8 +526,8 @@ func TestPluginRegistrationErrors(t *testing.T) {
 		{"parameter route twice", []auth.Plugin{mkRoutePlugin("a", mkEndpoint("GET", "/x/:id")), mkRoutePlugin("b", mkEndpoint("GET", "/x/:id"))}, "registered twice"},
 		{"route twice in one plugin", []auth.Plugin{mkRoutePlugin("a", mkEndpoint("POST", "/y"), mkEndpoint("POST", "/y"))}, "registered twice"},
 		{"route without slash", []auth.Plugin{mkRoutePlugin("a", mkEndpoint("GET", "x"))}, "invalid endpoint"},
-		{"route without handler", []auth.Plugin{mkRoutePlugin("a", auth.Endpoint{Method: "GET", Path: "/z"})}, "invalid endpoint"},
-		{"route without method", []auth.Plugin{mkRoutePlugin("a", auth.Endpoint{Path: "/z", Handler: handlerOK})}, "invalid endpoint"},
+		{"route without handler", []auth.Plugin{mkRoutePlugin("a", plugin.Endpoint{Method: "GET", Path: "/z"})}, "invalid endpoint"},
+		{"route without method", []auth.Plugin{mkRoutePlugin("a", plugin.Endpoint{Path: "/z", Handler: handlerOK})}, "invalid endpoint"},
 		{"Init fails", []auth.Plugin{&routePlugin{id: "a", initErr: initErr}}, "plugin cannot start"},
 		{"conflicting field", []auth.Plugin{&routePlugin{id: "a", schema: storage.Schema{Tables: []storage.Table{
 			{Name: "user", Fields: []storage.Field{{Name: "email", Type: storage.Int}}}}}}}, "declared twice"},

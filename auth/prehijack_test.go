@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -25,8 +26,8 @@ type verifyHooks struct {
 
 func (p *verifyHooks) ID() string { return "verify-hooks" }
 
-func (p *verifyHooks) Hooks() auth.Hooks {
-	return auth.Hooks{
+func (p *verifyHooks) Hooks() plugin.Hooks {
+	return plugin.Hooks{
 		EmailVerified: func(_ context.Context, u *auth.User) error {
 			p.mu.Lock()
 			defer p.mu.Unlock()
@@ -146,7 +147,7 @@ func TestPreHijack(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			n, err := env.db.Count(ctx, auth.TableAccount, storage.W("userId", u.ID))
+			n, err := env.db.Count(ctx, plugin.TableAccount, storage.W("userId", u.ID))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,6 +3,8 @@ package auth
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // Protect wraps a handler that is not one of the Auth's own routes (an
@@ -12,7 +14,7 @@ import (
 // matched against the full path), state-changing requests that carry
 // cookies must come from a trusted origin, and the client IP (through
 // trusted proxies only) and user agent are put in the request context as
-// RequestInfo.
+// plugin.RequestInfo.
 func (a *Auth) Protect(next http.Handler) http.Handler {
 	return a.ProtectWith(next, a.writeError)
 }
@@ -26,7 +28,7 @@ func (a *Auth) Protect(next http.Handler) http.Handler {
 func (a *Auth) ProtectWith(next http.Handler, refuse func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ip := a.ClientIP(r)
-		r = r.WithContext(WithRequestInfo(r.Context(), RequestInfo{IP: ip, UserAgent: r.UserAgent(), Request: r}))
+		r = r.WithContext(plugin.WithRequestInfo(r.Context(), plugin.RequestInfo{IP: ip, UserAgent: r.UserAgent(), Request: r}))
 		if retry, refused := a.rateLimit(r.Context(), ip, r.URL.Path); refused {
 			w.Header().Set("X-Retry-After", strconv.Itoa(retry))
 			w.Header().Set("Retry-After", strconv.Itoa(retry))

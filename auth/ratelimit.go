@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/ratelimit"
 )
 
@@ -17,7 +18,7 @@ func newLimiter(cfg RateLimitConfig, plugins []Plugin, now func() time.Time) *ra
 	}
 	rules := ratelimit.DefaultRules()
 	for _, p := range plugins {
-		if rs, ok := p.(RateLimitSource); ok {
+		if rs, ok := p.(plugin.RateLimitSource); ok {
 			for k, v := range rs.RateLimits() {
 				rules[k] = v
 			}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testpg"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/postgres"
@@ -258,7 +259,7 @@ func getSessionSteps(t *testing.T, b rtBackend, join bool) []rtStep {
 		t.Fatal(err)
 	}
 	cookie := cookieHeader(res.Cookies)
-	bogus := a.CookieName(auth.CookieSessionToken) + "=" + auth.SignCookieValue(testSecret, strings.Repeat("x", 32))
+	bogus := a.CookieName(plugin.CookieSessionToken) + "=" + plugin.SignCookieValue(testSecret, strings.Repeat("x", 32))
 	h := a.Handler()
 	counter.take()
 	if pg != nil {

@@ -3,19 +3,21 @@ package auth
 import (
 	"fmt"
 	"strings"
+
+	"github.com/managarten/mana-auth/plugin"
 )
 
 type router struct {
-	static map[string]*Endpoint // "METHOD /path"
-	params []*Endpoint
+	static map[string]*plugin.Endpoint // "METHOD /path"
+	params []*plugin.Endpoint
 	paths  map[string]bool // every static path, any method
 }
 
 func newRouter() *router {
-	return &router{static: map[string]*Endpoint{}, paths: map[string]bool{}}
+	return &router{static: map[string]*plugin.Endpoint{}, paths: map[string]bool{}}
 }
 
-func (rt *router) add(e Endpoint) error {
+func (rt *router) add(e plugin.Endpoint) error {
 	if e.Handler == nil || e.Method == "" || !strings.HasPrefix(e.Path, "/") {
 		return fmt.Errorf("auth: invalid endpoint %s %q", e.Method, e.Path)
 	}
@@ -39,7 +41,7 @@ func (rt *router) add(e Endpoint) error {
 }
 
 // match finds the endpoint for method and path (relative to BasePath).
-func (rt *router) match(method, path string) (*Endpoint, map[string]string) {
+func (rt *router) match(method, path string) (*plugin.Endpoint, map[string]string) {
 	if e := rt.static[method+" "+path]; e != nil {
 		return e, nil
 	}

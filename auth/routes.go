@@ -5,58 +5,60 @@ import (
 	"errors"
 	"html"
 	"net/http"
+
+	"github.com/managarten/mana-auth/plugin"
 )
 
-func (a *Auth) coreEndpoints() []Endpoint {
-	str := func(n string) Param { return Param{Name: n, Kind: KindString} }
-	opt := func(n string, k Kind) Param { return Param{Name: n, Kind: k, Optional: true} }
-	return []Endpoint{
+func (a *Auth) coreEndpoints() []plugin.Endpoint {
+	str := func(n string) plugin.Param { return plugin.Param{Name: n, Kind: plugin.KindString} }
+	opt := func(n string, k plugin.Kind) plugin.Param { return plugin.Param{Name: n, Kind: k, Optional: true} }
+	return []plugin.Endpoint{
 		{Method: "POST", Path: "/sign-up/email", Handler: a.handleSignUp, AllowForm: true, LoginCSRF: true, AdditionalFields: true,
-			Body: []Param{str("name"), {Name: "email", Kind: KindEmail}, str("password"), opt("image", KindString),
-				opt("callbackURL", KindString), opt("rememberMe", KindBool)}},
+			Body: []plugin.Param{str("name"), {Name: "email", Kind: plugin.KindEmail}, str("password"), opt("image", plugin.KindString),
+				opt("callbackURL", plugin.KindString), opt("rememberMe", plugin.KindBool)}},
 		{Method: "POST", Path: "/sign-in/email", Handler: a.handleSignIn, AllowForm: true, LoginCSRF: true,
-			Body: []Param{str("email"), str("password"), opt("callbackURL", KindString), opt("rememberMe", KindBool)}},
+			Body: []plugin.Param{str("email"), str("password"), opt("callbackURL", plugin.KindString), opt("rememberMe", plugin.KindBool)}},
 		{Method: "POST", Path: "/sign-out", Handler: a.handleSignOut},
 		{Method: "GET", Path: "/get-session", Handler: a.handleGetSession},
-		{Method: "POST", Path: "/get-session", Handler: func(c *Context) (any, error) {
+		{Method: "POST", Path: "/get-session", Handler: func(c *plugin.Context) (any, error) {
 			c.Header().Set("Cache-Control", "no-store")
 			c.Header().Set("Pragma", "no-cache")
 			return nil, ErrDeferSessionRequired
 		}},
-		{Method: "GET", Path: "/list-sessions", Auth: FreshSessionRequired, Handler: a.handleListSessions},
-		{Method: "POST", Path: "/revoke-session", Auth: SessionRequired, Sensitive: true, Body: []Param{str("token")}, Handler: a.handleRevokeSession},
-		{Method: "POST", Path: "/revoke-sessions", Auth: SessionRequired, Sensitive: true, Handler: a.handleRevokeSessions},
-		{Method: "POST", Path: "/revoke-other-sessions", Auth: SessionRequired, Sensitive: true, Handler: a.handleRevokeOtherSessions},
-		{Method: "POST", Path: "/update-user", Auth: SessionRequired, Handler: a.handleUpdateUser},
-		{Method: "POST", Path: "/change-password", Auth: SessionRequired, Sensitive: true, Handler: a.handleChangePassword,
-			Body: []Param{str("newPassword"), str("currentPassword"), opt("revokeOtherSessions", KindBool)}},
-		{Method: "POST", Path: "/verify-password", Auth: SessionRequired, Sensitive: true, Body: []Param{str("password")}, Handler: a.handleVerifyPassword},
-		{Method: "POST", Path: "/delete-user", Auth: SessionRequired, Sensitive: true, Handler: a.handleDeleteUser,
-			Body: []Param{opt("password", KindString), opt("token", KindString), opt("callbackURL", KindString)}},
-		{Method: "POST", Path: "/send-verification-email", Auth: SessionOptional, Handler: a.handleSendVerification,
-			Body: []Param{{Name: "email", Kind: KindEmail}, opt("callbackURL", KindString)}},
-		{Method: "GET", Path: "/verify-email", Auth: SessionOptional, Handler: a.handleVerifyEmail, CheckRedirects: true},
+		{Method: "GET", Path: "/list-sessions", Auth: plugin.FreshSessionRequired, Handler: a.handleListSessions},
+		{Method: "POST", Path: "/revoke-session", Auth: plugin.SessionRequired, Sensitive: true, Body: []plugin.Param{str("token")}, Handler: a.handleRevokeSession},
+		{Method: "POST", Path: "/revoke-sessions", Auth: plugin.SessionRequired, Sensitive: true, Handler: a.handleRevokeSessions},
+		{Method: "POST", Path: "/revoke-other-sessions", Auth: plugin.SessionRequired, Sensitive: true, Handler: a.handleRevokeOtherSessions},
+		{Method: "POST", Path: "/update-user", Auth: plugin.SessionRequired, Handler: a.handleUpdateUser},
+		{Method: "POST", Path: "/change-password", Auth: plugin.SessionRequired, Sensitive: true, Handler: a.handleChangePassword,
+			Body: []plugin.Param{str("newPassword"), str("currentPassword"), opt("revokeOtherSessions", plugin.KindBool)}},
+		{Method: "POST", Path: "/verify-password", Auth: plugin.SessionRequired, Sensitive: true, Body: []plugin.Param{str("password")}, Handler: a.handleVerifyPassword},
+		{Method: "POST", Path: "/delete-user", Auth: plugin.SessionRequired, Sensitive: true, Handler: a.handleDeleteUser,
+			Body: []plugin.Param{opt("password", plugin.KindString), opt("token", plugin.KindString), opt("callbackURL", plugin.KindString)}},
+		{Method: "POST", Path: "/send-verification-email", Auth: plugin.SessionOptional, Handler: a.handleSendVerification,
+			Body: []plugin.Param{{Name: "email", Kind: plugin.KindEmail}, opt("callbackURL", plugin.KindString)}},
+		{Method: "GET", Path: "/verify-email", Auth: plugin.SessionOptional, Handler: a.handleVerifyEmail, CheckRedirects: true},
 		{Method: "POST", Path: "/request-password-reset", Handler: a.handleRequestPasswordReset,
-			Body: []Param{{Name: "email", Kind: KindEmail}, opt("redirectTo", KindString)}},
+			Body: []plugin.Param{{Name: "email", Kind: plugin.KindEmail}, opt("redirectTo", plugin.KindString)}},
 		{Method: "GET", Path: "/reset-password/:token", Handler: a.handleResetPasswordCallback, CheckRedirects: true},
 		{Method: "POST", Path: "/reset-password", Handler: a.handleResetPassword,
-			Body: []Param{str("newPassword"), opt("token", KindString)}},
-		{Method: "POST", Path: "/change-email", Auth: SessionRequired, Sensitive: true, Handler: a.handleChangeEmail,
-			Body: []Param{{Name: "newEmail", Kind: KindEmail}, opt("callbackURL", KindString)}},
-		{Method: "GET", Path: "/ok", Handler: func(*Context) (any, error) { return map[string]bool{"ok": true}, nil }},
+			Body: []plugin.Param{str("newPassword"), opt("token", plugin.KindString)}},
+		{Method: "POST", Path: "/change-email", Auth: plugin.SessionRequired, Sensitive: true, Handler: a.handleChangeEmail,
+			Body: []plugin.Param{{Name: "newEmail", Kind: plugin.KindEmail}, opt("callbackURL", plugin.KindString)}},
+		{Method: "GET", Path: "/ok", Handler: func(*plugin.Context) (any, error) { return map[string]bool{"ok": true}, nil }},
 		{Method: "GET", Path: "/error", Handler: a.handleErrorPage},
 	}
 }
 
-func optString(c *Context, name string) *string {
-	if s, ok := c.body[name].(string); ok {
+func optString(c *plugin.Context, name string) *string {
+	if s, ok := c.Body()[name].(string); ok {
 		return &s
 	}
 	return nil
 }
 
-func optBool(c *Context, name string) *bool {
-	if b, ok := c.body[name].(bool); ok {
+func optBool(c *plugin.Context, name string) *bool {
+	if b, ok := c.Body()[name].(bool); ok {
 		return &b
 	}
 	return nil
@@ -74,7 +76,7 @@ func tokenPtr(r *AuthResult) *string {
 	return &r.Session.Token
 }
 
-func (a *Auth) handleSignUp(c *Context) (any, error) {
+func (a *Auth) handleSignUp(c *plugin.Context) (any, error) {
 	res, err := a.SignUpEmail(c.Context(), SignUpInput{
 		Name: c.String("name"), Email: c.String("email"), Password: c.String("password"),
 		Image: optString(c, "image"), RememberMe: optBool(c, "rememberMe"), CallbackURL: c.String("callbackURL"),
@@ -96,7 +98,7 @@ type signInResponse struct {
 	User     *User  `json:"user"`
 }
 
-func (a *Auth) handleSignIn(c *Context) (any, error) {
+func (a *Auth) handleSignIn(c *plugin.Context) (any, error) {
 	res, err := a.SignInEmail(c.Context(), SignInInput{
 		Email: c.String("email"), Password: c.String("password"), RememberMe: optBool(c, "rememberMe"),
 		CallbackURL: c.String("callbackURL"),
@@ -114,8 +116,8 @@ func (a *Auth) handleSignIn(c *Context) (any, error) {
 	return out, nil
 }
 
-func (a *Auth) handleSignOut(c *Context) (any, error) {
-	token, _ := a.sessionToken(c.r)
+func (a *Auth) handleSignOut(c *plugin.Context) (any, error) {
+	token, _ := a.sessionToken(c.Request())
 	cookies, err := a.SignOut(c.Context(), token)
 	if err != nil {
 		return nil, err
@@ -125,70 +127,75 @@ func (a *Auth) handleSignOut(c *Context) (any, error) {
 	return map[string]bool{"success": true}, nil
 }
 
-func (a *Auth) handleGetSession(c *Context) (any, error) {
+func (a *Auth) handleGetSession(c *plugin.Context) (any, error) {
 	c.Header().Set("Cache-Control", "no-store")
 	c.Header().Set("Pragma", "no-cache")
-	if err := c.loadSession(true); err != nil {
+	sd, cookies, err := a.contextSession(c.Request(), c.Endpoint(), true)
+	if err != nil {
 		return nil, err
 	}
-	if c.session == nil {
+	c.SetCookies(cookies)
+	c.SetSession(sd)
+	if sd == nil {
 		return nil, nil
 	}
-	return c.session, nil
+	return sd, nil
 }
 
-func (a *Auth) handleListSessions(c *Context) (any, error) {
-	return a.ListSessions(c.Context(), c.session.User.ID)
+func (a *Auth) handleListSessions(c *plugin.Context) (any, error) {
+	return a.ListSessions(c.Context(), c.Session().User.ID)
 }
 
 type statusTrue struct {
 	Status bool `json:"status"`
 }
 
-func (a *Auth) handleRevokeSession(c *Context) (any, error) {
+func (a *Auth) handleRevokeSession(c *plugin.Context) (any, error) {
 	token := c.String("token")
-	if err := a.RevokeSession(c.Context(), c.session.User.ID, token); err != nil {
+	if err := a.RevokeSession(c.Context(), c.Session().User.ID, token); err != nil {
 		return nil, err
 	}
-	if SecureEqual(token, c.session.Session.Token) {
-		c.SetCookies(a.expiredSessionCookies(c.r))
+	if plugin.SecureEqual(token, c.Session().Session.Token) {
+		c.SetCookies(a.expiredSessionCookies(c.Request()))
 	}
 	return statusTrue{true}, nil
 }
 
-func (a *Auth) handleRevokeSessions(c *Context) (any, error) {
-	if err := a.RevokeSessions(c.Context(), c.session.User.ID); err != nil {
+func (a *Auth) handleRevokeSessions(c *plugin.Context) (any, error) {
+	if err := a.RevokeSessions(c.Context(), c.Session().User.ID); err != nil {
 		return nil, err
 	}
-	c.SetCookies(a.expiredSessionCookies(c.r))
+	c.SetCookies(a.expiredSessionCookies(c.Request()))
 	return statusTrue{true}, nil
 }
 
-func (a *Auth) handleRevokeOtherSessions(c *Context) (any, error) {
-	if err := a.RevokeOtherSessions(c.Context(), c.session.User.ID, c.session.Session.Token); err != nil {
+func (a *Auth) handleRevokeOtherSessions(c *plugin.Context) (any, error) {
+	if err := a.RevokeOtherSessions(c.Context(), c.Session().User.ID, c.Session().Session.Token); err != nil {
 		return nil, err
 	}
 	return statusTrue{true}, nil
 }
 
-func (a *Auth) handleUpdateUser(c *Context) (any, error) {
-	if c.body == nil {
+func (a *Auth) handleUpdateUser(c *plugin.Context) (any, error) {
+	if c.Body() == nil {
 		got := "undefined"
-		if c.bodyPresent {
-			got = JSONKind(c.rawBody)
+		if raw, present := c.RawBody(); present {
+			var v any
+			_ = json.Unmarshal(raw, &v)
+			got = plugin.JSONKind(v)
 		}
-		return nil, ErrValidation.WithMessage("[body] Invalid input: expected record, received " + got)
+		return nil, plugin.ErrValidation.WithMessage("[body] Invalid input: expected record, received " + got)
 	}
-	if _, ok := c.body["email"]; ok {
+	if _, ok := c.Body()["email"]; ok {
 		return nil, ErrEmailCanNotBeUpdated
 	}
 	var in UpdateUserInput
-	for k, v := range c.body {
+	for k, v := range c.Body() {
 		switch k {
 		case "name":
 			s, ok := v.(string)
 			if !ok {
-				return nil, ErrValidation.WithMessage("[body.name] Invalid input: expected string, received " + JSONKind(v))
+				return nil, plugin.ErrValidation.WithMessage("[body.name] Invalid input: expected string, received " + plugin.JSONKind(v))
 			}
 			in.Name = &s
 		case "image":
@@ -198,34 +205,34 @@ func (a *Auth) handleUpdateUser(c *Context) (any, error) {
 			case string:
 				in.Image = &x
 			default:
-				return nil, ErrValidation.WithMessage("[body.image] Invalid input: expected string, received " + JSONKind(v))
+				return nil, plugin.ErrValidation.WithMessage("[body.image] Invalid input: expected string, received " + plugin.JSONKind(v))
 			}
 		default:
 			// Fields the route may not set (a plugin's user fields: role,
 			// twoFactorEnabled, …) are refused when given a value, as
 			// Better Auth refuses input:false fields; keys that are no
 			// field are dropped.
-			if _, field := a.schema.Table(TableUser).Field(k); field && !userCore[k] && truthy(v) {
+			if _, field := a.schema.Table(plugin.TableUser).Field(k); field && !userCore[k] && truthy(v) {
 				return nil, ErrFieldNotAllowed.WithMessage(k + " is not allowed to be set")
 			}
 		}
 	}
-	u, err := a.UpdateUser(c.Context(), c.session.User.ID, in)
+	u, err := a.UpdateUser(c.Context(), c.Session().User.ID, in)
 	if err != nil {
 		return nil, err
 	}
-	c.session.User = u
-	c.SetSessionCookie(c.session)
+	c.Session().User = u
+	c.SetSessionCookie(c.Session())
 	return statusTrue{true}, nil
 }
 
 func (a *Auth) dontRemember(r *http.Request) bool {
-	v, ok := a.ReadSignedCookie(r, CookieDontRemember)
+	v, ok := a.ReadSignedCookie(r, plugin.CookieDontRemember)
 	return ok && v == "true"
 }
 
-func (a *Auth) handleChangePassword(c *Context) (any, error) {
-	res, err := a.ChangePassword(c.Context(), c.session, ChangePasswordInput{
+func (a *Auth) handleChangePassword(c *plugin.Context) (any, error) {
+	res, err := a.ChangePassword(c.Context(), c.Session(), ChangePasswordInput{
 		CurrentPassword: c.String("currentPassword"), NewPassword: c.String("newPassword"),
 		RevokeOtherSessions: c.Bool("revokeOtherSessions", false),
 	})
@@ -234,9 +241,9 @@ func (a *Auth) handleChangePassword(c *Context) (any, error) {
 	}
 	if res.Session != nil {
 		cookies := res.Cookies
-		if a.dontRemember(c.r) {
+		if a.dontRemember(c.Request()) {
 			// The browser-session choice of this device carries over.
-			cookies = a.sessionCookies(c.r, &SessionData{Session: res.Session, User: res.User}, true)
+			cookies = a.sessionCookies(c.Request(), &SessionData{Session: res.Session, User: res.User}, true)
 		}
 		c.SetCookies(cookies)
 		c.SetSession(&SessionData{Session: res.Session, User: res.User})
@@ -244,8 +251,8 @@ func (a *Auth) handleChangePassword(c *Context) (any, error) {
 	return tokenUser{Token: tokenPtr(res), User: res.User}, nil
 }
 
-func (a *Auth) handleVerifyPassword(c *Context) (any, error) {
-	if err := a.CheckPassword(c.Context(), c.session.User.ID, c.String("password")); err != nil {
+func (a *Auth) handleVerifyPassword(c *plugin.Context) (any, error) {
+	if err := a.CheckPassword(c.Context(), c.Session().User.ID, c.String("password")); err != nil {
 		if err == ErrCredentialAccountNotFound {
 			return nil, ErrInvalidPassword
 		}
@@ -259,28 +266,28 @@ type successMessage struct {
 	Message string `json:"message"`
 }
 
-func (a *Auth) handleDeleteUser(c *Context) (any, error) {
+func (a *Auth) handleDeleteUser(c *plugin.Context) (any, error) {
 	if !a.cfg.User.DeleteEnabled {
 		c.SetStatus(http.StatusNotFound)
-		return noBody{}, nil
+		return plugin.RawJSON{}, nil
 	}
-	uid := c.session.User.ID
+	uid := c.Session().User.ID
 	if pw := optString(c, "password"); pw != nil {
 		if err := a.CheckPassword(c.Context(), uid, *pw); err != nil {
 			return nil, err
 		}
-	} else if a.cfg.Session.FreshAge > 0 && a.Now().Sub(c.session.Session.CreatedAt) >= a.cfg.Session.FreshAge {
+	} else if a.cfg.Session.FreshAge > 0 && a.Now().Sub(c.Session().Session.CreatedAt) >= a.cfg.Session.FreshAge {
 		return nil, ErrSessionExpired
 	}
 	if err := a.DeleteUser(c.Context(), uid); err != nil {
 		return nil, err
 	}
-	c.SetCookies(a.expiredSessionCookies(c.r))
+	c.SetCookies(a.expiredSessionCookies(c.Request()))
 	c.SetSession(nil)
 	return successMessage{Success: true, Message: "User deleted"}, nil
 }
 
-func (a *Auth) handleErrorPage(c *Context) (any, error) {
+func (a *Auth) handleErrorPage(c *plugin.Context) (any, error) {
 	code := c.Query("error")
 	if code == "" {
 		code = "UNKNOWN"
@@ -294,11 +301,11 @@ func (a *Auth) handleErrorPage(c *Context) (any, error) {
 
 type htmlBody string
 
-func (a *Auth) handleSendVerification(c *Context) (any, error) {
+func (a *Auth) handleSendVerification(c *plugin.Context) (any, error) {
 	if a.cfg.Mailer == nil {
 		return nil, ErrVerificationEmailNotEnabled
 	}
-	email := NormalizeEmail(c.String("email"))
+	email := plugin.NormalizeEmail(c.String("email"))
 	cb := c.String("callbackURL")
 	if sd := c.Session(); sd != nil {
 		if sd.User.Email != email {
@@ -325,10 +332,10 @@ type statusUser struct {
 	User   *User `json:"user"`
 }
 
-func (a *Auth) handleVerifyEmail(c *Context) (any, error) {
-	q := c.r.URL.Query()
+func (a *Auth) handleVerifyEmail(c *plugin.Context) (any, error) {
+	q := c.Request().URL.Query()
 	if !q.Has("token") {
-		return nil, ErrValidation.WithMessage("[query.token] Invalid input: expected string, received undefined")
+		return nil, plugin.ErrValidation.WithMessage("[query.token] Invalid input: expected string, received undefined")
 	}
 	cb := q.Get("callbackURL")
 	var sessionUser string
@@ -338,7 +345,7 @@ func (a *Auth) handleVerifyEmail(c *Context) (any, error) {
 	res, err := a.VerifyEmail(c.Context(), q.Get("token"), sessionUser, cb)
 	if err != nil {
 		if e, ok := err.(*Error); ok && cb != "" && e.Status < 500 {
-			return c.Redirect(AppendQuery(cb, "error", e.Code))
+			return c.Redirect(plugin.AppendQuery(cb, "error", e.Code))
 		}
 		return nil, err
 	}
@@ -356,7 +363,7 @@ func (a *Auth) handleVerifyEmail(c *Context) (any, error) {
 			sd.User = res.User
 			c.SetSessionCookie(sd)
 		} else {
-			ar, err := a.CreateSession(WithSignIn(c.Context(), "email-verification"), res.User, true)
+			ar, err := a.CreateSession(plugin.WithSignIn(c.Context(), "email-verification"), res.User, true)
 			if err != nil {
 				return nil, err
 			}
@@ -381,17 +388,17 @@ type statusMessage struct {
 	Message string `json:"message"`
 }
 
-func (a *Auth) handleRequestPasswordReset(c *Context) (any, error) {
+func (a *Auth) handleRequestPasswordReset(c *plugin.Context) (any, error) {
 	if err := a.RequestPasswordReset(c.Context(), c.String("email"), c.String("redirectTo")); err != nil {
 		return nil, err
 	}
 	return statusMessage{true, resetPasswordMessage}, nil
 }
 
-func (a *Auth) handleResetPasswordCallback(c *Context) (any, error) {
-	q := c.r.URL.Query()
+func (a *Auth) handleResetPasswordCallback(c *plugin.Context) (any, error) {
+	q := c.Request().URL.Query()
 	if !q.Has("callbackURL") {
-		return nil, ErrValidation.WithMessage("[query.callbackURL] Invalid input: expected string, received undefined")
+		return nil, plugin.ErrValidation.WithMessage("[query.callbackURL] Invalid input: expected string, received undefined")
 	}
 	cb := q.Get("callbackURL")
 	token := c.Param("token")
@@ -399,21 +406,21 @@ func (a *Auth) handleResetPasswordCallback(c *Context) (any, error) {
 		if cb == "" {
 			return c.Redirect(a.URL("/error?error=INVALID_TOKEN"))
 		}
-		return c.Redirect(AppendQuery(a.ResolveURL(cb), "error", "INVALID_TOKEN"))
+		return c.Redirect(plugin.AppendQuery(a.ResolveURL(cb), "error", "INVALID_TOKEN"))
 	}
 	if token == "" || cb == "" {
 		return fail()
 	}
 	if _, err := a.FindVerification(c.Context(), "reset-password:"+token); err != nil {
-		if errors.Is(err, ErrVerificationNotFound) {
+		if errors.Is(err, plugin.ErrVerificationNotFound) {
 			return fail()
 		}
 		return nil, err
 	}
-	return c.Redirect(AppendQuery(a.ResolveURL(cb), "token", token))
+	return c.Redirect(plugin.AppendQuery(a.ResolveURL(cb), "token", token))
 }
 
-func (a *Auth) handleResetPassword(c *Context) (any, error) {
+func (a *Auth) handleResetPassword(c *plugin.Context) (any, error) {
 	token := c.String("token")
 	if token == "" {
 		token = c.Query("token")
@@ -424,14 +431,14 @@ func (a *Auth) handleResetPassword(c *Context) (any, error) {
 	return statusTrue{true}, nil
 }
 
-func (a *Auth) handleChangeEmail(c *Context) (any, error) {
-	u, err := a.ChangeEmail(c.Context(), c.session, c.String("newEmail"), c.String("callbackURL"))
+func (a *Auth) handleChangeEmail(c *plugin.Context) (any, error) {
+	u, err := a.ChangeEmail(c.Context(), c.Session(), c.String("newEmail"), c.String("callbackURL"))
 	if err != nil {
 		return nil, err
 	}
 	if u != nil {
-		c.session.User = u
-		c.SetSessionCookie(c.session)
+		c.Session().User = u
+		c.SetSessionCookie(c.Session())
 	}
 	return statusTrue{true}, nil
 }

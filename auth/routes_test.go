@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
@@ -139,7 +140,7 @@ func TestSignUpModes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := a.CreateUser(ctx, &auth.User{Name: "Seed", Email: email}, &auth.Account{ID: auth.NewID(), ProviderID: auth.CredentialProvider, Password: &h}); err != nil {
+		if err := a.CreateUser(ctx, &auth.User{Name: "Seed", Email: email}, &plugin.Account{ID: plugin.NewID(), ProviderID: plugin.CredentialProvider, Password: &h}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -256,7 +257,7 @@ func TestJSONDates(t *testing.T) {
 	if d := cmp.Diff([]string{"createdAt", "email", "emailVerified", "id", "image", "name", "updatedAt"}, uk, sortStrings); d != "" {
 		t.Errorf("user fields:\n%s", d)
 	}
-	if got := auth.FormatTime(time.Date(2030, 1, 1, 0, 0, 0, 123456789, time.UTC)); got != "2030-01-01T00:00:00.123Z" {
+	if got := plugin.FormatTime(time.Date(2030, 1, 1, 0, 0, 0, 123456789, time.UTC)); got != "2030-01-01T00:00:00.123Z" {
 		t.Errorf("FormatTime truncation: %s", got)
 	}
 }
@@ -417,11 +418,11 @@ func TestHandlerErrors(t *testing.T) {
 	t.Parallel()
 	p := mkRoutePlugin("errs",
 		mkEndpoint("GET", "/plain-error"), mkEndpoint("GET", "/api-error"), mkEndpoint("GET", "/wrapped"))
-	p.eps[0].Handler = func(*auth.Context) (any, error) { return nil, errors.New("secret detail") }
-	p.eps[1].Handler = func(*auth.Context) (any, error) {
-		return nil, auth.NewError(418, "TEAPOT", "I'm a teapot").With(errors.New("secret detail"))
+	p.eps[0].Handler = func(*plugin.Context) (any, error) { return nil, errors.New("secret detail") }
+	p.eps[1].Handler = func(*plugin.Context) (any, error) {
+		return nil, plugin.NewError(418, "TEAPOT", "I'm a teapot").With(errors.New("secret detail"))
 	}
-	p.eps[2].Handler = func(*auth.Context) (any, error) {
+	p.eps[2].Handler = func(*plugin.Context) (any, error) {
 		return nil, fmt.Errorf("context: %w", auth.ErrUserNotFound)
 	}
 	_, srv := newTestServer(t, nil, p)
@@ -448,10 +449,10 @@ func TestHandlerErrors(t *testing.T) {
 	if m := auth.ErrUnauthorized.WithMessage("x"); m.Code != "UNAUTHORIZED" || m.Message != "x" || auth.ErrUnauthorized.Message != "Unauthorized" {
 		t.Error("WithMessage must copy")
 	}
-	if ae := auth.AsError(errors.New("x")); ae.Status != 500 || ae.Code != "INTERNAL_SERVER_ERROR" {
+	if ae := plugin.AsError(errors.New("x")); ae.Status != 500 || ae.Code != "INTERNAL_SERVER_ERROR" {
 		t.Errorf("AsError %+v", ae)
 	}
-	if auth.AsError(nil) != nil {
+	if plugin.AsError(nil) != nil {
 		t.Error("AsError(nil)")
 	}
 }
@@ -459,7 +460,7 @@ func TestHandlerErrors(t *testing.T) {
 func TestWriteCookies(t *testing.T) {
 	t.Parallel()
 	w := httptest.NewRecorder()
-	auth.WriteCookies(w, []*http.Cookie{
+	plugin.WriteCookies(w, []*http.Cookie{
 		{Name: "a", Value: "1", Path: "/", MaxAge: -1},
 		{Name: "b", Value: "2", Path: "/", HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode, Partitioned: true},
 		{Name: "a", Value: "3", Path: "/", MaxAge: 10, Domain: "example.com", SameSite: http.SameSiteNoneMode},
@@ -473,9 +474,9 @@ func TestWriteCookies(t *testing.T) {
 	}
 
 	h := http.Header{}
-	auth.AddExposedHeader(h, "set-auth-token")
-	auth.AddExposedHeader(h, "Set-Auth-Token")
-	auth.AddExposedHeader(h, "set-auth-jwt")
+	plugin.AddExposedHeader(h, "set-auth-token")
+	plugin.AddExposedHeader(h, "Set-Auth-Token")
+	plugin.AddExposedHeader(h, "set-auth-jwt")
 	if got := h.Get("Access-Control-Expose-Headers"); got != "set-auth-token, set-auth-jwt" {
 		t.Errorf("Access-Control-Expose-Headers %q", got)
 	}
@@ -489,9 +490,9 @@ func TestProtect(t *testing.T) {
 		c.RateLimit = auth.RateLimitConfig{Rules: map[string]ratelimit.Rule{"/app/limited": {Window: time.Minute, Max: 1}}}
 		c.MaxBodyBytes = 16
 	})
-	var info auth.RequestInfo
+	var info plugin.RequestInfo
 	h := a.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info = auth.RequestInfoFrom(r.Context())
+		info = plugin.RequestInfoFrom(r.Context())
 		if _, err := io.ReadAll(r.Body); err != nil {
 			http.Error(w, "too large", http.StatusRequestEntityTooLarge)
 			return

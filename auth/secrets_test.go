@@ -16,6 +16,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/keyring"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -164,8 +165,8 @@ func TestRotationSigning(t *testing.T) {
 	if d := cmp.Diff(f.Runtime.GetSessionWithCookieOf, got); d != "" {
 		t.Errorf("cookie of phase X accepted after rotation (-Better Auth +ours):\n%s", d)
 	}
-	want := auth.SignCookieValue(f.Secrets.S2, users["A"].Token())
-	if got := c.SignedCookie(auth.CookieSessionToken, users["A"].Token(), 60).Value; got != want {
+	want := plugin.SignCookieValue(f.Secrets.S2, users["A"].Token())
+	if got := c.SignedCookie(plugin.CookieSessionToken, users["A"].Token(), 60).Value; got != want {
 		t.Errorf("SignedCookie = %q, want the current secret's %q", got, want)
 	}
 

@@ -7,61 +7,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
-
-// RequestInfo is what a session records about the client that created it.
-// The handler puts it in the request context; Go callers may set it with
-// WithRequestInfo.
-type RequestInfo struct {
-	IP        string
-	UserAgent string
-	// Request is the HTTP request being served, if any: plugin hooks that
-	// run deep in an operation (a BeforeSessionCreate hook reading a
-	// trusted-device cookie) find it here. The handler and Protect set
-	// it; a Go caller signing a user in on behalf of an HTTP request sets
-	// it too (WithRequestInfo), so that such hooks see that request.
-	Request *http.Request
-}
-
-type requestInfoKey struct{}
-
-// WithRequestInfo returns ctx carrying info. A UserAgent that is not text
-// (a header may hold any byte) has its invalid bytes and NULs replaced by
-// U+FFFD, so that it can be stored with the session and the security log.
-func WithRequestInfo(ctx context.Context, info RequestInfo) context.Context {
-	if !storage.Storable(info.UserAgent) {
-		info.UserAgent = strings.ReplaceAll(strings.ToValidUTF8(info.UserAgent, "\uFFFD"), "\x00", "\uFFFD")
-	}
-	return context.WithValue(ctx, requestInfoKey{}, info)
-}
-
-// RequestInfoFrom returns the RequestInfo in ctx (zero if none).
-func RequestInfoFrom(ctx context.Context) RequestInfo {
-	info, _ := ctx.Value(requestInfoKey{}).(RequestInfo)
-	return info
-}
-
-// AuthResult is what an operation that signs a user in returns: the user,
-// the session (nil when none was created, e.g. sign-up awaiting email
-// verification) and the cookies to send, exactly those the HTTP route sets.
-type AuthResult struct {
-	User    *User
-	Session *Session
-	Cookies []*http.Cookie
-	// Existing is set by SignUpEmail when the email was already taken and,
-	// to keep that secret, a made-up User was returned instead of an error.
-	// Nothing was stored: callers must not run side effects for it.
-	Existing bool
-}
-
-// Token returns the session token, or "" without a session.
-func (r *AuthResult) Token() string {
-	if r == nil || r.Session == nil {
-		return ""
-	}
-	return r.Session.Token
-}
 
 // CreateSession creates a session for u and returns it with the cookies
 // that carry it. With rememberMe false the session lives one day and the
@@ -73,9 +21,9 @@ func (a *Auth) CreateSession(ctx context.Context, u *User, rememberMe bool) (*Au
 	if !rememberMe {
 		exp = now.Add(24 * 60 * 60 * 1e9)
 	}
-	info := RequestInfoFrom(ctx)
+	info := plugin.RequestInfoFrom(ctx)
 	ip, ua := info.IP, info.UserAgent
-	s := &Session{ID: NewID(), Token: RandomString(32, ""), UserID: u.ID, ExpiresAt: exp,
+	s := &Session{ID: plugin.NewID(), Token: plugin.RandomString(32, ""), UserID: u.ID, ExpiresAt: exp,
 		CreatedAt: now, UpdatedAt: now, IPAddress: &ip, UserAgent: &ua}
 	jar := &resultCookies{}
 	ctx = context.WithValue(ctx, resultCookiesKey{}, jar)
@@ -86,7 +34,7 @@ func (a *Auth) CreateSession(ctx context.Context, u *User, rememberMe bool) (*Au
 			}
 		}
 	}
-	if err := a.db.Create(ctx, TableSession, s.record()); err != nil {
+	if err := a.db.Create(ctx, plugin.TableSession, sessionRecord(s)); err != nil {
 		return nil, ErrFailedToCreateSession.With(err)
 	}
 	for _, h := range a.hooks {
@@ -113,14 +61,14 @@ type resultCookies struct {
 
 type resultCookiesKey struct{}
 
-// AddResultCookie adds c to the cookies of the session being created under
+// addResultCookie adds c to the cookies of the session being created under
 // ctx: a BeforeSessionCreate or AfterSessionCreate hook calls it (for
 // example to rotate a trusted-device cookie), and the AuthResult of that
 // CreateSession — and so the answer of every route and Go call that signs
 // in through it — carries c. It reports false, and does nothing, when ctx
 // is not the context of a session hook. Cookies added by a hook whose
 // session is then refused or interrupted are dropped.
-func AddResultCookie(ctx context.Context, c *http.Cookie) bool {
+func addResultCookie(ctx context.Context, c *http.Cookie) bool {
 	jar, _ := ctx.Value(resultCookiesKey{}).(*resultCookies)
 	if jar == nil || c == nil {
 		return false
@@ -139,7 +87,7 @@ func (a *Auth) sessionToken(r *http.Request) (token string, bearer bool) {
 		if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 			x := strings.TrimSpace(h[7:])
 			if strings.Contains(x, ".") {
-				if t, ok := verifySigned(a.secret, x, true); ok {
+				if t, ok := verifyBearer(a.secret, x); ok {
 					return t, true
 				}
 			} else if x != "" && len(x) <= 256 {
@@ -147,7 +95,7 @@ func (a *Auth) sessionToken(r *http.Request) (token string, bearer bool) {
 			}
 		}
 	}
-	t, _ := a.ReadSignedCookie(r, CookieSessionToken)
+	t, _ := a.ReadSignedCookie(r, plugin.CookieSessionToken)
 	return t, false
 }
 
@@ -175,40 +123,40 @@ func (a *Auth) resolveSession(ctx context.Context, token string, refresh bool) (
 	var rec, urec storage.Record
 	var err error
 	if j, ok := a.db.(storage.Joiner); ok {
-		rec, urec, err = j.FindOneJoined(ctx, TableSession, "userId", storage.W("token", token))
+		rec, urec, err = j.FindOneJoined(ctx, plugin.TableSession, "userId", storage.W("token", token))
 	} else {
-		rec, err = a.db.FindOne(ctx, TableSession, storage.W("token", token))
+		rec, err = a.db.FindOne(ctx, plugin.TableSession, storage.W("token", token))
 	}
 	if errors.Is(err, storage.ErrNotFound) {
 		return sessionState{expired: true}, nil
 	}
 	if err != nil {
-		return sessionState{}, storageErr(err)
+		return sessionState{}, plugin.StorageError(err)
 	}
 	s := sessionFromRecord(rec)
 	now := a.Now()
 	if s.ExpiresAt.Before(now) { // Better Auth: expired when expiresAt < now
-		if _, err := a.db.Delete(ctx, TableSession, storage.W("id", s.ID)); err != nil {
+		if _, err := a.db.Delete(ctx, plugin.TableSession, storage.W("id", s.ID)); err != nil {
 			a.log.WarnContext(ctx, "auth: deleting expired session", "err", err)
 		}
 		return sessionState{expired: true}, nil
 	}
 	if urec == nil {
-		urec, err = a.db.FindOne(ctx, TableUser, storage.W("id", s.UserID))
+		urec, err = a.db.FindOne(ctx, plugin.TableUser, storage.W("id", s.UserID))
 		if errors.Is(err, storage.ErrNotFound) {
 			return sessionState{expired: true}, nil
 		}
 		if err != nil {
-			return sessionState{}, storageErr(err)
+			return sessionState{}, plugin.StorageError(err)
 		}
 	}
 	st := sessionState{data: &SessionData{Session: s, User: userFromRecord(urec)}}
 	cfg := a.cfg.Session
 	if refresh && !cfg.DisableRefresh && !s.ExpiresAt.Add(-cfg.ExpiresIn).Add(cfg.UpdateAge).After(now) {
 		exp := now.Add(cfg.ExpiresIn)
-		n, err := a.db.Update(ctx, TableSession, storage.Record{"expiresAt": exp, "updatedAt": now}, storage.W("id", s.ID))
+		n, err := a.db.Update(ctx, plugin.TableSession, storage.Record{"expiresAt": exp, "updatedAt": now}, storage.W("id", s.ID))
 		if err != nil {
-			return sessionState{}, storageErr(err)
+			return sessionState{}, plugin.StorageError(err)
 		}
 		if n == 0 { // revoked while we looked
 			return sessionState{expired: true}, nil
@@ -266,7 +214,7 @@ func (a *Auth) RequireSession(next http.Handler) http.Handler {
 			return
 		}
 		if !bearer {
-			WriteCookies(w, cookies)
+			plugin.WriteCookies(w, cookies)
 		}
 		if sd == nil {
 			a.writeError(w, r, ErrUnauthorized)
@@ -320,9 +268,9 @@ func (a *Auth) requestSession(r *http.Request, opt sessionLookup) (sd *SessionDa
 		if sd := a.sessionFromCache(value, token); sd != nil {
 			return sd, cookies, bearer, nil
 		}
-		cookies = append(cookies, a.NewCookie(CookieSessionData, "", -1))
+		cookies = append(cookies, a.NewCookie(plugin.CookieSessionData, "", -1))
 	}
-	_, dontRemember := a.ReadSignedCookie(r, CookieDontRemember)
+	_, dontRemember := a.ReadSignedCookie(r, plugin.CookieDontRemember)
 	write := opt.refresh && !dontRemember
 	st, err := a.resolveSession(r.Context(), token, write)
 	if err != nil {
@@ -340,18 +288,12 @@ func (a *Auth) requestSession(r *http.Request, opt sessionLookup) (sd *SessionDa
 	return st.data, cookies, bearer, nil
 }
 
-// StorageError maps a storage failure to an API error: unavailability is
-// a 503, a refused string (storage.ErrInvalidValue) a 400 INVALID_INPUT,
-// anything else a 500 whose detail is logged, never sent. Plugins use it
-// for their own queries.
-func StorageError(err error) error { return storageErr(err) }
-
-func storageErr(err error) error {
-	if errors.Is(err, storage.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-		return ErrUnavailable.With(err)
+// verifyBearer verifies a signed bearer token "<token>.<sig>", whose
+// signature may also be URL-safe base64 (Better Auth's bearer plugin
+// accepts both).
+func verifyBearer(secret []byte, s string) (string, bool) {
+	if i := strings.LastIndexByte(s, '.'); i >= 0 {
+		s = s[:i+1] + strings.NewReplacer("-", "+", "_", "/").Replace(s[i+1:])
 	}
-	if errors.Is(err, storage.ErrInvalidValue) {
-		return ErrInvalidInput.With(err)
-	}
-	return ErrInternal.With(err)
+	return plugin.VerifyCookieValue(string(secret), s)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -98,7 +99,7 @@ func TestSlidingRefresh(t *testing.T) {
 	}
 	var s map[string]any
 	s, _ = r.JSON(t).(map[string]any)
-	if got, want := sessionField(t, s, "expiresAt"), auth.FormatTime(t0.Add(oneWeek)); got != want {
+	if got, want := sessionField(t, s, "expiresAt"), plugin.FormatTime(t0.Add(oneWeek)); got != want {
 		t.Errorf("before updateAge: expiresAt %s, want %s", got, want)
 	}
 
@@ -108,15 +109,15 @@ func TestSlidingRefresh(t *testing.T) {
 	if ck.MaxAge != 604800 {
 		t.Errorf("refreshed cookie Max-Age %d, want 604800", ck.MaxAge)
 	}
-	if v, ok := auth.VerifyCookieValue(testSecret, ck.Value); !ok || v != token {
+	if v, ok := plugin.VerifyCookieValue(testSecret, ck.Value); !ok || v != token {
 		t.Errorf("refreshed cookie carries %q, %v; want the same token", v, ok)
 	}
 	s, _ = r.JSON(t).(map[string]any)
 	now := clk.Now()
 	want := map[string]string{
-		"expiresAt": auth.FormatTime(now.Add(oneWeek)),
-		"updatedAt": auth.FormatTime(now),
-		"createdAt": auth.FormatTime(t0),
+		"expiresAt": plugin.FormatTime(now.Add(oneWeek)),
+		"updatedAt": plugin.FormatTime(now),
+		"createdAt": plugin.FormatTime(t0),
 		"token":     token,
 	}
 	got := map[string]string{}
@@ -143,7 +144,7 @@ func TestSlidingRefresh(t *testing.T) {
 		if sc := r.SetCookies(); len(sc) != 0 {
 			t.Errorf("disableRefresh=%s: Set-Cookie %q", q, sc)
 		}
-		if got := sessionField(t, r.Object(t), "expiresAt"); got != auth.FormatTime(now.Add(oneWeek)) {
+		if got := sessionField(t, r.Object(t), "expiresAt"); got != plugin.FormatTime(now.Add(oneWeek)) {
 			t.Errorf("disableRefresh=%s: expiresAt %s changed", q, got)
 		}
 	}
@@ -198,11 +199,11 @@ func TestDontRemember(t *testing.T) {
 	if strings.Contains(st, "Max-Age") {
 		t.Errorf("session cookie %q has a Max-Age", st)
 	}
-	if want := sessCookie + "=" + auth.SignCookieValue(testSecret, token) + "; Path=/; HttpOnly; SameSite=Lax"; st != want {
+	if want := sessCookie + "=" + plugin.SignCookieValue(testSecret, token) + "; Path=/; HttpOnly; SameSite=Lax"; st != want {
 		t.Errorf("session cookie %q, want %q", st, want)
 	}
 	dr, _ := r.SetCookie(dontRememberCookie)
-	if want := dontRememberCookie + "=" + auth.SignCookieValue(testSecret, "true") + "; Path=/; HttpOnly; SameSite=Lax"; dr != want {
+	if want := dontRememberCookie + "=" + plugin.SignCookieValue(testSecret, "true") + "; Path=/; HttpOnly; SameSite=Lax"; dr != want {
 		t.Errorf("dont_remember cookie %q, want %q", dr, want)
 	}
 	if got := sessionRow(t, a, token).Time("expiresAt"); !got.Equal(t0.Add(oneDay)) {
@@ -495,7 +496,7 @@ func TestChangePasswordRevokesOthers(t *testing.T) {
 		t.Fatalf("new token %q (old %q)", newTok, oldTok)
 	}
 	ck := parsedCookie(t, r, sessCookie)
-	if v, ok := auth.VerifyCookieValue(testSecret, ck.Value); !ok || v != newTok || ck.MaxAge != 604800 {
+	if v, ok := plugin.VerifyCookieValue(testSecret, ck.Value); !ok || v != newTok || ck.MaxAge != 604800 {
 		t.Errorf("new session cookie %+v does not carry the new token", ck)
 	}
 	if got := sessionField(t, c1.session(), "token"); got != newTok {

@@ -8,14 +8,14 @@ import (
 
 	"unicode/utf16"
 
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
 // Errors of ours, beyond Better Auth's table.
 var (
-	ErrInvalidName      = NewError(http.StatusBadRequest, "INVALID_NAME", "Name must be at most 256 characters without control or invisible characters")
-	ErrInvalidImage     = NewError(http.StatusBadRequest, "INVALID_IMAGE", "Image must be a URL of at most 2048 characters")
-	ErrNoFieldsToUpdate = NewError(http.StatusBadRequest, "", "No fields to update")
+	ErrInvalidImage     = plugin.NewError(http.StatusBadRequest, "INVALID_IMAGE", "Image must be a URL of at most 2048 characters")
+	ErrNoFieldsToUpdate = plugin.NewError(http.StatusBadRequest, "", "No fields to update")
 )
 
 // SignUpInput is the input of SignUpEmail.
@@ -72,7 +72,7 @@ func (a *Auth) checkPasswordLength(p string) error {
 // request path either way (the verification mail leaves in the
 // background), so neither the answer nor its timing tells.
 //
-// Serving an HTTP request (RequestInfo.Request in ctx), it applies the
+// Serving an HTTP request (plugin.RequestInfo.Request in ctx), it applies the
 // login CSRF guard as POST /sign-up/email does, whatever route calls it.
 func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, error) {
 	ep := a.cfg.EmailPassword
@@ -82,11 +82,11 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 	if err := a.checkLoginCSRFOf(ctx); err != nil {
 		return nil, err
 	}
-	email := NormalizeEmail(in.Email)
-	if !ValidEmail(email) {
+	email := plugin.NormalizeEmail(in.Email)
+	if !plugin.ValidEmail(email) {
 		return nil, ErrInvalidEmail
 	}
-	if err := CheckName(in.Name); err != nil {
+	if err := plugin.CheckName(in.Name); err != nil {
 		return nil, err
 	}
 	if err := checkImage(in.Image); err != nil {
@@ -100,7 +100,7 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 	synthetic := func() (*AuthResult, error) {
 		// Shaped like a real new user, plugin fields included, so the
 		// answer does not tell that the email was taken.
-		u := &User{ID: NewID(), Name: in.Name, Email: email, Image: in.Image, CreatedAt: now, UpdatedAt: now}
+		u := &User{ID: plugin.NewID(), Name: in.Name, Email: email, Image: in.Image, CreatedAt: now, UpdatedAt: now}
 		for _, h := range a.hooks {
 			if h.BeforeUserCreate != nil {
 				if err := h.BeforeUserCreate(ctx, u); err != nil {
@@ -110,7 +110,7 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 		}
 		return &AuthResult{User: u, Existing: true}, nil
 	}
-	if _, err := a.db.FindOne(ctx, TableUser, storage.W("email", email)); err == nil {
+	if _, err := a.db.FindOne(ctx, plugin.TableUser, storage.W("email", email)); err == nil {
 		if noSession {
 			hash, err := a.HashPassword(ctx, in.Password)
 			if err != nil {
@@ -124,14 +124,14 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 		}
 		return nil, ErrUserAlreadyExistsUseAnother
 	} else if !errors.Is(err, storage.ErrNotFound) {
-		return nil, storageErr(err)
+		return nil, plugin.StorageError(err)
 	}
 	hash, err := a.HashPassword(ctx, in.Password)
 	if err != nil {
 		return nil, err
 	}
-	u := &User{ID: NewID(), Name: in.Name, Email: email, Image: in.Image, CreatedAt: now, UpdatedAt: now}
-	if err := a.createUser(ctx, u, &Account{ID: NewID(), AccountID: u.ID, ProviderID: CredentialProvider,
+	u := &User{ID: plugin.NewID(), Name: in.Name, Email: email, Image: in.Image, CreatedAt: now, UpdatedAt: now}
+	if err := a.createUser(ctx, u, &plugin.Account{ID: plugin.NewID(), AccountID: u.ID, ProviderID: plugin.CredentialProvider,
 		UserID: u.ID, Password: &hash, CreatedAt: now, UpdatedAt: now}); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
 			if noSession {
@@ -150,22 +150,22 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 	if noSession {
 		return &AuthResult{User: u}, nil
 	}
-	return a.CreateSession(WithSignIn(ctx, "email"), u, in.RememberMe == nil || *in.RememberMe)
+	return a.CreateSession(plugin.WithSignIn(ctx, "email"), u, in.RememberMe == nil || *in.RememberMe)
 }
 
 // CreateUser creates a user (and, if acc is not nil, an account for it) in
 // one transaction, running the plugins' user hooks. Plugins that sign users
 // up by other means (magic link, passkey) use it. A taken email is an error
 // wrapping storage.ErrConflict.
-func (a *Auth) CreateUser(ctx context.Context, u *User, acc *Account) error {
+func (a *Auth) CreateUser(ctx context.Context, u *User, acc *plugin.Account) error {
 	return a.createUser(ctx, u, acc)
 }
 
-func (a *Auth) createUser(ctx context.Context, u *User, acc *Account) error {
+func (a *Auth) createUser(ctx context.Context, u *User, acc *plugin.Account) error {
 	if u.ID == "" {
-		u.ID = NewID()
+		u.ID = plugin.NewID()
 	}
-	u.Email = NormalizeEmail(u.Email)
+	u.Email = plugin.NormalizeEmail(u.Email)
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = a.Now()
 	}
@@ -180,7 +180,7 @@ func (a *Auth) createUser(ctx context.Context, u *User, acc *Account) error {
 		}
 	}
 	err := a.db.Tx(ctx, func(tx storage.Adapter) error {
-		if err := tx.Create(ctx, TableUser, u.record()); err != nil {
+		if err := tx.Create(ctx, plugin.TableUser, userRecord(u)); err != nil {
 			return err
 		}
 		for _, h := range a.hooks {
@@ -197,13 +197,13 @@ func (a *Auth) createUser(ctx context.Context, u *User, acc *Account) error {
 		if acc.AccountID == "" {
 			acc.AccountID = u.ID
 		}
-		return tx.Create(ctx, TableAccount, acc.record())
+		return tx.Create(ctx, plugin.TableAccount, accountRecord(acc))
 	})
 	if errors.Is(err, storage.ErrUnavailable) {
 		// The commit's answer may have been lost with the connection while
 		// the commit itself went through: look before calling it a failure.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		if _, ferr := a.db.FindOne(cctx, TableUser, storage.W("id", u.ID)); ferr == nil {
+		if _, ferr := a.db.FindOne(cctx, plugin.TableUser, storage.W("id", u.ID)); ferr == nil {
 			err = nil
 		}
 		cancel()
@@ -216,7 +216,7 @@ func (a *Auth) createUser(ctx context.Context, u *User, acc *Account) error {
 		if errors.As(err, &ae) {
 			return err
 		}
-		return storageErr(err)
+		return plugin.StorageError(err)
 	}
 	for _, h := range a.hooks {
 		if h.AfterUserCreate != nil {
@@ -236,14 +236,14 @@ var errDecoy = errors.New("auth: decoy sign-up")
 // taken address does the database work a new one does.
 func (a *Auth) decoyCreate(ctx context.Context, u *User, hash string) {
 	d := *u
-	d.Email = "decoy-" + NewID() + "@sign-up.invalid"
-	acc := &Account{ID: NewID(), AccountID: d.ID, ProviderID: CredentialProvider, UserID: d.ID,
+	d.Email = "decoy-" + plugin.NewID() + "@sign-up.invalid"
+	acc := &plugin.Account{ID: plugin.NewID(), AccountID: d.ID, ProviderID: plugin.CredentialProvider, UserID: d.ID,
 		Password: &hash, CreatedAt: d.CreatedAt, UpdatedAt: d.CreatedAt}
 	err := a.db.Tx(ctx, func(tx storage.Adapter) error {
-		if err := tx.Create(ctx, TableUser, d.record()); err != nil {
+		if err := tx.Create(ctx, plugin.TableUser, userRecord(&d)); err != nil {
 			return err
 		}
-		if err := tx.Create(ctx, TableAccount, acc.record()); err != nil {
+		if err := tx.Create(ctx, plugin.TableAccount, accountRecord(acc)); err != nil {
 			return err
 		}
 		return errDecoy
@@ -253,7 +253,7 @@ func (a *Auth) decoyCreate(ctx context.Context, u *User, hash string) {
 	}
 }
 
-func (acc *Account) record() storage.Record {
+func accountRecord(acc *plugin.Account) storage.Record {
 	return storage.Record{"id": acc.ID, "accountId": acc.AccountID, "providerId": acc.ProviderID,
 		"userId": acc.UserID, "password": acc.Password, "createdAt": acc.CreatedAt, "updatedAt": acc.UpdatedAt}
 }
@@ -263,7 +263,7 @@ func (acc *Account) record() storage.Record {
 // wrong password) is ErrInvalidEmailOrPassword after the same hashing work,
 // so neither the answer nor its timing tells whether an email is known.
 // Plugins' PasswordCheck hooks guard it (a lockout refuses before any
-// hashing) and learn its outcome. Serving an HTTP request (RequestInfo.Request
+// hashing) and learn its outcome. Serving an HTTP request (plugin.RequestInfo.Request
 // in ctx), it applies the login CSRF guard as POST /sign-in/email does,
 // whatever route calls it.
 func (a *Auth) SignInEmail(ctx context.Context, in SignInInput) (*AuthResult, error) {
@@ -273,8 +273,8 @@ func (a *Auth) SignInEmail(ctx context.Context, in SignInInput) (*AuthResult, er
 	if err := a.checkLoginCSRFOf(ctx); err != nil {
 		return nil, err
 	}
-	email := NormalizeEmail(in.Email)
-	if !ValidEmail(email) {
+	email := plugin.NormalizeEmail(in.Email)
+	if !plugin.ValidEmail(email) {
 		return nil, ErrInvalidEmail
 	}
 	if utf16Len(in.Password) > a.cfg.EmailPassword.MaxPasswordLength {
@@ -341,31 +341,31 @@ func (a *Auth) signInPassword(ctx context.Context, email string, in SignInInput)
 		}
 		return nil, ErrEmailNotVerified
 	}
-	return a.CreateSession(WithSignIn(ctx, "email"), u, in.RememberMe == nil || *in.RememberMe)
+	return a.CreateSession(plugin.WithSignIn(ctx, "email"), u, in.RememberMe == nil || *in.RememberMe)
 }
 
 // credentials loads the user with email and their credential account.
 // Missing records are nil, not errors.
-func (a *Auth) credentials(ctx context.Context, email string) (*User, *Account, error) {
-	urec, err := a.db.FindOne(ctx, TableUser, storage.W("email", email))
+func (a *Auth) credentials(ctx context.Context, email string) (*User, *plugin.Account, error) {
+	urec, err := a.db.FindOne(ctx, plugin.TableUser, storage.W("email", email))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, storageErr(err)
+		return nil, nil, plugin.StorageError(err)
 	}
 	u := userFromRecord(urec)
 	acc, err := a.credentialAccount(ctx, u.ID)
 	return u, acc, err
 }
 
-func (a *Auth) credentialAccount(ctx context.Context, userID string) (*Account, error) {
-	arec, err := a.db.FindOne(ctx, TableAccount, storage.W("userId", userID), storage.W("providerId", CredentialProvider))
+func (a *Auth) credentialAccount(ctx context.Context, userID string) (*plugin.Account, error) {
+	arec, err := a.db.FindOne(ctx, plugin.TableAccount, storage.W("userId", userID), storage.W("providerId", plugin.CredentialProvider))
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, plugin.StorageError(err)
 	}
 	return accountFromRecord(arec), nil
 }
@@ -378,16 +378,16 @@ func (a *Auth) FindUserByID(ctx context.Context, id string) (*User, error) {
 // FindUserByEmail returns the user with email (normalised), or
 // ErrUserNotFound.
 func (a *Auth) FindUserByEmail(ctx context.Context, email string) (*User, error) {
-	return a.findUser(ctx, storage.W("email", NormalizeEmail(email)))
+	return a.findUser(ctx, storage.W("email", plugin.NormalizeEmail(email)))
 }
 
 func (a *Auth) findUser(ctx context.Context, w storage.Where) (*User, error) {
-	rec, err := a.db.FindOne(ctx, TableUser, w)
+	rec, err := a.db.FindOne(ctx, plugin.TableUser, w)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, ErrUserNotFound
 	}
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, plugin.StorageError(err)
 	}
 	return userFromRecord(rec), nil
 }
@@ -396,20 +396,20 @@ func (a *Auth) findUser(ctx context.Context, w storage.Where) (*User, error) {
 // deletions to send.
 func (a *Auth) SignOut(ctx context.Context, token string) ([]*http.Cookie, error) {
 	if token != "" {
-		if _, err := a.db.Delete(ctx, TableSession, storage.W("token", token)); err != nil {
-			return nil, storageErr(err)
+		if _, err := a.db.Delete(ctx, plugin.TableSession, storage.W("token", token)); err != nil {
+			return nil, plugin.StorageError(err)
 		}
 	}
-	return a.expiredSessionCookies(RequestInfoFrom(ctx).Request), nil
+	return a.expiredSessionCookies(plugin.RequestInfoFrom(ctx).Request), nil
 }
 
 // ListSessions returns the user's unexpired sessions.
 func (a *Auth) ListSessions(ctx context.Context, userID string) ([]*Session, error) {
-	recs, err := a.db.FindMany(ctx, TableSession, storage.Query{Where: []storage.Where{
+	recs, err := a.db.FindMany(ctx, plugin.TableSession, storage.Query{Where: []storage.Where{
 		storage.W("userId", userID), {Field: "expiresAt", Op: storage.Gt, Value: a.Now()},
 	}, Sort: []storage.Sort{{Field: "createdAt"}}})
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, plugin.StorageError(err)
 	}
 	out := make([]*Session, len(recs))
 	for i, r := range recs {
@@ -421,17 +421,17 @@ func (a *Auth) ListSessions(ctx context.Context, userID string) ([]*Session, err
 // RevokeSession deletes the user's session with token. A token of another
 // user deletes nothing and is not an error.
 func (a *Auth) RevokeSession(ctx context.Context, userID, token string) error {
-	_, err := a.db.Delete(ctx, TableSession, storage.W("token", token), storage.W("userId", userID))
+	_, err := a.db.Delete(ctx, plugin.TableSession, storage.W("token", token), storage.W("userId", userID))
 	if err != nil {
-		return storageErr(err)
+		return plugin.StorageError(err)
 	}
 	return nil
 }
 
 // RevokeSessions deletes every session of the user.
 func (a *Auth) RevokeSessions(ctx context.Context, userID string) error {
-	if _, err := a.db.Delete(ctx, TableSession, storage.W("userId", userID)); err != nil {
-		return storageErr(err)
+	if _, err := a.db.Delete(ctx, plugin.TableSession, storage.W("userId", userID)); err != nil {
+		return plugin.StorageError(err)
 	}
 	return nil
 }
@@ -439,10 +439,10 @@ func (a *Auth) RevokeSessions(ctx context.Context, userID string) error {
 // RevokeOtherSessions deletes every session of the user but the one with
 // keepToken.
 func (a *Auth) RevokeOtherSessions(ctx context.Context, userID, keepToken string) error {
-	_, err := a.db.Delete(ctx, TableSession, storage.W("userId", userID),
+	_, err := a.db.Delete(ctx, plugin.TableSession, storage.W("userId", userID),
 		storage.Where{Field: "token", Op: storage.Ne, Value: keepToken})
 	if err != nil {
-		return storageErr(err)
+		return plugin.StorageError(err)
 	}
 	return nil
 }
@@ -461,7 +461,7 @@ type UpdateUserInput struct {
 func (a *Auth) UpdateUser(ctx context.Context, userID string, in UpdateUserInput) (*User, error) {
 	set := storage.Record{}
 	if in.Name != nil {
-		if err := CheckName(*in.Name); err != nil {
+		if err := plugin.CheckName(*in.Name); err != nil {
 			return nil, err
 		}
 		set["name"] = *in.Name
@@ -484,9 +484,9 @@ func (a *Auth) UpdateUser(ctx context.Context, userID string, in UpdateUserInput
 		return nil, ErrNoFieldsToUpdate
 	}
 	set["updatedAt"] = a.Now()
-	n, err := a.db.Update(ctx, TableUser, set, storage.W("id", userID))
+	n, err := a.db.Update(ctx, plugin.TableUser, set, storage.W("id", userID))
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, plugin.StorageError(err)
 	}
 	if n == 0 {
 		return nil, ErrUserNotFound
@@ -506,7 +506,7 @@ type ChangePasswordInput struct {
 // RevokeOtherSessions every session of the user is deleted and a new one
 // created (returned with its cookies); otherwise the result has no
 // session. The check of the current password is guarded like a sign-in
-// (Hooks.PasswordCheck).
+// (plugin.Hooks.PasswordCheck).
 func (a *Auth) ChangePassword(ctx context.Context, sd *SessionData, in ChangePasswordInput) (*AuthResult, error) {
 	if err := a.checkPasswordLength(in.NewPassword); err != nil {
 		return nil, err
@@ -533,7 +533,7 @@ func (a *Auth) ChangePassword(ctx context.Context, sd *SessionData, in ChangePas
 
 // CheckPassword verifies the user's password: nil, ErrInvalidPassword, or
 // ErrCredentialAccountNotFound when the user has none (after the same
-// hashing work). Every call is guarded like a sign-in (Hooks.PasswordCheck:
+// hashing work). Every call is guarded like a sign-in (plugin.Hooks.PasswordCheck:
 // the reference server's lockout counts wrong passwords here too), so a
 // stolen session cannot guess the password without limit.
 func (a *Auth) CheckPassword(ctx context.Context, userID, password string) error {
@@ -581,7 +581,7 @@ func (a *Auth) verifyCredential(ctx context.Context, userID, password string) er
 	return nil
 }
 
-// DeleteUser erases a user: every plugin's data (DataSource), then the
+// DeleteUser erases a user: every plugin's data (plugin.DataSource), then the
 // sessions, accounts and the user row. BeforeUserDelete hooks may refuse.
 func (a *Auth) DeleteUser(ctx context.Context, userID string) error {
 	u, err := a.FindUserByID(ctx, userID)
@@ -597,17 +597,17 @@ func (a *Auth) DeleteUser(ctx context.Context, userID string) error {
 	}
 	for _, d := range a.data {
 		if err := d.DeleteUser(ctx, userID); err != nil {
-			return AsError(err)
+			return plugin.AsError(err)
 		}
 	}
 	return a.db.Tx(ctx, func(tx storage.Adapter) error {
-		for _, t := range []string{TableSession, TableAccount, TableUser} {
+		for _, t := range []string{plugin.TableSession, plugin.TableAccount, plugin.TableUser} {
 			w := storage.W("userId", userID)
-			if t == TableUser {
+			if t == plugin.TableUser {
 				w = storage.W("id", userID)
 			}
 			if _, err := tx.Delete(ctx, t, w); err != nil {
-				return storageErr(err)
+				return plugin.StorageError(err)
 			}
 		}
 		return nil
@@ -622,32 +622,32 @@ func (a *Auth) ExportUser(ctx context.Context, userID string) (map[string]any, e
 	if err != nil {
 		return nil, err
 	}
-	sessions, err := a.db.FindMany(ctx, TableSession, storage.Query{Where: []storage.Where{storage.W("userId", userID)}})
+	sessions, err := a.db.FindMany(ctx, plugin.TableSession, storage.Query{Where: []storage.Where{storage.W("userId", userID)}})
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, plugin.StorageError(err)
 	}
-	accounts, err := a.db.FindMany(ctx, TableAccount, storage.Query{Where: []storage.Where{storage.W("userId", userID)}})
+	accounts, err := a.db.FindMany(ctx, plugin.TableAccount, storage.Query{Where: []storage.Where{storage.W("userId", userID)}})
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, plugin.StorageError(err)
 	}
 	var ss []map[string]any
 	for _, r := range sessions {
 		s := sessionFromRecord(r)
-		ss = append(ss, map[string]any{"id": s.ID, "createdAt": FormatTime(s.CreatedAt), "expiresAt": FormatTime(s.ExpiresAt),
+		ss = append(ss, map[string]any{"id": s.ID, "createdAt": plugin.FormatTime(s.CreatedAt), "expiresAt": plugin.FormatTime(s.ExpiresAt),
 			"ipAddress": s.IPAddress, "userAgent": s.UserAgent})
 	}
 	var as []map[string]any
 	for _, r := range accounts {
 		ac := accountFromRecord(r)
 		as = append(as, map[string]any{"id": ac.ID, "providerId": ac.ProviderID, "accountId": ac.AccountID,
-			"createdAt": FormatTime(ac.CreatedAt), "hasPassword": ac.Password != nil})
+			"createdAt": plugin.FormatTime(ac.CreatedAt), "hasPassword": ac.Password != nil})
 	}
 	out := map[string]any{"user": u, "sessions": ss, "accounts": as}
 	for _, p := range a.plugins {
-		if d, ok := p.(DataSource); ok {
+		if d, ok := p.(plugin.DataSource); ok {
 			v, err := d.ExportUser(ctx, userID)
 			if err != nil {
-				return nil, AsError(err)
+				return nil, plugin.AsError(err)
 			}
 			if v != nil {
 				out[p.ID()] = v

@@ -8,6 +8,7 @@ import (
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/magiclink"
 	"github.com/managarten/mana-auth/mail"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // TestValidEmail: addresses with invisible, bidi, control or space
@@ -90,7 +91,7 @@ func TestValidEmail(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%+q", tt.email), func(t *testing.T) {
 			t.Parallel()
-			if got := auth.ValidEmail(tt.email); got != tt.want {
+			if got := plugin.ValidEmail(tt.email); got != tt.want {
 				t.Errorf("ValidEmail(%+q) = %v, want %v", tt.email, got, tt.want)
 			}
 		})
@@ -140,11 +141,11 @@ func TestCheckName(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%+q", tt.name), func(t *testing.T) {
 			t.Parallel()
-			err := auth.CheckName(tt.name)
+			err := plugin.CheckName(tt.name)
 			if tt.ok && err != nil {
 				t.Errorf("CheckName(%+q) = %v, want nil", tt.name, err)
 			}
-			if !tt.ok && err != auth.ErrInvalidName {
+			if !tt.ok && err != plugin.ErrInvalidName {
 				t.Errorf("CheckName(%+q) = %v, want ErrInvalidName", tt.name, err)
 			}
 		})

@@ -10,6 +10,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage/memory"
 )
 
@@ -38,8 +39,8 @@ func newBenchFixture(b *testing.B) *benchFixture {
 	}
 	now := time.Now().UTC()
 	sd := &auth.SessionData{
-		Session: &auth.Session{ID: auth.NewID(), Token: auth.NewID(), UserID: "u", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)},
-		User:    &auth.User{ID: auth.NewID(), Name: "Jay Doe", Email: "jay@example.com", CreatedAt: now, UpdatedAt: now},
+		Session: &auth.Session{ID: plugin.NewID(), Token: plugin.NewID(), UserID: "u", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)},
+		User:    &auth.User{ID: plugin.NewID(), Name: "Jay Doe", Email: "jay@example.com", CreatedAt: now, UpdatedAt: now},
 	}
 	tok, err := p.Mint(context.Background(), sd)
 	if err != nil {

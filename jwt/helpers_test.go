@@ -18,6 +18,7 @@ import (
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/jwt/verify"
 	"github.com/managarten/mana-auth/keyring"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -230,5 +231,5 @@ type rolePlugin struct{}
 
 func (rolePlugin) ID() string { return "test-role" }
 func (rolePlugin) Schema() storage.Schema {
-	return storage.Schema{Tables: []storage.Table{{Name: auth.TableUser, Fields: []storage.Field{{Name: "role", Type: storage.String}}}}}
+	return storage.Schema{Tables: []storage.Table{{Name: plugin.TableUser, Fields: []storage.Field{{Name: "role", Type: storage.String}}}}}
 }

@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/jwt/verify"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -83,7 +83,7 @@ func (p *Plugin) load(ctx context.Context, now time.Time, create bool) (*keyCach
 	db := p.a.DB()
 	rows, err := db.FindMany(ctx, TableJWKS, byCreatedAt)
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	c, err := p.build(rows, now)
 	if err != nil {
@@ -101,16 +101,16 @@ func (p *Plugin) load(ctx context.Context, now time.Time, create bool) (*keyCach
 			return tx.Create(ctx, TableJWKS, p.newKeyRecord(now))
 		})
 		if err != nil {
-			return nil, auth.StorageError(err)
+			return nil, plugin.StorageError(err)
 		}
 		if rows, err = db.FindMany(ctx, TableJWKS, byCreatedAt); err != nil {
-			return nil, auth.StorageError(err)
+			return nil, plugin.StorageError(err)
 		}
 		if c, err = p.build(rows, now); err != nil {
 			return nil, err
 		}
 		if c.signer == nil {
-			return nil, auth.ErrInternal.With(errors.New("jwt: no live signing key after creating one (clock skew?)"))
+			return nil, plugin.ErrInternal.With(errors.New("jwt: no live signing key after creating one (clock skew?)"))
 		}
 	}
 	p.cache.Store(c)
@@ -125,7 +125,7 @@ func (p *Plugin) newKeyRecord(now time.Time) storage.Record {
 		exp = now.Add(p.opts.KeyRotationInterval)
 	}
 	return storage.Record{
-		"id":         auth.NewID(),
+		"id":         plugin.NewID(),
 		"publicKey":  publicJWKJSON(pub),
 		"privateKey": SealColumn(p.a.Keyring(), privateJWKJSON(priv)),
 		"createdAt":  now,
@@ -188,7 +188,7 @@ func (p *Plugin) build(rows []storage.Record, now time.Time) (*keyCache, error) 
 	id := r.String("id")
 	pk, ok := c.public[id]
 	if !ok {
-		return nil, auth.ErrInternal.With(fmt.Errorf("jwt: key %s: publicKey is not an Ed25519 JWK", id))
+		return nil, plugin.ErrInternal.With(fmt.Errorf("jwt: key %s: publicKey is not an Ed25519 JWK", id))
 	}
 	var exp time.Time
 	if e := r.TimePtr("expiresAt"); e != nil {
@@ -200,14 +200,14 @@ func (p *Plugin) build(rows []storage.Record, now time.Time) (*keyCache, error) 
 	}
 	plain, err := OpenColumn(p.a.Keyring(), r.String("privateKey"))
 	if err != nil {
-		return nil, auth.ErrInternal.With(fmt.Errorf("jwt: key %s: cannot decrypt the private key; is the secret the one that encrypted it? (%w)", id, err))
+		return nil, plugin.ErrInternal.With(fmt.Errorf("jwt: key %s: cannot decrypt the private key; is the secret the one that encrypted it? (%w)", id, err))
 	}
 	priv, err := parsePrivateJWK(plain)
 	if err != nil {
-		return nil, auth.ErrInternal.With(fmt.Errorf("jwt: key %s: private key: %w", id, err))
+		return nil, plugin.ErrInternal.With(fmt.Errorf("jwt: key %s: private key: %w", id, err))
 	}
 	if !pk.key.Equal(priv.Public()) {
-		return nil, auth.ErrInternal.With(fmt.Errorf("jwt: key %s: private and public key do not match", id))
+		return nil, plugin.ErrInternal.With(fmt.Errorf("jwt: key %s: private and public key do not match", id))
 	}
 	c.signer = &signingKey{id: id, priv: priv, header: headerFor(id), expiresAt: exp}
 	return c, nil
@@ -245,7 +245,7 @@ func (p *Plugin) RotateKeys(ctx context.Context) (string, error) {
 		return tx.Create(ctx, TableJWKS, rec)
 	})
 	if err != nil {
-		return "", auth.StorageError(err)
+		return "", plugin.StorageError(err)
 	}
 	if _, err := p.load(ctx, now, true); err != nil {
 		return "", err
@@ -270,7 +270,7 @@ func (p *Plugin) JWKS(ctx context.Context) ([]byte, error) {
 	}
 	rows, err := p.a.DB().FindMany(ctx, TableJWKS, byCreatedAt)
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	var b bytes.Buffer
 	b.WriteString(`{"keys":[`)

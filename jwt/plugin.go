@@ -14,6 +14,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/jwt/verify"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -82,7 +83,7 @@ type Options struct {
 // in the "jwks" table. Build it with New and pass it to auth.New.
 type Plugin struct {
 	opts     Options
-	a        *auth.Auth
+	a        plugin.Host
 	iss, aud string
 
 	mu       sync.Mutex // serializes key loading, creation and rotation
@@ -91,11 +92,11 @@ type Plugin struct {
 }
 
 var (
-	_ auth.Plugin         = (*Plugin)(nil)
-	_ auth.Initializer    = (*Plugin)(nil)
-	_ auth.EndpointSource = (*Plugin)(nil)
-	_ auth.SchemaSource   = (*Plugin)(nil)
-	_ auth.HookSource     = (*Plugin)(nil)
+	_ auth.Plugin           = (*Plugin)(nil)
+	_ plugin.Initializer    = (*Plugin)(nil)
+	_ plugin.EndpointSource = (*Plugin)(nil)
+	_ plugin.SchemaSource   = (*Plugin)(nil)
+	_ plugin.HookSource     = (*Plugin)(nil)
 )
 
 // New returns the plugin. Options are checked by auth.New (through Init).
@@ -122,7 +123,7 @@ func New(o Options) *Plugin {
 func (p *Plugin) ID() string { return "jwt" }
 
 // Init checks the options and binds the plugin to a.
-func (p *Plugin) Init(a *auth.Auth) error {
+func (p *Plugin) Init(a plugin.Host) error {
 	o := p.opts
 	switch {
 	case o.Expiration < time.Second:
@@ -132,7 +133,7 @@ func (p *Plugin) Init(a *auth.Auth) error {
 	case !strings.HasPrefix(o.JWKSPath, "/") || strings.Contains(o.JWKSPath, ".."):
 		return fmt.Errorf("jwt: Options.JWKSPath %q must start with / and not contain \"..\"", o.JWKSPath)
 	}
-	origin, err := Origin(a.Config().BaseURL)
+	origin, err := Origin(a.Settings().BaseURL)
 	if err != nil {
 		return err
 	}
@@ -189,26 +190,26 @@ func (p *Plugin) Schema() storage.Schema {
 }
 
 // Endpoints returns GET /jwks (public) and GET /token (session required).
-func (p *Plugin) Endpoints() []auth.Endpoint {
-	return []auth.Endpoint{
-		{Method: "GET", Path: p.opts.JWKSPath, Auth: auth.Public, Handler: p.handleJWKS},
-		{Method: "GET", Path: "/token", Auth: auth.SessionRequired, Handler: p.handleToken},
+func (p *Plugin) Endpoints() []plugin.Endpoint {
+	return []plugin.Endpoint{
+		{Method: "GET", Path: p.opts.JWKSPath, Auth: plugin.Public, Handler: p.handleJWKS},
+		{Method: "GET", Path: "/token", Auth: plugin.SessionRequired, Handler: p.handleToken},
 	}
 }
 
 // Hooks returns the after-hook that sets "set-auth-jwt" on GET /get-session.
-func (p *Plugin) Hooks() auth.Hooks {
+func (p *Plugin) Hooks() plugin.Hooks {
 	if p.opts.DisableSettingJWTHeader {
-		return auth.Hooks{}
+		return plugin.Hooks{}
 	}
-	return auth.Hooks{After: []auth.Hook{{Match: auth.PathIs("/get-session"), Handler: p.afterGetSession}}}
+	return plugin.Hooks{After: []plugin.Hook{{Match: plugin.PathIs("/get-session"), Handler: p.afterGetSession}}}
 }
 
 type tokenResponse struct {
 	Token string `json:"token"`
 }
 
-func (p *Plugin) handleToken(c *auth.Context) (any, error) {
+func (p *Plugin) handleToken(c *plugin.Context) (any, error) {
 	tok, err := p.Mint(c.Context(), c.Session())
 	if err != nil {
 		return nil, err
@@ -217,7 +218,7 @@ func (p *Plugin) handleToken(c *auth.Context) (any, error) {
 	return tokenResponse{Token: tok}, nil
 }
 
-func (p *Plugin) handleJWKS(c *auth.Context) (any, error) {
+func (p *Plugin) handleJWKS(c *plugin.Context) (any, error) {
 	doc, err := p.JWKS(c.Context())
 	if err != nil {
 		return nil, err
@@ -227,12 +228,12 @@ func (p *Plugin) handleJWKS(c *auth.Context) (any, error) {
 	} else {
 		c.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(p.opts.JWKSMaxAge/time.Second)))
 	}
-	return auth.RawJSON(doc), nil
+	return plugin.RawJSON(doc), nil
 }
 
 // afterGetSession adds the token of the resolved session, if any. A
 // failure to mint is logged and does not fail get-session.
-func (p *Plugin) afterGetSession(c *auth.Context) error {
+func (p *Plugin) afterGetSession(c *plugin.Context) error {
 	if c.Request().Method != "GET" {
 		return nil
 	}
@@ -246,7 +247,7 @@ func (p *Plugin) afterGetSession(c *auth.Context) error {
 		return nil
 	}
 	c.Header().Set(HeaderSetAuthJWT, tok)
-	auth.AddExposedHeader(c.Header(), HeaderSetAuthJWT)
+	plugin.AddExposedHeader(c.Header(), HeaderSetAuthJWT)
 	return nil
 }
 
@@ -300,7 +301,7 @@ func (p *Plugin) customPayload(ctx context.Context, sd *auth.SessionData, iat, e
 	out["iat"], out["exp"], out["iss"], out["aud"] = iat, exp, p.iss, p.aud
 	b, err := json.Marshal(out)
 	if err != nil {
-		return nil, auth.ErrInternal.With(fmt.Errorf("jwt: payload: %w", err))
+		return nil, plugin.ErrInternal.With(fmt.Errorf("jwt: payload: %w", err))
 	}
 	return b, nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/jwt/verify"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -226,7 +227,7 @@ func TestPayloads(t *testing.T) {
 			e := newEnv(t, envConfig{opts: tc.opts, plugins: tc.others})
 			su := e.signUp("p@example.com")
 			if tc.role != nil {
-				if _, err := e.db.Update(ctx, auth.TableUser, storage.Record{"role": *tc.role}, storage.W("id", su.User.ID)); err != nil {
+				if _, err := e.db.Update(ctx, plugin.TableUser, storage.Record{"role": *tc.role}, storage.W("id", su.User.ID)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -248,7 +249,7 @@ func TestPayloads(t *testing.T) {
 func TestPayloadError(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envConfig{opts: Options{Payload: func(context.Context, *auth.SessionData) (map[string]any, error) {
-		return nil, auth.NewError(http.StatusForbidden, "NO_TOKENS", "No tokens for you")
+		return nil, plugin.NewError(http.StatusForbidden, "NO_TOKENS", "No tokens for you")
 	}}})
 	e.signUp("x@example.com")
 	resp, body := e.do("GET", "/token", nil)

@@ -111,7 +111,7 @@ func TestKeyReadableAfterSecretRotation(t *testing.T) {
 // same configuration here, and sign.
 func TestBetterAuthRotatedJWKS(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile("../auth/testdata/betterauth-rotation.json")
+	b, err := os.ReadFile("../keyring/testdata/betterauth-rotation.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 )
@@ -43,7 +44,7 @@ type Options struct {
 // Plugin is the magic-link plugin.
 type Plugin struct {
 	opts Options
-	a    *auth.Auth
+	a    plugin.Host
 }
 
 // New returns the plugin.
@@ -57,29 +58,29 @@ func New(opts Options) *Plugin {
 // ID implements auth.Plugin.
 func (p *Plugin) ID() string { return "magic-link" }
 
-// Init implements auth.Initializer.
-func (p *Plugin) Init(a *auth.Auth) error {
+// Init implements plugin.Initializer.
+func (p *Plugin) Init(a plugin.Host) error {
 	p.a = a
-	if a.Config().Mailer == nil {
+	if !a.Settings().Mail {
 		a.Logger().Warn("magiclink: no Mailer configured; links cannot be sent")
 	}
 	return nil
 }
 
-// RateLimits implements auth.RateLimitSource: 5 requests per minute.
+// RateLimits implements plugin.RateLimitSource: 5 requests per minute.
 func (p *Plugin) RateLimits() map[string]ratelimit.Rule {
 	r := ratelimit.Rule{Window: time.Minute, Max: 5}
 	return map[string]ratelimit.Rule{"/sign-in/magic-link*": r, "/magic-link/verify*": r}
 }
 
-// Endpoints implements auth.EndpointSource.
-func (p *Plugin) Endpoints() []auth.Endpoint {
-	opt := func(n string, k auth.Kind) auth.Param { return auth.Param{Name: n, Kind: k, Optional: true} }
-	return []auth.Endpoint{
+// Endpoints implements plugin.EndpointSource.
+func (p *Plugin) Endpoints() []plugin.Endpoint {
+	opt := func(n string, k plugin.Kind) plugin.Param { return plugin.Param{Name: n, Kind: k, Optional: true} }
+	return []plugin.Endpoint{
 		{Method: "POST", Path: "/sign-in/magic-link", LoginCSRF: true, Handler: p.handleSend,
-			Body: []auth.Param{{Name: "email", Kind: auth.KindEmail}, opt("name", auth.KindString),
-				opt("callbackURL", auth.KindString), opt("newUserCallbackURL", auth.KindString),
-				opt("errorCallbackURL", auth.KindString), opt("metadata", auth.KindObject)}},
+			Body: []plugin.Param{{Name: "email", Kind: plugin.KindEmail}, opt("name", plugin.KindString),
+				opt("callbackURL", plugin.KindString), opt("newUserCallbackURL", plugin.KindString),
+				opt("errorCallbackURL", plugin.KindString), opt("metadata", plugin.KindObject)}},
 		{Method: "GET", Path: "/magic-link/verify", Handler: p.handleVerify, CheckRedirects: true},
 	}
 }
@@ -108,26 +109,26 @@ func (p *Plugin) identifier(token string) string {
 }
 
 // Send mails a sign-in link to in.Email. It answers the same whether or
-// not the email belongs to a user. in.Name (checked by auth.CheckName) is
+// not the email belongs to a user. in.Name (checked by plugin.CheckName) is
 // the name of the account the link creates for a new user; the mail never
 // shows it, since the requester need not own the mailbox: it greets a
 // verified user by their own name and anyone else by none.
 func (p *Plugin) Send(ctx context.Context, in SendInput) error {
-	email := auth.NormalizeEmail(in.Email)
-	if !auth.ValidEmail(email) {
+	email := plugin.NormalizeEmail(in.Email)
+	if !plugin.ValidEmail(email) {
 		return auth.ErrInvalidEmail
 	}
-	if err := auth.CheckName(in.Name); err != nil {
+	if err := plugin.CheckName(in.Name); err != nil {
 		return err
 	}
 	greet := ""
 	if u, err := p.a.FindUserByEmail(ctx, email); err == nil {
-		greet = auth.GreetingName(u)
+		greet = plugin.GreetingName(u)
 	} else if !errors.Is(err, auth.ErrUserNotFound) {
 		return err
 	}
 	const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	token := auth.RandomString(32, letters)
+	token := plugin.RandomString(32, letters)
 	val, _ := json.Marshal(record{Type: "magic-link", Email: email, Name: in.Name})
 	id := p.identifier(token)
 	if err := p.a.CreateVerification(ctx, id, string(val), p.opts.ExpiresIn); err != nil {
@@ -137,14 +138,14 @@ func (p *Plugin) Send(ctx context.Context, in SendInput) error {
 	if cb == "" {
 		cb = "/"
 	}
-	link := p.a.URL("/magic-link/verify?token=" + token + "&callbackURL=" + auth.EncodeURIComponent(cb))
+	link := p.a.URL("/magic-link/verify?token=" + token + "&callbackURL=" + plugin.EncodeURIComponent(cb))
 	if in.NewUserCallbackURL != "" {
-		link += "&newUserCallbackURL=" + auth.EncodeURIComponent(in.NewUserCallbackURL)
+		link += "&newUserCallbackURL=" + plugin.EncodeURIComponent(in.NewUserCallbackURL)
 	}
 	if in.ErrorCallbackURL != "" {
-		link += "&errorCallbackURL=" + auth.EncodeURIComponent(in.ErrorCallbackURL)
+		link += "&errorCallbackURL=" + plugin.EncodeURIComponent(in.ErrorCallbackURL)
 	}
-	if err := p.a.SendEmail(ctx, auth.Email{Kind: auth.EmailMagicLink, To: email, Name: greet, URL: link}); err != nil {
+	if err := p.a.SendEmail(ctx, auth.Email{Kind: plugin.EmailMagicLink, To: email, Name: greet, URL: link}); err != nil {
 		if derr := p.a.DeleteVerification(context.WithoutCancel(ctx), id); derr != nil {
 			p.a.Logger().ErrorContext(ctx, "magiclink: removing token after mail failure", "err", derr)
 		}
@@ -187,17 +188,17 @@ func (p *Plugin) Verify(ctx context.Context, token string) (*VerifyResult, error
 		return nil, &verifyError{code: CodeInvalidToken}
 	}
 	v, err := p.a.ConsumeVerification(ctx, p.identifier(token))
-	if errors.Is(err, auth.ErrVerificationNotFound) {
+	if errors.Is(err, plugin.ErrVerificationNotFound) {
 		return nil, &verifyError{code: CodeInvalidToken}
 	}
 	if err != nil {
 		return nil, err
 	}
 	var rec record
-	if json.Unmarshal([]byte(v.Value), &rec) != nil || rec.Type != "magic-link" || !auth.ValidEmail(rec.Email) {
+	if json.Unmarshal([]byte(v.Value), &rec) != nil || rec.Type != "magic-link" || !plugin.ValidEmail(rec.Email) {
 		return nil, &verifyError{code: CodeInvalidToken}
 	}
-	if auth.CheckName(rec.Name) != nil {
+	if plugin.CheckName(rec.Name) != nil {
 		rec.Name = "" // a link Better Auth issued, with a name it did not check
 	}
 	u, err := p.a.FindUserByEmail(ctx, rec.Email)
@@ -229,10 +230,10 @@ func (p *Plugin) Verify(ctx context.Context, token string) (*VerifyResult, error
 			return nil, err
 		}
 	}
-	res, err := p.a.CreateSession(auth.WithSignIn(ctx, "magic-link"), u, true)
+	res, err := p.a.CreateSession(plugin.WithSignIn(ctx, "magic-link"), u, true)
 	if err != nil {
 		var ae *auth.Error
-		var intr *auth.Interruption
+		var intr *plugin.Interruption
 		if errors.As(err, &ae) && ae.Status < 500 && ae.Code != auth.ErrFailedToCreateSession.Code || errors.As(err, &intr) {
 			return nil, err // a plugin hook (e.g. a second factor) answered
 		}
@@ -241,7 +242,7 @@ func (p *Plugin) Verify(ctx context.Context, token string) (*VerifyResult, error
 	return &VerifyResult{AuthResult: res, NewUser: isNew}, nil
 }
 
-func (p *Plugin) handleSend(c *auth.Context) (any, error) {
+func (p *Plugin) handleSend(c *plugin.Context) (any, error) {
 	err := p.Send(c.Context(), SendInput{
 		Email: c.String("email"), Name: c.String("name"), CallbackURL: c.String("callbackURL"),
 		NewUserCallbackURL: c.String("newUserCallbackURL"), ErrorCallbackURL: c.String("errorCallbackURL"),
@@ -258,14 +259,14 @@ type verifyJSON struct {
 	Session *auth.Session `json:"session"`
 }
 
-func (p *Plugin) handleVerify(c *auth.Context) (any, error) {
+func (p *Plugin) handleVerify(c *plugin.Context) (any, error) {
 	q := c.Request().URL.Query()
 	cb, newCB, errCB := q.Get("callbackURL"), q.Get("newUserCallbackURL"), q.Get("errorCallbackURL")
 	if errCB == "" {
 		errCB = cb
 	}
 	res, err := p.Verify(c.Context(), q.Get("token"))
-	var intr *auth.Interruption
+	var intr *plugin.Interruption
 	if errors.As(err, &intr) {
 		// A second factor is due: the browser goes where the plugin says
 		// (or back to the app), carrying the pending-verification cookie.
@@ -276,7 +277,7 @@ func (p *Plugin) handleVerify(c *auth.Context) (any, error) {
 		if cb == "" {
 			return intr.Body, nil
 		}
-		return c.Redirect(auth.AppendQuery(p.a.ResolveURL(cb), "twoFactorRedirect", "true"))
+		return c.Redirect(plugin.AppendQuery(p.a.ResolveURL(cb), "twoFactorRedirect", "true"))
 	}
 	if err != nil {
 		var ve *verifyError
@@ -285,9 +286,9 @@ func (p *Plugin) handleVerify(c *auth.Context) (any, error) {
 				p.a.Logger().ErrorContext(c.Context(), "magiclink: verification failed", "code", ve.code, "err", ve.err)
 			}
 			if errCB == "" {
-				return nil, auth.NewError(http.StatusUnauthorized, ve.code, "Invalid or expired magic link")
+				return nil, plugin.NewError(http.StatusUnauthorized, ve.code, "Invalid or expired magic link")
 			}
-			return c.Redirect(auth.AppendQuery(p.a.ResolveURL(errCB), "error", ve.code))
+			return c.Redirect(plugin.AppendQuery(p.a.ResolveURL(errCB), "error", ve.code))
 		}
 		return nil, err
 	}

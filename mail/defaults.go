@@ -3,11 +3,11 @@ package mail
 import (
 	"maps"
 
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // DefaultTemplates returns a fresh copy of the built-in English templates,
-// one for every [auth.EmailKind]. Changing the returned map does not change
+// one for every [plugin.EmailKind]. Changing the returned map does not change
 // the defaults.
 func DefaultTemplates() Templates {
 	return maps.Clone(defaultTemplates)
@@ -60,7 +60,7 @@ func htmlNote(text string) string {
 const invitationWho = `{{with .Data.inviter}}{{.}}{{else}}Someone{{end}} invited you to join {{with .Data.organization}}{{.}}{{else}}their team{{end}} on {{.AppName}}.`
 
 var defaultTemplates = Templates{
-	auth.EmailVerification: {
+	plugin.EmailVerification: {
 		Subject: `Verify your email for {{.AppName}}`,
 		Text: textGreeting + `Please confirm your email address for {{.AppName}} by opening this link:
 
@@ -70,7 +70,7 @@ If you didn't sign up for {{.AppName}}, you can ignore this email.` + textSignat
 		HTML: htmlPage(`<p>Please confirm your email address for {{.AppName}}.</p>
 ` + htmlButton("Verify email") + htmlNote(`If you didn't sign up for {{.AppName}}, you can ignore this email.`)),
 	},
-	auth.EmailPasswordReset: {
+	plugin.EmailPasswordReset: {
 		Subject: `Reset your {{.AppName}} password`,
 		Text: textGreeting + `Someone, hopefully you, asked to reset the password of your {{.AppName}} account. Open this link to choose a new one:
 
@@ -80,7 +80,7 @@ If you didn't ask for this, you can ignore this email; your password stays the s
 		HTML: htmlPage(`<p>Someone, hopefully you, asked to reset the password of your {{.AppName}} account.</p>
 ` + htmlButton("Choose a new password") + htmlNote(`If you didn't ask for this, you can ignore this email; your password stays the same.`)),
 	},
-	auth.EmailChangeEmail: {
+	plugin.EmailChangeEmail: {
 		Subject: `Confirm your new email for {{.AppName}}`,
 		Text: textGreeting + `Please confirm that you want to change the email address of your {{.AppName}} account{{with .Data.newEmail}} to {{.}}{{end}} by opening this link:
 
@@ -90,7 +90,7 @@ If you didn't ask for this, you can ignore this email and nothing changes.` + te
 		HTML: htmlPage(`<p>Please confirm that you want to change the email address of your {{.AppName}} account{{with .Data.newEmail}} to <strong>{{.}}</strong>{{end}}.</p>
 ` + htmlButton("Confirm change") + htmlNote(`If you didn't ask for this, you can ignore this email and nothing changes.`)),
 	},
-	auth.EmailDeleteAccount: {
+	plugin.EmailDeleteAccount: {
 		Subject: `Confirm deleting your {{.AppName}} account`,
 		Text: textGreeting + `We got a request to delete your {{.AppName}} account. This can't be undone. To confirm, open this link:
 
@@ -100,7 +100,7 @@ If you didn't ask for this, ignore this email and your account stays as it is; y
 		HTML: htmlPage(`<p>We got a request to delete your {{.AppName}} account. This can't be undone.</p>
 ` + htmlButton("Delete my account") + htmlNote(`If you didn't ask for this, ignore this email and your account stays as it is; you may want to change your password.`)),
 	},
-	auth.EmailMagicLink: {
+	plugin.EmailMagicLink: {
 		Subject: `Your sign-in link for {{.AppName}}`,
 		Text: textGreeting + `Open this link to sign in to {{.AppName}}:
 
@@ -110,7 +110,7 @@ If you didn't try to sign in, you can ignore this email.` + textSignature,
 		HTML: htmlPage(`<p>Click the button to sign in to {{.AppName}}.</p>
 ` + htmlButton("Sign in") + htmlNote(`If you didn't try to sign in, you can ignore this email.`)),
 	},
-	auth.EmailInvitation: {
+	plugin.EmailInvitation: {
 		Subject: `{{with .Data.inviter}}{{.}} invited you{{else}}You're invited{{end}} to join {{with .Data.organization}}{{.}}{{else}}a team{{end}} on {{.AppName}}`,
 		Text: textGreeting + invitationWho + ` Open this link to accept the invitation:
 
@@ -120,7 +120,7 @@ If you weren't expecting this, you can ignore this email.` + textSignature,
 		HTML: htmlPage(`<p>` + invitationWho + `</p>
 ` + htmlButton("Accept invitation") + htmlNote(`If you weren't expecting this, you can ignore this email.`)),
 	},
-	auth.EmailOTP: {
+	plugin.EmailOTP: {
 		Subject: `Your {{.AppName}} code: {{.Code}}`,
 		Text: textGreeting + `Your one-time code for {{.AppName}} is:
 

@@ -5,7 +5,7 @@
 // it into a message and sends it. This package provides:
 //
 //   - [Templates]: a plain-text and an HTML template, plus a subject, for
-//     every [auth.EmailKind] — email verification, password reset, email
+//     every [plugin.EmailKind] — email verification, password reset, email
 //     change, account deletion, magic link, organization invitation and
 //     one-time code. [DefaultTemplates] are short and in English; replace
 //     any kind, or just its subject, with your own wording. HTML is
@@ -22,7 +22,7 @@
 // must be exactly one address without control characters, and names, the
 // app name, Data values and rendered subjects have their control characters
 // (CR, LF, …) and hidden ones (bidi controls, zero-width spaces, …; see
-// [auth.HiddenRune]) turned into spaces.
+// [plugin.HiddenRune]) turned into spaces.
 //
 // # Usage
 //
@@ -34,7 +34,7 @@
 // or, configured in code, with one kind worded differently:
 //
 //	t := mail.DefaultTemplates()
-//	t[auth.EmailMagicLink] = mail.Template{Subject: "Sign in to {{.AppName}} ✨"}
+//	t[plugin.EmailMagicLink] = mail.Template{Subject: "Sign in to {{.AppName}} ✨"}
 //	mailer, err := mail.NewSMTP(mail.SMTPConfig{
 //		Host:      "smtp.example.com",
 //		Username:  "apikey",
@@ -45,7 +45,7 @@
 //	})
 //	...
 //	err = mailer.SendEmail(ctx, auth.Email{
-//		Kind:    auth.EmailVerification,
+//		Kind:    plugin.EmailVerification,
 //		To:      "ada@example.com",
 //		Name:    "Ada",
 //		URL:     "https://mana.how/verify?token=…",

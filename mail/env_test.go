@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 func TestFromEnv(t *testing.T) {
@@ -69,10 +70,10 @@ func TestLogMailer(t *testing.T) {
 	var buf bytes.Buffer
 	m := NewLog(slog.New(slog.NewJSONHandler(&buf, nil)))
 	ctx := t.Context()
-	if err := m.SendEmail(ctx, auth.Email{Kind: auth.EmailMagicLink, To: "ada@example.com", URL: testURL}); err != nil {
+	if err := m.SendEmail(ctx, auth.Email{Kind: plugin.EmailMagicLink, To: "ada@example.com", URL: testURL}); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.SendEmail(ctx, auth.Email{Kind: auth.EmailOTP, To: "ada@example.com", Code: "482913"}); err != nil {
+	if err := m.SendEmail(ctx, auth.Email{Kind: plugin.EmailOTP, To: "ada@example.com", Code: "482913"}); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -85,13 +86,13 @@ func TestLogMailer(t *testing.T) {
 			t.Errorf("log lacks %s:\n%s", want, out)
 		}
 	}
-	if err := m.SendEmail(ctx, auth.Email{Kind: auth.EmailOTP, To: "ada@example.com\r\nBcc: evil@x", Code: "1"}); err == nil {
+	if err := m.SendEmail(ctx, auth.Email{Kind: plugin.EmailOTP, To: "ada@example.com\r\nBcc: evil@x", Code: "1"}); err == nil {
 		t.Error("LogMailer accepted a recipient with CRLF")
 	}
 	// Overrides apply.
 	buf.Reset()
-	custom := &LogMailer{Logger: m.Logger, Templates: Templates{auth.EmailOTP: {Subject: "code {{.Code}}"}}}
-	if err := custom.SendEmail(ctx, auth.Email{Kind: auth.EmailOTP, To: "ada@example.com", Code: "1"}); err != nil {
+	custom := &LogMailer{Logger: m.Logger, Templates: Templates{plugin.EmailOTP: {Subject: "code {{.Code}}"}}}
+	if err := custom.SendEmail(ctx, auth.Email{Kind: plugin.EmailOTP, To: "ada@example.com", Code: "1"}); err != nil {
 		t.Error(err)
 	}
 	if !strings.Contains(buf.String(), `"subject":"code 1"`) {

@@ -8,11 +8,12 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/mail"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 func ExampleRender() {
 	msg, err := mail.Render(auth.Email{
-		Kind:    auth.EmailPasswordReset,
+		Kind:    plugin.EmailPasswordReset,
 		To:      "ada@example.com",
 		Name:    "Ada",
 		URL:     "https://mana.how/reset-password?token=abc123",
@@ -43,8 +44,8 @@ func ExampleRender() {
 
 func ExampleTemplates_Render() {
 	t := mail.DefaultTemplates()
-	t[auth.EmailOTP] = mail.Template{Subject: "{{.Code}} is your {{.AppName}} code"}
-	msg, err := t.Render(auth.Email{Kind: auth.EmailOTP, To: "ada@example.com", Code: "482913"})
+	t[plugin.EmailOTP] = mail.Template{Subject: "{{.Code}} is your {{.AppName}} code"}
+	msg, err := t.Render(auth.Email{Kind: plugin.EmailOTP, To: "ada@example.com", Code: "482913"})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -64,7 +65,7 @@ func ExampleLogMailer() {
 	}))
 	mailer := mail.NewLog(logger)
 	err := mailer.SendEmail(context.Background(), auth.Email{
-		Kind: auth.EmailMagicLink,
+		Kind: plugin.EmailMagicLink,
 		To:   "ada@example.com",
 		URL:  "https://mana.how/magic?token=abc123",
 	})

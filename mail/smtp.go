@@ -19,6 +19,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // Defaults for [SMTPConfig].
@@ -379,7 +380,7 @@ func messageID(from string) string {
 
 // sendError wraps err from go-mail with the kind and server, adds ctx's
 // error when ctx ended the send, and scrubs the password from the text.
-func (m *SMTPMailer) sendError(ctx context.Context, kind auth.EmailKind, err error) error {
+func (m *SMTPMailer) sendError(ctx context.Context, kind plugin.EmailKind, err error) error {
 	var wrapped error
 	if cerr := ctx.Err(); cerr != nil {
 		wrapped = fmt.Errorf("mail: send %s email via %s: %w: %w", kind, m.Addr(), cerr, err)

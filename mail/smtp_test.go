@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 func TestSMTPDeliversEveryKind(t *testing.T) {
@@ -76,7 +77,7 @@ func TestSMTPDeliversEveryKind(t *testing.T) {
 			if p.Header.Get("Date") == "" {
 				t.Error("no Date header")
 			}
-			if e.Kind == auth.EmailOTP {
+			if e.Kind == plugin.EmailOTP {
 				if !slices.Contains(textLines(p.Text), "    "+e.Code) || !strings.Contains(p.HTML, e.Code) {
 					t.Errorf("code %q missing:\n%s\n%s", e.Code, p.Text, p.HTML)
 				}
@@ -98,7 +99,7 @@ func TestSMTPEscapesNamesInHTML(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, serverOptions{})
 	m := mailerFor(t, ts, nil)
-	e := auth.Email{Kind: auth.EmailVerification, To: "ada@example.com", Name: "<script>alert(1)</script>", URL: testURL}
+	e := auth.Email{Kind: plugin.EmailVerification, To: "ada@example.com", Name: "<script>alert(1)</script>", URL: testURL}
 	if err := m.SendEmail(t.Context(), e); err != nil {
 		t.Fatal(err)
 	}
@@ -120,30 +121,30 @@ func TestSMTPHeaderInjection(t *testing.T) {
 	}{
 		{
 			name:        "name in To and subject",
-			e:           auth.Email{Kind: auth.EmailMagicLink, To: "ada@example.com", Name: "Eve" + inject, URL: testURL},
-			templates:   Templates{auth.EmailMagicLink: {Subject: "Hi {{.Name}}"}},
+			e:           auth.Email{Kind: plugin.EmailMagicLink, To: "ada@example.com", Name: "Eve" + inject, URL: testURL},
+			templates:   Templates{plugin.EmailMagicLink: {Subject: "Hi {{.Name}}"}},
 			wantSubject: "Hi Eve Bcc: evil@x",
 			wantName:    "Eve Bcc: evil@x",
 		},
 		{
 			name:        "app name in subject",
-			e:           auth.Email{Kind: auth.EmailVerification, To: "ada@example.com", AppName: "Mana" + inject, URL: testURL},
+			e:           auth.Email{Kind: plugin.EmailVerification, To: "ada@example.com", AppName: "Mana" + inject, URL: testURL},
 			wantSubject: "Verify your email for Mana Bcc: evil@x",
 		},
 		{
 			name:        "organization in subject",
-			e:           auth.Email{Kind: auth.EmailInvitation, To: "ada@example.com", URL: testURL, Data: map[string]string{"organization": "Org" + inject, "inviter": "Bob\n\nCc: evil2@x"}},
+			e:           auth.Email{Kind: plugin.EmailInvitation, To: "ada@example.com", URL: testURL, Data: map[string]string{"organization": "Org" + inject, "inviter": "Bob\n\nCc: evil2@x"}},
 			wantSubject: "Bob Cc: evil2@x invited you to join Org Bcc: evil@x on Mana",
 		},
 		{
 			name:        "template that writes a header",
-			e:           auth.Email{Kind: auth.EmailMagicLink, To: "ada@example.com", URL: testURL},
-			templates:   Templates{auth.EmailMagicLink: {Subject: "Sign in" + inject + "\r\n\r\nbody"}},
+			e:           auth.Email{Kind: plugin.EmailMagicLink, To: "ada@example.com", URL: testURL},
+			templates:   Templates{plugin.EmailMagicLink: {Subject: "Sign in" + inject + "\r\n\r\nbody"}},
 			wantSubject: "Sign in Bcc: evil@x body",
 		},
 		{
 			name:        "quotes in name",
-			e:           auth.Email{Kind: auth.EmailMagicLink, To: "ada@example.com", Name: `Eve" <evil@x>, "Mallory`, URL: testURL},
+			e:           auth.Email{Kind: plugin.EmailMagicLink, To: "ada@example.com", Name: `Eve" <evil@x>, "Mallory`, URL: testURL},
 			wantSubject: "Your sign-in link for Mana",
 			wantName:    `Eve" <evil@x>, "Mallory`,
 		},
@@ -197,7 +198,7 @@ func TestSMTPRefusesBadRecipients(t *testing.T) {
 		"ada@example.com;evil@x",
 		"",
 	} {
-		err := m.SendEmail(t.Context(), auth.Email{Kind: auth.EmailMagicLink, To: to, URL: testURL})
+		err := m.SendEmail(t.Context(), auth.Email{Kind: plugin.EmailMagicLink, To: to, URL: testURL})
 		if err == nil {
 			t.Errorf("SendEmail to %q: no error", to)
 		}
@@ -230,7 +231,7 @@ func TestSMTPTLS(t *testing.T) {
 			t.Parallel()
 			ts := startServer(t, tt.server)
 			m := mailerFor(t, ts, tt.mod)
-			err := m.SendEmail(t.Context(), auth.Email{Kind: auth.EmailMagicLink, To: "ada@example.com", URL: testURL})
+			err := m.SendEmail(t.Context(), auth.Email{Kind: plugin.EmailMagicLink, To: "ada@example.com", URL: testURL})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
@@ -279,7 +280,7 @@ func TestSMTPAuth(t *testing.T) {
 			t.Parallel()
 			ts := startServer(t, tt.server)
 			m := mailerFor(t, ts, tt.mod)
-			err := m.SendEmail(t.Context(), auth.Email{Kind: auth.EmailOTP, To: "ada@example.com", Code: "123456"})
+			err := m.SendEmail(t.Context(), auth.Email{Kind: plugin.EmailOTP, To: "ada@example.com", Code: "123456"})
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -309,7 +310,7 @@ func TestSMTPRedact(t *testing.T) {
 	t.Parallel()
 	m := &SMTPMailer{host: "h", port: 1, username: "u", password: "p@ss"}
 	blob := base64.StdEncoding.EncodeToString([]byte("\x00u\x00p@ss"))
-	err := m.sendError(context.Background(), auth.EmailOTP, errors.New("server said p@ss and "+blob+" and "+base64.StdEncoding.EncodeToString([]byte("p@ss"))))
+	err := m.sendError(context.Background(), plugin.EmailOTP, errors.New("server said p@ss and "+blob+" and "+base64.StdEncoding.EncodeToString([]byte("p@ss"))))
 	if got, want := err.Error(), "mail: send otp email via h:1: server said [redacted] and [redacted] and [redacted]"; got != want {
 		t.Errorf("error = %q, want %q", got, want)
 	}
@@ -331,7 +332,7 @@ func TestSMTPServerDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	err = m.SendEmail(t.Context(), auth.Email{Kind: auth.EmailMagicLink, To: "ada@example.com", URL: testURL})
+	err = m.SendEmail(t.Context(), auth.Email{Kind: plugin.EmailMagicLink, To: "ada@example.com", URL: testURL})
 	if err == nil || !strings.Contains(err.Error(), "dial failed") {
 		t.Fatalf("error = %v, want a dial error", err)
 	}
@@ -413,7 +414,7 @@ func TestSMTPSlowServer(t *testing.T) {
 				defer cancel()
 			}
 			start := time.Now()
-			err = m.SendEmail(ctx, auth.Email{Kind: auth.EmailMagicLink, To: "ada@example.com", URL: testURL})
+			err = m.SendEmail(ctx, auth.Email{Kind: plugin.EmailMagicLink, To: "ada@example.com", URL: testURL})
 			if err == nil {
 				t.Fatal("no error from a server that never greets")
 			}
@@ -436,7 +437,7 @@ func TestSMTPConcurrent(t *testing.T) {
 	errs := make(chan error, 8)
 	for i := range 8 {
 		wg.Go(func() {
-			errs <- m.SendEmail(t.Context(), auth.Email{Kind: auth.EmailOTP, To: "ada@example.com", Code: strings.Repeat(string(rune('0'+i)), 6)})
+			errs <- m.SendEmail(t.Context(), auth.Email{Kind: plugin.EmailOTP, To: "ada@example.com", Code: strings.Repeat(string(rune('0'+i)), 6)})
 		})
 	}
 	wg.Wait()
@@ -476,7 +477,7 @@ func TestNewSMTP(t *testing.T) {
 		{"negative timeout", SMTPConfig{Host: "h", From: "noreply@mana.how", Timeout: -time.Second}, "negative", "", false},
 		{"bad policy", SMTPConfig{Host: "h", From: "noreply@mana.how", TLSPolicy: 9}, "invalid TLS policy", "", false},
 		{"bad auth", SMTPConfig{Host: "h", From: "noreply@mana.how", Auth: 9}, "invalid Auth", "", false},
-		{"bad template", SMTPConfig{Host: "h", From: "noreply@mana.how", Templates: Templates{auth.EmailOTP: {Text: "{{"}}}, "otp text template", "", false},
+		{"bad template", SMTPConfig{Host: "h", From: "noreply@mana.how", Templates: Templates{plugin.EmailOTP: {Text: "{{"}}}, "otp text template", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

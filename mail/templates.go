@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // DefaultAppName is the application name the templates use when an
@@ -39,25 +40,25 @@ type Template struct {
 // [DefaultTemplates] and replace the kinds you want to word differently:
 //
 //	t := mail.DefaultTemplates()
-//	t[auth.EmailOTP] = mail.Template{Subject: "…", Text: "…", HTML: "…"}
+//	t[plugin.EmailOTP] = mail.Template{Subject: "…", Text: "…", HTML: "…"}
 //
 // When rendering, a kind missing from the map, or an empty field of a
 // kind's Template, falls back to the default, so an override may set only
 // the Subject, say. A kind with no default (a plugin's own) must be given
 // in full.
-type Templates map[auth.EmailKind]Template
+type Templates map[plugin.EmailKind]Template
 
 // TemplateData is what the templates are executed with.
 type TemplateData struct {
 	// Kind is the kind of email being rendered.
-	Kind auth.EmailKind
+	Kind plugin.EmailKind
 	// To is the recipient's bare address (ada@example.com).
 	To string
 	// Name is the recipient's name, on one line; empty if unknown.
 	Name string
-	// URL is the link to open (every kind but auth.EmailOTP).
+	// URL is the link to open (every kind but plugin.EmailOTP).
 	URL string
-	// Code is the one-time code (auth.EmailOTP).
+	// Code is the one-time code (plugin.EmailOTP).
 	Code string
 	// AppName is the application's name, DefaultAppName if the email
 	// names none.
@@ -91,8 +92,8 @@ func Render(e auth.Email) (Message, error) {
 // Render checks e and renders it with the template for e.Kind.
 //
 // It refuses an email whose To is not exactly one valid address or
-// contains control or hidden characters ([auth.HiddenRune]), an
-// auth.EmailOTP without a Code, and any other kind without an absolute
+// contains control or hidden characters ([plugin.HiddenRune]), an
+// plugin.EmailOTP without a Code, and any other kind without an absolute
 // http(s) URL. The recipient's name, the app name and the Data values are
 // squeezed onto one line before rendering, with hidden characters such as
 // bidi controls turned into spaces, and so is the rendered subject, so
@@ -111,7 +112,7 @@ func (t Templates) Render(e auth.Email) (Message, error) {
 
 // template returns the effective template strings for kind: t's, with
 // empty fields filled in from the defaults.
-func (t Templates) template(kind auth.EmailKind) (Template, error) {
+func (t Templates) template(kind plugin.EmailKind) (Template, error) {
 	def, hasDef := defaultTemplates[kind]
 	tpl, ok := t[kind]
 	if !ok && !hasDef {
@@ -133,13 +134,13 @@ func (t Templates) template(kind auth.EmailKind) (Template, error) {
 }
 
 // renderer holds compiled templates for every kind it knows.
-type renderer map[auth.EmailKind]*compiled
+type renderer map[plugin.EmailKind]*compiled
 
 // compileAll compiles the defaults merged with t, reporting the first
 // template that does not parse.
 func (t Templates) compileAll() (renderer, error) {
 	r := renderer{}
-	kinds := make(map[auth.EmailKind]bool)
+	kinds := make(map[plugin.EmailKind]bool)
 	for k := range defaultTemplates {
 		kinds[k] = true
 	}
@@ -169,13 +170,13 @@ func (r renderer) render(e auth.Email) (Message, error) {
 }
 
 type compiled struct {
-	kind    auth.EmailKind
+	kind    plugin.EmailKind
 	subject *texttemplate.Template
 	text    *texttemplate.Template
 	html    *htmltemplate.Template
 }
 
-func compile(kind auth.EmailKind, tpl Template) (*compiled, error) {
+func compile(kind plugin.EmailKind, tpl Template) (*compiled, error) {
 	c := &compiled{kind: kind}
 	var err error
 	if c.subject, err = texttemplate.New("subject").Option("missingkey=zero").Parse(tpl.Subject); err != nil {
@@ -252,7 +253,7 @@ func templateData(e auth.Email) (TemplateData, error) {
 		}
 		d.URL = e.URL
 	}
-	if e.Kind == auth.EmailOTP {
+	if e.Kind == plugin.EmailOTP {
 		if d.Code == "" {
 			return TemplateData{}, fmt.Errorf("mail: %s email needs a Code", e.Kind)
 		}
@@ -295,16 +296,16 @@ func checkURL(s string) error {
 	return nil
 }
 
-// hasControl reports whether s is invalid UTF-8 or has an [auth.HiddenRune]:
+// hasControl reports whether s is invalid UTF-8 or has an [plugin.HiddenRune]:
 // a control character (C0, DEL, C1), a line or paragraph separator, or an
 // invisible format character such as a bidi control or a zero-width space.
 func hasControl(s string) bool {
-	return strings.ContainsFunc(s, auth.HiddenRune) || !utf8.ValidString(s)
+	return strings.ContainsFunc(s, plugin.HiddenRune) || !utf8.ValidString(s)
 }
 
 // oneLine collapses every run of control and hidden characters in s (CR,
 // LF, tab, NUL, NEL, U+2028, bidi controls, zero-width spaces, …; see
-// [auth.HiddenRune]) into one space, so that nothing breaks the line or
+// [plugin.HiddenRune]) into one space, so that nothing breaks the line or
 // disguises the text around it, replaces invalid UTF-8 and trims
 // surrounding space.
 func oneLine(s string) string {
@@ -313,7 +314,7 @@ func oneLine(s string) string {
 	b.Grow(len(s))
 	inCtl := false
 	for _, r := range s {
-		if auth.HiddenRune(r) {
+		if plugin.HiddenRune(r) {
 			if !inCtl {
 				b.WriteByte(' ')
 			}

@@ -8,25 +8,26 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 const testURL = "https://mana.how/api/auth/verify?token=abc_DEF-123&callbackURL=%2Fwelcome"
 
 // allKinds lists every kind auth sends, with an email that fills it in.
 func allKinds() []auth.Email {
-	base := func(k auth.EmailKind) auth.Email {
+	base := func(k plugin.EmailKind) auth.Email {
 		return auth.Email{Kind: k, To: "ada@example.com", Name: "Ada Lovelace", URL: testURL, AppName: "Mana"}
 	}
-	inv := base(auth.EmailInvitation)
+	inv := base(plugin.EmailInvitation)
 	inv.Data = map[string]string{"organization": "Analytical Engines", "inviter": "Charles Babbage"}
-	otp := base(auth.EmailOTP)
+	otp := base(plugin.EmailOTP)
 	otp.URL, otp.Code = "", "482913"
 	return []auth.Email{
-		base(auth.EmailVerification),
-		base(auth.EmailPasswordReset),
-		base(auth.EmailChangeEmail),
-		base(auth.EmailDeleteAccount),
-		base(auth.EmailMagicLink),
+		base(plugin.EmailVerification),
+		base(plugin.EmailPasswordReset),
+		base(plugin.EmailChangeEmail),
+		base(plugin.EmailDeleteAccount),
+		base(plugin.EmailMagicLink),
 		inv,
 		otp,
 	}
@@ -45,8 +46,8 @@ func TestDefaultTemplatesCoverEveryKind(t *testing.T) {
 		t.Errorf("DefaultTemplates has %d kinds, want %d", len(d), len(allKinds()))
 	}
 	// The copy is independent of the defaults.
-	d[auth.EmailOTP] = Template{Subject: "changed"}
-	if DefaultTemplates()[auth.EmailOTP].Subject == "changed" {
+	d[plugin.EmailOTP] = Template{Subject: "changed"}
+	if DefaultTemplates()[plugin.EmailOTP].Subject == "changed" {
 		t.Error("changing DefaultTemplates' result changed the defaults")
 	}
 }
@@ -69,7 +70,7 @@ func TestRenderEveryKind(t *testing.T) {
 			}
 			// The thing to click or type is in both bodies.
 			want := e.URL
-			if e.Kind == auth.EmailOTP {
+			if e.Kind == plugin.EmailOTP {
 				want = e.Code
 				if !strings.Contains(m.Subject, e.Code) {
 					t.Errorf("OTP subject %q lacks the code", m.Subject)
@@ -111,25 +112,25 @@ func TestRenderDefaults(t *testing.T) {
 	}{
 		{
 			name:        "no app name, no name",
-			e:           auth.Email{Kind: auth.EmailMagicLink, To: "ada@example.com", URL: testURL},
+			e:           auth.Email{Kind: plugin.EmailMagicLink, To: "ada@example.com", URL: testURL},
 			wantSubject: "Your sign-in link for Mana",
 			wantText:    []string{"Hi,\n", "sign in to Mana"},
 		},
 		{
 			name:        "name from the To address",
-			e:           auth.Email{Kind: auth.EmailVerification, To: "Ada <ada@example.com>", URL: testURL, AppName: "Acme"},
+			e:           auth.Email{Kind: plugin.EmailVerification, To: "Ada <ada@example.com>", URL: testURL, AppName: "Acme"},
 			wantSubject: "Verify your email for Acme",
 			wantText:    []string{"Hi Ada,\n", "— The Acme team"},
 		},
 		{
 			name:        "invitation without data",
-			e:           auth.Email{Kind: auth.EmailInvitation, To: "ada@example.com", URL: testURL},
+			e:           auth.Email{Kind: plugin.EmailInvitation, To: "ada@example.com", URL: testURL},
 			wantSubject: "You're invited to join a team on Mana",
 			wantText:    []string{"Someone invited you to join their team on Mana."},
 		},
 		{
 			name:        "change email with new address",
-			e:           auth.Email{Kind: auth.EmailChangeEmail, To: "ada@example.com", URL: testURL, Data: map[string]string{"newEmail": "ada@new.example"}},
+			e:           auth.Email{Kind: plugin.EmailChangeEmail, To: "ada@example.com", URL: testURL, Data: map[string]string{"newEmail": "ada@new.example"}},
 			wantSubject: "Confirm your new email for Mana",
 			wantText:    []string{"account to ada@new.example by opening"},
 		},
@@ -158,7 +159,7 @@ func TestRenderDefaults(t *testing.T) {
 
 func TestRenderOverrides(t *testing.T) {
 	t.Parallel()
-	magic := auth.Email{Kind: auth.EmailMagicLink, To: "ada@example.com", Name: "Ada", URL: testURL, AppName: "Mana"}
+	magic := auth.Email{Kind: plugin.EmailMagicLink, To: "ada@example.com", Name: "Ada", URL: testURL, AppName: "Mana"}
 	def, err := Render(magic)
 	if err != nil {
 		t.Fatal(err)
@@ -171,13 +172,13 @@ func TestRenderOverrides(t *testing.T) {
 	}{
 		{
 			name: "subject only",
-			t:    Templates{auth.EmailMagicLink: {Subject: "Sign in to {{.AppName}}, {{.Name}}"}},
+			t:    Templates{plugin.EmailMagicLink: {Subject: "Sign in to {{.AppName}}, {{.Name}}"}},
 			e:    magic,
 			want: Message{To: "ada@example.com", Name: "Ada", Subject: "Sign in to Mana, Ada", Text: def.Text, HTML: def.HTML},
 		},
 		{
 			name: "whole kind",
-			t: Templates{auth.EmailMagicLink: {
+			t: Templates{plugin.EmailMagicLink: {
 				Subject: "Login",
 				Text:    "Go: {{.URL}}",
 				HTML:    `<a href="{{.URL}}">{{.Name}}</a>`,
@@ -187,7 +188,7 @@ func TestRenderOverrides(t *testing.T) {
 		},
 		{
 			name: "other kinds keep their defaults",
-			t:    Templates{auth.EmailOTP: {Subject: "x"}},
+			t:    Templates{plugin.EmailOTP: {Subject: "x"}},
 			e:    magic,
 			want: def,
 		},
@@ -199,7 +200,7 @@ func TestRenderOverrides(t *testing.T) {
 		},
 		{
 			name: "subject squeezed onto one line",
-			t:    Templates{auth.EmailMagicLink: {Subject: "Sign in\r\n\tto {{.AppName}}\n"}},
+			t:    Templates{plugin.EmailMagicLink: {Subject: "Sign in\r\n\tto {{.AppName}}\n"}},
 			e:    magic,
 			want: Message{To: "ada@example.com", Name: "Ada", Subject: "Sign in to Mana", Text: def.Text, HTML: def.HTML},
 		},
@@ -220,7 +221,7 @@ func TestRenderOverrides(t *testing.T) {
 
 func TestRenderTemplateErrors(t *testing.T) {
 	t.Parallel()
-	e := auth.Email{Kind: auth.EmailMagicLink, To: "ada@example.com", URL: testURL}
+	e := auth.Email{Kind: plugin.EmailMagicLink, To: "ada@example.com", URL: testURL}
 	tests := []struct {
 		name string
 		t    Templates
@@ -229,10 +230,10 @@ func TestRenderTemplateErrors(t *testing.T) {
 	}{
 		{"unknown kind", nil, auth.Email{Kind: "nope", To: "ada@example.com", URL: testURL}, `no template for email kind "nope"`},
 		{"incomplete custom kind", Templates{"welcome": {Subject: "hi"}}, auth.Email{Kind: "welcome", To: "ada@example.com", URL: testURL}, "needs a Subject, Text and HTML"},
-		{"subject syntax", Templates{auth.EmailMagicLink: {Subject: "{{.Name"}}, e, "magic-link subject template"},
-		{"HTML syntax", Templates{auth.EmailMagicLink: {HTML: "{{if}}"}}, e, "magic-link HTML template"},
-		{"unknown field", Templates{auth.EmailMagicLink: {Text: "{{.Password}}"}}, e, "render magic-link text"},
-		{"empty subject", Templates{auth.EmailMagicLink: {Subject: "{{.Code}}"}}, e, "subject renders empty"},
+		{"subject syntax", Templates{plugin.EmailMagicLink: {Subject: "{{.Name"}}, e, "magic-link subject template"},
+		{"HTML syntax", Templates{plugin.EmailMagicLink: {HTML: "{{if}}"}}, e, "magic-link HTML template"},
+		{"unknown field", Templates{plugin.EmailMagicLink: {Text: "{{.Password}}"}}, e, "render magic-link text"},
+		{"empty subject", Templates{plugin.EmailMagicLink: {Subject: "{{.Code}}"}}, e, "subject renders empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,7 +248,7 @@ func TestRenderTemplateErrors(t *testing.T) {
 
 func TestRenderRefuses(t *testing.T) {
 	t.Parallel()
-	ok := auth.Email{Kind: auth.EmailVerification, To: "ada@example.com", URL: testURL}
+	ok := auth.Email{Kind: plugin.EmailVerification, To: "ada@example.com", URL: testURL}
 	with := func(f func(*auth.Email)) auth.Email { e := ok; f(&e); return e }
 	tests := []struct {
 		name string
@@ -268,8 +269,8 @@ func TestRenderRefuses(t *testing.T) {
 		{"URL with newline", with(func(e *auth.Email) { e.URL = "https://mana.how/\r\nx" }), "control characters"},
 		{"URL with a bidi override", with(func(e *auth.Email) { e.URL = "https://mana.how/\u202egro.live" }), "control characters"},
 		{"To with a zero-width space", with(func(e *auth.Email) { e.To = "ada\u200b@example.com" }), "control characters"},
-		{"OTP without code", auth.Email{Kind: auth.EmailOTP, To: "ada@example.com"}, "needs a Code"},
-		{"code with newline", auth.Email{Kind: auth.EmailOTP, To: "ada@example.com", Code: "12\n34"}, "invalid code"},
+		{"OTP without code", auth.Email{Kind: plugin.EmailOTP, To: "ada@example.com"}, "needs a Code"},
+		{"code with newline", auth.Email{Kind: plugin.EmailOTP, To: "ada@example.com", Code: "12\n34"}, "invalid code"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -285,7 +286,7 @@ func TestRenderRefuses(t *testing.T) {
 func TestRenderSanitizesOneLineValues(t *testing.T) {
 	t.Parallel()
 	e := auth.Email{
-		Kind:    auth.EmailInvitation,
+		Kind:    plugin.EmailInvitation,
 		To:      "ada@example.com",
 		Name:    "Eve\r\nBcc: evil@x",
 		URL:     testURL,
@@ -310,7 +311,7 @@ func TestRenderSanitizesOneLineValues(t *testing.T) {
 
 func TestRenderCapsSubject(t *testing.T) {
 	t.Parallel()
-	e := auth.Email{Kind: auth.EmailInvitation, To: "ada@example.com", URL: testURL,
+	e := auth.Email{Kind: plugin.EmailInvitation, To: "ada@example.com", URL: testURL,
 		Data: map[string]string{"inviter": strings.Repeat("é", 5000)}}
 	m, err := Render(e)
 	if err != nil {

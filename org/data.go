@@ -6,10 +6,11 @@ import (
 	"slices"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
-// ExportUser implements auth.DataSource: the user's memberships (with the
+// ExportUser implements plugin.DataSource: the user's memberships (with the
 // organization's id, name and slug), the invitations sent to their email
 // and those they sent, and (with teams) their team memberships.
 func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
@@ -18,7 +19,7 @@ func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
 	recs, err := db.FindMany(ctx, TableMember, storage.Query{Where: []storage.Where{storage.W("userId", userID)},
 		Sort: []storage.Sort{{Field: "createdAt"}}})
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	memberships := []map[string]any{}
 	for _, r := range recs {
@@ -26,7 +27,7 @@ func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
 		entry := map[string]any{"id": m.ID, "organizationId": m.OrganizationID, "role": m.Role, "createdAt": m.CreatedAt}
 		o, err := findOrg(ctx, db, m.OrganizationID)
 		if err != nil {
-			return nil, auth.StorageError(err)
+			return nil, plugin.StorageError(err)
 		}
 		if o != nil {
 			entry["organizationName"], entry["organizationSlug"] = o.Name, o.Slug
@@ -36,7 +37,7 @@ func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
 	out["memberships"] = memberships
 	received := []*Invitation{}
 	if u, err := p.a.FindUserByID(ctx, userID); err == nil {
-		if received, err = p.invitations(ctx, storage.W("email", auth.NormalizeEmail(u.Email))); err != nil {
+		if received, err = p.invitations(ctx, storage.W("email", plugin.NormalizeEmail(u.Email))); err != nil {
 			return nil, err
 		}
 	} else if !errors.Is(err, auth.ErrUserNotFound) {
@@ -51,7 +52,7 @@ func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
 	if p.opts.Teams.Enabled {
 		recs, err := db.FindMany(ctx, TableTeamMember, storage.Query{Where: []storage.Where{storage.W("userId", userID)}})
 		if err != nil {
-			return nil, auth.StorageError(err)
+			return nil, plugin.StorageError(err)
 		}
 		tms := []*TeamMember{}
 		for _, r := range recs {
@@ -65,7 +66,7 @@ func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
 func (p *Plugin) invitations(ctx context.Context, where ...storage.Where) ([]*Invitation, error) {
 	recs, err := p.a.DB().FindMany(ctx, TableInvitation, storage.Query{Where: where, Sort: []storage.Sort{{Field: "createdAt"}}})
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	out := []*Invitation{}
 	for _, r := range recs {
@@ -74,7 +75,7 @@ func (p *Plugin) invitations(ctx context.Context, where ...storage.Where) ([]*In
 	return out, nil
 }
 
-// DeleteUser implements auth.DataSource: it removes the user's memberships
+// DeleteUser implements plugin.DataSource: it removes the user's memberships
 // (and team memberships), the invitations sent to their email and those
 // they sent. An organization never loses its last owner this way: for each
 // organization the user belongs to, under the organization's lock,
@@ -89,7 +90,7 @@ func (p *Plugin) DeleteUser(ctx context.Context, userID string) error {
 	db := p.a.DB()
 	recs, err := db.FindMany(ctx, TableMember, storage.Query{Where: []storage.Where{storage.W("userId", userID)}})
 	if err != nil {
-		return auth.StorageError(err)
+		return plugin.StorageError(err)
 	}
 	for _, r := range recs {
 		orgID := r.String("organizationId")
@@ -130,7 +131,7 @@ func (p *Plugin) DeleteUser(ctx context.Context, userID string) error {
 	}
 	return p.tx(ctx, func(tx storage.Adapter) error {
 		if email != "" {
-			if _, err := tx.Delete(ctx, TableInvitation, storage.W("email", auth.NormalizeEmail(email))); err != nil {
+			if _, err := tx.Delete(ctx, TableInvitation, storage.W("email", plugin.NormalizeEmail(email))); err != nil {
 				return err
 			}
 		}

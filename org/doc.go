@@ -142,7 +142,7 @@
 // # Invitations
 //
 // invite-member stores the invitation (48 h by default) and, if the Auth
-// has a Mailer, sends auth.EmailInvitation to the invitee with URL
+// has a Mailer, sends plugin.EmailInvitation to the invitee with URL
 // Options.InvitationURL(inv) (default <BaseURL>/accept-invitation/<id>)
 // and Data "organization" (name), "organizationSlug", "inviter" (name, else
 // email), "inviterEmail", "role" and "invitationId"; if sending fails the
@@ -203,7 +203,7 @@
 //
 // # User data
 //
-// The plugin is an auth.DataSource: exports list memberships, invitations
+// The plugin is an plugin.DataSource: exports list memberships, invitations
 // received and sent, and team memberships; erasure follows the rule of
 // [Plugin.DeleteUser] (an organization whose only member is deleted goes
 // with them; otherwise ownership passes on).

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // Error codes of the organization plugin. They and their messages (see
@@ -120,7 +121,7 @@ func Message(code string) string { return messages[code] }
 
 // newErr returns the error with code and its message, answered with status.
 func newErr(status int, code string) *auth.Error {
-	return auth.NewError(status, code, messages[code])
+	return plugin.NewError(status, code, messages[code])
 }
 
 func badRequest(code string) *auth.Error { return newErr(http.StatusBadRequest, code) }
@@ -135,13 +136,13 @@ func roleNotFound(names []string) *auth.Error {
 		}
 		msg += n
 	}
-	return auth.NewError(http.StatusBadRequest, CodeRoleNotFound, msg)
+	return plugin.NewError(http.StatusBadRequest, CodeRoleNotFound, msg)
 }
 
 // validation returns a 400 VALIDATION_ERROR with Better Auth's
 // "[body.x] message" text.
-func validation(msg string) *auth.Error { return auth.ErrValidation.WithMessage(msg) }
+func validation(msg string) *auth.Error { return plugin.ErrValidation.WithMessage(msg) }
 
 // messageOnly returns an error that carries only a message, as a few of
 // Better Auth's organization errors do.
-func messageOnly(status int, msg string) *auth.Error { return auth.NewError(status, "", msg) }
+func messageOnly(status int, msg string) *auth.Error { return plugin.NewError(status, "", msg) }

@@ -9,6 +9,7 @@ import (
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/mail"
 	"github.com/managarten/mana-auth/org"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage/memory"
 )
 
@@ -63,7 +64,7 @@ func Example() {
 	fmt.Println("Bob's active organization is Acme:", org.ActiveOrganizationID(bob) == acme.ID)
 	promote := org.UpdateMemberRoleInput{MemberID: member.ID, Roles: []string{"admin"}}
 	if _, err := orgs.UpdateMemberRole(ctx, bob, promote); err != nil {
-		fmt.Println("Bob promotes himself:", auth.AsError(err).Code)
+		fmt.Println("Bob promotes himself:", plugin.AsError(err).Code)
 	}
 	if _, err := orgs.UpdateMemberRole(ctx, alice, promote); err != nil {
 		log.Fatal(err)
@@ -78,7 +79,7 @@ func Example() {
 
 	// The last owner cannot leave; Bob can.
 	if _, err := orgs.LeaveOrganization(ctx, alice, acme.ID); err != nil {
-		fmt.Println("Alice leaves:", auth.AsError(err).Code)
+		fmt.Println("Alice leaves:", plugin.AsError(err).Code)
 	}
 	if _, err := orgs.LeaveOrganization(ctx, bob, acme.ID); err != nil {
 		log.Fatal(err)

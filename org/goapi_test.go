@@ -11,6 +11,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/org"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -88,7 +89,7 @@ func TestGoAPIFlow(t *testing.T) {
 			t.Helper()
 			inv, err := p.InviteMember(ctx, owner.sessionData(), org.InviteMemberInput{Email: c.user.Email, Roles: roles})
 			check("InviteMember", err)
-			if m := e.mail.last(); m.Kind != auth.EmailInvitation || m.To != c.user.Email || m.Data["invitationId"] != inv.ID {
+			if m := e.mail.last(); m.Kind != plugin.EmailInvitation || m.To != c.user.Email || m.Data["invitationId"] != inv.ID {
 				t.Errorf("invitation mail = %+v", m)
 			}
 			sd := c.sessionData()

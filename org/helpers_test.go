@@ -19,6 +19,7 @@ import (
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/mail"
 	"github.com/managarten/mana-auth/org"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -253,7 +254,7 @@ func (e *env) memberID(orgID string, u *client) string {
 func (e *env) snapshot() map[string][]storage.Record {
 	e.t.Helper()
 	out := map[string][]storage.Record{}
-	tables := []string{org.TableOrganization, org.TableMember, org.TableInvitation, auth.TableSession}
+	tables := []string{org.TableOrganization, org.TableMember, org.TableInvitation, plugin.TableSession}
 	if s := e.a.Schema(); s.Table(org.TableTeam) != nil {
 		tables = append(tables, org.TableTeam, org.TableTeamMember)
 	}
@@ -262,7 +263,7 @@ func (e *env) snapshot() map[string][]storage.Record {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		if t == auth.TableSession { // expiry slides on use; keep what matters
+		if t == plugin.TableSession { // expiry slides on use; keep what matters
 			for i, r := range recs {
 				recs[i] = storage.Record{"id": r["id"], org.FieldActiveOrganizationID: r[org.FieldActiveOrganizationID]}
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -43,8 +44,8 @@ func (p *Plugin) InviteMember(ctx context.Context, sd *auth.SessionData, in Invi
 	if orgID == "" {
 		return nil, badRequest(CodeOrganizationNotFound)
 	}
-	email := auth.NormalizeEmail(in.Email)
-	if !auth.ValidEmail(email) {
+	email := plugin.NormalizeEmail(in.Email)
+	if !plugin.ValidEmail(email) {
 		return nil, auth.ErrInvalidEmail
 	}
 	roles := joinRoles(roleList(in.Roles))
@@ -74,7 +75,7 @@ func (p *Plugin) InviteMember(ctx context.Context, sd *auth.SessionData, in Invi
 		if org, err = findOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
-		if u, err := findOne(ctx, tx, auth.TableUser, storage.W("email", email)); err != nil {
+		if u, err := findOne(ctx, tx, plugin.TableUser, storage.W("email", email)); err != nil {
 			return err
 		} else if u != nil {
 			if m, err := findMember(ctx, tx, orgID, u.String("id")); err != nil || m != nil {
@@ -136,7 +137,7 @@ func (p *Plugin) InviteMember(ctx context.Context, sd *auth.SessionData, in Invi
 			}
 			teamID = ptr(strings.Join(in.TeamIDs, ","))
 		}
-		inv = &Invitation{ID: auth.NewID(), OrganizationID: orgID, Email: email, Role: roles, Status: StatusPending,
+		inv = &Invitation{ID: plugin.NewID(), OrganizationID: orgID, Email: email, Role: roles, Status: StatusPending,
 			ExpiresAt: now.Add(p.opts.InvitationExpiresIn), CreatedAt: now, InviterID: inviter.ID, TeamID: teamID}
 		isNew = true
 		return tx.Create(ctx, TableInvitation, inv.record(p.opts.Teams.Enabled))
@@ -176,10 +177,10 @@ func pendingInvitations(ctx context.Context, db storage.Adapter, now time.Time, 
 
 // sendInvitation mails inv to its recipient (nothing without a Mailer).
 func (p *Plugin) sendInvitation(ctx context.Context, inv *Invitation, org *Organization, inviter *auth.User) error {
-	if p.a.Config().Mailer == nil {
+	if !p.a.Settings().Mail {
 		return nil
 	}
-	link := p.a.Config().BaseURL + "/accept-invitation/" + inv.ID
+	link := p.a.Settings().BaseURL + "/accept-invitation/" + inv.ID
 	if p.opts.InvitationURL != nil {
 		link = p.opts.InvitationURL(inv)
 	}
@@ -192,7 +193,7 @@ func (p *Plugin) sendInvitation(ctx context.Context, inv *Invitation, org *Organ
 		data["organization"] = org.Name
 		data["organizationSlug"] = org.Slug
 	}
-	return p.a.SendEmail(ctx, auth.Email{Kind: auth.EmailInvitation, To: inv.Email, URL: link, Data: data})
+	return p.a.SendEmail(ctx, auth.Email{Kind: plugin.EmailInvitation, To: inv.Email, URL: link, Data: data})
 }
 
 // AcceptInvitation accepts an invitation for sd's user, who must be its
@@ -222,7 +223,7 @@ func (p *Plugin) AcceptInvitation(ctx context.Context, sd *auth.SessionData, inv
 		if inv == nil || inv.Status != StatusPending || inv.ExpiresAt.Before(now) {
 			return badRequest(CodeInvitationNotFound)
 		}
-		if auth.NormalizeEmail(inv.Email) != auth.NormalizeEmail(u.Email) {
+		if plugin.NormalizeEmail(inv.Email) != plugin.NormalizeEmail(u.Email) {
 			return forbidden(CodeNotRecipient)
 		}
 		if p.opts.RequireEmailVerificationOnInvitation && !u.EmailVerified {
@@ -240,7 +241,7 @@ func (p *Plugin) AcceptInvitation(ctx context.Context, sd *auth.SessionData, inv
 		if ParseRoles(role) == nil {
 			role = "member"
 		}
-		m = &Member{ID: auth.NewID(), OrganizationID: inv.OrganizationID, UserID: u.ID, Role: joinRoles(ParseRoles(role)), CreatedAt: now}
+		m = &Member{ID: plugin.NewID(), OrganizationID: inv.OrganizationID, UserID: u.ID, Role: joinRoles(ParseRoles(role)), CreatedAt: now}
 		if err := p.insertMember(ctx, tx, m); err != nil {
 			return err
 		}
@@ -298,12 +299,12 @@ func (p *Plugin) RejectInvitation(ctx context.Context, sd *auth.SessionData, inv
 	}
 	inv, err := findInvitation(ctx, p.a.DB(), invitationID)
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	if inv == nil || inv.Status != StatusPending {
-		return nil, auth.NewError(http.StatusBadRequest, CodeInvitationNotFound, "Invitation not found!")
+		return nil, plugin.NewError(http.StatusBadRequest, CodeInvitationNotFound, "Invitation not found!")
 	}
-	if auth.NormalizeEmail(inv.Email) != auth.NormalizeEmail(u.Email) {
+	if plugin.NormalizeEmail(inv.Email) != plugin.NormalizeEmail(u.Email) {
 		return nil, forbidden(CodeNotRecipient)
 	}
 	if p.opts.RequireEmailVerificationOnInvitation && !u.EmailVerified {
@@ -326,7 +327,7 @@ func (p *Plugin) CancelInvitation(ctx context.Context, sd *auth.SessionData, inv
 	db := p.a.DB()
 	inv, err := findInvitation(ctx, db, invitationID)
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	if inv == nil {
 		return nil, badRequest(CodeInvitationNotFound)
@@ -375,12 +376,12 @@ func (p *Plugin) GetInvitation(ctx context.Context, sd *auth.SessionData, invita
 	db := p.a.DB()
 	inv, err := findInvitation(ctx, db, invitationID)
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	if inv == nil || inv.Status != StatusPending || inv.ExpiresAt.Before(p.a.Now()) {
 		return nil, badRequest(CodeInvitationNotFound)
 	}
-	if auth.NormalizeEmail(inv.Email) != auth.NormalizeEmail(u.Email) {
+	if plugin.NormalizeEmail(inv.Email) != plugin.NormalizeEmail(u.Email) {
 		return nil, forbidden(CodeNotRecipient)
 	}
 	if p.opts.RequireEmailVerificationOnInvitation && !u.EmailVerified {
@@ -388,21 +389,21 @@ func (p *Plugin) GetInvitation(ctx context.Context, sd *auth.SessionData, invita
 	}
 	o, err := findOrg(ctx, db, inv.OrganizationID)
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	if o == nil {
 		return nil, badRequest(CodeOrganizationNotFound)
 	}
 	m, err := findMember(ctx, db, inv.OrganizationID, inv.InviterID)
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	if m == nil {
 		return nil, badRequest(CodeInviterNoLongerMember)
 	}
-	inviter, err := findOne(ctx, db, auth.TableUser, storage.W("id", inv.InviterID))
+	inviter, err := findOne(ctx, db, plugin.TableUser, storage.W("id", inv.InviterID))
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	return &InvitationDetail{Invitation: inv, OrganizationName: o.Name, OrganizationSlug: o.Slug,
 		InviterEmail: inviter.String("email")}, nil
@@ -434,7 +435,7 @@ func (p *Plugin) orgInvitations(ctx context.Context, orgID string, me *Member) (
 	recs, err := p.a.DB().FindMany(ctx, TableInvitation, storage.Query{
 		Where: []storage.Where{storage.W("organizationId", orgID)}, Sort: []storage.Sort{{Field: "createdAt"}}})
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	creator := hasRole(me.Role, p.opts.CreatorRole)
 	out := []*Invitation{}
@@ -474,15 +475,15 @@ func (p *Plugin) ListUserInvitations(ctx context.Context, sd *auth.SessionData) 
 		return nil, forbidden(CodeEmailVerificationRequired)
 	}
 	db := p.a.DB()
-	invs, err := pendingInvitations(ctx, db, p.a.Now(), storage.W("email", auth.NormalizeEmail(sd.User.Email)))
+	invs, err := pendingInvitations(ctx, db, p.a.Now(), storage.W("email", plugin.NormalizeEmail(sd.User.Email)))
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	out := []*UserInvitation{}
 	for _, inv := range invs {
 		o, err := findOrg(ctx, db, inv.OrganizationID)
 		if err != nil {
-			return nil, auth.StorageError(err)
+			return nil, plugin.StorageError(err)
 		}
 		name := ""
 		if o != nil {

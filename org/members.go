@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -82,7 +83,7 @@ func (p *Plugin) AddMember(ctx context.Context, in AddMemberInput) (*Member, err
 	if _, err := p.a.FindUserByID(ctx, in.UserID); err != nil {
 		return nil, err
 	}
-	m := &Member{ID: auth.NewID(), OrganizationID: in.OrganizationID, UserID: in.UserID, Role: roles, CreatedAt: p.a.Now()}
+	m := &Member{ID: plugin.NewID(), OrganizationID: in.OrganizationID, UserID: in.UserID, Role: roles, CreatedAt: p.a.Now()}
 	err := p.tx(ctx, func(tx storage.Adapter) error {
 		if err := p.lockToJoin(ctx, tx, in.OrganizationID, in.UserID); err != nil {
 			return err
@@ -111,7 +112,7 @@ func (p *Plugin) AddMember(ctx context.Context, in AddMemberInput) (*Member, err
 func (p *Plugin) IsMember(ctx context.Context, orgID, userID string) (bool, error) {
 	m, err := findMember(ctx, p.a.DB(), orgID, userID)
 	if err != nil {
-		return false, auth.StorageError(err)
+		return false, plugin.StorageError(err)
 	}
 	return m != nil, nil
 }
@@ -122,7 +123,7 @@ func (p *Plugin) IsMember(ctx context.Context, orgID, userID string) (bool, erro
 func (p *Plugin) MemberRole(ctx context.Context, orgID, userID string) (string, error) {
 	m, err := findMember(ctx, p.a.DB(), orgID, userID)
 	if err != nil {
-		return "", auth.StorageError(err)
+		return "", plugin.StorageError(err)
 	}
 	if m == nil {
 		return "", nil
@@ -139,7 +140,7 @@ func (p *Plugin) Members(ctx context.Context, orgID string) ([]*Member, error) {
 		err = withUsers(ctx, p.a.DB(), ms)
 	}
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	return ms, nil
 }
@@ -248,7 +249,7 @@ func (p *Plugin) RemoveMember(ctx context.Context, sd *auth.SessionData, in Remo
 			return err
 		}
 		if strings.Contains(in.MemberIDOrEmail, "@") {
-			r, err := findOne(ctx, tx, auth.TableUser, storage.W("email", auth.NormalizeEmail(in.MemberIDOrEmail)))
+			r, err := findOne(ctx, tx, plugin.TableUser, storage.W("email", plugin.NormalizeEmail(in.MemberIDOrEmail)))
 			if err != nil {
 				return err
 			}
@@ -634,18 +635,18 @@ func (p *Plugin) ListMembers(ctx context.Context, sd *auth.SessionData, in ListM
 	}
 	recs, err := db.FindMany(ctx, TableMember, query)
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	total, err := db.Count(ctx, TableMember, where...)
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	ms := make([]*Member, len(recs))
 	for i, r := range recs {
 		ms[i] = memberFromRecord(r)
 	}
 	if err := withUsers(ctx, db, ms); err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	return &MemberList{Members: ms, Total: total}, nil
 }

@@ -7,8 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/org"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -58,7 +58,7 @@ func TestMembershipAnswers(t *testing.T) {
 	active := map[*client]string{owner: orgID, member: orgID, outsider: otherID, stale: orgID}
 	activeOf := func(c *client) string {
 		t.Helper()
-		r, err := e.db.FindOne(ctx, auth.TableSession, storage.W("token", c.token))
+		r, err := e.db.FindOne(ctx, plugin.TableSession, storage.W("token", c.token))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +70,7 @@ func TestMembershipAnswers(t *testing.T) {
 		if id != "" {
 			v = id
 		}
-		if _, err := e.db.Update(ctx, auth.TableSession, storage.Record{org.FieldActiveOrganizationID: v}, storage.W("token", c.token)); err != nil {
+		if _, err := e.db.Update(ctx, plugin.TableSession, storage.Record{org.FieldActiveOrganizationID: v}, storage.W("token", c.token)); err != nil {
 			t.Fatal(err)
 		}
 	}

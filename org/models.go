@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -54,7 +54,7 @@ type orgJSON struct {
 }
 
 func (o *Organization) json() orgJSON {
-	return orgJSON{ID: o.ID, Name: o.Name, Slug: o.Slug, Logo: o.Logo, CreatedAt: auth.FormatTime(o.CreatedAt), Metadata: o.Metadata}
+	return orgJSON{ID: o.ID, Name: o.Name, Slug: o.Slug, Logo: o.Logo, CreatedAt: plugin.FormatTime(o.CreatedAt), Metadata: o.Metadata}
 }
 
 // MarshalJSON renders the organization as Better Auth does.
@@ -92,7 +92,7 @@ type memberJSON struct {
 // MarshalJSON renders the member as Better Auth does.
 func (m *Member) MarshalJSON() ([]byte, error) {
 	return json.Marshal(memberJSON{ID: m.ID, OrganizationID: m.OrganizationID, UserID: m.UserID,
-		Role: m.Role, CreatedAt: auth.FormatTime(m.CreatedAt), User: m.User})
+		Role: m.Role, CreatedAt: plugin.FormatTime(m.CreatedAt), User: m.User})
 }
 
 // Roles returns the member's role names.
@@ -126,7 +126,7 @@ type invitationJSON struct {
 
 func (i *Invitation) json() invitationJSON {
 	return invitationJSON{ID: i.ID, OrganizationID: i.OrganizationID, Email: i.Email, Role: i.Role,
-		Status: i.Status, ExpiresAt: auth.FormatTime(i.ExpiresAt), CreatedAt: auth.FormatTime(i.CreatedAt),
+		Status: i.Status, ExpiresAt: plugin.FormatTime(i.ExpiresAt), CreatedAt: plugin.FormatTime(i.CreatedAt),
 		InviterID: i.InviterID, TeamID: i.TeamID}
 }
 
@@ -146,7 +146,7 @@ type Team struct {
 func (t *Team) MarshalJSON() ([]byte, error) {
 	var upd *string
 	if t.UpdatedAt != nil {
-		s := auth.FormatTime(*t.UpdatedAt)
+		s := plugin.FormatTime(*t.UpdatedAt)
 		upd = &s
 	}
 	return json.Marshal(struct {
@@ -155,7 +155,7 @@ func (t *Team) MarshalJSON() ([]byte, error) {
 		OrganizationID string  `json:"organizationId"`
 		CreatedAt      string  `json:"createdAt"`
 		UpdatedAt      *string `json:"updatedAt"`
-	}{t.ID, t.Name, t.OrganizationID, auth.FormatTime(t.CreatedAt), upd})
+	}{t.ID, t.Name, t.OrganizationID, plugin.FormatTime(t.CreatedAt), upd})
 }
 
 // TeamMember is a user's membership of a team.
@@ -174,7 +174,7 @@ func (t *TeamMember) MarshalJSON() ([]byte, error) {
 		TeamID    string `json:"teamId"`
 		UserID    string `json:"userId"`
 		CreatedAt string `json:"createdAt"`
-	}{t.ID, t.TeamID, t.UserID, auth.FormatTime(t.CreatedAt)})
+	}{t.ID, t.TeamID, t.UserID, plugin.FormatTime(t.CreatedAt)})
 }
 
 // FullOrganization is the answer of get-full-organization: the
@@ -295,7 +295,7 @@ func pairKey(parent, userID string) string {
 func (p *Plugin) schema() storage.Schema {
 	S, D, I := storage.String, storage.Date, storage.Int
 	orgRef := &storage.Reference{Table: TableOrganization, Field: "id", OnDelete: storage.Cascade}
-	userRef := &storage.Reference{Table: auth.TableUser, Field: "id", OnDelete: storage.Cascade}
+	userRef := &storage.Reference{Table: plugin.TableUser, Field: "id", OnDelete: storage.Cascade}
 	inv := []storage.Field{
 		{Name: "organizationId", Type: S, Required: true, Index: true, References: orgRef},
 		{Name: "email", Type: S, Required: true, Index: true},
@@ -350,7 +350,7 @@ func (p *Plugin) schema() storage.Schema {
 			{Name: "membershipKey", Type: S, Unique: true},
 		}},
 		storage.Table{Name: TableInvitation, Fields: inv},
-		storage.Table{Name: auth.TableSession, Fields: sessionFields},
+		storage.Table{Name: plugin.TableSession, Fields: sessionFields},
 	)
 	return storage.Schema{Tables: tables}
 }

@@ -10,7 +10,7 @@ import (
 
 // TestOrganizationNameIsAName: an organization's name goes into the
 // invitation mails its members send to other people's addresses, so it is
-// checked as a user's name is (auth.CheckName): no bidi, invisible or
+// checked as a user's name is (plugin.CheckName): no bidi, invisible or
 // control characters, at most 256 characters. Create and update answer
 // 400 INVALID_NAME and change nothing.
 func TestOrganizationNameIsAName(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/org"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -212,7 +213,7 @@ func TestInvitationFlow(t *testing.T) {
 	}
 
 	mail := e.mail.last()
-	wantMail := auth.Email{Kind: auth.EmailInvitation, To: "bob@example.com", URL: baseURL + "/accept-invitation/" + invID,
+	wantMail := auth.Email{Kind: plugin.EmailInvitation, To: "bob@example.com", URL: baseURL + "/accept-invitation/" + invID,
 		AppName: mail.AppName, Data: map[string]string{"organization": "Org acme", "organizationSlug": "acme", "inviter": "Alice",
 			"inviterEmail": "alice@example.com", "role": "admin", "invitationId": invID}}
 	if diff := cmp.Diff(wantMail, mail); diff != "" {
@@ -514,8 +515,8 @@ func TestBadInput(t *testing.T) {
 		after := e.snapshot()
 		// Nothing may change (TestMembershipAnswers checks the sessions'
 		// active organizations).
-		delete(before, auth.TableSession)
-		delete(after, auth.TableSession)
+		delete(before, plugin.TableSession)
+		delete(after, plugin.TableSession)
 		if diff := cmp.Diff(before, after); diff != "" {
 			t.Errorf("%s changed data (-before +after):\n%s", c.name, diff)
 		}

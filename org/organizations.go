@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -79,13 +80,13 @@ func (p *Plugin) CreateOrganization(ctx context.Context, sd *auth.SessionData, i
 		return nil, nil, validation("[body.metadata] " + err.Error())
 	}
 	now := p.a.Now()
-	org := &Organization{ID: auth.NewID(), Name: in.Name, Slug: in.Slug, Logo: in.Logo, Metadata: in.Metadata, CreatedAt: now}
-	m := &Member{ID: auth.NewID(), OrganizationID: org.ID, UserID: u.ID, Role: p.opts.CreatorRole, CreatedAt: now}
+	org := &Organization{ID: plugin.NewID(), Name: in.Name, Slug: in.Slug, Logo: in.Logo, Metadata: in.Metadata, CreatedAt: now}
+	m := &Member{ID: plugin.NewID(), OrganizationID: org.ID, UserID: u.ID, Role: p.opts.CreatorRole, CreatedAt: now}
 	var defaultTeam *string
 	err = p.tx(ctx, func(tx storage.Adapter) error {
 		if p.opts.OrganizationLimit > 0 {
 			// The user row is the lock that makes the count hold.
-			ok, err := lockRow(ctx, tx, auth.TableUser, u.ID)
+			ok, err := lockRow(ctx, tx, plugin.TableUser, u.ID)
 			if err != nil {
 				return err
 			}
@@ -118,7 +119,7 @@ func (p *Plugin) CreateOrganization(ctx context.Context, sd *auth.SessionData, i
 			return err
 		}
 		if p.opts.Teams.Enabled && !p.opts.Teams.DisableDefaultTeam {
-			t := &Team{ID: auth.NewID(), Name: org.Name, OrganizationID: org.ID, CreatedAt: now, UpdatedAt: &now}
+			t := &Team{ID: plugin.NewID(), Name: org.Name, OrganizationID: org.ID, CreatedAt: now, UpdatedAt: &now}
 			if err := insertTeam(ctx, tx, t); err != nil {
 				return err
 			}
@@ -145,13 +146,13 @@ func (p *Plugin) CreateOrganization(ctx context.Context, sd *auth.SessionData, i
 }
 
 // checkOrgName checks an organization's name (it goes into invitation
-// mails): not empty, and valid as a user's name (auth.CheckName). field
+// mails): not empty, and valid as a user's name (plugin.CheckName). field
 // names it in the error, as Better Auth's validation does.
 func checkOrgName(name, field string) error {
 	if name == "" {
 		return validation(field + " Too small: expected string to have >=1 characters")
 	}
-	return auth.CheckName(name)
+	return plugin.CheckName(name)
 }
 
 // CheckOrganizationSlug returns nil if slug is valid (see ValidSlug) and
@@ -164,7 +165,7 @@ func (p *Plugin) CheckOrganizationSlug(ctx context.Context, slug string) error {
 	}
 	o, err := findOrgBySlug(ctx, p.a.DB(), slug)
 	if err != nil {
-		return auth.StorageError(err)
+		return plugin.StorageError(err)
 	}
 	if o != nil {
 		return badRequest(CodeSlugTaken)
@@ -368,7 +369,7 @@ func (p *Plugin) SetActiveOrganization(ctx context.Context, sd *auth.SessionData
 	var m *Member
 	if o != nil {
 		if m, err = findMember(ctx, p.a.DB(), o.ID, u.ID); err != nil {
-			return nil, auth.StorageError(err)
+			return nil, plugin.StorageError(err)
 		}
 	}
 	if m == nil {
@@ -457,7 +458,7 @@ func (p *Plugin) memberOrg(ctx context.Context, sd *auth.SessionData, id, slug s
 	}
 	m, err := findMember(ctx, p.a.DB(), o.ID, u.ID)
 	if err != nil {
-		return nil, nil, auth.StorageError(err)
+		return nil, nil, plugin.StorageError(err)
 	}
 	if m == nil {
 		return nil, nil, p.notMember(ctx, sd)
@@ -491,10 +492,10 @@ func (p *Plugin) GetFullOrganization(ctx context.Context, sd *auth.SessionData, 
 	db := p.a.DB()
 	full := &FullOrganization{Organization: o}
 	if full.Members, err = members(ctx, db, o.ID, limit); err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	if err := withUsers(ctx, db, full.Members); err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	if p.Authorize(me.Role, Permissions{"invitation": {"create"}}) {
 		if full.Invitations, err = p.orgInvitations(ctx, o.ID, me); err != nil {
@@ -503,7 +504,7 @@ func (p *Plugin) GetFullOrganization(ctx context.Context, sd *auth.SessionData, 
 	}
 	if p.opts.Teams.Enabled {
 		if full.Teams, err = listTeams(ctx, db, o.ID); err != nil {
-			return nil, auth.StorageError(err)
+			return nil, plugin.StorageError(err)
 		}
 		full.Teams = nonNil(full.Teams)
 	}
@@ -516,7 +517,7 @@ func (p *Plugin) GetFullOrganization(ctx context.Context, sd *auth.SessionData, 
 func (p *Plugin) Organization(ctx context.Context, id string) (*Organization, error) {
 	o, err := findOrg(ctx, p.a.DB(), id)
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	if o == nil {
 		return nil, badRequest(CodeOrganizationNotFound)
@@ -530,7 +531,7 @@ func (p *Plugin) ListOrganizations(ctx context.Context, userID string) ([]*Organ
 	recs, err := p.a.DB().FindMany(ctx, TableMember, storage.Query{Where: []storage.Where{storage.W("userId", userID)},
 		Sort: []storage.Sort{{Field: "createdAt"}}})
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	if len(recs) == 0 {
 		return []*Organization{}, nil
@@ -541,7 +542,7 @@ func (p *Plugin) ListOrganizations(ctx context.Context, userID string) ([]*Organ
 	}
 	orgs, err := p.a.DB().FindMany(ctx, TableOrganization, storage.Query{Where: []storage.Where{{Field: "id", Op: storage.In, Value: ids}}})
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	byID := map[string]*Organization{}
 	for _, r := range orgs {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -78,18 +79,18 @@ type TeamOptions struct {
 // auth.New; its methods are safe for concurrent use once auth.New returned.
 type Plugin struct {
 	opts       Options
-	a          *auth.Auth
+	a          plugin.Host
 	statements Permissions
 	roles      map[string]Permissions
 	initErr    error
 }
 
 var (
-	_ auth.Plugin         = (*Plugin)(nil)
-	_ auth.Initializer    = (*Plugin)(nil)
-	_ auth.EndpointSource = (*Plugin)(nil)
-	_ auth.SchemaSource   = (*Plugin)(nil)
-	_ auth.DataSource     = (*Plugin)(nil)
+	_ auth.Plugin           = (*Plugin)(nil)
+	_ plugin.Initializer    = (*Plugin)(nil)
+	_ plugin.EndpointSource = (*Plugin)(nil)
+	_ plugin.SchemaSource   = (*Plugin)(nil)
+	_ plugin.DataSource     = (*Plugin)(nil)
 )
 
 // New returns the plugin. Configuration errors (an invalid AccessControl,
@@ -127,19 +128,19 @@ func New(opts Options) *Plugin {
 // ID implements auth.Plugin: "organization".
 func (p *Plugin) ID() string { return "organization" }
 
-// Init implements auth.Initializer.
-func (p *Plugin) Init(a *auth.Auth) error {
+// Init implements plugin.Initializer.
+func (p *Plugin) Init(a plugin.Host) error {
 	if p.initErr != nil {
 		return p.initErr
 	}
 	p.a = a
-	if a.Config().Mailer == nil {
+	if !a.Settings().Mail {
 		a.Logger().Warn("org: no Mailer configured; invitations are created but not emailed")
 	}
 	return nil
 }
 
-// Schema implements auth.SchemaSource: the organization, member and
+// Schema implements plugin.SchemaSource: the organization, member and
 // invitation tables (team and teamMember with teams), and the session's
 // activeOrganizationId (and activeTeamId).
 func (p *Plugin) Schema() storage.Schema { return p.schema() }
@@ -204,7 +205,7 @@ func apiErr(err error) error {
 	if errors.As(err, &ae) {
 		return ae
 	}
-	return auth.StorageError(err)
+	return plugin.StorageError(err)
 }
 
 // lockRow takes the row lock of a row (an UPDATE that changes nothing) so
@@ -267,7 +268,7 @@ func (p *Plugin) requireMember(ctx context.Context, db storage.Adapter, orgID, u
 	notMember error, perms Permissions, denied error) (*Member, error) {
 	m, err := findMember(ctx, db, orgID, userID)
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	if m == nil {
 		return nil, notMember
@@ -328,7 +329,7 @@ func withUsers(ctx context.Context, db storage.Adapter, ms []*Member) error {
 	for _, m := range ms {
 		ids = append(ids, m.UserID)
 	}
-	recs, err := db.FindMany(ctx, auth.TableUser, storage.Query{Where: []storage.Where{{Field: "id", Op: storage.In, Value: ids}}})
+	recs, err := db.FindMany(ctx, plugin.TableUser, storage.Query{Where: []storage.Where{{Field: "id", Op: storage.In, Value: ids}}})
 	if err != nil {
 		return err
 	}
@@ -392,7 +393,7 @@ func (p *Plugin) checkSlug(slug string) error {
 	if p.ValidSlug(slug) {
 		return nil
 	}
-	return auth.NewError(http.StatusBadRequest, CodeInvalidSlug,
+	return plugin.NewError(http.StatusBadRequest, CodeInvalidSlug,
 		fmt.Sprintf("Invalid slug: use %d to %d lower-case letters, digits and hyphens, starting and ending with a letter or digit",
 			p.opts.MinSlugLength, p.opts.MaxSlugLength))
 }
@@ -433,7 +434,7 @@ func setSessionField(ctx context.Context, db storage.Adapter, sessionID, field s
 	if value != nil {
 		v = *value
 	}
-	_, err := db.Update(ctx, auth.TableSession, storage.Record{field: v}, storage.W("id", sessionID))
+	_, err := db.Update(ctx, plugin.TableSession, storage.Record{field: v}, storage.W("id", sessionID))
 	return err
 }
 
@@ -458,7 +459,7 @@ func mirror(sd *auth.SessionData, field string, value *string) {
 // sd.
 func (p *Plugin) clearSessionField(ctx context.Context, sd *auth.SessionData, field string) error {
 	if err := setSessionField(ctx, p.a.DB(), sessionIDOf(sd), field, nil); err != nil {
-		return auth.StorageError(err)
+		return plugin.StorageError(err)
 	}
 	mirror(sd, field, nil)
 	return nil
@@ -469,7 +470,7 @@ func (p *Plugin) clearSessionField(ctx context.Context, sd *auth.SessionData, fi
 // team, or at one their user left).
 func (p *Plugin) clearActive(ctx context.Context, db storage.Adapter, field, value string, where ...storage.Where) error {
 	w := append([]storage.Where{storage.W(field, value)}, where...)
-	_, err := db.Update(ctx, auth.TableSession, storage.Record{field: nil}, w...)
+	_, err := db.Update(ctx, plugin.TableSession, storage.Record{field: nil}, w...)
 	return err
 }
 

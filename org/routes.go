@@ -8,67 +8,68 @@ import (
 	"strings"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
-// Endpoints implements auth.EndpointSource: Better Auth's organization
+// Endpoints implements plugin.EndpointSource: Better Auth's organization
 // routes, with its methods (see the package documentation for the list).
 // Each handler reads and checks the request, calls the Plugin method of
 // its route with the request's session, and writes the result.
-func (p *Plugin) Endpoints() []auth.Endpoint {
-	str := func(n string) auth.Param { return auth.Param{Name: n, Kind: auth.KindString} }
-	opt := func(n string, k auth.Kind) auth.Param { return auth.Param{Name: n, Kind: k, Optional: true} }
-	S, R := auth.KindString, auth.SessionRequired
-	eps := []auth.Endpoint{
+func (p *Plugin) Endpoints() []plugin.Endpoint {
+	str := func(n string) plugin.Param { return plugin.Param{Name: n, Kind: plugin.KindString} }
+	opt := func(n string, k plugin.Kind) plugin.Param { return plugin.Param{Name: n, Kind: k, Optional: true} }
+	S, R := plugin.KindString, plugin.SessionRequired
+	eps := []plugin.Endpoint{
 		{Method: "POST", Path: "/organization/create", Auth: R, Handler: p.handleCreate,
-			Body: []auth.Param{str("name"), str("slug"), opt("userId", S), opt("logo", S), opt("metadata", auth.KindObject),
-				opt("keepCurrentActiveOrganization", auth.KindBool)}},
-		{Method: "POST", Path: "/organization/check-slug", Auth: R, Handler: p.handleCheckSlug, Body: []auth.Param{str("slug")}},
+			Body: []plugin.Param{str("name"), str("slug"), opt("userId", S), opt("logo", S), opt("metadata", plugin.KindObject),
+				opt("keepCurrentActiveOrganization", plugin.KindBool)}},
+		{Method: "POST", Path: "/organization/check-slug", Auth: R, Handler: p.handleCheckSlug, Body: []plugin.Param{str("slug")}},
 		{Method: "POST", Path: "/organization/update", Auth: R, Handler: p.handleUpdate,
-			Body: []auth.Param{{Name: "data", Kind: auth.KindObject}, opt("organizationId", S)}},
-		{Method: "POST", Path: "/organization/delete", Auth: R, Handler: p.handleDelete, Body: []auth.Param{str("organizationId")}},
+			Body: []plugin.Param{{Name: "data", Kind: plugin.KindObject}, opt("organizationId", S)}},
+		{Method: "POST", Path: "/organization/delete", Auth: R, Handler: p.handleDelete, Body: []plugin.Param{str("organizationId")}},
 		{Method: "POST", Path: "/organization/set-active", Auth: R, Handler: p.handleSetActive,
-			Body: []auth.Param{opt("organizationId", S), opt("organizationSlug", S)}},
+			Body: []plugin.Param{opt("organizationId", S), opt("organizationSlug", S)}},
 		{Method: "GET", Path: "/organization/get-organization", Auth: R, Handler: p.handleGetOrganization},
 		{Method: "GET", Path: "/organization/get-full-organization", Auth: R, Handler: p.handleGetFull},
 		{Method: "GET", Path: "/organization/list", Auth: R, Handler: p.handleList},
 		{Method: "POST", Path: "/organization/invite-member", Auth: R, Handler: p.handleInvite,
-			Body: []auth.Param{str("email"), {Name: "role", Kind: auth.KindAny}, opt("organizationId", S),
-				opt("resend", auth.KindBool), opt("teamId", auth.KindAny)}},
-		{Method: "POST", Path: "/organization/cancel-invitation", Auth: R, Handler: p.handleCancelInvitation, Body: []auth.Param{str("invitationId")}},
-		{Method: "POST", Path: "/organization/accept-invitation", Auth: R, Handler: p.handleAcceptInvitation, Body: []auth.Param{str("invitationId")}},
-		{Method: "POST", Path: "/organization/reject-invitation", Auth: R, Handler: p.handleRejectInvitation, Body: []auth.Param{str("invitationId")}},
+			Body: []plugin.Param{str("email"), {Name: "role", Kind: plugin.KindAny}, opt("organizationId", S),
+				opt("resend", plugin.KindBool), opt("teamId", plugin.KindAny)}},
+		{Method: "POST", Path: "/organization/cancel-invitation", Auth: R, Handler: p.handleCancelInvitation, Body: []plugin.Param{str("invitationId")}},
+		{Method: "POST", Path: "/organization/accept-invitation", Auth: R, Handler: p.handleAcceptInvitation, Body: []plugin.Param{str("invitationId")}},
+		{Method: "POST", Path: "/organization/reject-invitation", Auth: R, Handler: p.handleRejectInvitation, Body: []plugin.Param{str("invitationId")}},
 		{Method: "GET", Path: "/organization/get-invitation", Auth: R, Handler: p.handleGetInvitation},
 		{Method: "GET", Path: "/organization/list-invitations", Auth: R, Handler: p.handleListInvitations},
-		{Method: "GET", Path: "/organization/list-user-invitations", Auth: auth.SessionOptional, Handler: p.handleListUserInvitations},
+		{Method: "GET", Path: "/organization/list-user-invitations", Auth: plugin.SessionOptional, Handler: p.handleListUserInvitations},
 		{Method: "POST", Path: "/organization/remove-member", Auth: R, Handler: p.handleRemoveMember,
-			Body: []auth.Param{str("memberIdOrEmail"), opt("organizationId", S)}},
+			Body: []plugin.Param{str("memberIdOrEmail"), opt("organizationId", S)}},
 		{Method: "POST", Path: "/organization/update-member-role", Auth: R, Handler: p.handleUpdateMemberRole,
-			Body: []auth.Param{{Name: "role", Kind: auth.KindAny}, str("memberId"), opt("organizationId", S)}},
+			Body: []plugin.Param{{Name: "role", Kind: plugin.KindAny}, str("memberId"), opt("organizationId", S)}},
 		{Method: "GET", Path: "/organization/get-active-member", Auth: R, Handler: p.handleGetActiveMember},
 		{Method: "GET", Path: "/organization/get-active-member-role", Auth: R, Handler: p.handleGetActiveMemberRole},
 		{Method: "GET", Path: "/organization/list-members", Auth: R, Handler: p.handleListMembers},
-		{Method: "POST", Path: "/organization/leave", Auth: R, Handler: p.handleLeave, Body: []auth.Param{str("organizationId")}},
+		{Method: "POST", Path: "/organization/leave", Auth: R, Handler: p.handleLeave, Body: []plugin.Param{str("organizationId")}},
 		{Method: "POST", Path: "/organization/has-permission", Auth: R, Handler: p.handleHasPermission,
-			Body: []auth.Param{opt("organizationId", S), opt("permissions", auth.KindObject), opt("permission", auth.KindObject)}},
+			Body: []plugin.Param{opt("organizationId", S), opt("permissions", plugin.KindObject), opt("permission", plugin.KindObject)}},
 	}
 	if p.opts.Teams.Enabled {
 		eps = append(eps,
-			auth.Endpoint{Method: "POST", Path: "/organization/create-team", Auth: R, Handler: p.handleCreateTeam,
-				Body: []auth.Param{str("name"), opt("organizationId", S)}},
-			auth.Endpoint{Method: "POST", Path: "/organization/remove-team", Auth: R, Handler: p.handleRemoveTeam,
-				Body: []auth.Param{str("teamId"), opt("organizationId", S)}},
-			auth.Endpoint{Method: "POST", Path: "/organization/update-team", Auth: R, Handler: p.handleUpdateTeam,
-				Body: []auth.Param{str("teamId"), {Name: "data", Kind: auth.KindObject}}},
-			auth.Endpoint{Method: "GET", Path: "/organization/list-teams", Auth: R, Handler: p.handleListTeams},
-			auth.Endpoint{Method: "POST", Path: "/organization/set-active-team", Auth: R, Handler: p.handleSetActiveTeam,
-				Body: []auth.Param{opt("teamId", S)}},
-			auth.Endpoint{Method: "GET", Path: "/organization/list-user-teams", Auth: R, Handler: p.handleListUserTeams},
-			auth.Endpoint{Method: "GET", Path: "/organization/list-team-members", Auth: R, Handler: p.handleListTeamMembers},
-			auth.Endpoint{Method: "POST", Path: "/organization/add-team-member", Auth: R, Handler: p.handleAddTeamMember,
-				Body: []auth.Param{str("teamId"), str("userId"), opt("organizationId", S)}},
-			auth.Endpoint{Method: "POST", Path: "/organization/remove-team-member", Auth: R, Handler: p.handleRemoveTeamMember,
-				Body: []auth.Param{str("teamId"), str("userId"), opt("organizationId", S)}},
+			plugin.Endpoint{Method: "POST", Path: "/organization/create-team", Auth: R, Handler: p.handleCreateTeam,
+				Body: []plugin.Param{str("name"), opt("organizationId", S)}},
+			plugin.Endpoint{Method: "POST", Path: "/organization/remove-team", Auth: R, Handler: p.handleRemoveTeam,
+				Body: []plugin.Param{str("teamId"), opt("organizationId", S)}},
+			plugin.Endpoint{Method: "POST", Path: "/organization/update-team", Auth: R, Handler: p.handleUpdateTeam,
+				Body: []plugin.Param{str("teamId"), {Name: "data", Kind: plugin.KindObject}}},
+			plugin.Endpoint{Method: "GET", Path: "/organization/list-teams", Auth: R, Handler: p.handleListTeams},
+			plugin.Endpoint{Method: "POST", Path: "/organization/set-active-team", Auth: R, Handler: p.handleSetActiveTeam,
+				Body: []plugin.Param{opt("teamId", S)}},
+			plugin.Endpoint{Method: "GET", Path: "/organization/list-user-teams", Auth: R, Handler: p.handleListUserTeams},
+			plugin.Endpoint{Method: "GET", Path: "/organization/list-team-members", Auth: R, Handler: p.handleListTeamMembers},
+			plugin.Endpoint{Method: "POST", Path: "/organization/add-team-member", Auth: R, Handler: p.handleAddTeamMember,
+				Body: []plugin.Param{str("teamId"), str("userId"), opt("organizationId", S)}},
+			plugin.Endpoint{Method: "POST", Path: "/organization/remove-team-member", Auth: R, Handler: p.handleRemoveTeamMember,
+				Body: []plugin.Param{str("teamId"), str("userId"), opt("organizationId", S)}},
 		)
 	}
 	return eps
@@ -93,9 +94,9 @@ func actives(sd *auth.SessionData) [2]string {
 // does, when the session cookie cache is on and either force is set or
 // the session's active organization or team is no longer before, so that
 // the cache shows the change.
-func reissue(c *auth.Context, before [2]string, force bool) {
+func reissue(c *plugin.Context, before [2]string, force bool) {
 	sd := c.Session()
-	if sd == nil || !c.Auth().Config().Session.CookieCache.Enabled {
+	if sd == nil || !c.Host().Settings().CookieCache {
 		return
 	}
 	if force || actives(sd) != before {
@@ -104,18 +105,18 @@ func reissue(c *auth.Context, before [2]string, force bool) {
 }
 
 // rolesParam reads a string-or-array role parameter.
-func rolesParam(c *auth.Context, name string) ([]string, error) {
+func rolesParam(c *plugin.Context, name string) ([]string, error) {
 	v := c.Body()[name]
 	roles, ok := roleInput(v)
 	if !ok {
-		return nil, validation("[body." + name + "] Invalid input: expected string | array, received " + auth.JSONKind(v))
+		return nil, validation("[body." + name + "] Invalid input: expected string | array, received " + plugin.JSONKind(v))
 	}
 	return roles, nil
 }
 
 // ---- organizations
 
-func (p *Plugin) handleCreate(c *auth.Context) (any, error) {
+func (p *Plugin) handleCreate(c *plugin.Context) (any, error) {
 	sd := c.Session()
 	meta, _ := c.Body()["metadata"].(map[string]any)
 	in := CreateOrganizationInput{Name: c.String("name"), Slug: c.String("slug"), Metadata: meta,
@@ -132,14 +133,14 @@ func (p *Plugin) handleCreate(c *auth.Context) (any, error) {
 	return createdOrganization{o, m}, nil
 }
 
-func (p *Plugin) handleCheckSlug(c *auth.Context) (any, error) {
+func (p *Plugin) handleCheckSlug(c *plugin.Context) (any, error) {
 	if err := p.CheckOrganizationSlug(c.Context(), c.String("slug")); err != nil {
 		return nil, err
 	}
 	return map[string]bool{"status": true}, nil
 }
 
-func (p *Plugin) handleUpdate(c *auth.Context) (any, error) {
+func (p *Plugin) handleUpdate(c *plugin.Context) (any, error) {
 	in := UpdateOrganizationInput{OrganizationID: c.String("organizationId")}
 	data, _ := c.Body()["data"].(map[string]any)
 	for _, k := range []string{"name", "slug"} {
@@ -149,7 +150,7 @@ func (p *Plugin) handleUpdate(c *auth.Context) (any, error) {
 		}
 		s, isStr := v.(string)
 		if !isStr {
-			return nil, validation("[body.data." + k + "] Invalid input: expected string, received " + auth.JSONKind(v))
+			return nil, validation("[body.data." + k + "] Invalid input: expected string, received " + plugin.JSONKind(v))
 		}
 		if s == "" {
 			return nil, validation("[body.data." + k + "] Too small: expected string to have >=1 characters")
@@ -167,24 +168,24 @@ func (p *Plugin) handleUpdate(c *auth.Context) (any, error) {
 		case string:
 			in.Logo = &x
 		default:
-			return nil, validation("[body.data.logo] Invalid input: expected string, received " + auth.JSONKind(v))
+			return nil, validation("[body.data.logo] Invalid input: expected string, received " + plugin.JSONKind(v))
 		}
 	}
 	if v, ok := data["metadata"]; ok && v != nil {
 		m, isObj := v.(map[string]any)
 		if !isObj {
-			return nil, validation("[body.data.metadata] Invalid input: expected record, received " + auth.JSONKind(v))
+			return nil, validation("[body.data.metadata] Invalid input: expected record, received " + plugin.JSONKind(v))
 		}
 		in.Metadata = m
 	}
 	return result(p.UpdateOrganization(c.Context(), c.Session(), in))
 }
 
-func (p *Plugin) handleDelete(c *auth.Context) (any, error) {
+func (p *Plugin) handleDelete(c *plugin.Context) (any, error) {
 	return result(p.DeleteOrganization(c.Context(), c.Session(), c.String("organizationId")))
 }
 
-func (p *Plugin) handleSetActive(c *auth.Context) (any, error) {
+func (p *Plugin) handleSetActive(c *plugin.Context) (any, error) {
 	sd := c.Session()
 	raw, present := c.Body()["organizationId"]
 	before := actives(sd)
@@ -196,7 +197,7 @@ func (p *Plugin) handleSetActive(c *auth.Context) (any, error) {
 	return result(o, err)
 }
 
-func (p *Plugin) handleGetOrganization(c *auth.Context) (any, error) {
+func (p *Plugin) handleGetOrganization(c *plugin.Context) (any, error) {
 	sd := c.Session()
 	before := actives(sd)
 	o, err := p.GetOrganization(c.Context(), sd, GetOrganizationInput{
@@ -205,7 +206,7 @@ func (p *Plugin) handleGetOrganization(c *auth.Context) (any, error) {
 	return result(o, err)
 }
 
-func (p *Plugin) handleGetFull(c *auth.Context) (any, error) {
+func (p *Plugin) handleGetFull(c *plugin.Context) (any, error) {
 	in := GetFullOrganizationInput{OrganizationID: c.Query("organizationId"), OrganizationSlug: c.Query("organizationSlug")}
 	if s := c.Query("membersLimit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -221,13 +222,13 @@ func (p *Plugin) handleGetFull(c *auth.Context) (any, error) {
 	return result(full, err)
 }
 
-func (p *Plugin) handleList(c *auth.Context) (any, error) {
+func (p *Plugin) handleList(c *plugin.Context) (any, error) {
 	return p.ListOrganizations(c.Context(), c.Session().User.ID)
 }
 
 // ---- invitations
 
-func (p *Plugin) handleInvite(c *auth.Context) (any, error) {
+func (p *Plugin) handleInvite(c *plugin.Context) (any, error) {
 	roles, err := rolesParam(c, "role")
 	if err != nil {
 		return nil, err
@@ -243,12 +244,12 @@ func (p *Plugin) handleInvite(c *auth.Context) (any, error) {
 		for _, e := range v {
 			s, ok := e.(string)
 			if !ok {
-				return nil, validation("[body.teamId] Invalid input: expected string, received " + auth.JSONKind(e))
+				return nil, validation("[body.teamId] Invalid input: expected string, received " + plugin.JSONKind(e))
 			}
 			teamIDs = append(teamIDs, s)
 		}
 	default:
-		return nil, validation("[body.teamId] Invalid input: expected string | array, received " + auth.JSONKind(v))
+		return nil, validation("[body.teamId] Invalid input: expected string | array, received " + plugin.JSONKind(v))
 	}
 	return result(p.InviteMember(c.Context(), c.Session(), InviteMemberInput{
 		OrganizationID: c.String("organizationId"), Email: c.String("email"), Roles: roles,
@@ -256,7 +257,7 @@ func (p *Plugin) handleInvite(c *auth.Context) (any, error) {
 	}))
 }
 
-func (p *Plugin) handleAcceptInvitation(c *auth.Context) (any, error) {
+func (p *Plugin) handleAcceptInvitation(c *plugin.Context) (any, error) {
 	sd := c.Session()
 	before := actives(sd)
 	inv, m, err := p.AcceptInvitation(c.Context(), sd, c.String("invitationId"))
@@ -267,7 +268,7 @@ func (p *Plugin) handleAcceptInvitation(c *auth.Context) (any, error) {
 	return map[string]any{"invitation": inv, "member": m}, nil
 }
 
-func (p *Plugin) handleRejectInvitation(c *auth.Context) (any, error) {
+func (p *Plugin) handleRejectInvitation(c *plugin.Context) (any, error) {
 	inv, err := p.RejectInvitation(c.Context(), c.Session(), c.String("invitationId"))
 	if err != nil {
 		return nil, err
@@ -275,22 +276,22 @@ func (p *Plugin) handleRejectInvitation(c *auth.Context) (any, error) {
 	return map[string]any{"invitation": inv, "member": nil}, nil
 }
 
-func (p *Plugin) handleCancelInvitation(c *auth.Context) (any, error) {
+func (p *Plugin) handleCancelInvitation(c *plugin.Context) (any, error) {
 	return result(p.CancelInvitation(c.Context(), c.Session(), c.String("invitationId")))
 }
 
-func (p *Plugin) handleGetInvitation(c *auth.Context) (any, error) {
+func (p *Plugin) handleGetInvitation(c *plugin.Context) (any, error) {
 	if !c.Request().URL.Query().Has("id") {
 		return nil, validation("[query.id] Invalid input: expected string, received undefined")
 	}
 	return result(p.GetInvitation(c.Context(), c.Session(), c.Query("id")))
 }
 
-func (p *Plugin) handleListInvitations(c *auth.Context) (any, error) {
+func (p *Plugin) handleListInvitations(c *plugin.Context) (any, error) {
 	return p.ListInvitations(c.Context(), c.Session(), c.Query("organizationId"))
 }
 
-func (p *Plugin) handleListUserInvitations(c *auth.Context) (any, error) {
+func (p *Plugin) handleListUserInvitations(c *plugin.Context) (any, error) {
 	if c.Query("email") != "" {
 		return nil, messageOnly(http.StatusBadRequest, "User email cannot be passed for client side API calls.")
 	}
@@ -299,7 +300,7 @@ func (p *Plugin) handleListUserInvitations(c *auth.Context) (any, error) {
 
 // ---- members
 
-func (p *Plugin) handleRemoveMember(c *auth.Context) (any, error) {
+func (p *Plugin) handleRemoveMember(c *plugin.Context) (any, error) {
 	m, err := p.RemoveMember(c.Context(), c.Session(), RemoveMemberInput{
 		OrganizationID: c.String("organizationId"), MemberIDOrEmail: c.String("memberIdOrEmail")})
 	if err != nil {
@@ -308,7 +309,7 @@ func (p *Plugin) handleRemoveMember(c *auth.Context) (any, error) {
 	return map[string]any{"member": m}, nil
 }
 
-func (p *Plugin) handleUpdateMemberRole(c *auth.Context) (any, error) {
+func (p *Plugin) handleUpdateMemberRole(c *plugin.Context) (any, error) {
 	roles, err := rolesParam(c, "role")
 	if err != nil {
 		return nil, err
@@ -317,11 +318,11 @@ func (p *Plugin) handleUpdateMemberRole(c *auth.Context) (any, error) {
 		OrganizationID: c.String("organizationId"), MemberID: c.String("memberId"), Roles: roles}))
 }
 
-func (p *Plugin) handleGetActiveMember(c *auth.Context) (any, error) {
+func (p *Plugin) handleGetActiveMember(c *plugin.Context) (any, error) {
 	return result(p.GetActiveMember(c.Context(), c.Session()))
 }
 
-func (p *Plugin) handleGetActiveMemberRole(c *auth.Context) (any, error) {
+func (p *Plugin) handleGetActiveMemberRole(c *plugin.Context) (any, error) {
 	role, err := p.GetActiveMemberRole(c.Context(), c.Session(), GetActiveMemberRoleInput{
 		UserID: c.Query("userId"), OrganizationID: c.Query("organizationId"), OrganizationSlug: c.Query("organizationSlug")})
 	if err != nil {
@@ -330,7 +331,7 @@ func (p *Plugin) handleGetActiveMemberRole(c *auth.Context) (any, error) {
 	return map[string]string{"role": role}, nil
 }
 
-func (p *Plugin) handleListMembers(c *auth.Context) (any, error) {
+func (p *Plugin) handleListMembers(c *plugin.Context) (any, error) {
 	in, err := parseListMembers(c.Request().URL.Query())
 	if err != nil {
 		return nil, err
@@ -390,11 +391,11 @@ func parseListMembers(q url.Values) (ListMembersInput, error) {
 	return in, nil
 }
 
-func (p *Plugin) handleLeave(c *auth.Context) (any, error) {
+func (p *Plugin) handleLeave(c *plugin.Context) (any, error) {
 	return result(p.LeaveOrganization(c.Context(), c.Session(), c.String("organizationId")))
 }
 
-func (p *Plugin) handleHasPermission(c *auth.Context) (any, error) {
+func (p *Plugin) handleHasPermission(c *plugin.Context) (any, error) {
 	body := c.Body()
 	_, hasNew := body["permissions"]
 	_, hasOld := body["permission"]
@@ -410,12 +411,12 @@ func (p *Plugin) handleHasPermission(c *auth.Context) (any, error) {
 	for _, res := range sortedKeys(obj) {
 		arr, ok := obj[res].([]any)
 		if !ok {
-			return nil, validation("[body." + key + "." + res + "] Invalid input: expected array, received " + auth.JSONKind(obj[res]))
+			return nil, validation("[body." + key + "." + res + "] Invalid input: expected array, received " + plugin.JSONKind(obj[res]))
 		}
 		for _, a := range arr {
 			s, ok := a.(string)
 			if !ok {
-				return nil, validation("[body." + key + "." + res + "] Invalid input: expected string, received " + auth.JSONKind(a))
+				return nil, validation("[body." + key + "." + res + "] Invalid input: expected string, received " + plugin.JSONKind(a))
 			}
 			perms[res] = append(perms[res], s)
 		}
@@ -441,12 +442,12 @@ func sortedKeys(m map[string]any) []string {
 
 // ---- teams
 
-func (p *Plugin) handleCreateTeam(c *auth.Context) (any, error) {
+func (p *Plugin) handleCreateTeam(c *plugin.Context) (any, error) {
 	return result(p.CreateTeam(c.Context(), c.Session(), CreateTeamInput{
 		OrganizationID: c.String("organizationId"), Name: c.String("name")}))
 }
 
-func (p *Plugin) handleRemoveTeam(c *auth.Context) (any, error) {
+func (p *Plugin) handleRemoveTeam(c *plugin.Context) (any, error) {
 	err := p.RemoveTeam(c.Context(), c.Session(), RemoveTeamInput{OrganizationID: c.String("organizationId"), TeamID: c.String("teamId")})
 	if err != nil {
 		return nil, err
@@ -454,13 +455,13 @@ func (p *Plugin) handleRemoveTeam(c *auth.Context) (any, error) {
 	return map[string]string{"message": "Team removed successfully."}, nil
 }
 
-func (p *Plugin) handleUpdateTeam(c *auth.Context) (any, error) {
+func (p *Plugin) handleUpdateTeam(c *plugin.Context) (any, error) {
 	data, _ := c.Body()["data"].(map[string]any)
 	in := UpdateTeamInput{TeamID: c.String("teamId")}
 	if v, ok := data["name"]; ok && v != nil {
 		s, isStr := v.(string)
 		if !isStr {
-			return nil, validation("[body.data.name] Invalid input: expected string, received " + auth.JSONKind(v))
+			return nil, validation("[body.data.name] Invalid input: expected string, received " + plugin.JSONKind(v))
 		}
 		if s == "" {
 			return nil, validation("[body.data.name] Too small: expected string to have >=1 characters")
@@ -471,11 +472,11 @@ func (p *Plugin) handleUpdateTeam(c *auth.Context) (any, error) {
 	return result(p.UpdateTeam(c.Context(), c.Session(), in))
 }
 
-func (p *Plugin) handleListTeams(c *auth.Context) (any, error) {
+func (p *Plugin) handleListTeams(c *plugin.Context) (any, error) {
 	return p.ListTeams(c.Context(), c.Session(), c.Query("organizationId"))
 }
 
-func (p *Plugin) handleSetActiveTeam(c *auth.Context) (any, error) {
+func (p *Plugin) handleSetActiveTeam(c *plugin.Context) (any, error) {
 	sd := c.Session()
 	raw, present := c.Body()["teamId"]
 	before := actives(sd)
@@ -484,25 +485,25 @@ func (p *Plugin) handleSetActiveTeam(c *auth.Context) (any, error) {
 	return result(t, err)
 }
 
-func (p *Plugin) handleListUserTeams(c *auth.Context) (any, error) {
+func (p *Plugin) handleListUserTeams(c *plugin.Context) (any, error) {
 	return p.ListUserTeams(c.Context(), c.Session(), ListUserTeamsInput{UserID: c.Query("userId"), OrganizationID: c.Query("organizationId")})
 }
 
-func (p *Plugin) handleListTeamMembers(c *auth.Context) (any, error) {
+func (p *Plugin) handleListTeamMembers(c *plugin.Context) (any, error) {
 	return p.ListTeamMembers(c.Context(), c.Session(), c.Query("teamId"))
 }
 
-func (p *Plugin) handleAddTeamMember(c *auth.Context) (any, error) {
+func (p *Plugin) handleAddTeamMember(c *plugin.Context) (any, error) {
 	return result(p.AddTeamMember(c.Context(), c.Session(), teamMemberInput(c)))
 }
 
-func (p *Plugin) handleRemoveTeamMember(c *auth.Context) (any, error) {
+func (p *Plugin) handleRemoveTeamMember(c *plugin.Context) (any, error) {
 	if err := p.RemoveTeamMember(c.Context(), c.Session(), teamMemberInput(c)); err != nil {
 		return nil, err
 	}
 	return map[string]string{"message": "Team member removed successfully."}, nil
 }
 
-func teamMemberInput(c *auth.Context) TeamMemberInput {
+func teamMemberInput(c *plugin.Context) TeamMemberInput {
 	return TeamMemberInput{OrganizationID: c.String("organizationId"), TeamID: c.String("teamId"), UserID: c.String("userId")}
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -48,7 +48,7 @@ func TestParseListMembers(t *testing.T) {
 		}
 		got, err := parseListMembers(q)
 		if tc.err != "" {
-			ae := auth.AsError(err)
+			ae := plugin.AsError(err)
 			if err == nil || ae.Code != "VALIDATION_ERROR" || ae.Message != tc.err {
 				t.Errorf("%q: error %v, want %q", tc.query, err, tc.err)
 			}

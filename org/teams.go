@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -85,7 +86,7 @@ func (p *Plugin) joinTeam(ctx context.Context, tx storage.Adapter, teamID, userI
 			return nil, forbidden(CodeTeamMemberLimitReached)
 		}
 	}
-	tm := &TeamMember{ID: auth.NewID(), TeamID: teamID, UserID: userID, CreatedAt: p.a.Now()}
+	tm := &TeamMember{ID: plugin.NewID(), TeamID: teamID, UserID: userID, CreatedAt: p.a.Now()}
 	err := tx.Create(ctx, TableTeamMember, storage.Record{"id": tm.ID, "teamId": teamID, "userId": userID,
 		"membershipKey": key, "createdAt": tm.CreatedAt})
 	if errors.Is(err, storage.ErrConflict) { // added concurrently
@@ -128,7 +129,7 @@ func (p *Plugin) CreateTeam(ctx context.Context, sd *auth.SessionData, in Create
 		return nil, badRequest(CodeNoActiveOrganization)
 	}
 	now := p.a.Now()
-	t := &Team{ID: auth.NewID(), Name: in.Name, OrganizationID: orgID, CreatedAt: now, UpdatedAt: &now}
+	t := &Team{ID: plugin.NewID(), Name: in.Name, OrganizationID: orgID, CreatedAt: now, UpdatedAt: &now}
 	err = p.tx(ctx, func(tx storage.Adapter) error {
 		_, err := p.lockMember(ctx, tx, orgID, u.ID, forbidden(CodeNotAllowedToInvite), // Better Auth's code here
 			Permissions{"team": {"create"}}, forbidden(CodeNotAllowedToCreateTeams))
@@ -306,7 +307,7 @@ func (p *Plugin) ListTeams(ctx context.Context, sd *auth.SessionData, orgID stri
 	}
 	ts, err := listTeams(ctx, p.a.DB(), orgID)
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	return nonNil(ts), nil
 }
@@ -474,7 +475,7 @@ func (p *Plugin) ListTeamMembers(ctx context.Context, sd *auth.SessionData, team
 	}
 	m, err := findOne(ctx, db, TableTeamMember, storage.W("teamId", teamID), storage.W("userId", u.ID))
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	if m == nil {
 		return nil, badRequest(CodeUserNotTeamMember)
@@ -482,7 +483,7 @@ func (p *Plugin) ListTeamMembers(ctx context.Context, sd *auth.SessionData, team
 	recs, err := db.FindMany(ctx, TableTeamMember, storage.Query{Where: []storage.Where{storage.W("teamId", teamID)},
 		Sort: []storage.Sort{{Field: "createdAt"}}})
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	out := make([]*TeamMember, len(recs))
 	for i, r := range recs {

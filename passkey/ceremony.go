@@ -15,6 +15,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -214,7 +215,7 @@ func (p *Plugin) RegistrationOptions(ctx context.Context, u *auth.User, in Regis
 	switch in.AuthenticatorAttachment {
 	case "", "platform", "cross-platform":
 	default:
-		return nil, "", auth.ErrValidation.WithMessage(`[query.authenticatorAttachment] Invalid option: expected one of "platform"|"cross-platform"`)
+		return nil, "", plugin.ErrValidation.WithMessage(`[query.authenticatorAttachment] Invalid option: expected one of "platform"|"cross-platform"`)
 	}
 	existing, err := p.ListPasskeys(ctx, u.ID)
 	if err != nil {
@@ -233,7 +234,7 @@ func (p *Plugin) RegistrationOptions(ctx context.Context, u *auth.User, in Regis
 		webauthn.WithCredentialParameters(pubKeyCredParams),
 		webauthn.WithConveyancePreference(protocol.PreferNoAttestation))
 	if err != nil {
-		return nil, "", auth.ErrInternal.With(err)
+		return nil, "", plugin.ErrInternal.With(err)
 	}
 	sel := SelectionCriteria{ResidentKey: "preferred", UserVerification: "preferred"}
 	o := p.opts.AuthenticatorSelection
@@ -290,7 +291,7 @@ func (p *Plugin) AuthenticationOptions(ctx context.Context, u *auth.User) (*Requ
 	uv := p.userVerification()
 	assertion, _, err := p.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.UserVerificationRequirement(uv)))
 	if err != nil {
-		return nil, "", auth.ErrInternal.With(err)
+		return nil, "", plugin.ErrInternal.With(err)
 	}
 	opts := &RequestOptions{
 		RPID:             p.rpID,
@@ -309,7 +310,7 @@ func (p *Plugin) AuthenticationOptions(ctx context.Context, u *auth.User) (*Requ
 }
 
 func (p *Plugin) storeChallenge(ctx context.Context, value []byte) (string, error) {
-	id := auth.RandomString(32, "")
+	id := plugin.RandomString(32, "")
 	if err := p.a.CreateVerification(ctx, id, string(value), ChallengeMaxAge); err != nil {
 		return "", err
 	}
@@ -323,7 +324,7 @@ func (p *Plugin) consumeChallenge(ctx context.Context, id, ceremony string) (*st
 		return nil, ErrChallengeNotFound
 	}
 	v, err := p.a.ConsumeVerification(ctx, id)
-	if errors.Is(err, auth.ErrVerificationNotFound) {
+	if errors.Is(err, plugin.ErrVerificationNotFound) {
 		return nil, ErrChallengeNotFound
 	}
 	if err != nil {
@@ -377,7 +378,7 @@ func (p *Plugin) VerifyRegistration(ctx context.Context, challengeID string, u *
 	db := p.a.DB()
 	n, err := db.Count(ctx, TablePasskey, storage.W("credentialID", credID))
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	if n > 0 {
 		return nil, fail(ErrCredentialExists)
@@ -390,7 +391,7 @@ func (p *Plugin) VerifyRegistration(ctx context.Context, challengeID string, u *
 		device = DeviceTypeMulti
 	}
 	k := &Passkey{
-		ID: auth.NewID(), PublicKey: base64.StdEncoding.EncodeToString(cred.PublicKey), UserID: u.ID,
+		ID: plugin.NewID(), PublicKey: base64.StdEncoding.EncodeToString(cred.PublicKey), UserID: u.ID,
 		CredentialID: credID, Counter: int64(cred.Authenticator.SignCount), DeviceType: device,
 		BackedUp: cred.Flags.BackupState, Transports: &transports, CreatedAt: &now, AAGUID: &aaguid,
 	}
@@ -398,7 +399,7 @@ func (p *Plugin) VerifyRegistration(ctx context.Context, challengeID string, u *
 		k.Name = &name
 	}
 	if err := db.Create(ctx, TablePasskey, k.record()); err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	return k, nil
 }
@@ -427,8 +428,8 @@ func decodeBase64(s string) ([]byte, error) {
 // the assertion response (the JSON the browser's get() produced, as
 // SimpleWebAuthn's startAuthentication returns it), updates the stored
 // counter and backup state, and creates a session for the passkey's owner
-// under auth.WithSignIn(ctx, "passkey"). A plugin that interrupts the
-// sign-in (a second factor) makes it return that *auth.Interruption
+// under plugin.WithSignIn(ctx, "passkey"). A plugin that interrupts the
+// sign-in (a second factor) makes it return that *plugin.Interruption
 // unchanged.
 func (p *Plugin) VerifyAuthentication(ctx context.Context, challengeID string, response []byte) (*auth.AuthResult, *Passkey, error) {
 	ch, err := p.consumeChallenge(ctx, challengeID, ceremonyAuthentication)
@@ -445,7 +446,7 @@ func (p *Plugin) VerifyAuthentication(ctx context.Context, challengeID string, r
 	db := p.a.DB()
 	recs, err := db.FindMany(ctx, TablePasskey, storage.Query{Where: []storage.Where{storage.W("credentialID", credID)}, Limit: 2})
 	if err != nil {
-		return nil, nil, auth.StorageError(err)
+		return nil, nil, plugin.StorageError(err)
 	}
 	if len(recs) == 0 {
 		return nil, nil, ErrPasskeyNotFound
@@ -523,7 +524,7 @@ func (p *Plugin) VerifyAuthentication(ctx context.Context, challengeID string, r
 	}
 	n, err := db.Update(ctx, TablePasskey, storage.Record{"counter": newCounter, "backedUp": backedUp}, where...)
 	if err != nil {
-		return nil, nil, auth.StorageError(err)
+		return nil, nil, plugin.StorageError(err)
 	}
 	if n == 0 {
 		if newCounter > 0 {
@@ -534,7 +535,7 @@ func (p *Plugin) VerifyAuthentication(ctx context.Context, challengeID string, r
 		return nil, nil, ErrPasskeyNotFound
 	}
 	k.Counter, k.BackedUp = newCounter, backedUp
-	res, err := p.a.CreateSession(auth.WithSignIn(ctx, "passkey"), u, true)
+	res, err := p.a.CreateSession(plugin.WithSignIn(ctx, "passkey"), u, true)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -67,7 +67,7 @@
 // whose non-zero signature counter does not exceed the stored one (a
 // cloned authenticator). The counter and backup state are then updated
 // with a compare-and-set, and a session is created with auth.CreateSession
-// under auth.WithSignIn(ctx, "passkey"), so a second-factor plugin can
+// under plugin.WithSignIn(ctx, "passkey"), so a second-factor plugin can
 // interrupt the sign-in as it does for a password.
 //
 // The WebAuthn user handle of a user is derived from the user ID (32
@@ -101,7 +101,7 @@
 //
 // The "passkey" table has Better Auth's columns (id, name, publicKey,
 // userId, credentialID, counter, deviceType, backedUp, transports,
-// createdAt, aaguid). The plugin is an auth.DataSource: exports list each
+// createdAt, aaguid). The plugin is an plugin.DataSource: exports list each
 // passkey's metadata (never the public key) and erasing a user deletes
 // their passkeys.
 package passkey

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // The plugin's errors. Codes, messages and statuses are Better Auth's
@@ -12,33 +12,33 @@ import (
 var (
 	// ErrChallengeNotFound: no challenge cookie, or its challenge is
 	// unknown, expired, already used or of the other ceremony.
-	ErrChallengeNotFound = auth.NewError(http.StatusBadRequest, "CHALLENGE_NOT_FOUND", "Challenge not found")
+	ErrChallengeNotFound = plugin.NewError(http.StatusBadRequest, "CHALLENGE_NOT_FOUND", "Challenge not found")
 	// ErrNotAllowedToRegister: the registration challenge was issued to
 	// another user, or update-passkey targets another user's passkey.
-	ErrNotAllowedToRegister = auth.NewError(http.StatusUnauthorized, "YOU_ARE_NOT_ALLOWED_TO_REGISTER_THIS_PASSKEY", "You are not allowed to register this passkey")
+	ErrNotAllowedToRegister = plugin.NewError(http.StatusUnauthorized, "YOU_ARE_NOT_ALLOWED_TO_REGISTER_THIS_PASSKEY", "You are not allowed to register this passkey")
 	// ErrFailedToVerifyRegistration: the attestation did not verify (wrong
 	// origin, RP ID, challenge, malformed response, credential already
 	// registered, …).
-	ErrFailedToVerifyRegistration = auth.NewError(http.StatusBadRequest, "FAILED_TO_VERIFY_REGISTRATION", "Failed to verify registration")
+	ErrFailedToVerifyRegistration = plugin.NewError(http.StatusBadRequest, "FAILED_TO_VERIFY_REGISTRATION", "Failed to verify registration")
 	// ErrPasskeyNotFound (401) answers an assertion for an unknown
 	// credential.
-	ErrPasskeyNotFound = auth.NewError(http.StatusUnauthorized, "PASSKEY_NOT_FOUND", "Passkey not found")
+	ErrPasskeyNotFound = plugin.NewError(http.StatusUnauthorized, "PASSKEY_NOT_FOUND", "Passkey not found")
 	// ErrPasskeyNotFoundByID (404) answers update or delete of an unknown
 	// passkey id.
-	ErrPasskeyNotFoundByID = auth.NewError(http.StatusNotFound, "PASSKEY_NOT_FOUND", "Passkey not found")
+	ErrPasskeyNotFoundByID = plugin.NewError(http.StatusNotFound, "PASSKEY_NOT_FOUND", "Passkey not found")
 	// ErrAuthenticationFailed (400): the assertion did not verify (origin,
 	// RP ID, challenge, flags, user handle, signature counter, …).
-	ErrAuthenticationFailed = auth.NewError(http.StatusBadRequest, "AUTHENTICATION_FAILED", "Authentication failed")
+	ErrAuthenticationFailed = plugin.NewError(http.StatusBadRequest, "AUTHENTICATION_FAILED", "Authentication failed")
 	// ErrInvalidSignature (401, code AUTHENTICATION_FAILED): the assertion
 	// signature is not valid for the stored public key.
-	ErrInvalidSignature = auth.NewError(http.StatusUnauthorized, "AUTHENTICATION_FAILED", "Authentication failed")
+	ErrInvalidSignature = plugin.NewError(http.StatusUnauthorized, "AUTHENTICATION_FAILED", "Authentication failed")
 	// ErrUserNotFound: the passkey's owner is gone.
-	ErrUserNotFound = auth.NewError(http.StatusInternalServerError, "USER_NOT_FOUND", "User not found")
+	ErrUserNotFound = plugin.NewError(http.StatusInternalServerError, "USER_NOT_FOUND", "User not found")
 	// ErrFailedToUpdatePasskey: the passkey vanished while being renamed.
-	ErrFailedToUpdatePasskey = auth.NewError(http.StatusInternalServerError, "FAILED_TO_UPDATE_PASSKEY", "Failed to update passkey")
+	ErrFailedToUpdatePasskey = plugin.NewError(http.StatusInternalServerError, "FAILED_TO_UPDATE_PASSKEY", "Failed to update passkey")
 	// ErrNotOwner: delete-passkey targets another user's passkey. The HTTP
 	// route answers it as Better Auth does: 401 with an empty body.
-	ErrNotOwner = auth.NewError(http.StatusUnauthorized, "UNAUTHORIZED", "Unauthorized")
+	ErrNotOwner = plugin.NewError(http.StatusUnauthorized, "UNAUTHORIZED", "Unauthorized")
 )
 
 // Causes carried (errors.Is) by ErrAuthenticationFailed and
@@ -59,5 +59,5 @@ var (
 )
 
 func missingParam(name string) error {
-	return auth.NewError(http.StatusBadRequest, "", "Missing required parameter: "+name)
+	return plugin.NewError(http.StatusBadRequest, "", "Missing required parameter: "+name)
 }

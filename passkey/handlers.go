@@ -8,39 +8,40 @@ import (
 	"strings"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
-// Endpoints implements auth.EndpointSource: Better Auth's passkey routes.
-func (p *Plugin) Endpoints() []auth.Endpoint {
-	str := func(n string) auth.Param { return auth.Param{Name: n, Kind: auth.KindString} }
-	opt := func(n string, k auth.Kind) auth.Param { return auth.Param{Name: n, Kind: k, Optional: true} }
-	return []auth.Endpoint{
-		{Method: "GET", Path: "/passkey/generate-register-options", Auth: auth.FreshSessionRequired,
+// Endpoints implements plugin.EndpointSource: Better Auth's passkey routes.
+func (p *Plugin) Endpoints() []plugin.Endpoint {
+	str := func(n string) plugin.Param { return plugin.Param{Name: n, Kind: plugin.KindString} }
+	opt := func(n string, k plugin.Kind) plugin.Param { return plugin.Param{Name: n, Kind: k, Optional: true} }
+	return []plugin.Endpoint{
+		{Method: "GET", Path: "/passkey/generate-register-options", Auth: plugin.FreshSessionRequired,
 			Handler: p.handleRegisterOptions},
-		{Method: "GET", Path: "/passkey/generate-authenticate-options", Auth: auth.SessionOptional,
+		{Method: "GET", Path: "/passkey/generate-authenticate-options", Auth: plugin.SessionOptional,
 			Handler: p.handleAuthenticateOptions},
-		{Method: "POST", Path: "/passkey/verify-registration", Auth: auth.FreshSessionRequired,
-			Body:    []auth.Param{opt("response", auth.KindAny), opt("name", auth.KindString), opt("createSession", auth.KindBool)},
+		{Method: "POST", Path: "/passkey/verify-registration", Auth: plugin.FreshSessionRequired,
+			Body:    []plugin.Param{opt("response", plugin.KindAny), opt("name", plugin.KindString), opt("createSession", plugin.KindBool)},
 			Handler: p.handleVerifyRegistration},
 		{Method: "POST", Path: "/passkey/verify-authentication",
-			Body:    []auth.Param{{Name: "response", Kind: auth.KindObject}},
+			Body:    []plugin.Param{{Name: "response", Kind: plugin.KindObject}},
 			Handler: p.handleVerifyAuthentication},
-		{Method: "GET", Path: "/passkey/list-user-passkeys", Auth: auth.SessionRequired, Handler: p.handleList},
-		{Method: "POST", Path: "/passkey/delete-passkey", Auth: auth.SessionRequired,
-			Body: []auth.Param{str("id")}, Handler: p.handleDelete},
-		{Method: "POST", Path: "/passkey/update-passkey", Auth: auth.SessionRequired,
-			Body: []auth.Param{str("id"), str("name")}, Handler: p.handleUpdate},
+		{Method: "GET", Path: "/passkey/list-user-passkeys", Auth: plugin.SessionRequired, Handler: p.handleList},
+		{Method: "POST", Path: "/passkey/delete-passkey", Auth: plugin.SessionRequired,
+			Body: []plugin.Param{str("id")}, Handler: p.handleDelete},
+		{Method: "POST", Path: "/passkey/update-passkey", Auth: plugin.SessionRequired,
+			Body: []plugin.Param{str("id"), str("name")}, Handler: p.handleUpdate},
 	}
 }
 
-// Hooks implements auth.HookSource. The hooks validate what Better Auth's
+// Hooks implements plugin.HookSource. The hooks validate what Better Auth's
 // schemas check before the session (query enums, a non-blank name), so
 // that the answers come in Better Auth's order.
-func (p *Plugin) Hooks() auth.Hooks {
-	return auth.Hooks{Before: []auth.Hook{
-		{Match: auth.PathIs("/passkey/generate-register-options"), Handler: validateRegisterQuery},
-		{Match: auth.PathIs("/passkey/update-passkey"), Handler: validateUpdateBody},
-		{Match: auth.PathIs("/passkey/verify-authentication"), Handler: validateAuthenticationBody},
+func (p *Plugin) Hooks() plugin.Hooks {
+	return plugin.Hooks{Before: []plugin.Hook{
+		{Match: plugin.PathIs("/passkey/generate-register-options"), Handler: validateRegisterQuery},
+		{Match: plugin.PathIs("/passkey/update-passkey"), Handler: validateUpdateBody},
+		{Match: plugin.PathIs("/passkey/verify-authentication"), Handler: validateAuthenticationBody},
 	},
 		// Passkeys registered on an account before its owner verified the
 		// address may be someone else's: they go when the owner takes the
@@ -51,7 +52,7 @@ func (p *Plugin) Hooks() auth.Hooks {
 
 // validateAuthenticationBody words a missing or non-object response as
 // zod's record schema does ("expected record").
-func validateAuthenticationBody(c *auth.Context) error {
+func validateAuthenticationBody(c *plugin.Context) error {
 	b := c.Body()
 	if b == nil {
 		return nil // no object at all: the declared parameters answer
@@ -62,12 +63,12 @@ func validateAuthenticationBody(c *auth.Context) error {
 	}
 	got := "undefined"
 	if ok {
-		got = auth.JSONKind(v)
+		got = plugin.JSONKind(v)
 	}
-	return auth.ErrValidation.WithMessage("[body.response] Invalid input: expected record, received " + got)
+	return plugin.ErrValidation.WithMessage("[body.response] Invalid input: expected record, received " + got)
 }
 
-func validateRegisterQuery(c *auth.Context) error {
+func validateRegisterQuery(c *plugin.Context) error {
 	q := c.Request().URL.Query()
 	var issues []string
 	for _, k := range []string{"authenticatorAttachment", "name", "context"} {
@@ -81,14 +82,14 @@ func validateRegisterQuery(c *auth.Context) error {
 		}
 	}
 	if len(issues) > 0 {
-		return auth.ErrValidation.WithMessage(strings.Join(issues, "; "))
+		return plugin.ErrValidation.WithMessage(strings.Join(issues, "; "))
 	}
 	return nil
 }
 
 // validateUpdateBody adds zod's min(1) check on the trimmed name to the
 // declared parameters' checks.
-func validateUpdateBody(c *auth.Context) error {
+func validateUpdateBody(c *plugin.Context) error {
 	b := c.Body()
 	name, ok := b["name"].(string)
 	if !ok || strings.TrimSpace(name) != "" {
@@ -98,19 +99,19 @@ func validateUpdateBody(c *auth.Context) error {
 	if _, ok := b["id"].(string); !ok {
 		got := "undefined"
 		if v, present := b["id"]; present {
-			got = auth.JSONKind(v)
+			got = plugin.JSONKind(v)
 		}
 		issues = append(issues, "[body.id] Invalid input: expected string, received "+got)
 	}
 	issues = append(issues, "[body.name] Too small: expected string to have >=1 characters")
-	return auth.ErrValidation.WithMessage(strings.Join(issues, "; "))
+	return plugin.ErrValidation.WithMessage(strings.Join(issues, "; "))
 }
 
 // rawParam returns body parameter name re-encoded as JSON (nil if absent).
 // The body was decoded with json.Number, so numbers keep their text.
-// (auth.Context.Bind would be the natural way, but it does not see the
+// (plugin.Context.Bind would be the natural way, but it does not see the
 // raw body.)
-func rawParam(c *auth.Context, name string) []byte {
+func rawParam(c *plugin.Context, name string) []byte {
 	v, ok := c.Body()[name]
 	if !ok {
 		return nil
@@ -122,13 +123,13 @@ func rawParam(c *auth.Context, name string) []byte {
 	return b
 }
 
-func (p *Plugin) setChallengeCookie(c *auth.Context, id string) {
+func (p *Plugin) setChallengeCookie(c *plugin.Context, id string) {
 	c.SetCookie(p.a.SignedCookie(p.opts.ChallengeCookie, id, int(ChallengeMaxAge.Seconds())))
 }
 
 // takeChallengeCookie reads the signed challenge id and expires the cookie
 // (the challenge is single use whatever the outcome).
-func (p *Plugin) takeChallengeCookie(c *auth.Context) (string, error) {
+func (p *Plugin) takeChallengeCookie(c *plugin.Context) (string, error) {
 	id, ok := p.a.ReadSignedCookie(c.Request(), p.opts.ChallengeCookie)
 	if !ok {
 		return "", ErrChallengeNotFound
@@ -137,7 +138,7 @@ func (p *Plugin) takeChallengeCookie(c *auth.Context) (string, error) {
 	return id, nil
 }
 
-func (p *Plugin) handleRegisterOptions(c *auth.Context) (any, error) {
+func (p *Plugin) handleRegisterOptions(c *plugin.Context) (any, error) {
 	q := c.Request().URL.Query()
 	in := RegistrationInput{Name: q.Get("name"), AuthenticatorAttachment: q.Get("authenticatorAttachment")}
 	if q.Has("context") {
@@ -152,7 +153,7 @@ func (p *Plugin) handleRegisterOptions(c *auth.Context) (any, error) {
 	return opts, nil
 }
 
-func (p *Plugin) handleAuthenticateOptions(c *auth.Context) (any, error) {
+func (p *Plugin) handleAuthenticateOptions(c *plugin.Context) (any, error) {
 	var u *auth.User
 	if s := c.Session(); s != nil {
 		u = s.User
@@ -165,7 +166,7 @@ func (p *Plugin) handleAuthenticateOptions(c *auth.Context) (any, error) {
 	return opts, nil
 }
 
-func (p *Plugin) handleVerifyRegistration(c *auth.Context) (any, error) {
+func (p *Plugin) handleVerifyRegistration(c *plugin.Context) (any, error) {
 	id, err := p.takeChallengeCookie(c)
 	if err != nil {
 		return nil, err
@@ -191,14 +192,14 @@ func (p *Plugin) handleVerifyRegistration(c *auth.Context) (any, error) {
 	return registrationResult{passkey: k, session: res.Session, user: res.User}, nil
 }
 
-func (p *Plugin) handleVerifyAuthentication(c *auth.Context) (any, error) {
+func (p *Plugin) handleVerifyAuthentication(c *plugin.Context) (any, error) {
 	id, err := p.takeChallengeCookie(c)
 	if err != nil {
 		return nil, err
 	}
 	res, _, err := p.VerifyAuthentication(c.Context(), id, rawParam(c, "response"))
 	if err != nil {
-		return nil, err // an *auth.Interruption passes through unchanged
+		return nil, err // an *plugin.Interruption passes through unchanged
 	}
 	c.SetCookies(res.Cookies)
 	sd := &auth.SessionData{Session: res.Session, User: res.User}
@@ -206,16 +207,16 @@ func (p *Plugin) handleVerifyAuthentication(c *auth.Context) (any, error) {
 	return sd, nil
 }
 
-func (p *Plugin) handleList(c *auth.Context) (any, error) {
+func (p *Plugin) handleList(c *plugin.Context) (any, error) {
 	return p.ListPasskeys(c.Context(), c.Session().User.ID)
 }
 
-func (p *Plugin) handleDelete(c *auth.Context) (any, error) {
+func (p *Plugin) handleDelete(c *plugin.Context) (any, error) {
 	err := p.DeletePasskey(c.Context(), c.Session().User.ID, c.String("id"))
 	if errors.Is(err, ErrNotOwner) {
 		// Better Auth's ownership check throws a bare 401: no body.
 		c.SetStatus(http.StatusUnauthorized)
-		return auth.RawJSON(nil), nil
+		return plugin.RawJSON(nil), nil
 	}
 	if err != nil {
 		return nil, err
@@ -223,7 +224,7 @@ func (p *Plugin) handleDelete(c *auth.Context) (any, error) {
 	return map[string]bool{"status": true}, nil
 }
 
-func (p *Plugin) handleUpdate(c *auth.Context) (any, error) {
+func (p *Plugin) handleUpdate(c *plugin.Context) (any, error) {
 	k, err := p.UpdatePasskey(c.Context(), c.Session().User.ID, c.String("id"), c.String("name"))
 	if err != nil {
 		return nil, err

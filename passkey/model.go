@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -47,7 +48,7 @@ type Passkey struct {
 	AAGUID *string
 }
 
-// Schema implements auth.SchemaSource: the passkey table with Better
+// Schema implements plugin.SchemaSource: the passkey table with Better
 // Auth's columns.
 func (p *Plugin) Schema() storage.Schema {
 	S, B, I, D := storage.String, storage.Bool, storage.Int, storage.Date
@@ -57,7 +58,7 @@ func (p *Plugin) Schema() storage.Schema {
 			{Name: "name", Type: S},
 			{Name: "publicKey", Type: S, Required: true},
 			{Name: "userId", Type: S, Required: true, Index: true,
-				References: &storage.Reference{Table: auth.TableUser, Field: "id", OnDelete: storage.Cascade}},
+				References: &storage.Reference{Table: plugin.TableUser, Field: "id", OnDelete: storage.Cascade}},
 			{Name: "credentialID", Type: S, Required: true, Index: true},
 			{Name: "counter", Type: I, Required: true},
 			{Name: "deviceType", Type: S, Required: true},
@@ -89,7 +90,7 @@ func (k *Passkey) record() storage.Record {
 // MarshalJSON renders the passkey as Better Auth returns it: id, name,
 // publicKey, userId, credentialID, counter, deviceType, backedUp,
 // transports, createdAt, aaguid (absent optional values are null; dates in
-// auth.TimeFormat).
+// plugin.TimeFormat).
 func (k *Passkey) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	k.writeFields(&b)
@@ -102,7 +103,7 @@ func (k *Passkey) MarshalJSON() ([]byte, error) {
 func (k *Passkey) writeFields(b *bytes.Buffer) {
 	var created *string
 	if k.CreatedAt != nil {
-		s := auth.FormatTime(*k.CreatedAt)
+		s := plugin.FormatTime(*k.CreatedAt)
 		created = &s
 	}
 	b.WriteByte('{')
@@ -160,7 +161,7 @@ type ExportedPasskey struct {
 	ID string `json:"id"`
 	// Name is the user's label.
 	Name *string `json:"name"`
-	// CreatedAt is when it was registered (auth.TimeFormat, as every date
+	// CreatedAt is when it was registered (plugin.TimeFormat, as every date
 	// of an export).
 	CreatedAt *string `json:"createdAt"`
 	// DeviceType is DeviceTypeSingle or DeviceTypeMulti.

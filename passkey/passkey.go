@@ -12,7 +12,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -71,7 +71,7 @@ type AuthenticatorSelection struct {
 // Plugin is the passkey plugin. Build it with New and pass it to auth.New.
 type Plugin struct {
 	opts    Options
-	a       *auth.Auth
+	a       plugin.Host
 	wa      *webauthn.WebAuthn
 	rpID    string
 	rpName  string
@@ -92,18 +92,18 @@ func New(opts Options) *Plugin {
 // ID implements auth.Plugin.
 func (p *Plugin) ID() string { return "passkey" }
 
-// Init implements auth.Initializer: it derives the relying party from the
+// Init implements plugin.Initializer: it derives the relying party from the
 // configuration and checks it.
-func (p *Plugin) Init(a *auth.Auth) error {
+func (p *Plugin) Init(a plugin.Host) error {
 	p.a = a
-	cfg := a.Config()
+	cfg := a.Settings()
 	base, err := url.Parse(cfg.BaseURL)
 	if err != nil {
 		return err
 	}
 	p.rpID = p.opts.RPID
 	if p.rpID == "" {
-		p.rpID = strings.TrimPrefix(cfg.Cookies.Domain, ".")
+		p.rpID = strings.TrimPrefix(cfg.CookieDomain, ".")
 	}
 	if p.rpID == "" {
 		p.rpID = base.Hostname()
@@ -205,7 +205,7 @@ func (p *Plugin) userVerification() string {
 	return "preferred"
 }
 
-// ExportUser implements auth.DataSource: the metadata of the user's
+// ExportUser implements plugin.DataSource: the metadata of the user's
 // passkeys (no key material).
 func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
 	keys, err := p.ListPasskeys(ctx, userID)
@@ -216,7 +216,7 @@ func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
 	for _, k := range keys {
 		e := ExportedPasskey{ID: k.ID, Name: k.Name, DeviceType: k.DeviceType, BackedUp: k.BackedUp, Transports: k.Transports}
 		if k.CreatedAt != nil {
-			t := auth.FormatTime(*k.CreatedAt)
+			t := plugin.FormatTime(*k.CreatedAt)
 			e.CreatedAt = &t
 		}
 		out = append(out, e)
@@ -224,10 +224,10 @@ func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
 	return map[string]any{"passkeys": out}, nil
 }
 
-// DeleteUser implements auth.DataSource: it deletes the user's passkeys.
+// DeleteUser implements plugin.DataSource: it deletes the user's passkeys.
 func (p *Plugin) DeleteUser(ctx context.Context, userID string) error {
 	if _, err := p.a.DB().Delete(ctx, TablePasskey, storage.W("userId", userID)); err != nil {
-		return auth.StorageError(err)
+		return plugin.StorageError(err)
 	}
 	return nil
 }
@@ -239,7 +239,7 @@ func (p *Plugin) ListPasskeys(ctx context.Context, userID string) ([]*Passkey, e
 		Sort:  []storage.Sort{{Field: "createdAt"}},
 	})
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	out := make([]*Passkey, 0, len(recs))
 	for _, r := range recs {
@@ -258,7 +258,7 @@ func (p *Plugin) owned(ctx context.Context, userID, id string, notOwner error) (
 		return nil, ErrPasskeyNotFoundByID
 	}
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	k := passkeyFromRecord(rec)
 	if k.UserID != userID {
@@ -273,7 +273,7 @@ func (p *Plugin) owned(ctx context.Context, userID, id string, notOwner error) (
 func (p *Plugin) UpdatePasskey(ctx context.Context, userID, id, name string) (*Passkey, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return nil, auth.ErrValidation.WithMessage("[body.name] Too small: expected string to have >=1 characters")
+		return nil, plugin.ErrValidation.WithMessage("[body.name] Too small: expected string to have >=1 characters")
 	}
 	k, err := p.owned(ctx, userID, id, ErrNotAllowedToRegister)
 	if err != nil {
@@ -282,7 +282,7 @@ func (p *Plugin) UpdatePasskey(ctx context.Context, userID, id, name string) (*P
 	n, err := p.a.DB().Update(ctx, TablePasskey, storage.Record{"name": name},
 		storage.W("id", k.ID), storage.W("userId", userID))
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	if n == 0 {
 		return nil, ErrFailedToUpdatePasskey
@@ -299,7 +299,7 @@ func (p *Plugin) DeletePasskey(ctx context.Context, userID, id string) error {
 		return err
 	}
 	if _, err := p.a.DB().Delete(ctx, TablePasskey, storage.W("id", k.ID), storage.W("userId", userID)); err != nil {
-		return auth.StorageError(err)
+		return plugin.StorageError(err)
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -96,7 +97,7 @@ func TestRegisterAndSignIn(t *testing.T) {
 		t.Errorf("challenge cookie: %q", cks)
 	}
 	// The challenge row is Better Auth's.
-	id, _ := auth.VerifyCookieValue(testSecret, strings.TrimPrefix(strings.SplitN(cks[0], ";", 2)[0], challengeCookie+"="))
+	id, _ := plugin.VerifyCookieValue(testSecret, strings.TrimPrefix(strings.SplitN(cks[0], ";", 2)[0], challengeCookie+"="))
 	v, err := e.a.FindVerification(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +124,7 @@ func TestRegisterAndSignIn(t *testing.T) {
 	wantRow := map[string]any{
 		"name": "Laptop", "publicKey": base64.StdEncoding.EncodeToString(k.cose()), "userId": u.ID,
 		"credentialID": b64u(k.credID), "counter": 0.0, "deviceType": "singleDevice", "backedUp": false,
-		"transports": "hybrid,internal", "createdAt": auth.FormatTime(e.a.Now()),
+		"transports": "hybrid,internal", "createdAt": plugin.FormatTime(e.a.Now()),
 		"aaguid": "ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4",
 	}
 	if diff := cmp.Diff(wantRow, row, cmpopts.IgnoreMapEntries(func(k string, _ any) bool { return k == "id" })); diff != "" {
@@ -132,7 +133,7 @@ func TestRegisterAndSignIn(t *testing.T) {
 	if del := setCookies(r, challengeCookie); len(del) != 1 || !strings.Contains(del[0], "Max-Age=0") {
 		t.Errorf("challenge cookie not expired: %q", del)
 	}
-	if _, err := e.a.FindVerification(context.Background(), id); !errors.Is(err, auth.ErrVerificationNotFound) {
+	if _, err := e.a.FindVerification(context.Background(), id); !errors.Is(err, plugin.ErrVerificationNotFound) {
 		t.Errorf("challenge row left behind: %v", err)
 	}
 
@@ -679,7 +680,7 @@ func TestRegisterOptionsValidation(t *testing.T) {
 	}
 	// context is kept with the challenge.
 	c.registerOptions("?context=invite-42")
-	id, _ := auth.VerifyCookieValue(testSecret, c.cookie(challengeCookie).Value)
+	id, _ := plugin.VerifyCookieValue(testSecret, c.cookie(challengeCookie).Value)
 	v, err := e.a.FindVerification(context.Background(), id)
 	if err != nil || !strings.HasSuffix(v.Value, `"context":"invite-42"}`) {
 		t.Errorf("context: %v %v", v, err)
@@ -691,14 +692,14 @@ type interrupter struct{ seen []string }
 
 func (i *interrupter) ID() string { return "test-2fa" }
 
-func (i *interrupter) Hooks() auth.Hooks {
-	return auth.Hooks{BeforeSessionCreate: func(ctx context.Context, s *auth.Session, u *auth.User) error {
-		m := auth.SignInMethod(ctx)
+func (i *interrupter) Hooks() plugin.Hooks {
+	return plugin.Hooks{BeforeSessionCreate: func(ctx context.Context, s *auth.Session, u *auth.User) error {
+		m := plugin.SignInMethod(ctx)
 		i.seen = append(i.seen, m)
 		if m != "passkey" {
 			return nil
 		}
-		return &auth.Interruption{Reason: "two-factor", Body: map[string]any{"twoFactorRedirect": true},
+		return &plugin.Interruption{Reason: "two-factor", Body: map[string]any{"twoFactorRedirect": true},
 			Cookies: []*http.Cookie{{Name: "pending", Value: m, Path: "/"}}}
 	}}
 }
@@ -729,7 +730,7 @@ func TestSecondFactorInterruptsPasskeySignIn(t *testing.T) {
 	}
 	resp, _ := json.Marshal(reg.key.get(*opts, reg.e.origin, ceremony{}))
 	_, _, err = reg.e.p.VerifyAuthentication(context.Background(), id, resp)
-	var intr *auth.Interruption
+	var intr *plugin.Interruption
 	if !errors.As(err, &intr) || intr.Reason != "two-factor" {
 		t.Errorf("VerifyAuthentication: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -110,26 +111,26 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ctx := r.Context()
-	total, err := s.db.Count(ctx, auth.TableUser, where...)
+	total, err := s.db.Count(ctx, plugin.TableUser, where...)
 	if err != nil {
-		s.writeStatusErr(w, r, auth.StorageError(err))
+		s.writeStatusErr(w, r, plugin.StorageError(err))
 		return
 	}
-	recs, err := s.db.FindMany(ctx, auth.TableUser, storage.Query{Where: where,
+	recs, err := s.db.FindMany(ctx, plugin.TableUser, storage.Query{Where: where,
 		Sort: []storage.Sort{{Field: "createdAt", Desc: true}, {Field: "id"}}, Limit: limit, Offset: (page - 1) * limit})
 	if err != nil {
-		s.writeStatusErr(w, r, auth.StorageError(err))
+		s.writeStatusErr(w, r, plugin.StorageError(err))
 		return
 	}
 	users := make([]map[string]any, 0, len(recs))
 	for _, rec := range recs {
 		u := map[string]any{"id": rec.String("id"), "email": rec.String("email"), "name": rec.String("name"),
 			"role": orDefault(rec.String("role"), RoleUser), "accessTier": orDefault(rec.String("accessTier"), DefaultTier),
-			"emailVerified": rec.Bool("emailVerified"), "createdAt": auth.FormatTime(rec.Time("createdAt"))}
-		last, err := s.db.FindMany(ctx, auth.TableSession, storage.Query{Where: []storage.Where{storage.W("userId", rec.String("id"))},
+			"emailVerified": rec.Bool("emailVerified"), "createdAt": plugin.FormatTime(rec.Time("createdAt"))}
+		last, err := s.db.FindMany(ctx, plugin.TableSession, storage.Query{Where: []storage.Where{storage.W("userId", rec.String("id"))},
 			Sort: []storage.Sort{{Field: "updatedAt", Desc: true}}, Limit: 1})
 		if err == nil && len(last) == 1 {
-			u["lastActiveAt"] = auth.FormatTime(last[0].Time("updatedAt"))
+			u["lastActiveAt"] = plugin.FormatTime(last[0].Time("updatedAt"))
 		}
 		users = append(users, u)
 	}
@@ -192,7 +193,7 @@ func (s *Server) handleAdminSetTier(w http.ResponseWriter, r *http.Request) {
 		Tier string `json:"tier"`
 	}
 	if err := readJSON(r, &in); err != nil {
-		adminError(w, auth.AsError(err).Status, "Bad request", auth.AsError(err).Message, "VALIDATION")
+		adminError(w, plugin.AsError(err).Status, "Bad request", plugin.AsError(err).Message, "VALIDATION")
 		return
 	}
 	if !ValidTier(in.Tier) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/passkey"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/twofactor"
 )
@@ -107,7 +108,7 @@ func TestPreHijackDropsEveryFirstFactor(t *testing.T) {
 		r = env.post(t, "/api/auth/two-factor/verify-totp", `{"code":"`+code+`"}`, "Cookie", attacker)
 		want(t, "verify-totp", r, 200, "")
 		attacker = cookieOf(r, "mana.session_token") // the session was rotated
-		if err := env.s.db.Create(ctx, passkey.TablePasskey, storage.Record{"id": auth.NewID(), "name": "mallory's key",
+		if err := env.s.db.Create(ctx, passkey.TablePasskey, storage.Record{"id": plugin.NewID(), "name": "mallory's key",
 			"publicKey": "pk", "userId": id, "credentialID": "cred-1", "counter": int64(0), "deviceType": "singleDevice",
 			"backedUp": false, "createdAt": env.clock.Now()}); err != nil {
 			t.Fatal(err)
@@ -122,10 +123,10 @@ func TestPreHijackDropsEveryFirstFactor(t *testing.T) {
 			t.Fatalf("verify: %d %s %v", r.status, r.raw, r.header["Set-Cookie"])
 		}
 		left := map[string]int64{}
-		for _, tb := range []string{auth.TableAccount, auth.TableSession, passkey.TablePasskey, twofactor.TableTwoFactor} {
+		for _, tb := range []string{plugin.TableAccount, plugin.TableSession, passkey.TablePasskey, twofactor.TableTwoFactor} {
 			left[tb] = env.count(t, tb, storage.W("userId", id))
 		}
-		if diff := cmp.Diff(map[string]int64{auth.TableAccount: 0, auth.TableSession: 0, passkey.TablePasskey: 0, twofactor.TableTwoFactor: 1}, left); diff != "" {
+		if diff := cmp.Diff(map[string]int64{plugin.TableAccount: 0, plugin.TableSession: 0, passkey.TablePasskey: 0, twofactor.TableTwoFactor: 1}, left); diff != "" {
 			t.Errorf("rows of the account after the take-over (-want +got):\n%s", diff)
 		}
 		if u := mustFindUser(t, env, id); !u.EmailVerified {
@@ -149,10 +150,10 @@ func TestAdminRoleOnlyForVerifiedAddresses(t *testing.T) {
 	h := testPasswordHash()
 	mk := func(email string, verified bool, role string) *auth.User {
 		u := &auth.User{Name: "x", Email: email, EmailVerified: verified}
-		if err := env.s.auth.CreateUser(ctx, u, &auth.Account{ID: auth.NewID(), ProviderID: auth.CredentialProvider, Password: &h}); err != nil {
+		if err := env.s.auth.CreateUser(ctx, u, &plugin.Account{ID: plugin.NewID(), ProviderID: plugin.CredentialProvider, Password: &h}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := env.s.db.Update(ctx, auth.TableUser, storage.Record{"role": role}, storage.W("id", u.ID)); err != nil {
+		if _, err := env.s.db.Update(ctx, plugin.TableUser, storage.Record{"role": role}, storage.W("id", u.ID)); err != nil {
 			t.Fatal(err)
 		}
 		return u
@@ -174,7 +175,7 @@ func TestAdminRoleOnlyForVerifiedAddresses(t *testing.T) {
 		t.Fatalf("roles after start (-want +got):\n%s", diff)
 	}
 	// A role admin written behind the server's back still opens nothing.
-	if _, err := env.s.db.Update(ctx, auth.TableUser, storage.Record{"role": RoleAdmin}, storage.W("id", stale.ID)); err != nil {
+	if _, err := env.s.db.Update(ctx, plugin.TableUser, storage.Record{"role": RoleAdmin}, storage.W("id", stale.ID)); err != nil {
 		t.Fatal(err)
 	}
 	s := env.session(t, stale)
@@ -216,7 +217,7 @@ func TestV1LoginCSRF(t *testing.T) {
 			}
 		})
 	}
-	if n := env.count(t, auth.TableUser, storage.W("email", "new-csrf@example.com")); n != 0 {
+	if n := env.count(t, plugin.TableUser, storage.W("email", "new-csrf@example.com")); n != 0 {
 		t.Fatal("the refused register created the user")
 	}
 }

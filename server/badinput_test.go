@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/vault"
 )
@@ -50,10 +50,10 @@ func TestE2EBadInput(t *testing.T) {
 	admin := env.seed(t, "admin@example.com")
 	// An admin whose role was taken back after the token was minted.
 	ex := env.seed(t, "ex-admin@example.com")
-	env.s.db.Update(ctx, auth.TableUser, storage.Record{"role": RoleAdmin}, storage.W("id", ex.id))
+	env.s.db.Update(ctx, plugin.TableUser, storage.Record{"role": RoleAdmin}, storage.W("id", ex.id))
 	exUser, _ := env.s.auth.FindUserByID(ctx, ex.id)
 	exAdmin := env.session(t, exUser)
-	env.s.db.Update(ctx, auth.TableUser, storage.Record{"role": RoleUser}, storage.W("id", ex.id))
+	env.s.db.Update(ctx, plugin.TableUser, storage.Record{"role": RoleUser}, storage.W("id", ex.id))
 	// A user deleted after the token was minted.
 	gone := env.seed(t, "gone@example.com")
 	if err := env.s.auth.DeleteUser(ctx, gone.id); err != nil {

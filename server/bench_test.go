@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // BenchmarkHandler measures the server's own cost per request (the
@@ -33,7 +34,7 @@ func BenchmarkHandler(b *testing.B) {
 	b.Cleanup(func() { s.Close() })
 	h := testPasswordHash()
 	u := &auth.User{Name: "bench", Email: "bench@example.com", EmailVerified: true}
-	if err := s.auth.CreateUser(ctx, u, &auth.Account{ID: auth.NewID(), ProviderID: auth.CredentialProvider, Password: &h}); err != nil {
+	if err := s.auth.CreateUser(ctx, u, &plugin.Account{ID: plugin.NewID(), ProviderID: plugin.CredentialProvider, Password: &h}); err != nil {
 		b.Fatal(err)
 	}
 	res, err := s.auth.CreateSession(ctx, u, true)

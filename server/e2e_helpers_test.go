@@ -32,6 +32,7 @@ import (
 	"github.com/managarten/mana-auth/jwt"
 	"github.com/managarten/mana-auth/org"
 	"github.com/managarten/mana-auth/passkey"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/twofactor"
@@ -231,7 +232,7 @@ func (env *e2e) seed(t *testing.T, email string) *seeded {
 	ctx := context.Background()
 	h := testPasswordHash()
 	u := &auth.User{Name: strings.Split(email, "@")[0], Email: email, EmailVerified: true}
-	if err := env.s.auth.CreateUser(ctx, u, &auth.Account{ID: auth.NewID(), ProviderID: auth.CredentialProvider, Password: &h}); err != nil {
+	if err := env.s.auth.CreateUser(ctx, u, &plugin.Account{ID: plugin.NewID(), ProviderID: plugin.CredentialProvider, Password: &h}); err != nil {
 		t.Fatal(err)
 	}
 	return env.session(t, u)
@@ -320,7 +321,7 @@ func bearer(tok string) []string { return []string{"Authorization", "Bearer " + 
 // change (security events, login attempts and vault audit rows are
 // written on purpose for refusals).
 var snapshotTables = []string{
-	auth.TableUser, auth.TableSession, auth.TableAccount, auth.TableVerification,
+	plugin.TableUser, plugin.TableSession, plugin.TableAccount, plugin.TableVerification,
 	twofactor.TableTwoFactor, org.TableOrganization, org.TableMember, org.TableInvitation,
 	vault.TableVaults, passkey.TablePasskey, TableCreditsSync, jwt.TableJWKS,
 }

@@ -14,10 +14,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/pquerna/otp/totp"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/jwt/verify"
 	"github.com/managarten/mana-auth/org"
 	"github.com/managarten/mana-auth/passkey"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/twofactor"
 	"github.com/managarten/mana-auth/vault"
@@ -75,7 +75,7 @@ func TestE2ERegisterAndSignupCap(t *testing.T) {
 	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).Add(24 * time.Hour)
 	status := func(open bool, left, total int) map[string]any {
 		return map[string]any{"registrationOpen": open, "spotsRemaining": float64(left), "totalToday": float64(total),
-			"limit": float64(3), "resetsAt": auth.FormatTime(midnight)}
+			"limit": float64(3), "resetsAt": plugin.FormatTime(midnight)}
 	}
 	r := env.get(t, "/api/v1/auth/signup-status")
 	if d := cmp.Diff(status(true, 3, 0), r.body); r.status != 200 || d != "" {
@@ -111,7 +111,7 @@ func TestE2ERegisterAndSignupCap(t *testing.T) {
 		}
 	}
 	mails := env.mails("new.user@example.com")
-	if len(mails) != 1 || mails[0].Kind != auth.EmailVerification || !strings.Contains(mails[0].URL, "callbackURL="+url.QueryEscape("https://app.mana.how/welcome")) {
+	if len(mails) != 1 || mails[0].Kind != plugin.EmailVerification || !strings.Contains(mails[0].URL, "callbackURL="+url.QueryEscape("https://app.mana.how/welcome")) {
 		t.Errorf("verification mail = %+v", mails)
 	}
 
@@ -269,7 +269,7 @@ func TestE2EEmailVerificationRequired(t *testing.T) {
 	if n := env.count(t, TableLoginAttempt); n != 0 {
 		t.Errorf("%d lockout rows for an unverified login, want 0", n)
 	}
-	if n := env.count(t, auth.TableSession, storage.W("userId", uid)); n != 0 {
+	if n := env.count(t, plugin.TableSession, storage.W("userId", uid)); n != 0 {
 		t.Errorf("%d sessions for an unverified user", n)
 	}
 
@@ -279,7 +279,7 @@ func TestE2EEmailVerificationRequired(t *testing.T) {
 		t.Fatalf("resend-verification: %d %s", r.status, r.raw)
 	}
 	mails := env.waitMails("unverified@example.com", sent+1)
-	if len(mails) != sent+1 || mails[len(mails)-1].Kind != auth.EmailVerification {
+	if len(mails) != sent+1 || mails[len(mails)-1].Kind != plugin.EmailVerification {
 		t.Fatalf("no new verification mail: %+v", mails)
 	}
 	link, _ := url.Parse(mails[len(mails)-1].URL)
@@ -313,7 +313,7 @@ func TestE2EPasswordEmailAndAccount(t *testing.T) {
 		t.Fatalf("forgot-password: %d %s", r.status, r.raw)
 	}
 	mails := env.waitMails("pw@example.com", 1)
-	if len(mails) != 1 || mails[0].Kind != auth.EmailPasswordReset || !strings.Contains(mails[0].URL, "/api/auth/reset-password/") ||
+	if len(mails) != 1 || mails[0].Kind != plugin.EmailPasswordReset || !strings.Contains(mails[0].URL, "/api/auth/reset-password/") ||
 		!strings.Contains(mails[0].URL, "callbackURL="+url.QueryEscape("https://app.mana.how/reset")) {
 		t.Fatalf("reset mail = %+v", mails)
 	}
@@ -354,7 +354,7 @@ func TestE2EPasswordEmailAndAccount(t *testing.T) {
 	}
 	mails = env.waitMails("pw@example.com", len(mails)+1)
 	confirm := mails[len(mails)-1]
-	if confirm.Kind != auth.EmailChangeEmail {
+	if confirm.Kind != plugin.EmailChangeEmail {
 		t.Fatalf("no confirmation to the old address: %+v", confirm)
 	}
 	if got, _ := env.s.auth.FindUserByID(ctx, u.id); got.Email != "pw@example.com" {
@@ -386,7 +386,7 @@ func TestE2EPasswordEmailAndAccount(t *testing.T) {
 	if _, err := env.s.auth.FindUserByID(ctx, u.id); err == nil {
 		t.Fatal("account still there")
 	}
-	for _, tb := range []string{auth.TableSession, auth.TableAccount, TableSecurityEvent} {
+	for _, tb := range []string{plugin.TableSession, plugin.TableAccount, TableSecurityEvent} {
 		if n := env.count(t, tb, storage.W("userId", u.id)); n != 0 {
 			t.Errorf("%d %s rows left", n, tb)
 		}
@@ -550,9 +550,9 @@ type tableQuery struct {
 func userRows(uid, orgID string) []tableQuery {
 	w := storage.W
 	return []tableQuery{
-		{"user", auth.TableUser, []storage.Where{w("id", uid)}},
-		{"session", auth.TableSession, []storage.Where{w("userId", uid)}},
-		{"account", auth.TableAccount, []storage.Where{w("userId", uid)}},
+		{"user", plugin.TableUser, []storage.Where{w("id", uid)}},
+		{"session", plugin.TableSession, []storage.Where{w("userId", uid)}},
+		{"account", plugin.TableAccount, []storage.Where{w("userId", uid)}},
 		{"twoFactor", twofactor.TableTwoFactor, []storage.Where{w("userId", uid)}},
 		{"member", org.TableMember, []storage.Where{w("userId", uid)}},
 		{"organization", org.TableOrganization, []storage.Where{w("id", orgID)}},

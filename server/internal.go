@@ -4,8 +4,8 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/org"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // orgDirectory answers OrgDirectory from the org plugin.
@@ -53,7 +53,7 @@ type OrgDirectory interface {
 func (s *Server) requireServiceKey(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("X-Service-Key")
-		if s.cfg.ServiceKey == "" || key == "" || !auth.SecureEqual(key, s.cfg.ServiceKey) {
+		if s.cfg.ServiceKey == "" || key == "" || !plugin.SecureEqual(key, s.cfg.ServiceKey) {
 			writeJSON(w, http.StatusUnauthorized, statusBody{StatusCode: 401, Message: "Invalid or missing service key", Code: "INVALID_SERVICE_KEY"})
 			return
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testpg"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/postgres"
@@ -100,7 +101,7 @@ func (env *e2e) failures(t *testing.T, email string) int64 {
 func (env *e2e) addFailures(t *testing.T, email string, n int) {
 	t.Helper()
 	for range n {
-		if err := env.s.db.Create(context.Background(), TableLoginAttempt, storage.Record{"id": auth.NewID(), "email": email,
+		if err := env.s.db.Create(context.Background(), TableLoginAttempt, storage.Record{"id": plugin.NewID(), "email": email,
 			"ipAddress": "203.0.113.7", "successful": false, "attemptedAt": env.clock.Now()}); err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +173,7 @@ func TestLockoutIgnoresUnverified(t *testing.T) {
 	ctx := context.Background()
 	h := testPasswordHash()
 	u := &auth.User{Name: "Una", Email: "una@example.com"}
-	if err := env.s.auth.CreateUser(ctx, u, &auth.Account{ID: auth.NewID(), ProviderID: auth.CredentialProvider, Password: &h}); err != nil {
+	if err := env.s.auth.CreateUser(ctx, u, &plugin.Account{ID: plugin.NewID(), ProviderID: plugin.CredentialProvider, Password: &h}); err != nil {
 		t.Fatal(err)
 	}
 	env.addFailures(t, u.Email, 4) // one more counted failure would lock
@@ -327,8 +328,8 @@ func TestMaintain(t *testing.T) {
 			t.Errorf("rows after pruning (-want +got):\n%s", diff)
 		}
 		sessions := map[string]int64{
-			"stale": env.count(t, auth.TableSession, storage.W("userId", stale.id)),
-			"fresh": env.count(t, auth.TableSession, storage.W("userId", fresh.id)),
+			"stale": env.count(t, plugin.TableSession, storage.W("userId", stale.id)),
+			"fresh": env.count(t, plugin.TableSession, storage.W("userId", fresh.id)),
 		}
 		if diff := cmp.Diff(map[string]int64{"stale": 0, "fresh": 1}, sessions); diff != "" {
 			t.Errorf("sessions after maintenance (-want +got):\n%s", diff)

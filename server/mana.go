@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -40,7 +41,7 @@ func ValidTier(t string) bool { return slices.Contains(Tiers, t) }
 // security log, login attempts (lockout) and the credits bookkeeping.
 type manaPlugin struct {
 	admins []string
-	a      *auth.Auth
+	a      plugin.Host
 	sec    *securityLog // set once the server has its log
 	srv    *Server      // set once the server is assembled
 }
@@ -66,13 +67,13 @@ var securityPaths = map[string]string{
 
 func (p *manaPlugin) ID() string { return "mana" }
 
-func (p *manaPlugin) Init(a *auth.Auth) error { p.a = a; return nil }
+func (p *manaPlugin) Init(a plugin.Host) error { p.a = a; return nil }
 
 func (p *manaPlugin) Schema() storage.Schema {
 	S, B, D := storage.String, storage.Bool, storage.Date
-	userRef := &storage.Reference{Table: auth.TableUser, Field: "id", OnDelete: storage.Cascade}
+	userRef := &storage.Reference{Table: plugin.TableUser, Field: "id", OnDelete: storage.Cascade}
 	return storage.Schema{Tables: []storage.Table{
-		{Name: auth.TableUser, Fields: []storage.Field{
+		{Name: plugin.TableUser, Fields: []storage.Field{
 			{Name: "role", Type: S},
 			{Name: "accessTier", Type: S},
 		}},
@@ -103,23 +104,23 @@ func (p *manaPlugin) Schema() storage.Schema {
 	}}
 }
 
-func (p *manaPlugin) Hooks() auth.Hooks {
-	return auth.Hooks{
+func (p *manaPlugin) Hooks() plugin.Hooks {
+	return plugin.Hooks{
 		// Sign-out ends the session before after-hooks run, so the user of
 		// a LOGOUT event is read here; a sign-out without a session
 		// ends nothing and is not logged.
-		Before: []auth.Hook{{
-			Match: func(c *auth.Context) bool { return c.Path() == "/sign-out" && p.sec != nil },
-			Handler: func(c *auth.Context) error {
+		Before: []plugin.Hook{{
+			Match: func(c *plugin.Context) bool { return c.Path() == "/sign-out" && p.sec != nil },
+			Handler: func(c *plugin.Context) error {
 				if sd := c.Session(); sd != nil {
 					p.sec.record(c.Context(), eventFor(c.Context(), EventLogout, sd.User.ID, map[string]any{"route": c.Path()}))
 				}
 				return nil
 			},
 		}},
-		After: []auth.Hook{{
-			Match: func(c *auth.Context) bool { _, ok := securityPaths[c.Path()]; return ok && p.sec != nil },
-			Handler: func(c *auth.Context) error {
+		After: []plugin.Hook{{
+			Match: func(c *plugin.Context) bool { _, ok := securityPaths[c.Path()]; return ok && p.sec != nil },
+			Handler: func(c *plugin.Context) error {
 				ev := securityPaths[c.Path()]
 				uid := ""
 				if sd := c.Session(); sd != nil {
@@ -142,7 +143,7 @@ func (p *manaPlugin) Hooks() auth.Hooks {
 				return nil
 			}
 			now := p.a.Now()
-			return tx.Create(ctx, TableCreditsSync, storage.Record{"id": auth.NewID(), "userId": u.ID,
+			return tx.Create(ctx, TableCreditsSync, storage.Record{"id": plugin.NewID(), "userId": u.ID,
 				"email": u.Email, "attempts": int64(0), "nextAttemptAt": now, "createdAt": now})
 		},
 		AfterUserCreate: func(ctx context.Context, u *auth.User) error {
@@ -167,7 +168,7 @@ func (p *manaPlugin) Hooks() auth.Hooks {
 			if !p.isAdminEmail(u.Email) {
 				return nil
 			}
-			_, err := p.a.DB().Update(ctx, auth.TableUser, storage.Record{"role": RoleAdmin}, storage.W("id", u.ID))
+			_, err := p.a.DB().Update(ctx, plugin.TableUser, storage.Record{"role": RoleAdmin}, storage.W("id", u.ID))
 			if err != nil {
 				return err
 			}
@@ -210,17 +211,17 @@ func isAdmin(u *auth.User) bool { return u != nil && u.EmailVerified && userRole
 
 // isAdminEmail reports whether email is one of MANA_ADMIN_EMAILS.
 func (p *manaPlugin) isAdminEmail(email string) bool {
-	return slices.Contains(p.admins, auth.NormalizeEmail(email))
+	return slices.Contains(p.admins, plugin.NormalizeEmail(email))
 }
 
-// ExportUser implements auth.DataSource: the user's security events.
+// ExportUser implements plugin.DataSource: the user's security events.
 func (p *manaPlugin) ExportUser(ctx context.Context, userID string) (any, error) {
 	recs, err := p.a.DB().FindMany(ctx, TableSecurityEvent, storage.Query{
 		Where: []storage.Where{storage.W("userId", userID)},
 		Sort:  []storage.Sort{{Field: "createdAt", Desc: true}}, Limit: 200,
 	})
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	events := make([]map[string]any, 0, len(recs))
 	for _, r := range recs {
@@ -229,12 +230,12 @@ func (p *manaPlugin) ExportUser(ctx context.Context, userID string) (any, error)
 	return map[string]any{"securityEvents": events}, nil
 }
 
-// DeleteUser implements auth.DataSource.
+// DeleteUser implements plugin.DataSource.
 func (p *manaPlugin) DeleteUser(ctx context.Context, userID string) error {
 	db := p.a.DB()
 	for _, t := range []string{TableSecurityEvent, TableCreditsSync} {
 		if _, err := db.Delete(ctx, t, storage.W("userId", userID)); err != nil {
-			return auth.StorageError(err)
+			return plugin.StorageError(err)
 		}
 	}
 	return nil
@@ -291,7 +292,7 @@ type securityEvent struct {
 }
 
 func (l *securityLog) record(ctx context.Context, e securityEvent) {
-	rec := storage.Record{"id": auth.NewID(), "eventType": e.Type, "createdAt": l.now().UTC()}
+	rec := storage.Record{"id": plugin.NewID(), "eventType": e.Type, "createdAt": l.now().UTC()}
 	if e.UserID != "" {
 		rec["userId"] = e.UserID
 	}
@@ -312,7 +313,7 @@ func (l *securityLog) record(ctx context.Context, e securityEvent) {
 
 // eventFor fills IP and user agent from the request context.
 func eventFor(ctx context.Context, typ, userID string, meta map[string]any) securityEvent {
-	info := auth.RequestInfoFrom(ctx)
+	info := plugin.RequestInfoFrom(ctx)
 	return securityEvent{Type: typ, UserID: userID, IP: info.IP, UserAgent: info.UserAgent, Metadata: meta}
 }
 
@@ -352,15 +353,15 @@ type lockout struct {
 
 // begin runs before a password is checked. It returns how long the email
 // stays locked (then the sign-in is to be refused), or else the function
-// to call with the sign-in's outcome (auth.Hooks.PasswordCheck).
+// to call with the sign-in's outcome (plugin.Hooks.PasswordCheck).
 func (l *lockout) begin(ctx context.Context, email string) (time.Duration, func(error)) {
 	now := l.now()
 	if rest := l.locked(ctx, email, now); rest > 0 {
 		return rest, nil
 	}
-	id := auth.NewID()
+	id := plugin.NewID()
 	err := l.db.Create(context.WithoutCancel(ctx), TableLoginAttempt, storage.Record{"id": id, "email": email,
-		"ipAddress": auth.RequestInfoFrom(ctx).IP, "successful": false, "attemptedAt": now.UTC()})
+		"ipAddress": plugin.RequestInfoFrom(ctx).IP, "successful": false, "attemptedAt": now.UTC()})
 	if err != nil {
 		l.log.WarnContext(ctx, "lockout: write failed", "err", err)
 		id = "" // counted afterwards, if the write then works
@@ -380,11 +381,11 @@ func (l *lockout) begin(ctx context.Context, email string) (time.Duration, func(
 // end settles the attempt reserved as row id ("" if none could be
 // written) by the sign-in's outcome.
 func (l *lockout) end(ctx context.Context, email, id string, err error) {
-	var intr *auth.Interruption
+	var intr *plugin.Interruption
 	switch {
 	case errors.Is(err, auth.ErrInvalidEmailOrPassword), errors.Is(err, auth.ErrInvalidPassword):
 		if id == "" {
-			l.fail(ctx, email, auth.RequestInfoFrom(ctx).IP)
+			l.fail(ctx, email, plugin.RequestInfoFrom(ctx).IP)
 		} // else the reserved row is the failure
 	case err == nil || errors.As(err, &intr): // the password was right
 		l.succeed(ctx, email)
@@ -423,7 +424,7 @@ func (l *lockout) locked(ctx context.Context, email string, now time.Time) time.
 }
 
 func (l *lockout) fail(ctx context.Context, email, ip string) {
-	err := l.db.Create(context.WithoutCancel(ctx), TableLoginAttempt, storage.Record{"id": auth.NewID(), "email": email,
+	err := l.db.Create(context.WithoutCancel(ctx), TableLoginAttempt, storage.Record{"id": plugin.NewID(), "email": email,
 		"ipAddress": ip, "successful": false, "attemptedAt": l.now().UTC()})
 	if err != nil {
 		l.log.WarnContext(ctx, "lockout: write failed", "err", err)
@@ -455,7 +456,7 @@ func (l *lockout) succeed(ctx context.Context, email string) {
 // errAccountLocked refuses a sign-in for a locked email: on /api/auth as
 // Better Auth errors are ({"message","code"}, with Retry-After), on
 // /api/v1/auth in the envelope with retryAfterSec.
-var errAccountLocked = auth.NewError(http.StatusTooManyRequests, "ACCOUNT_LOCKED", "Account temporarily locked")
+var errAccountLocked = plugin.NewError(http.StatusTooManyRequests, "ACCOUNT_LOCKED", "Account temporarily locked")
 
 // guardSignIn is the mana plugin's PasswordCheck hook: the lockout, with
 // an ACCOUNT_LOCKED event for each refusal. It guards every check of a
@@ -476,5 +477,5 @@ func (s *Server) guardSignIn(ctx context.Context, email string) (func(error), er
 
 func retrySeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
 
-var errSignupLimit = auth.NewError(http.StatusTooManyRequests, "SIGNUP_LIMIT_REACHED",
+var errSignupLimit = plugin.NewError(http.StatusTooManyRequests, "SIGNUP_LIMIT_REACHED",
 	"Das tägliche Registrierungslimit ist erreicht. Versuche es morgen wieder.")

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -73,18 +74,18 @@ func (s *Server) userSummary(ctx context.Context, userID string) (map[string]any
 		return nil, err
 	}
 	db := s.db
-	sessions, err := db.FindMany(ctx, auth.TableSession, storage.Query{Where: []storage.Where{storage.W("userId", userID)},
+	sessions, err := db.FindMany(ctx, plugin.TableSession, storage.Query{Where: []storage.Where{storage.W("userId", userID)},
 		Sort: []storage.Sort{{Field: "createdAt", Desc: true}}})
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
-	accounts, err := db.Count(ctx, auth.TableAccount, storage.W("userId", userID))
+	accounts, err := db.Count(ctx, plugin.TableAccount, storage.W("userId", userID))
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	var lastLogin *string
 	if len(sessions) > 0 {
-		t := auth.FormatTime(sessions[0].Time("createdAt"))
+		t := plugin.FormatTime(sessions[0].Time("createdAt"))
 		lastLogin = &t
 	}
 	has2FA, _ := u.Extra["twoFactorEnabled"].(bool)
@@ -126,7 +127,7 @@ func (s *Server) userSummary(ctx context.Context, userID string) (map[string]any
 				p.TotalCount += c.Count
 			}
 			if t, ok := activity[id]; ok {
-				ts := auth.FormatTime(t)
+				ts := plugin.FormatTime(t)
 				p.LastActivityAt = &ts
 			}
 			totalEntities += p.TotalCount
@@ -152,7 +153,7 @@ func (s *Server) userSummary(ctx context.Context, userID string) (map[string]any
 	delete(plugins, "user")
 	return map[string]any{
 		"user": map[string]any{"id": u.ID, "email": u.Email, "name": u.Name, "role": userRole(u),
-			"accessTier": userTier(u), "createdAt": auth.FormatTime(u.CreatedAt), "emailVerified": u.EmailVerified},
+			"accessTier": userTier(u), "createdAt": plugin.FormatTime(u.CreatedAt), "emailVerified": u.EmailVerified},
 		"auth":     map[string]any{"sessionsCount": len(sessions), "accountsCount": accounts, "has2FA": has2FA, "lastLoginAt": lastLogin},
 		"credits":  credits,
 		"projects": projects,
@@ -233,8 +234,8 @@ func (s *Server) eraseUser(ctx context.Context, userID string) eraseResult {
 		return res
 	}
 	ae := &authErase{Credits: credits}
-	ae.Sessions, _ = s.db.Count(ctx, auth.TableSession, storage.W("userId", userID))
-	ae.Accounts, _ = s.db.Count(ctx, auth.TableAccount, storage.W("userId", userID))
+	ae.Sessions, _ = s.db.Count(ctx, plugin.TableSession, storage.W("userId", userID))
+	ae.Accounts, _ = s.db.Count(ctx, plugin.TableAccount, storage.W("userId", userID))
 	if err := s.auth.DeleteUser(ctx, userID); err != nil && !errors.Is(err, auth.ErrUserNotFound) {
 		fail("auth", err)
 		return res
@@ -279,7 +280,7 @@ func (s *Server) handleMeExport(w http.ResponseWriter, r *http.Request) {
 	details := sum["plugins"]
 	delete(sum, "plugins")
 	now := s.auth.Now()
-	body, _ := json.MarshalIndent(map[string]any{"exportedAt": auth.FormatTime(now), "exportVersion": "2.0",
+	body, _ := json.MarshalIndent(map[string]any{"exportedAt": plugin.FormatTime(now), "exportVersion": "2.0",
 		"data": sum, "details": details}, "", "  ")
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Disposition", `attachment; filename="meine-daten-`+now.UTC().Format(time.DateOnly)+`.json"`)
@@ -300,7 +301,7 @@ func (s *Server) handleMeDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.ViaJWT {
-		auth.WriteCookies(w, s.auth.ExpiredSessionCookies(r))
+		plugin.WriteCookies(w, s.auth.ExpiredSessionCookies(r))
 	}
 	writeJSON(w, 200, res)
 }
@@ -313,12 +314,12 @@ func (s *Server) securityEvents(ctx context.Context, userID string, limit int) (
 	}
 	recs, err := s.db.FindMany(ctx, TableSecurityEvent, q)
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	out := make([]map[string]any, 0, len(recs))
 	for _, r := range recs {
 		e := map[string]any{"id": r.String("id"), "eventType": r.String("eventType"), "userId": r["userId"],
-			"ipAddress": r["ipAddress"], "userAgent": r["userAgent"], "createdAt": auth.FormatTime(r.Time("createdAt"))}
+			"ipAddress": r["ipAddress"], "userAgent": r["userAgent"], "createdAt": plugin.FormatTime(r.Time("createdAt"))}
 		if m := r.String("metadata"); m != "" {
 			e["metadata"] = json.RawMessage(m)
 		}

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // metrics is a small Prometheus registry: request counts and latencies by
@@ -114,7 +114,7 @@ func requireBearer(token string, next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
-		if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") || !auth.SecureEqual(strings.TrimSpace(h[7:]), token) {
+		if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") || !plugin.SecureEqual(strings.TrimSpace(h[7:]), token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
 			writeJSON(w, http.StatusUnauthorized, statusBody{StatusCode: http.StatusUnauthorized, Message: "Missing or invalid metrics token", Code: "UNAUTHORIZED"})
 			return

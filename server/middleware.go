@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 type statusWriter struct {
@@ -63,7 +63,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
 		if id == "" || len(id) > 64 || strings.ContainsFunc(id, func(c rune) bool { return c <= ' ' || c > '~' }) {
-			id = auth.RandomString(20, "")
+			id = plugin.RandomString(20, "")
 		}
 		w.Header().Set("X-Request-Id", id)
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
@@ -109,7 +109,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 			h.Set("Access-Control-Allow-Credentials", "true")
 			h.Add("Vary", "Origin")
 			for _, name := range []string{"set-auth-token", "set-auth-jwt", "Retry-After", "X-Retry-After"} {
-				auth.AddExposedHeader(h, name) // a script may read them (a 429's wait)
+				plugin.AddExposedHeader(h, name) // a script may read them (a 429's wait)
 			}
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
@@ -168,7 +168,7 @@ func (s *Server) logAuthFailures(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		if sw.status == http.StatusUnauthorized || sw.status == http.StatusForbidden {
-			info := auth.RequestInfo{IP: s.auth.ClientIP(r), UserAgent: r.UserAgent()}
+			info := plugin.RequestInfo{IP: s.auth.ClientIP(r), UserAgent: r.UserAgent()}
 			meta := map[string]any{"route": path, "status": sw.status}
 			if note.email != "" {
 				meta["email"] = note.email

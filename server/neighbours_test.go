@@ -16,8 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // TestHTTPCredits runs the mana-credits client against an httptest server
@@ -116,7 +115,7 @@ func TestPostgresSyncUnderRLS(t *testing.T) {
 		t.Skipf("PostgreSQL unreachable (%v); set TEST_DATABASE_URL", err)
 	}
 	defer admin.Close()
-	suffix := strings.ToLower(auth.RandomString(8, "abcdefghijklmnopqrstuvwxyz"))
+	suffix := strings.ToLower(plugin.RandomString(8, "abcdefghijklmnopqrstuvwxyz"))
 	schema, role := "sync_"+suffix, "sync_reader_"+suffix
 	exec := func(sql string) {
 		t.Helper()

@@ -35,6 +35,7 @@ import (
 	"github.com/managarten/mana-auth/mail"
 	"github.com/managarten/mana-auth/org"
 	"github.com/managarten/mana-auth/passkey"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/postgres"
@@ -277,12 +278,12 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 // whoever signed up first with an admin's address holds nothing.
 func (s *Server) promoteAdmins(ctx context.Context) error {
 	for _, email := range s.cfg.AdminEmails {
-		if _, err := s.db.Update(ctx, auth.TableUser, storage.Record{"role": RoleAdmin},
-			storage.W("email", auth.NormalizeEmail(email)), storage.W("emailVerified", true)); err != nil {
+		if _, err := s.db.Update(ctx, plugin.TableUser, storage.Record{"role": RoleAdmin},
+			storage.W("email", plugin.NormalizeEmail(email)), storage.W("emailVerified", true)); err != nil {
 			return fmt.Errorf("MANA_ADMIN_EMAILS: %w", err)
 		}
 	}
-	n, err := s.db.Update(ctx, auth.TableUser, storage.Record{"role": RoleUser},
+	n, err := s.db.Update(ctx, plugin.TableUser, storage.Record{"role": RoleUser},
 		storage.W("role", RoleAdmin), storage.Where{Field: "emailVerified", Op: storage.Ne, Value: true})
 	if err != nil {
 		return fmt.Errorf("demoting unverified admins: %w", err)
@@ -305,7 +306,7 @@ func (s *Server) routes() http.Handler {
 	s.vaultRoutes(v1)
 	mux.Handle("/api/v1/", s.auth.ProtectWith(routeOf(v1), s.refuseV1))
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "service": "mana-auth", "timestamp": auth.FormatTime(time.Now())})
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "service": "mana-auth", "timestamp": plugin.FormatTime(time.Now())})
 	})
 	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, r *http.Request) {
 		if p, ok := s.db.(storage.Pinger); ok {
@@ -429,8 +430,8 @@ func SetAdmin(ctx context.Context, cfg Config, log *slog.Logger, email string, a
 }
 
 func setAdmin(ctx context.Context, db storage.Adapter, email string, admin bool) error {
-	email = auth.NormalizeEmail(email)
-	rec, err := db.FindOne(ctx, auth.TableUser, storage.W("email", email))
+	email = plugin.NormalizeEmail(email)
+	rec, err := db.FindOne(ctx, plugin.TableUser, storage.W("email", email))
 	if errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("no user with email %q", email)
 	}
@@ -444,7 +445,7 @@ func setAdmin(ctx context.Context, db storage.Adapter, email string, admin bool)
 		}
 		role = RoleAdmin
 	}
-	_, err = db.Update(ctx, auth.TableUser, storage.Record{"role": role}, storage.W("id", rec.String("id")))
+	_, err = db.Update(ctx, plugin.TableUser, storage.Record{"role": role}, storage.W("id", rec.String("id")))
 	return err
 }
 

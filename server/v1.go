@@ -12,6 +12,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/jwt/verify"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // envelope is the error body of /api/v1/auth/*: {"error":CODE,"message",
@@ -80,14 +81,14 @@ var codeStatus = map[string]int{
 
 // writeAuthErr writes an SDK error in the /api/v1/auth envelope.
 func (s *Server) writeAuthErr(w http.ResponseWriter, r *http.Request, err error) {
-	e := auth.AsError(err)
+	e := plugin.AsError(err)
 	status := e.Status
 	msg := e.Message
 	if status >= 500 {
 		s.log.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "code", e.Code, "err", e.Err)
 		s.sec.record(r.Context(), eventFor(r.Context(), EventServiceError, "", map[string]any{"code": e.Code, "endpoint": r.URL.Path}))
 		status = http.StatusServiceUnavailable
-		if e.Code == auth.ErrInternal.Code {
+		if e.Code == plugin.ErrInternal.Code {
 			status, msg = http.StatusInternalServerError, "Internal server error"
 		}
 	}
@@ -137,7 +138,7 @@ func readJSON(r *http.Request, v any) error {
 		return auth.ErrUnsupportedMediaType
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return auth.NewError(http.StatusBadRequest, "VALIDATION", "Invalid JSON body")
+		return plugin.NewError(http.StatusBadRequest, "VALIDATION", "Invalid JSON body")
 	}
 	return nil
 }
@@ -160,8 +161,8 @@ func principalFrom(ctx context.Context) *principal {
 }
 
 var (
-	errMissingAuth = auth.NewError(http.StatusUnauthorized, "UNAUTHORIZED", "Missing or invalid Authorization header")
-	errBadToken    = auth.NewError(http.StatusUnauthorized, "INVALID_TOKEN", "Invalid or expired token")
+	errMissingAuth = plugin.NewError(http.StatusUnauthorized, "UNAUTHORIZED", "Missing or invalid Authorization header")
+	errBadToken    = plugin.NewError(http.StatusUnauthorized, "INVALID_TOKEN", "Invalid or expired token")
 )
 
 // authenticate finds the caller: a bearer JWT minted by our jwt plugin,
@@ -173,7 +174,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 			c, err := s.jwt.Verify(r.Context(), tok)
 			if err != nil {
 				if errors.Is(err, verify.ErrKeySetUnavailable) {
-					return nil, auth.ErrUnavailable
+					return nil, plugin.ErrUnavailable
 				}
 				return nil, errBadToken
 			}
@@ -203,7 +204,7 @@ type statusBody struct {
 }
 
 func (s *Server) writeStatusErr(w http.ResponseWriter, r *http.Request, err error) {
-	e := auth.AsError(err)
+	e := plugin.AsError(err)
 	if e.Status >= 500 {
 		s.log.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "code", e.Code, "err", e.Err)
 	}

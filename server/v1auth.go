@@ -11,6 +11,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/jwt/verify"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // jwtReason is the stable code of a token verification failure.
@@ -78,12 +79,12 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.writeAuthErr(w, r, err)
 		return
 	}
-	if _, err := s.db.Delete(r.Context(), auth.TableSession, whereEq("id", p.SessionID), whereEq("userId", p.UserID)); err != nil {
-		s.writeAuthErr(w, r, auth.StorageError(err))
+	if _, err := s.db.Delete(r.Context(), plugin.TableSession, whereEq("id", p.SessionID), whereEq("userId", p.UserID)); err != nil {
+		s.writeAuthErr(w, r, plugin.StorageError(err))
 		return
 	}
 	s.sec.record(r.Context(), eventFor(r.Context(), EventLogout, p.UserID, map[string]any{"route": r.URL.Path}))
-	auth.WriteCookies(w, s.auth.ExpiredSessionCookies(r))
+	plugin.WriteCookies(w, s.auth.ExpiredSessionCookies(r))
 	writeJSON(w, 200, map[string]bool{"success": true})
 }
 
@@ -115,7 +116,7 @@ func (s *Server) handleSignupStatus(w http.ResponseWriter, r *http.Request) {
 	n, resets := s.signupsToday(r.Context())
 	left := max(s.cfg.MaxDailySignups-n, 0)
 	writeJSON(w, 200, signupStatus{RegistrationOpen: left > 0, SpotsRemaining: &left, TotalToday: n,
-		Limit: s.cfg.MaxDailySignups, ResetsAt: auth.FormatTime(resets)})
+		Limit: s.cfg.MaxDailySignups, ResetsAt: plugin.FormatTime(resets)})
 }
 
 func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
@@ -138,7 +139,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	name := in.Name
 	if name == "" {
-		name, _, _ = strings.Cut(auth.NormalizeEmail(in.Email), "@")
+		name, _, _ = strings.Cut(plugin.NormalizeEmail(in.Email), "@")
 	}
 	cb := ""
 	if in.SourceAppURL != "" {
@@ -156,7 +157,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	// The side effects (REGISTER event, credits) run in the mana plugin's
 	// user hooks, for every way of signing up; a made-up user for a taken
 	// email gets none.
-	auth.WriteCookies(w, res.Cookies)
+	plugin.WriteCookies(w, res.Cookies)
 	var token *string
 	if res.Session != nil {
 		t := res.Token()
@@ -186,19 +187,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	email := auth.NormalizeEmail(in.Email)
+	email := plugin.NormalizeEmail(in.Email)
 	// The lockout guards SignInEmail here as on /api/auth/sign-in/email
 	// (Server.guardSignIn, the mana plugin's PasswordCheck hook).
 	res, err := s.auth.SignInEmail(ctx, auth.SignInInput{Email: in.Email, Password: in.Password})
-	var intr *auth.Interruption
+	var intr *plugin.Interruption
 	if errors.As(err, &intr) {
 		s.metrics.signIn("two_factor")
-		auth.WriteCookies(w, intr.Cookies)
+		plugin.WriteCookies(w, intr.Cookies)
 		writeJSON(w, 200, intr.Body)
 		return
 	}
 	if err != nil {
-		e := auth.AsError(err)
+		e := plugin.AsError(err)
 		switch e.Code {
 		case auth.ErrInvalidEmailOrPassword.Code:
 			s.sec.record(ctx, eventFor(ctx, EventLoginFailure, "", map[string]any{"code": "INVALID_CREDENTIALS", "email": email}))
@@ -221,7 +222,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.log.ErrorContext(ctx, "login: minting the access token failed", "err", err)
 	}
-	auth.WriteCookies(w, res.Cookies)
+	plugin.WriteCookies(w, res.Cookies)
 	writeJSON(w, 200, out)
 }
 
@@ -292,8 +293,8 @@ func (s *Server) handleForgotPassword(w http.ResponseWriter, r *http.Request) {
 		writeEnvelope(w, http.StatusForbidden, "INVALID_REDIRECT_URL", "redirectTo is not a trusted origin", 0)
 		return
 	}
-	email := auth.NormalizeEmail(in.Email)
-	if auth.ValidEmail(email) {
+	email := plugin.NormalizeEmail(in.Email)
+	if plugin.ValidEmail(email) {
 		if err := s.auth.RequestPasswordReset(r.Context(), email, in.RedirectTo); err != nil {
 			s.writeAuthErr(w, r, err)
 			return
@@ -365,7 +366,7 @@ func (s *Server) handleProfile(w http.ResponseWriter, r *http.Request) {
 		if rec.Code >= 400 { // the SDK's {code,message} in the /api/v1/auth envelope
 			var e struct{ Code, Message string }
 			_ = json.Unmarshal(rec.Body.Bytes(), &e)
-			s.writeAuthErr(w, r, auth.NewError(rec.Code, e.Code, e.Message))
+			s.writeAuthErr(w, r, plugin.NewError(rec.Code, e.Code, e.Message))
 			return
 		}
 		copyRecorded(w, rec)
@@ -390,7 +391,7 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.sec.record(r.Context(), eventFor(r.Context(), EventPasswordChanged, sd.User.ID, nil))
-		auth.WriteCookies(w, res.Cookies)
+		plugin.WriteCookies(w, res.Cookies)
 		writeJSON(w, 200, map[string]bool{"success": true})
 	})
 }
@@ -413,7 +414,7 @@ func (s *Server) handleChangeEmail(w http.ResponseWriter, r *http.Request) {
 			s.writeAuthErr(w, r, err)
 			return
 		}
-		s.sec.record(r.Context(), eventFor(r.Context(), EventEmailChangeRequested, sd.User.ID, map[string]any{"newEmail": auth.NormalizeEmail(in.NewEmail)}))
+		s.sec.record(r.Context(), eventFor(r.Context(), EventEmailChangeRequested, sd.User.ID, map[string]any{"newEmail": plugin.NormalizeEmail(in.NewEmail)}))
 		writeJSON(w, 200, map[string]bool{"success": true})
 	})
 }
@@ -436,7 +437,7 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusServiceUnavailable, res)
 			return
 		}
-		auth.WriteCookies(w, s.auth.ExpiredSessionCookies(r))
+		plugin.WriteCookies(w, s.auth.ExpiredSessionCookies(r))
 		writeJSON(w, 200, map[string]bool{"success": true})
 	})
 }

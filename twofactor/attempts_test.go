@@ -10,8 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/keyring"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/twofactor"
 )
@@ -177,7 +177,7 @@ func TestRaceOneChallenge(t *testing.T) {
 	u := e.enroll(t, "jo@example.com")
 	b := e.browser()
 	b.pending(t, u)
-	before := e.countRows(t, auth.TableSession, storage.W("userId", u.id))
+	before := e.countRows(t, plugin.TableSession, storage.W("userId", u.id))
 	code := e.code(u.key, 0)
 	got := race(8, func(int) int {
 		return b.post(t, "/two-factor/verify-totp", map[string]any{"code": code}).status
@@ -185,7 +185,7 @@ func TestRaceOneChallenge(t *testing.T) {
 	if got[200] != 1 || got[200]+got[401] != 8 {
 		t.Fatalf("statuses %v, want one 200 and the rest 401", got)
 	}
-	if n := e.countRows(t, auth.TableSession, storage.W("userId", u.id)); n != before+1 {
+	if n := e.countRows(t, plugin.TableSession, storage.W("userId", u.id)); n != before+1 {
 		t.Fatalf("%d sessions, want %d", n, before+1)
 	}
 }
@@ -216,11 +216,11 @@ func betterAuthUser(t *testing.T, e *env, email, backupCodes string) string {
 	id := b.signUp(t, email)
 	ok(t, b.post(t, "/sign-out", nil))
 	ctx := context.Background()
-	if _, err := e.db.Update(ctx, auth.TableUser, storage.Record{"twoFactorEnabled": true}, storage.W("id", id)); err != nil {
+	if _, err := e.db.Update(ctx, plugin.TableUser, storage.Record{"twoFactorEnabled": true}, storage.W("id", id)); err != nil {
 		t.Fatal(err)
 	}
 	// A row as Better Auth 1.7 writes it (random id, verified, count 0) …
-	if err := e.db.Create(ctx, twofactor.TableTwoFactor, storage.Record{"id": auth.NewID(), "userId": id,
+	if err := e.db.Create(ctx, twofactor.TableTwoFactor, storage.Record{"id": plugin.NewID(), "userId": id,
 		"secret": keyring.Encrypt(testSecret, vectorSecret), "backupCodes": backupCodes,
 		"verified": true, "failedVerificationCount": int64(0)}); err != nil {
 		t.Fatal(err)
@@ -293,12 +293,12 @@ func TestSessionModeVerify(t *testing.T) {
 	// Signing in with disableSession: the code is spent, no session is made.
 	b2 := e.browser()
 	b2.pending(t, u)
-	before := e.countRows(t, auth.TableSession, storage.W("userId", u.id))
+	before := e.countRows(t, plugin.TableSession, storage.W("userId", u.id))
 	r = ok(t, b2.post(t, "/two-factor/verify-backup-code", map[string]any{"code": u.codes[1], "disableSession": true}))
 	if _, has := r.body["token"]; has || r.cookies["better-auth.session_token"] != nil {
 		t.Fatalf("disableSession answer: %s %v", r.raw, r.cookies)
 	}
-	if n := e.countRows(t, auth.TableSession, storage.W("userId", u.id)); n != before {
+	if n := e.countRows(t, plugin.TableSession, storage.W("userId", u.id)); n != before {
 		t.Fatal("disableSession created a session")
 	}
 	// The pending sign-in is over.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/keyring"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -58,7 +59,7 @@ func (p *Plugin) newBackupCodes() []string {
 	n, half := p.opts.BackupCodeLength, p.opts.BackupCodeLength/2
 	out := make([]string, p.opts.BackupCodeAmount)
 	for i := range out {
-		c := auth.RandomString(n, codeAlphabet)
+		c := plugin.RandomString(n, codeAlphabet)
 		if half > 0 {
 			c = c[:half] + "-" + c[half:]
 		}
@@ -86,7 +87,7 @@ func (p *Plugin) codeKey() (key, head string) {
 // encodeCodes stores codes hashed under a fresh salt and the current secret.
 func (p *Plugin) encodeCodes(codes []string) string {
 	key, head := p.codeKey()
-	salt := base64.RawURLEncoding.EncodeToString([]byte(auth.RandomString(16, "")))
+	salt := base64.RawURLEncoding.EncodeToString([]byte(plugin.RandomString(16, "")))
 	digests := make([]string, len(codes))
 	for i, c := range codes {
 		digests[i] = codeDigest(key, salt, c)
@@ -196,7 +197,7 @@ func (p *Plugin) spend(stored, code string) (string, bool, error) {
 	} else {
 		c := normalizeCode(code)
 		for i, e := range sc.entries {
-			if auth.SecureEqual(normalizeCode(e), c) && idx < 0 {
+			if plugin.SecureEqual(normalizeCode(e), c) && idx < 0 {
 				idx = i
 			}
 		}
@@ -270,7 +271,7 @@ func (p *Plugin) spendCode(ctx context.Context, r *row, code string) (bool, erro
 		n, err := db.Update(ctx, TableTwoFactor, storage.Record{"backupCodes": next},
 			storage.W("id", r.ID), storage.W("backupCodes", stored))
 		if err != nil {
-			return false, auth.StorageError(err)
+			return false, plugin.StorageError(err)
 		}
 		if n > 0 {
 			return true, nil
@@ -280,11 +281,11 @@ func (p *Plugin) spendCode(ctx context.Context, r *row, code string) (bool, erro
 			return false, nil
 		}
 		if err != nil {
-			return false, auth.StorageError(err)
+			return false, plugin.StorageError(err)
 		}
 		stored = rec.String("backupCodes")
 	}
-	return false, auth.NewError(409, "CONFLICT", "Failed to verify backup code. Please try again.")
+	return false, plugin.NewError(409, "CONFLICT", "Failed to verify backup code. Please try again.")
 }
 
 // GenerateBackupCodes replaces the user's backup codes after checking the
@@ -306,7 +307,7 @@ func (p *Plugin) GenerateBackupCodes(ctx context.Context, sd *auth.SessionData, 
 	}
 	codes := p.newBackupCodes()
 	if _, err := p.a.DB().Update(ctx, TableTwoFactor, storage.Record{"backupCodes": p.encodeCodes(codes)}, storage.W("id", r.ID)); err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	return codes, nil
 }

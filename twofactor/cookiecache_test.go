@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -22,7 +23,7 @@ func TestSensitiveRoutesSkipCookieCache(t *testing.T) {
 		if token == "" || b.cookie("better-auth.session_data") == "" {
 			t.Fatalf("%s: no session or cache cookie", path)
 		}
-		if _, err := e.db.Delete(context.Background(), auth.TableSession, storage.W("userId", ok(t, b.do(t, "GET", "/get-session", nil)).body["user"].(map[string]any)["id"])); err != nil {
+		if _, err := e.db.Delete(context.Background(), plugin.TableSession, storage.W("userId", ok(t, b.do(t, "GET", "/get-session", nil)).body["user"].(map[string]any)["id"])); err != nil {
 			t.Fatal(err)
 		}
 		if r := b.do(t, "GET", "/get-session", nil); r.status != 200 || r.body == nil {

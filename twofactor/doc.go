@@ -32,7 +32,7 @@
 // "twoFactorMethods":[…]}, expires the session cookies and sets the signed
 // two_factor cookie (10 minutes) that the verify routes accept in place of
 // a session. The check runs in a BeforeSessionCreate hook, so the session
-// row is never written ([auth.Interruption]).
+// row is never written ([plugin.Interruption]).
 //
 // A verification with trustDevice:true sets the trust_device cookie (30
 // days); sign-ins from that browser then skip the second factor, and each

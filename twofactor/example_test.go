@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/twofactor"
 )
@@ -48,7 +49,7 @@ func Example() {
 	// A sign-in is now interrupted: no session, a pending sign-in instead.
 	now = now.Add(30 * time.Second) // each code is accepted once
 	_, err = a.SignInEmail(ctx, auth.SignInInput{Email: "jo@example.com", Password: "correct horse battery"})
-	var intr *auth.Interruption
+	var intr *plugin.Interruption
 	if !errors.As(err, &intr) {
 		panic(err)
 	}
@@ -57,7 +58,7 @@ func Example() {
 	var challenge string
 	for _, c := range intr.Cookies {
 		if c.Name == a.CookieName(twofactor.CookieTwoFactor) {
-			challenge, _ = auth.VerifyCookieValue(a.Secret(), c.Value)
+			challenge, _ = plugin.VerifyCookieValue(a.Secret(), c.Value)
 		}
 	}
 	code, _ = twofactor.TOTPCode(secret, now)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/twofactor"
 )
@@ -29,14 +29,14 @@ func TestOTPMailGreetsOnlyAVerifiedOwner(t *testing.T) {
 			e := newEnv(t, envOpts{mailer: true, tf: twofactor.Options{OTP: true}})
 			u := e.enrollOTP(t, "jo@example.com") // named "Jo"
 			if tt.verified {
-				if _, err := e.a.DB().Update(context.Background(), auth.TableUser, storage.Record{"emailVerified": true}, storage.W("id", u.id)); err != nil {
+				if _, err := e.a.DB().Update(context.Background(), plugin.TableUser, storage.Record{"emailVerified": true}, storage.W("id", u.id)); err != nil {
 					t.Fatal(err)
 				}
 			}
 			b := e.browser()
 			b.pending(t, u)
 			ok(t, b.post(t, "/two-factor/send-otp", nil))
-			if got := e.box.last(t, auth.EmailOTP).Name; got != tt.want {
+			if got := e.box.last(t, plugin.EmailOTP).Name; got != tt.want {
 				t.Errorf("OTP mail greets %q, want %q", got, tt.want)
 			}
 		})

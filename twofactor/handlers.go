@@ -4,53 +4,54 @@ import (
 	"errors"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // errChallengeVoid marks an error after which the pending sign-in is gone
 // (its two_factor cookie is then expired).
 var errChallengeVoid = errors.New("twofactor: pending sign-in voided")
 
-// Endpoints implements auth.EndpointSource: Better Auth's two-factor
+// Endpoints implements plugin.EndpointSource: Better Auth's two-factor
 // routes, all POST.
-func (p *Plugin) Endpoints() []auth.Endpoint {
-	str := func(n string) auth.Param { return auth.Param{Name: n, Kind: auth.KindString} }
-	opt := func(n string, k auth.Kind) auth.Param { return auth.Param{Name: n, Kind: k, Optional: true} }
+func (p *Plugin) Endpoints() []plugin.Endpoint {
+	str := func(n string) plugin.Param { return plugin.Param{Name: n, Kind: plugin.KindString} }
+	opt := func(n string, k plugin.Kind) plugin.Param { return plugin.Param{Name: n, Kind: k, Optional: true} }
 	pw := str("password")
 	if p.opts.AllowPasswordless {
-		pw = opt("password", auth.KindString)
+		pw = opt("password", plugin.KindString)
 	}
-	trust := opt("trustDevice", auth.KindBool)
+	trust := opt("trustDevice", plugin.KindBool)
 	// Sensitive: as in Better Auth (sensitiveSessionMiddleware,
 	// getAuthoritativeSessionFromCtx), these read the session from the
 	// database even when the cookie cache is on.
-	return []auth.Endpoint{
-		{Method: "POST", Path: "/two-factor/enable", Auth: auth.SessionRequired, Sensitive: true, Handler: p.handleEnable,
-			Body: []auth.Param{pw, opt("method", auth.KindString), opt("issuer", auth.KindString)}},
-		{Method: "POST", Path: "/two-factor/disable", Auth: auth.SessionRequired, Sensitive: true, Handler: p.handleDisable,
-			Body: []auth.Param{pw}},
-		{Method: "POST", Path: "/two-factor/get-totp-uri", Auth: auth.SessionRequired, Handler: p.handleGetTOTPURI,
-			Body: []auth.Param{pw}},
-		{Method: "POST", Path: "/two-factor/generate-backup-codes", Auth: auth.SessionRequired, Handler: p.handleGenerateBackupCodes,
-			Body: []auth.Param{pw}},
-		{Method: "POST", Path: "/two-factor/verify-totp", Auth: auth.SessionOptional, Sensitive: true, Handler: p.handleVerifyTOTP,
-			Body: []auth.Param{str("code"), trust}},
-		{Method: "POST", Path: "/two-factor/verify-backup-code", Auth: auth.SessionOptional, Sensitive: true, Handler: p.handleVerifyBackupCode,
-			Body: []auth.Param{str("code"), opt("disableSession", auth.KindBool), trust}},
-		{Method: "POST", Path: "/two-factor/send-otp", Auth: auth.SessionOptional, Sensitive: true, Handler: p.handleSendOTP,
-			Body: []auth.Param{trust}},
-		{Method: "POST", Path: "/two-factor/verify-otp", Auth: auth.SessionOptional, Sensitive: true, Handler: p.handleVerifyOTP,
-			Body: []auth.Param{str("code"), trust}},
+	return []plugin.Endpoint{
+		{Method: "POST", Path: "/two-factor/enable", Auth: plugin.SessionRequired, Sensitive: true, Handler: p.handleEnable,
+			Body: []plugin.Param{pw, opt("method", plugin.KindString), opt("issuer", plugin.KindString)}},
+		{Method: "POST", Path: "/two-factor/disable", Auth: plugin.SessionRequired, Sensitive: true, Handler: p.handleDisable,
+			Body: []plugin.Param{pw}},
+		{Method: "POST", Path: "/two-factor/get-totp-uri", Auth: plugin.SessionRequired, Handler: p.handleGetTOTPURI,
+			Body: []plugin.Param{pw}},
+		{Method: "POST", Path: "/two-factor/generate-backup-codes", Auth: plugin.SessionRequired, Handler: p.handleGenerateBackupCodes,
+			Body: []plugin.Param{pw}},
+		{Method: "POST", Path: "/two-factor/verify-totp", Auth: plugin.SessionOptional, Sensitive: true, Handler: p.handleVerifyTOTP,
+			Body: []plugin.Param{str("code"), trust}},
+		{Method: "POST", Path: "/two-factor/verify-backup-code", Auth: plugin.SessionOptional, Sensitive: true, Handler: p.handleVerifyBackupCode,
+			Body: []plugin.Param{str("code"), opt("disableSession", plugin.KindBool), trust}},
+		{Method: "POST", Path: "/two-factor/send-otp", Auth: plugin.SessionOptional, Sensitive: true, Handler: p.handleSendOTP,
+			Body: []plugin.Param{trust}},
+		{Method: "POST", Path: "/two-factor/verify-otp", Auth: plugin.SessionOptional, Sensitive: true, Handler: p.handleVerifyOTP,
+			Body: []plugin.Param{str("code"), trust}},
 	}
 }
 
-func (p *Plugin) dontRemember(c *auth.Context) bool {
-	v, ok := p.a.ReadSignedCookie(c.Request(), auth.CookieDontRemember)
+func (p *Plugin) dontRemember(c *plugin.Context) bool {
+	v, ok := p.a.ReadSignedCookie(c.Request(), plugin.CookieDontRemember)
 	return ok && v == "true"
 }
 
 // attempt builds the Attempt of a verify request: the session if any,
 // else the pending sign-in of the two_factor cookie.
-func (p *Plugin) attempt(c *auth.Context) Attempt {
+func (p *Plugin) attempt(c *plugin.Context) Attempt {
 	at := Attempt{Session: c.Session(), TrustDevice: c.Bool("trustDevice", false), DontRemember: p.dontRemember(c)}
 	if at.Session == nil {
 		at.Challenge, _ = p.a.ReadSignedCookie(c.Request(), CookieTwoFactor)
@@ -65,7 +66,7 @@ type tokenUser struct {
 
 // failed returns err, expiring the two_factor cookie when the pending
 // sign-in it names is gone.
-func (p *Plugin) failed(c *auth.Context, err error) error {
+func (p *Plugin) failed(c *plugin.Context, err error) error {
 	if _, e := c.Request().Cookie(p.a.CookieName(CookieTwoFactor)); e == nil && errors.Is(err, errChallengeVoid) {
 		c.SetCookie(p.expiredTwoFactorCookie())
 	}
@@ -74,7 +75,7 @@ func (p *Plugin) failed(c *auth.Context, err error) error {
 
 // verified answers a verify route: {token, user} with the new session's
 // cookies, or the error.
-func (p *Plugin) verified(c *auth.Context, res *auth.AuthResult, err error) (any, error) {
+func (p *Plugin) verified(c *plugin.Context, res *auth.AuthResult, err error) (any, error) {
 	if err != nil {
 		return nil, p.failed(c, err)
 	}
@@ -88,10 +89,10 @@ func (p *Plugin) verified(c *auth.Context, res *auth.AuthResult, err error) (any
 	return out, nil
 }
 
-func (p *Plugin) handleEnable(c *auth.Context) (any, error) {
+func (p *Plugin) handleEnable(c *plugin.Context) (any, error) {
 	method := c.String("method")
 	if method != "" && method != MethodOTP && method != MethodTOTP {
-		return nil, auth.ErrValidation.WithMessage(`[body.method] Invalid option: expected one of "otp"|"totp"`)
+		return nil, plugin.ErrValidation.WithMessage(`[body.method] Invalid option: expected one of "otp"|"totp"`)
 	}
 	res, err := p.Enable(c.Context(), c.Session(), EnableInput{Password: c.String("password"), Method: method,
 		Issuer: c.String("issuer"), DontRemember: p.dontRemember(c)})
@@ -105,7 +106,7 @@ func (p *Plugin) handleEnable(c *auth.Context) (any, error) {
 	return res, nil
 }
 
-func (p *Plugin) handleDisable(c *auth.Context) (any, error) {
+func (p *Plugin) handleDisable(c *plugin.Context) (any, error) {
 	res, err := p.Disable(c.Context(), c.Session(), DisableInput{Password: c.String("password"), DontRemember: p.dontRemember(c)})
 	if err != nil {
 		return nil, err
@@ -118,7 +119,7 @@ func (p *Plugin) handleDisable(c *auth.Context) (any, error) {
 	return map[string]bool{"status": true}, nil
 }
 
-func (p *Plugin) handleGetTOTPURI(c *auth.Context) (any, error) {
+func (p *Plugin) handleGetTOTPURI(c *plugin.Context) (any, error) {
 	uri, err := p.GetTOTPURI(c.Context(), c.Session(), c.String("password"))
 	if err != nil {
 		return nil, err
@@ -131,7 +132,7 @@ type codesResponse struct {
 	BackupCodes []string `json:"backupCodes"`
 }
 
-func (p *Plugin) handleGenerateBackupCodes(c *auth.Context) (any, error) {
+func (p *Plugin) handleGenerateBackupCodes(c *plugin.Context) (any, error) {
 	codes, err := p.GenerateBackupCodes(c.Context(), c.Session(), c.String("password"))
 	if err != nil {
 		return nil, err
@@ -139,22 +140,22 @@ func (p *Plugin) handleGenerateBackupCodes(c *auth.Context) (any, error) {
 	return codesResponse{Status: true, BackupCodes: codes}, nil
 }
 
-func (p *Plugin) handleVerifyTOTP(c *auth.Context) (any, error) {
+func (p *Plugin) handleVerifyTOTP(c *plugin.Context) (any, error) {
 	res, err := p.VerifyTOTP(c.Context(), p.attempt(c), c.String("code"))
 	return p.verified(c, res, err)
 }
 
-func (p *Plugin) handleVerifyBackupCode(c *auth.Context) (any, error) {
+func (p *Plugin) handleVerifyBackupCode(c *plugin.Context) (any, error) {
 	res, err := p.VerifyBackupCode(c.Context(), p.attempt(c), c.String("code"), c.Bool("disableSession", false))
 	return p.verified(c, res, err)
 }
 
-func (p *Plugin) handleVerifyOTP(c *auth.Context) (any, error) {
+func (p *Plugin) handleVerifyOTP(c *plugin.Context) (any, error) {
 	res, err := p.VerifyOTP(c.Context(), p.attempt(c), c.String("code"))
 	return p.verified(c, res, err)
 }
 
-func (p *Plugin) handleSendOTP(c *auth.Context) (any, error) {
+func (p *Plugin) handleSendOTP(c *plugin.Context) (any, error) {
 	if err := p.SendOTP(c.Context(), p.attempt(c)); err != nil {
 		return nil, p.failed(c, err)
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/mail"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/sqlite"
@@ -40,7 +41,7 @@ const (
 type fastHasher struct{}
 
 func (fastHasher) Hash(p string) (string, error) {
-	salt := auth.RandomString(8, "")
+	salt := plugin.RandomString(8, "")
 	return "fast$" + salt + "$" + fastSum(salt, p), nil
 }
 
@@ -49,7 +50,7 @@ func (fastHasher) Verify(h, p string) (bool, error) {
 	if len(parts) != 3 || parts[0] != "fast" {
 		return false, auth.ErrUnsupportedHash
 	}
-	return auth.SecureEqual(parts[2], fastSum(parts[1], p)), nil
+	return plugin.SecureEqual(parts[2], fastSum(parts[1], p)), nil
 }
 
 func fastSum(salt, p string) string {
@@ -60,7 +61,7 @@ func fastSum(salt, p string) string {
 // outbox is a capturing auth.Mailer.
 type outbox struct{ mail.Recorder }
 
-func (o *outbox) last(t *testing.T, kind auth.EmailKind) auth.Email {
+func (o *outbox) last(t *testing.T, kind plugin.EmailKind) auth.Email {
 	t.Helper()
 	sent := o.Sent()
 	for i := len(sent) - 1; i >= 0; i-- {
@@ -345,7 +346,7 @@ func (e *env) twoFactorRow(t *testing.T, userID string) storage.Record {
 
 func (e *env) verifyEmail(t *testing.T, userID string) {
 	t.Helper()
-	if _, err := e.db.Update(context.Background(), auth.TableUser, storage.Record{"emailVerified": true}, storage.W("id", userID)); err != nil {
+	if _, err := e.db.Update(context.Background(), plugin.TableUser, storage.Record{"emailVerified": true}, storage.W("id", userID)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -74,7 +75,7 @@ func (p *Plugin) Enable(ctx context.Context, sd *auth.SessionData, in EnableInpu
 		return &EnableResult{Method: MethodOTP, Session: res}, nil
 	case "", MethodTOTP:
 	default:
-		return nil, auth.ErrValidation.WithMessage(`[body.method] Invalid option: expected one of "otp"|"totp"`)
+		return nil, plugin.ErrValidation.WithMessage(`[body.method] Invalid option: expected one of "otp"|"totp"`)
 	}
 	if p.opts.DisableTOTP {
 		return nil, ErrTOTPNotConfigured
@@ -86,11 +87,11 @@ func (p *Plugin) Enable(ctx context.Context, sd *auth.SessionData, in EnableInpu
 	if existing != nil && existing.Verified {
 		return nil, ErrTOTPAlreadyEnabled
 	}
-	secret := auth.RandomString(32, secretAlphabet)
+	secret := plugin.RandomString(32, secretAlphabet)
 	codes := p.newBackupCodes()
 	out := &EnableResult{Method: MethodTOTP, BackupCodes: codes}
 	if out.TOTPURI, err = TOTPURI(p.issuer(in.Issuer), u.Email, secret); err != nil {
-		return nil, auth.ErrInternal.With(err)
+		return nil, plugin.ErrInternal.With(err)
 	}
 	data := storage.Record{"secret": p.a.Keyring().Encrypt(secret), "backupCodes": p.encodeCodes(codes),
 		"verified": p.opts.SkipVerificationOnEnable}
@@ -115,7 +116,7 @@ func (p *Plugin) storeRow(ctx context.Context, userID string, existing *row, dat
 	db := p.a.DB()
 	if existing != nil {
 		if _, err := db.Update(ctx, TableTwoFactor, data, storage.W("id", existing.ID)); err != nil {
-			return auth.StorageError(err)
+			return plugin.StorageError(err)
 		}
 		return nil
 	}
@@ -128,7 +129,7 @@ func (p *Plugin) storeRow(ctx context.Context, userID string, existing *row, dat
 	if errors.Is(err, storage.ErrConflict) { // a concurrent enable: the last one wins
 		n, err := db.Update(ctx, TableTwoFactor, data, storage.W("id", id), storage.W("verified", false))
 		if err != nil {
-			return auth.StorageError(err)
+			return plugin.StorageError(err)
 		}
 		if n == 0 {
 			return ErrTOTPAlreadyEnabled
@@ -136,7 +137,7 @@ func (p *Plugin) storeRow(ctx context.Context, userID string, existing *row, dat
 		return nil
 	}
 	if err != nil {
-		return auth.StorageError(err)
+		return plugin.StorageError(err)
 	}
 	return nil
 }
@@ -163,7 +164,7 @@ func (p *Plugin) Disable(ctx context.Context, sd *auth.SessionData, in DisableIn
 		return nil, err
 	}
 	if _, err := p.a.DB().Delete(ctx, TableTwoFactor, storage.W("userId", u.ID)); err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	if err := p.forgetDevices(ctx, u.ID); err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // otpHash is how a one-time code is stored: base64url(HMAC-SHA256(secret,
@@ -21,7 +22,7 @@ func (p *Plugin) otpHash(key, code string) string {
 }
 
 // SendOTP makes a 6-digit one-time code for the attempt, valid OTPPeriod,
-// and delivers it (Options.SendOTP, else an auth.EmailOTP mail). A new
+// and delivers it (Options.SendOTP, else an plugin.EmailOTP mail). A new
 // code replaces the previous one. A pending sign-in gets one only if its
 // user chose one-time codes (ErrOTPNotEnabled otherwise).
 func (p *Plugin) SendOTP(ctx context.Context, at Attempt) error {
@@ -33,7 +34,7 @@ func (p *Plugin) SendOTP(ctx context.Context, at Attempt) error {
 		return err
 	}
 	key := pd.otpKey()
-	code := auth.RandomString(totpDigits, "0123456789")
+	code := plugin.RandomString(totpDigits, "0123456789")
 	if err := p.a.DeleteVerification(ctx, otpID(key)); err != nil {
 		return err
 	}
@@ -51,7 +52,7 @@ func (p *Plugin) SendOTP(ctx context.Context, at Attempt) error {
 
 func (p *Plugin) deliverOTP(ctx context.Context, u *auth.User, code string) error {
 	if p.opts.SendOTP == nil {
-		return p.a.SendEmail(ctx, auth.Email{Kind: auth.EmailOTP, To: u.Email, Name: auth.GreetingName(u), Code: code})
+		return p.a.SendEmail(ctx, auth.Email{Kind: plugin.EmailOTP, To: u.Email, Name: plugin.GreetingName(u), Code: code})
 	}
 	if err := p.opts.SendOTP(ctx, u, code); err != nil {
 		var ae *auth.Error
@@ -96,7 +97,7 @@ func (p *Plugin) VerifyOTP(ctx context.Context, at Attempt, code string) (*auth.
 	}
 	key := pd.otpKey()
 	v, err := p.a.ConsumeVerification(ctx, otpID(key))
-	if errors.Is(err, auth.ErrVerificationNotFound) {
+	if errors.Is(err, plugin.ErrVerificationNotFound) {
 		att.restore(ctx)
 		return nil, ErrOTPHasExpired
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/keyring"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/twofactor"
@@ -148,7 +149,7 @@ func sessionOf(t *testing.T, e *env, u user) *auth.SessionData {
 // current version.
 func TestBetterAuthRotatedRows(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile("../auth/testdata/betterauth-rotation.json")
+	b, err := os.ReadFile("../keyring/testdata/betterauth-rotation.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,10 +193,10 @@ func TestBetterAuthRotatedRows(t *testing.T) {
 		br := e.browser()
 		id := br.signUp(t, fu.Email)
 		ok(t, br.post(t, "/sign-out", nil))
-		if _, err := e.db.Update(ctx, auth.TableUser, storage.Record{"twoFactorEnabled": true}, storage.W("id", id)); err != nil {
+		if _, err := e.db.Update(ctx, plugin.TableUser, storage.Record{"twoFactorEnabled": true}, storage.W("id", id)); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.db.Create(ctx, twofactor.TableTwoFactor, storage.Record{"id": auth.NewID(), "userId": id,
+		if err := e.db.Create(ctx, twofactor.TableTwoFactor, storage.Record{"id": plugin.NewID(), "userId": id,
 			"secret": row.Secret, "backupCodes": row.BackupCodes, "verified": true, "failedVerificationCount": int64(0)}); err != nil {
 			t.Fatal(err)
 		}

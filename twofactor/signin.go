@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -28,7 +29,7 @@ type redirectBody struct {
 // beforeSessionCreate interrupts first-factor sign-ins of users with
 // two-factor on, unless the request comes from a trusted device.
 func (p *Plugin) beforeSessionCreate(ctx context.Context, s *auth.Session, u *auth.User) error {
-	method := auth.SignInMethod(ctx)
+	method := plugin.SignInMethod(ctx)
 	if method == "" || !p.enforceAll() && method != "email" {
 		return nil
 	}
@@ -47,8 +48,8 @@ func (p *Plugin) beforeSessionCreate(ctx context.Context, s *auth.Session, u *au
 	if err != nil || trusted {
 		return err
 	}
-	cfg := p.a.Config()
-	rememberMe := s.ExpiresAt.Sub(s.CreatedAt) == cfg.Session.ExpiresIn
+	cfg := p.a.Settings()
+	rememberMe := s.ExpiresAt.Sub(s.CreatedAt) == cfg.SessionExpiresIn
 	intr, err := p.Challenge(ctx, u, method, rememberMe)
 	if err != nil {
 		return err
@@ -65,8 +66,8 @@ func (p *Plugin) beforeSessionCreate(ctx context.Context, s *auth.Session, u *au
 // session cookies and the signed two_factor cookie. The session hook calls
 // it; it is exported for first-factor flows that do not create their
 // session through auth.CreateSession.
-func (p *Plugin) Challenge(ctx context.Context, u *auth.User, method string, rememberMe bool) (*auth.Interruption, error) {
-	id := "2fa-" + auth.RandomString(20, secretAlphabet)
+func (p *Plugin) Challenge(ctx context.Context, u *auth.User, method string, rememberMe bool) (*plugin.Interruption, error) {
+	id := "2fa-" + plugin.RandomString(20, secretAlphabet)
 	ttl := p.opts.TwoFactorCookieMaxAge
 	if err := p.a.CreateVerification(ctx, id, u.ID, ttl); err != nil {
 		return nil, err
@@ -86,18 +87,18 @@ func (p *Plugin) Challenge(ctx context.Context, u *auth.User, method string, rem
 	// The session cookies go (with every cache chunk the request carries);
 	// dont_remember is settled below.
 	var cookies []*http.Cookie
-	for _, c := range p.a.ExpiredSessionCookies(auth.RequestInfoFrom(ctx).Request) {
-		if c.Name != p.a.CookieName(auth.CookieDontRemember) {
+	for _, c := range p.a.ExpiredSessionCookies(plugin.RequestInfoFrom(ctx).Request) {
+		if c.Name != p.a.CookieName(plugin.CookieDontRemember) {
 			cookies = append(cookies, c)
 		}
 	}
 	cookies = append(cookies, p.a.SignedCookie(CookieTwoFactor, id, int(ttl/time.Second)))
 	if rememberMe {
-		cookies = append(cookies, p.a.NewCookie(auth.CookieDontRemember, "", -1))
+		cookies = append(cookies, p.a.NewCookie(plugin.CookieDontRemember, "", -1))
 	} else { // kept for the session the verification creates
-		cookies = append(cookies, p.a.SignedCookie(auth.CookieDontRemember, "true", 0))
+		cookies = append(cookies, p.a.SignedCookie(plugin.CookieDontRemember, "true", 0))
 	}
-	return &auth.Interruption{
+	return &plugin.Interruption{
 		Reason:      "two-factor",
 		Body:        redirectBody{TwoFactorRedirect: true, TwoFactorMethods: methods},
 		Cookies:     cookies,
@@ -167,7 +168,7 @@ func (p *Plugin) trustMAC(userID, trustID string) string {
 // trustDevice records a trusted device for the user and returns its
 // cookie: signed "<mac>!trust-device-<32>".
 func (p *Plugin) trustDevice(ctx context.Context, userID string) (*http.Cookie, error) {
-	id := "trust-device-" + auth.RandomString(32, secretAlphabet)
+	id := "trust-device-" + plugin.RandomString(32, secretAlphabet)
 	if err := p.a.CreateVerification(ctx, id, userID, p.opts.TrustDeviceMaxAge); err != nil {
 		return nil, err
 	}
@@ -185,11 +186,11 @@ func (p *Plugin) parseTrustCookie(value, userID string) (string, bool) {
 }
 
 // useTrustedDevice checks the trust_device cookie of the request being
-// served (auth.RequestInfo.Request: every route, and Go callers that pass
+// served (plugin.RequestInfo.Request: every route, and Go callers that pass
 // their request) for userID. A valid one is consumed (so it works once)
 // and replaced by a new one, added to the sign-in's result.
 func (p *Plugin) useTrustedDevice(ctx context.Context, userID string) (trusted, present bool, err error) {
-	r := auth.RequestInfoFrom(ctx).Request
+	r := plugin.RequestInfoFrom(ctx).Request
 	if r == nil {
 		return false, false, nil
 	}
@@ -205,7 +206,7 @@ func (p *Plugin) useTrustedDevice(ctx context.Context, userID string) (trusted, 
 		return false, true, nil
 	}
 	v, err := p.a.ConsumeVerification(ctx, id)
-	if errors.Is(err, auth.ErrVerificationNotFound) {
+	if errors.Is(err, plugin.ErrVerificationNotFound) {
 		return false, true, nil
 	}
 	if err != nil {
@@ -218,16 +219,16 @@ func (p *Plugin) useTrustedDevice(ctx context.Context, userID string) (trusted, 
 	if err != nil {
 		return false, true, err
 	}
-	auth.AddResultCookie(ctx, ck)
+	p.a.AddResultCookie(ctx, ck)
 	return true, true, nil
 }
 
 // forgetDevices deletes every trusted device of the user.
 func (p *Plugin) forgetDevices(ctx context.Context, userID string) error {
-	_, err := p.a.DB().Delete(ctx, auth.TableVerification,
+	_, err := p.a.DB().Delete(ctx, plugin.TableVerification,
 		storage.Where{Field: "identifier", Op: storage.StartsWith, Value: "trust-device-"}, storage.W("value", userID))
 	if err != nil {
-		return auth.StorageError(err)
+		return plugin.StorageError(err)
 	}
 	return nil
 }

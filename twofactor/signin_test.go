@@ -19,6 +19,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/magiclink"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/twofactor"
 )
@@ -46,7 +47,7 @@ func TestTrustDevice(t *testing.T) {
 		t.Fatalf("trust_device Set-Cookie %q", trustHeader)
 	}
 	first := b.cookie("better-auth.trust_device")
-	value, valid := auth.VerifyCookieValue(testSecret, first)
+	value, valid := plugin.VerifyCookieValue(testSecret, first)
 	m := regexp.MustCompile(`^([A-Za-z0-9_-]{43})!(trust-device-[A-Za-z0-9_-]{32})$`).FindStringSubmatch(value)
 	if !valid || m == nil || m[1] != trustMAC(u.id, m[2]) {
 		t.Fatalf("trust_device value %q (signature ok %v)", value, valid)
@@ -96,7 +97,7 @@ func TestTrustDeviceTampered(t *testing.T) {
 	ok(t, b.post(t, "/two-factor/verify-totp", map[string]any{"code": e.code(alice.key, 0), "trustDevice": true}))
 	ok(t, b.post(t, "/sign-out", nil))
 	good := b.cookie("better-auth.trust_device")
-	value, _ := auth.VerifyCookieValue(testSecret, good)
+	value, _ := plugin.VerifyCookieValue(testSecret, good)
 	mac, id, _ := strings.Cut(value, "!")
 
 	for _, tc := range []struct {
@@ -105,9 +106,9 @@ func TestTrustDeviceTampered(t *testing.T) {
 	}{
 		{"alice's cookie for bob", good, bob},
 		{"bad signature", strings.Replace(good, "trust-device-", "trust-device-x", 1), alice},
-		{"re-signed with a wrong MAC", auth.SignCookieValue(testSecret, strings.Repeat("A", len(mac))+"!"+id), alice},
-		{"re-signed MAC for another id", auth.SignCookieValue(testSecret, trustMAC(alice.id, "trust-device-forged")+"!trust-device-forged"), alice},
-		{"no separator", auth.SignCookieValue(testSecret, mac+id), alice},
+		{"re-signed with a wrong MAC", plugin.SignCookieValue(testSecret, strings.Repeat("A", len(mac))+"!"+id), alice},
+		{"re-signed MAC for another id", plugin.SignCookieValue(testSecret, trustMAC(alice.id, "trust-device-forged")+"!trust-device-forged"), alice},
+		{"no separator", plugin.SignCookieValue(testSecret, mac+id), alice},
 		{"unsigned", url.QueryEscape(value), alice},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -179,13 +180,13 @@ func TestMagicLinkSignInInterrupted(t *testing.T) {
 			e.verifyEmail(t, u.id) // else the link would reset the account
 			b := e.browser()
 			ok(t, b.post(t, "/sign-in/magic-link", map[string]any{"email": u.email}))
-			link := e.box.last(t, auth.EmailMagicLink).URL
+			link := e.box.last(t, plugin.EmailMagicLink).URL
 			if !tc.callback {
 				lu, _ := url.Parse(link)
 				lu.RawQuery = "token=" + lu.Query().Get("token")
 				link = lu.String()
 			}
-			before := e.countRows(t, auth.TableSession, storage.W("userId", u.id))
+			before := e.countRows(t, plugin.TableSession, storage.W("userId", u.id))
 			r := b.do(t, "GET", link, nil)
 			if tc.location != "" {
 				if r.status != 302 || r.header.Get("Location") != e.srv.URL+tc.location {
@@ -198,7 +199,7 @@ func TestMagicLinkSignInInterrupted(t *testing.T) {
 			if c := r.cookies["better-auth.session_token"]; c != nil && c.Value != "" {
 				t.Fatal("session cookie set")
 			}
-			if n := e.countRows(t, auth.TableSession, storage.W("userId", u.id)); n != before {
+			if n := e.countRows(t, plugin.TableSession, storage.W("userId", u.id)); n != before {
 				t.Fatal("a session row was written")
 			}
 			// An emailed code is no second factor after a magic link.
@@ -218,7 +219,7 @@ func TestEnforceOnAllSignInsOff(t *testing.T) {
 	e.verifyEmail(t, u.id)
 	b := e.browser()
 	ok(t, b.post(t, "/sign-in/magic-link", map[string]any{"email": u.email}))
-	r := b.do(t, "GET", e.box.last(t, auth.EmailMagicLink).URL, nil)
+	r := b.do(t, "GET", e.box.last(t, plugin.EmailMagicLink).URL, nil)
 	if c := r.cookies["better-auth.session_token"]; r.status != 302 || c == nil || c.Value == "" {
 		t.Fatalf("magic link = %d %v, want a session as Better Auth", r.status, r.cookies)
 	}
@@ -233,14 +234,14 @@ func TestVerifyEmailAutoSignInInterrupted(t *testing.T) {
 		c.EmailVerification.AutoSignInAfterVerification = true
 	}})
 	u := e.enroll(t, "jo@example.com")
-	link := e.box.last(t, auth.EmailVerification).URL
+	link := e.box.last(t, plugin.EmailVerification).URL
 	b := e.browser()
-	before := e.countRows(t, auth.TableSession, storage.W("userId", u.id))
+	before := e.countRows(t, plugin.TableSession, storage.W("userId", u.id))
 	r := ok(t, b.do(t, "GET", link, nil))
 	if diff := cmp.Diff(`{"twoFactorRedirect":true,"twoFactorMethods":["totp"]}`, r.raw); diff != "" {
 		t.Fatalf("verify-email (-want +got):\n%s", diff)
 	}
-	if n := e.countRows(t, auth.TableSession, storage.W("userId", u.id)); n != before {
+	if n := e.countRows(t, plugin.TableSession, storage.W("userId", u.id)); n != before {
 		t.Fatal("a session row was written")
 	}
 	if !mustUser(t, e, u.id).EmailVerified {
@@ -275,7 +276,7 @@ func TestMailboxAloneCannotPassTOTP(t *testing.T) {
 			if err := e.a.Shutdown(ctx); err != nil { // the mail leaves in the background
 				t.Fatal(err)
 			}
-			link, err := url.Parse(e.box.last(t, auth.EmailPasswordReset).URL)
+			link, err := url.Parse(e.box.last(t, plugin.EmailPasswordReset).URL)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -285,18 +286,18 @@ func TestMailboxAloneCannotPassTOTP(t *testing.T) {
 			if diff := cmp.Diff(`{"twoFactorRedirect":true,"twoFactorMethods":["totp"]}`, r.raw); diff != "" {
 				t.Fatalf("sign-in (-want +got):\n%s", diff)
 			}
-			mails, sessions := len(e.box.Sent()), e.countRows(t, auth.TableSession, storage.W("userId", u.id))
+			mails, sessions := len(e.box.Sent()), e.countRows(t, plugin.TableSession, storage.W("userId", u.id))
 			want(t, b.post(t, "/two-factor/send-otp", nil), 400, tc.code)
 			want(t, b.post(t, "/two-factor/verify-otp", map[string]any{"code": "123456"}), 400, tc.code)
 			if n := len(e.box.Sent()); n != mails {
 				t.Fatalf("%d mails sent to the mailbox", n-mails)
 			}
-			if n := e.countRows(t, auth.TableSession, storage.W("userId", u.id)); n != sessions {
+			if n := e.countRows(t, plugin.TableSession, storage.W("userId", u.id)); n != sessions {
 				t.Fatal("a session was created")
 			}
 			// The Go API refuses alike.
-			ch, _ := auth.VerifyCookieValue(testSecret, b.cookie("better-auth.two_factor"))
-			if err := e.p.SendOTP(ctx, twofactor.Attempt{Challenge: ch}); auth.AsError(err).Code != tc.code {
+			ch, _ := plugin.VerifyCookieValue(testSecret, b.cookie("better-auth.two_factor"))
+			if err := e.p.SendOTP(ctx, twofactor.Attempt{Challenge: ch}); plugin.AsError(err).Code != tc.code {
 				t.Fatalf("SendOTP = %v, want %s", err, tc.code)
 			}
 
@@ -328,11 +329,11 @@ func TestEmailOTP(t *testing.T) {
 	if diff := cmp.Diff(map[string]any{"status": true}, ok(t, b.post(t, "/two-factor/send-otp", nil)).body); diff != "" {
 		t.Fatal(diff)
 	}
-	mail := e.box.last(t, auth.EmailOTP)
+	mail := e.box.last(t, plugin.EmailOTP)
 	if !regexp.MustCompile(`^[0-9]{6}$`).MatchString(mail.Code) || mail.To != u.email {
 		t.Fatalf("OTP mail %+v", mail)
 	}
-	ch, _ := auth.VerifyCookieValue(testSecret, b.cookie("better-auth.two_factor"))
+	ch, _ := plugin.VerifyCookieValue(testSecret, b.cookie("better-auth.two_factor"))
 	v, err := e.a.FindVerification(context.Background(), "2fa-otp-"+ch)
 	if err != nil || strings.Contains(v.Value, mail.Code) || !strings.HasSuffix(v.Value, ":0") {
 		t.Fatalf("stored code %+v %v", v, err)
@@ -352,9 +353,9 @@ func TestEmailOTP(t *testing.T) {
 	ok(t, b.post(t, "/sign-out", nil))
 	b.pending(t, u)
 	ok(t, b.post(t, "/two-factor/send-otp", nil))
-	old := e.box.last(t, auth.EmailOTP).Code
+	old := e.box.last(t, plugin.EmailOTP).Code
 	ok(t, b.post(t, "/two-factor/send-otp", nil))
-	cur := e.box.last(t, auth.EmailOTP).Code
+	cur := e.box.last(t, plugin.EmailOTP).Code
 	if old != cur {
 		want(t, b.post(t, "/two-factor/verify-otp", map[string]any{"code": old}), 401, "INVALID_CODE")
 	}
@@ -421,13 +422,13 @@ func TestDisable(t *testing.T) {
 	if c := r.cookies["better-auth.session_token"]; c == nil || c.Value == "" {
 		t.Fatal("session not rotated")
 	}
-	if n := e.countRows(t, auth.TableSession, storage.W("token", f.body["token"].(string))); n != 0 {
+	if n := e.countRows(t, plugin.TableSession, storage.W("token", f.body["token"].(string))); n != 0 {
 		t.Fatal("old session survived")
 	}
 	if twofactor.Enabled(mustUser(t, e, u.id)) || e.countRows(t, twofactor.TableTwoFactor, storage.W("userId", u.id)) != 0 {
 		t.Fatal("two-factor still on")
 	}
-	if n := e.countRows(t, auth.TableVerification, storage.Where{Field: "identifier", Op: storage.StartsWith, Value: "trust-device-"}); n != 0 {
+	if n := e.countRows(t, plugin.TableVerification, storage.Where{Field: "identifier", Op: storage.StartsWith, Value: "trust-device-"}); n != 0 {
 		t.Fatalf("%d trusted devices left", n)
 	}
 	ok(t, b.do(t, "GET", "/get-session", nil))
@@ -504,7 +505,7 @@ func TestDataSource(t *testing.T) {
 	now := e.clock()
 	if diff := cmp.Diff(twofactor.Export{Enabled: true,
 		Factors:        []twofactor.ExportFactor{{ID: e.twoFactorRow(t, u.id).String("id"), Verified: true, BackupCodesRemaining: 10}},
-		TrustedDevices: []twofactor.ExportDevice{{CreatedAt: auth.FormatTime(now), ExpiresAt: auth.FormatTime(now.Add(30 * 24 * time.Hour))}},
+		TrustedDevices: []twofactor.ExportDevice{{CreatedAt: plugin.FormatTime(now), ExpiresAt: plugin.FormatTime(now.Add(30 * 24 * time.Hour))}},
 	}, got); diff != "" {
 		t.Fatalf("export (-want +got):\n%s", diff)
 	}
@@ -526,7 +527,7 @@ func TestDataSource(t *testing.T) {
 		{Field: "identifier", Op: storage.Contains, Value: u.id},
 		{Field: "identifier", Op: storage.StartsWith, Value: "2fa-otp-"},
 		{Field: "identifier", Op: storage.StartsWith, Value: "2fa-attempts-"}} {
-		if n := e.countRows(t, auth.TableVerification, w); n != 0 {
+		if n := e.countRows(t, plugin.TableVerification, w); n != 0 {
 			t.Fatalf("%d verification rows left matching %+v", n, w)
 		}
 	}
@@ -537,7 +538,7 @@ func TestDataSource(t *testing.T) {
 }
 
 // Go callers of the sign-in operations get the trust_device cookie of the
-// request they serve honoured (auth.RequestInfo.Request), and the rotated
+// request they serve honoured (plugin.RequestInfo.Request), and the rotated
 // cookie in the result, as the routes do.
 func TestGoAPITrustedDevice(t *testing.T) {
 	t.Parallel()
@@ -551,14 +552,14 @@ func TestGoAPITrustedDevice(t *testing.T) {
 	ctx := context.Background()
 	in := auth.SignInInput{Email: u.email, Password: password}
 	_, err := e.a.SignInEmail(ctx, in)
-	var intr *auth.Interruption
+	var intr *plugin.Interruption
 	if !errors.As(err, &intr) {
 		t.Fatalf("SignInEmail without the request: %v, want an interruption", err)
 	}
 	r := httptest.NewRequest("POST", "/", nil)
 	r.Header.Set("Origin", e.srv.URL) // a request with cookies must name its origin (login CSRF)
 	r.AddCookie(&http.Cookie{Name: "better-auth.trust_device", Value: trust})
-	res, err := e.a.SignInEmail(auth.WithRequestInfo(ctx, auth.RequestInfo{Request: r}), in)
+	res, err := e.a.SignInEmail(plugin.WithRequestInfo(ctx, plugin.RequestInfo{Request: r}), in)
 	if err != nil || res.Session == nil {
 		t.Fatalf("SignInEmail from the trusted device: %v", err)
 	}
@@ -574,7 +575,7 @@ func TestGoAPITrustedDevice(t *testing.T) {
 }
 
 // Every first-factor method meets the second step (the hook keys on
-// auth.SignInMethod); with EnforceOnAllSignIns false only "email" does.
+// plugin.SignInMethod); with EnforceOnAllSignIns false only "email" does.
 // The methods offered are the ones the user enrolled, minus a code by mail
 // after a first factor that came from the mailbox.
 func TestEverySignInMethod(t *testing.T) {
@@ -618,9 +619,9 @@ func TestEverySignInMethod(t *testing.T) {
 			if tc.otpUser {
 				u = e.enrollOTP(t, "al@example.com")
 			}
-			ctx := auth.WithSignIn(context.Background(), tc.method)
+			ctx := plugin.WithSignIn(context.Background(), tc.method)
 			res, err := e.a.CreateSession(ctx, mustUser(t, e, u.id), true)
-			var intr *auth.Interruption
+			var intr *plugin.Interruption
 			if got := errors.As(err, &intr); got != tc.interrupted {
 				t.Fatalf("interrupted = %v (%v), want %v", got, err, tc.interrupted)
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/pquerna/otp/hotp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -73,7 +74,7 @@ func TOTPURI(issuer, account, secret string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "otpauth://totp/" + auth.EncodeURIComponent(issuer) + ":" + auth.EncodeURIComponent(account) +
+	return "otpauth://totp/" + plugin.EncodeURIComponent(issuer) + ":" + plugin.EncodeURIComponent(account) +
 		"?secret=" + b32.EncodeToString(key) + "&issuer=" + formEncode(issuer) +
 		fmt.Sprintf("&digits=%d&period=%d", totpDigits, totpPeriod), nil
 }
@@ -122,7 +123,7 @@ func matchStep(key []byte, code string, now time.Time) (uint64, bool) {
 	found := false
 	for d := -totpSkew; d <= totpSkew; d++ {
 		s := uint64(int64(cur) + int64(d))
-		if auth.SecureEqual(hotpCode(key, s), code) {
+		if plugin.SecureEqual(hotpCode(key, s), code) {
 			step, found = s, true
 		}
 	}
@@ -149,28 +150,28 @@ func (p *Plugin) claimStep(ctx context.Context, userID string, step uint64) (boo
 	for range 8 {
 		now := p.a.Now()
 		exp := now.Add(10 * time.Minute) // older steps are out of the window anyway
-		n, err := db.Update(ctx, auth.TableVerification, storage.Record{"value": val, "expiresAt": exp, "updatedAt": now},
+		n, err := db.Update(ctx, plugin.TableVerification, storage.Record{"value": val, "expiresAt": exp, "updatedAt": now},
 			storage.W("id", id), storage.Where{Field: "value", Op: storage.Lt, Value: val})
 		if err != nil {
-			return false, auth.StorageError(err)
+			return false, plugin.StorageError(err)
 		}
 		if n > 0 {
 			return true, nil
 		}
-		err = db.Create(ctx, auth.TableVerification, storage.Record{"id": id, "identifier": stepIdentifier(userID),
+		err = db.Create(ctx, plugin.TableVerification, storage.Record{"id": id, "identifier": stepIdentifier(userID),
 			"value": val, "expiresAt": exp, "createdAt": now, "updatedAt": now})
 		if err == nil {
 			return true, nil
 		}
 		if !errors.Is(err, storage.ErrConflict) {
-			return false, auth.StorageError(err)
+			return false, plugin.StorageError(err)
 		}
-		rec, err := db.FindOne(ctx, auth.TableVerification, storage.W("id", id))
+		rec, err := db.FindOne(ctx, plugin.TableVerification, storage.W("id", id))
 		if errors.Is(err, storage.ErrNotFound) {
 			continue // deleted meanwhile: try again
 		}
 		if err != nil {
-			return false, auth.StorageError(err)
+			return false, plugin.StorageError(err)
 		}
 		if rec.String("value") >= val {
 			return false, nil // this step (or a later one) was used
@@ -184,11 +185,11 @@ func (p *Plugin) claimStep(ctx context.Context, userID string, step uint64) (boo
 func (p *Plugin) decryptSecret(stored string) ([]byte, error) {
 	plain, err := p.a.Keyring().Decrypt(stored)
 	if err != nil {
-		return nil, auth.ErrInternal.With(fmt.Errorf("twofactor: decrypting TOTP secret: %w", err))
+		return nil, plugin.ErrInternal.With(fmt.Errorf("twofactor: decrypting TOTP secret: %w", err))
 	}
 	key, err := totpKey(plain)
 	if err != nil {
-		return nil, auth.ErrInternal.With(fmt.Errorf("twofactor: decoding TOTP secret: %w", err))
+		return nil, plugin.ErrInternal.With(fmt.Errorf("twofactor: decoding TOTP secret: %w", err))
 	}
 	return key, nil
 }
@@ -212,11 +213,11 @@ func (p *Plugin) GetTOTPURI(ctx context.Context, sd *auth.SessionData, password 
 	}
 	plain, err := p.a.Keyring().Decrypt(r.Secret)
 	if err != nil {
-		return "", auth.ErrInternal.With(err)
+		return "", plugin.ErrInternal.With(err)
 	}
 	uri, err := TOTPURI(p.issuer(""), u.Email, plain)
 	if err != nil {
-		return "", auth.ErrInternal.With(err)
+		return "", plugin.ErrInternal.With(err)
 	}
 	return uri, nil
 }
@@ -269,7 +270,7 @@ func (p *Plugin) VerifyTOTP(ctx context.Context, at Attempt, code string) (*auth
 	p.resetFailures(ctx, r)
 	if !r.Verified {
 		if _, err := p.a.DB().Update(ctx, TableTwoFactor, storage.Record{"verified": true}, storage.W("id", r.ID)); err != nil {
-			return nil, auth.StorageError(err)
+			return nil, plugin.StorageError(err)
 		}
 		if !pd.signIn() && !Enabled(pd.user) {
 			return p.turnOn(ctx, pd, at)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 )
@@ -33,19 +34,19 @@ const (
 
 // Errors, with Better Auth's codes, messages and statuses.
 var (
-	ErrOTPNotEnabled          = auth.NewError(http.StatusBadRequest, "OTP_NOT_ENABLED", "OTP not enabled")
-	ErrOTPNotConfigured       = auth.NewError(http.StatusBadRequest, "OTP_NOT_CONFIGURED", "OTP is not available")
-	ErrOTPHasExpired          = auth.NewError(http.StatusBadRequest, "OTP_HAS_EXPIRED", "OTP has expired")
-	ErrTOTPNotEnabled         = auth.NewError(http.StatusBadRequest, "TOTP_NOT_ENABLED", "TOTP not enabled")
-	ErrTOTPAlreadyEnabled     = auth.NewError(http.StatusBadRequest, "TOTP_ALREADY_ENABLED", "TOTP is already enabled")
-	ErrTOTPNotConfigured      = auth.NewError(http.StatusBadRequest, "TOTP_NOT_CONFIGURED", "TOTP is not available")
-	ErrTwoFactorNotEnabled    = auth.NewError(http.StatusBadRequest, "TWO_FACTOR_NOT_ENABLED", "Two factor isn't enabled")
-	ErrBackupCodesNotEnabled  = auth.NewError(http.StatusBadRequest, "BACKUP_CODES_NOT_ENABLED", "Backup codes aren't enabled")
-	ErrInvalidBackupCode      = auth.NewError(http.StatusUnauthorized, "INVALID_BACKUP_CODE", "Invalid backup code")
-	ErrInvalidCode            = auth.NewError(http.StatusUnauthorized, "INVALID_CODE", "Invalid code")
-	ErrTooManyAttempts        = auth.NewError(http.StatusBadRequest, "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE", "Too many attempts. Please request a new code.")
-	ErrAccountLocked          = auth.NewError(http.StatusTooManyRequests, "ACCOUNT_TEMPORARILY_LOCKED", "Too many failed verification attempts. Your account is temporarily locked. Please try again later.")
-	ErrInvalidTwoFactorCookie = auth.NewError(http.StatusUnauthorized, "INVALID_TWO_FACTOR_COOKIE", "Invalid two factor cookie")
+	ErrOTPNotEnabled          = plugin.NewError(http.StatusBadRequest, "OTP_NOT_ENABLED", "OTP not enabled")
+	ErrOTPNotConfigured       = plugin.NewError(http.StatusBadRequest, "OTP_NOT_CONFIGURED", "OTP is not available")
+	ErrOTPHasExpired          = plugin.NewError(http.StatusBadRequest, "OTP_HAS_EXPIRED", "OTP has expired")
+	ErrTOTPNotEnabled         = plugin.NewError(http.StatusBadRequest, "TOTP_NOT_ENABLED", "TOTP not enabled")
+	ErrTOTPAlreadyEnabled     = plugin.NewError(http.StatusBadRequest, "TOTP_ALREADY_ENABLED", "TOTP is already enabled")
+	ErrTOTPNotConfigured      = plugin.NewError(http.StatusBadRequest, "TOTP_NOT_CONFIGURED", "TOTP is not available")
+	ErrTwoFactorNotEnabled    = plugin.NewError(http.StatusBadRequest, "TWO_FACTOR_NOT_ENABLED", "Two factor isn't enabled")
+	ErrBackupCodesNotEnabled  = plugin.NewError(http.StatusBadRequest, "BACKUP_CODES_NOT_ENABLED", "Backup codes aren't enabled")
+	ErrInvalidBackupCode      = plugin.NewError(http.StatusUnauthorized, "INVALID_BACKUP_CODE", "Invalid backup code")
+	ErrInvalidCode            = plugin.NewError(http.StatusUnauthorized, "INVALID_CODE", "Invalid code")
+	ErrTooManyAttempts        = plugin.NewError(http.StatusBadRequest, "TOO_MANY_ATTEMPTS_REQUEST_NEW_CODE", "Too many attempts. Please request a new code.")
+	ErrAccountLocked          = plugin.NewError(http.StatusTooManyRequests, "ACCOUNT_TEMPORARILY_LOCKED", "Too many failed verification attempts. Your account is temporarily locked. Please try again later.")
+	ErrInvalidTwoFactorCookie = plugin.NewError(http.StatusUnauthorized, "INVALID_TWO_FACTOR_COOKIE", "Invalid two factor cookie")
 )
 
 // Options configures the plugin. The zero value is Better Auth's defaults
@@ -90,7 +91,7 @@ type Options struct {
 	// DisableLockout turns the account lockout off.
 	DisableLockout bool
 
-	// OTP turns on one-time codes sent by mail (an auth.EmailOTP mail
+	// OTP turns on one-time codes sent by mail (an plugin.EmailOTP mail
 	// through the auth Mailer, which must be configured) as a second
 	// factor users may choose (enable with method "otp"). Off by default:
 	// a code sent to the mailbox is a weaker second factor than an
@@ -116,18 +117,18 @@ type Options struct {
 
 // The interfaces the plugin implements.
 var (
-	_ auth.Initializer     = (*Plugin)(nil)
-	_ auth.EndpointSource  = (*Plugin)(nil)
-	_ auth.SchemaSource    = (*Plugin)(nil)
-	_ auth.HookSource      = (*Plugin)(nil)
-	_ auth.RateLimitSource = (*Plugin)(nil)
-	_ auth.DataSource      = (*Plugin)(nil)
+	_ plugin.Initializer     = (*Plugin)(nil)
+	_ plugin.EndpointSource  = (*Plugin)(nil)
+	_ plugin.SchemaSource    = (*Plugin)(nil)
+	_ plugin.HookSource      = (*Plugin)(nil)
+	_ plugin.RateLimitSource = (*Plugin)(nil)
+	_ plugin.DataSource      = (*Plugin)(nil)
 )
 
 // Plugin is the two-factor plugin. Create it with New.
 type Plugin struct {
 	opts Options
-	a    *auth.Auth
+	a    plugin.Host
 }
 
 // New returns the plugin.
@@ -165,24 +166,24 @@ func New(opts Options) *Plugin {
 // ID implements auth.Plugin.
 func (p *Plugin) ID() string { return "two-factor" }
 
-// Init implements auth.Initializer.
-func (p *Plugin) Init(a *auth.Auth) error {
+// Init implements plugin.Initializer.
+func (p *Plugin) Init(a plugin.Host) error {
 	p.a = a
 	if p.opts.BackupCodeLength > 64 {
 		return errors.New("twofactor: BackupCodeLength must be at most 64")
 	}
-	if p.opts.OTP && p.opts.SendOTP == nil && a.Config().Mailer == nil {
+	if p.opts.OTP && p.opts.SendOTP == nil && !a.Settings().Mail {
 		return errors.New("twofactor: Options.OTP needs the auth Config.Mailer (or Options.SendOTP)")
 	}
 	return nil
 }
 
-// Schema implements auth.SchemaSource: user.twoFactorEnabled and the
+// Schema implements plugin.SchemaSource: user.twoFactorEnabled and the
 // twoFactor table, with Better Auth's names.
 func (p *Plugin) Schema() storage.Schema {
-	userRef := &storage.Reference{Table: auth.TableUser, Field: "id", OnDelete: storage.Cascade}
+	userRef := &storage.Reference{Table: plugin.TableUser, Field: "id", OnDelete: storage.Cascade}
 	return storage.Schema{Tables: []storage.Table{
-		{Name: auth.TableUser, Fields: []storage.Field{{Name: FieldTwoFactorEnabled, Type: storage.Bool}}},
+		{Name: plugin.TableUser, Fields: []storage.Field{{Name: FieldTwoFactorEnabled, Type: storage.Bool}}},
 		{Name: TableTwoFactor, Fields: []storage.Field{
 			{Name: "secret", Type: storage.String, Required: true, Index: true},
 			{Name: "backupCodes", Type: storage.String, Required: true},
@@ -196,15 +197,15 @@ func (p *Plugin) Schema() storage.Schema {
 	}}
 }
 
-// RateLimits implements auth.RateLimitSource: 3 requests per 10 s per IP
+// RateLimits implements plugin.RateLimitSource: 3 requests per 10 s per IP
 // on every /two-factor/ route, as Better Auth.
 func (p *Plugin) RateLimits() map[string]ratelimit.Rule {
 	return map[string]ratelimit.Rule{"/two-factor/*": {Window: 10 * time.Second, Max: 3}}
 }
 
-// Hooks implements auth.HookSource.
-func (p *Plugin) Hooks() auth.Hooks {
-	return auth.Hooks{
+// Hooks implements plugin.HookSource.
+func (p *Plugin) Hooks() plugin.Hooks {
+	return plugin.Hooks{
 		BeforeUserCreate:    p.beforeUserCreate,
 		BeforeSessionCreate: p.beforeSessionCreate,
 	}
@@ -227,7 +228,7 @@ func (p *Plugin) issuer(override string) string {
 	case p.opts.Issuer != "":
 		return p.opts.Issuer
 	}
-	return p.a.Config().AppName
+	return p.a.Settings().AppName
 }
 
 // beforeUserCreate stores twoFactorEnabled false on new users, as Better
@@ -254,7 +255,7 @@ func Enabled(u *auth.User) bool {
 // setEnabled stores the user's twoFactorEnabled flag and returns the
 // updated user.
 func (p *Plugin) setEnabled(ctx context.Context, userID string, on bool) (*auth.User, error) {
-	return p.a.UpdateUser(ctx, userID, auth.UpdateUserInput{Extra: map[string]any{FieldTwoFactorEnabled: on}})
+	return p.a.UpdateUser(ctx, userID, map[string]any{FieldTwoFactorEnabled: on})
 }
 
 // row is a twoFactor record.
@@ -287,7 +288,7 @@ func (p *Plugin) findRow(ctx context.Context, userID string) (*row, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	return rowFromRecord(rec), nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/keyring"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/twofactor"
 )
@@ -114,7 +115,7 @@ func TestEnrolmentAndSignIn(t *testing.T) {
 	if v.cookies["better-auth.session_token"] == nil {
 		t.Fatal("session not rotated")
 	}
-	if n := e.countRows(t, auth.TableSession, storage.W("token", oldToken)); n != 0 {
+	if n := e.countRows(t, plugin.TableSession, storage.W("token", oldToken)); n != 0 {
 		t.Fatal("old session survived the rotation")
 	}
 	if !e.twoFactorRow(t, id).Bool("verified") {
@@ -127,12 +128,12 @@ func TestEnrolmentAndSignIn(t *testing.T) {
 	// chunks too), two_factor set.
 	b.setCookie("better-auth.session_data.0", "stale")
 	b.setCookie("better-auth.session_data.1", "stale")
-	before := e.countRows(t, auth.TableSession, storage.W("userId", id))
+	before := e.countRows(t, plugin.TableSession, storage.W("userId", id))
 	p := b.signIn(t, "jo@example.com")
 	if diff := cmp.Diff(`{"twoFactorRedirect":true,"twoFactorMethods":["totp"]}`, p.raw); diff != "" {
 		t.Fatalf("interrupted sign-in body (-want +got):\n%s", diff)
 	}
-	if after := e.countRows(t, auth.TableSession, storage.W("userId", id)); after != before {
+	if after := e.countRows(t, plugin.TableSession, storage.W("userId", id)); after != before {
 		t.Fatalf("sessions %d → %d: a session row was written", before, after)
 	}
 	var setCookies []string
@@ -149,7 +150,7 @@ func TestEnrolmentAndSignIn(t *testing.T) {
 	}, setCookies); diff != "" {
 		t.Fatalf("Set-Cookie (-want +got):\n%s", diff)
 	}
-	challenge, valid := auth.VerifyCookieValue(testSecret, b.cookie("better-auth.two_factor"))
+	challenge, valid := plugin.VerifyCookieValue(testSecret, b.cookie("better-auth.two_factor"))
 	if !valid || !regexp.MustCompile(`^2fa-[A-Za-z0-9_-]{20}$`).MatchString(challenge) {
 		t.Fatalf("two_factor cookie %q", b.cookie("better-auth.two_factor"))
 	}
@@ -253,13 +254,13 @@ func TestBadInput(t *testing.T) {
 			return verify(f, f.e.code(f.u.key, 0))
 		}, 401, "INVALID_TWO_FACTOR_COOKIE"},
 		{"two_factor cookie signed with another secret", func(t *testing.T, f fixture) reply {
-			ch, _ := auth.VerifyCookieValue(testSecret, f.b.cookie("better-auth.two_factor"))
-			f.b.setCookie("better-auth.two_factor", auth.SignCookieValue("another-secret-0123456789abcdefghijk", ch))
+			ch, _ := plugin.VerifyCookieValue(testSecret, f.b.cookie("better-auth.two_factor"))
+			f.b.setCookie("better-auth.two_factor", plugin.SignCookieValue("another-secret-0123456789abcdefghijk", ch))
 			return verify(f, f.e.code(f.u.key, 0))
 		}, 401, "INVALID_TWO_FACTOR_COOKIE"},
 		{"attempt counter as challenge", func(t *testing.T, f fixture) reply {
-			ch, _ := auth.VerifyCookieValue(testSecret, f.b.cookie("better-auth.two_factor"))
-			f.b.setCookie("better-auth.two_factor", auth.SignCookieValue(testSecret, "2fa-attempts-"+ch))
+			ch, _ := plugin.VerifyCookieValue(testSecret, f.b.cookie("better-auth.two_factor"))
+			f.b.setCookie("better-auth.two_factor", plugin.SignCookieValue(testSecret, "2fa-attempts-"+ch))
 			return verify(f, f.e.code(f.u.key, 0))
 		}, 401, "INVALID_TWO_FACTOR_COOKIE"},
 		{"expired pending sign-in", func(t *testing.T, f fixture) reply {

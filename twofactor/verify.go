@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -83,7 +84,7 @@ func (p *Plugin) resolve(ctx context.Context, at Attempt) (*pending, error) {
 		return nil, errVoid
 	}
 	v, err := p.a.FindVerification(ctx, at.Challenge)
-	if errors.Is(err, auth.ErrVerificationNotFound) {
+	if errors.Is(err, plugin.ErrVerificationNotFound) {
 		return nil, errVoid
 	}
 	if err != nil {
@@ -99,7 +100,7 @@ func (p *Plugin) resolve(ctx context.Context, at Attempt) (*pending, error) {
 	pd := &pending{user: u, challenge: at.Challenge, expiresAt: v.ExpiresAt}
 	if f, err := p.a.FindVerification(ctx, factorID(at.Challenge)); err == nil {
 		pd.firstFactor = f.Value
-	} else if !errors.Is(err, auth.ErrVerificationNotFound) {
+	} else if !errors.Is(err, plugin.ErrVerificationNotFound) {
 		return nil, err
 	}
 	return pd, nil
@@ -121,7 +122,7 @@ func (p *Plugin) beginAttempt(ctx context.Context, pd *pending) (*attempt, error
 		return nil, nil
 	}
 	v, err := p.a.ConsumeVerification(ctx, attemptsID(pd.challenge))
-	if errors.Is(err, auth.ErrVerificationNotFound) {
+	if errors.Is(err, plugin.ErrVerificationNotFound) {
 		// Another guess on this sign-in is in flight (or it just ended):
 		// refused, but the pending sign-in is left alone.
 		return nil, ErrInvalidTwoFactorCookie
@@ -190,7 +191,7 @@ func (p *Plugin) assertNotLocked(ctx context.Context, r *row) error {
 	_, err := p.a.DB().Update(ctx, TableTwoFactor, storage.Record{"failedVerificationCount": int64(0), "lockedUntil": nil},
 		storage.W("id", r.ID), storage.Where{Field: "lockedUntil", Op: storage.Lte, Value: now})
 	if err != nil {
-		return auth.StorageError(err)
+		return plugin.StorageError(err)
 	}
 	zero := int64(0)
 	r.Failed, r.LockedUntil = &zero, nil
@@ -261,7 +262,7 @@ func (p *Plugin) complete(ctx context.Context, pd *pending, at Attempt, withSess
 		return &auth.AuthResult{User: pd.user, Session: pd.sd.Session}, nil
 	}
 	v, err := p.a.ConsumeVerification(ctx, pd.challenge)
-	if errors.Is(err, auth.ErrVerificationNotFound) || err == nil && v.Value != pd.user.ID {
+	if errors.Is(err, plugin.ErrVerificationNotFound) || err == nil && v.Value != pd.user.ID {
 		return nil, errVoid
 	}
 	if err != nil {
@@ -273,7 +274,7 @@ func (p *Plugin) complete(ctx context.Context, pd *pending, at Attempt, withSess
 	}
 	// Not a first-factor sign-in any more: the plugins' sign-in checks
 	// (ours included) must not run again.
-	res, err := p.a.CreateSession(auth.WithSignIn(ctx, ""), pd.user, !at.DontRemember)
+	res, err := p.a.CreateSession(plugin.WithSignIn(ctx, ""), pd.user, !at.DontRemember)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +284,7 @@ func (p *Plugin) complete(ctx context.Context, pd *pending, at Attempt, withSess
 		if err != nil {
 			return nil, err
 		}
-		res.Cookies = append(res.Cookies, ck, p.a.NewCookie(auth.CookieDontRemember, "", -1))
+		res.Cookies = append(res.Cookies, ck, p.a.NewCookie(plugin.CookieDontRemember, "", -1))
 	}
 	return res, nil
 }
@@ -302,13 +303,13 @@ func (p *Plugin) turnOn(ctx context.Context, pd *pending, at Attempt) (*auth.Aut
 // rotate replaces the session sd by a new one for u, carrying over the
 // session's plugin fields (e.g. activeOrganizationId).
 func (p *Plugin) rotate(ctx context.Context, sd *auth.SessionData, u *auth.User, dontRemember bool) (*auth.AuthResult, error) {
-	res, err := p.a.CreateSession(auth.WithSignIn(ctx, ""), u, !dontRemember)
+	res, err := p.a.CreateSession(plugin.WithSignIn(ctx, ""), u, !dontRemember)
 	if err != nil {
 		return nil, err
 	}
 	if extra := nonNil(sd.Session.Extra); len(extra) > 0 {
-		if _, err := p.a.DB().Update(ctx, auth.TableSession, extra, storage.W("id", res.Session.ID)); err != nil {
-			return nil, auth.StorageError(err)
+		if _, err := p.a.DB().Update(ctx, plugin.TableSession, extra, storage.W("id", res.Session.ID)); err != nil {
+			return nil, plugin.StorageError(err)
 		}
 		if res.Session.Extra == nil {
 			res.Session.Extra = map[string]any{}
@@ -317,7 +318,7 @@ func (p *Plugin) rotate(ctx context.Context, sd *auth.SessionData, u *auth.User,
 			res.Session.Extra[k] = v
 		}
 		// The cookie cache, if on, must show the carried-over fields.
-		res.Cookies = p.a.SessionCookies(auth.RequestInfoFrom(ctx).Request, &auth.SessionData{Session: res.Session, User: u}, dontRemember)
+		res.Cookies = p.a.SessionCookies(plugin.RequestInfoFrom(ctx).Request, &auth.SessionData{Session: res.Session, User: u}, dontRemember)
 	}
 	if err := p.a.RevokeSession(ctx, u.ID, sd.Session.Token); err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/vault"
@@ -34,7 +35,7 @@ func Example() {
 	if err := a.Migrate(ctx); err != nil {
 		panic(err)
 	}
-	_ = db.Create(ctx, auth.TableUser, storage.Record{"id": "user-1", "name": "Ada", "email": "ada@example.com",
+	_ = db.Create(ctx, plugin.TableUser, storage.Record{"id": "user-1", "name": "Ada", "email": "ada@example.com",
 		"emailVerified": true, "createdAt": a.Now(), "updatedAt": a.Now()})
 
 	// Go API.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // ActionZKToggle is the audit action of a /zero-knowledge request whose
@@ -102,14 +103,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.prefix != "" {
 		rest, found := strings.CutPrefix(path, h.prefix)
 		if !found || (rest != "" && rest[0] != '/') {
-			writeError(w, auth.NewError(http.StatusNotFound, "NOT_FOUND", "not found"))
+			writeError(w, plugin.NewError(http.StatusNotFound, "NOT_FOUND", "not found"))
 			return
 		}
 		path = rest
 	}
 	rs, found := routes[path]
 	if !found {
-		writeError(w, auth.NewError(http.StatusNotFound, "NOT_FOUND", "not found"))
+		writeError(w, plugin.NewError(http.StatusNotFound, "NOT_FOUND", "not found"))
 		return
 	}
 	var rt *route
@@ -122,7 +123,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if rt == nil {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		writeError(w, auth.NewError(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "method not allowed"))
+		writeError(w, plugin.NewError(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "method not allowed"))
 		return
 	}
 	userID, err := h.authn(r)
@@ -143,12 +144,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if auth.RequestInfoFrom(ctx) == (auth.RequestInfo{}) {
-		info := auth.RequestInfo{UserAgent: r.UserAgent()}
+	if plugin.RequestInfoFrom(ctx) == (plugin.RequestInfo{}) {
+		info := plugin.RequestInfo{UserAgent: r.UserAgent()}
 		if h.s.a != nil {
 			info.IP = h.s.a.ClientIP(r)
 		}
-		r = r.WithContext(auth.WithRequestInfo(ctx, info))
+		r = r.WithContext(plugin.WithRequestInfo(ctx, info))
 	}
 	rt.fn(h, w, r, userID)
 }
@@ -173,7 +174,7 @@ type errorBody struct {
 // writeError writes {"error","code"} with the error's status. Details of
 // 5xx errors stay in the log.
 func writeError(w http.ResponseWriter, err error) {
-	ae := auth.AsError(err)
+	ae := plugin.AsError(err)
 	writeJSON(w, ae.Status, errorBody{Error: ae.Message, Code: ae.Code})
 }
 
@@ -239,7 +240,7 @@ func jsonString(m map[string]json.RawMessage, k string) (string, bool) {
 
 // reject writes err and an audit row for it (failures are audited too).
 func (h *handler) reject(w http.ResponseWriter, r *http.Request, userID, action string, err error) {
-	ae := auth.AsError(err)
+	ae := plugin.AsError(err)
 	if aerr := h.s.auditOnly(r.Context(), userID, fail(action, ae.Status, "bad-request: "+ae.Message, err)); aerr != nil {
 		writeError(w, aerr)
 		return

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 const prefix = "/api/v1/me/encryption-vault"
@@ -61,9 +62,9 @@ func testAuthenticate(r *http.Request) (string, error) {
 	case h == "":
 		return "", auth.ErrUnauthorized
 	case h == "Bearer expired":
-		return "", auth.NewError(401, "UNAUTHORIZED", "Invalid or expired token")
+		return "", plugin.NewError(401, "UNAUTHORIZED", "Invalid or expired token")
 	case h == "Bearer dbdown":
-		return "", auth.ErrUnavailable
+		return "", plugin.ErrUnavailable
 	}
 	return strings.TrimPrefix(h, "Bearer "), nil
 }

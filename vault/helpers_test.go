@@ -22,6 +22,7 @@ import (
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/internal/testproc"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/postgres"
@@ -177,7 +178,7 @@ func (e *env) user(tb testing.TB) string {
 	tb.Helper()
 	id := fmt.Sprintf("u%04d-%s", e.n.Add(1), randHex(4))
 	now := time.Now().UTC()
-	err := e.db.Create(context.Background(), auth.TableUser, storage.Record{
+	err := e.db.Create(context.Background(), plugin.TableUser, storage.Record{
 		"id": id, "name": "Test " + id, "email": id + "@example.com", "emailVerified": true,
 		"createdAt": now, "updatedAt": now,
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -42,10 +43,10 @@ type Plugin struct {
 }
 
 var (
-	_ auth.Plugin       = (*Plugin)(nil)
-	_ auth.Initializer  = (*Plugin)(nil)
-	_ auth.SchemaSource = (*Plugin)(nil)
-	_ auth.DataSource   = (*Plugin)(nil)
+	_ auth.Plugin         = (*Plugin)(nil)
+	_ plugin.Initializer  = (*Plugin)(nil)
+	_ plugin.SchemaSource = (*Plugin)(nil)
+	_ plugin.DataSource   = (*Plugin)(nil)
 )
 
 // New returns the plugin. Options.KEKs is required (auth.New fails
@@ -55,13 +56,13 @@ func New(opts Options) *Plugin { return &Plugin{opts: opts} }
 // ID implements auth.Plugin: "vault".
 func (p *Plugin) ID() string { return "vault" }
 
-// Schema implements auth.SchemaSource (see the package-level Schema).
+// Schema implements plugin.SchemaSource (see the package-level Schema).
 func (p *Plugin) Schema() storage.Schema { return Schema() }
 
-// Init implements auth.Initializer: it builds the Service over the Auth's
+// Init implements plugin.Initializer: it builds the Service over the Auth's
 // adapter. Every vault transaction is scoped to its user
 // (storage.ScopedTx), for the row-level security the vault tables declare.
-func (p *Plugin) Init(a *auth.Auth) error {
+func (p *Plugin) Init(a plugin.Host) error {
 	if p.opts.KEKs == nil {
 		return errors.New("vault: Options.KEKs is required (see vault.KEKFromEnv)")
 	}
@@ -86,7 +87,7 @@ func (p *Plugin) Init(a *auth.Auth) error {
 // Service returns the vault service, or nil before auth.New has run.
 func (p *Plugin) Service() *Service { return p.svc }
 
-// ExportUser implements auth.DataSource: vault metadata and the audit
+// ExportUser implements plugin.DataSource: vault metadata and the audit
 // trail, never key material. It returns nil (nothing exported) for a user
 // without either.
 func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
@@ -97,7 +98,7 @@ func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
 	return ex, nil
 }
 
-// DeleteUser implements auth.DataSource: it erases the user's vault and
+// DeleteUser implements plugin.DataSource: it erases the user's vault and
 // audit rows.
 func (p *Plugin) DeleteUser(ctx context.Context, userID string) error {
 	return p.svc.DeleteUser(ctx, userID)

@@ -1,7 +1,7 @@
 package vault
 
 import (
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -122,7 +122,7 @@ func Checks() []storage.Check {
 func Schema() storage.Schema {
 	S, B, I, D := storage.String, storage.Bool, storage.Int, storage.Date
 	userRef := func() *storage.Reference {
-		return &storage.Reference{Table: auth.TableUser, Field: "id", OnDelete: storage.Cascade}
+		return &storage.Reference{Table: plugin.TableUser, Field: "id", OnDelete: storage.Cascade}
 	}
 	return storage.Schema{Tables: []storage.Table{
 		{

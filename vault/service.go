@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -37,7 +38,7 @@ const maxAttempts = 8
 // Service is the vault: per-user master-key custody. Every method takes
 // the user id the caller has authenticated and writes an audit row (all
 // but Status), with the client IP and user agent of
-// auth.RequestInfoFrom(ctx). It is safe for concurrent use; get it from
+// plugin.RequestInfoFrom(ctx). It is safe for concurrent use; get it from
 // Plugin.Service once auth.New has run.
 type Service struct {
 	db   storage.Adapter
@@ -45,7 +46,7 @@ type Service struct {
 	log  *slog.Logger
 	now  func() time.Time
 	rnd  io.Reader
-	a    *auth.Auth
+	a    plugin.Host
 
 	asyncFetchAudit bool
 }
@@ -62,7 +63,7 @@ type Status struct {
 func (s Status) MarshalJSON() ([]byte, error) {
 	var at *string
 	if s.RecoverySetAt != nil {
-		v := auth.FormatTime(*s.RecoverySetAt)
+		v := plugin.FormatTime(*s.RecoverySetAt)
 		at = &v
 	}
 	return json.Marshal(struct {
@@ -187,7 +188,7 @@ func (s *Service) storageErr(ctx context.Context, userID string, err error) erro
 	} else {
 		s.log.ErrorContext(ctx, "vault: storage failure", "user_id", userID, "err", err)
 	}
-	return auth.StorageError(err)
+	return plugin.StorageError(err)
 }
 
 // userGone reports whether userID names no user: the vault tables'
@@ -208,13 +209,13 @@ func strPtr(s string) *string {
 }
 
 func (s *Service) auditRow(ctx context.Context, userID string, o outcome) *auditRow {
-	info := auth.RequestInfoFrom(ctx)
+	info := plugin.RequestInfoFrom(ctx)
 	ua := info.UserAgent
 	if len(ua) > 512 {
 		ua = ua[:512]
 	}
 	return &auditRow{
-		ID: auth.RandomString(21, nanoidAlphabet), UserID: userID, Action: o.action,
+		ID: plugin.RandomString(21, nanoidAlphabet), UserID: userID, Action: o.action,
 		IP: strPtr(info.IP), UserAgent: strPtr(ua), Context: strPtr(o.context),
 		Status: o.status, CreatedAt: s.nowMS(),
 	}
@@ -281,7 +282,7 @@ func (s *Service) open(r *row) ([]byte, error) {
 // opFailure turns an error of the KEK provider or of the crypto (not of
 // the database) into a failure outcome, so that it is audited too.
 func (s *Service) opFailure(ctx context.Context, userID, action string, err error) outcome {
-	ae := auth.AsError(err)
+	ae := plugin.AsError(err)
 	s.log.ErrorContext(ctx, "vault: operation failed", "user_id", userID, "action", action, "err", err)
 	detail := ae.Code
 	if ae.Err != nil {
@@ -376,14 +377,14 @@ func (s *Service) Init(ctx context.Context, userID string) (*Key, error) {
 			if r.ZeroKnowledge {
 				k, err := zkKey(r)
 				if err != nil {
-					return fail(ActionInit, auth.AsError(err).Status, s.unwrapFailure(ctx, userID, err), err), nil
+					return fail(ActionInit, plugin.AsError(err).Status, s.unwrapFailure(ctx, userID, err), err), nil
 				}
 				key = k
 				return ok(ActionInit, 200, "already-exists-zk"), nil
 			}
 			mk, err := s.open(r)
 			if err != nil {
-				return fail(ActionInit, auth.AsError(err).Status, s.unwrapFailure(ctx, userID, err), err), nil
+				return fail(ActionInit, plugin.AsError(err).Status, s.unwrapFailure(ctx, userID, err), err), nil
 			}
 			key = &Key{MasterKey: mk, FormatVersion: int(r.FormatVersion), KEKID: r.KEKID}
 			return ok(ActionInit, 200, "already-exists"), nil
@@ -428,14 +429,14 @@ func (s *Service) Key(ctx context.Context, userID string) (*Key, error) {
 		if r.ZeroKnowledge {
 			k, err := zkKey(r)
 			if err != nil {
-				return fail(ActionFailedFetch, auth.AsError(err).Status, s.unwrapFailure(ctx, userID, err), err), nil
+				return fail(ActionFailedFetch, plugin.AsError(err).Status, s.unwrapFailure(ctx, userID, err), err), nil
 			}
 			key = k
 			return ok(ActionFetch, 200, "zk-recovery-blob"), nil
 		}
 		mk, err := s.open(r)
 		if err != nil {
-			return fail(ActionFailedFetch, auth.AsError(err).Status, s.unwrapFailure(ctx, userID, err), err), nil
+			return fail(ActionFailedFetch, plugin.AsError(err).Status, s.unwrapFailure(ctx, userID, err), err), nil
 		}
 		key = &Key{MasterKey: mk, FormatVersion: int(r.FormatVersion), KEKID: r.KEKID}
 		return ok(ActionFetch, 200, ""), nil
@@ -522,7 +523,7 @@ func (s *Service) SetRecoveryWrap(ctx context.Context, userID string, wrappedMK,
 	verr := ValidateRecoveryWrap(wrappedMK, iv)
 	return s.do(ctx, userID, func(q txn) (outcome, error) {
 		if verr != nil {
-			return fail(ActionRecoverySet, 400, "bad-request: "+auth.AsError(verr).Message, verr), nil
+			return fail(ActionRecoverySet, 400, "bad-request: "+plugin.AsError(verr).Message, verr), nil
 		}
 		r, err := q.get(ctx, userID)
 		if err != nil {
@@ -614,7 +615,7 @@ func (s *Service) SetZeroKnowledge(ctx context.Context, userID string, enable bo
 	}
 	return s.do(ctx, userID, func(q txn) (outcome, error) {
 		if verr != nil {
-			return fail(ActionZKDisable, 400, "bad-request: "+auth.AsError(verr).Message, verr), nil
+			return fail(ActionZKDisable, 400, "bad-request: "+plugin.AsError(verr).Message, verr), nil
 		}
 		r, err := q.get(ctx, userID)
 		if err != nil {
@@ -650,7 +651,7 @@ type AuditEntry struct {
 	Context   *string `json:"context"`
 	IPAddress *string `json:"ipAddress"`
 	UserAgent *string `json:"userAgent"`
-	CreatedAt string  `json:"createdAt"` // auth.TimeFormat, as every date of an export
+	CreatedAt string  `json:"createdAt"` // plugin.TimeFormat, as every date of an export
 }
 
 // Export is the vault data of a user for a GDPR export: metadata and the
@@ -663,7 +664,7 @@ type Export struct {
 	FormatVersion         int          `json:"formatVersion,omitempty"`
 	KEKID                 string       `json:"kekId,omitempty"`
 	RecoveryFormatVersion int          `json:"recoveryFormatVersion,omitempty"`
-	CreatedAt             *string      `json:"createdAt"` // auth.TimeFormat
+	CreatedAt             *string      `json:"createdAt"` // plugin.TimeFormat
 	RotatedAt             *string      `json:"rotatedAt"`
 	RecoverySetAt         *string      `json:"recoverySetAt"`
 	Audit                 []AuditEntry `json:"audit"`
@@ -697,7 +698,7 @@ func (s *Service) ExportUser(ctx context.Context, userID string) (*Export, error
 		}
 		for _, a := range audit {
 			ex.Audit = append(ex.Audit, AuditEntry{Action: a.Action, Status: a.Status, Context: a.Context,
-				IPAddress: a.IP, UserAgent: a.UserAgent, CreatedAt: auth.FormatTime(a.CreatedAt)})
+				IPAddress: a.IP, UserAgent: a.UserAgent, CreatedAt: plugin.FormatTime(a.CreatedAt)})
 		}
 		return nil
 	})
@@ -707,12 +708,12 @@ func (s *Service) ExportUser(ctx context.Context, userID string) (*Export, error
 	return ex, nil
 }
 
-// formatTime is t in auth.TimeFormat, or nil.
+// formatTime is t in plugin.TimeFormat, or nil.
 func formatTime(t *time.Time) *string {
 	if t == nil {
 		return nil
 	}
-	s := auth.FormatTime(*t)
+	s := plugin.FormatTime(*t)
 	return &s
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -31,7 +32,7 @@ func wantNoErr(t *testing.T, err error) {
 
 func TestStateMachine(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
-		ctx := auth.WithRequestInfo(context.Background(), auth.RequestInfo{IP: "203.0.113.7", UserAgent: "vault-test/1"})
+		ctx := plugin.WithRequestInfo(context.Background(), plugin.RequestInfo{IP: "203.0.113.7", UserAgent: "vault-test/1"})
 		e := newEnv(t, b.open(t))
 		s := e.svc
 		u := e.user(t)

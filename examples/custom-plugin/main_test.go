@@ -12,6 +12,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/examples/custom-plugin/bookmarks"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/sqlite"
@@ -192,7 +193,7 @@ func testFlow(t *testing.T, db storage.Adapter) {
 	}
 	for _, d := range dates {
 		if !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`).MatchString(d) {
-			t.Errorf("date %q in the export is not in auth.TimeFormat", d)
+			t.Errorf("date %q in the export is not in plugin.TimeFormat", d)
 		}
 	}
 
@@ -234,7 +235,7 @@ func testFlow(t *testing.T, db storage.Adapter) {
 	if _, err := app.bookmarks.Add(ctx, carol.User.ID, "https://example.com/c", ""); err != nil {
 		t.Fatal(err)
 	}
-	_, err = app.auth.DB().Delete(ctx, auth.TableUser, storage.W("id", carol.User.ID))
+	_, err = app.auth.DB().Delete(ctx, plugin.TableUser, storage.W("id", carol.User.ID))
 	if !errors.Is(err, storage.ErrConstraint) {
 		t.Fatalf("deleting a user row with bookmarks left: %v", err)
 	}

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage/sqlite"
 )
@@ -188,7 +189,7 @@ func loginHandler(a *auth.Auth) http.Handler {
 			return
 		}
 		if err := r.ParseForm(); err != nil {
-			a.WriteError(w, r, auth.NewError(http.StatusBadRequest, "BAD_REQUEST", "Invalid form"))
+			a.WriteError(w, r, plugin.NewError(http.StatusBadRequest, "BAD_REQUEST", "Invalid form"))
 			return
 		}
 		// r.Context() carries the client IP and user agent (a.Protect), which
@@ -201,7 +202,7 @@ func loginHandler(a *auth.Auth) http.Handler {
 			a.WriteError(w, r, err) // e.g. 401 INVALID_EMAIL_OR_PASSWORD
 			return
 		}
-		auth.WriteCookies(w, res.Cookies)
+		plugin.WriteCookies(w, res.Cookies)
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 }

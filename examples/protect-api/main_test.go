@@ -14,6 +14,7 @@ import (
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/jwt"
 	"github.com/managarten/mana-auth/jwt/verify"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -28,13 +29,13 @@ type rolePlugin struct{ admins []string }
 func (p rolePlugin) ID() string { return "role" }
 
 func (p rolePlugin) Schema() storage.Schema {
-	return storage.Schema{Tables: []storage.Table{{Name: auth.TableUser, Fields: []storage.Field{
+	return storage.Schema{Tables: []storage.Table{{Name: plugin.TableUser, Fields: []storage.Field{
 		{Name: "role", Type: storage.String},
 	}}}}
 }
 
-func (p rolePlugin) Hooks() auth.Hooks {
-	return auth.Hooks{BeforeUserCreate: func(ctx context.Context, u *auth.User) error {
+func (p rolePlugin) Hooks() plugin.Hooks {
+	return plugin.Hooks{BeforeUserCreate: func(ctx context.Context, u *auth.User) error {
 		if u.Extra == nil {
 			u.Extra = map[string]any{}
 		}

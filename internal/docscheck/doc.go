@@ -8,7 +8,7 @@
 //   - every exported field of auth.Config and of the structs it nests
 //     (EmailPasswordConfig, SessionConfig, …), and of each plugin's options
 //     (jwt.Options, twofactor.Options, …) and of the plugin API's
-//     auth.Endpoint and auth.Hooks, and of ratelimit.Rule (which
+//     plugin.Endpoint and plugin.Hooks, and of ratelimit.Rule (which
 //     auth.RateLimitConfig uses), has a row in the table under the
 //     heading naming that struct in docs/USER_GUIDE.md, and no row there
 //     names a field that does not exist;

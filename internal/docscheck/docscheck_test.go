@@ -21,9 +21,10 @@ const root = "../.."
 // docs/USER_GUIDE.md: a package directory and a struct type. The structs
 // their fields nest (declared in the same package) are checked too.
 var documentedStructs = []struct{ dir, pkg, typ string }{
+	{"keyring", "keyring", "Version"},
 	{"auth", "auth", "Config"},
-	{"auth", "auth", "Endpoint"},
-	{"auth", "auth", "Hooks"},
+	{"plugin", "plugin", "Endpoint"},
+	{"plugin", "plugin", "Hooks"},
 	{"jwt", "jwt", "Options"},
 	{"jwt/verify", "verify", "MiddlewareOptions"},
 	{"magiclink", "magiclink", "Options"},

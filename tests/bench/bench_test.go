@@ -36,6 +36,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testpg"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/postgres"
@@ -182,11 +183,11 @@ func TestBenchSetup(t *testing.T) {
 				if diff := cmp.Diff(email, got.User.Email); diff != "" {
 					t.Errorf("get-session user (-want +got):\n%s", diff)
 				}
-				u, err := db.FindOne(context.Background(), auth.TableUser, storage.W("email", email))
+				u, err := db.FindOne(context.Background(), plugin.TableUser, storage.W("email", email))
 				if err != nil {
 					t.Fatal(err)
 				}
-				acc, err := db.FindOne(context.Background(), auth.TableAccount, storage.W("userId", u.String("id")))
+				acc, err := db.FindOne(context.Background(), plugin.TableAccount, storage.W("userId", u.String("id")))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -53,6 +53,7 @@ import (
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/internal/testproc"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/server"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/postgres"
@@ -474,15 +475,15 @@ type snapshot struct {
 func takeSnapshot(t *testing.T, db storage.Adapter, res baResult) snapshot {
 	t.Helper()
 	ctx := context.Background()
-	u, err := db.FindOne(ctx, auth.TableUser, storage.W("id", res.UserID))
+	u, err := db.FindOne(ctx, plugin.TableUser, storage.W("id", res.UserID))
 	if err != nil {
 		t.Fatalf("reading Better Auth's user: %v", err)
 	}
-	accs, err := db.FindMany(ctx, auth.TableAccount, storage.Query{Where: []storage.Where{storage.W("userId", res.UserID)}})
+	accs, err := db.FindMany(ctx, plugin.TableAccount, storage.Query{Where: []storage.Where{storage.W("userId", res.UserID)}})
 	if err != nil {
 		t.Fatalf("reading Better Auth's account: %v", err)
 	}
-	s, err := db.FindOne(ctx, auth.TableSession, storage.W("token", res.SessionToken))
+	s, err := db.FindOne(ctx, plugin.TableSession, storage.W("token", res.SessionToken))
 	if err != nil {
 		t.Fatalf("reading Better Auth's session: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/org"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // captureMailer keeps the last email per recipient, for the test's
@@ -34,7 +35,7 @@ func (m *captureMailer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e, ok := m.last[strings.ToLower(r.URL.Query().Get("to"))]
 	m.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
-	if !ok || e.Kind != auth.EmailInvitation {
+	if !ok || e.Kind != plugin.EmailInvitation {
 		w.WriteHeader(http.StatusNotFound)
 		w.Write([]byte("null"))
 		return

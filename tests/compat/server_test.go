@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/server"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -33,7 +34,7 @@ func (m *fullMailer) SendEmail(_ context.Context, e auth.Email) error {
 }
 
 // last returns the newest mail of kind to addr.
-func (m *fullMailer) last(addr string, kind auth.EmailKind) (auth.Email, bool) {
+func (m *fullMailer) last(addr string, kind plugin.EmailKind) (auth.Email, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := len(m.sent) - 1; i >= 0; i-- {
@@ -87,7 +88,7 @@ func startFullServer(t *testing.T) string {
 	mux := http.NewServeMux()
 	mux.Handle("/", s.Handler())
 	mux.HandleFunc("GET /__mail/last", func(w http.ResponseWriter, r *http.Request) {
-		e, ok := mailer.last(r.URL.Query().Get("to"), auth.EmailMagicLink)
+		e, ok := mailer.last(r.URL.Query().Get("to"), plugin.EmailMagicLink)
 		if !ok {
 			http.NotFound(w, r)
 			return
@@ -96,7 +97,7 @@ func startFullServer(t *testing.T) string {
 	})
 	mux.HandleFunc("GET /__test/mail", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		e, ok := mailer.last(r.URL.Query().Get("to"), auth.EmailInvitation)
+		e, ok := mailer.last(r.URL.Query().Get("to"), plugin.EmailInvitation)
 		if !ok {
 			w.WriteHeader(http.StatusNotFound)
 			w.Write([]byte("null"))

@@ -37,6 +37,7 @@ import (
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/internal/testproc"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/postgres"
 	"github.com/managarten/mana-auth/storage/sqlite"
@@ -452,11 +453,11 @@ func TestCrashDuringSignUps(t *testing.T) {
 			// With the process gone, read the database directly.
 			db := be.open(t, dbEnv)
 			ctx := context.Background()
-			users, err := db.FindMany(ctx, auth.TableUser, storage.Query{})
+			users, err := db.FindMany(ctx, plugin.TableUser, storage.Query{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			accounts, err := db.FindMany(ctx, auth.TableAccount, storage.Query{Where: []storage.Where{storage.W("providerId", "credential")}})
+			accounts, err := db.FindMany(ctx, plugin.TableAccount, storage.Query{Where: []storage.Where{storage.W("providerId", "credential")}})
 			if err != nil {
 				t.Fatal(err)
 			}

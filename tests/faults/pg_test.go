@@ -15,6 +15,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testproc"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/postgres"
 )
@@ -191,11 +192,11 @@ func usersByEmail(t *testing.T, db storage.Adapter) (map[string]string, []string
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	users, err := db.FindMany(ctx, auth.TableUser, storage.Query{})
+	users, err := db.FindMany(ctx, plugin.TableUser, storage.Query{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	accounts, err := db.FindMany(ctx, auth.TableAccount, storage.Query{Where: []storage.Where{storage.W("providerId", "credential")}})
+	accounts, err := db.FindMany(ctx, plugin.TableAccount, storage.Query{Where: []storage.Where{storage.W("providerId", "credential")}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testproc"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/sqlite"
 )
@@ -245,7 +246,7 @@ func TestSMTPDownOrSlow(t *testing.T) {
 			t.Errorf("the user signed up as %s is gone", e)
 		}
 	}
-	vs, err := db.FindMany(ctx, auth.TableVerification, storage.Query{})
+	vs, err := db.FindMany(ctx, plugin.TableVerification, storage.Query{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +255,7 @@ func TestSMTPDownOrSlow(t *testing.T) {
 			t.Errorf("reset token row left behind although its mail never went out: %s for user %s", v.String("id"), v.String("value"))
 		}
 	}
-	sessions, err := db.FindMany(ctx, auth.TableSession, storage.Query{})
+	sessions, err := db.FindMany(ctx, plugin.TableSession, storage.Query{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,15 +2,15 @@
 // against its public API only. It shows every extension point a plugin
 // usually needs:
 //
-//   - auth.SchemaSource: its own table, "bookmark", created by a.Migrate;
-//   - auth.EndpointSource: POST /bookmarks/add and GET /bookmarks/list under
+//   - plugin.SchemaSource: its own table, "bookmark", created by a.Migrate;
+//   - plugin.EndpointSource: POST /bookmarks/add and GET /bookmarks/list under
 //     the auth base path, each a thin layer over a Go method (Add, List);
-//   - auth.HookSource: a before-hook on POST /sign-up/email that requires
+//   - plugin.HookSource: a before-hook on POST /sign-up/email that requires
 //     "acceptTerms": true in the body, and an after-hook on GET /get-session
 //     that adds the user's "bookmarkCount" to the answer;
-//   - auth.DataSource: the user's bookmarks in a.ExportUser, and their
+//   - plugin.DataSource: the user's bookmarks in a.ExportUser, and their
 //     erasure in a.DeleteUser;
-//   - auth.RateLimitSource: a rule for its own routes.
+//   - plugin.RateLimitSource: a rule for its own routes.
 //
 // Usage:
 //
@@ -30,6 +30,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 )
@@ -40,9 +41,9 @@ const Table = "bookmark"
 // The plugin's errors: *auth.Error values, so the handler answers them in
 // Better Auth's JSON shape with their status and code.
 var (
-	ErrInvalidURL       = auth.NewError(http.StatusBadRequest, "INVALID_BOOKMARK_URL", "Bookmark URL must be an absolute http(s) URL of at most 2048 characters")
-	ErrInvalidTitle     = auth.NewError(http.StatusBadRequest, "INVALID_BOOKMARK_TITLE", "Bookmark title must be at most 200 characters")
-	ErrTermsNotAccepted = auth.NewError(http.StatusBadRequest, "TERMS_NOT_ACCEPTED", "You must accept the terms to sign up")
+	ErrInvalidURL       = plugin.NewError(http.StatusBadRequest, "INVALID_BOOKMARK_URL", "Bookmark URL must be an absolute http(s) URL of at most 2048 characters")
+	ErrInvalidTitle     = plugin.NewError(http.StatusBadRequest, "INVALID_BOOKMARK_TITLE", "Bookmark title must be at most 200 characters")
+	ErrTermsNotAccepted = plugin.NewError(http.StatusBadRequest, "TERMS_NOT_ACCEPTED", "You must accept the terms to sign up")
 )
 
 // Options configures the plugin.
@@ -62,30 +63,30 @@ type Bookmark struct {
 }
 
 // MarshalJSON writes CreatedAt as every date of the API is written
-// (auth.FormatTime: milliseconds, always three digits), not as
+// (plugin.FormatTime: milliseconds, always three digits), not as
 // encoding/json writes a time.Time (trailing zeros dropped).
 func (b Bookmark) MarshalJSON() ([]byte, error) {
 	type plain Bookmark
 	return json.Marshal(struct {
 		plain
 		CreatedAt string `json:"createdAt"`
-	}{plain(b), auth.FormatTime(b.CreatedAt)})
+	}{plain(b), plugin.FormatTime(b.CreatedAt)})
 }
 
 // Plugin is the bookmarks plugin. Build it with New.
 type Plugin struct {
 	opts Options
-	a    *auth.Auth
+	a    plugin.Host
 }
 
 // The interfaces the plugin implements; a compile-time check.
 var (
-	_ auth.Initializer     = (*Plugin)(nil)
-	_ auth.SchemaSource    = (*Plugin)(nil)
-	_ auth.EndpointSource  = (*Plugin)(nil)
-	_ auth.HookSource      = (*Plugin)(nil)
-	_ auth.DataSource      = (*Plugin)(nil)
-	_ auth.RateLimitSource = (*Plugin)(nil)
+	_ plugin.Initializer     = (*Plugin)(nil)
+	_ plugin.SchemaSource    = (*Plugin)(nil)
+	_ plugin.EndpointSource  = (*Plugin)(nil)
+	_ plugin.HookSource      = (*Plugin)(nil)
+	_ plugin.DataSource      = (*Plugin)(nil)
+	_ plugin.RateLimitSource = (*Plugin)(nil)
 )
 
 // New returns the plugin.
@@ -95,11 +96,11 @@ func New(o Options) *Plugin { return &Plugin{opts: o} }
 // a.ExportUser.
 func (p *Plugin) ID() string { return "bookmarks" }
 
-// Init implements auth.Initializer: keep the Auth for the database and
+// Init implements plugin.Initializer: keep the Auth for the database and
 // the clock.
-func (p *Plugin) Init(a *auth.Auth) error { p.a = a; return nil }
+func (p *Plugin) Init(a plugin.Host) error { p.a = a; return nil }
 
-// Schema implements auth.SchemaSource. The primary key "id" is implicit.
+// Schema implements plugin.SchemaSource. The primary key "id" is implicit.
 // The foreign key restricts deletes: a user's bookmarks are erased by
 // DeleteUser (the DataSource), and a user whose bookmarks were somehow
 // left behind cannot be deleted, rather than losing them silently.
@@ -108,7 +109,7 @@ func (p *Plugin) Schema() storage.Schema {
 		Name: Table,
 		Fields: []storage.Field{
 			{Name: "userId", Type: storage.String, Required: true, Index: true,
-				References: &storage.Reference{Table: auth.TableUser, Field: "id", OnDelete: storage.Restrict}},
+				References: &storage.Reference{Table: plugin.TableUser, Field: "id", OnDelete: storage.Restrict}},
 			{Name: "url", Type: storage.String, Required: true},
 			{Name: "title", Type: storage.String, Required: true},
 			{Name: "createdAt", Type: storage.Date, Required: true},
@@ -116,41 +117,41 @@ func (p *Plugin) Schema() storage.Schema {
 	}}}
 }
 
-// Endpoints implements auth.EndpointSource. Declared body parameters are
+// Endpoints implements plugin.EndpointSource. Declared body parameters are
 // checked (400 VALIDATION_ERROR) before the session and the handler.
-func (p *Plugin) Endpoints() []auth.Endpoint {
-	return []auth.Endpoint{
+func (p *Plugin) Endpoints() []plugin.Endpoint {
+	return []plugin.Endpoint{
 		{
-			Method: "POST", Path: "/bookmarks/add", Auth: auth.SessionRequired,
-			Body: []auth.Param{{Name: "url", Kind: auth.KindString}, {Name: "title", Kind: auth.KindString, Optional: true}},
-			Handler: func(c *auth.Context) (any, error) {
+			Method: "POST", Path: "/bookmarks/add", Auth: plugin.SessionRequired,
+			Body: []plugin.Param{{Name: "url", Kind: plugin.KindString}, {Name: "title", Kind: plugin.KindString, Optional: true}},
+			Handler: func(c *plugin.Context) (any, error) {
 				return p.Add(c.Context(), c.Session().User.ID, c.String("url"), c.String("title"))
 			},
 		},
 		{
-			Method: "GET", Path: "/bookmarks/list", Auth: auth.SessionRequired,
-			Handler: func(c *auth.Context) (any, error) {
+			Method: "GET", Path: "/bookmarks/list", Auth: plugin.SessionRequired,
+			Handler: func(c *plugin.Context) (any, error) {
 				return p.List(c.Context(), c.Session().User.ID)
 			},
 		},
 	}
 }
 
-// RateLimits implements auth.RateLimitSource: 20 additions per minute per
+// RateLimits implements plugin.RateLimitSource: 20 additions per minute per
 // client IP. Config.RateLimit.Rules may override it.
 func (p *Plugin) RateLimits() map[string]ratelimit.Rule {
 	return map[string]ratelimit.Rule{"/bookmarks/add": {Window: time.Minute, Max: 20}}
 }
 
-// Hooks implements auth.HookSource.
-func (p *Plugin) Hooks() auth.Hooks {
-	var h auth.Hooks
+// Hooks implements plugin.HookSource.
+func (p *Plugin) Hooks() plugin.Hooks {
+	var h plugin.Hooks
 	if p.opts.RequireTerms {
 		// Before-hooks run after the body is parsed and before the
 		// endpoint's own validation; an error answers the request.
-		h.Before = append(h.Before, auth.Hook{
-			Match: auth.PathIs("/sign-up/email"),
-			Handler: func(c *auth.Context) error {
+		h.Before = append(h.Before, plugin.Hook{
+			Match: plugin.PathIs("/sign-up/email"),
+			Handler: func(c *plugin.Context) error {
 				if !c.Bool("acceptTerms", false) {
 					return ErrTermsNotAccepted
 				}
@@ -160,16 +161,16 @@ func (p *Plugin) Hooks() auth.Hooks {
 	}
 	// After-hooks run when the endpoint succeeded; they may replace the
 	// result. get-session answers *auth.SessionData (nil without a session).
-	h.After = append(h.After, auth.Hook{
-		Match: auth.PathIs("/get-session"),
-		Handler: func(c *auth.Context) error {
+	h.After = append(h.After, plugin.Hook{
+		Match: plugin.PathIs("/get-session"),
+		Handler: func(c *plugin.Context) error {
 			sd, _ := c.Result().(*auth.SessionData)
 			if sd == nil {
 				return nil
 			}
 			n, err := p.a.DB().Count(c.Context(), Table, storage.W("userId", sd.User.ID))
 			if err != nil {
-				return auth.StorageError(err)
+				return plugin.StorageError(err)
 			}
 			c.SetResult(struct {
 				*auth.SessionData
@@ -194,12 +195,12 @@ func (p *Plugin) Add(ctx context.Context, userID, rawURL, title string) (*Bookma
 	if title == "" {
 		title = rawURL
 	}
-	b := &Bookmark{ID: auth.NewID(), URL: rawURL, Title: title, CreatedAt: p.a.Now()}
+	b := &Bookmark{ID: plugin.NewID(), URL: rawURL, Title: title, CreatedAt: p.a.Now()}
 	err = p.a.DB().Create(ctx, Table, storage.Record{
 		"id": b.ID, "userId": userID, "url": b.URL, "title": b.Title, "createdAt": b.CreatedAt,
 	})
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	return b, nil
 }
@@ -212,7 +213,7 @@ func (p *Plugin) List(ctx context.Context, userID string) ([]Bookmark, error) {
 		Sort:  []storage.Sort{{Field: "createdAt"}, {Field: "id"}},
 	})
 	if err != nil {
-		return nil, auth.StorageError(err)
+		return nil, plugin.StorageError(err)
 	}
 	out := make([]Bookmark, 0, len(recs))
 	for _, r := range recs {
@@ -221,17 +222,17 @@ func (p *Plugin) List(ctx context.Context, userID string) ([]Bookmark, error) {
 	return out, nil
 }
 
-// ExportUser implements auth.DataSource: a.ExportUser puts the result
+// ExportUser implements plugin.DataSource: a.ExportUser puts the result
 // under the plugin's ID.
 func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
 	return p.List(ctx, userID)
 }
 
-// DeleteUser implements auth.DataSource: a.DeleteUser calls it before it
+// DeleteUser implements plugin.DataSource: a.DeleteUser calls it before it
 // deletes the user row.
 func (p *Plugin) DeleteUser(ctx context.Context, userID string) error {
 	if _, err := p.a.DB().Delete(ctx, Table, storage.W("userId", userID)); err != nil {
-		return auth.StorageError(err)
+		return plugin.StorageError(err)
 	}
 	return nil
 }

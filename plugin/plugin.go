@@ -1,4 +1,4 @@
-package auth
+package plugin
 
 import (
 	"context"
@@ -7,19 +7,21 @@ import (
 	"github.com/managarten/mana-auth/storage"
 )
 
-// Plugin extends an Auth. A plugin implements ID and any of the optional
-// interfaces below; Auth discovers them by type assertion, as net/http does
-// with http.Flusher. The built-in plugins use nothing but this API.
+// Plugin extends a host (an auth.Auth). A plugin implements ID and any of
+// the optional interfaces below; the host discovers them by type
+// assertion, as net/http does with http.Flusher. The built-in plugins use
+// nothing but this API.
 type Plugin interface {
 	// ID names the plugin, e.g. "jwt". IDs must be unique within an Auth.
 	ID() string
 }
 
-// Initializer is implemented by plugins that need the Auth once it is built
-// (to keep a reference, read the config or check their own settings).
-// Init runs after the schema is bound and before the handler serves.
+// Initializer is implemented by plugins that need the host once it is
+// built (to keep it, read its settings or check their own options). Init
+// runs after the schema is bound and before the handler serves; an error
+// stops auth.New.
 type Initializer interface {
-	Init(a *Auth) error
+	Init(h Host) error
 }
 
 // EndpointSource is implemented by plugins that add HTTP routes. Paths are
@@ -45,6 +47,14 @@ type HookSource interface {
 // from Config.RateLimit.Rules override them.
 type RateLimitSource interface {
 	RateLimits() map[string]ratelimit.Rule
+}
+
+// ErrorSource is implemented by plugins that declare their error codes,
+// as Better Auth's plugins do with $ERROR_CODES: auth.New refuses a code
+// declared twice with different statuses (by two plugins, or by a plugin
+// and the core), since errors.Is matches errors by code.
+type ErrorSource interface {
+	ErrorCodes() []*Error
 }
 
 // DataSource is implemented by plugins that keep per-user data. Export and
@@ -148,7 +158,7 @@ type Hooks struct {
 	EmailVerified func(ctx context.Context, u *User) error
 	// ResetCredentials runs when the owner of an unverified account's
 	// address takes the account over through the mailbox
-	// (Auth.MarkEmailVerified without vouching): whoever signed the
+	// (Host.MarkEmailVerified without vouching): whoever signed the
 	// account up may not be its owner, so the plugin drops every first
 	// factor it keeps — every way to sign in or to act as the user without
 	// the mailbox (passkeys, API keys, …). The core has dropped accounts,
@@ -160,9 +170,9 @@ type Hooks struct {
 	ResetCredentials func(ctx context.Context, userID string) error
 
 	// PasswordCheck guards every check of a user's password: sign-in by
-	// email and password (Auth.SignInEmail, behind POST /sign-in/email and
+	// email and password (auth.(*Auth).SignInEmail, behind POST /sign-in/email and
 	// Go callers alike) and every confirmation of a signed-in user's
-	// password (Auth.CheckPassword and Auth.ChangePassword: verify-password,
+	// password (Host.CheckPassword and auth.(*Auth).ChangePassword: verify-password,
 	// delete-user, change-password, two-factor enable and disable, …), for
 	// example with an account lockout, so that a stolen session cannot
 	// guess the password without limit either. It runs once the input is
