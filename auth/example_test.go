@@ -77,7 +77,7 @@ func ExampleAuth_Handler() {
 // against the public API only.
 type notesPlugin struct{ a plugin.Host }
 
-func (p *notesPlugin) ID() string              { return "notes" }
+func (p *notesPlugin) ID() string               { return "notes" }
 func (p *notesPlugin) Init(a plugin.Host) error { p.a = a; return nil }
 func (p *notesPlugin) Schema() storage.Schema {
 	return storage.Schema{Tables: []storage.Table{{Name: "note", Fields: []storage.Field{

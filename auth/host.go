@@ -27,7 +27,9 @@ func (h host) Settings() plugin.Settings {
 	}
 }
 
-func (h host) AddResultCookie(ctx context.Context, c *http.Cookie) bool { return addResultCookie(ctx, c) }
+func (h host) AddResultCookie(ctx context.Context, c *http.Cookie) bool {
+	return addResultCookie(ctx, c)
+}
 
 func (h host) UpdateUser(ctx context.Context, userID string, fields map[string]any) (*User, error) {
 	return h.Auth.UpdateUser(ctx, userID, UpdateUserInput{Extra: fields})

@@ -498,7 +498,7 @@ type routePlugin struct {
 func (p *routePlugin) ID() string                   { return p.id }
 func (p *routePlugin) Endpoints() []plugin.Endpoint { return p.eps }
 func (p *routePlugin) Schema() storage.Schema       { return p.schema }
-func (p *routePlugin) Init(a plugin.Host) error      { return p.initErr }
+func (p *routePlugin) Init(a plugin.Host) error     { return p.initErr }
 func handlerOK(*plugin.Context) (any, error)        { return nil, nil }
 func mkEndpoint(method, path string) plugin.Endpoint {
 	return plugin.Endpoint{Method: method, Path: path, Handler: handlerOK}
