@@ -51,7 +51,7 @@ func TestResetLinksAndSessions(t *testing.T) {
 			}
 			// A verified address: on an unverified one a reset is a take-over
 			// (TestPreHijack), which ends the sessions whatever the setting.
-			if _, err := env.a.MarkEmailVerified(ctx, su.User, true); err != nil {
+			if _, err := env.a.Host().MarkEmailVerified(ctx, su.User, true); err != nil {
 				t.Fatal(err)
 			}
 			var links []string
@@ -122,7 +122,7 @@ func TestUpdateUserFieldNotAllowed(t *testing.T) {
 			t.Errorf("update-user %v (-want +got):\n%s", tc.body, diff)
 		}
 	}
-	u, err := env.a.FindUserByID(context.Background(), su.User.ID)
+	u, err := env.a.Host().FindUserByID(context.Background(), su.User.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -148,31 +148,20 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 // Config returns the configuration in force, defaults filled in.
 func (a *Auth) Config() Config { return a.cfg }
 
-// DB returns the storage adapter.
-func (a *Auth) DB() storage.Adapter { return a.db }
-
 // Schema returns a copy of the assembled schema (core and plugin tables).
 func (a *Auth) Schema() storage.Schema { return a.schema.Clone() }
 
-// Logger returns the logger.
-func (a *Auth) Logger() *slog.Logger { return a.log }
+// clockNow returns the current time as the Auth sees it (UTC, milliseconds).
+func (a *Auth) clockNow() time.Time { return ms(a.now()) }
 
-// Now returns the current time as the Auth sees it (UTC, milliseconds).
-func (a *Auth) Now() time.Time { return ms(a.now()) }
-
-// Secret returns the current secret (the first of Config.Secrets, else
+// currentSecret returns the current secret (the first of Config.Secrets, else
 // Config.Secret): the one that signs cookies and tokens, for plugins that
 // derive HMAC keys from it. To seal or open data at rest use Keyring,
 // which also reads what older secrets sealed.
-func (a *Auth) Secret() string { return a.keys.Current() }
+func (a *Auth) currentSecret() string { return a.keys.Current() }
 
-// Keyring returns the secrets: Encrypt and Decrypt seal and open data at
-// rest as Better Auth does (versioned "$ba$" envelopes when Config.Secrets
-// is set).
-func (a *Auth) Keyring() *keyring.Ring { return a.keys }
-
-// Plugin returns the plugin with the given ID, or nil.
-func (a *Auth) Plugin(id string) Plugin {
+// pluginByID returns the plugin with the given ID, or nil.
+func (a *Auth) pluginByID(id string) Plugin {
 	for _, p := range a.plugins {
 		if p.ID() == id {
 			return p

@@ -166,7 +166,7 @@ func TestGoodSignUpInput(t *testing.T) {
 			if u["email"] != tt.wantEmail || u["name"] != tt.wantName || u["emailVerified"] != false {
 				t.Errorf("user %v", u)
 			}
-			stored, err := a.FindUserByEmail(context.Background(), tt.wantEmail)
+			stored, err := a.Host().FindUserByEmail(context.Background(), tt.wantEmail)
 			if err != nil || stored.Email != tt.wantEmail || stored.ID == "chosen" || stored.EmailVerified {
 				t.Errorf("stored user %+v, %v", stored, err)
 			}
@@ -313,7 +313,7 @@ func TestProtectedRoutesWithoutSession(t *testing.T) {
 		{"no cookie", func() string { return "" }},
 		{"garbage cookie", func() string { return sessCookie + "=garbage" }},
 		{"revoked session", func() string {
-			u, _ := a.FindUserByEmail(context.Background(), "p@example.com")
+			u, _ := a.Host().FindUserByEmail(context.Background(), "p@example.com")
 			if err := a.RevokeSessions(context.Background(), u.ID); err != nil {
 				t.Fatal(err)
 			}

@@ -32,7 +32,7 @@ func newVectorServer(t *testing.T, hasher auth.Hasher, bearer bool) (*auth.Auth,
 	ctx := context.Background()
 	for _, table := range []string{"user", "account", "session"} {
 		for _, row := range v.DB[table] {
-			if err := a.DB().Create(ctx, table, vectorRecord(t, row, v.DateFields[table])); err != nil {
+			if err := a.Host().DB().Create(ctx, table, vectorRecord(t, row, v.DateFields[table])); err != nil {
 				t.Fatalf("inserting the vector's %s row: %v", table, err)
 			}
 		}
@@ -156,7 +156,7 @@ func TestBetterAuthDontRememberSession(t *testing.T) {
 	v := vs.DontRemember
 	a, srv, clk := newVectorServer(t, nil, false)
 	clk.Set(mustTime(t, v.SessionRow["createdAt"].(string)).Add(time.Minute))
-	if err := a.DB().Create(context.Background(), "session", vectorRecord(t, v.SessionRow, vs.Session.DateFields["session"])); err != nil {
+	if err := a.Host().DB().Create(context.Background(), "session", vectorRecord(t, v.SessionRow, vs.Session.DateFields["session"])); err != nil {
 		t.Fatal(err)
 	}
 	r := getSessionWith(t, srv, "/api/auth/get-session", v.GetSession.Request.Headers)
@@ -176,7 +176,7 @@ func TestBetterAuthDontRememberSession(t *testing.T) {
 	if !strings.HasPrefix(sc, "better-auth.session_token=") || !strings.Contains(sc, "Max-Age=604800") {
 		t.Errorf("without dont_remember: Set-Cookie %q, want a refreshed session cookie", sc)
 	}
-	rec, err := a.DB().FindOne(context.Background(), "session", storage.W("token", v.SessionRow["token"]))
+	rec, err := a.Host().DB().FindOne(context.Background(), "session", storage.W("token", v.SessionRow["token"]))
 	if err != nil {
 		t.Fatal(err)
 	}

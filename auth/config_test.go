@@ -99,10 +99,10 @@ func TestConfigDefaults(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("defaults (-want +got):\n%s", d)
 	}
-	if a.Secret() != strings.Repeat("s", 32) || a.Logger() == nil {
+	if a.Host().Secret() != strings.Repeat("s", 32) || a.Host().Logger() == nil {
 		t.Error("accessors")
 	}
-	if now := a.Now(); now.Location() != time.UTC || now.Nanosecond()%int(time.Millisecond) != 0 {
+	if now := a.Host().Now(); now.Location() != time.UTC || now.Nanosecond()%int(time.Millisecond) != 0 {
 		t.Errorf("Now() = %v, want UTC at millisecond precision", now)
 	}
 }
@@ -175,8 +175,8 @@ func TestCookieNaming(t *testing.T) {
 			if got := name + "=V;" + attrs; got != tt.want {
 				t.Errorf("Set-Cookie\n got %s\nwant %s", got, tt.want)
 			}
-			if name != a.CookieName(plugin.CookieSessionToken) {
-				t.Errorf("cookie %q, CookieName says %q", name, a.CookieName(plugin.CookieSessionToken))
+			if name != a.Host().CookieName(plugin.CookieSessionToken) {
+				t.Errorf("cookie %q, CookieName says %q", name, a.Host().CookieName(plugin.CookieSessionToken))
 			}
 			// The cookie is read back under the same name, and only that one.
 			if body := getSessionRecorder(a, "/api/auth/get-session", name+"="+value).Body.String(); body == "null" {

@@ -122,26 +122,15 @@ func (c *CookieCacheConfig) withDefaults() error {
 	return nil
 }
 
-// SessionCookies returns the cookies that carry sd's session, as Better
-// Auth's setSessionCookie sets them: the signed session token (without
-// Max-Age when dontRemember, then with the signed dont_remember marker)
-// and, with the cookie cache on, the cache cookie(s). r (may be nil) is
-// the request being answered: cache chunks it carries that the new value
-// does not overwrite are expired. Plugins that change the session or its
-// user call it (or plugin.Context.SetSessionCookie) to re-issue the cache.
-func (a *Auth) SessionCookies(r *http.Request, sd *SessionData, dontRemember bool) []*http.Cookie {
-	return a.sessionCookies(r, sd, dontRemember)
-}
-
 func (a *Auth) sessionCookies(r *http.Request, sd *SessionData, dontRemember bool) []*http.Cookie {
 	token := sd.Session.Token
 	var out []*http.Cookie
 	if dontRemember {
 		out = append(out,
-			a.SignedCookie(plugin.CookieSessionToken, token, 0),
-			a.SignedCookie(plugin.CookieDontRemember, "true", 0))
+			a.signedCookie(plugin.CookieSessionToken, token, 0),
+			a.signedCookie(plugin.CookieDontRemember, "true", 0))
 	} else {
-		out = append(out, a.SignedCookie(plugin.CookieSessionToken, token, int(a.cfg.Session.ExpiresIn/time.Second)))
+		out = append(out, a.signedCookie(plugin.CookieSessionToken, token, int(a.cfg.Session.ExpiresIn/time.Second)))
 	}
 	if a.cfg.Session.CookieCache.Enabled {
 		out = append(out, a.cacheCookies(r, sd, dontRemember)...)
@@ -149,25 +138,17 @@ func (a *Auth) sessionCookies(r *http.Request, sd *SessionData, dontRemember boo
 	return out
 }
 
-// ExpiredSessionCookies returns the deletions of every session cookie
-// (session token, cookie cache and its chunks, dont_remember), as
-// sign-out sends them. r (may be nil) is the request being answered; the
-// cache chunks it carries are expired too.
-func (a *Auth) ExpiredSessionCookies(r *http.Request) []*http.Cookie {
-	return a.expiredSessionCookies(r)
-}
-
 func (a *Auth) expiredSessionCookies(r *http.Request) []*http.Cookie {
 	out := []*http.Cookie{
-		a.NewCookie(plugin.CookieSessionToken, "", -1),
-		a.NewCookie(plugin.CookieSessionData, "", -1),
+		a.newCookie(plugin.CookieSessionToken, "", -1),
+		a.newCookie(plugin.CookieSessionData, "", -1),
 	}
 	for _, n := range a.cacheCookieNames(r) {
 		if n != plugin.CookieSessionData {
-			out = append(out, a.NewCookie(n, "", -1))
+			out = append(out, a.newCookie(n, "", -1))
 		}
 	}
-	return append(out, a.NewCookie(plugin.CookieDontRemember, "", -1))
+	return append(out, a.newCookie(plugin.CookieDontRemember, "", -1))
 }
 
 // cacheCookies returns the cookie cache of sd, chunked as Better Auth
@@ -176,7 +157,7 @@ func (a *Auth) expiredSessionCookies(r *http.Request) []*http.Cookie {
 func (a *Auth) cacheCookies(r *http.Request, sd *SessionData, dontRemember bool) []*http.Cookie {
 	var out []*http.Cookie
 	for _, n := range a.cacheCookieNames(r) {
-		out = append(out, a.NewCookie(n, "", -1))
+		out = append(out, a.newCookie(n, "", -1))
 	}
 	value, err := a.encodeCookieCache(sd, dontRemember)
 	if err != nil {
@@ -187,14 +168,14 @@ func (a *Auth) cacheCookies(r *http.Request, sd *SessionData, dontRemember bool)
 	if dontRemember {
 		maxAge = 0 // a browser-session cookie
 	}
-	size := maxCookieSize - len(plugin.CookieHeader(a.NewCookie(plugin.CookieSessionData+".99", "", maxAge)))
+	size := maxCookieSize - len(plugin.CookieHeader(a.newCookie(plugin.CookieSessionData+".99", "", maxAge)))
 	n := maxCookieChunks + 1
 	if size > 0 {
 		n = (len(value) + size - 1) / size
 	}
 	switch {
 	case n <= 1:
-		return append(out, a.NewCookie(plugin.CookieSessionData, value, maxAge))
+		return append(out, a.newCookie(plugin.CookieSessionData, value, maxAge))
 	case n > maxCookieChunks:
 		a.log.Warn("auth: the session cookie cache is too large to store even after chunking; it was skipped",
 			"bytes", len(value), "userId", sd.User.ID)
@@ -202,7 +183,7 @@ func (a *Auth) cacheCookies(r *http.Request, sd *SessionData, dontRemember bool)
 	}
 	for i := range n {
 		chunk := value[i*size : min(len(value), (i+1)*size)]
-		out = append(out, a.NewCookie(plugin.CookieSessionData+"."+strconv.Itoa(i), chunk, maxAge))
+		out = append(out, a.newCookie(plugin.CookieSessionData+"."+strconv.Itoa(i), chunk, maxAge))
 	}
 	return out
 }
@@ -224,7 +205,7 @@ func (a *Auth) readCacheCookie(r *http.Request, wantValue bool) (value string, n
 	if r == nil {
 		return "", nil
 	}
-	base := a.CookieName(plugin.CookieSessionData)
+	base := a.cookieName(plugin.CookieSessionData)
 	if !slices.ContainsFunc(r.Header.Values("Cookie"), func(h string) bool { return strings.Contains(h, base) }) {
 		return "", nil // the common case: no cache cookie at all
 	}
@@ -299,7 +280,7 @@ func chunkIndex(s string) (int, bool) {
 // encodeCookieCache seals sd with the configured strategy.
 func (a *Auth) encodeCookieCache(sd *SessionData, dontRemember bool) (string, error) {
 	cc := &a.cfg.Session.CookieCache
-	now := a.Now()
+	now := a.clockNow()
 	payload, err := cachePayloadJSON(sd, now, cc.Version)
 	if err != nil {
 		return "", err
@@ -372,7 +353,7 @@ func (a *Auth) sessionFromCache(value, token string) *SessionData {
 		return nil
 	}
 	cc := &a.cfg.Session.CookieCache
-	now := a.Now()
+	now := a.clockNow()
 	var payload []byte
 	var expiresAt float64
 	var ok bool

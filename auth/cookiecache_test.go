@@ -183,7 +183,7 @@ func (e *cacheEnv) session(path string, j *jar) (map[string]any, *response) {
 // another instance revoking it would.
 func (e *cacheEnv) deleteSessionRow(token string) {
 	e.t.Helper()
-	if _, err := e.a.DB().Delete(context.Background(), plugin.TableSession, storage.W("token", token)); err != nil {
+	if _, err := e.a.Host().DB().Delete(context.Background(), plugin.TableSession, storage.W("token", token)); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -278,7 +278,7 @@ func TestCookieCacheRejected(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, ck := range a.SessionCookies(nil, sd, false) {
+				for _, ck := range a.Host().SessionCookies(nil, sd, false) {
 					if ck.Name == sessionDataCookie {
 						return ck.Value
 					}
@@ -523,7 +523,7 @@ func TestCookieCacheDisabled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	valid := on.SessionCookies(nil, sd, false)[1].Value
+	valid := on.Host().SessionCookies(nil, sd, false)[1].Value
 	e.deleteSessionRow(out["token"].(string))
 	for _, withToken := range []bool{true, false} {
 		b := newJar()
@@ -614,7 +614,7 @@ func TestCookieCacheSecretRotation(t *testing.T) {
 				c.Now, c.Secret = e.clk.Now, oldSecret
 				c.Session.CookieCache = auth.CookieCacheConfig{Enabled: true, Strategy: tt.strategy}
 			})
-			for _, ck := range before.SessionCookies(nil, sd, false) {
+			for _, ck := range before.Host().SessionCookies(nil, sd, false) {
 				if ck.Name == sessionDataCookie {
 					j.set(ck.Name, ck.Value, false)
 				}

@@ -61,7 +61,7 @@ func TestCookieSigningVectors(t *testing.T) {
 			}
 			// The whole Set-Cookie line, as an Auth with this secret writes it.
 			a := newAuth(t, func(c *auth.Config) { c.Secret = vec.Secret })
-			lines := setCookieLines([]*http.Cookie{a.SignedCookie(plugin.CookieSessionToken, vec.Value, 604800)})
+			lines := setCookieLines([]*http.Cookie{a.Host().SignedCookie(plugin.CookieSessionToken, vec.Value, 604800)})
 			if d := cmp.Diff([]string{vec.SetCookie}, lines); d != "" {
 				t.Errorf("#%d Set-Cookie (-better-auth +ours):\n%s", i, d)
 			}
@@ -81,7 +81,7 @@ func TestDontRememberVector(t *testing.T) {
 		t.Errorf("VerifyCookieValue = %q, %v", got, ok)
 	}
 	a := newAuth(t, func(c *auth.Config) { c.Secret = v.Secret })
-	lines := setCookieLines([]*http.Cookie{a.SignedCookie(plugin.CookieDontRemember, "true", 0)})
+	lines := setCookieLines([]*http.Cookie{a.Host().SignedCookie(plugin.CookieDontRemember, "true", 0)})
 	if d := cmp.Diff([]string{v.SetCookie}, lines); d != "" {
 		t.Errorf("dont_remember Set-Cookie (-better-auth +ours):\n%s", d)
 	}
@@ -92,15 +92,15 @@ func TestDontRememberVector(t *testing.T) {
 	}
 	var got []string
 	for _, sc := range setCookieLines([]*http.Cookie{
-		a.SignedCookie(plugin.CookieSessionToken, "05IkeUy9cGcsr6AMpGEpQgu32Qb7jtpO", 0),
-		a.SignedCookie(plugin.CookieDontRemember, "true", 0),
+		a.Host().SignedCookie(plugin.CookieSessionToken, "05IkeUy9cGcsr6AMpGEpQgu32Qb7jtpO", 0),
+		a.Host().SignedCookie(plugin.CookieDontRemember, "true", 0),
 	}) {
 		got = append(got, shapeOf(sc))
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("rememberMe:false cookies (-better-auth +ours):\n%s", d)
 	}
-	if got := setCookieLines([]*http.Cookie{a.SignedCookie(plugin.CookieSessionToken, "05IkeUy9cGcsr6AMpGEpQgu32Qb7jtpO", 0)}); got[0] != v.SignInResponse.SetCookie[0] {
+	if got := setCookieLines([]*http.Cookie{a.Host().SignedCookie(plugin.CookieSessionToken, "05IkeUy9cGcsr6AMpGEpQgu32Qb7jtpO", 0)}); got[0] != v.SignInResponse.SetCookie[0] {
 		t.Errorf("session cookie %q, want %q", got[0], v.SignInResponse.SetCookie[0])
 	}
 }

@@ -36,13 +36,13 @@ const resetPasswordMessage = "If this email exists in our system, check your ema
 // (Better Auth's), whose value is the user id.
 const resetPrefix = "reset-password:"
 
-// URL returns BaseURL + BasePath + path: the public URL of a route.
-func (a *Auth) URL(path string) string { return a.cfg.BaseURL + a.cfg.BasePath + path }
+// absURL returns BaseURL + BasePath + path: the public URL of a route.
+func (a *Auth) absURL(path string) string { return a.cfg.BaseURL + a.cfg.BasePath + path }
 
-// SendEmail hands e to the configured Mailer under Config.MailTimeout. It
+// sendEmail hands e to the configured Mailer under Config.MailTimeout. It
 // fills in AppName. Without a Mailer it returns ErrVerificationEmailNotEnabled;
 // a Mailer failure is logged and returned as ErrEmailSendFailed.
-func (a *Auth) SendEmail(ctx context.Context, e Email) error {
+func (a *Auth) sendEmail(ctx context.Context, e Email) error {
 	if a.cfg.Mailer == nil {
 		return ErrVerificationEmailNotEnabled
 	}
@@ -75,7 +75,7 @@ func (a *Auth) emailToken(email, userID, updateTo, requestType, cred string) str
 		claims["cred"] = cred
 	}
 	payload, _ := json.Marshal(claims) // strings only: cannot fail
-	return hs256.Sign(a.secret, payload, a.Now(), a.cfg.EmailVerification.ExpiresIn)
+	return hs256.Sign(a.secret, payload, a.clockNow(), a.cfg.EmailVerification.ExpiresIn)
 }
 
 // credentialBinding names the password hash of a user's credential
@@ -114,7 +114,7 @@ func (a *Auth) verifyEmailURL(token, callbackURL string) string {
 	if callbackURL == "" {
 		callbackURL = "/"
 	}
-	return a.URL("/verify-email?token=" + token + "&callbackURL=" + plugin.EncodeURIComponent(callbackURL))
+	return a.absURL("/verify-email?token=" + token + "&callbackURL=" + plugin.EncodeURIComponent(callbackURL))
 }
 
 // SendVerificationEmail mails u a link that verifies their address. The
@@ -126,7 +126,7 @@ func (a *Auth) SendVerificationEmail(ctx context.Context, u *User, callbackURL s
 	if a.cfg.Mailer == nil {
 		return ErrVerificationEmailNotEnabled
 	}
-	return a.SendEmail(ctx, a.verificationEmail(u, callbackURL, ""))
+	return a.sendEmail(ctx, a.verificationEmail(u, callbackURL, ""))
 }
 
 // verificationEmail is the mail with u's verification link. passwordHash,
@@ -148,7 +148,7 @@ func (a *Auth) mailInBackground(ctx context.Context, e Email) {
 	if a.cfg.Mailer == nil {
 		return
 	}
-	a.background(ctx, func(ctx context.Context) { _ = a.SendEmail(ctx, e) })
+	a.background(ctx, func(ctx context.Context) { _ = a.sendEmail(ctx, e) })
 }
 
 // ResendVerification mails a new verification link to the user with email
@@ -161,7 +161,7 @@ func (a *Auth) ResendVerification(ctx context.Context, email, callbackURL string
 		return ErrVerificationEmailNotEnabled
 	}
 	start := time.Now()
-	if u, ferr := a.FindUserByEmail(ctx, email); ferr == nil && !u.EmailVerified {
+	if u, ferr := a.findUserByEmail(ctx, email); ferr == nil && !u.EmailVerified {
 		a.mailInBackground(ctx, a.verificationEmail(u, callbackURL, ""))
 	} else {
 		_ = a.verificationEmail(&User{Email: email}, callbackURL, "") // the same work as a real link
@@ -204,7 +204,7 @@ func (a *Auth) VerifyEmail(ctx context.Context, token, sessionUserID, callbackUR
 	if len(token) > 4096 { // ours are about 300 bytes: refused before any work
 		return nil, unauthorized(ErrInvalidToken)
 	}
-	raw, _, err := hs256.Verify(a.secret, token, a.Now())
+	raw, _, err := hs256.Verify(a.secret, token, a.clockNow())
 	if errors.Is(err, hs256.ErrExpired) {
 		return nil, ErrTokenExpired
 	}
@@ -223,7 +223,7 @@ func (a *Auth) VerifyEmail(ctx context.Context, token, sessionUserID, callbackUR
 		if userID == "" || !plugin.ValidEmail(updateTo) {
 			return nil, unauthorized(ErrInvalidToken)
 		}
-		u, err := a.FindUserByID(ctx, userID)
+		u, err := a.findUserByID(ctx, userID)
 		if err != nil {
 			return nil, unauthorized(ErrUserNotFound)
 		}
@@ -239,7 +239,7 @@ func (a *Auth) VerifyEmail(ctx context.Context, token, sessionUserID, callbackUR
 		case "change-email-confirmation":
 			// The same answer, and no mail, when the new address is
 			// taken by now: the old mailbox learns nothing about it.
-			if _, err := a.FindUserByEmail(ctx, updateTo); errors.Is(err, ErrUserNotFound) {
+			if _, err := a.findUserByEmail(ctx, updateTo); errors.Is(err, ErrUserNotFound) {
 				t := a.emailToken(u.Email, u.ID, updateTo, "change-email-verification", "")
 				a.mailInBackground(ctx, Email{Kind: plugin.EmailVerification, To: updateTo, URL: a.verifyEmailURL(t, callbackURL)})
 			} else if err != nil {
@@ -261,7 +261,7 @@ func (a *Auth) VerifyEmail(ctx context.Context, token, sessionUserID, callbackUR
 		}
 		return &VerifyEmailResult{User: u, Changed: true}, nil
 	}
-	u, err := a.FindUserByEmail(ctx, email)
+	u, err := a.findUserByEmail(ctx, email)
 	if err != nil {
 		return nil, unauthorized(ErrUserNotFound)
 	}
@@ -278,14 +278,14 @@ func (a *Auth) VerifyEmail(ctx context.Context, token, sessionUserID, callbackUR
 			return nil, err
 		}
 	}
-	claimed, err := a.MarkEmailVerified(ctx, u, vouched)
+	claimed, err := a.markEmailVerified(ctx, u, vouched)
 	if err != nil {
 		return nil, err
 	}
 	return &VerifyEmailResult{User: u, Claimed: claimed}, nil
 }
 
-// MarkEmailVerified marks u's address verified after its owner proved
+// markEmailVerified marks u's address verified after its owner proved
 // control of the mailbox (a verification link, a magic link, a password
 // reset, a code by mail) and runs the plugins' EmailVerified hooks; u is
 // updated. It does nothing for an address verified already.
@@ -300,7 +300,7 @@ func (a *Auth) VerifyEmail(ctx context.Context, token, sessionUserID, callbackUR
 // the mailbox alone must never get past one. The owner then signs in by
 // the mailbox flow they used, or sets a password through a reset. claimed
 // reports that this happened.
-func (a *Auth) MarkEmailVerified(ctx context.Context, u *User, credentialsVouched bool) (claimed bool, err error) {
+func (a *Auth) markEmailVerified(ctx context.Context, u *User, credentialsVouched bool) (claimed bool, err error) {
 	if u.EmailVerified {
 		return false, nil
 	}
@@ -310,13 +310,13 @@ func (a *Auth) MarkEmailVerified(ctx context.Context, u *User, credentialsVouche
 		}
 		claimed = true
 		// The plugins may have changed the user's fields.
-		fresh, err := a.FindUserByID(ctx, u.ID)
+		fresh, err := a.findUserByID(ctx, u.ID)
 		if err != nil {
 			return false, err
 		}
 		*u = *fresh
 	}
-	if _, err := a.db.Update(ctx, plugin.TableUser, storage.Record{"emailVerified": true, "updatedAt": a.Now()}, storage.W("id", u.ID)); err != nil {
+	if _, err := a.db.Update(ctx, plugin.TableUser, storage.Record{"emailVerified": true, "updatedAt": a.clockNow()}, storage.W("id", u.ID)); err != nil {
 		return false, plugin.StorageError(err)
 	}
 	u.EmailVerified = true
@@ -361,14 +361,14 @@ func resetLinksOf(userID string) []storage.Where {
 }
 
 func (a *Auth) setEmail(ctx context.Context, userID, email string, verified bool) (*User, error) {
-	_, err := a.db.Update(ctx, plugin.TableUser, storage.Record{"email": plugin.NormalizeEmail(email), "emailVerified": verified, "updatedAt": a.Now()}, storage.W("id", userID))
+	_, err := a.db.Update(ctx, plugin.TableUser, storage.Record{"email": plugin.NormalizeEmail(email), "emailVerified": verified, "updatedAt": a.clockNow()}, storage.W("id", userID))
 	if errors.Is(err, storage.ErrConflict) {
 		return nil, ErrUserAlreadyExists.WithMessage("User already exists. Use another email.")
 	}
 	if err != nil {
 		return nil, plugin.StorageError(err)
 	}
-	return a.FindUserByID(ctx, userID)
+	return a.findUserByID(ctx, userID)
 }
 
 // RequestPasswordReset mails a single-use reset link to the user with
@@ -379,11 +379,11 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email, redirectTo strin
 	if a.cfg.Mailer == nil {
 		return ErrResetPasswordDisabled
 	}
-	u, err := a.FindUserByEmail(ctx, email)
+	u, err := a.findUserByEmail(ctx, email)
 	if errors.Is(err, ErrUserNotFound) {
 		// Same work as a real request: a random token and a lookup.
 		_ = plugin.RandomString(24, "")
-		_, _ = a.FindVerification(ctx, resetPrefix+"dummy-verification-token")
+		_, _ = a.findVerification(ctx, resetPrefix+"dummy-verification-token")
 		return nil
 	}
 	if err != nil {
@@ -391,17 +391,17 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email, redirectTo strin
 	}
 	token := plugin.RandomString(24, "")
 	id := resetPrefix + token
-	if err := a.CreateVerification(ctx, id, u.ID, a.cfg.EmailPassword.ResetPasswordTokenExpiresIn); err != nil {
+	if err := a.createVerification(ctx, id, u.ID, a.cfg.EmailPassword.ResetPasswordTokenExpiresIn); err != nil {
 		return err
 	}
-	link := a.URL("/reset-password/" + token + "?callbackURL=" + plugin.EncodeURIComponent(redirectTo))
+	link := a.absURL("/reset-password/" + token + "?callbackURL=" + plugin.EncodeURIComponent(redirectTo))
 	// The mail goes out in the background: the answer (and its timing) must
 	// be the same for known and unknown emails even when the mail server is
 	// slow or down.
 	a.background(ctx, func(ctx context.Context) {
-		if err := a.SendEmail(ctx, Email{Kind: plugin.EmailPasswordReset, To: u.Email, Name: plugin.GreetingName(u), URL: link}); err != nil {
+		if err := a.sendEmail(ctx, Email{Kind: plugin.EmailPasswordReset, To: u.Email, Name: plugin.GreetingName(u), URL: link}); err != nil {
 			// Leave no live token behind a mail that never went out.
-			if derr := a.DeleteVerification(ctx, id); derr != nil {
+			if derr := a.deleteVerification(ctx, id); derr != nil {
 				a.log.ErrorContext(ctx, "auth: removing reset token after mail failure", "err", derr)
 			}
 		}
@@ -426,7 +426,7 @@ func (a *Auth) ResetPassword(ctx context.Context, token, newPassword string) err
 	id := resetPrefix + token
 	// Consume first: of concurrent uses exactly one goes on, and a replayed
 	// token costs no hashing.
-	v, err := a.ConsumeVerification(ctx, id)
+	v, err := a.consumeVerification(ctx, id)
 	if err != nil {
 		if errors.Is(err, plugin.ErrVerificationNotFound) {
 			return ErrInvalidToken
@@ -435,22 +435,22 @@ func (a *Auth) ResetPassword(ctx context.Context, token, newPassword string) err
 	}
 	restore := func() {
 		// The token was not used up by a change: give it back.
-		if rem := v.ExpiresAt.Sub(a.Now()); rem > 0 {
-			if err := a.CreateVerification(context.WithoutCancel(ctx), id, v.Value, rem); err != nil {
+		if rem := v.ExpiresAt.Sub(a.clockNow()); rem > 0 {
+			if err := a.createVerification(context.WithoutCancel(ctx), id, v.Value, rem); err != nil {
 				a.log.WarnContext(ctx, "auth: restoring a reset token failed", "err", err)
 			}
 		}
 	}
-	u, err := a.FindUserByID(ctx, v.Value)
+	u, err := a.findUserByID(ctx, v.Value)
 	if err != nil {
 		return err
 	}
-	hash, err := a.HashPassword(ctx, newPassword)
+	hash, err := a.hashPassword(ctx, newPassword)
 	if err != nil {
 		restore()
 		return err
 	}
-	if _, err := a.MarkEmailVerified(ctx, u, false); err != nil {
+	if _, err := a.markEmailVerified(ctx, u, false); err != nil {
 		restore()
 		return err
 	}
@@ -466,7 +466,7 @@ func (a *Auth) ResetPassword(ctx context.Context, token, newPassword string) err
 // one transaction; with endSessions it also ends the user's sessions but
 // the one with token keep ("" for none).
 func (a *Auth) setPassword(ctx context.Context, userID, hash string, endSessions bool, keep string) error {
-	now := a.Now()
+	now := a.clockNow()
 	return a.db.Tx(ctx, func(tx storage.Adapter) error {
 		if endSessions {
 			w := []storage.Where{storage.W("userId", userID)}
@@ -524,7 +524,7 @@ func (a *Auth) ChangeEmail(ctx context.Context, sd *SessionData, newEmail, callb
 	// same mails to the mailboxes the caller may read (the old one): the
 	// mails leave in the background either way, so neither the answer nor
 	// its timing tells whether the address is registered.
-	_, err := a.FindUserByEmail(ctx, newEmail)
+	_, err := a.findUserByEmail(ctx, newEmail)
 	taken := err == nil
 	if err != nil && !errors.Is(err, ErrUserNotFound) {
 		return nil, err
@@ -563,16 +563,16 @@ func (a *Auth) ChangeEmail(ctx context.Context, sd *SessionData, newEmail, callb
 	return nil, nil
 }
 
-// ResolveURL resolves ref (a relative or absolute URL) against
+// resolveURL resolves ref (a relative or absolute URL) against
 // BaseURL+BasePath, as Better Auth's redirects do.
-func (a *Auth) ResolveURL(ref string) string {
-	base, err := url.Parse(a.URL(""))
+func (a *Auth) resolveURL(ref string) string {
+	base, err := url.Parse(a.absURL(""))
 	if err != nil {
 		return ref
 	}
 	r, err := url.Parse(ref)
 	if err != nil {
-		return a.URL("/error")
+		return a.absURL("/error")
 	}
 	return base.ResolveReference(r).String()
 }

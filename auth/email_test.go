@@ -167,7 +167,7 @@ func TestSignUpRequiresVerification(t *testing.T) {
 	if r.status != 302 || r.header.Get("Location") != "/welcome" {
 		t.Fatalf("verify: %d Location %q", r.status, r.header.Get("Location"))
 	}
-	u, err := env.a.FindUserByEmail(context.Background(), "ada@example.com")
+	u, err := env.a.Host().FindUserByEmail(context.Background(), "ada@example.com")
 	if err != nil || !u.EmailVerified {
 		t.Fatalf("user after verification: %+v, %v", u, err)
 	}
@@ -441,7 +441,7 @@ func TestChangeEmail(t *testing.T) {
 	if r.status != 302 || r.header.Get("Location") != "/settings" {
 		t.Fatalf("apply change: %d %q %s", r.status, r.header.Get("Location"), r.raw)
 	}
-	if _, err := env.a.FindUserByEmail(ctx, "new@example.com"); err != nil {
+	if _, err := env.a.Host().FindUserByEmail(ctx, "new@example.com"); err != nil {
 		t.Fatalf("email not changed: %v", err)
 	}
 	// The link works once: the old address no longer matches.

@@ -108,15 +108,15 @@ func TestChangeEmailSameAnswerTakenOrFree(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			me, err := env.a.FindUserByEmail(ctx, "me@example.com")
+			me, err := env.a.Host().FindUserByEmail(ctx, "me@example.com")
 			if err != nil {
 				t.Fatal(err)
 			}
 			// A verified caller (the confirmation goes to verified addresses).
-			if _, err := env.a.MarkEmailVerified(ctx, me, true); err != nil {
+			if _, err := env.a.Host().MarkEmailVerified(ctx, me, true); err != nil {
 				t.Fatal(err)
 			}
-			res, err := env.a.CreateSession(ctx, me, true)
+			res, err := env.a.Host().CreateSession(ctx, me, true)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -117,7 +117,7 @@ func Example_plugin() {
 	rec := httptest.NewRecorder()
 	a.Handler().ServeHTTP(rec, req)
 
-	n, _ := a.DB().Count(ctx, "note", storage.W("userId", res.User.ID))
+	n, _ := a.Host().DB().Count(ctx, "note", storage.W("userId", res.User.ID))
 	fmt.Println(rec.Code, n)
 	// Output: 200 1
 }

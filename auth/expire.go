@@ -18,7 +18,7 @@ import (
 // safe on several instances at once and beside a Better Auth server on the
 // same database. It returns how many rows it deleted.
 func (a *Auth) DeleteExpired(ctx context.Context) (int64, error) {
-	now := a.Now()
+	now := a.clockNow()
 	var total int64
 	for _, table := range []string{plugin.TableSession, plugin.TableVerification} {
 		n, err := a.db.Delete(ctx, table, storage.Where{Field: "expiresAt", Op: storage.Lt, Value: now})

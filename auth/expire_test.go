@@ -25,7 +25,7 @@ func TestDeleteExpired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.CreateVerification(ctx, "reset:old", "v-old", time.Hour); err != nil {
+	if err := a.Host().CreateVerification(ctx, "reset:old", "v-old", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(8 * 24 * time.Hour) // past the 7-day session and the 1-hour token
@@ -33,7 +33,7 @@ func TestDeleteExpired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.CreateVerification(ctx, "reset:new", "v-new", time.Hour); err != nil {
+	if err := a.Host().CreateVerification(ctx, "reset:new", "v-new", time.Hour); err != nil {
 		t.Fatal(err)
 	}
 
@@ -42,7 +42,7 @@ func TestDeleteExpired(t *testing.T) {
 		t.Fatalf("DeleteExpired = %d, %v; want 2, nil", n, err)
 	}
 	count := func(table string, w storage.Where) int64 {
-		c, err := a.DB().Count(ctx, table, w)
+		c, err := a.Host().DB().Count(ctx, table, w)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -239,9 +239,9 @@ func FuzzCookieCache(f *testing.F) {
 		srv := server{a: a, token: res.Token()}
 		for _, c := range res.Cookies {
 			switch c.Name {
-			case a.CookieName(plugin.CookieSessionToken):
+			case a.Host().CookieName(plugin.CookieSessionToken):
 				srv.cookie = c.Name + "=" + c.Value
-			case a.CookieName(plugin.CookieSessionData):
+			case a.Host().CookieName(plugin.CookieSessionData):
 				f.Add(uint8(i), c.Value)
 				f.Add(uint8(i+1), c.Value) // under another strategy
 				f.Add(uint8(i), c.Value[:len(c.Value)/2])

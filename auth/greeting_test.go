@@ -29,7 +29,7 @@ func TestMailsGreetOnlyTheProvedOwner(t *testing.T) {
 	verified := func(t *testing.T, env *emailEnv) *auth.User {
 		t.Helper()
 		u := &auth.User{Name: name, Email: "old@example.com", EmailVerified: true}
-		if err := env.a.CreateUser(context.Background(), u, nil); err != nil {
+		if err := env.a.Host().CreateUser(context.Background(), u, nil); err != nil {
 			t.Fatal(err)
 		}
 		return u

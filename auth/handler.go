@@ -26,7 +26,7 @@ func (a *Auth) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 		return
 	}
-	ip := a.ClientIP(r)
+	ip := a.clientIP(r)
 	r = r.WithContext(plugin.WithRequestInfo(r.Context(), plugin.RequestInfo{IP: ip, UserAgent: r.UserAgent(), Request: r}))
 	c := plugin.NewContext(host{a}, r, plugin.Route{Endpoint: e, Path: path, Params: params, ClientIP: ip,
 		LoadSession: func() (*SessionData, []*http.Cookie, error) { return a.contextSession(r, e, false) }})
@@ -40,7 +40,7 @@ func (a *Auth) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		c.SetResult(intr.Body)
 		if intr.RedirectURL != "" && r.Method == http.MethodGet {
 			// A browser navigation (a link): send it where the plugin says.
-			c.Redirect(a.ResolveURL(intr.RedirectURL))
+			c.Redirect(a.resolveURL(intr.RedirectURL))
 		}
 	}
 	a.write(c, w)
@@ -95,7 +95,7 @@ func (a *Auth) run(c *plugin.Context, w http.ResponseWriter) error {
 			return ErrUnauthorized
 		}
 		if e.Auth == plugin.FreshSessionRequired && a.cfg.Session.FreshAge > 0 &&
-			a.Now().Sub(sd.Session.CreatedAt) >= a.cfg.Session.FreshAge {
+			a.clockNow().Sub(sd.Session.CreatedAt) >= a.cfg.Session.FreshAge {
 			return ErrSessionNotFresh
 		}
 	}
@@ -292,7 +292,7 @@ func (a *Auth) write(c *plugin.Context, w http.ResponseWriter) {
 		cookies := c.Cookies()
 		for i := len(cookies) - 1; i >= 0; i-- {
 			ck := cookies[i]
-			if ck.Name == a.CookieName(plugin.CookieSessionToken) {
+			if ck.Name == a.cookieName(plugin.CookieSessionToken) {
 				if ck.Value != "" && ck.MaxAge >= 0 {
 					v, err := url.PathUnescape(ck.Value)
 					if err == nil {

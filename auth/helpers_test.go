@@ -351,7 +351,7 @@ func wantError(t testing.TB, r *response, status int, code string) errBody {
 // rowCount returns how many rows of table match where.
 func rowCount(t testing.TB, a *auth.Auth, table string, where ...storage.Where) int64 {
 	t.Helper()
-	n, err := a.DB().Count(context.Background(), table, where...)
+	n, err := a.Host().DB().Count(context.Background(), table, where...)
 	if err != nil {
 		t.Fatal(err)
 	}

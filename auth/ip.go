@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// ClientIP returns the client IP of r, as session rows and logs record it.
+// clientIP returns the client IP of r, as session rows and logs record it.
 // The IP headers (X-Forwarded-For by default) are believed only
 // when the peer is one of Config.TrustedProxies: then the header list is
 // walked from the right, skipping trusted hops, and the first untrusted
@@ -18,7 +18,7 @@ import (
 // ("::1"); the rate limiter counts an IPv6 client by its /64 subnet (one
 // host usually holds a whole /64). It returns "" when nothing usable is
 // found.
-func (a *Auth) ClientIP(r *http.Request) string {
+func (a *Auth) clientIP(r *http.Request) string {
 	peer := peerAddr(r)
 	if !peer.IsValid() || !a.trustedProxy(peer) {
 		return normIP(peer)

@@ -89,7 +89,7 @@ func originOf(u *url.URL) string {
 	return scheme + "://" + host
 }
 
-// trustedOrigin reports whether an absolute URL's origin is trusted.
+// TrustedOrigin reports whether an absolute URL's origin is trusted.
 func (m *originMatcher) trustedOrigin(raw string) bool {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" {
@@ -153,6 +153,6 @@ func (m *originMatcher) trustedRedirect(s string) bool {
 // origin or one of Config.TrustedOrigins).
 func (a *Auth) TrustedOrigin(rawURL string) bool { return a.origins.trustedOrigin(rawURL) }
 
-// TrustedRedirect reports whether rawURL may be used as a redirect target:
+// trustedRedirect reports whether rawURL may be used as a redirect target:
 // a safe relative path or an absolute URL on a trusted origin.
-func (a *Auth) TrustedRedirect(rawURL string) bool { return a.origins.trustedRedirect(rawURL) }
+func (a *Auth) trustedRedirect(rawURL string) bool { return a.origins.trustedRedirect(rawURL) }

@@ -182,9 +182,9 @@ func (g *hashGate) do(ctx context.Context, fn func() error) error {
 	return fn()
 }
 
-// HashPassword hashes password with the configured Hasher under the hashing
+// hashPassword hashes password with the configured Hasher under the hashing
 // concurrency bound.
-func (a *Auth) HashPassword(ctx context.Context, password string) (string, error) {
+func (a *Auth) hashPassword(ctx context.Context, password string) (string, error) {
 	var h string
 	err := a.hashGate.do(ctx, func() (err error) {
 		h, err = a.hasher.Hash(password)
@@ -193,10 +193,10 @@ func (a *Auth) HashPassword(ctx context.Context, password string) (string, error
 	return h, err
 }
 
-// VerifyPassword checks password against hash with the configured Hasher
+// verifyPassword checks password against hash with the configured Hasher
 // under the hashing concurrency bound. An unusable stored hash counts as a
 // mismatch (and is logged), never as a server error.
-func (a *Auth) VerifyPassword(ctx context.Context, hash, password string) (bool, error) {
+func (a *Auth) verifyPassword(ctx context.Context, hash, password string) (bool, error) {
 	var ok bool
 	err := a.hashGate.do(ctx, func() (err error) {
 		ok, err = a.hasher.Verify(hash, password)
@@ -212,6 +212,6 @@ func (a *Auth) VerifyPassword(ctx context.Context, hash, password string) (bool,
 // dummyVerify spends the same work as a real verification, so that an
 // unknown email answers in the same time as a wrong password.
 func (a *Auth) dummyVerify(ctx context.Context, password string) error {
-	_, err := a.VerifyPassword(ctx, a.dummyHash, password)
+	_, err := a.verifyPassword(ctx, a.dummyHash, password)
 	return err
 }

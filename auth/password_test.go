@@ -240,15 +240,15 @@ func TestArgon2idRefusesOutOfBounds(t *testing.T) {
 func TestVerifyPasswordUnsupportedHash(t *testing.T) {
 	t.Parallel()
 	a := newAuth(t, nil)
-	ok, err := a.VerifyPassword(context.Background(), "garbage", "password")
+	ok, err := a.Host().VerifyPassword(context.Background(), "garbage", "password")
 	if ok || err != nil {
 		t.Errorf("VerifyPassword(garbage) = %v, %v; want false, nil", ok, err)
 	}
-	h, err := a.HashPassword(context.Background(), "password")
+	h, err := a.Host().HashPassword(context.Background(), "password")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := a.VerifyPassword(context.Background(), h, "password"); !ok || err != nil {
+	if ok, err := a.Host().VerifyPassword(context.Background(), h, "password"); !ok || err != nil {
 		t.Errorf("VerifyPassword(own hash) = %v, %v", ok, err)
 	}
 }
@@ -309,12 +309,12 @@ func TestHashConcurrencyBound(t *testing.T) {
 		go func() { defer wg.Done(); results <- f() }()
 	}
 	// The first caller takes the slot and blocks in the hasher.
-	run(func() error { _, err := a.HashPassword(ctx, "first"); return err })
+	run(func() error { _, err := a.Host().HashPassword(ctx, "first"); return err })
 	<-bh.entered
 	// Of two more, one waits in the queue and the other is refused: the
 	// first answer is that refusal, and then the queue is known to be full.
-	run(func() error { _, err := a.HashPassword(ctx, "second"); return err })
-	run(func() error { _, err := a.HashPassword(ctx, "third"); return err })
+	run(func() error { _, err := a.Host().HashPassword(ctx, "second"); return err })
+	run(func() error { _, err := a.Host().HashPassword(ctx, "third"); return err })
 	select {
 	case err := <-results:
 		if !errors.Is(err, auth.ErrBusy) {
@@ -325,7 +325,7 @@ func TestHashConcurrencyBound(t *testing.T) {
 	}
 
 	// Everyone else is refused at once, whatever the path.
-	if _, err := a.HashPassword(ctx, "fourth"); !errors.Is(err, auth.ErrBusy) {
+	if _, err := a.Host().HashPassword(ctx, "fourth"); !errors.Is(err, auth.ErrBusy) {
 		t.Errorf("HashPassword beyond the queue: %v, want ErrBusy", err)
 	}
 	if _, err := a.SignInEmail(ctx, auth.SignInInput{Email: "nobody@example.com", Password: "whatever1"}); !errors.Is(err, auth.ErrBusy) {
@@ -379,7 +379,7 @@ func TestHashConcurrencyManyCallers(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			<-start
-			_, err := a.HashPassword(context.Background(), fmt.Sprint(i))
+			_, err := a.Host().HashPassword(context.Background(), fmt.Sprint(i))
 			switch {
 			case errors.Is(err, auth.ErrBusy):
 				busy.Add(1)
@@ -413,16 +413,16 @@ func TestHashMaxWait(t *testing.T) {
 	})
 	bh.armed.Store(true) // after New, which hashes once
 	done := make(chan error, 1)
-	go func() { _, err := a.HashPassword(context.Background(), "holder"); done <- err }()
+	go func() { _, err := a.Host().HashPassword(context.Background(), "holder"); done <- err }()
 	<-bh.entered
-	if _, err := a.HashPassword(context.Background(), "late"); !errors.Is(err, auth.ErrBusy) {
+	if _, err := a.Host().HashPassword(context.Background(), "late"); !errors.Is(err, auth.ErrBusy) {
 		t.Errorf("after HashMaxWait: %v, want ErrBusy", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
 	defer cancel()
-	go func() { _, _ = a2.HashPassword(context.Background(), "holder2") }()
+	go func() { _, _ = a2.Host().HashPassword(context.Background(), "holder2") }()
 	<-bh.entered
-	if _, err := a2.HashPassword(ctx, "cancelled"); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := a2.Host().HashPassword(ctx, "cancelled"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("cancelled wait: %v, want context.DeadlineExceeded", err)
 	}
 	close(bh.release)

@@ -127,11 +127,11 @@ func TestPasswordCheckHook(t *testing.T) {
 				verified bool
 			}{{"known@example.com", true}, {"unverified@example.com", false}, {"twofa@example.com", true},
 				{"locked@example.com", true}, {"locked2@example.com", true}} {
-				hash, err := a.HashPassword(ctx, pw)
+				hash, err := a.Host().HashPassword(ctx, pw)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := a.CreateUser(ctx, &auth.User{Name: "U", Email: u.email, EmailVerified: u.verified},
+				if err := a.Host().CreateUser(ctx, &auth.User{Name: "U", Email: u.email, EmailVerified: u.verified},
 					&plugin.Account{ID: plugin.NewID(), ProviderID: plugin.CredentialProvider, Password: &hash}); err != nil {
 					t.Fatal(err)
 				}

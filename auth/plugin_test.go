@@ -187,7 +187,7 @@ func TestPluginRegistration(t *testing.T) {
 	if p.initCalls.Load() != 1 || p.a != a.Host() {
 		t.Errorf("Init called %d times with %p, want once with %p", p.initCalls.Load(), p.a, a)
 	}
-	if a.Plugin("memos") != p || a.Plugin("nope") != nil {
+	if a.Host().Plugin("memos") != p || a.Host().Plugin("nope") != nil {
 		t.Error("Plugin lookup")
 	}
 	s := a.Schema()
@@ -236,7 +236,7 @@ func TestPluginEndpointAndHooks(t *testing.T) {
 	if seen, _ := p.lastAfterResult.Load().(map[string]any); seen["id"] != memo.ID {
 		t.Errorf("after-hook saw result %v", seen)
 	}
-	rec, err := a.DB().FindOne(context.Background(), "memo", storage.W("id", memo.ID))
+	rec, err := a.Host().DB().FindOne(context.Background(), "memo", storage.W("id", memo.ID))
 	if err != nil || rec.String("userId") != uid || rec.String("body") != "hello" {
 		t.Errorf("stored memo %v, %v", rec, err)
 	}
@@ -344,7 +344,7 @@ func TestPluginLifecycleHooks(t *testing.T) {
 	if _, err := a.SignUpEmail(ctx, auth.SignUpInput{Name: "B", Email: "blocked@example.com", Password: "password-123"}); !errors.Is(err, errEmailBlocked) {
 		t.Errorf("Go sign-up: %v, want the hook's error", err)
 	}
-	if err := a.CreateUser(ctx, &auth.User{Name: "B", Email: "blocked@example.com"}, nil); !errors.Is(err, errEmailBlocked) {
+	if err := a.Host().CreateUser(ctx, &auth.User{Name: "B", Email: "blocked@example.com"}, nil); !errors.Is(err, errEmailBlocked) {
 		t.Errorf("CreateUser: %v", err)
 	}
 	for _, table := range []string{"user", "account", "session"} {
@@ -364,7 +364,7 @@ func TestPluginLifecycleHooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.CreateSession(ctx, res.User, false); err != nil {
+	if _, err := a.Host().CreateSession(ctx, res.User, false); err != nil {
 		t.Fatal(err)
 	}
 	if p.afterUser.Load() != 1 || p.afterSession.Load() != 4 {
@@ -372,11 +372,11 @@ func TestPluginLifecycleHooks(t *testing.T) {
 	}
 
 	// BeforeSessionCreate refuses: no session row.
-	if err := a.CreateUser(ctx, &auth.User{Name: "N", Email: "nosession@example.com"}, nil); err != nil {
+	if err := a.Host().CreateUser(ctx, &auth.User{Name: "N", Email: "nosession@example.com"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	u, _ := a.FindUserByEmail(ctx, "nosession@example.com")
-	if _, err := a.CreateSession(ctx, u, true); !errors.Is(err, plugin.NewError(403, "SESSION_REFUSED", "")) {
+	u, _ := a.Host().FindUserByEmail(ctx, "nosession@example.com")
+	if _, err := a.Host().CreateSession(ctx, u, true); !errors.Is(err, plugin.NewError(403, "SESSION_REFUSED", "")) {
 		t.Errorf("CreateSession: %v", err)
 	}
 	if n := rowCount(t, a, "session", storage.W("userId", u.ID)); n != 0 {
@@ -439,7 +439,7 @@ func TestPluginDataSource(t *testing.T) {
 			t.Errorf("%d %s rows left", n, table)
 		}
 	}
-	if _, err := a.FindUserByID(ctx, uid); !errors.Is(err, auth.ErrUserNotFound) {
+	if _, err := a.Host().FindUserByID(ctx, uid); !errors.Is(err, auth.ErrUserNotFound) {
 		t.Errorf("user still there: %v", err)
 	}
 	if _, err := a.ExportUser(ctx, uid); !errors.Is(err, auth.ErrUserNotFound) {

@@ -143,7 +143,7 @@ func TestPreHijack(t *testing.T) {
 			link := env.box.last(t).URL
 			tc.act(t, env, su.Cookies, link)
 
-			u, err := env.a.FindUserByEmail(ctx, victim)
+			u, err := env.a.Host().FindUserByEmail(ctx, victim)
 			if err != nil {
 				t.Fatal(err)
 			}

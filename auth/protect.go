@@ -27,7 +27,7 @@ func (a *Auth) Protect(next http.Handler) http.Handler {
 // when the handler reads it (a *http.MaxBytesError).
 func (a *Auth) ProtectWith(next http.Handler, refuse func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip := a.ClientIP(r)
+		ip := a.clientIP(r)
 		r = r.WithContext(plugin.WithRequestInfo(r.Context(), plugin.RequestInfo{IP: ip, UserAgent: r.UserAgent(), Request: r}))
 		if retry, refused := a.rateLimit(r.Context(), ip, r.URL.Path); refused {
 			w.Header().Set("X-Retry-After", strconv.Itoa(retry))

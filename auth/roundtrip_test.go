@@ -259,7 +259,7 @@ func getSessionSteps(t *testing.T, b rtBackend, join bool) []rtStep {
 		t.Fatal(err)
 	}
 	cookie := cookieHeader(res.Cookies)
-	bogus := a.CookieName(plugin.CookieSessionToken) + "=" + plugin.SignCookieValue(testSecret, strings.Repeat("x", 32))
+	bogus := a.Host().CookieName(plugin.CookieSessionToken) + "=" + plugin.SignCookieValue(testSecret, strings.Repeat("x", 32))
 	h := a.Handler()
 	counter.take()
 	if pg != nil {

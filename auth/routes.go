@@ -227,7 +227,7 @@ func (a *Auth) handleUpdateUser(c *plugin.Context) (any, error) {
 }
 
 func (a *Auth) dontRemember(r *http.Request) bool {
-	v, ok := a.ReadSignedCookie(r, plugin.CookieDontRemember)
+	v, ok := a.readSignedCookie(r, plugin.CookieDontRemember)
 	return ok && v == "true"
 }
 
@@ -276,7 +276,7 @@ func (a *Auth) handleDeleteUser(c *plugin.Context) (any, error) {
 		if err := a.CheckPassword(c.Context(), uid, *pw); err != nil {
 			return nil, err
 		}
-	} else if a.cfg.Session.FreshAge > 0 && a.Now().Sub(c.Session().Session.CreatedAt) >= a.cfg.Session.FreshAge {
+	} else if a.cfg.Session.FreshAge > 0 && a.clockNow().Sub(c.Session().Session.CreatedAt) >= a.cfg.Session.FreshAge {
 		return nil, ErrSessionExpired
 	}
 	if err := a.DeleteUser(c.Context(), uid); err != nil {
@@ -316,7 +316,7 @@ func (a *Auth) handleSendVerification(c *plugin.Context) (any, error) {
 		}
 		// Asked for from a session of the account: the link vouches for
 		// its password, as the sign-up's link does.
-		if err := a.SendEmail(c.Context(), a.verificationEmail(sd.User, cb, a.passwordHash(c.Context(), sd.User.ID))); err != nil {
+		if err := a.sendEmail(c.Context(), a.verificationEmail(sd.User, cb, a.passwordHash(c.Context(), sd.User.ID))); err != nil {
 			return nil, err
 		}
 		return statusTrue{true}, nil
@@ -363,7 +363,7 @@ func (a *Auth) handleVerifyEmail(c *plugin.Context) (any, error) {
 			sd.User = res.User
 			c.SetSessionCookie(sd)
 		} else {
-			ar, err := a.CreateSession(plugin.WithSignIn(c.Context(), "email-verification"), res.User, true)
+			ar, err := a.createSession(plugin.WithSignIn(c.Context(), "email-verification"), res.User, true)
 			if err != nil {
 				return nil, err
 			}
@@ -404,20 +404,20 @@ func (a *Auth) handleResetPasswordCallback(c *plugin.Context) (any, error) {
 	token := c.Param("token")
 	fail := func() (any, error) {
 		if cb == "" {
-			return c.Redirect(a.URL("/error?error=INVALID_TOKEN"))
+			return c.Redirect(a.absURL("/error?error=INVALID_TOKEN"))
 		}
-		return c.Redirect(plugin.AppendQuery(a.ResolveURL(cb), "error", "INVALID_TOKEN"))
+		return c.Redirect(plugin.AppendQuery(a.resolveURL(cb), "error", "INVALID_TOKEN"))
 	}
 	if token == "" || cb == "" {
 		return fail()
 	}
-	if _, err := a.FindVerification(c.Context(), "reset-password:"+token); err != nil {
+	if _, err := a.findVerification(c.Context(), "reset-password:"+token); err != nil {
 		if errors.Is(err, plugin.ErrVerificationNotFound) {
 			return fail()
 		}
 		return nil, err
 	}
-	return c.Redirect(plugin.AppendQuery(a.ResolveURL(cb), "token", token))
+	return c.Redirect(plugin.AppendQuery(a.resolveURL(cb), "token", token))
 }
 
 func (a *Auth) handleResetPassword(c *plugin.Context) (any, error) {

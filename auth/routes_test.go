@@ -62,7 +62,7 @@ func TestUpdateUserInput(t *testing.T) {
 	if ck := parsedCookie(t, r, sessCookie); ck.MaxAge != 604800 {
 		t.Errorf("re-issued cookie %+v", ck)
 	}
-	u, err := a.FindUserByID(context.Background(), uid)
+	u, err := a.Host().FindUserByID(context.Background(), uid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestUpdateUserInput(t *testing.T) {
 	if r := c.post("/update-user", map[string]any{"image": nil}); r.Status != 200 {
 		t.Fatalf("clearing image: %d %s", r.Status, r.Body)
 	}
-	if u, _ := a.FindUserByID(context.Background(), uid); u.Image != nil {
+	if u, _ := a.Host().FindUserByID(context.Background(), uid); u.Image != nil {
 		t.Errorf("image not cleared: %q", *u.Image)
 	}
 	if s := c.session(); s["user"].(map[string]any)["name"] != "New Name" {
@@ -92,11 +92,11 @@ func TestVerifyPassword(t *testing.T) {
 	wantError(t, c.post("/verify-password", map[string]any{}), 400, "VALIDATION_ERROR")
 
 	// A user without a password gets the same answer as a wrong password.
-	if err := a.CreateUser(context.Background(), &auth.User{Name: "S", Email: "social@example.com"}, nil); err != nil {
+	if err := a.Host().CreateUser(context.Background(), &auth.User{Name: "S", Email: "social@example.com"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	u, _ := a.FindUserByEmail(context.Background(), "social@example.com")
-	res, err := a.CreateSession(context.Background(), u, true)
+	u, _ := a.Host().FindUserByEmail(context.Background(), "social@example.com")
+	res, err := a.Host().CreateSession(context.Background(), u, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,11 +136,11 @@ func TestSignUpModes(t *testing.T) {
 	ctx := context.Background()
 	seed := func(t *testing.T, a *auth.Auth, email string) {
 		t.Helper()
-		h, err := a.HashPassword(ctx, "password-123")
+		h, err := a.Host().HashPassword(ctx, "password-123")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := a.CreateUser(ctx, &auth.User{Name: "Seed", Email: email}, &plugin.Account{ID: plugin.NewID(), ProviderID: plugin.CredentialProvider, Password: &h}); err != nil {
+		if err := a.Host().CreateUser(ctx, &auth.User{Name: "Seed", Email: email}, &plugin.Account{ID: plugin.NewID(), ProviderID: plugin.CredentialProvider, Password: &h}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -138,8 +138,8 @@ func TestRotationSigning(t *testing.T) {
 		phases[ph] = a
 	}
 	c := phases["C"]
-	if c.Secret() != f.Secrets.S2 {
-		t.Fatalf("Secret() = %q, want the current (version 2) secret", c.Secret())
+	if c.Host().Secret() != f.Secrets.S2 {
+		t.Fatalf("Secret() = %q, want the current (version 2) secret", c.Host().Secret())
 	}
 	users := map[string]*auth.AuthResult{}
 	for _, ph := range []string{"A", "B", "C"} {
@@ -166,14 +166,14 @@ func TestRotationSigning(t *testing.T) {
 		t.Errorf("cookie of phase X accepted after rotation (-Better Auth +ours):\n%s", d)
 	}
 	want := plugin.SignCookieValue(f.Secrets.S2, users["A"].Token())
-	if got := c.SignedCookie(plugin.CookieSessionToken, users["A"].Token(), 60).Value; got != want {
+	if got := c.Host().SignedCookie(plugin.CookieSessionToken, users["A"].Token(), 60).Value; got != want {
 		t.Errorf("SignedCookie = %q, want the current secret's %q", got, want)
 	}
 
 	// Email-verification tokens: only the current secret's.
 	u := users["A"].User
 	for name, secret := range map[string]string{"S0": f.Secrets.S0, "S1": f.Secrets.S1, "S2": f.Secrets.S2} {
-		tok := hs256(secret, map[string]any{"email": u.Email, "userId": u.ID, "iat": c.Now().Unix(), "exp": c.Now().Unix() + 3600})
+		tok := hs256(secret, map[string]any{"email": u.Email, "userId": u.ID, "iat": c.Host().Now().Unix(), "exp": c.Host().Now().Unix() + 3600})
 		_, err := c.VerifyEmail(ctx, tok, "", "")
 		if (err == nil) != (f.Runtime.VerifyEmailTokenSignedWith[name].Status == 200) {
 			t.Errorf("token signed with %s: %v (Better Auth answered %d)", name, err, f.Runtime.VerifyEmailTokenSignedWith[name].Status)

@@ -236,7 +236,7 @@ func TestTrustedOriginDefaultPort(t *testing.T) {
 	t.Parallel()
 	a := newOriginAuth(t)
 	for _, u := range []string{"https://app.example.com:443/cb", "http://localhost:5173/x"} {
-		if !a.TrustedOrigin(u) || !a.TrustedRedirect(u) {
+		if !a.TrustedOrigin(u) || !a.Host().TrustedRedirect(u) {
 			t.Errorf("%q not trusted", u)
 		}
 	}
@@ -287,7 +287,7 @@ func TestTrustedRedirect(t *testing.T) {
 		{"myapp://callback", true},
 	}
 	for _, tt := range tests {
-		if got := a.TrustedRedirect(tt.url); got != tt.want {
+		if got := a.Host().TrustedRedirect(tt.url); got != tt.want {
 			t.Errorf("TrustedRedirect(%q) = %v, want %v", tt.url, got, tt.want)
 		}
 	}
@@ -428,7 +428,7 @@ func TestClientIP(t *testing.T) {
 		for k, v := range tt.hdr {
 			r.Header.Set(k, v)
 		}
-		if got := tt.a.ClientIP(r); got != tt.want {
+		if got := tt.a.Host().ClientIP(r); got != tt.want {
 			t.Errorf("%s: ClientIP = %q, want %q", tt.name, got, tt.want)
 		}
 	}
@@ -623,16 +623,16 @@ func TestEnumeration(t *testing.T) {
 	ch := &countingHasher{Hasher: auth.ScryptHasher{}}
 	a, srv := newTestServer(t, func(c *auth.Config) { c.Hasher = ch })
 	ctx := context.Background()
-	now := a.Now()
-	if err := a.DB().Create(ctx, "user", storage.Record{"id": "u1", "name": "Known", "email": "known@example.com",
+	now := a.Host().Now()
+	if err := a.Host().DB().Create(ctx, "user", storage.Record{"id": "u1", "name": "Known", "email": "known@example.com",
 		"emailVerified": false, "createdAt": now, "updatedAt": now}); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.DB().Create(ctx, "account", storage.Record{"id": "a1", "accountId": "u1", "providerId": "credential",
+	if err := a.Host().DB().Create(ctx, "account", storage.Record{"id": "a1", "accountId": "u1", "providerId": "credential",
 		"userId": "u1", "password": pv.Hash, "createdAt": now, "updatedAt": now}); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.CreateUser(ctx, &auth.User{Name: "No password", Email: "oauth-only@example.com"}, nil); err != nil {
+	if err := a.Host().CreateUser(ctx, &auth.User{Name: "No password", Email: "oauth-only@example.com"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	c := newClient(t, a, srv)

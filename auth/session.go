@@ -11,12 +11,12 @@ import (
 	"github.com/managarten/mana-auth/storage"
 )
 
-// CreateSession creates a session for u and returns it with the cookies
+// createSession creates a session for u and returns it with the cookies
 // that carry it. With rememberMe false the session lives one day and the
 // cookie ends with the browser session. Plugin session hooks run; a
 // BeforeSessionCreate hook may refuse.
-func (a *Auth) CreateSession(ctx context.Context, u *User, rememberMe bool) (*AuthResult, error) {
-	now := a.Now()
+func (a *Auth) createSession(ctx context.Context, u *User, rememberMe bool) (*AuthResult, error) {
+	now := a.clockNow()
 	exp := now.Add(a.cfg.Session.ExpiresIn)
 	if !rememberMe {
 		exp = now.Add(24 * 60 * 60 * 1e9)
@@ -95,7 +95,7 @@ func (a *Auth) sessionToken(r *http.Request) (token string, bearer bool) {
 			}
 		}
 	}
-	t, _ := a.ReadSignedCookie(r, plugin.CookieSessionToken)
+	t, _ := a.readSignedCookie(r, plugin.CookieSessionToken)
 	return t, false
 }
 
@@ -134,7 +134,7 @@ func (a *Auth) resolveSession(ctx context.Context, token string, refresh bool) (
 		return sessionState{}, plugin.StorageError(err)
 	}
 	s := sessionFromRecord(rec)
-	now := a.Now()
+	now := a.clockNow()
 	if s.ExpiresAt.Before(now) { // Better Auth: expired when expiresAt < now
 		if _, err := a.db.Delete(ctx, plugin.TableSession, storage.W("id", s.ID)); err != nil {
 			a.log.WarnContext(ctx, "auth: deleting expired session", "err", err)
@@ -258,7 +258,7 @@ func (a *Auth) requestSession(r *http.Request, opt sessionLookup) (sd *SessionDa
 	value, names := a.readCacheCookie(r, true)
 	if value != "" && !cache {
 		for _, n := range names {
-			cookies = append(cookies, a.NewCookie(n, "", -1))
+			cookies = append(cookies, a.newCookie(n, "", -1))
 		}
 	}
 	if token == "" {
@@ -268,9 +268,9 @@ func (a *Auth) requestSession(r *http.Request, opt sessionLookup) (sd *SessionDa
 		if sd := a.sessionFromCache(value, token); sd != nil {
 			return sd, cookies, bearer, nil
 		}
-		cookies = append(cookies, a.NewCookie(plugin.CookieSessionData, "", -1))
+		cookies = append(cookies, a.newCookie(plugin.CookieSessionData, "", -1))
 	}
-	_, dontRemember := a.ReadSignedCookie(r, plugin.CookieDontRemember)
+	_, dontRemember := a.readSignedCookie(r, plugin.CookieDontRemember)
 	write := opt.refresh && !dontRemember
 	st, err := a.resolveSession(r.Context(), token, write)
 	if err != nil {

@@ -62,7 +62,7 @@ func sessionField(t *testing.T, s map[string]any, field string) string {
 
 func sessionRow(t *testing.T, a *auth.Auth, token string) storage.Record {
 	t.Helper()
-	rec, err := a.DB().FindOne(context.Background(), "session", storage.W("token", token))
+	rec, err := a.Host().DB().FindOne(context.Background(), "session", storage.W("token", token))
 	if err != nil {
 		t.Fatalf("session row for %q: %v", token, err)
 	}
@@ -441,7 +441,7 @@ func TestRevokedSessions(t *testing.T) {
 		t.Fatalf("revoke-sessions: %d %s", r.Status, r.Body)
 	}
 	wantCookiesExpired(t, r)
-	u, err := a.FindUserByEmail(context.Background(), "multi@example.com")
+	u, err := a.Host().FindUserByEmail(context.Background(), "multi@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}

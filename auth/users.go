@@ -96,7 +96,7 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 		return nil, err
 	}
 	noSession := ep.DisableAutoSignIn || ep.RequireEmailVerification
-	now := a.Now()
+	now := a.clockNow()
 	synthetic := func() (*AuthResult, error) {
 		// Shaped like a real new user, plugin fields included, so the
 		// answer does not tell that the email was taken.
@@ -112,7 +112,7 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 	}
 	if _, err := a.db.FindOne(ctx, plugin.TableUser, storage.W("email", email)); err == nil {
 		if noSession {
-			hash, err := a.HashPassword(ctx, in.Password)
+			hash, err := a.hashPassword(ctx, in.Password)
 			if err != nil {
 				return nil, err
 			}
@@ -126,7 +126,7 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return nil, plugin.StorageError(err)
 	}
-	hash, err := a.HashPassword(ctx, in.Password)
+	hash, err := a.hashPassword(ctx, in.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -150,15 +150,7 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 	if noSession {
 		return &AuthResult{User: u}, nil
 	}
-	return a.CreateSession(plugin.WithSignIn(ctx, "email"), u, in.RememberMe == nil || *in.RememberMe)
-}
-
-// CreateUser creates a user (and, if acc is not nil, an account for it) in
-// one transaction, running the plugins' user hooks. Plugins that sign users
-// up by other means (magic link, passkey) use it. A taken email is an error
-// wrapping storage.ErrConflict.
-func (a *Auth) CreateUser(ctx context.Context, u *User, acc *plugin.Account) error {
-	return a.createUser(ctx, u, acc)
+	return a.createSession(plugin.WithSignIn(ctx, "email"), u, in.RememberMe == nil || *in.RememberMe)
 }
 
 func (a *Auth) createUser(ctx context.Context, u *User, acc *plugin.Account) error {
@@ -167,7 +159,7 @@ func (a *Auth) createUser(ctx context.Context, u *User, acc *plugin.Account) err
 	}
 	u.Email = plugin.NormalizeEmail(u.Email)
 	if u.CreatedAt.IsZero() {
-		u.CreatedAt = a.Now()
+		u.CreatedAt = a.clockNow()
 	}
 	if u.UpdatedAt.IsZero() {
 		u.UpdatedAt = u.CreatedAt
@@ -327,7 +319,7 @@ func (a *Auth) signInPassword(ctx context.Context, email string, in SignInInput)
 		}
 		return nil, ErrInvalidEmailOrPassword
 	}
-	ok, err := a.VerifyPassword(ctx, *acc.Password, in.Password)
+	ok, err := a.verifyPassword(ctx, *acc.Password, in.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +333,7 @@ func (a *Auth) signInPassword(ctx context.Context, email string, in SignInInput)
 		}
 		return nil, ErrEmailNotVerified
 	}
-	return a.CreateSession(plugin.WithSignIn(ctx, "email"), u, in.RememberMe == nil || *in.RememberMe)
+	return a.createSession(plugin.WithSignIn(ctx, "email"), u, in.RememberMe == nil || *in.RememberMe)
 }
 
 // credentials loads the user with email and their credential account.
@@ -370,14 +362,14 @@ func (a *Auth) credentialAccount(ctx context.Context, userID string) (*plugin.Ac
 	return accountFromRecord(arec), nil
 }
 
-// FindUserByID returns the user with id, or ErrUserNotFound.
-func (a *Auth) FindUserByID(ctx context.Context, id string) (*User, error) {
+// findUserByID returns the user with id, or ErrUserNotFound.
+func (a *Auth) findUserByID(ctx context.Context, id string) (*User, error) {
 	return a.findUser(ctx, storage.W("id", id))
 }
 
-// FindUserByEmail returns the user with email (normalised), or
+// findUserByEmail returns the user with email (normalised), or
 // ErrUserNotFound.
-func (a *Auth) FindUserByEmail(ctx context.Context, email string) (*User, error) {
+func (a *Auth) findUserByEmail(ctx context.Context, email string) (*User, error) {
 	return a.findUser(ctx, storage.W("email", plugin.NormalizeEmail(email)))
 }
 
@@ -406,7 +398,7 @@ func (a *Auth) SignOut(ctx context.Context, token string) ([]*http.Cookie, error
 // ListSessions returns the user's unexpired sessions.
 func (a *Auth) ListSessions(ctx context.Context, userID string) ([]*Session, error) {
 	recs, err := a.db.FindMany(ctx, plugin.TableSession, storage.Query{Where: []storage.Where{
-		storage.W("userId", userID), {Field: "expiresAt", Op: storage.Gt, Value: a.Now()},
+		storage.W("userId", userID), {Field: "expiresAt", Op: storage.Gt, Value: a.clockNow()},
 	}, Sort: []storage.Sort{{Field: "createdAt"}}})
 	if err != nil {
 		return nil, plugin.StorageError(err)
@@ -483,7 +475,7 @@ func (a *Auth) UpdateUser(ctx context.Context, userID string, in UpdateUserInput
 	if len(set) == 0 {
 		return nil, ErrNoFieldsToUpdate
 	}
-	set["updatedAt"] = a.Now()
+	set["updatedAt"] = a.clockNow()
 	n, err := a.db.Update(ctx, plugin.TableUser, set, storage.W("id", userID))
 	if err != nil {
 		return nil, plugin.StorageError(err)
@@ -491,7 +483,7 @@ func (a *Auth) UpdateUser(ctx context.Context, userID string, in UpdateUserInput
 	if n == 0 {
 		return nil, ErrUserNotFound
 	}
-	return a.FindUserByID(ctx, userID)
+	return a.findUserByID(ctx, userID)
 }
 
 // ChangePasswordInput is the input of ChangePassword.
@@ -515,7 +507,7 @@ func (a *Auth) ChangePassword(ctx context.Context, sd *SessionData, in ChangePas
 	if err := a.checkPassword(ctx, u, in.CurrentPassword); err != nil {
 		return nil, err
 	}
-	hash, err := a.HashPassword(ctx, in.NewPassword)
+	hash, err := a.hashPassword(ctx, in.NewPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -528,7 +520,7 @@ func (a *Auth) ChangePassword(ctx context.Context, sd *SessionData, in ChangePas
 	if err := a.RevokeSessions(ctx, u.ID); err != nil {
 		return nil, err
 	}
-	return a.CreateSession(ctx, u, true)
+	return a.createSession(ctx, u, true)
 }
 
 // CheckPassword verifies the user's password: nil, ErrInvalidPassword, or
@@ -537,7 +529,7 @@ func (a *Auth) ChangePassword(ctx context.Context, sd *SessionData, in ChangePas
 // the reference server's lockout counts wrong passwords here too), so a
 // stolen session cannot guess the password without limit.
 func (a *Auth) CheckPassword(ctx context.Context, userID, password string) error {
-	u, err := a.FindUserByID(ctx, userID)
+	u, err := a.findUserByID(ctx, userID)
 	if err != nil {
 		return err
 	}
@@ -571,7 +563,7 @@ func (a *Auth) verifyCredential(ctx context.Context, userID, password string) er
 		}
 		return ErrCredentialAccountNotFound
 	}
-	ok, err := a.VerifyPassword(ctx, *acc.Password, password)
+	ok, err := a.verifyPassword(ctx, *acc.Password, password)
 	if err != nil {
 		return err
 	}
@@ -584,7 +576,7 @@ func (a *Auth) verifyCredential(ctx context.Context, userID, password string) er
 // DeleteUser erases a user: every plugin's data (plugin.DataSource), then the
 // sessions, accounts and the user row. BeforeUserDelete hooks may refuse.
 func (a *Auth) DeleteUser(ctx context.Context, userID string) error {
-	u, err := a.FindUserByID(ctx, userID)
+	u, err := a.findUserByID(ctx, userID)
 	if err != nil {
 		return err
 	}
@@ -618,7 +610,7 @@ func (a *Auth) DeleteUser(ctx context.Context, userID string) error {
 // sessions and accounts (without secrets), and each plugin's data under its
 // ID.
 func (a *Auth) ExportUser(ctx context.Context, userID string) (map[string]any, error) {
-	u, err := a.FindUserByID(ctx, userID)
+	u, err := a.findUserByID(ctx, userID)
 	if err != nil {
 		return nil, err
 	}

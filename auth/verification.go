@@ -8,9 +8,9 @@ import (
 	"github.com/managarten/mana-auth/storage"
 )
 
-// CreateVerification stores value under identifier for ttl.
-func (a *Auth) CreateVerification(ctx context.Context, identifier, value string, ttl time.Duration) error {
-	now := a.Now()
+// createVerification stores value under identifier for ttl.
+func (a *Auth) createVerification(ctx context.Context, identifier, value string, ttl time.Duration) error {
+	now := a.clockNow()
 	err := a.db.Create(ctx, plugin.TableVerification, storage.Record{"id": plugin.NewID(), "identifier": identifier, "value": value,
 		"expiresAt": now.Add(ttl), "createdAt": now, "updatedAt": now})
 	if err != nil {
@@ -19,11 +19,11 @@ func (a *Auth) CreateVerification(ctx context.Context, identifier, value string,
 	return nil
 }
 
-// FindVerification returns the newest unexpired value under identifier, or
+// findVerification returns the newest unexpired value under identifier, or
 // plugin.ErrVerificationNotFound.
-func (a *Auth) FindVerification(ctx context.Context, identifier string) (*plugin.Verification, error) {
+func (a *Auth) findVerification(ctx context.Context, identifier string) (*plugin.Verification, error) {
 	recs, err := a.db.FindMany(ctx, plugin.TableVerification, storage.Query{
-		Where: []storage.Where{storage.W("identifier", identifier), {Field: "expiresAt", Op: storage.Gt, Value: a.Now()}},
+		Where: []storage.Where{storage.W("identifier", identifier), {Field: "expiresAt", Op: storage.Gt, Value: a.clockNow()}},
 		Sort:  []storage.Sort{{Field: "createdAt", Desc: true}}, Limit: 1,
 	})
 	if err != nil {
@@ -37,11 +37,11 @@ func (a *Auth) FindVerification(ctx context.Context, identifier string) (*plugin
 		ExpiresAt: r.Time("expiresAt"), CreatedAt: r.Time("createdAt")}, nil
 }
 
-// ConsumeVerification returns the value under identifier and deletes it,
+// consumeVerification returns the value under identifier and deletes it,
 // so that it can be used once: of two concurrent calls exactly one
 // succeeds. Missing, expired or consumed values are plugin.ErrVerificationNotFound.
-func (a *Auth) ConsumeVerification(ctx context.Context, identifier string) (*plugin.Verification, error) {
-	v, err := a.FindVerification(ctx, identifier)
+func (a *Auth) consumeVerification(ctx context.Context, identifier string) (*plugin.Verification, error) {
+	v, err := a.findVerification(ctx, identifier)
 	if err != nil {
 		return nil, err
 	}
@@ -55,8 +55,8 @@ func (a *Auth) ConsumeVerification(ctx context.Context, identifier string) (*plu
 	return v, nil
 }
 
-// DeleteVerification deletes every value under identifier.
-func (a *Auth) DeleteVerification(ctx context.Context, identifier string) error {
+// deleteVerification deletes every value under identifier.
+func (a *Auth) deleteVerification(ctx context.Context, identifier string) error {
 	if _, err := a.db.Delete(ctx, plugin.TableVerification, storage.W("identifier", identifier)); err != nil {
 		return plugin.StorageError(err)
 	}

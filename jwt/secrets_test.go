@@ -74,7 +74,7 @@ func TestKeyReadableAfterSecretRotation(t *testing.T) {
 	if kid := kidOf(t, e2.token()); kid != kid1 {
 		t.Fatalf("after adding version 2 the token is signed by %s, want %s", kid, kid1)
 	}
-	k := e2.a.Keyring()
+	k := e2.a.Host().Keyring()
 	for kid, want := range map[string]error{kid0: keyring.ErrNotConfigured, kid1: nil} {
 		if _, err := OpenColumn(k, privateKeyColumn(t, e2, kid)); !errors.Is(err, want) || (want == nil) != (err == nil) {
 			t.Errorf("OpenColumn(key %s) = %v, want %v", kid, err, want)
@@ -150,7 +150,7 @@ func TestBetterAuthRotatedJWKS(t *testing.T) {
 		if want := []string{`"`, `"$ba$2$`}[i]; !strings.HasPrefix(r.PrivateKey, want) || (i == 0 && strings.Contains(r.PrivateKey, "$")) {
 			t.Errorf("row %d privateKey %.12s…, want it to start %s", i, r.PrivateKey, want)
 		}
-		plain, err := OpenColumn(e.a.Keyring(), r.PrivateKey)
+		plain, err := OpenColumn(e.a.Host().Keyring(), r.PrivateKey)
 		if err != nil {
 			t.Fatalf("row %d: %v", i, err)
 		}

@@ -58,7 +58,7 @@ func Example() {
 	}
 	fmt.Println("session cookie:", session != nil)
 
-	u, _ := a.FindUserByEmail(context.Background(), "ada@example.com")
+	u, _ := a.Host().FindUserByEmail(context.Background(), "ada@example.com")
 	fmt.Println(u.Email, "verified:", u.EmailVerified)
 
 	// 3. Links are single-use.

@@ -120,7 +120,7 @@ func TestNewUserSignsUpByLink(t *testing.T) {
 	if r.status != 302 || r.header.Get("Location") != e.srv.URL+"/welcome" || !hasSessionCookie(r.header) {
 		t.Fatalf("verify: %d Location %q cookie %v", r.status, r.header.Get("Location"), hasSessionCookie(r.header))
 	}
-	u, err := e.a.FindUserByEmail(context.Background(), "new@example.com")
+	u, err := e.a.Host().FindUserByEmail(context.Background(), "new@example.com")
 	if err != nil || !u.EmailVerified || u.Name != "Newt" {
 		t.Fatalf("user = %+v, %v", u, err)
 	}

@@ -29,7 +29,7 @@ func TestMailNeverShowsTheRequestedName(t *testing.T) {
 		{name: "new address", greet: "", wantName: injected},
 		{name: "verified user", greet: "Owner Name", wantName: "Owner Name",
 			setup: func(t *testing.T, a *auth.Auth) {
-				if err := a.CreateUser(context.Background(), &auth.User{Name: "Owner Name", Email: "to@example.com", EmailVerified: true}, nil); err != nil {
+				if err := a.Host().CreateUser(context.Background(), &auth.User{Name: "Owner Name", Email: "to@example.com", EmailVerified: true}, nil); err != nil {
 					t.Fatal(err)
 				}
 			}},
@@ -77,7 +77,7 @@ func TestMailNeverShowsTheRequestedName(t *testing.T) {
 			if r := e.do(t, "GET", sent[0].URL, nil); r.status != 302 || !hasSessionCookie(r.header) {
 				t.Fatalf("verify: %d %s", r.status, r.raw)
 			}
-			u, err := e.a.FindUserByEmail(context.Background(), "to@example.com")
+			u, err := e.a.Host().FindUserByEmail(context.Background(), "to@example.com")
 			if err != nil || u.Name != tt.wantName || !u.EmailVerified {
 				t.Errorf("user = %+v, %v; want name %q, verified", u, err, tt.wantName)
 			}
@@ -103,13 +103,13 @@ func TestVerifyDropsAnUncheckedName(t *testing.T) {
 			e := newEnv(t, magiclink.Options{})
 			token := strings.Repeat("t", 31) + string(rune('a'+i))
 			val, _ := json.Marshal(map[string]string{"type": "magic-link", "email": "old@example.com", "name": tt.stored})
-			if err := e.a.CreateVerification(context.Background(), "magic-link:"+token, string(val), time.Minute); err != nil {
+			if err := e.a.Host().CreateVerification(context.Background(), "magic-link:"+token, string(val), time.Minute); err != nil {
 				t.Fatal(err)
 			}
 			if r := e.do(t, "GET", "/api/auth/magic-link/verify?token="+token+"&callbackURL=%2F", nil); r.status != 302 || !hasSessionCookie(r.header) {
 				t.Fatalf("verify: %d %s", r.status, r.raw)
 			}
-			u, err := e.a.FindUserByEmail(context.Background(), "old@example.com")
+			u, err := e.a.Host().FindUserByEmail(context.Background(), "old@example.com")
 			if err != nil || u.Name != tt.want {
 				t.Errorf("user = %+v, %v; want name %q", u, err, tt.want)
 			}

@@ -32,10 +32,10 @@ func TestActiveOrganizationInCookieCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := &auth.User{Name: "Ann", Email: "ann@example.com", EmailVerified: true}
-	if err := a.CreateUser(context.Background(), u, nil); err != nil {
+	if err := a.Host().CreateUser(context.Background(), u, nil); err != nil {
 		t.Fatal(err)
 	}
-	res, err := a.CreateSession(context.Background(), u, true)
+	res, err := a.Host().CreateSession(context.Background(), u, true)
 	if err != nil {
 		t.Fatal(err)
 	}

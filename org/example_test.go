@@ -29,10 +29,10 @@ func Example() {
 	// auth.SessionFrom(r.Context()).
 	session := func(name, email string) *auth.SessionData {
 		u := &auth.User{Name: name, Email: email, EmailVerified: true}
-		if err := a.CreateUser(ctx, u, nil); err != nil {
+		if err := a.Host().CreateUser(ctx, u, nil); err != nil {
 			log.Fatal(err)
 		}
-		res, err := a.CreateSession(ctx, u, false)
+		res, err := a.Host().CreateSession(ctx, u, false)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -114,7 +114,7 @@ func ExampleAccessControl() {
 	alice := &auth.User{Name: "Alice", Email: "alice@example.com", EmailVerified: true}
 	bob := &auth.User{Name: "Bob", Email: "bob@example.com", EmailVerified: true}
 	for _, u := range []*auth.User{alice, bob} {
-		if err := a.CreateUser(ctx, u, nil); err != nil {
+		if err := a.Host().CreateUser(ctx, u, nil); err != nil {
 			log.Fatal(err)
 		}
 	}

@@ -132,7 +132,7 @@ func (e *env) newUserEmail(name, email string, verified bool) *client {
 	e.t.Helper()
 	ctx := context.Background()
 	u := &auth.User{Name: name, Email: email, EmailVerified: verified}
-	if err := e.a.CreateUser(ctx, u, nil); err != nil {
+	if err := e.a.Host().CreateUser(ctx, u, nil); err != nil {
 		e.t.Fatalf("CreateUser: %v", err)
 	}
 	return e.signIn(u)
@@ -141,7 +141,7 @@ func (e *env) newUserEmail(name, email string, verified bool) *client {
 // signIn opens another session for the user.
 func (e *env) signIn(u *auth.User) *client {
 	e.t.Helper()
-	res, err := e.a.CreateSession(context.Background(), u, true)
+	res, err := e.a.Host().CreateSession(context.Background(), u, true)
 	if err != nil {
 		e.t.Fatalf("CreateSession: %v", err)
 	}

@@ -190,7 +190,7 @@ func (c *client) signUp(email string) *auth.User {
 		} `json:"user"`
 	}
 	r.json(c.e.t, &out)
-	u, err := c.e.a.FindUserByID(context.Background(), out.User.ID)
+	u, err := c.e.a.Host().FindUserByID(context.Background(), out.User.ID)
 	if err != nil {
 		c.e.t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func TestRegisterAndSignIn(t *testing.T) {
 	}
 	// The challenge row is Better Auth's.
 	id, _ := plugin.VerifyCookieValue(testSecret, strings.TrimPrefix(strings.SplitN(cks[0], ";", 2)[0], challengeCookie+"="))
-	v, err := e.a.FindVerification(context.Background(), id)
+	v, err := e.a.Host().FindVerification(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestRegisterAndSignIn(t *testing.T) {
 		`","name":"ada@example.com","displayName":"ada@example.com"},"context":null}`; got != want {
 		t.Errorf("challenge row:\n got %s\nwant %s", got, want)
 	}
-	if d := v.ExpiresAt.Sub(e.a.Now()); d != ChallengeMaxAge {
+	if d := v.ExpiresAt.Sub(e.a.Host().Now()); d != ChallengeMaxAge {
 		t.Errorf("challenge lifetime %v", d)
 	}
 
@@ -124,7 +124,7 @@ func TestRegisterAndSignIn(t *testing.T) {
 	wantRow := map[string]any{
 		"name": "Laptop", "publicKey": base64.StdEncoding.EncodeToString(k.cose()), "userId": u.ID,
 		"credentialID": b64u(k.credID), "counter": 0.0, "deviceType": "singleDevice", "backedUp": false,
-		"transports": "hybrid,internal", "createdAt": plugin.FormatTime(e.a.Now()),
+		"transports": "hybrid,internal", "createdAt": plugin.FormatTime(e.a.Host().Now()),
 		"aaguid": "ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4",
 	}
 	if diff := cmp.Diff(wantRow, row, cmpopts.IgnoreMapEntries(func(k string, _ any) bool { return k == "id" })); diff != "" {
@@ -133,7 +133,7 @@ func TestRegisterAndSignIn(t *testing.T) {
 	if del := setCookies(r, challengeCookie); len(del) != 1 || !strings.Contains(del[0], "Max-Age=0") {
 		t.Errorf("challenge cookie not expired: %q", del)
 	}
-	if _, err := e.a.FindVerification(context.Background(), id); !errors.Is(err, plugin.ErrVerificationNotFound) {
+	if _, err := e.a.Host().FindVerification(context.Background(), id); !errors.Is(err, plugin.ErrVerificationNotFound) {
 		t.Errorf("challenge row left behind: %v", err)
 	}
 
@@ -681,7 +681,7 @@ func TestRegisterOptionsValidation(t *testing.T) {
 	// context is kept with the challenge.
 	c.registerOptions("?context=invite-42")
 	id, _ := plugin.VerifyCookieValue(testSecret, c.cookie(challengeCookie).Value)
-	v, err := e.a.FindVerification(context.Background(), id)
+	v, err := e.a.Host().FindVerification(context.Background(), id)
 	if err != nil || !strings.HasSuffix(v.Value, `"context":"invite-42"}`) {
 		t.Errorf("context: %v %v", v, err)
 	}

@@ -109,6 +109,9 @@ type Host interface {
 	// ResolveURL resolves a relative or absolute URL against the base
 	// URL, as Better Auth's redirects do.
 	ResolveURL(ref string) string
+	// TrustedOrigin reports whether an origin (or a URL's origin) is
+	// trusted: BaseURL's or one of the trusted origins.
+	TrustedOrigin(rawURL string) bool
 	// TrustedRedirect reports whether a redirect target is trusted.
 	TrustedRedirect(rawURL string) bool
 	// ClientIP returns the client address of r (trusting proxies as

@@ -150,7 +150,7 @@ func TestAdminRoleOnlyForVerifiedAddresses(t *testing.T) {
 	h := testPasswordHash()
 	mk := func(email string, verified bool, role string) *auth.User {
 		u := &auth.User{Name: "x", Email: email, EmailVerified: verified}
-		if err := env.s.auth.CreateUser(ctx, u, &plugin.Account{ID: plugin.NewID(), ProviderID: plugin.CredentialProvider, Password: &h}); err != nil {
+		if err := env.s.auth.Host().CreateUser(ctx, u, &plugin.Account{ID: plugin.NewID(), ProviderID: plugin.CredentialProvider, Password: &h}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := env.s.db.Update(ctx, plugin.TableUser, storage.Record{"role": role}, storage.W("id", u.ID)); err != nil {
@@ -165,7 +165,7 @@ func TestAdminRoleOnlyForVerifiedAddresses(t *testing.T) {
 	}
 	roles := map[string]string{}
 	for _, u := range []*auth.User{listed, stale} {
-		got, err := env.s.auth.FindUserByID(ctx, u.ID)
+		got, err := env.s.auth.Host().FindUserByID(ctx, u.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -327,18 +327,18 @@ func TestTrustedDeviceOnEverySignInRoute(t *testing.T) {
 // on the sign-up's link does.
 func verifyAddress(t *testing.T, s *Server, id string) {
 	t.Helper()
-	u, err := s.auth.FindUserByID(context.Background(), id)
+	u, err := s.auth.Host().FindUserByID(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.auth.MarkEmailVerified(context.Background(), u, true); err != nil {
+	if _, err := s.auth.Host().MarkEmailVerified(context.Background(), u, true); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func mustFindUser(t *testing.T, env *e2e, id string) *auth.User {
 	t.Helper()
-	u, err := env.s.auth.FindUserByID(context.Background(), id)
+	u, err := env.s.auth.Host().FindUserByID(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func TestE2EBadInput(t *testing.T) {
 	// An admin whose role was taken back after the token was minted.
 	ex := env.seed(t, "ex-admin@example.com")
 	env.s.db.Update(ctx, plugin.TableUser, storage.Record{"role": RoleAdmin}, storage.W("id", ex.id))
-	exUser, _ := env.s.auth.FindUserByID(ctx, ex.id)
+	exUser, _ := env.s.auth.Host().FindUserByID(ctx, ex.id)
 	exAdmin := env.session(t, exUser)
 	env.s.db.Update(ctx, plugin.TableUser, storage.Record{"role": RoleUser}, storage.W("id", ex.id))
 	// A user deleted after the token was minted.
@@ -60,7 +60,7 @@ func TestE2EBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A session of alice's that was revoked.
-	aUser, _ := env.s.auth.FindUserByID(ctx, a.id)
+	aUser, _ := env.s.auth.Host().FindUserByID(ctx, a.id)
 	// A second session of alice's, without an active organization (the
 	// org plugin, as Better Auth, clears the caller's own active
 	// organization when asked for one it cannot see).

@@ -34,10 +34,10 @@ func BenchmarkHandler(b *testing.B) {
 	b.Cleanup(func() { s.Close() })
 	h := testPasswordHash()
 	u := &auth.User{Name: "bench", Email: "bench@example.com", EmailVerified: true}
-	if err := s.auth.CreateUser(ctx, u, &plugin.Account{ID: plugin.NewID(), ProviderID: plugin.CredentialProvider, Password: &h}); err != nil {
+	if err := s.auth.Host().CreateUser(ctx, u, &plugin.Account{ID: plugin.NewID(), ProviderID: plugin.CredentialProvider, Password: &h}); err != nil {
 		b.Fatal(err)
 	}
-	res, err := s.auth.CreateSession(ctx, u, true)
+	res, err := s.auth.Host().CreateSession(ctx, u, true)
 	if err != nil {
 		b.Fatal(err)
 	}

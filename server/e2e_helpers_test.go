@@ -232,7 +232,7 @@ func (env *e2e) seed(t *testing.T, email string) *seeded {
 	ctx := context.Background()
 	h := testPasswordHash()
 	u := &auth.User{Name: strings.Split(email, "@")[0], Email: email, EmailVerified: true}
-	if err := env.s.auth.CreateUser(ctx, u, &plugin.Account{ID: plugin.NewID(), ProviderID: plugin.CredentialProvider, Password: &h}); err != nil {
+	if err := env.s.auth.Host().CreateUser(ctx, u, &plugin.Account{ID: plugin.NewID(), ProviderID: plugin.CredentialProvider, Password: &h}); err != nil {
 		t.Fatal(err)
 	}
 	return env.session(t, u)
@@ -242,7 +242,7 @@ func (env *e2e) seed(t *testing.T, email string) *seeded {
 func (env *e2e) session(t *testing.T, u *auth.User) *seeded {
 	t.Helper()
 	ctx := context.Background()
-	res, err := env.s.auth.CreateSession(ctx, u, true)
+	res, err := env.s.auth.Host().CreateSession(ctx, u, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func (env *e2e) session(t *testing.T, u *auth.User) *seeded {
 func (env *e2e) expiredJWT(t *testing.T, u *seeded) string {
 	t.Helper()
 	ctx := context.Background()
-	user, err := env.s.auth.FindUserByID(ctx, u.id)
+	user, err := env.s.auth.Host().FindUserByID(ctx, u.id)
 	if err != nil {
 		t.Fatal(err)
 	}

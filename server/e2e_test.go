@@ -126,7 +126,7 @@ func TestE2ERegisterAndSignupCap(t *testing.T) {
 		t.Errorf("429 without retry information: %v %s", r.header, r.raw)
 	}
 	env.unchanged(t, "register over the cap", before)
-	if _, err := env.s.auth.FindUserByEmail(ctx, "late@example.com"); err == nil {
+	if _, err := env.s.auth.Host().FindUserByEmail(ctx, "late@example.com"); err == nil {
 		t.Error("a user was created over the cap")
 	}
 
@@ -197,7 +197,7 @@ func TestE2ELoginSessionAndTokens(t *testing.T) {
 	if r.status != 200 || r.body["status"] != true {
 		t.Fatalf("profile update: %d %s", r.status, r.raw)
 	}
-	if got, _ := env.s.auth.FindUserByID(ctx, u.id); got.Name != "Renamed User" {
+	if got, _ := env.s.auth.Host().FindUserByID(ctx, u.id); got.Name != "Renamed User" {
 		t.Errorf("name after update = %q", got.Name)
 	}
 
@@ -290,7 +290,7 @@ func TestE2EEmailVerificationRequired(t *testing.T) {
 	if r.status != 302 {
 		t.Fatalf("following the verification link: %d %s", r.status, r.raw)
 	}
-	if u, _ := env.s.auth.FindUserByID(ctx, uid); !u.EmailVerified {
+	if u, _ := env.s.auth.Host().FindUserByID(ctx, uid); !u.EmailVerified {
 		t.Fatal("email not verified after following the link")
 	}
 	if cookieOf(r, "mana.session_token") == "" {
@@ -305,7 +305,7 @@ func TestE2EPasswordEmailAndAccount(t *testing.T) {
 	env := newE2E(t, nil)
 	ctx := context.Background()
 	u := env.seed(t, "pw@example.com")
-	user, _ := env.s.auth.FindUserByID(ctx, u.id)
+	user, _ := env.s.auth.Host().FindUserByID(ctx, u.id)
 	second := env.session(t, user) // another device
 
 	r := env.post(t, "/api/v1/auth/forgot-password", `{"email":"PW@example.com","redirectTo":"https://app.mana.how/reset"}`)
@@ -357,7 +357,7 @@ func TestE2EPasswordEmailAndAccount(t *testing.T) {
 	if confirm.Kind != plugin.EmailChangeEmail {
 		t.Fatalf("no confirmation to the old address: %+v", confirm)
 	}
-	if got, _ := env.s.auth.FindUserByID(ctx, u.id); got.Email != "pw@example.com" {
+	if got, _ := env.s.auth.Host().FindUserByID(ctx, u.id); got.Email != "pw@example.com" {
 		t.Fatalf("email changed before confirmation: %s", got.Email)
 	}
 	link, _ := url.Parse(confirm.URL)
@@ -372,7 +372,7 @@ func TestE2EPasswordEmailAndAccount(t *testing.T) {
 	if r = env.get(t, link.RequestURI(), "Cookie", newCookie); r.status != 302 {
 		t.Fatalf("verifying the new address: %d %s", r.status, r.raw)
 	}
-	if got, _ := env.s.auth.FindUserByID(ctx, u.id); got.Email != "moved@example.com" || !got.EmailVerified {
+	if got, _ := env.s.auth.Host().FindUserByID(ctx, u.id); got.Email != "moved@example.com" || !got.EmailVerified {
 		t.Fatalf("after both links: %s verified=%v", got.Email, got.EmailVerified)
 	}
 
@@ -383,7 +383,7 @@ func TestE2EPasswordEmailAndAccount(t *testing.T) {
 	if !cookieDeleted(r, "mana.session_token") {
 		t.Errorf("delete account did not expire the session cookie: %v", r.header["Set-Cookie"])
 	}
-	if _, err := env.s.auth.FindUserByID(ctx, u.id); err == nil {
+	if _, err := env.s.auth.Host().FindUserByID(ctx, u.id); err == nil {
 		t.Fatal("account still there")
 	}
 	for _, tb := range []string{plugin.TableSession, plugin.TableAccount, TableSecurityEvent} {
@@ -428,7 +428,7 @@ func TestE2ETwoFactorOrgVaultAndErase(t *testing.T) {
 	}
 	r = env.post(t, "/api/auth/two-factor/verify-totp", `{"code":"`+code()+`"}`, "Cookie", u.cookie)
 	want(t, "verify-totp to turn two-factor on", r, 200, "")
-	if got, _ := env.s.auth.FindUserByID(ctx, u.id); !twofactor.Enabled(got) {
+	if got, _ := env.s.auth.Host().FindUserByID(ctx, u.id); !twofactor.Enabled(got) {
 		t.Fatal("two-factor not enabled")
 	}
 
@@ -516,7 +516,7 @@ func TestE2ETwoFactorOrgVaultAndErase(t *testing.T) {
 		t.Errorf("memberships after the erase: %s", r.raw)
 	}
 	// Bob is untouched.
-	if _, err := env.s.auth.FindUserByID(ctx, bob.id); err != nil {
+	if _, err := env.s.auth.Host().FindUserByID(ctx, bob.id); err != nil {
 		t.Errorf("bob went too: %v", err)
 	}
 }
@@ -656,7 +656,7 @@ func TestE2EAdmin(t *testing.T) {
 		t.Fatalf("set tier: %d (-want +got)\n%s", r.status, d)
 	}
 	// The tier reaches the next token.
-	u, _ := env.s.auth.FindUserByID(ctx, target.id)
+	u, _ := env.s.auth.Host().FindUserByID(ctx, target.id)
 	if got := userTier(u); got != "founder" {
 		t.Errorf("stored tier = %q", got)
 	}
@@ -685,7 +685,7 @@ func TestE2EAdmin(t *testing.T) {
 	if r.status != 200 || r.body["success"] != true {
 		t.Fatalf("admin erase: %d %s", r.status, r.raw)
 	}
-	if _, err := env.s.auth.FindUserByID(ctx, target.id); err == nil {
+	if _, err := env.s.auth.Host().FindUserByID(ctx, target.id); err == nil {
 		t.Fatal("target still there")
 	}
 	// Every admin action is audited under the admin's id.

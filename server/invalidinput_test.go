@@ -33,7 +33,7 @@ func TestE2EUnstorableStrings(t *testing.T) {
 func testUnstorableStrings(t *testing.T, env *e2e) {
 	ctx := context.Background()
 	a := env.seed(t, "alice@example.com")
-	aUser, _ := env.s.auth.FindUserByID(ctx, a.id)
+	aUser, _ := env.s.auth.Host().FindUserByID(ctx, a.id)
 	second := env.session(t, aUser) // without an active organization
 	admin := env.seed(t, "admin@example.com")
 	r := env.post(t, "/api/auth/organization/create", `{"name":"alice-org","slug":"alice-org"}`, "Cookie", a.cookie)
@@ -210,7 +210,7 @@ func testUnstorableStrings(t *testing.T, env *e2e) {
 		{"emile@example.com", "Émile Zola"}, {"strasse@example.com", "ßtraße"}, {"taro@example.com", "日本太郎"},
 	} {
 		usr := &auth.User{Name: u.name, Email: u.email, EmailVerified: true}
-		if err := env.s.auth.CreateUser(ctx, usr, nil); err != nil {
+		if err := env.s.auth.Host().CreateUser(ctx, usr, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

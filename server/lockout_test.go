@@ -173,7 +173,7 @@ func TestLockoutIgnoresUnverified(t *testing.T) {
 	ctx := context.Background()
 	h := testPasswordHash()
 	u := &auth.User{Name: "Una", Email: "una@example.com"}
-	if err := env.s.auth.CreateUser(ctx, u, &plugin.Account{ID: plugin.NewID(), ProviderID: plugin.CredentialProvider, Password: &h}); err != nil {
+	if err := env.s.auth.Host().CreateUser(ctx, u, &plugin.Account{ID: plugin.NewID(), ProviderID: plugin.CredentialProvider, Password: &h}); err != nil {
 		t.Fatal(err)
 	}
 	env.addFailures(t, u.Email, 4) // one more counted failure would lock

@@ -237,7 +237,7 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 			return nil, err
 		}
 	}
-	now := a.Now
+	now := a.Host().Now
 	s.sec = &securityLog{db: db, log: log, now: now}
 	mp.sec = s.sec
 	mp.srv = s

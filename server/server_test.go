@@ -272,7 +272,7 @@ func TestMeDataAndErase(t *testing.T) {
 	if r.status != 503 || r.body["success"] != false {
 		t.Fatalf("erase with credits down: %d %s", r.status, r.raw)
 	}
-	if _, err := env.s.auth.FindUserByEmail(context.Background(), "me@example.com"); err != nil {
+	if _, err := env.s.auth.Host().FindUserByEmail(context.Background(), "me@example.com"); err != nil {
 		t.Fatal("the account went although credits failed")
 	}
 	env.credits.down.Store(false)
@@ -280,7 +280,7 @@ func TestMeDataAndErase(t *testing.T) {
 	if r.status != 200 || r.body["success"] != true {
 		t.Fatalf("erase: %d %s", r.status, r.raw)
 	}
-	if _, err := env.s.auth.FindUserByEmail(context.Background(), "me@example.com"); !errors.Is(err, auth.ErrUserNotFound) {
+	if _, err := env.s.auth.Host().FindUserByEmail(context.Background(), "me@example.com"); !errors.Is(err, auth.ErrUserNotFound) {
 		t.Fatalf("user still there: %v", err)
 	}
 	r = env.call(t, "GET", "/api/v1/me/data", "", "Authorization", "Bearer "+tok)
@@ -294,7 +294,7 @@ func TestAdminRoutes(t *testing.T) {
 	env := newTestEnv(t, nil)
 	env.register(t, "admin@example.com")
 	env.register(t, "user@example.com")
-	u, err := env.s.auth.FindUserByEmail(context.Background(), "admin@example.com")
+	u, err := env.s.auth.Host().FindUserByEmail(context.Background(), "admin@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +358,7 @@ func TestCreditsInitRetried(t *testing.T) {
 	env := newTestEnv(t, nil)
 	env.credits.down.Store(true)
 	env.register(t, "later@example.com")
-	u, err := env.s.auth.FindUserByEmail(context.Background(), "later@example.com")
+	u, err := env.s.auth.Host().FindUserByEmail(context.Background(), "later@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +366,7 @@ func TestCreditsInitRetried(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		// Make the row due and sweep, as the ticker would.
-		env.s.db.Update(context.Background(), TableCreditsSync, map[string]any{"nextAttemptAt": env.s.auth.Now()}, whereEq("userId", u.ID))
+		env.s.db.Update(context.Background(), TableCreditsSync, map[string]any{"nextAttemptAt": env.s.auth.Host().Now()}, whereEq("userId", u.ID))
 		env.s.credits.sweep(context.Background())
 		env.credits.mu.Lock()
 		n := env.credits.inits[u.ID]

@@ -57,8 +57,8 @@ func Example() {
 	fmt.Println(string(body))
 	var challenge string
 	for _, c := range intr.Cookies {
-		if c.Name == a.CookieName(twofactor.CookieTwoFactor) {
-			challenge, _ = plugin.VerifyCookieValue(a.Secret(), c.Value)
+		if c.Name == a.Host().CookieName(twofactor.CookieTwoFactor) {
+			challenge, _ = plugin.VerifyCookieValue(a.Host().Secret(), c.Value)
 		}
 	}
 	code, _ = twofactor.TOTPCode(secret, now)

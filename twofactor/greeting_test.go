@@ -29,7 +29,7 @@ func TestOTPMailGreetsOnlyAVerifiedOwner(t *testing.T) {
 			e := newEnv(t, envOpts{mailer: true, tf: twofactor.Options{OTP: true}})
 			u := e.enrollOTP(t, "jo@example.com") // named "Jo"
 			if tt.verified {
-				if _, err := e.a.DB().Update(context.Background(), plugin.TableUser, storage.Record{"emailVerified": true}, storage.W("id", u.id)); err != nil {
+				if _, err := e.a.Host().DB().Update(context.Background(), plugin.TableUser, storage.Record{"emailVerified": true}, storage.W("id", u.id)); err != nil {
 					t.Fatal(err)
 				}
 			}

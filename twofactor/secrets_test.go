@@ -131,11 +131,11 @@ func TestTwoFactorAcrossSecretRotation(t *testing.T) {
 func sessionOf(t *testing.T, e *env, u user) *auth.SessionData {
 	t.Helper()
 	ctx := context.Background()
-	usr, err := e.a.FindUserByID(ctx, u.id)
+	usr, err := e.a.Host().FindUserByID(ctx, u.id)
 	if err != nil || usr == nil {
 		t.Fatalf("user %s: %v", u.id, err)
 	}
-	res, err := e.a.CreateSession(ctx, usr, true)
+	res, err := e.a.Host().CreateSession(ctx, usr, true)
 	if err != nil {
 		t.Fatal(err)
 	}

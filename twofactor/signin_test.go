@@ -53,7 +53,7 @@ func TestTrustDevice(t *testing.T) {
 		t.Fatalf("trust_device value %q (signature ok %v)", value, valid)
 	}
 	ctx := context.Background()
-	v, err := e.a.FindVerification(ctx, m[2])
+	v, err := e.a.Host().FindVerification(ctx, m[2])
 	if err != nil || v.Value != u.id || !v.ExpiresAt.Equal(e.clock().Add(30*24*time.Hour)) {
 		t.Fatalf("trust row %+v %v", v, err)
 	}
@@ -69,7 +69,7 @@ func TestTrustDevice(t *testing.T) {
 	if second == "" || second == first {
 		t.Fatal("trust_device cookie not rotated")
 	}
-	if _, err := e.a.FindVerification(ctx, m[2]); err == nil {
+	if _, err := e.a.Host().FindVerification(ctx, m[2]); err == nil {
 		t.Fatal("old trust record survived the rotation")
 	}
 
@@ -334,7 +334,7 @@ func TestEmailOTP(t *testing.T) {
 		t.Fatalf("OTP mail %+v", mail)
 	}
 	ch, _ := plugin.VerifyCookieValue(testSecret, b.cookie("better-auth.two_factor"))
-	v, err := e.a.FindVerification(context.Background(), "2fa-otp-"+ch)
+	v, err := e.a.Host().FindVerification(context.Background(), "2fa-otp-"+ch)
 	if err != nil || strings.Contains(v.Value, mail.Code) || !strings.HasSuffix(v.Value, ":0") {
 		t.Fatalf("stored code %+v %v", v, err)
 	}
@@ -620,7 +620,7 @@ func TestEverySignInMethod(t *testing.T) {
 				u = e.enrollOTP(t, "al@example.com")
 			}
 			ctx := plugin.WithSignIn(context.Background(), tc.method)
-			res, err := e.a.CreateSession(ctx, mustUser(t, e, u.id), true)
+			res, err := e.a.Host().CreateSession(ctx, mustUser(t, e, u.id), true)
 			var intr *plugin.Interruption
 			if got := errors.As(err, &intr); got != tc.interrupted {
 				t.Fatalf("interrupted = %v (%v), want %v", got, err, tc.interrupted)

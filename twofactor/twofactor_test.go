@@ -155,10 +155,10 @@ func TestEnrolmentAndSignIn(t *testing.T) {
 		t.Fatalf("two_factor cookie %q", b.cookie("better-auth.two_factor"))
 	}
 	ctx := context.Background()
-	if v, err := e.a.FindVerification(ctx, challenge); err != nil || v.Value != id {
+	if v, err := e.a.Host().FindVerification(ctx, challenge); err != nil || v.Value != id {
 		t.Fatalf("challenge row: %v %v", v, err)
 	}
-	if v, err := e.a.FindVerification(ctx, "2fa-attempts-"+challenge); err != nil || v.Value != "0" {
+	if v, err := e.a.Host().FindVerification(ctx, "2fa-attempts-"+challenge); err != nil || v.Value != "0" {
 		t.Fatalf("attempts row: %v %v", v, err)
 	}
 	if r := b.do(t, "GET", "/get-session", nil); r.raw != "null" {
@@ -176,7 +176,7 @@ func TestEnrolmentAndSignIn(t *testing.T) {
 	if s.body["session"].(map[string]any)["token"] != f.body["token"] {
 		t.Fatalf("get-session = %s", s.raw)
 	}
-	if _, err := e.a.FindVerification(ctx, challenge); err == nil {
+	if _, err := e.a.Host().FindVerification(ctx, challenge); err == nil {
 		t.Fatal("challenge not consumed")
 	}
 }
@@ -359,7 +359,7 @@ func TestBadInput(t *testing.T) {
 
 func mustUser(t *testing.T, e *env, id string) *auth.User {
 	t.Helper()
-	u, err := e.a.FindUserByID(context.Background(), id)
+	u, err := e.a.Host().FindUserByID(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func Example() {
 		panic(err)
 	}
 	_ = db.Create(ctx, plugin.TableUser, storage.Record{"id": "user-1", "name": "Ada", "email": "ada@example.com",
-		"emailVerified": true, "createdAt": a.Now(), "updatedAt": a.Now()})
+		"emailVerified": true, "createdAt": a.Host().Now(), "updatedAt": a.Host().Now()})
 
 	// Go API.
 	svc := vp.Service()

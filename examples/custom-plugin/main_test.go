@@ -203,7 +203,7 @@ func testFlow(t *testing.T, db storage.Adapter) {
 		t.Fatal(err)
 	}
 	count := func(userID string) int64 {
-		n, err := app.auth.DB().Count(ctx, bookmarks.Table, storage.W("userId", userID))
+		n, err := app.auth.Host().DB().Count(ctx, bookmarks.Table, storage.W("userId", userID))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +212,7 @@ func testFlow(t *testing.T, db storage.Adapter) {
 	if n := count(adaID); n != 0 {
 		t.Fatalf("%d bookmarks left after DeleteUser", n)
 	}
-	if _, err := app.auth.FindUserByID(ctx, adaID); err == nil {
+	if _, err := app.auth.Host().FindUserByID(ctx, adaID); err == nil {
 		t.Fatal("user still there after DeleteUser")
 	}
 	if status, _ = ada.do("GET", "/api/auth/bookmarks/list", ""); status != 401 {
@@ -235,7 +235,7 @@ func testFlow(t *testing.T, db storage.Adapter) {
 	if _, err := app.bookmarks.Add(ctx, carol.User.ID, "https://example.com/c", ""); err != nil {
 		t.Fatal(err)
 	}
-	_, err = app.auth.DB().Delete(ctx, plugin.TableUser, storage.W("id", carol.User.ID))
+	_, err = app.auth.Host().DB().Delete(ctx, plugin.TableUser, storage.W("id", carol.User.ID))
 	if !errors.Is(err, storage.ErrConstraint) {
 		t.Fatalf("deleting a user row with bookmarks left: %v", err)
 	}

@@ -70,7 +70,7 @@ func TestBetterAuthOpensOurEnvelopes(t *testing.T) {
 		t.Fatalf("jwks row: %v", err)
 	}
 	col := row.String("privateKey")
-	jwk, err := jwt.OpenColumn(a.Keyring(), col)
+	jwk, err := jwt.OpenColumn(a.Host().Keyring(), col)
 	if err != nil || !strings.HasPrefix(col, `"$ba$2$`) {
 		t.Fatalf("our column %.12s…: %v", col, err)
 	}
