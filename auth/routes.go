@@ -10,14 +10,12 @@ import (
 )
 
 func (a *Auth) coreEndpoints() []plugin.Endpoint {
-	str := func(n string) plugin.Param { return plugin.Param{Name: n, Kind: plugin.KindString} }
-	opt := func(n string, k plugin.Kind) plugin.Param { return plugin.Param{Name: n, Kind: k, Optional: true} }
 	return []plugin.Endpoint{
 		{Method: "POST", Path: "/sign-up/email", Handler: a.handleSignUp, AllowForm: true, LoginCSRF: true, AdditionalFields: true,
-			Body: []plugin.Param{str("name"), {Name: "email", Kind: plugin.KindEmail}, str("password"), opt("image", plugin.KindString),
-				opt("callbackURL", plugin.KindString), opt("rememberMe", plugin.KindBool)}},
+			Body: []plugin.Param{plugin.Required("name", plugin.KindString), {Name: "email", Kind: plugin.KindEmail}, plugin.Required("password", plugin.KindString), plugin.Optional("image", plugin.KindString),
+				plugin.Optional("callbackURL", plugin.KindString), plugin.Optional("rememberMe", plugin.KindBool)}},
 		{Method: "POST", Path: "/sign-in/email", Handler: a.handleSignIn, AllowForm: true, LoginCSRF: true,
-			Body: []plugin.Param{str("email"), str("password"), opt("callbackURL", plugin.KindString), opt("rememberMe", plugin.KindBool)}},
+			Body: []plugin.Param{plugin.Required("email", plugin.KindString), plugin.Required("password", plugin.KindString), plugin.Optional("callbackURL", plugin.KindString), plugin.Optional("rememberMe", plugin.KindBool)}},
 		{Method: "POST", Path: "/sign-out", Handler: a.handleSignOut},
 		{Method: "GET", Path: "/get-session", Handler: a.handleGetSession},
 		{Method: "POST", Path: "/get-session", Handler: func(c *plugin.Context) (any, error) {
@@ -26,42 +24,28 @@ func (a *Auth) coreEndpoints() []plugin.Endpoint {
 			return nil, ErrDeferSessionRequired
 		}},
 		{Method: "GET", Path: "/list-sessions", Auth: plugin.FreshSessionRequired, Handler: a.handleListSessions},
-		{Method: "POST", Path: "/revoke-session", Auth: plugin.SessionRequired, Sensitive: true, Body: []plugin.Param{str("token")}, Handler: a.handleRevokeSession},
+		{Method: "POST", Path: "/revoke-session", Auth: plugin.SessionRequired, Sensitive: true, Body: []plugin.Param{plugin.Required("token", plugin.KindString)}, Handler: a.handleRevokeSession},
 		{Method: "POST", Path: "/revoke-sessions", Auth: plugin.SessionRequired, Sensitive: true, Handler: a.handleRevokeSessions},
 		{Method: "POST", Path: "/revoke-other-sessions", Auth: plugin.SessionRequired, Sensitive: true, Handler: a.handleRevokeOtherSessions},
 		{Method: "POST", Path: "/update-user", Auth: plugin.SessionRequired, Handler: a.handleUpdateUser},
 		{Method: "POST", Path: "/change-password", Auth: plugin.SessionRequired, Sensitive: true, Handler: a.handleChangePassword,
-			Body: []plugin.Param{str("newPassword"), str("currentPassword"), opt("revokeOtherSessions", plugin.KindBool)}},
-		{Method: "POST", Path: "/verify-password", Auth: plugin.SessionRequired, Sensitive: true, Body: []plugin.Param{str("password")}, Handler: a.handleVerifyPassword},
+			Body: []plugin.Param{plugin.Required("newPassword", plugin.KindString), plugin.Required("currentPassword", plugin.KindString), plugin.Optional("revokeOtherSessions", plugin.KindBool)}},
+		{Method: "POST", Path: "/verify-password", Auth: plugin.SessionRequired, Sensitive: true, Body: []plugin.Param{plugin.Required("password", plugin.KindString)}, Handler: a.handleVerifyPassword},
 		{Method: "POST", Path: "/delete-user", Auth: plugin.SessionRequired, Sensitive: true, Handler: a.handleDeleteUser,
-			Body: []plugin.Param{opt("password", plugin.KindString), opt("token", plugin.KindString), opt("callbackURL", plugin.KindString)}},
+			Body: []plugin.Param{plugin.Optional("password", plugin.KindString), plugin.Optional("token", plugin.KindString), plugin.Optional("callbackURL", plugin.KindString)}},
 		{Method: "POST", Path: "/send-verification-email", Auth: plugin.SessionOptional, Handler: a.handleSendVerification,
-			Body: []plugin.Param{{Name: "email", Kind: plugin.KindEmail}, opt("callbackURL", plugin.KindString)}},
+			Body: []plugin.Param{{Name: "email", Kind: plugin.KindEmail}, plugin.Optional("callbackURL", plugin.KindString)}},
 		{Method: "GET", Path: "/verify-email", Auth: plugin.SessionOptional, Handler: a.handleVerifyEmail, CheckRedirects: true},
 		{Method: "POST", Path: "/request-password-reset", Handler: a.handleRequestPasswordReset,
-			Body: []plugin.Param{{Name: "email", Kind: plugin.KindEmail}, opt("redirectTo", plugin.KindString)}},
+			Body: []plugin.Param{{Name: "email", Kind: plugin.KindEmail}, plugin.Optional("redirectTo", plugin.KindString)}},
 		{Method: "GET", Path: "/reset-password/:token", Handler: a.handleResetPasswordCallback, CheckRedirects: true},
 		{Method: "POST", Path: "/reset-password", Handler: a.handleResetPassword,
-			Body: []plugin.Param{str("newPassword"), opt("token", plugin.KindString)}},
+			Body: []plugin.Param{plugin.Required("newPassword", plugin.KindString), plugin.Optional("token", plugin.KindString)}},
 		{Method: "POST", Path: "/change-email", Auth: plugin.SessionRequired, Sensitive: true, Handler: a.handleChangeEmail,
-			Body: []plugin.Param{{Name: "newEmail", Kind: plugin.KindEmail}, opt("callbackURL", plugin.KindString)}},
+			Body: []plugin.Param{{Name: "newEmail", Kind: plugin.KindEmail}, plugin.Optional("callbackURL", plugin.KindString)}},
 		{Method: "GET", Path: "/ok", Handler: func(*plugin.Context) (any, error) { return map[string]bool{"ok": true}, nil }},
 		{Method: "GET", Path: "/error", Handler: a.handleErrorPage},
 	}
-}
-
-func optString(c *plugin.Context, name string) *string {
-	if s, ok := c.Body()[name].(string); ok {
-		return &s
-	}
-	return nil
-}
-
-func optBool(c *plugin.Context, name string) *bool {
-	if b, ok := c.Body()[name].(bool); ok {
-		return &b
-	}
-	return nil
 }
 
 type tokenUser struct {
@@ -79,15 +63,12 @@ func tokenPtr(r *AuthResult) *string {
 func (a *Auth) handleSignUp(c *plugin.Context) (any, error) {
 	res, err := a.SignUpEmail(c.Context(), SignUpInput{
 		Name: c.String("name"), Email: c.String("email"), Password: c.String("password"),
-		Image: optString(c, "image"), RememberMe: optBool(c, "rememberMe"), CallbackURL: c.String("callbackURL"),
+		Image: c.OptString("image"), RememberMe: c.OptBool("rememberMe"), CallbackURL: c.String("callbackURL"),
 	})
 	if err != nil {
 		return nil, err
 	}
-	c.SetCookies(res.Cookies)
-	if res.Session != nil {
-		c.SetSession(&SessionData{Session: res.Session, User: res.User})
-	}
+	c.SignedIn(res)
 	return tokenUser{Token: tokenPtr(res), User: res.User}, nil
 }
 
@@ -100,14 +81,13 @@ type signInResponse struct {
 
 func (a *Auth) handleSignIn(c *plugin.Context) (any, error) {
 	res, err := a.SignInEmail(c.Context(), SignInInput{
-		Email: c.String("email"), Password: c.String("password"), RememberMe: optBool(c, "rememberMe"),
+		Email: c.String("email"), Password: c.String("password"), RememberMe: c.OptBool("rememberMe"),
 		CallbackURL: c.String("callbackURL"),
 	})
 	if err != nil {
 		return nil, err
 	}
-	c.SetCookies(res.Cookies)
-	c.SetSession(&SessionData{Session: res.Session, User: res.User})
+	c.SignedIn(res)
 	out := signInResponse{Token: res.Token(), User: res.User}
 	if cb := c.String("callbackURL"); cb != "" {
 		out.Redirect, out.URL = true, cb
@@ -184,7 +164,7 @@ func (a *Auth) handleUpdateUser(c *plugin.Context) (any, error) {
 			_ = json.Unmarshal(raw, &v)
 			got = plugin.JSONKind(v)
 		}
-		return nil, plugin.ErrValidation.WithMessage("[body] Invalid input: expected record, received " + got)
+		return nil, plugin.InvalidInput("body", "record", got)
 	}
 	if _, ok := c.Body()["email"]; ok {
 		return nil, ErrEmailCanNotBeUpdated
@@ -195,7 +175,7 @@ func (a *Auth) handleUpdateUser(c *plugin.Context) (any, error) {
 		case "name":
 			s, ok := v.(string)
 			if !ok {
-				return nil, plugin.ErrValidation.WithMessage("[body.name] Invalid input: expected string, received " + plugin.JSONKind(v))
+				return nil, plugin.InvalidInput("body.name", "string", plugin.JSONKind(v))
 			}
 			in.Name = &s
 		case "image":
@@ -205,7 +185,7 @@ func (a *Auth) handleUpdateUser(c *plugin.Context) (any, error) {
 			case string:
 				in.Image = &x
 			default:
-				return nil, plugin.ErrValidation.WithMessage("[body.image] Invalid input: expected string, received " + plugin.JSONKind(v))
+				return nil, plugin.InvalidInput("body.image", "string", plugin.JSONKind(v))
 			}
 		default:
 			// Fields the route may not set (a plugin's user fields: role,
@@ -272,7 +252,7 @@ func (a *Auth) handleDeleteUser(c *plugin.Context) (any, error) {
 		return plugin.RawJSON{}, nil
 	}
 	uid := c.Session().User.ID
-	if pw := optString(c, "password"); pw != nil {
+	if pw := c.OptString("password"); pw != nil {
 		if err := a.CheckPassword(c.Context(), uid, *pw); err != nil {
 			return nil, err
 		}
@@ -335,7 +315,7 @@ type statusUser struct {
 func (a *Auth) handleVerifyEmail(c *plugin.Context) (any, error) {
 	q := c.Request().URL.Query()
 	if !q.Has("token") {
-		return nil, plugin.ErrValidation.WithMessage("[query.token] Invalid input: expected string, received undefined")
+		return nil, plugin.InvalidInput("query.token", "string", "undefined")
 	}
 	cb := q.Get("callbackURL")
 	var sessionUser string
@@ -398,7 +378,7 @@ func (a *Auth) handleRequestPasswordReset(c *plugin.Context) (any, error) {
 func (a *Auth) handleResetPasswordCallback(c *plugin.Context) (any, error) {
 	q := c.Request().URL.Query()
 	if !q.Has("callbackURL") {
-		return nil, plugin.ErrValidation.WithMessage("[query.callbackURL] Invalid input: expected string, received undefined")
+		return nil, plugin.InvalidInput("query.callbackURL", "string", "undefined")
 	}
 	cb := q.Get("callbackURL")
 	token := c.Param("token")

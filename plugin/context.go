@@ -240,3 +240,21 @@ func (c *Context) Redirect(location string) (any, error) {
 
 // RawJSON is a result written as is (an empty one writes no body).
 type RawJSON []byte
+
+// OptString returns the body parameter name as a *string: nil when it is
+// absent or not a string.
+func (c *Context) OptString(name string) *string {
+	if s, ok := c.body[name].(string); ok {
+		return &s
+	}
+	return nil
+}
+
+// OptBool returns the body parameter name as a *bool: nil when it is
+// absent or not a bool.
+func (c *Context) OptBool(name string) *bool {
+	if b, ok := c.body[name].(bool); ok {
+		return &b
+	}
+	return nil
+}

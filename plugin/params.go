@@ -63,3 +63,17 @@ func JSONKind(v any) string {
 	}
 	return "unknown"
 }
+
+// Required declares a body parameter that must be present, of kind k.
+func Required(name string, k Kind) Param { return Param{Name: name, Kind: k} }
+
+// Optional declares a body parameter that may be absent (or null).
+func Optional(name string, k Kind) Param { return Param{Name: name, Kind: k, Optional: true} }
+
+// InvalidInput is the 400 VALIDATION_ERROR for an input of the wrong type,
+// worded as Zod words it in Better Auth's answers: "[path] Invalid input:
+// expected <expected>, received <received>", with path such as
+// "body.name" or "query.id" and received a JSONKind or "undefined".
+func InvalidInput(path, expected, received string) *Error {
+	return ErrValidation.WithMessage("[" + path + "] Invalid input: expected " + expected + ", received " + received)
+}
