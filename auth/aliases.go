@@ -18,7 +18,7 @@ type (
 	// plugin's (plugin.Error): errors.As(err, &e) with e an *auth.Error
 	// finds the status, code and user-safe message.
 	Error = plugin.Error
-	// pluginByID extends an Auth (plugin.Plugin): see package plugin.
+	// Plugin extends an Auth (plugin.Plugin): see package plugin.
 	Plugin = plugin.Plugin
 	// Email is a message for a Mailer to render and send (plugin.Email).
 	Email = plugin.Email

@@ -80,6 +80,10 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 
 	a.schema = CoreSchema()
 	seen := map[string]bool{}
+	codes := errorCodes{}
+	if err := codes.add("the core", coreErrors()); err != nil {
+		return nil, err
+	}
 	for _, p := range plugins {
 		if p == nil || p.ID() == "" {
 			return nil, errors.New("auth: plugin with empty ID")
@@ -95,6 +99,11 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 		}
 		if h, ok := p.(plugin.HookSource); ok {
 			a.hooks = append(a.hooks, h.Hooks())
+		}
+		if e, ok := p.(plugin.ErrorSource); ok {
+			if err := codes.add(fmt.Sprintf("plugin %q", p.ID()), e.ErrorCodes()); err != nil {
+				return nil, err
+			}
 		}
 		if d, ok := p.(plugin.DataSource); ok {
 			a.data = append(a.data, d)

@@ -24,7 +24,7 @@ type Config struct {
 	BaseURL string
 	// BasePath is where the routes live. Default "/api/auth".
 	BasePath string
-	// currentSecret signs cookies and tokens and encrypts keys at rest. At least
+	// Secret signs cookies and tokens and encrypts keys at rest. At least
 	// 32 characters. With the same secret as a Better Auth server, cookies
 	// minted by either are accepted by both. With Secrets set it is
 	// optional and only opens data sealed before versions were configured
@@ -93,7 +93,7 @@ type Config struct {
 	MaxBodyBytes int64
 	// Logger receives structured logs. Default slog.Default().
 	Logger *slog.Logger
-	// clockNow returns the current time; tests may replace it. Default time.Now.
+	// Now returns the current time; tests may replace it. Default time.Now.
 	Now func() time.Time
 	// TableNames overrides table names: logical name to database name,
 	// e.g. {"user": "users"}.

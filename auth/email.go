@@ -18,7 +18,7 @@ import (
 
 // Errors of the email flows.
 var (
-	ErrVerificationEmailNotEnabled = plugin.NewError(http.StatusBadRequest, "VERIFICATION_EMAIL_NOT_ENABLED", "plugin.Verification email isn't enabled")
+	ErrVerificationEmailNotEnabled = plugin.NewError(http.StatusBadRequest, "VERIFICATION_EMAIL_NOT_ENABLED", "Verification email isn't enabled")
 	ErrEmailAlreadyVerified        = plugin.NewError(http.StatusBadRequest, "EMAIL_ALREADY_VERIFIED", "Email is already verified")
 	ErrEmailMismatch               = plugin.NewError(http.StatusBadRequest, "EMAIL_MISMATCH", "Email mismatch")
 	ErrResetPasswordDisabled       = plugin.NewError(http.StatusBadRequest, "RESET_PASSWORD_DISABLED", "Reset password isn't enabled")
@@ -518,7 +518,7 @@ func (a *Auth) ChangeEmail(ctx context.Context, sd *SessionData, newEmail, callb
 	immediate := !u.EmailVerified && uc.UpdateEmailWithoutVerification
 	canMail := a.cfg.Mailer != nil
 	if !immediate && !canMail {
-		return nil, ErrVerificationEmailNotEnabled.WithMessage("plugin.Verification email isn't enabled")
+		return nil, ErrVerificationEmailNotEnabled.WithMessage("Verification email isn't enabled")
 	}
 	// A taken address answers as a free one, with the same work and the
 	// same mails to the mailboxes the caller may read (the old one): the

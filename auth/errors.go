@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/managarten/mana-auth/plugin"
@@ -47,3 +48,49 @@ var (
 	ErrBusy                        = plugin.NewError(http.StatusServiceUnavailable, "SERVICE_BUSY", "The server is busy. Please try again later.")
 	ErrNotFound                    = plugin.NewError(http.StatusNotFound, "NOT_FOUND", "Not Found")
 )
+
+// coreErrors are the errors of the core and of the plugin API, whose codes
+// no plugin may declare with another status.
+func coreErrors() []*Error {
+	return []*Error{
+		ErrVerificationEmailNotEnabled, ErrEmailAlreadyVerified, ErrEmailMismatch, ErrResetPasswordDisabled,
+		ErrChangeEmailDisabled, ErrInvalidUser, ErrEmailSendFailed, ErrInvalidEmailOrPassword, ErrInvalidEmail,
+		ErrUserAlreadyExistsUseAnother, ErrUserAlreadyExists, ErrFailedToCreateUser, ErrPasswordTooShort,
+		ErrPasswordTooLong, ErrEmailNotVerified, ErrEmailPasswordDisabled, ErrSignUpDisabled, ErrUnauthorized,
+		ErrSessionNotFresh, ErrSessionExpired, ErrInvalidPassword, ErrCredentialAccountNotFound, ErrInvalidToken,
+		ErrTokenExpired, ErrUserNotFound, ErrEmailCanNotBeUpdated, ErrInvalidOrigin, ErrMissingOrNullOrigin,
+		ErrInvalidCallbackURL, ErrInvalidRedirectURL, ErrInvalidErrorCallbackURL, ErrInvalidNewUserCallbackURL,
+		ErrCrossSiteNavigation, ErrFailedToCreateSession, ErrFailedToGetSession, ErrDeferSessionRequired,
+		ErrBodyMustBeObject, ErrFieldNotAllowed, ErrBadRequest, ErrInvalidJSON, ErrUnsupportedMediaType,
+		ErrBodyTooLarge, ErrBusy, ErrNotFound, ErrInvalidImage,
+		plugin.ErrValidation, plugin.ErrInvalidInput, plugin.ErrUnavailable, plugin.ErrInternal, plugin.ErrInvalidName,
+	}
+}
+
+// errorCodes maps each declared code to its status and declarer.
+type errorCodes map[string]struct {
+	status int
+	by     string
+}
+
+// add records the codes of errs, declared by by. errors.Is matches errors
+// by code, so a code declared twice must mean one error: another status
+// is refused. Code-less errors are not declarations.
+func (m errorCodes) add(by string, errs []*Error) error {
+	for _, e := range errs {
+		if e == nil || e.Code == "" {
+			continue
+		}
+		if prev, ok := m[e.Code]; ok && prev.status != e.Status {
+			return fmt.Errorf("auth: %s declares error code %s with status %d; %s declares it with %d",
+				by, e.Code, e.Status, prev.by, prev.status)
+		}
+		if _, ok := m[e.Code]; !ok {
+			m[e.Code] = struct {
+				status int
+				by     string
+			}{e.Status, by}
+		}
+	}
+	return nil
+}

@@ -76,7 +76,7 @@ func FuzzVerifyCookieValue(f *testing.F) {
 		// Whatever the value, signing it round-trips.
 		if cookie != "" {
 			if v, ok := plugin.VerifyCookieValue(fuzzSecret, plugin.SignCookieValue(fuzzSecret, cookie)); !ok || v != cookie {
-				t.Fatalf("plugin.SignCookieValue(%q) verifies as %q, %v", cookie, v, ok)
+				t.Fatalf("SignCookieValue(%q) verifies as %q, %v", cookie, v, ok)
 			}
 		}
 	})

@@ -554,3 +554,43 @@ func TestPluginRegistrationErrors(t *testing.T) {
 		t.Errorf("distinct routes refused: %v", err)
 	}
 }
+
+// codesPlugin declares error codes.
+type codesPlugin struct {
+	id    string
+	codes []*plugin.Error
+}
+
+func (p *codesPlugin) ID() string                  { return p.id }
+func (p *codesPlugin) ErrorCodes() []*plugin.Error { return p.codes }
+
+// A code means one error (errors.Is matches by code): auth.New refuses a
+// code declared with two statuses, by the core and a plugin or by two
+// plugins, and accepts the same declaration twice.
+func TestErrorCodeDeclarations(t *testing.T) {
+	t.Parallel()
+	own := plugin.NewError(http.StatusConflict, "BOOKMARK_EXISTS", "Bookmark exists")
+	tests := []struct {
+		name    string
+		plugins []auth.Plugin
+		wantErr string
+	}{
+		{"own codes", []auth.Plugin{&codesPlugin{"a", []*plugin.Error{own}}}, ""},
+		{"a core code with the core's status", []auth.Plugin{&codesPlugin{"a", []*plugin.Error{auth.ErrUnauthorized}}}, ""},
+		{"the same code twice alike", []auth.Plugin{&codesPlugin{"a", []*plugin.Error{own}}, &codesPlugin{"b", []*plugin.Error{own}}}, ""},
+		{"a code-less error", []auth.Plugin{&codesPlugin{"a", []*plugin.Error{plugin.NewError(http.StatusTeapot, "", "x")}}}, ""},
+		{"a core code with another status", []auth.Plugin{&codesPlugin{"a", []*plugin.Error{plugin.NewError(http.StatusForbidden, "UNAUTHORIZED", "no")}}},
+			`plugin "a" declares error code UNAUTHORIZED with status 403; the core declares it with 401`},
+		{"two plugins disagree", []auth.Plugin{&codesPlugin{"a", []*plugin.Error{own}}, &codesPlugin{"b", []*plugin.Error{plugin.NewError(http.StatusBadRequest, "BOOKMARK_EXISTS", "x")}}},
+			`plugin "b" declares error code BOOKMARK_EXISTS with status 400; plugin "a" declares it with 409`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := auth.New(testConfig("http://localhost:3000"), memory.New(), tt.plugins...)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("auth.New = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
