@@ -42,6 +42,21 @@ var rules = []rule{
 		why:    "rate limiting stands alone: auth uses it, never the other way round",
 	},
 	{
+		from:   []string{"plugin/...", "keyring/..."},
+		forbid: []string{"auth/..."},
+		why:    "the plugin API is below the SDK: auth implements plugin.Host, plugins see nothing of auth's internals",
+	},
+	{
+		from:   []string{"auth/...", "plugin/..."},
+		forbid: []string{"jwt/...", "twofactor/...", "magiclink/...", "org/...", "passkey/...", "vault/..."},
+		why:    "the core knows no plugin by name: plugins are found through the plugin interfaces",
+	},
+	{
+		from:   []string{"jwt/...", "twofactor/...", "magiclink/...", "org/...", "passkey/...", "vault/..."},
+		forbid: []string{"jwt", "twofactor", "magiclink", "org", "passkey", "vault"},
+		why:    "plugins stand alone: each is written on the plugin API only, as a third party would",
+	},
+	{
 		from:   []string{"vault/..."},
 		forbid: []string{"storage/postgres/..."},
 		why:    "the vault works through the storage API (ScopedTx, RowSecurity), on every adapter; vault's TestImportsNoPostgres also keeps pgx out",
