@@ -24,10 +24,13 @@
 //
 // # Plugins
 //
-// A plugin implements Plugin (an ID) and any of the optional interfaces
-// plugin.Initializer, plugin.EndpointSource, plugin.SchemaSource, plugin.HookSource, plugin.RateLimitSource and
-// plugin.DataSource, discovered by type assertion. The built-in plugins (jwt,
-// twofactor, magiclink, org, passkey, vault) use nothing else.
+// Plugins are written on package plugin, the plugin API: at Init each gets
+// a plugin.Host (Better Auth's ctx.context), never the *Auth, and it adds
+// routes, tables, hooks, rate-limit rules, error codes and per-user data
+// through the optional interfaces of that package. The built-in plugins
+// (jwt, twofactor, magiclink, org, passkey, vault) use nothing else. An app
+// reaches the same host with a.Host() (Better Auth's auth.$context), for
+// admin tools and migrations.
 //
 // # Security
 //
@@ -38,6 +41,7 @@
 // size; password hashing runs under a concurrency bound and answers 503
 // rather than queueing without limit; unknown emails cost the same work and
 // get the same answer as wrong passwords; secrets are compared in constant
-// time. Errors are *Error values with an HTTP status, a stable code and a
-// message safe to show; details stay in the log.
+// time. Errors are *Error values (plugin.Error, the one error type of the
+// core and every plugin) with an HTTP status, a stable code and a message
+// safe to show; details stay in the log.
 package auth

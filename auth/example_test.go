@@ -10,8 +10,6 @@ import (
 	"strings"
 
 	"github.com/managarten/mana-auth/auth"
-	"github.com/managarten/mana-auth/plugin"
-	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 )
 
@@ -71,55 +69,6 @@ func ExampleAuth_Handler() {
 	me.Body.Close()
 	fmt.Println(resp.StatusCode, string(body))
 	// Output: 200 hello Ada
-}
-
-// notesPlugin is a third-party plugin: a table, a route and a hook, written
-// against the public API only.
-type notesPlugin struct{ a plugin.Host }
-
-func (p *notesPlugin) ID() string               { return "notes" }
-func (p *notesPlugin) Init(a plugin.Host) error { p.a = a; return nil }
-func (p *notesPlugin) Schema() storage.Schema {
-	return storage.Schema{Tables: []storage.Table{{Name: "note", Fields: []storage.Field{
-		{Name: "userId", Type: storage.String, Required: true, Index: true,
-			References: &storage.Reference{Table: "user", Field: "id", OnDelete: storage.Cascade}},
-		{Name: "body", Type: storage.String, Required: true},
-	}}}}
-}
-func (p *notesPlugin) Endpoints() []plugin.Endpoint {
-	return []plugin.Endpoint{{
-		Method: "POST", Path: "/notes", Auth: plugin.SessionRequired,
-		Body: []plugin.Param{{Name: "body", Kind: plugin.KindString}},
-		Handler: func(c *plugin.Context) (any, error) {
-			id := plugin.NewID()
-			err := p.a.DB().Create(c.Context(), "note", storage.Record{"id": id, "userId": c.Session().User.ID, "body": c.String("body")})
-			return map[string]string{"id": id}, err
-		},
-	}}
-}
-
-func Example_plugin() {
-	p := &notesPlugin{}
-	a, err := auth.New(auth.Config{
-		BaseURL: "http://localhost:3000",
-		Secret:  "an-example-secret-of-at-least-32-characters",
-	}, memory.New(), p)
-	if err != nil {
-		log.Fatal(err)
-	}
-	ctx := context.Background()
-	res, _ := a.SignUpEmail(ctx, auth.SignUpInput{Name: "Ada", Email: "ada@example.com", Password: "correct horse"})
-
-	req := httptest.NewRequest("POST", "http://localhost:3000/api/auth/notes", strings.NewReader(`{"body":"remember the milk"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Origin", "http://localhost:3000")
-	req.AddCookie(res.Cookies[0])
-	rec := httptest.NewRecorder()
-	a.Handler().ServeHTTP(rec, req)
-
-	n, _ := a.Host().DB().Count(ctx, "note", storage.W("userId", res.User.ID))
-	fmt.Println(rec.Code, n)
-	// Output: 200 1
 }
 
 // With the cookie cache on, sign-up and sign-in set session_data beside
