@@ -20,7 +20,7 @@ import (
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	return s.requireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalFrom(r.Context())
-		u, err := s.auth.Host().FindUserByID(r.Context(), p.UserID)
+		u, err := s.host.FindUserByID(r.Context(), p.UserID)
 		if err != nil && !errors.Is(err, auth.ErrUserNotFound) {
 			s.writeStatusErr(w, r, err)
 			return
@@ -162,7 +162,7 @@ func (s *Server) handleAdminUserData(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleAdminUserDelete(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("userId")
-	if _, err := s.auth.Host().FindUserByID(r.Context(), id); errors.Is(err, auth.ErrUserNotFound) {
+	if _, err := s.host.FindUserByID(r.Context(), id); errors.Is(err, auth.ErrUserNotFound) {
 		adminError(w, 404, "Not found", "User not found", "USER_NOT_FOUND")
 		return
 	}
@@ -176,7 +176,7 @@ func (s *Server) handleAdminUserDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAdminGetTier(w http.ResponseWriter, r *http.Request) {
-	u, err := s.auth.Host().FindUserByID(r.Context(), r.PathValue("userId"))
+	u, err := s.host.FindUserByID(r.Context(), r.PathValue("userId"))
 	if errors.Is(err, auth.ErrUserNotFound) {
 		adminError(w, 404, "Not found", "User not found", "USER_NOT_FOUND")
 		return

@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -126,7 +126,7 @@ func (c *HTTPCredits) DeleteUser(ctx context.Context, userID string) (int64, err
 // are redeemed once the email is verified (not before, unlike upstream).
 // Calls are idempotent, so several instances may race on a row harmlessly.
 type creditsWorker struct {
-	a        *auth.Auth
+	h        plugin.Host
 	client   CreditsClient
 	log      *slog.Logger
 	interval time.Duration
@@ -136,7 +136,7 @@ type creditsWorker struct {
 
 // attempt runs the pending steps for one user.
 func (w *creditsWorker) attempt(ctx context.Context, userID string) {
-	db := w.a.Host().DB()
+	db := w.h.DB()
 	rec, err := db.FindOne(ctx, TableCreditsSync, storage.W("userId", userID))
 	if err != nil {
 		return
@@ -147,23 +147,23 @@ func (w *creditsWorker) attempt(ctx context.Context, userID string) {
 	if rec["initializedAt"] == nil {
 		err = w.client.Init(ctx, userID)
 		if err == nil {
-			set["initializedAt"] = w.a.Host().Now()
+			set["initializedAt"] = w.h.Now()
 		}
 	}
 	if err == nil && rec["giftsRedeemedAt"] == nil {
-		if u, ferr := w.a.Host().FindUserByID(ctx, userID); ferr == nil && (u.EmailVerified || !w.verified) {
+		if u, ferr := w.h.FindUserByID(ctx, userID); ferr == nil && (u.EmailVerified || !w.verified) {
 			if err = w.client.RedeemPendingGifts(ctx, userID, u.Email); err == nil {
-				set["giftsRedeemedAt"] = w.a.Host().Now()
+				set["giftsRedeemedAt"] = w.h.Now()
 			}
 		} else if ferr == nil {
-			set["nextAttemptAt"] = w.a.Host().Now().Add(10 * time.Minute) // look again once verified
+			set["nextAttemptAt"] = w.h.Now().Add(10 * time.Minute) // look again once verified
 		}
 	}
 	if err != nil {
 		n := rec.Int("attempts") + 1
 		backoff := time.Duration(1<<min(n, 12)) * time.Second // 2 s … ~1 h
 		set["attempts"] = n
-		set["nextAttemptAt"] = w.a.Host().Now().Add(backoff)
+		set["nextAttemptAt"] = w.h.Now().Add(backoff)
 		msg := err.Error()
 		if len(msg) > 500 {
 			msg = msg[:500]
@@ -205,8 +205,8 @@ func every(ctx context.Context, interval time.Duration, fn func(context.Context)
 
 // sweep retries the due rows.
 func (w *creditsWorker) sweep(ctx context.Context) {
-	now := w.a.Host().Now()
-	recs, err := w.a.Host().DB().FindMany(ctx, TableCreditsSync, storage.Query{
+	now := w.h.Now()
+	recs, err := w.h.DB().FindMany(ctx, TableCreditsSync, storage.Query{
 		// due AND (init pending OR gifts pending)
 		Where: []storage.Where{{Field: "nextAttemptAt", Op: storage.Lte, Value: now},
 			{Field: "initializedAt", Op: storage.Eq, Value: nil},

@@ -69,7 +69,7 @@ func entityLabel(table string) string {
 // userSummary builds the GDPR summary of a user (mana-v1 §3.1), plus the
 // data every plugin declares (DataSource) under "plugins".
 func (s *Server) userSummary(ctx context.Context, userID string) (map[string]any, error) {
-	u, err := s.auth.Host().FindUserByID(ctx, userID)
+	u, err := s.host.FindUserByID(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +279,7 @@ func (s *Server) handleMeExport(w http.ResponseWriter, r *http.Request) {
 	}
 	details := sum["plugins"]
 	delete(sum, "plugins")
-	now := s.auth.Host().Now()
+	now := s.host.Now()
 	body, _ := json.MarshalIndent(map[string]any{"exportedAt": plugin.FormatTime(now), "exportVersion": "2.0",
 		"data": sum, "details": details}, "", "  ")
 	w.Header().Set("Content-Type", "application/json")
@@ -291,7 +291,7 @@ func (s *Server) handleMeExport(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleMeDelete(w http.ResponseWriter, r *http.Request) {
 	p := principalFrom(r.Context())
-	if _, err := s.auth.Host().FindUserByID(r.Context(), p.UserID); errors.Is(err, auth.ErrUserNotFound) {
+	if _, err := s.host.FindUserByID(r.Context(), p.UserID); errors.Is(err, auth.ErrUserNotFound) {
 		writeJSON(w, 404, map[string]string{"error": "User not found", "code": "USER_NOT_FOUND"})
 		return
 	}
@@ -301,7 +301,7 @@ func (s *Server) handleMeDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.ViaJWT {
-		plugin.WriteCookies(w, s.auth.Host().ExpiredSessionCookies(r))
+		plugin.WriteCookies(w, s.host.ExpiredSessionCookies(r))
 	}
 	writeJSON(w, 200, res)
 }

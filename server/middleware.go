@@ -94,7 +94,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		s.metrics.observe(route, r.Method, sw.status, d)
 		s.log.LogAttrs(r.Context(), levelFor(sw.status), "request",
 			slog.String("id", id), slog.String("method", r.Method), slog.String("path", logPath(r.URL.Path)), slog.Int("status", sw.status),
-			slog.Int("bytes", sw.bytes), slog.Duration("duration", d), slog.String("ip", s.auth.Host().ClientIP(r)))
+			slog.Int("bytes", sw.bytes), slog.Duration("duration", d), slog.String("ip", s.host.ClientIP(r)))
 	})
 }
 
@@ -168,7 +168,7 @@ func (s *Server) logAuthFailures(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		if sw.status == http.StatusUnauthorized || sw.status == http.StatusForbidden {
-			info := plugin.RequestInfo{IP: s.auth.Host().ClientIP(r), UserAgent: r.UserAgent()}
+			info := plugin.RequestInfo{IP: s.host.ClientIP(r), UserAgent: r.UserAgent()}
 			meta := map[string]any{"route": path, "status": sw.status}
 			if note.email != "" {
 				meta["email"] = note.email

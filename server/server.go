@@ -61,6 +61,7 @@ type Server struct {
 	log           *slog.Logger
 	db            storage.Adapter
 	auth          *auth.Auth
+	host          plugin.Host // auth.Host(): the plugin API, for the server's own plugin-level work
 	jwt           *jwt.Plugin
 	orgs          OrgDirectory
 	vault         *vault.Plugin
@@ -228,7 +229,7 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 	if err != nil {
 		return nil, err
 	}
-	s.auth = a
+	s.auth, s.host = a, a.Host()
 	if cfg.AutoMigrate {
 		if err := a.Migrate(ctx); err != nil {
 			return nil, fmt.Errorf("migrating the database: %w", err)
@@ -250,7 +251,7 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
 	if s.creditsClient != nil {
-		s.credits = &creditsWorker{a: a, client: s.creditsClient, log: log, interval: 30 * time.Second,
+		s.credits = &creditsWorker{h: a.Host(), client: s.creditsClient, log: log, interval: 30 * time.Second,
 			verified: cfg.RequireEmailVerification, stop: bg}
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); every(bg, s.credits.interval, s.credits.sweep) }()

@@ -84,7 +84,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sec.record(r.Context(), eventFor(r.Context(), EventLogout, p.UserID, map[string]any{"route": r.URL.Path}))
-	plugin.WriteCookies(w, s.auth.Host().ExpiredSessionCookies(r))
+	plugin.WriteCookies(w, s.host.ExpiredSessionCookies(r))
 	writeJSON(w, 200, map[string]bool{"success": true})
 }
 
@@ -98,7 +98,7 @@ type signupStatus struct {
 
 // signupsToday counts today's REGISTER events (UTC day).
 func (s *Server) signupsToday(ctx context.Context) (int, time.Time) {
-	now := s.auth.Host().Now()
+	now := s.host.Now()
 	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	n, err := s.db.Count(ctx, TableSecurityEvent, whereEq("eventType", EventRegister), whereGte("createdAt", day))
 	if err != nil {
@@ -133,7 +133,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.MaxDailySignups > 0 {
 		if n, resets := s.signupsToday(r.Context()); n >= s.cfg.MaxDailySignups {
 			writeEnvelope(w, http.StatusTooManyRequests, "SIGNUP_LIMIT_REACHED",
-				"Das tägliche Registrierungslimit ist erreicht. Versuche es morgen wieder.", retrySeconds(resets.Sub(s.auth.Host().Now())))
+				"Das tägliche Registrierungslimit ist erreicht. Versuche es morgen wieder.", retrySeconds(resets.Sub(s.host.Now())))
 			return
 		}
 	}
@@ -143,7 +143,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	cb := ""
 	if in.SourceAppURL != "" {
-		if !s.auth.Host().TrustedRedirect(in.SourceAppURL) {
+		if !s.host.TrustedRedirect(in.SourceAppURL) {
 			writeEnvelope(w, http.StatusForbidden, "INVALID_CALLBACK_URL", "sourceAppUrl is not a trusted origin", 0)
 			return
 		}
@@ -289,7 +289,7 @@ func (s *Server) handleForgotPassword(w http.ResponseWriter, r *http.Request) {
 		s.writeAuthErr(w, r, err)
 		return
 	}
-	if in.RedirectTo != "" && !s.auth.Host().TrustedRedirect(in.RedirectTo) {
+	if in.RedirectTo != "" && !s.host.TrustedRedirect(in.RedirectTo) {
 		writeEnvelope(w, http.StatusForbidden, "INVALID_REDIRECT_URL", "redirectTo is not a trusted origin", 0)
 		return
 	}
@@ -330,7 +330,7 @@ func (s *Server) handleResendVerification(w http.ResponseWriter, r *http.Request
 		s.writeAuthErr(w, r, err)
 		return
 	}
-	if in.SourceAppURL != "" && !s.auth.Host().TrustedRedirect(in.SourceAppURL) {
+	if in.SourceAppURL != "" && !s.host.TrustedRedirect(in.SourceAppURL) {
 		writeEnvelope(w, http.StatusForbidden, "INVALID_CALLBACK_URL", "sourceAppUrl is not a trusted origin", 0)
 		return
 	}
@@ -405,7 +405,7 @@ func (s *Server) handleChangeEmail(w http.ResponseWriter, r *http.Request) {
 		s.writeAuthErr(w, r, err)
 		return
 	}
-	if in.CallbackURL != "" && !s.auth.Host().TrustedRedirect(in.CallbackURL) {
+	if in.CallbackURL != "" && !s.host.TrustedRedirect(in.CallbackURL) {
 		writeEnvelope(w, http.StatusForbidden, "INVALID_CALLBACK_URL", "callbackURL is not a trusted origin", 0)
 		return
 	}
@@ -437,7 +437,7 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusServiceUnavailable, res)
 			return
 		}
-		plugin.WriteCookies(w, s.auth.Host().ExpiredSessionCookies(r))
+		plugin.WriteCookies(w, s.host.ExpiredSessionCookies(r))
 		writeJSON(w, 200, map[string]bool{"success": true})
 	})
 }
