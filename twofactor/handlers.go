@@ -14,19 +14,17 @@ var errChallengeVoid = errors.New("twofactor: pending sign-in voided")
 // Endpoints implements plugin.EndpointSource: Better Auth's two-factor
 // routes, all POST.
 func (p *Plugin) Endpoints() []plugin.Endpoint {
-	str := func(n string) plugin.Param { return plugin.Param{Name: n, Kind: plugin.KindString} }
-	opt := func(n string, k plugin.Kind) plugin.Param { return plugin.Param{Name: n, Kind: k, Optional: true} }
-	pw := str("password")
+	pw := plugin.Required("password", plugin.KindString)
 	if p.opts.AllowPasswordless {
-		pw = opt("password", plugin.KindString)
+		pw = plugin.Optional("password", plugin.KindString)
 	}
-	trust := opt("trustDevice", plugin.KindBool)
+	trust := plugin.Optional("trustDevice", plugin.KindBool)
 	// Sensitive: as in Better Auth (sensitiveSessionMiddleware,
 	// getAuthoritativeSessionFromCtx), these read the session from the
 	// database even when the cookie cache is on.
 	return []plugin.Endpoint{
 		{Method: "POST", Path: "/two-factor/enable", Auth: plugin.SessionRequired, Sensitive: true, Handler: p.handleEnable,
-			Body: []plugin.Param{pw, opt("method", plugin.KindString), opt("issuer", plugin.KindString)}},
+			Body: []plugin.Param{pw, plugin.Optional("method", plugin.KindString), plugin.Optional("issuer", plugin.KindString)}},
 		{Method: "POST", Path: "/two-factor/disable", Auth: plugin.SessionRequired, Sensitive: true, Handler: p.handleDisable,
 			Body: []plugin.Param{pw}},
 		{Method: "POST", Path: "/two-factor/get-totp-uri", Auth: plugin.SessionRequired, Handler: p.handleGetTOTPURI,
@@ -34,13 +32,13 @@ func (p *Plugin) Endpoints() []plugin.Endpoint {
 		{Method: "POST", Path: "/two-factor/generate-backup-codes", Auth: plugin.SessionRequired, Handler: p.handleGenerateBackupCodes,
 			Body: []plugin.Param{pw}},
 		{Method: "POST", Path: "/two-factor/verify-totp", Auth: plugin.SessionOptional, Sensitive: true, Handler: p.handleVerifyTOTP,
-			Body: []plugin.Param{str("code"), trust}},
+			Body: []plugin.Param{plugin.Required("code", plugin.KindString), trust}},
 		{Method: "POST", Path: "/two-factor/verify-backup-code", Auth: plugin.SessionOptional, Sensitive: true, Handler: p.handleVerifyBackupCode,
-			Body: []plugin.Param{str("code"), opt("disableSession", plugin.KindBool), trust}},
+			Body: []plugin.Param{plugin.Required("code", plugin.KindString), plugin.Optional("disableSession", plugin.KindBool), trust}},
 		{Method: "POST", Path: "/two-factor/send-otp", Auth: plugin.SessionOptional, Sensitive: true, Handler: p.handleSendOTP,
 			Body: []plugin.Param{trust}},
 		{Method: "POST", Path: "/two-factor/verify-otp", Auth: plugin.SessionOptional, Sensitive: true, Handler: p.handleVerifyOTP,
-			Body: []plugin.Param{str("code"), trust}},
+			Body: []plugin.Param{plugin.Required("code", plugin.KindString), trust}},
 	}
 }
 
@@ -79,10 +77,9 @@ func (p *Plugin) verified(c *plugin.Context, res *auth.AuthResult, err error) (a
 	if err != nil {
 		return nil, p.failed(c, err)
 	}
-	c.SetCookies(res.Cookies)
+	c.SignedIn(res)
 	out := tokenUser{User: res.User}
 	if res.Session != nil {
-		c.SetSession(&auth.SessionData{Session: res.Session, User: res.User})
 		tok := res.Session.Token
 		out.Token = &tok
 	}
@@ -99,9 +96,8 @@ func (p *Plugin) handleEnable(c *plugin.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s := res.Session; s != nil {
-		c.SetCookies(s.Cookies)
-		c.SetSession(&auth.SessionData{Session: s.Session, User: s.User})
+	if res.Session != nil {
+		c.SignedIn(res.Session)
 	}
 	return res, nil
 }
@@ -111,8 +107,7 @@ func (p *Plugin) handleDisable(c *plugin.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.SetCookies(res.Cookies)
-	c.SetSession(&auth.SessionData{Session: res.Session, User: res.User})
+	c.SignedIn(res)
 	if _, err := c.Request().Cookie(p.a.CookieName(CookieTrustDevice)); err == nil {
 		c.SetCookie(p.a.NewCookie(CookieTrustDevice, "", -1))
 	}

@@ -123,6 +123,7 @@ var (
 	_ plugin.HookSource      = (*Plugin)(nil)
 	_ plugin.RateLimitSource = (*Plugin)(nil)
 	_ plugin.DataSource      = (*Plugin)(nil)
+	_ plugin.ErrorSource     = (*Plugin)(nil)
 )
 
 // Plugin is the two-factor plugin. Create it with New.
@@ -165,6 +166,17 @@ func New(opts Options) *Plugin {
 
 // ID implements auth.Plugin.
 func (p *Plugin) ID() string { return "two-factor" }
+
+// ErrorCodes implements plugin.ErrorSource: the package's Err variables,
+// one per code.
+func (p *Plugin) ErrorCodes() []*plugin.Error {
+	return []*plugin.Error{
+		ErrOTPNotEnabled, ErrOTPNotConfigured, ErrOTPHasExpired,
+		ErrTOTPNotEnabled, ErrTOTPAlreadyEnabled, ErrTOTPNotConfigured,
+		ErrTwoFactorNotEnabled, ErrBackupCodesNotEnabled, ErrInvalidBackupCode,
+		ErrInvalidCode, ErrTooManyAttempts, ErrAccountLocked, ErrInvalidTwoFactorCookie,
+	}
+}
 
 // Init implements plugin.Initializer.
 func (p *Plugin) Init(a plugin.Host) error {
