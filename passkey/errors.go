@@ -41,6 +41,20 @@ var (
 	ErrNotOwner = plugin.NewError(http.StatusUnauthorized, "UNAUTHORIZED", "Unauthorized")
 )
 
+var _ plugin.ErrorSource = (*Plugin)(nil)
+
+// ErrorCodes implements plugin.ErrorSource: the package's own codes, once
+// each. ErrPasskeyNotFoundByID and ErrInvalidSignature are the same codes
+// as ErrPasskeyNotFound and ErrAuthenticationFailed on other routes, with
+// other statuses; ErrUserNotFound and ErrNotOwner carry the core's codes
+// USER_NOT_FOUND and UNAUTHORIZED and are not declared here.
+func (p *Plugin) ErrorCodes() []*plugin.Error {
+	return []*plugin.Error{
+		ErrChallengeNotFound, ErrNotAllowedToRegister, ErrFailedToVerifyRegistration,
+		ErrPasskeyNotFound, ErrAuthenticationFailed, ErrFailedToUpdatePasskey,
+	}
+}
+
 // Causes carried (errors.Is) by ErrAuthenticationFailed and
 // ErrFailedToVerifyRegistration for Go callers; they are logged, never sent.
 var (

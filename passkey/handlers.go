@@ -13,24 +13,23 @@ import (
 
 // Endpoints implements plugin.EndpointSource: Better Auth's passkey routes.
 func (p *Plugin) Endpoints() []plugin.Endpoint {
-	str := func(n string) plugin.Param { return plugin.Param{Name: n, Kind: plugin.KindString} }
-	opt := func(n string, k plugin.Kind) plugin.Param { return plugin.Param{Name: n, Kind: k, Optional: true} }
 	return []plugin.Endpoint{
 		{Method: "GET", Path: "/passkey/generate-register-options", Auth: plugin.FreshSessionRequired,
 			Handler: p.handleRegisterOptions},
 		{Method: "GET", Path: "/passkey/generate-authenticate-options", Auth: plugin.SessionOptional,
 			Handler: p.handleAuthenticateOptions},
 		{Method: "POST", Path: "/passkey/verify-registration", Auth: plugin.FreshSessionRequired,
-			Body:    []plugin.Param{opt("response", plugin.KindAny), opt("name", plugin.KindString), opt("createSession", plugin.KindBool)},
+			Body: []plugin.Param{plugin.Optional("response", plugin.KindAny), plugin.Optional("name", plugin.KindString),
+				plugin.Optional("createSession", plugin.KindBool)},
 			Handler: p.handleVerifyRegistration},
 		{Method: "POST", Path: "/passkey/verify-authentication",
-			Body:    []plugin.Param{{Name: "response", Kind: plugin.KindObject}},
+			Body:    []plugin.Param{plugin.Required("response", plugin.KindObject)},
 			Handler: p.handleVerifyAuthentication},
 		{Method: "GET", Path: "/passkey/list-user-passkeys", Auth: plugin.SessionRequired, Handler: p.handleList},
 		{Method: "POST", Path: "/passkey/delete-passkey", Auth: plugin.SessionRequired,
-			Body: []plugin.Param{str("id")}, Handler: p.handleDelete},
+			Body: []plugin.Param{plugin.Required("id", plugin.KindString)}, Handler: p.handleDelete},
 		{Method: "POST", Path: "/passkey/update-passkey", Auth: plugin.SessionRequired,
-			Body: []plugin.Param{str("id"), str("name")}, Handler: p.handleUpdate},
+			Body: []plugin.Param{plugin.Required("id", plugin.KindString), plugin.Required("name", plugin.KindString)}, Handler: p.handleUpdate},
 	}
 }
 
@@ -65,7 +64,7 @@ func validateAuthenticationBody(c *plugin.Context) error {
 	if ok {
 		got = plugin.JSONKind(v)
 	}
-	return plugin.ErrValidation.WithMessage("[body.response] Invalid input: expected record, received " + got)
+	return plugin.InvalidInput("body.response", "record", got)
 }
 
 func validateRegisterQuery(c *plugin.Context) error {
@@ -187,8 +186,7 @@ func (p *Plugin) handleVerifyRegistration(c *plugin.Context) (any, error) {
 		}
 		return nil, err
 	}
-	c.SetCookies(res.Cookies)
-	c.SetSession(&auth.SessionData{Session: res.Session, User: res.User})
+	c.SignedIn(res)
 	return registrationResult{passkey: k, session: res.Session, user: res.User}, nil
 }
 
@@ -201,10 +199,8 @@ func (p *Plugin) handleVerifyAuthentication(c *plugin.Context) (any, error) {
 	if err != nil {
 		return nil, err // an *plugin.Interruption passes through unchanged
 	}
-	c.SetCookies(res.Cookies)
-	sd := &auth.SessionData{Session: res.Session, User: res.User}
-	c.SetSession(sd)
-	return sd, nil
+	c.SignedIn(res)
+	return &auth.SessionData{Session: res.Session, User: res.User}, nil
 }
 
 func (p *Plugin) handleList(c *plugin.Context) (any, error) {
