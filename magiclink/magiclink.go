@@ -58,6 +58,15 @@ func New(opts Options) *Plugin {
 // ID implements auth.Plugin.
 func (p *Plugin) ID() string { return "magic-link" }
 
+var _ plugin.ErrorSource = (*Plugin)(nil)
+
+// ErrorCodes implements plugin.ErrorSource: the plugin declares no error
+// of its own. The codes of a failed verification (CodeInvalidToken, …)
+// are the error query parameter of the redirect; answered as JSON (no
+// callback URL), they are 401s built per request, INVALID_TOKEN being
+// the core's code.
+func (p *Plugin) ErrorCodes() []*plugin.Error { return nil }
+
 // Init implements plugin.Initializer.
 func (p *Plugin) Init(a plugin.Host) error {
 	p.a = a
@@ -75,12 +84,11 @@ func (p *Plugin) RateLimits() map[string]ratelimit.Rule {
 
 // Endpoints implements plugin.EndpointSource.
 func (p *Plugin) Endpoints() []plugin.Endpoint {
-	opt := func(n string, k plugin.Kind) plugin.Param { return plugin.Param{Name: n, Kind: k, Optional: true} }
 	return []plugin.Endpoint{
 		{Method: "POST", Path: "/sign-in/magic-link", LoginCSRF: true, Handler: p.handleSend,
-			Body: []plugin.Param{{Name: "email", Kind: plugin.KindEmail}, opt("name", plugin.KindString),
-				opt("callbackURL", plugin.KindString), opt("newUserCallbackURL", plugin.KindString),
-				opt("errorCallbackURL", plugin.KindString), opt("metadata", plugin.KindObject)}},
+			Body: []plugin.Param{plugin.Required("email", plugin.KindEmail), plugin.Optional("name", plugin.KindString),
+				plugin.Optional("callbackURL", plugin.KindString), plugin.Optional("newUserCallbackURL", plugin.KindString),
+				plugin.Optional("errorCallbackURL", plugin.KindString), plugin.Optional("metadata", plugin.KindObject)}},
 		{Method: "GET", Path: "/magic-link/verify", Handler: p.handleVerify, CheckRedirects: true},
 	}
 }
@@ -292,8 +300,7 @@ func (p *Plugin) handleVerify(c *plugin.Context) (any, error) {
 		}
 		return nil, err
 	}
-	c.SetCookies(res.Cookies)
-	c.SetSession(&auth.SessionData{Session: res.Session, User: res.User})
+	c.SignedIn(res.AuthResult)
 	target := cb
 	if res.NewUser && newCB != "" {
 		target = newCB
