@@ -97,6 +97,7 @@ var (
 	_ plugin.EndpointSource = (*Plugin)(nil)
 	_ plugin.SchemaSource   = (*Plugin)(nil)
 	_ plugin.HookSource     = (*Plugin)(nil)
+	_ plugin.ErrorSource    = (*Plugin)(nil)
 )
 
 // New returns the plugin. Options are checked by auth.New (through Init).
@@ -121,6 +122,12 @@ func New(o Options) *Plugin {
 
 // ID returns "jwt".
 func (p *Plugin) ID() string { return "jwt" }
+
+// ErrorCodes implements plugin.ErrorSource: the plugin declares no error
+// of its own. Its routes answer the core's and the plugin API's errors
+// (UNAUTHORIZED, INTERNAL_SERVER_ERROR, …); Verify's errors are
+// *verify.Error values, which no route answers.
+func (p *Plugin) ErrorCodes() []*plugin.Error { return nil }
 
 // Init checks the options and binds the plugin to a.
 func (p *Plugin) Init(a plugin.Host) error {
