@@ -47,6 +47,7 @@ var (
 	_ plugin.Initializer  = (*Plugin)(nil)
 	_ plugin.SchemaSource = (*Plugin)(nil)
 	_ plugin.DataSource   = (*Plugin)(nil)
+	_ plugin.ErrorSource  = (*Plugin)(nil)
 )
 
 // New returns the plugin. Options.KEKs is required (auth.New fails
@@ -55,6 +56,18 @@ func New(opts Options) *Plugin { return &Plugin{opts: opts} }
 
 // ID implements auth.Plugin: "vault".
 func (p *Plugin) ID() string { return "vault" }
+
+// ErrorCodes implements plugin.ErrorSource: the vault's own codes, once
+// each (ErrZKActiveReplace is ErrZKActive's code with another message).
+// ErrBadRequest, ErrUnknownUser and ErrUnauthenticated carry the core's
+// codes BAD_REQUEST, USER_NOT_FOUND and UNAUTHORIZED and are not declared
+// here.
+func (p *Plugin) ErrorCodes() []*plugin.Error {
+	return []*plugin.Error{
+		ErrNotInitialised, ErrZKRotateForbidden, ErrZKActive, ErrRecoveryWrapMissing,
+		ErrUnwrapFailed, ErrKEKNotConfigured, ErrKEKMismatch, ErrKEKUnavailable, ErrConcurrentUpdate,
+	}
+}
 
 // Schema implements plugin.SchemaSource (see the package-level Schema).
 func (p *Plugin) Schema() storage.Schema { return Schema() }
