@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 )
 
 // DefaultRole is the role claim of users without a "role" field.
@@ -25,7 +25,7 @@ type defaultClaims struct {
 
 // userRole returns the user's "role" field (a plugin field such as the
 // admin plugin's), or DefaultRole.
-func userRole(u *auth.User) string {
+func userRole(u *plugin.User) string {
 	if r, ok := u.Extra["role"].(string); ok && r != "" {
 		return r
 	}
@@ -43,7 +43,7 @@ func userRole(u *auth.User) string {
 // consumers of the token expect Better Auth's claims:
 //
 //	jwt.New(jwt.Options{Payload: jwt.BetterAuthPayload})
-func BetterAuthPayload(_ context.Context, sd *auth.SessionData) (map[string]any, error) {
+func BetterAuthPayload(_ context.Context, sd *plugin.SessionData) (map[string]any, error) {
 	b, err := json.Marshal(sd.User)
 	if err != nil {
 		return nil, err

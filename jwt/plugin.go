@@ -62,7 +62,7 @@ type Options struct {
 	// where role is the user's "role" field if it is a string, else "user".
 	// Better Auth's default puts the whole user object in the token: use
 	// BetterAuthPayload for that, or wrap it to add claims.
-	Payload func(ctx context.Context, sd *auth.SessionData) (map[string]any, error)
+	Payload func(ctx context.Context, sd *plugin.SessionData) (map[string]any, error)
 	// KeyCacheTTL bounds how long the parsed signing key is used without
 	// looking at the database. Rotations made by other instances (or by
 	// Better Auth sharing the database) are picked up within this bound.
@@ -92,7 +92,7 @@ type Plugin struct {
 }
 
 var (
-	_ auth.Plugin           = (*Plugin)(nil)
+	_ plugin.Plugin         = (*Plugin)(nil)
 	_ plugin.Initializer    = (*Plugin)(nil)
 	_ plugin.EndpointSource = (*Plugin)(nil)
 	_ plugin.SchemaSource   = (*Plugin)(nil)
@@ -264,7 +264,7 @@ var errNotInitialized = errors.New("jwt: plugin is not registered with an Auth (
 // the set-auth-jwt header carry (they call Mint). The signing key comes
 // from the in-memory cache; the first call (and one per KeyCacheTTL) reads
 // the key table, creating the first key if there is none.
-func (p *Plugin) Mint(ctx context.Context, sd *auth.SessionData) (string, error) {
+func (p *Plugin) Mint(ctx context.Context, sd *plugin.SessionData) (string, error) {
 	if p.a == nil {
 		return "", errNotInitialized
 	}
@@ -293,7 +293,7 @@ func (p *Plugin) Mint(ctx context.Context, sd *auth.SessionData) (string, error)
 	return signJWS(key.priv, key.header, payload), nil
 }
 
-func (p *Plugin) customPayload(ctx context.Context, sd *auth.SessionData, iat, exp int64) ([]byte, error) {
+func (p *Plugin) customPayload(ctx context.Context, sd *plugin.SessionData, iat, exp int64) ([]byte, error) {
 	m, err := p.opts.Payload(ctx, sd)
 	if err != nil {
 		return nil, err

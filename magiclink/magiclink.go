@@ -55,7 +55,7 @@ func New(opts Options) *Plugin {
 	return &Plugin{opts: opts}
 }
 
-// ID implements auth.Plugin.
+// ID implements plugin.Plugin.
 func (p *Plugin) ID() string { return "magic-link" }
 
 var _ plugin.ErrorSource = (*Plugin)(nil)
@@ -153,7 +153,7 @@ func (p *Plugin) Send(ctx context.Context, in SendInput) error {
 	if in.ErrorCallbackURL != "" {
 		link += "&errorCallbackURL=" + plugin.EncodeURIComponent(in.ErrorCallbackURL)
 	}
-	if err := p.a.SendEmail(ctx, auth.Email{Kind: plugin.EmailMagicLink, To: email, Name: greet, URL: link}); err != nil {
+	if err := p.a.SendEmail(ctx, plugin.Email{Kind: plugin.EmailMagicLink, To: email, Name: greet, URL: link}); err != nil {
 		if derr := p.a.DeleteVerification(context.WithoutCancel(ctx), id); derr != nil {
 			p.a.Logger().ErrorContext(ctx, "magiclink: removing token after mail failure", "err", derr)
 		}
@@ -172,7 +172,7 @@ const (
 
 // VerifyResult is a successful sign-in by link.
 type VerifyResult struct {
-	*auth.AuthResult
+	*plugin.AuthResult
 	// NewUser is set when the link signed a new user up.
 	NewUser bool
 }
@@ -216,7 +216,7 @@ func (p *Plugin) Verify(ctx context.Context, token string) (*VerifyResult, error
 		if p.opts.DisableSignUp {
 			return nil, &verifyError{code: CodeNewUserSignUpDisabled}
 		}
-		u = &auth.User{Name: rec.Name, Email: rec.Email, EmailVerified: true}
+		u = &plugin.User{Name: rec.Name, Email: rec.Email, EmailVerified: true}
 		if err := p.a.CreateUser(ctx, u, nil); err != nil {
 			if !errors.Is(err, storage.ErrConflict) {
 				return nil, &verifyError{code: CodeFailedToCreateUser, err: err}
@@ -240,7 +240,7 @@ func (p *Plugin) Verify(ctx context.Context, token string) (*VerifyResult, error
 	}
 	res, err := p.a.CreateSession(plugin.WithSignIn(ctx, "magic-link"), u, true)
 	if err != nil {
-		var ae *auth.Error
+		var ae *plugin.Error
 		var intr *plugin.Interruption
 		if errors.As(err, &ae) && ae.Status < 500 && ae.Code != auth.ErrFailedToCreateSession.Code || errors.As(err, &intr) {
 			return nil, err // a plugin hook (e.g. a second factor) answered
@@ -262,9 +262,9 @@ func (p *Plugin) handleSend(c *plugin.Context) (any, error) {
 }
 
 type verifyJSON struct {
-	Token   string        `json:"token"`
-	User    *auth.User    `json:"user"`
-	Session *auth.Session `json:"session"`
+	Token   string          `json:"token"`
+	User    *plugin.User    `json:"user"`
+	Session *plugin.Session `json:"session"`
 }
 
 func (p *Plugin) handleVerify(c *plugin.Context) (any, error) {

@@ -211,7 +211,7 @@ func descriptors(keys []*Passkey) []CredentialDescriptor {
 // RegistrationOptions begins registering a passkey for u: it returns the
 // creation options for the browser and the id of the stored challenge
 // (valid for ChallengeMaxAge, single use), which VerifyRegistration needs.
-func (p *Plugin) RegistrationOptions(ctx context.Context, u *auth.User, in RegistrationInput) (*CreationOptions, string, error) {
+func (p *Plugin) RegistrationOptions(ctx context.Context, u *plugin.User, in RegistrationInput) (*CreationOptions, string, error) {
 	switch in.AuthenticatorAttachment {
 	case "", "platform", "cross-platform":
 	default:
@@ -278,7 +278,7 @@ func (p *Plugin) RegistrationOptions(ctx context.Context, u *auth.User, in Regis
 // signs u in; with u nil any registered passkey may answer. It returns the
 // options and the id of the stored challenge (valid for ChallengeMaxAge,
 // single use), which VerifyAuthentication needs.
-func (p *Plugin) AuthenticationOptions(ctx context.Context, u *auth.User) (*RequestOptions, string, error) {
+func (p *Plugin) AuthenticationOptions(ctx context.Context, u *plugin.User) (*RequestOptions, string, error) {
 	var keys []*Passkey
 	uid := ""
 	if u != nil {
@@ -342,7 +342,7 @@ func (p *Plugin) consumeChallenge(ctx context.Context, id, ceremony string) (*st
 // response (the JSON the browser's create() produced, as SimpleWebAuthn's
 // startRegistration returns it) and stores the passkey under name (trimmed;
 // empty for none).
-func (p *Plugin) VerifyRegistration(ctx context.Context, challengeID string, u *auth.User, response []byte, name string) (*Passkey, error) {
+func (p *Plugin) VerifyRegistration(ctx context.Context, challengeID string, u *plugin.User, response []byte, name string) (*Passkey, error) {
 	ch, err := p.consumeChallenge(ctx, challengeID, ceremonyRegistration)
 	if err != nil {
 		return nil, err
@@ -431,7 +431,7 @@ func decodeBase64(s string) ([]byte, error) {
 // under plugin.WithSignIn(ctx, "passkey"). A plugin that interrupts the
 // sign-in (a second factor) makes it return that *plugin.Interruption
 // unchanged.
-func (p *Plugin) VerifyAuthentication(ctx context.Context, challengeID string, response []byte) (*auth.AuthResult, *Passkey, error) {
+func (p *Plugin) VerifyAuthentication(ctx context.Context, challengeID string, response []byte) (*plugin.AuthResult, *Passkey, error) {
 	ch, err := p.consumeChallenge(ctx, challengeID, ceremonyAuthentication)
 	if err != nil {
 		return nil, nil, err
@@ -457,7 +457,7 @@ func (p *Plugin) VerifyAuthentication(ctx context.Context, challengeID string, r
 		return nil, nil, ErrAuthenticationFailed.With(err)
 	}
 	k := passkeyFromRecord(recs[0])
-	refuse := func(e *auth.Error, cause error) (*auth.AuthResult, *Passkey, error) {
+	refuse := func(e *plugin.Error, cause error) (*plugin.AuthResult, *Passkey, error) {
 		log.InfoContext(ctx, "passkey: assertion refused", append([]any{"passkeyId", k.ID, "userId", k.UserID}, errAttrs(cause)...)...)
 		return nil, nil, e.With(cause)
 	}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/plugin"
 )
 
@@ -153,7 +152,7 @@ func (p *Plugin) handleRegisterOptions(c *plugin.Context) (any, error) {
 }
 
 func (p *Plugin) handleAuthenticateOptions(c *plugin.Context) (any, error) {
-	var u *auth.User
+	var u *plugin.User
 	if s := c.Session(); s != nil {
 		u = s.User
 	}
@@ -200,7 +199,7 @@ func (p *Plugin) handleVerifyAuthentication(c *plugin.Context) (any, error) {
 		return nil, err // an *plugin.Interruption passes through unchanged
 	}
 	c.SignedIn(res)
-	return &auth.SessionData{Session: res.Session, User: res.User}, nil
+	return &plugin.SessionData{Session: res.Session, User: res.User}, nil
 }
 
 func (p *Plugin) handleList(c *plugin.Context) (any, error) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
@@ -131,8 +130,8 @@ func (k *Passkey) writeFields(b *bytes.Buffer) {
 // the passkey's fields, then session and user.
 type registrationResult struct {
 	passkey *Passkey
-	session *auth.Session
-	user    *auth.User
+	session *plugin.Session
+	user    *plugin.User
 }
 
 func (r registrationResult) MarshalJSON() ([]byte, error) {

@@ -89,7 +89,7 @@ func New(opts Options) *Plugin {
 	return &Plugin{opts: opts}
 }
 
-// ID implements auth.Plugin.
+// ID implements plugin.Plugin.
 func (p *Plugin) ID() string { return "passkey" }
 
 // Init implements plugin.Initializer: it derives the relying party from the

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
@@ -215,7 +214,7 @@ func (p *Plugin) spend(stored, code string) (string, bool, error) {
 // VerifyBackupCode checks and spends a backup code: each code works once,
 // even when two requests race. Signing in, it creates the session unless
 // disableSession.
-func (p *Plugin) VerifyBackupCode(ctx context.Context, at Attempt, code string, disableSession bool) (*auth.AuthResult, error) {
+func (p *Plugin) VerifyBackupCode(ctx context.Context, at Attempt, code string, disableSession bool) (*plugin.AuthResult, error) {
 	pd, err := p.resolve(ctx, at)
 	if err != nil {
 		return nil, err
@@ -290,7 +289,7 @@ func (p *Plugin) spendCode(ctx context.Context, r *row, code string) (bool, erro
 
 // GenerateBackupCodes replaces the user's backup codes after checking the
 // password and returns the new ones (shown once; only hashes are kept).
-func (p *Plugin) GenerateBackupCodes(ctx context.Context, sd *auth.SessionData, password string) ([]string, error) {
+func (p *Plugin) GenerateBackupCodes(ctx context.Context, sd *plugin.SessionData, password string) ([]string, error) {
 	u := sd.User
 	if !Enabled(u) {
 		return nil, ErrTwoFactorNotEnabled

@@ -3,7 +3,6 @@ package twofactor
 import (
 	"errors"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/plugin"
 )
 
@@ -58,8 +57,8 @@ func (p *Plugin) attempt(c *plugin.Context) Attempt {
 }
 
 type tokenUser struct {
-	Token *string    `json:"token,omitempty"`
-	User  *auth.User `json:"user"`
+	Token *string      `json:"token,omitempty"`
+	User  *plugin.User `json:"user"`
 }
 
 // failed returns err, expiring the two_factor cookie when the pending
@@ -73,7 +72,7 @@ func (p *Plugin) failed(c *plugin.Context, err error) error {
 
 // verified answers a verify route: {token, user} with the new session's
 // cookies, or the error.
-func (p *Plugin) verified(c *plugin.Context, res *auth.AuthResult, err error) (any, error) {
+func (p *Plugin) verified(c *plugin.Context, res *plugin.AuthResult, err error) (any, error) {
 	if err != nil {
 		return nil, p.failed(c, err)
 	}

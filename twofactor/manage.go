@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
@@ -33,7 +32,7 @@ type EnableResult struct {
 	BackupCodes []string `json:"backupCodes,omitempty"`
 	// Session is the replacement session when two-factor was turned on at
 	// once (OTP, or SkipVerificationOnEnable), with its cookies.
-	Session *auth.AuthResult `json:"-"`
+	Session *plugin.AuthResult `json:"-"`
 }
 
 // rowID is the primary key of a user's twoFactor row when we create it:
@@ -47,7 +46,7 @@ func rowID(userID string) string {
 // password. TOTP stores a new, unverified secret and backup codes and
 // returns the otpauth URI; two-factor is on after the first correct code
 // (VerifyTOTP). OTP turns two-factor on at once.
-func (p *Plugin) Enable(ctx context.Context, sd *auth.SessionData, in EnableInput) (*EnableResult, error) {
+func (p *Plugin) Enable(ctx context.Context, sd *plugin.SessionData, in EnableInput) (*EnableResult, error) {
 	u := sd.User
 	if err := p.checkPassword(ctx, u.ID, in.Password); err != nil {
 		return nil, err
@@ -154,7 +153,7 @@ type DisableInput struct {
 // the secret, the backup codes and every trusted device of the user, and
 // replaces the session. The result carries the new session and its
 // cookies.
-func (p *Plugin) Disable(ctx context.Context, sd *auth.SessionData, in DisableInput) (*auth.AuthResult, error) {
+func (p *Plugin) Disable(ctx context.Context, sd *plugin.SessionData, in DisableInput) (*plugin.AuthResult, error) {
 	u := sd.User
 	if err := p.checkPassword(ctx, u.ID, in.Password); err != nil {
 		return nil, err

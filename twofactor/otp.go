@@ -50,12 +50,12 @@ func (p *Plugin) SendOTP(ctx context.Context, at Attempt) error {
 	return nil
 }
 
-func (p *Plugin) deliverOTP(ctx context.Context, u *auth.User, code string) error {
+func (p *Plugin) deliverOTP(ctx context.Context, u *plugin.User, code string) error {
 	if p.opts.SendOTP == nil {
-		return p.a.SendEmail(ctx, auth.Email{Kind: plugin.EmailOTP, To: u.Email, Name: plugin.GreetingName(u), Code: code})
+		return p.a.SendEmail(ctx, plugin.Email{Kind: plugin.EmailOTP, To: u.Email, Name: plugin.GreetingName(u), Code: code})
 	}
 	if err := p.opts.SendOTP(ctx, u, code); err != nil {
-		var ae *auth.Error
+		var ae *plugin.Error
 		if errors.As(err, &ae) {
 			return err
 		}
@@ -69,7 +69,7 @@ func (p *Plugin) deliverOTP(ctx context.Context, u *auth.User, code string) erro
 // first correct code of a user without two-factor turns it on (with the
 // "otp" method) and rotates the session; signing in, it creates the
 // session.
-func (p *Plugin) VerifyOTP(ctx context.Context, at Attempt, code string) (*auth.AuthResult, error) {
+func (p *Plugin) VerifyOTP(ctx context.Context, at Attempt, code string) (*plugin.AuthResult, error) {
 	pd, err := p.resolve(ctx, at)
 	if err != nil {
 		return nil, err

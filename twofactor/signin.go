@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
@@ -28,7 +27,7 @@ type redirectBody struct {
 
 // beforeSessionCreate interrupts first-factor sign-ins of users with
 // two-factor on, unless the request comes from a trusted device.
-func (p *Plugin) beforeSessionCreate(ctx context.Context, s *auth.Session, u *auth.User) error {
+func (p *Plugin) beforeSessionCreate(ctx context.Context, s *plugin.Session, u *plugin.User) error {
 	method := plugin.SignInMethod(ctx)
 	if method == "" || !p.enforceAll() && method != "email" {
 		return nil
@@ -66,7 +65,7 @@ func (p *Plugin) beforeSessionCreate(ctx context.Context, s *auth.Session, u *au
 // session cookies and the signed two_factor cookie. The session hook calls
 // it; it is exported for first-factor flows that do not create their
 // session through auth.CreateSession.
-func (p *Plugin) Challenge(ctx context.Context, u *auth.User, method string, rememberMe bool) (*plugin.Interruption, error) {
+func (p *Plugin) Challenge(ctx context.Context, u *plugin.User, method string, rememberMe bool) (*plugin.Interruption, error) {
 	id := "2fa-" + plugin.RandomString(20, secretAlphabet)
 	ttl := p.opts.TwoFactorCookieMaxAge
 	if err := p.a.CreateVerification(ctx, id, u.ID, ttl); err != nil {

@@ -13,7 +13,6 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/hotp"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
@@ -196,7 +195,7 @@ func (p *Plugin) decryptSecret(stored string) ([]byte, error) {
 
 // GetTOTPURI returns the otpauth URI of the user's secret (for showing the
 // QR code again) after checking the password.
-func (p *Plugin) GetTOTPURI(ctx context.Context, sd *auth.SessionData, password string) (string, error) {
+func (p *Plugin) GetTOTPURI(ctx context.Context, sd *plugin.SessionData, password string) (string, error) {
 	if p.opts.DisableTOTP {
 		return "", ErrTOTPNotConfigured
 	}
@@ -225,7 +224,7 @@ func (p *Plugin) GetTOTPURI(ctx context.Context, sd *auth.SessionData, password 
 // VerifyTOTP checks a TOTP code. With a session it completes enrolment
 // (the first correct code turns two-factor on and rotates the session);
 // with a pending sign-in it creates the session. A code is accepted once.
-func (p *Plugin) VerifyTOTP(ctx context.Context, at Attempt, code string) (*auth.AuthResult, error) {
+func (p *Plugin) VerifyTOTP(ctx context.Context, at Attempt, code string) (*plugin.AuthResult, error) {
 	if p.opts.DisableTOTP {
 		return nil, ErrTOTPNotConfigured
 	}

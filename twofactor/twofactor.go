@@ -101,7 +101,7 @@ type Options struct {
 	OTP bool
 	// SendOTP delivers one-time codes some other way (SMS, …); setting it
 	// turns OTP on.
-	SendOTP func(ctx context.Context, u *auth.User, code string) error
+	SendOTP func(ctx context.Context, u *plugin.User, code string) error
 	// OTPPeriod is the lifetime of a one-time code. Default 3 minutes.
 	OTPPeriod time.Duration
 	// OTPAllowedAttempts is how many wrong guesses a one-time code
@@ -164,7 +164,7 @@ func New(opts Options) *Plugin {
 	return &Plugin{opts: opts}
 }
 
-// ID implements auth.Plugin.
+// ID implements plugin.Plugin.
 func (p *Plugin) ID() string { return "two-factor" }
 
 // ErrorCodes implements plugin.ErrorSource: the package's Err variables,
@@ -245,7 +245,7 @@ func (p *Plugin) issuer(override string) string {
 
 // beforeUserCreate stores twoFactorEnabled false on new users, as Better
 // Auth's default value does.
-func (p *Plugin) beforeUserCreate(_ context.Context, u *auth.User) error {
+func (p *Plugin) beforeUserCreate(_ context.Context, u *plugin.User) error {
 	if u.Extra == nil {
 		u.Extra = map[string]any{}
 	}
@@ -256,7 +256,7 @@ func (p *Plugin) beforeUserCreate(_ context.Context, u *auth.User) error {
 }
 
 // Enabled reports whether the user's sign-ins need a second factor.
-func Enabled(u *auth.User) bool {
+func Enabled(u *plugin.User) bool {
 	if u == nil {
 		return false
 	}
@@ -266,7 +266,7 @@ func Enabled(u *auth.User) bool {
 
 // setEnabled stores the user's twoFactorEnabled flag and returns the
 // updated user.
-func (p *Plugin) setEnabled(ctx context.Context, userID string, on bool) (*auth.User, error) {
+func (p *Plugin) setEnabled(ctx context.Context, userID string, on bool) (*plugin.User, error) {
 	return p.a.UpdateUser(ctx, userID, map[string]any{FieldTwoFactorEnabled: on})
 }
 

@@ -18,7 +18,7 @@ import (
 type Attempt struct {
 	// Session is the caller's session, if signed in. It takes precedence
 	// over Challenge, as in Better Auth.
-	Session *auth.SessionData
+	Session *plugin.SessionData
 	// Challenge identifies the pending sign-in: the verified value of the
 	// two_factor cookie ("2fa-…").
 	Challenge string
@@ -33,9 +33,9 @@ type Attempt struct {
 
 // pending is a resolved Attempt.
 type pending struct {
-	user        *auth.User
-	sd          *auth.SessionData // nil when signing in
-	challenge   string            // the pending sign-in, when signing in
+	user        *plugin.User
+	sd          *plugin.SessionData // nil when signing in
+	challenge   string              // the pending sign-in, when signing in
 	expiresAt   time.Time
 	firstFactor string
 }
@@ -257,9 +257,9 @@ func (p *Plugin) resetFailures(ctx context.Context, r *row) {
 // session and, on request, trusts the device. Inside a session it returns
 // the session. withSession false (backup code with disableSession) creates
 // no session.
-func (p *Plugin) complete(ctx context.Context, pd *pending, at Attempt, withSession bool) (*auth.AuthResult, error) {
+func (p *Plugin) complete(ctx context.Context, pd *pending, at Attempt, withSession bool) (*plugin.AuthResult, error) {
 	if !pd.signIn() {
-		return &auth.AuthResult{User: pd.user, Session: pd.sd.Session}, nil
+		return &plugin.AuthResult{User: pd.user, Session: pd.sd.Session}, nil
 	}
 	v, err := p.a.ConsumeVerification(ctx, pd.challenge)
 	if errors.Is(err, plugin.ErrVerificationNotFound) || err == nil && v.Value != pd.user.ID {
@@ -270,7 +270,7 @@ func (p *Plugin) complete(ctx context.Context, pd *pending, at Attempt, withSess
 	}
 	p.endChallenge(ctx, pd.challenge)
 	if !withSession { // the pending sign-in ends without a session
-		return &auth.AuthResult{User: pd.user, Cookies: []*http.Cookie{p.expiredTwoFactorCookie()}}, nil
+		return &plugin.AuthResult{User: pd.user, Cookies: []*http.Cookie{p.expiredTwoFactorCookie()}}, nil
 	}
 	// Not a first-factor sign-in any more: the plugins' sign-in checks
 	// (ours included) must not run again.
@@ -292,7 +292,7 @@ func (p *Plugin) complete(ctx context.Context, pd *pending, at Attempt, withSess
 // turnOn sets twoFactorEnabled after a first successful code inside a
 // session and replaces the session (as Better Auth does, so that a session
 // minted before two-factor does not live on).
-func (p *Plugin) turnOn(ctx context.Context, pd *pending, at Attempt) (*auth.AuthResult, error) {
+func (p *Plugin) turnOn(ctx context.Context, pd *pending, at Attempt) (*plugin.AuthResult, error) {
 	u, err := p.setEnabled(ctx, pd.user.ID, true)
 	if err != nil {
 		return nil, err
@@ -302,7 +302,7 @@ func (p *Plugin) turnOn(ctx context.Context, pd *pending, at Attempt) (*auth.Aut
 
 // rotate replaces the session sd by a new one for u, carrying over the
 // session's plugin fields (e.g. activeOrganizationId).
-func (p *Plugin) rotate(ctx context.Context, sd *auth.SessionData, u *auth.User, dontRemember bool) (*auth.AuthResult, error) {
+func (p *Plugin) rotate(ctx context.Context, sd *plugin.SessionData, u *plugin.User, dontRemember bool) (*plugin.AuthResult, error) {
 	res, err := p.a.CreateSession(plugin.WithSignIn(ctx, ""), u, !dontRemember)
 	if err != nil {
 		return nil, err
@@ -318,7 +318,7 @@ func (p *Plugin) rotate(ctx context.Context, sd *auth.SessionData, u *auth.User,
 			res.Session.Extra[k] = v
 		}
 		// The cookie cache, if on, must show the carried-over fields.
-		res.Cookies = p.a.SessionCookies(plugin.RequestInfoFrom(ctx).Request, &auth.SessionData{Session: res.Session, User: u}, dontRemember)
+		res.Cookies = p.a.SessionCookies(plugin.RequestInfoFrom(ctx).Request, &plugin.SessionData{Session: res.Session, User: u}, dontRemember)
 	}
 	if err := p.a.RevokeSession(ctx, u.ID, sd.Session.Token); err != nil {
 		return nil, err

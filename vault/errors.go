@@ -6,7 +6,7 @@ import (
 	"github.com/managarten/mana-auth/plugin"
 )
 
-// The errors of the vault. They are *auth.Error values: Status is the HTTP
+// The errors of the vault. They are *plugin.Error values: Status is the HTTP
 // status, Code the stable code clients (and operators) key on, Message
 // the text sent as "error". Compare with errors.Is.
 var (

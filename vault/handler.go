@@ -27,7 +27,7 @@ type HandlerOptions struct {
 	// the rest of the path. Requests outside it answer 404.
 	Prefix string
 	// Authenticate returns the id of the user a request acts for, or an
-	// error (401, or the error's status if it is an *auth.Error with a 5xx
+	// error (401, or the error's status if it is an *plugin.Error with a 5xx
 	// status). Default: the Auth's session (cookie, or bearer token with
 	// auth.Config.Bearer). The mana server passes one that also accepts a
 	// bearer JWT.
@@ -128,7 +128,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	userID, err := h.authn(r)
 	if err != nil || userID == "" {
-		var ae *auth.Error
+		var ae *plugin.Error
 		if errors.As(err, &ae) && ae.Status >= 500 {
 			writeError(w, ae)
 			return

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
@@ -43,7 +42,7 @@ type Plugin struct {
 }
 
 var (
-	_ auth.Plugin         = (*Plugin)(nil)
+	_ plugin.Plugin       = (*Plugin)(nil)
 	_ plugin.Initializer  = (*Plugin)(nil)
 	_ plugin.SchemaSource = (*Plugin)(nil)
 	_ plugin.DataSource   = (*Plugin)(nil)
@@ -54,7 +53,7 @@ var (
 // without it).
 func New(opts Options) *Plugin { return &Plugin{opts: opts} }
 
-// ID implements auth.Plugin: "vault".
+// ID implements plugin.Plugin: "vault".
 func (p *Plugin) ID() string { return "vault" }
 
 // ErrorCodes implements plugin.ErrorSource: the vault's own codes, once

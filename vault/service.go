@@ -176,7 +176,7 @@ func (s *Service) doAsync(ctx context.Context, userID string, asyncCommit bool, 
 }
 
 func (s *Service) storageErr(ctx context.Context, userID string, err error) error {
-	var ae *auth.Error
+	var ae *plugin.Error
 	if errors.As(err, &ae) {
 		return err
 	}
@@ -296,7 +296,7 @@ func (s *Service) opFailure(ctx context.Context, userID, action string, err erro
 func (s *Service) unwrapFailure(ctx context.Context, userID string, err error) string {
 	s.log.ErrorContext(ctx, "vault: cannot unwrap master key", "user_id", userID, "err", err)
 	detail := err.Error()
-	var ae *auth.Error
+	var ae *plugin.Error
 	if errors.As(err, &ae) && ae.Err != nil {
 		detail = ae.Code + ": " + ae.Err.Error()
 	}

@@ -29,7 +29,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
@@ -38,7 +37,7 @@ import (
 // Table is the logical name of the plugin's table.
 const Table = "bookmark"
 
-// The plugin's errors: *auth.Error values, so the handler answers them in
+// The plugin's errors: *plugin.Error values, so the handler answers them in
 // Better Auth's JSON shape with their status and code.
 var (
 	ErrInvalidURL       = plugin.NewError(http.StatusBadRequest, "INVALID_BOOKMARK_URL", "Bookmark URL must be an absolute http(s) URL of at most 2048 characters")
@@ -92,7 +91,7 @@ var (
 // New returns the plugin.
 func New(o Options) *Plugin { return &Plugin{opts: o} }
 
-// ID implements auth.Plugin. It is also the key of the plugin's data in
+// ID implements plugin.Plugin. It is also the key of the plugin's data in
 // a.ExportUser.
 func (p *Plugin) ID() string { return "bookmarks" }
 
@@ -160,11 +159,11 @@ func (p *Plugin) Hooks() plugin.Hooks {
 		})
 	}
 	// After-hooks run when the endpoint succeeded; they may replace the
-	// result. get-session answers *auth.SessionData (nil without a session).
+	// result. get-session answers *plugin.SessionData (nil without a session).
 	h.After = append(h.After, plugin.Hook{
 		Match: plugin.PathIs("/get-session"),
 		Handler: func(c *plugin.Context) error {
-			sd, _ := c.Result().(*auth.SessionData)
+			sd, _ := c.Result().(*plugin.SessionData)
 			if sd == nil {
 				return nil
 			}
@@ -173,7 +172,7 @@ func (p *Plugin) Hooks() plugin.Hooks {
 				return plugin.StorageError(err)
 			}
 			c.SetResult(struct {
-				*auth.SessionData
+				*plugin.SessionData
 				BookmarkCount int64 `json:"bookmarkCount"`
 			}{sd, n})
 			return nil
