@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
-	"github.com/managarten/mana-auth/plugin"
 )
 
 // BenchmarkGetSession: GET /get-session with a valid cookie, memory
@@ -74,33 +73,6 @@ func BenchmarkSignIn(b *testing.B) {
 		h.ServeHTTP(w, r)
 		if w.Code != 200 {
 			b.Fatalf("sign-in: %d %s", w.Code, w.Body)
-		}
-	}
-}
-
-func BenchmarkSignCookie(b *testing.B) {
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		if plugin.SignCookieValue(specSecret, specToken) != specCookie {
-			b.Fatal("wrong value")
-		}
-	}
-}
-
-func BenchmarkVerifyCookie(b *testing.B) {
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		if v, ok := plugin.VerifyCookieValue(specSecret, specCookie); !ok || v != specToken {
-			b.Fatal("not verified")
-		}
-	}
-}
-
-func BenchmarkRandomString(b *testing.B) {
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		if len(plugin.RandomString(32, "")) != 32 {
-			b.Fatal("length")
 		}
 	}
 }

@@ -12,12 +12,6 @@ import (
 	"github.com/managarten/mana-auth/plugin"
 )
 
-const (
-	specSecret = "0123456789abcdef0123456789abcdef-secret-xyz"
-	specToken  = "kqV1utL0iY7KAYxWIXz1Qib3nvv2VUYw"
-	specCookie = "kqV1utL0iY7KAYxWIXz1Qib3nvv2VUYw.FIb5WQfEBG3Gt%2BlMqEG3et783N3H1FCeMThc%2FQ7tVaA%3D"
-)
-
 // TestCookieSigningVectors checks every cookie Better Auth signed: the
 // value, its verification, the Set-Cookie line and the bearer form.
 func TestCookieSigningVectors(t *testing.T) {

@@ -41,12 +41,6 @@ type rotationFixture struct {
 		Error   string     `json:"error"`
 		Secrets []baSecret `json:"secrets"`
 	} `json:"envCases"`
-	Runtime struct {
-		GetSessionWithCookieOf     map[string]bool `json:"getSessionWithCookieOf"`
-		VerifyEmailTokenSignedWith map[string]struct {
-			Status int `json:"status"`
-		} `json:"verifyEmailTokenSignedWith"`
-	} `json:"runtime"`
 }
 
 func loadRotationFixture(t *testing.T) *rotationFixture {

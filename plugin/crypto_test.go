@@ -238,3 +238,30 @@ func changeByte(s string, i int) string {
 	}
 	return s[:i] + string(c) + s[i+1:]
 }
+
+func BenchmarkSignCookie(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if plugin.SignCookieValue(specSecret, specToken) != specCookie {
+			b.Fatal("wrong value")
+		}
+	}
+}
+
+func BenchmarkVerifyCookie(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if v, ok := plugin.VerifyCookieValue(specSecret, specCookie); !ok || v != specToken {
+			b.Fatal("not verified")
+		}
+	}
+}
+
+func BenchmarkRandomString(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if len(plugin.RandomString(32, "")) != 32 {
+			b.Fatal("length")
+		}
+	}
+}
