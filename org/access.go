@@ -123,11 +123,15 @@ func clonePermissions(p Permissions) Permissions {
 
 // ParseRoles splits a stored or submitted role value ("admin, member")
 // into trimmed, non-empty role names, as Better Auth's parseRoleList.
-func ParseRoles(role string) []string {
+func ParseRoles(role string) []string { return splitList(role) }
+
+// splitList splits a comma-joined list (of roles, of team ids) into its
+// trimmed, non-empty elements.
+func splitList(s string) []string {
 	var out []string
-	for _, r := range strings.Split(role, ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			out = append(out, r)
+	for _, e := range strings.Split(s, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
 		}
 	}
 	return out

@@ -2,16 +2,16 @@ package org
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/plugin"
 )
 
-// Error codes of the organization plugin. They and their messages (see
-// Message) are Better Auth's ORGANIZATION_ERROR_CODES, except
-// CodeInvalidSlug. Errors are *auth.Error values: compare their Code with
-// these constants. The HTTP status of a code depends on the route, as in
-// Better Auth.
+// Error codes of the organization plugin: Better Auth's
+// ORGANIZATION_ERROR_CODES, except CodeInvalidSlug. Each is the Code of
+// one Err value below; compare errors with errors.Is(err, ErrX), which
+// matches by code, or their Code with these constants.
 const (
 	CodeNotAllowedToCreateOrganization  = "YOU_ARE_NOT_ALLOWED_TO_CREATE_A_NEW_ORGANIZATION"
 	CodeMaximumOrganizationsReached     = "YOU_HAVE_REACHED_THE_MAXIMUM_NUMBER_OF_ORGANIZATIONS"
@@ -58,91 +58,214 @@ const (
 	CodeNotAMember                      = "YOU_ARE_NOT_A_MEMBER_OF_THIS_ORGANIZATION"
 	CodeInvalidTeamID                   = "INVALID_TEAM_ID"
 	// CodeOrganizationDeletionDisabled answers delete when
-	// Options.DisableOrganizationDeletion is set (404, as Better Auth).
+	// Options.DisableOrganizationDeletion is set.
 	CodeOrganizationDeletionDisabled = "ORGANIZATION_DELETION_DISABLED"
 	// CodeInvalidSlug is this package's own: a slug that is not lower-case
-	// letters, digits and inner hyphens within the length bounds (400).
-	// Better Auth accepts any non-empty slug.
+	// letters, digits and inner hyphens within the length bounds. Better
+	// Auth accepts any non-empty slug.
 	CodeInvalidSlug = "INVALID_SLUG"
 )
 
-var messages = map[string]string{
-	CodeNotAllowedToCreateOrganization:  "You are not allowed to create a new organization",
-	CodeMaximumOrganizationsReached:     "You have reached the maximum number of organizations",
-	CodeOrganizationAlreadyExists:       "Organization already exists",
-	CodeSlugTaken:                       "Organization slug already taken",
-	CodeOrganizationNotFound:            "Organization not found",
-	CodeUserNotMember:                   "User is not a member of the organization",
-	CodeNotAllowedToUpdateOrganization:  "You are not allowed to update this organization",
-	CodeNotAllowedToDeleteOrganization:  "You are not allowed to delete this organization",
-	CodeNoActiveOrganization:            "No active organization",
-	CodeAlreadyMember:                   "User is already a member of this organization",
-	CodeMemberNotFound:                  "Member not found",
-	CodeRoleNotFound:                    "Role not found",
-	CodeTeamAlreadyExists:               "Team already exists",
-	CodeTeamNotFound:                    "Team not found",
-	CodeCannotLeaveAsOnlyOwner:          "You cannot leave the organization as the only owner",
-	CodeCannotLeaveWithoutOwner:         "You cannot leave the organization without an owner",
-	CodeNotAllowedToDeleteMember:        "You are not allowed to delete this member",
-	CodeNotAllowedToInvite:              "You are not allowed to invite users to this organization",
-	CodeAlreadyInvited:                  "User is already invited to this organization",
-	CodeInvitationNotFound:              "Invitation not found",
-	CodeNotRecipient:                    "You are not the recipient of the invitation",
-	CodeEmailVerificationRequiredAccept: "Email verification required before accepting or rejecting invitation",
-	CodeEmailVerificationRequired:       "Email verification required to view or list invitations for the session email",
-	CodeNotAllowedToCancelInvitation:    "You are not allowed to cancel this invitation",
-	CodeNotAllowedToListInvitations:     "You are not allowed to list invitations for this organization",
-	CodeInviterNoLongerMember:           "Inviter is no longer a member of the organization",
-	CodeNotAllowedToInviteWithRole:      "You are not allowed to invite a user with this role",
-	CodeMaximumTeamsReached:             "You have reached the maximum number of teams",
-	CodeUnableToRemoveLastTeam:          "Unable to remove last team",
-	CodeNotAllowedToUpdateMember:        "You are not allowed to update this member",
-	CodeMembershipLimitReached:          "Organization membership limit reached",
-	CodeNotAllowedToCreateTeams:         "You are not allowed to create teams in this organization",
-	CodeNotAllowedToDeleteTeams:         "You are not allowed to delete teams in this organization",
-	CodeNotAllowedToUpdateTeam:          "You are not allowed to update this team",
-	CodeNotAllowedToDeleteTeam:          "You are not allowed to delete this team",
-	CodeInvitationLimitReached:          "Invitation limit reached",
-	CodeTeamMemberLimitReached:          "Team member limit reached",
-	CodeUserNotTeamMember:               "User is not a member of the team",
-	CodeNoActiveTeam:                    "You do not have an active team",
-	CodeNotAllowedToCreateTeamMember:    "You are not allowed to create a new member",
-	CodeNotAllowedToRemoveTeamMember:    "You are not allowed to remove a team member",
-	CodeNotAllowedToAccessOrganization:  "You are not allowed to access this organization as an owner",
-	CodeNotAMember:                      "You are not a member of this organization",
-	CodeInvalidTeamID:                   "Team id contains a reserved character",
-	CodeOrganizationDeletionDisabled:    "Organization deletion is disabled",
-	CodeInvalidSlug:                     "Invalid slug",
+// badRequest declares a 400 error.
+func badRequest(code, msg string) *plugin.Error {
+	return plugin.NewError(http.StatusBadRequest, code, msg)
 }
+
+// forbidden declares a 403 error.
+func forbidden(code, msg string) *plugin.Error {
+	return plugin.NewError(http.StatusForbidden, code, msg)
+}
+
+// The errors of the organization plugin, with Better Auth's messages and
+// the status its routes answer them with; ErrorCodes lists them. A few
+// codes are answered with another status on some routes, as Better Auth
+// does (noted on the error): errors.Is matches those answers too, since it
+// compares codes.
+var (
+	// ErrNotAllowedToCreateOrganization (403): create refused by
+	// Options.AllowUserToCreateOrganization.
+	ErrNotAllowedToCreateOrganization = forbidden(CodeNotAllowedToCreateOrganization, "You are not allowed to create a new organization")
+	// ErrMaximumOrganizationsReached (403): create beyond
+	// Options.OrganizationLimit.
+	ErrMaximumOrganizationsReached = forbidden(CodeMaximumOrganizationsReached, "You have reached the maximum number of organizations")
+	// ErrOrganizationAlreadyExists (400): create with a slug another
+	// organization has (check-slug and update answer ErrSlugTaken).
+	ErrOrganizationAlreadyExists = badRequest(CodeOrganizationAlreadyExists, "Organization already exists")
+	// ErrSlugTaken (400): check-slug or update with a slug another
+	// organization has.
+	ErrSlugTaken = badRequest(CodeSlugTaken, "Organization slug already taken")
+	// ErrOrganizationNotFound (400): no such organization.
+	ErrOrganizationNotFound = badRequest(CodeOrganizationNotFound, "Organization not found")
+	// ErrUserNotMember (400): the caller (or the user named) is not a
+	// member. Better Auth answers it with 403 on set-active,
+	// get-organization and get-full-organization, and with 401 on
+	// has-permission.
+	ErrUserNotMember = badRequest(CodeUserNotMember, "User is not a member of the organization")
+	// ErrNotAllowedToUpdateOrganization (403): update without
+	// organization:update.
+	ErrNotAllowedToUpdateOrganization = forbidden(CodeNotAllowedToUpdateOrganization, "You are not allowed to update this organization")
+	// ErrNotAllowedToDeleteOrganization (403): delete without
+	// organization:delete.
+	ErrNotAllowedToDeleteOrganization = forbidden(CodeNotAllowedToDeleteOrganization, "You are not allowed to delete this organization")
+	// ErrNoActiveOrganization (400): no organization given and none active.
+	ErrNoActiveOrganization = badRequest(CodeNoActiveOrganization, "No active organization")
+	// ErrAlreadyMember (400): adding, inviting or accepting the invitation
+	// of a user who is a member already.
+	ErrAlreadyMember = badRequest(CodeAlreadyMember, "User is already a member of this organization")
+	// ErrMemberNotFound (400): no such member (often: the caller is not
+	// one).
+	ErrMemberNotFound = badRequest(CodeMemberNotFound, "Member not found")
+	// ErrRoleNotFound (400): no role or an unknown one; naming unknown
+	// roles its message is "ROLE_NOT_FOUND: a, b", as Better Auth's.
+	ErrRoleNotFound = badRequest(CodeRoleNotFound, "Role not found")
+	// ErrTeamAlreadyExists is in Better Auth's list; no route answers it
+	// (400 if one did).
+	ErrTeamAlreadyExists = badRequest(CodeTeamAlreadyExists, "Team already exists")
+	// ErrTeamNotFound (400): no such team in the organization.
+	ErrTeamNotFound = badRequest(CodeTeamNotFound, "Team not found")
+	// ErrCannotLeaveAsOnlyOwner (400): the last holder of the creator role
+	// leaving or removed.
+	ErrCannotLeaveAsOnlyOwner = badRequest(CodeCannotLeaveAsOnlyOwner, "You cannot leave the organization as the only owner")
+	// ErrCannotLeaveWithoutOwner (400): the last holder of the creator role
+	// losing it.
+	ErrCannotLeaveWithoutOwner = badRequest(CodeCannotLeaveWithoutOwner, "You cannot leave the organization without an owner")
+	// ErrNotAllowedToDeleteMember (401, Better Auth's status):
+	// remove-member without member:delete.
+	ErrNotAllowedToDeleteMember = plugin.NewError(http.StatusUnauthorized, CodeNotAllowedToDeleteMember, "You are not allowed to delete this member")
+	// ErrNotAllowedToInvite (403): invite-member without invitation:create
+	// (and create-team by a non-member, as Better Auth).
+	ErrNotAllowedToInvite = forbidden(CodeNotAllowedToInvite, "You are not allowed to invite users to this organization")
+	// ErrAlreadyInvited (400): a pending invitation of the address exists.
+	ErrAlreadyInvited = badRequest(CodeAlreadyInvited, "User is already invited to this organization")
+	// ErrInvitationNotFound (400): no such pending invitation
+	// (reject-invitation says "Invitation not found!", as Better Auth).
+	ErrInvitationNotFound = badRequest(CodeInvitationNotFound, "Invitation not found")
+	// ErrNotRecipient (403): an invitation of another address.
+	ErrNotRecipient = forbidden(CodeNotRecipient, "You are not the recipient of the invitation")
+	// ErrEmailVerificationRequiredAccept (403): accepting or rejecting
+	// with an unverified address under
+	// Options.RequireEmailVerificationOnInvitation.
+	ErrEmailVerificationRequiredAccept = forbidden(CodeEmailVerificationRequiredAccept, "Email verification required before accepting or rejecting invitation")
+	// ErrEmailVerificationRequired (403): viewing or listing invitations
+	// with an unverified address.
+	ErrEmailVerificationRequired = forbidden(CodeEmailVerificationRequired, "Email verification required to view or list invitations for the session email")
+	// ErrNotAllowedToCancelInvitation (403): cancel without
+	// invitation:cancel.
+	ErrNotAllowedToCancelInvitation = forbidden(CodeNotAllowedToCancelInvitation, "You are not allowed to cancel this invitation")
+	// ErrNotAllowedToListInvitations (403): list-invitations without
+	// invitation:create.
+	ErrNotAllowedToListInvitations = forbidden(CodeNotAllowedToListInvitations, "You are not allowed to list invitations for this organization")
+	// ErrInviterNoLongerMember (400): get-invitation of an invitation whose
+	// inviter left.
+	ErrInviterNoLongerMember = badRequest(CodeInviterNoLongerMember, "Inviter is no longer a member of the organization")
+	// ErrNotAllowedToInviteWithRole (403): inviting with the creator role
+	// without holding it.
+	ErrNotAllowedToInviteWithRole = forbidden(CodeNotAllowedToInviteWithRole, "You are not allowed to invite a user with this role")
+	// ErrMaximumTeamsReached (400): create-team beyond
+	// TeamOptions.MaximumTeams.
+	ErrMaximumTeamsReached = badRequest(CodeMaximumTeamsReached, "You have reached the maximum number of teams")
+	// ErrUnableToRemoveLastTeam (400): removing an organization's last
+	// team without TeamOptions.AllowRemovingAllTeams.
+	ErrUnableToRemoveLastTeam = badRequest(CodeUnableToRemoveLastTeam, "Unable to remove last team")
+	// ErrNotAllowedToUpdateMember (403): update-member-role (or another's
+	// list-user-teams) without member:update.
+	ErrNotAllowedToUpdateMember = forbidden(CodeNotAllowedToUpdateMember, "You are not allowed to update this member")
+	// ErrMembershipLimitReached (403): joining beyond
+	// Options.MembershipLimit.
+	ErrMembershipLimitReached = forbidden(CodeMembershipLimitReached, "Organization membership limit reached")
+	// ErrNotAllowedToCreateTeams (403): create-team without team:create.
+	ErrNotAllowedToCreateTeams = forbidden(CodeNotAllowedToCreateTeams, "You are not allowed to create teams in this organization")
+	// ErrNotAllowedToDeleteTeams (403): remove-team without team:delete.
+	ErrNotAllowedToDeleteTeams = forbidden(CodeNotAllowedToDeleteTeams, "You are not allowed to delete teams in this organization")
+	// ErrNotAllowedToUpdateTeam (403): update-team by a non-member or
+	// without team:update.
+	ErrNotAllowedToUpdateTeam = forbidden(CodeNotAllowedToUpdateTeam, "You are not allowed to update this team")
+	// ErrNotAllowedToDeleteTeam (403): remove-team by a non-member or of the
+	// session's active team.
+	ErrNotAllowedToDeleteTeam = forbidden(CodeNotAllowedToDeleteTeam, "You are not allowed to delete this team")
+	// ErrInvitationLimitReached (403): inviting beyond
+	// Options.InvitationLimit.
+	ErrInvitationLimitReached = forbidden(CodeInvitationLimitReached, "Invitation limit reached")
+	// ErrTeamMemberLimitReached (403): joining a team beyond
+	// TeamOptions.MaximumMembersPerTeam.
+	ErrTeamMemberLimitReached = forbidden(CodeTeamMemberLimitReached, "Team member limit reached")
+	// ErrUserNotTeamMember (400): the user is not in the team. Better Auth
+	// answers it with 403 on set-active-team.
+	ErrUserNotTeamMember = badRequest(CodeUserNotTeamMember, "User is not a member of the team")
+	// ErrNoActiveTeam (400): no team given and none active.
+	ErrNoActiveTeam = badRequest(CodeNoActiveTeam, "You do not have an active team")
+	// ErrNotAllowedToCreateTeamMember (403): add-team-member without
+	// member:update.
+	ErrNotAllowedToCreateTeamMember = forbidden(CodeNotAllowedToCreateTeamMember, "You are not allowed to create a new member")
+	// ErrNotAllowedToRemoveTeamMember (403): remove-team-member without
+	// member:delete.
+	ErrNotAllowedToRemoveTeamMember = forbidden(CodeNotAllowedToRemoveTeamMember, "You are not allowed to remove a team member")
+	// ErrNotAllowedToAccessOrganization (403): list-teams by a non-member.
+	ErrNotAllowedToAccessOrganization = forbidden(CodeNotAllowedToAccessOrganization, "You are not allowed to access this organization as an owner")
+	// ErrNotAMember (403): the caller is not a member (list-members,
+	// get-active-member-role, list-user-teams).
+	ErrNotAMember = forbidden(CodeNotAMember, "You are not a member of this organization")
+	// ErrInvalidTeamID (400): a team id holding the list separator ",".
+	ErrInvalidTeamID = badRequest(CodeInvalidTeamID, "Team id contains a reserved character")
+	// ErrOrganizationDeletionDisabled (404, Better Auth's status): delete
+	// under Options.DisableOrganizationDeletion.
+	ErrOrganizationDeletionDisabled = plugin.NewError(http.StatusNotFound, CodeOrganizationDeletionDisabled, "Organization deletion is disabled")
+	// ErrInvalidSlug (400): a slug ValidSlug refuses; the message the
+	// routes answer names the length bounds.
+	ErrInvalidSlug = badRequest(CodeInvalidSlug, "Invalid slug")
+)
+
+// errorCodes lists every declared error, for ErrorCodes and Message.
+var errorCodes = []*plugin.Error{
+	ErrNotAllowedToCreateOrganization, ErrMaximumOrganizationsReached, ErrOrganizationAlreadyExists,
+	ErrSlugTaken, ErrOrganizationNotFound, ErrUserNotMember, ErrNotAllowedToUpdateOrganization,
+	ErrNotAllowedToDeleteOrganization, ErrNoActiveOrganization, ErrAlreadyMember, ErrMemberNotFound,
+	ErrRoleNotFound, ErrTeamAlreadyExists, ErrTeamNotFound, ErrCannotLeaveAsOnlyOwner,
+	ErrCannotLeaveWithoutOwner, ErrNotAllowedToDeleteMember, ErrNotAllowedToInvite, ErrAlreadyInvited,
+	ErrInvitationNotFound, ErrNotRecipient, ErrEmailVerificationRequiredAccept, ErrEmailVerificationRequired,
+	ErrNotAllowedToCancelInvitation, ErrNotAllowedToListInvitations, ErrInviterNoLongerMember,
+	ErrNotAllowedToInviteWithRole, ErrMaximumTeamsReached, ErrUnableToRemoveLastTeam,
+	ErrNotAllowedToUpdateMember, ErrMembershipLimitReached, ErrNotAllowedToCreateTeams,
+	ErrNotAllowedToDeleteTeams, ErrNotAllowedToUpdateTeam, ErrNotAllowedToDeleteTeam,
+	ErrInvitationLimitReached, ErrTeamMemberLimitReached, ErrUserNotTeamMember, ErrNoActiveTeam,
+	ErrNotAllowedToCreateTeamMember, ErrNotAllowedToRemoveTeamMember, ErrNotAllowedToAccessOrganization,
+	ErrNotAMember, ErrInvalidTeamID, ErrOrganizationDeletionDisabled, ErrInvalidSlug,
+}
+
+// ErrorCodes implements plugin.ErrorSource: every error above, Better
+// Auth's $ERROR_CODES of the plugin.
+func (p *Plugin) ErrorCodes() []*plugin.Error { return slices.Clone(errorCodes) }
 
 // Message returns Better Auth's message for an error code of this package
-// ("" for an unknown code).
-func Message(code string) string { return messages[code] }
-
-// newErr returns the error with code and its message, answered with status.
-func newErr(status int, code string) *auth.Error {
-	return plugin.NewError(status, code, messages[code])
+// ("" for an unknown code): the Message of its Err value.
+func Message(code string) string {
+	for _, e := range errorCodes {
+		if e.Code == code {
+			return e.Message
+		}
+	}
+	return ""
 }
 
-func badRequest(code string) *auth.Error { return newErr(http.StatusBadRequest, code) }
-func forbidden(code string) *auth.Error  { return newErr(http.StatusForbidden, code) }
+// withStatus returns a copy of e answered with status, for the routes
+// where Better Auth answers e's code with another status; errors.Is still
+// matches it (by code).
+func withStatus(e *plugin.Error, status int) *plugin.Error {
+	c := *e
+	c.Status = status
+	return &c
+}
 
 // roleNotFound is Better Auth's "ROLE_NOT_FOUND: a, b" error.
-func roleNotFound(names []string) *auth.Error {
-	msg := CodeRoleNotFound + ": "
-	for i, n := range names {
-		if i > 0 {
-			msg += ", "
-		}
-		msg += n
-	}
-	return plugin.NewError(http.StatusBadRequest, CodeRoleNotFound, msg)
+func roleNotFound(names []string) *plugin.Error {
+	return ErrRoleNotFound.WithMessage(CodeRoleNotFound + ": " + strings.Join(names, ", "))
 }
 
 // validation returns a 400 VALIDATION_ERROR with Better Auth's
-// "[body.x] message" text.
-func validation(msg string) *auth.Error { return plugin.ErrValidation.WithMessage(msg) }
+// "[body.x] message" text (plugin.InvalidInput for a value of the wrong
+// type).
+func validation(msg string) *plugin.Error { return plugin.ErrValidation.WithMessage(msg) }
 
 // messageOnly returns an error that carries only a message, as a few of
 // Better Auth's organization errors do.
-func messageOnly(status int, msg string) *auth.Error { return plugin.NewError(status, "", msg) }
+func messageOnly(status int, msg string) *plugin.Error { return plugin.NewError(status, "", msg) }

@@ -42,7 +42,7 @@ func (p *Plugin) InviteMember(ctx context.Context, sd *auth.SessionData, in Invi
 	}
 	orgID := orgOrActive(sd, in.OrganizationID)
 	if orgID == "" {
-		return nil, badRequest(CodeOrganizationNotFound)
+		return nil, ErrOrganizationNotFound
 	}
 	email := plugin.NormalizeEmail(in.Email)
 	if !plugin.ValidEmail(email) {
@@ -57,20 +57,20 @@ func (p *Plugin) InviteMember(ctx context.Context, sd *auth.SessionData, in Invi
 		reMail bool
 	)
 	err = p.tx(ctx, func(tx storage.Adapter) error {
-		member, err := p.lockMember(ctx, tx, orgID, inviter.ID, badRequest(CodeMemberNotFound),
-			Permissions{"invitation": {"create"}}, forbidden(CodeNotAllowedToInvite))
+		member, err := p.lockMember(ctx, tx, orgID, inviter.ID, ErrMemberNotFound,
+			Permissions{"invitation": {"create"}}, ErrNotAllowedToInvite)
 		if err != nil {
 			return err
 		}
 		if roles == "" {
-			return badRequest(CodeRoleNotFound)
+			return ErrRoleNotFound
 		}
 		if bad := p.unknownRoles(ParseRoles(roles)); len(bad) > 0 {
 			return roleNotFound(bad)
 		}
 		isCreator := hasRole(member.Role, p.opts.CreatorRole)
 		if !isCreator && hasRole(roles, p.opts.CreatorRole) {
-			return forbidden(CodeNotAllowedToInviteWithRole)
+			return ErrNotAllowedToInviteWithRole
 		}
 		if org, err = findOrg(ctx, tx, orgID); err != nil {
 			return err
@@ -80,7 +80,7 @@ func (p *Plugin) InviteMember(ctx context.Context, sd *auth.SessionData, in Invi
 		} else if u != nil {
 			if m, err := findMember(ctx, tx, orgID, u.String("id")); err != nil || m != nil {
 				if err == nil {
-					err = badRequest(CodeAlreadyMember)
+					err = ErrAlreadyMember
 				}
 				return err
 			}
@@ -90,12 +90,12 @@ func (p *Plugin) InviteMember(ctx context.Context, sd *auth.SessionData, in Invi
 			return err
 		}
 		if len(pending) > 0 && !in.Resend && !p.opts.CancelPendingInvitationsOnReInvite {
-			return badRequest(CodeAlreadyInvited)
+			return ErrAlreadyInvited
 		}
 		if len(pending) > 0 && in.Resend {
 			ex := pending[0]
 			if !isCreator && hasRole(ex.Role, p.opts.CreatorRole) {
-				return forbidden(CodeNotAllowedToInviteWithRole)
+				return ErrNotAllowedToInviteWithRole
 			}
 			ex.ExpiresAt = now.Add(p.opts.InvitationExpiresIn)
 			if _, err := tx.Update(ctx, TableInvitation, storage.Record{"expiresAt": ex.ExpiresAt}, storage.W("id", ex.ID)); err != nil {
@@ -114,25 +114,19 @@ func (p *Plugin) InviteMember(ctx context.Context, sd *auth.SessionData, in Invi
 			return err
 		}
 		if len(all) >= p.opts.InvitationLimit {
-			return forbidden(CodeInvitationLimitReached)
+			return ErrInvitationLimitReached
 		}
 		var teamID *string
 		if p.opts.Teams.Enabled && len(in.TeamIDs) > 0 {
 			for _, id := range in.TeamIDs {
 				if strings.Contains(id, ",") {
-					return badRequest(CodeInvalidTeamID)
+					return ErrInvalidTeamID
 				}
 				if _, err := requireTeam(ctx, tx, id, orgID); err != nil {
 					return err
 				}
-				if max := p.opts.Teams.MaximumMembersPerTeam; max > 0 {
-					n, err := tx.Count(ctx, TableTeamMember, storage.W("teamId", id))
-					if err != nil {
-						return err
-					}
-					if n >= int64(max) {
-						return forbidden(CodeTeamMemberLimitReached)
-					}
+				if err := p.teamHasRoom(ctx, tx, id); err != nil {
+					return err
 				}
 			}
 			teamID = ptr(strings.Join(in.TeamIDs, ","))
@@ -221,13 +215,13 @@ func (p *Plugin) AcceptInvitation(ctx context.Context, sd *auth.SessionData, inv
 			return err
 		}
 		if inv == nil || inv.Status != StatusPending || inv.ExpiresAt.Before(now) {
-			return badRequest(CodeInvitationNotFound)
+			return ErrInvitationNotFound
 		}
 		if plugin.NormalizeEmail(inv.Email) != plugin.NormalizeEmail(u.Email) {
-			return forbidden(CodeNotRecipient)
+			return ErrNotRecipient
 		}
 		if p.opts.RequireEmailVerificationOnInvitation && !u.EmailVerified {
-			return forbidden(CodeEmailVerificationRequiredAccept)
+			return ErrEmailVerificationRequiredAccept
 		}
 		if err := p.lockToJoin(ctx, tx, inv.OrganizationID, u.ID); err != nil {
 			return err
@@ -246,7 +240,7 @@ func (p *Plugin) AcceptInvitation(ctx context.Context, sd *auth.SessionData, inv
 			return err
 		}
 		if p.opts.Teams.Enabled && inv.TeamID != nil && *inv.TeamID != "" {
-			for _, id := range splitIDs(*inv.TeamID) {
+			for _, id := range splitList(*inv.TeamID) {
 				if _, err := requireTeam(ctx, tx, id, inv.OrganizationID); err != nil {
 					return err
 				}
@@ -282,7 +276,7 @@ func setStatus(ctx context.Context, db storage.Adapter, inv *Invitation, status 
 		return err
 	}
 	if n == 0 {
-		return badRequest(CodeInvitationNotFound)
+		return ErrInvitationNotFound
 	}
 	inv.Status = status
 	return nil
@@ -302,13 +296,13 @@ func (p *Plugin) RejectInvitation(ctx context.Context, sd *auth.SessionData, inv
 		return nil, plugin.StorageError(err)
 	}
 	if inv == nil || inv.Status != StatusPending {
-		return nil, plugin.NewError(http.StatusBadRequest, CodeInvitationNotFound, "Invitation not found!")
+		return nil, ErrInvitationNotFound.WithMessage("Invitation not found!")
 	}
 	if plugin.NormalizeEmail(inv.Email) != plugin.NormalizeEmail(u.Email) {
-		return nil, forbidden(CodeNotRecipient)
+		return nil, ErrNotRecipient
 	}
 	if p.opts.RequireEmailVerificationOnInvitation && !u.EmailVerified {
-		return nil, forbidden(CodeEmailVerificationRequiredAccept)
+		return nil, ErrEmailVerificationRequiredAccept
 	}
 	if err := setStatus(ctx, p.a.DB(), inv, StatusRejected); err != nil {
 		return nil, apiErr(err)
@@ -330,15 +324,15 @@ func (p *Plugin) CancelInvitation(ctx context.Context, sd *auth.SessionData, inv
 		return nil, plugin.StorageError(err)
 	}
 	if inv == nil {
-		return nil, badRequest(CodeInvitationNotFound)
+		return nil, ErrInvitationNotFound
 	}
-	_, err = p.requireMember(ctx, db, inv.OrganizationID, u.ID, badRequest(CodeMemberNotFound),
-		Permissions{"invitation": {"cancel"}}, forbidden(CodeNotAllowedToCancelInvitation))
+	_, err = p.requireMember(ctx, db, inv.OrganizationID, u.ID, ErrMemberNotFound,
+		Permissions{"invitation": {"cancel"}}, ErrNotAllowedToCancelInvitation)
 	if err != nil {
 		return nil, err
 	}
 	if inv.Status != StatusPending {
-		return nil, badRequest(CodeInvitationNotFound)
+		return nil, ErrInvitationNotFound
 	}
 	if err := setStatus(ctx, db, inv, StatusCanceled); err != nil {
 		return nil, apiErr(err)
@@ -379,27 +373,27 @@ func (p *Plugin) GetInvitation(ctx context.Context, sd *auth.SessionData, invita
 		return nil, plugin.StorageError(err)
 	}
 	if inv == nil || inv.Status != StatusPending || inv.ExpiresAt.Before(p.a.Now()) {
-		return nil, badRequest(CodeInvitationNotFound)
+		return nil, ErrInvitationNotFound
 	}
 	if plugin.NormalizeEmail(inv.Email) != plugin.NormalizeEmail(u.Email) {
-		return nil, forbidden(CodeNotRecipient)
+		return nil, ErrNotRecipient
 	}
 	if p.opts.RequireEmailVerificationOnInvitation && !u.EmailVerified {
-		return nil, forbidden(CodeEmailVerificationRequired)
+		return nil, ErrEmailVerificationRequired
 	}
 	o, err := findOrg(ctx, db, inv.OrganizationID)
 	if err != nil {
 		return nil, plugin.StorageError(err)
 	}
 	if o == nil {
-		return nil, badRequest(CodeOrganizationNotFound)
+		return nil, ErrOrganizationNotFound
 	}
 	m, err := findMember(ctx, db, inv.OrganizationID, inv.InviterID)
 	if err != nil {
 		return nil, plugin.StorageError(err)
 	}
 	if m == nil {
-		return nil, badRequest(CodeInviterNoLongerMember)
+		return nil, ErrInviterNoLongerMember
 	}
 	inviter, err := findOne(ctx, db, plugin.TableUser, storage.W("id", inv.InviterID))
 	if err != nil {
@@ -421,8 +415,8 @@ func (p *Plugin) ListInvitations(ctx context.Context, sd *auth.SessionData, orgI
 	if orgID = orgOrActive(sd, orgID); orgID == "" {
 		return nil, messageOnly(http.StatusBadRequest, "Organization ID is required")
 	}
-	m, err := p.requireMember(ctx, p.a.DB(), orgID, u.ID, messageOnly(http.StatusForbidden, Message(CodeNotAMember)),
-		Permissions{"invitation": {"create"}}, forbidden(CodeNotAllowedToListInvitations))
+	m, err := p.requireMember(ctx, p.a.DB(), orgID, u.ID, messageOnly(http.StatusForbidden, ErrNotAMember.Message),
+		Permissions{"invitation": {"create"}}, ErrNotAllowedToListInvitations)
 	if err != nil {
 		return nil, err
 	}
@@ -472,7 +466,7 @@ func (p *Plugin) ListUserInvitations(ctx context.Context, sd *auth.SessionData) 
 		return nil, messageOnly(http.StatusBadRequest, "Missing session headers, or email query parameter.")
 	}
 	if !sd.User.EmailVerified {
-		return nil, forbidden(CodeEmailVerificationRequired)
+		return nil, ErrEmailVerificationRequired
 	}
 	db := p.a.DB()
 	invs, err := pendingInvitations(ctx, db, p.a.Now(), storage.W("email", plugin.NormalizeEmail(sd.User.Email)))

@@ -19,7 +19,7 @@ func (p *Plugin) insertMember(ctx context.Context, tx storage.Adapter, m *Member
 	err := tx.Create(ctx, TableMember, storage.Record{"id": m.ID, "organizationId": m.OrganizationID,
 		"userId": m.UserID, "role": m.Role, "createdAt": m.CreatedAt, "membershipKey": pairKey(m.OrganizationID, m.UserID)})
 	if errors.Is(err, storage.ErrConflict) {
-		return badRequest(CodeAlreadyMember)
+		return ErrAlreadyMember
 	}
 	return err
 }
@@ -33,11 +33,11 @@ func (p *Plugin) lockToJoin(ctx context.Context, tx storage.Adapter, orgID, user
 		return err
 	}
 	if !ok {
-		return badRequest(CodeOrganizationNotFound)
+		return ErrOrganizationNotFound
 	}
 	if m, err := findMember(ctx, tx, orgID, userID); err != nil || m != nil {
 		if err == nil {
-			err = badRequest(CodeAlreadyMember)
+			err = ErrAlreadyMember
 		}
 		return err
 	}
@@ -46,7 +46,7 @@ func (p *Plugin) lockToJoin(ctx context.Context, tx storage.Adapter, orgID, user
 		return err
 	}
 	if n >= int64(p.opts.MembershipLimit) {
-		return forbidden(CodeMembershipLimitReached)
+		return ErrMembershipLimitReached
 	}
 	return nil
 }
@@ -70,7 +70,7 @@ type AddMemberInput struct {
 func (p *Plugin) AddMember(ctx context.Context, in AddMemberInput) (*Member, error) {
 	roles := joinRoles(roleList(in.Roles))
 	if roles == "" {
-		return nil, badRequest(CodeRoleNotFound)
+		return nil, ErrRoleNotFound
 	}
 	if bad := p.unknownRoles(ParseRoles(roles)); len(bad) > 0 {
 		return nil, roleNotFound(bad)
@@ -163,9 +163,9 @@ func (p *Plugin) HasPermission(ctx context.Context, sd *auth.SessionData, in Has
 	}
 	orgID := orgOrActive(sd, in.OrganizationID)
 	if orgID == "" {
-		return false, badRequest(CodeNoActiveOrganization)
+		return false, ErrNoActiveOrganization
 	}
-	m, err := p.requireMember(ctx, p.a.DB(), orgID, u.ID, newErr(http.StatusUnauthorized, CodeUserNotMember), nil, nil)
+	m, err := p.requireMember(ctx, p.a.DB(), orgID, u.ID, withStatus(ErrUserNotMember, http.StatusUnauthorized), nil, nil)
 	if err != nil {
 		return false, err
 	}
@@ -204,15 +204,15 @@ func (p *Plugin) removeMemberTx(ctx context.Context, tx storage.Adapter, m *Memb
 	return p.clearActive(ctx, tx, FieldActiveOrganizationID, m.OrganizationID, storage.W("userId", m.UserID))
 }
 
-// keepOwner fails with code unless orgID has more than one holder of the
+// keepOwner fails with fail unless orgID has more than one holder of the
 // creator role (one of them is about to lose it).
-func (p *Plugin) keepOwner(ctx context.Context, tx storage.Adapter, orgID, code string) error {
+func (p *Plugin) keepOwner(ctx context.Context, tx storage.Adapter, orgID string, fail *plugin.Error) error {
 	ms, err := members(ctx, tx, orgID, 0)
 	if err != nil {
 		return err
 	}
 	if p.countOwners(ms) <= 1 {
-		return badRequest(code)
+		return fail
 	}
 	return nil
 }
@@ -240,11 +240,11 @@ func (p *Plugin) RemoveMember(ctx context.Context, sd *auth.SessionData, in Remo
 	}
 	orgID := orgOrActive(sd, in.OrganizationID)
 	if orgID == "" {
-		return nil, badRequest(CodeNoActiveOrganization)
+		return nil, ErrNoActiveOrganization
 	}
 	var target *Member
 	err = p.tx(ctx, func(tx storage.Adapter) error {
-		me, err := p.lockMember(ctx, tx, orgID, u.ID, badRequest(CodeMemberNotFound), nil, nil)
+		me, err := p.lockMember(ctx, tx, orgID, u.ID, ErrMemberNotFound, nil, nil)
 		if err != nil {
 			return err
 		}
@@ -265,18 +265,18 @@ func (p *Plugin) RemoveMember(ctx context.Context, sd *auth.SessionData, in Remo
 			return err
 		}
 		if target == nil {
-			return badRequest(CodeMemberNotFound)
+			return ErrMemberNotFound
 		}
 		if hasRole(target.Role, p.opts.CreatorRole) {
 			if !hasRole(me.Role, p.opts.CreatorRole) {
-				return badRequest(CodeCannotLeaveAsOnlyOwner)
+				return ErrCannotLeaveAsOnlyOwner
 			}
-			if err := p.keepOwner(ctx, tx, orgID, CodeCannotLeaveAsOnlyOwner); err != nil {
+			if err := p.keepOwner(ctx, tx, orgID, ErrCannotLeaveAsOnlyOwner); err != nil {
 				return err
 			}
 		}
 		if !p.Authorize(me.Role, Permissions{"member": {"delete"}}) {
-			return newErr(http.StatusUnauthorized, CodeNotAllowedToDeleteMember)
+			return ErrNotAllowedToDeleteMember
 		}
 		return p.removeMemberTx(ctx, tx, target)
 	})
@@ -310,16 +310,16 @@ func (p *Plugin) UpdateMemberRole(ctx context.Context, sd *auth.SessionData, in 
 	}
 	roles := roleList(in.Roles)
 	if len(roles) == 0 {
-		return nil, badRequest(CodeRoleNotFound)
+		return nil, ErrRoleNotFound
 	}
 	orgID := orgOrActive(sd, in.OrganizationID)
 	if orgID == "" {
-		return nil, badRequest(CodeNoActiveOrganization)
+		return nil, ErrNoActiveOrganization
 	}
 	newRole := joinRoles(roles)
 	var target *Member
 	err = p.tx(ctx, func(tx storage.Adapter) error {
-		me, err := p.lockMember(ctx, tx, orgID, u.ID, badRequest(CodeMemberNotFound), nil, nil)
+		me, err := p.lockMember(ctx, tx, orgID, u.ID, ErrMemberNotFound, nil, nil)
 		if err != nil {
 			return err
 		}
@@ -330,25 +330,25 @@ func (p *Plugin) UpdateMemberRole(ctx context.Context, sd *auth.SessionData, in 
 			return err
 		}
 		if r == nil {
-			return badRequest(CodeMemberNotFound)
+			return ErrMemberNotFound
 		}
 		if target = memberFromRecord(r); target.OrganizationID != orgID {
-			return forbidden(CodeNotAllowedToUpdateMember)
+			return ErrNotAllowedToUpdateMember
 		}
 		creator := p.opts.CreatorRole
 		updaterIsCreator := hasRole(me.Role, creator)
 		targetIsCreator := hasRole(target.Role, creator)
 		settingCreator := slices.Contains(roles, creator)
 		if (targetIsCreator || settingCreator) && !updaterIsCreator {
-			return forbidden(CodeNotAllowedToUpdateMember)
+			return ErrNotAllowedToUpdateMember
 		}
 		if targetIsCreator && !settingCreator {
-			if err := p.keepOwner(ctx, tx, orgID, CodeCannotLeaveWithoutOwner); err != nil {
+			if err := p.keepOwner(ctx, tx, orgID, ErrCannotLeaveWithoutOwner); err != nil {
 				return err
 			}
 		}
 		if !updaterIsCreator && !p.Authorize(me.Role, Permissions{"member": {"update"}}) {
-			return forbidden(CodeNotAllowedToUpdateMember)
+			return ErrNotAllowedToUpdateMember
 		}
 		if bad := p.unknownRoles(roles); len(bad) > 0 {
 			return roleNotFound(bad)
@@ -377,11 +377,11 @@ func (p *Plugin) LeaveOrganization(ctx context.Context, sd *auth.SessionData, or
 	var me *Member
 	err = p.tx(ctx, func(tx storage.Adapter) error {
 		var err error
-		if me, err = p.lockMember(ctx, tx, orgID, u.ID, badRequest(CodeMemberNotFound), nil, nil); err != nil {
+		if me, err = p.lockMember(ctx, tx, orgID, u.ID, ErrMemberNotFound, nil, nil); err != nil {
 			return err
 		}
 		if hasRole(me.Role, p.opts.CreatorRole) {
-			if err := p.keepOwner(ctx, tx, orgID, CodeCannotLeaveAsOnlyOwner); err != nil {
+			if err := p.keepOwner(ctx, tx, orgID, ErrCannotLeaveAsOnlyOwner); err != nil {
 				return err
 			}
 		}
@@ -409,9 +409,9 @@ func (p *Plugin) GetActiveMember(ctx context.Context, sd *auth.SessionData) (*Me
 	}
 	orgID := ActiveOrganizationID(sd)
 	if orgID == "" {
-		return nil, badRequest(CodeNoActiveOrganization)
+		return nil, ErrNoActiveOrganization
 	}
-	m, err := p.requireMember(ctx, p.a.DB(), orgID, u.ID, badRequest(CodeMemberNotFound), nil, nil)
+	m, err := p.requireMember(ctx, p.a.DB(), orgID, u.ID, ErrMemberNotFound, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -429,12 +429,12 @@ func (p *Plugin) memberOrgID(ctx context.Context, sd *auth.SessionData, orgID, s
 			return "", err
 		}
 		if o == nil {
-			return "", badRequest(CodeOrganizationNotFound)
+			return "", ErrOrganizationNotFound
 		}
 		orgID = o.ID
 	}
 	if orgID == "" {
-		return "", badRequest(CodeNoActiveOrganization)
+		return "", ErrNoActiveOrganization
 	}
 	return orgID, nil
 }
@@ -463,12 +463,12 @@ func (p *Plugin) GetActiveMemberRole(ctx context.Context, sd *auth.SessionData, 
 		return "", err
 	}
 	db := p.a.DB()
-	m, err := p.requireMember(ctx, db, orgID, u.ID, forbidden(CodeNotAMember), nil, nil)
+	m, err := p.requireMember(ctx, db, orgID, u.ID, ErrNotAMember, nil, nil)
 	if err != nil {
 		return "", err
 	}
 	if in.UserID != "" {
-		if m, err = p.requireMember(ctx, db, orgID, in.UserID, forbidden(CodeNotAMember), nil, nil); err != nil {
+		if m, err = p.requireMember(ctx, db, orgID, in.UserID, ErrNotAMember, nil, nil); err != nil {
 			return "", err
 		}
 	}
@@ -550,7 +550,7 @@ func (f *MemberFilter) where() (storage.Where, error) {
 				return x, nil
 			}
 		}
-		return nil, validation(fmt.Sprintf("[query.filterValue] Invalid input: expected string, received %T", v))
+		return nil, plugin.InvalidInput("query.filterValue", "string", fmt.Sprintf("%T", v))
 	}
 	w := storage.Where{Field: f.Field, Op: op}
 	if op == storage.In || op == storage.NotIn {
@@ -567,7 +567,7 @@ func (f *MemberFilter) where() (storage.Where, error) {
 		case []any:
 			list = append(list, vs...)
 		default:
-			return storage.Where{}, validation(fmt.Sprintf("[query.filterValue] Invalid input: expected array, received %T", f.Value))
+			return storage.Where{}, plugin.InvalidInput("query.filterValue", "array", fmt.Sprintf("%T", f.Value))
 		}
 		for i, v := range list {
 			x, err := conv(v)
@@ -611,7 +611,7 @@ func (p *Plugin) ListMembers(ctx context.Context, sd *auth.SessionData, in ListM
 		return nil, err
 	}
 	db := p.a.DB()
-	if _, err := p.requireMember(ctx, db, orgID, u.ID, forbidden(CodeNotAMember), nil, nil); err != nil {
+	if _, err := p.requireMember(ctx, db, orgID, u.ID, ErrNotAMember, nil, nil); err != nil {
 		return nil, err
 	}
 	where := []storage.Where{storage.W("organizationId", orgID)}

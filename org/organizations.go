@@ -62,7 +62,7 @@ func (p *Plugin) CreateOrganization(ctx context.Context, sd *auth.SessionData, i
 				return nil, nil, apiErr(err)
 			}
 			if !ok {
-				return nil, nil, forbidden(CodeNotAllowedToCreateOrganization)
+				return nil, nil, ErrNotAllowedToCreateOrganization
 			}
 		}
 		if !in.KeepCurrentActiveOrganization {
@@ -98,19 +98,19 @@ func (p *Plugin) CreateOrganization(ctx context.Context, sd *auth.SessionData, i
 				return err
 			}
 			if n >= int64(p.opts.OrganizationLimit) {
-				return forbidden(CodeMaximumOrganizationsReached)
+				return ErrMaximumOrganizationsReached
 			}
 		}
 		if o, err := findOrgBySlug(ctx, tx, in.Slug); err != nil || o != nil {
 			if err == nil {
-				err = badRequest(CodeOrganizationAlreadyExists)
+				err = ErrOrganizationAlreadyExists
 			}
 			return err
 		}
 		err := tx.Create(ctx, TableOrganization, storage.Record{"id": org.ID, "name": org.Name, "slug": org.Slug,
 			"logo": org.Logo, "createdAt": org.CreatedAt, "metadata": meta})
 		if errors.Is(err, storage.ErrConflict) {
-			return badRequest(CodeOrganizationAlreadyExists)
+			return ErrOrganizationAlreadyExists
 		}
 		if err != nil {
 			return err
@@ -168,7 +168,7 @@ func (p *Plugin) CheckOrganizationSlug(ctx context.Context, slug string) error {
 		return plugin.StorageError(err)
 	}
 	if o != nil {
-		return badRequest(CodeSlugTaken)
+		return ErrSlugTaken
 	}
 	return nil
 }
@@ -219,12 +219,12 @@ func (p *Plugin) UpdateOrganization(ctx context.Context, sd *auth.SessionData, i
 	}
 	orgID := orgOrActive(sd, in.OrganizationID)
 	if orgID == "" {
-		return nil, badRequest(CodeOrganizationNotFound)
+		return nil, ErrOrganizationNotFound
 	}
 	var org *Organization
 	err = p.tx(ctx, func(tx storage.Adapter) error {
-		_, err := p.lockMember(ctx, tx, orgID, u.ID, badRequest(CodeUserNotMember),
-			Permissions{"organization": {"update"}}, forbidden(CodeNotAllowedToUpdateOrganization))
+		_, err := p.lockMember(ctx, tx, orgID, u.ID, ErrUserNotMember,
+			Permissions{"organization": {"update"}}, ErrNotAllowedToUpdateOrganization)
 		if err != nil {
 			return err
 		}
@@ -234,7 +234,7 @@ func (p *Plugin) UpdateOrganization(ctx context.Context, sd *auth.SessionData, i
 			}
 			if o, err := findOrgBySlug(ctx, tx, *in.Slug); err != nil || o != nil && o.ID != orgID {
 				if err == nil {
-					err = badRequest(CodeSlugTaken)
+					err = ErrSlugTaken
 				}
 				return err
 			}
@@ -242,7 +242,7 @@ func (p *Plugin) UpdateOrganization(ctx context.Context, sd *auth.SessionData, i
 		if len(set) > 0 {
 			if _, err := tx.Update(ctx, TableOrganization, set, storage.W("id", orgID)); err != nil {
 				if isConflict(err) {
-					return badRequest(CodeSlugTaken)
+					return ErrSlugTaken
 				}
 				return err
 			}
@@ -263,19 +263,19 @@ func (p *Plugin) UpdateOrganization(ctx context.Context, sd *auth.SessionData, i
 // Options.DisableOrganizationDeletion it answers 404.
 func (p *Plugin) DeleteOrganization(ctx context.Context, sd *auth.SessionData, orgID string) (*Organization, error) {
 	if p.opts.DisableOrganizationDeletion {
-		return nil, newErr(http.StatusNotFound, CodeOrganizationDeletionDisabled)
+		return nil, ErrOrganizationDeletionDisabled
 	}
 	u, err := actor(sd)
 	if err != nil {
 		return nil, err
 	}
 	if orgID == "" {
-		return nil, badRequest(CodeOrganizationNotFound)
+		return nil, ErrOrganizationNotFound
 	}
 	var org *Organization
 	err = p.tx(ctx, func(tx storage.Adapter) error {
-		_, err := p.lockMember(ctx, tx, orgID, u.ID, badRequest(CodeUserNotMember),
-			Permissions{"organization": {"delete"}}, forbidden(CodeNotAllowedToDeleteOrganization))
+		_, err := p.lockMember(ctx, tx, orgID, u.ID, ErrUserNotMember,
+			Permissions{"organization": {"delete"}}, ErrNotAllowedToDeleteOrganization)
 		if err != nil {
 			return err
 		}
@@ -363,7 +363,7 @@ func (p *Plugin) SetActiveOrganization(ctx context.Context, sd *auth.SessionData
 		return nil, err
 	}
 	if o == nil && slug != "" {
-		return nil, badRequest(CodeOrganizationNotFound)
+		return nil, ErrOrganizationNotFound
 	}
 	// An unknown id is answered as Better Auth does: as for a non-member.
 	var m *Member
@@ -379,7 +379,7 @@ func (p *Plugin) SetActiveOrganization(ctx context.Context, sd *auth.SessionData
 	// that a concurrent removal cannot leave the session pointing at an
 	// organization its user left.
 	err = p.tx(ctx, func(tx storage.Adapter) error {
-		if _, err := p.lockMember(ctx, tx, o.ID, u.ID, forbidden(CodeUserNotMember), nil, nil); err != nil {
+		if _, err := p.lockMember(ctx, tx, o.ID, u.ID, withStatus(ErrUserNotMember, http.StatusForbidden), nil, nil); err != nil {
 			return err
 		}
 		return setSessionField(ctx, tx, sessionIDOf(sd), FieldActiveOrganizationID, &o.ID)
@@ -400,7 +400,7 @@ func (p *Plugin) notMember(ctx context.Context, sd *auth.SessionData) error {
 			return err
 		}
 	}
-	return forbidden(CodeUserNotMember)
+	return withStatus(ErrUserNotMember, http.StatusForbidden)
 }
 
 // findOrgByIDOrSlug returns the organization with slug, or without a slug
@@ -454,7 +454,7 @@ func (p *Plugin) memberOrg(ctx context.Context, sd *auth.SessionData, id, slug s
 		return nil, nil, err
 	}
 	if o == nil {
-		return nil, nil, badRequest(CodeOrganizationNotFound)
+		return nil, nil, ErrOrganizationNotFound
 	}
 	m, err := findMember(ctx, p.a.DB(), o.ID, u.ID)
 	if err != nil {
@@ -511,16 +511,15 @@ func (p *Plugin) GetFullOrganization(ctx context.Context, sd *auth.SessionData, 
 	return full, nil
 }
 
-// Organization returns the organization with id, or an error with code
-// CodeOrganizationNotFound. It checks no membership (the caller is
-// trusted).
+// Organization returns the organization with id, or
+// ErrOrganizationNotFound. It checks no membership (the caller is trusted).
 func (p *Plugin) Organization(ctx context.Context, id string) (*Organization, error) {
 	o, err := findOrg(ctx, p.a.DB(), id)
 	if err != nil {
 		return nil, plugin.StorageError(err)
 	}
 	if o == nil {
-		return nil, badRequest(CodeOrganizationNotFound)
+		return nil, ErrOrganizationNotFound
 	}
 	return o, nil
 }

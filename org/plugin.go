@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"regexp"
 	"slices"
 	"time"
@@ -91,6 +90,7 @@ var (
 	_ plugin.EndpointSource = (*Plugin)(nil)
 	_ plugin.SchemaSource   = (*Plugin)(nil)
 	_ plugin.DataSource     = (*Plugin)(nil)
+	_ plugin.ErrorSource    = (*Plugin)(nil)
 )
 
 // New returns the plugin. Configuration errors (an invalid AccessControl,
@@ -306,16 +306,21 @@ func findMemberByID(ctx context.Context, db storage.Adapter, orgID, memberID str
 
 // members returns the organization's members, longest-standing first.
 func members(ctx context.Context, db storage.Adapter, orgID string, limit int) ([]*Member, error) {
-	recs, err := db.FindMany(ctx, TableMember, storage.Query{
-		Where: []storage.Where{storage.W("organizationId", orgID)},
-		Sort:  []storage.Sort{{Field: "createdAt"}}, Limit: limit,
-	})
+	return oldestFirst(ctx, db, TableMember, limit, memberFromRecord, storage.W("organizationId", orgID))
+}
+
+// oldestFirst returns the rows of table matching where, converted by
+// from, in the order of their createdAt; at most limit of them unless
+// limit is 0.
+func oldestFirst[T any](ctx context.Context, db storage.Adapter, table string, limit int,
+	from func(storage.Record) *T, where ...storage.Where) ([]*T, error) {
+	recs, err := db.FindMany(ctx, table, storage.Query{Where: where, Sort: []storage.Sort{{Field: "createdAt"}}, Limit: limit})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Member, len(recs))
+	out := make([]*T, len(recs))
 	for i, r := range recs {
-		out[i] = memberFromRecord(r)
+		out[i] = from(r)
 	}
 	return out, nil
 }
@@ -393,9 +398,8 @@ func (p *Plugin) checkSlug(slug string) error {
 	if p.ValidSlug(slug) {
 		return nil
 	}
-	return plugin.NewError(http.StatusBadRequest, CodeInvalidSlug,
-		fmt.Sprintf("Invalid slug: use %d to %d lower-case letters, digits and hyphens, starting and ending with a letter or digit",
-			p.opts.MinSlugLength, p.opts.MaxSlugLength))
+	return ErrInvalidSlug.WithMessage(fmt.Sprintf("Invalid slug: use %d to %d lower-case letters, digits and hyphens, starting and ending with a letter or digit",
+		p.opts.MinSlugLength, p.opts.MaxSlugLength))
 }
 
 // actor returns sd's user, the one an operation acts for, or

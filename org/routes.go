@@ -17,59 +17,65 @@ import (
 // Each handler reads and checks the request, calls the Plugin method of
 // its route with the request's session, and writes the result.
 func (p *Plugin) Endpoints() []plugin.Endpoint {
-	str := func(n string) plugin.Param { return plugin.Param{Name: n, Kind: plugin.KindString} }
-	opt := func(n string, k plugin.Kind) plugin.Param { return plugin.Param{Name: n, Kind: k, Optional: true} }
-	S, R := plugin.KindString, plugin.SessionRequired
+	S, A, O, R := plugin.KindString, plugin.KindAny, plugin.KindObject, plugin.SessionRequired
+	orgID := plugin.Optional("organizationId", S) // default: the session's active organization
 	eps := []plugin.Endpoint{
 		{Method: "POST", Path: "/organization/create", Auth: R, Handler: p.handleCreate,
-			Body: []plugin.Param{str("name"), str("slug"), opt("userId", S), opt("logo", S), opt("metadata", plugin.KindObject),
-				opt("keepCurrentActiveOrganization", plugin.KindBool)}},
-		{Method: "POST", Path: "/organization/check-slug", Auth: R, Handler: p.handleCheckSlug, Body: []plugin.Param{str("slug")}},
+			Body: []plugin.Param{plugin.Required("name", S), plugin.Required("slug", S), plugin.Optional("userId", S),
+				plugin.Optional("logo", S), plugin.Optional("metadata", O),
+				plugin.Optional("keepCurrentActiveOrganization", plugin.KindBool)}},
+		{Method: "POST", Path: "/organization/check-slug", Auth: R, Handler: p.handleCheckSlug,
+			Body: []plugin.Param{plugin.Required("slug", S)}},
 		{Method: "POST", Path: "/organization/update", Auth: R, Handler: p.handleUpdate,
-			Body: []plugin.Param{{Name: "data", Kind: plugin.KindObject}, opt("organizationId", S)}},
-		{Method: "POST", Path: "/organization/delete", Auth: R, Handler: p.handleDelete, Body: []plugin.Param{str("organizationId")}},
+			Body: []plugin.Param{plugin.Required("data", O), orgID}},
+		{Method: "POST", Path: "/organization/delete", Auth: R, Handler: p.handleDelete,
+			Body: []plugin.Param{plugin.Required("organizationId", S)}},
 		{Method: "POST", Path: "/organization/set-active", Auth: R, Handler: p.handleSetActive,
-			Body: []plugin.Param{opt("organizationId", S), opt("organizationSlug", S)}},
+			Body: []plugin.Param{orgID, plugin.Optional("organizationSlug", S)}},
 		{Method: "GET", Path: "/organization/get-organization", Auth: R, Handler: p.handleGetOrganization},
 		{Method: "GET", Path: "/organization/get-full-organization", Auth: R, Handler: p.handleGetFull},
 		{Method: "GET", Path: "/organization/list", Auth: R, Handler: p.handleList},
 		{Method: "POST", Path: "/organization/invite-member", Auth: R, Handler: p.handleInvite,
-			Body: []plugin.Param{str("email"), {Name: "role", Kind: plugin.KindAny}, opt("organizationId", S),
-				opt("resend", plugin.KindBool), opt("teamId", plugin.KindAny)}},
-		{Method: "POST", Path: "/organization/cancel-invitation", Auth: R, Handler: p.handleCancelInvitation, Body: []plugin.Param{str("invitationId")}},
-		{Method: "POST", Path: "/organization/accept-invitation", Auth: R, Handler: p.handleAcceptInvitation, Body: []plugin.Param{str("invitationId")}},
-		{Method: "POST", Path: "/organization/reject-invitation", Auth: R, Handler: p.handleRejectInvitation, Body: []plugin.Param{str("invitationId")}},
+			Body: []plugin.Param{plugin.Required("email", S), plugin.Required("role", A), orgID,
+				plugin.Optional("resend", plugin.KindBool), plugin.Optional("teamId", A)}},
+		{Method: "POST", Path: "/organization/cancel-invitation", Auth: R, Handler: p.handleCancelInvitation,
+			Body: []plugin.Param{plugin.Required("invitationId", S)}},
+		{Method: "POST", Path: "/organization/accept-invitation", Auth: R, Handler: p.handleAcceptInvitation,
+			Body: []plugin.Param{plugin.Required("invitationId", S)}},
+		{Method: "POST", Path: "/organization/reject-invitation", Auth: R, Handler: p.handleRejectInvitation,
+			Body: []plugin.Param{plugin.Required("invitationId", S)}},
 		{Method: "GET", Path: "/organization/get-invitation", Auth: R, Handler: p.handleGetInvitation},
 		{Method: "GET", Path: "/organization/list-invitations", Auth: R, Handler: p.handleListInvitations},
 		{Method: "GET", Path: "/organization/list-user-invitations", Auth: plugin.SessionOptional, Handler: p.handleListUserInvitations},
 		{Method: "POST", Path: "/organization/remove-member", Auth: R, Handler: p.handleRemoveMember,
-			Body: []plugin.Param{str("memberIdOrEmail"), opt("organizationId", S)}},
+			Body: []plugin.Param{plugin.Required("memberIdOrEmail", S), orgID}},
 		{Method: "POST", Path: "/organization/update-member-role", Auth: R, Handler: p.handleUpdateMemberRole,
-			Body: []plugin.Param{{Name: "role", Kind: plugin.KindAny}, str("memberId"), opt("organizationId", S)}},
+			Body: []plugin.Param{plugin.Required("role", A), plugin.Required("memberId", S), orgID}},
 		{Method: "GET", Path: "/organization/get-active-member", Auth: R, Handler: p.handleGetActiveMember},
 		{Method: "GET", Path: "/organization/get-active-member-role", Auth: R, Handler: p.handleGetActiveMemberRole},
 		{Method: "GET", Path: "/organization/list-members", Auth: R, Handler: p.handleListMembers},
-		{Method: "POST", Path: "/organization/leave", Auth: R, Handler: p.handleLeave, Body: []plugin.Param{str("organizationId")}},
+		{Method: "POST", Path: "/organization/leave", Auth: R, Handler: p.handleLeave,
+			Body: []plugin.Param{plugin.Required("organizationId", S)}},
 		{Method: "POST", Path: "/organization/has-permission", Auth: R, Handler: p.handleHasPermission,
-			Body: []plugin.Param{opt("organizationId", S), opt("permissions", plugin.KindObject), opt("permission", plugin.KindObject)}},
+			Body: []plugin.Param{orgID, plugin.Optional("permissions", O), plugin.Optional("permission", O)}},
 	}
 	if p.opts.Teams.Enabled {
 		eps = append(eps,
 			plugin.Endpoint{Method: "POST", Path: "/organization/create-team", Auth: R, Handler: p.handleCreateTeam,
-				Body: []plugin.Param{str("name"), opt("organizationId", S)}},
+				Body: []plugin.Param{plugin.Required("name", S), orgID}},
 			plugin.Endpoint{Method: "POST", Path: "/organization/remove-team", Auth: R, Handler: p.handleRemoveTeam,
-				Body: []plugin.Param{str("teamId"), opt("organizationId", S)}},
+				Body: []plugin.Param{plugin.Required("teamId", S), orgID}},
 			plugin.Endpoint{Method: "POST", Path: "/organization/update-team", Auth: R, Handler: p.handleUpdateTeam,
-				Body: []plugin.Param{str("teamId"), {Name: "data", Kind: plugin.KindObject}}},
+				Body: []plugin.Param{plugin.Required("teamId", S), plugin.Required("data", O)}},
 			plugin.Endpoint{Method: "GET", Path: "/organization/list-teams", Auth: R, Handler: p.handleListTeams},
 			plugin.Endpoint{Method: "POST", Path: "/organization/set-active-team", Auth: R, Handler: p.handleSetActiveTeam,
-				Body: []plugin.Param{opt("teamId", S)}},
+				Body: []plugin.Param{plugin.Optional("teamId", S)}},
 			plugin.Endpoint{Method: "GET", Path: "/organization/list-user-teams", Auth: R, Handler: p.handleListUserTeams},
 			plugin.Endpoint{Method: "GET", Path: "/organization/list-team-members", Auth: R, Handler: p.handleListTeamMembers},
 			plugin.Endpoint{Method: "POST", Path: "/organization/add-team-member", Auth: R, Handler: p.handleAddTeamMember,
-				Body: []plugin.Param{str("teamId"), str("userId"), opt("organizationId", S)}},
+				Body: []plugin.Param{plugin.Required("teamId", S), plugin.Required("userId", S), orgID}},
 			plugin.Endpoint{Method: "POST", Path: "/organization/remove-team-member", Auth: R, Handler: p.handleRemoveTeamMember,
-				Body: []plugin.Param{str("teamId"), str("userId"), opt("organizationId", S)}},
+				Body: []plugin.Param{plugin.Required("teamId", S), plugin.Required("userId", S), orgID}},
 		)
 	}
 	return eps
@@ -109,7 +115,7 @@ func rolesParam(c *plugin.Context, name string) ([]string, error) {
 	v := c.Body()[name]
 	roles, ok := roleInput(v)
 	if !ok {
-		return nil, validation("[body." + name + "] Invalid input: expected string | array, received " + plugin.JSONKind(v))
+		return nil, plugin.InvalidInput("body."+name, "string | array", plugin.JSONKind(v))
 	}
 	return roles, nil
 }
@@ -119,11 +125,8 @@ func rolesParam(c *plugin.Context, name string) ([]string, error) {
 func (p *Plugin) handleCreate(c *plugin.Context) (any, error) {
 	sd := c.Session()
 	meta, _ := c.Body()["metadata"].(map[string]any)
-	in := CreateOrganizationInput{Name: c.String("name"), Slug: c.String("slug"), Metadata: meta,
+	in := CreateOrganizationInput{Name: c.String("name"), Slug: c.String("slug"), Logo: c.OptString("logo"), Metadata: meta,
 		KeepCurrentActiveOrganization: c.Bool("keepCurrentActiveOrganization", false)}
-	if logo, ok := c.Body()["logo"].(string); ok {
-		in.Logo = &logo
-	}
 	before := actives(sd)
 	o, m, err := p.CreateOrganization(c.Context(), sd, in)
 	if err != nil {
@@ -150,7 +153,7 @@ func (p *Plugin) handleUpdate(c *plugin.Context) (any, error) {
 		}
 		s, isStr := v.(string)
 		if !isStr {
-			return nil, validation("[body.data." + k + "] Invalid input: expected string, received " + plugin.JSONKind(v))
+			return nil, plugin.InvalidInput("body.data."+k, "string", plugin.JSONKind(v))
 		}
 		if s == "" {
 			return nil, validation("[body.data." + k + "] Too small: expected string to have >=1 characters")
@@ -168,13 +171,13 @@ func (p *Plugin) handleUpdate(c *plugin.Context) (any, error) {
 		case string:
 			in.Logo = &x
 		default:
-			return nil, validation("[body.data.logo] Invalid input: expected string, received " + plugin.JSONKind(v))
+			return nil, plugin.InvalidInput("body.data.logo", "string", plugin.JSONKind(v))
 		}
 	}
 	if v, ok := data["metadata"]; ok && v != nil {
 		m, isObj := v.(map[string]any)
 		if !isObj {
-			return nil, validation("[body.data.metadata] Invalid input: expected record, received " + plugin.JSONKind(v))
+			return nil, plugin.InvalidInput("body.data.metadata", "record", plugin.JSONKind(v))
 		}
 		in.Metadata = m
 	}
@@ -211,7 +214,7 @@ func (p *Plugin) handleGetFull(c *plugin.Context) (any, error) {
 	if s := c.Query("membersLimit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
-			return nil, validation("[query.membersLimit] Invalid input: expected number, received NaN")
+			return nil, plugin.InvalidInput("query.membersLimit", "number", "NaN")
 		}
 		in.MembersLimit = max(n, 0)
 	}
@@ -244,12 +247,12 @@ func (p *Plugin) handleInvite(c *plugin.Context) (any, error) {
 		for _, e := range v {
 			s, ok := e.(string)
 			if !ok {
-				return nil, validation("[body.teamId] Invalid input: expected string, received " + plugin.JSONKind(e))
+				return nil, plugin.InvalidInput("body.teamId", "string", plugin.JSONKind(e))
 			}
 			teamIDs = append(teamIDs, s)
 		}
 	default:
-		return nil, validation("[body.teamId] Invalid input: expected string | array, received " + plugin.JSONKind(v))
+		return nil, plugin.InvalidInput("body.teamId", "string | array", plugin.JSONKind(v))
 	}
 	return result(p.InviteMember(c.Context(), c.Session(), InviteMemberInput{
 		OrganizationID: c.String("organizationId"), Email: c.String("email"), Roles: roles,
@@ -282,7 +285,7 @@ func (p *Plugin) handleCancelInvitation(c *plugin.Context) (any, error) {
 
 func (p *Plugin) handleGetInvitation(c *plugin.Context) (any, error) {
 	if !c.Request().URL.Query().Has("id") {
-		return nil, validation("[query.id] Invalid input: expected string, received undefined")
+		return nil, plugin.InvalidInput("query.id", "string", "undefined")
 	}
 	return result(p.GetInvitation(c.Context(), c.Session(), c.Query("id")))
 }
@@ -362,7 +365,7 @@ func parseListMembers(q url.Values) (ListMembersInput, error) {
 			f.Value = list
 		} else {
 			if len(vals) == 0 {
-				return in, validation("[query.filterValue] Invalid input: expected string, received undefined")
+				return in, plugin.InvalidInput("query.filterValue", "string", "undefined")
 			}
 			f.Value = vals[0]
 		}
@@ -411,12 +414,12 @@ func (p *Plugin) handleHasPermission(c *plugin.Context) (any, error) {
 	for _, res := range sortedKeys(obj) {
 		arr, ok := obj[res].([]any)
 		if !ok {
-			return nil, validation("[body." + key + "." + res + "] Invalid input: expected array, received " + plugin.JSONKind(obj[res]))
+			return nil, plugin.InvalidInput("body."+key+"."+res, "array", plugin.JSONKind(obj[res]))
 		}
 		for _, a := range arr {
 			s, ok := a.(string)
 			if !ok {
-				return nil, validation("[body." + key + "." + res + "] Invalid input: expected string, received " + plugin.JSONKind(a))
+				return nil, plugin.InvalidInput("body."+key+"."+res, "string", plugin.JSONKind(a))
 			}
 			perms[res] = append(perms[res], s)
 		}
@@ -461,7 +464,7 @@ func (p *Plugin) handleUpdateTeam(c *plugin.Context) (any, error) {
 	if v, ok := data["name"]; ok && v != nil {
 		s, isStr := v.(string)
 		if !isStr {
-			return nil, validation("[body.data.name] Invalid input: expected string, received " + plugin.JSONKind(v))
+			return nil, plugin.InvalidInput("body.data.name", "string", plugin.JSONKind(v))
 		}
 		if s == "" {
 			return nil, validation("[body.data.name] Too small: expected string to have >=1 characters")

@@ -31,7 +31,7 @@ func findTeam(ctx context.Context, db storage.Adapter, teamID, orgID string) (*T
 func requireTeam(ctx context.Context, db storage.Adapter, teamID, orgID string) (*Team, error) {
 	t, err := findTeam(ctx, db, teamID, orgID)
 	if err == nil && t == nil {
-		err = badRequest(CodeTeamNotFound)
+		err = ErrTeamNotFound
 	}
 	return t, err
 }
@@ -42,16 +42,13 @@ func insertTeam(ctx context.Context, tx storage.Adapter, t *Team) error {
 }
 
 func listTeams(ctx context.Context, db storage.Adapter, orgID string) ([]*Team, error) {
-	recs, err := db.FindMany(ctx, TableTeam, storage.Query{Where: []storage.Where{storage.W("organizationId", orgID)},
-		Sort: []storage.Sort{{Field: "createdAt"}}})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*Team, len(recs))
-	for i, r := range recs {
-		out[i] = teamFromRecord(r)
-	}
-	return out, nil
+	return oldestFirst(ctx, db, TableTeam, 0, teamFromRecord, storage.W("organizationId", orgID))
+}
+
+// findTeamMember returns userID's membership record of the team (nil if
+// there is none).
+func findTeamMember(ctx context.Context, db storage.Adapter, teamID, userID string) (storage.Record, error) {
+	return findOne(ctx, db, TableTeamMember, storage.W("teamId", teamID), storage.W("userId", userID))
 }
 
 // syncTeamCount sets the team's memberCount to its number of members.
@@ -68,7 +65,7 @@ func syncTeamCount(ctx context.Context, tx storage.Adapter, teamID string) error
 // MaximumMembersPerTeam under the team's lock.
 func (p *Plugin) joinTeam(ctx context.Context, tx storage.Adapter, teamID, userID string) (*TeamMember, error) {
 	key := pairKey(teamID, userID)
-	if r, err := findOne(ctx, tx, TableTeamMember, storage.W("teamId", teamID), storage.W("userId", userID)); err != nil || r != nil {
+	if r, err := findTeamMember(ctx, tx, teamID, userID); err != nil || r != nil {
 		if err != nil {
 			return nil, err
 		}
@@ -77,14 +74,8 @@ func (p *Plugin) joinTeam(ctx context.Context, tx storage.Adapter, teamID, userI
 	if _, err := lockRow(ctx, tx, TableTeam, teamID); err != nil {
 		return nil, err
 	}
-	if max := p.opts.Teams.MaximumMembersPerTeam; max > 0 {
-		n, err := tx.Count(ctx, TableTeamMember, storage.W("teamId", teamID))
-		if err != nil {
-			return nil, err
-		}
-		if n >= int64(max) {
-			return nil, forbidden(CodeTeamMemberLimitReached)
-		}
+	if err := p.teamHasRoom(ctx, tx, teamID); err != nil {
+		return nil, err
 	}
 	tm := &TeamMember{ID: plugin.NewID(), TeamID: teamID, UserID: userID, CreatedAt: p.a.Now()}
 	err := tx.Create(ctx, TableTeamMember, storage.Record{"id": tm.ID, "teamId": teamID, "userId": userID,
@@ -100,6 +91,23 @@ func (p *Plugin) joinTeam(ctx context.Context, tx storage.Adapter, teamID, userI
 		return nil, err
 	}
 	return tm, syncTeamCount(ctx, tx, teamID)
+}
+
+// teamHasRoom fails with ErrTeamMemberLimitReached if the team has
+// MaximumMembersPerTeam members already.
+func (p *Plugin) teamHasRoom(ctx context.Context, tx storage.Adapter, teamID string) error {
+	max := p.opts.Teams.MaximumMembersPerTeam
+	if max <= 0 {
+		return nil
+	}
+	n, err := tx.Count(ctx, TableTeamMember, storage.W("teamId", teamID))
+	if err != nil {
+		return err
+	}
+	if n >= int64(max) {
+		return ErrTeamMemberLimitReached
+	}
+	return nil
 }
 
 // teamsOn fails unless teams are enabled (Options.Teams.Enabled).
@@ -120,19 +128,15 @@ type CreateTeamInput struct {
 // CreateTeam creates a team in an organization, for a member allowed
 // team:create, within MaximumTeams: POST /organization/create-team.
 func (p *Plugin) CreateTeam(ctx context.Context, sd *auth.SessionData, in CreateTeamInput) (*Team, error) {
-	u, err := p.teamActor(sd)
+	u, orgID, err := p.teamScope(sd, in.OrganizationID)
 	if err != nil {
 		return nil, err
-	}
-	orgID := orgOrActive(sd, in.OrganizationID)
-	if orgID == "" {
-		return nil, badRequest(CodeNoActiveOrganization)
 	}
 	now := p.a.Now()
 	t := &Team{ID: plugin.NewID(), Name: in.Name, OrganizationID: orgID, CreatedAt: now, UpdatedAt: &now}
 	err = p.tx(ctx, func(tx storage.Adapter) error {
-		_, err := p.lockMember(ctx, tx, orgID, u.ID, forbidden(CodeNotAllowedToInvite), // Better Auth's code here
-			Permissions{"team": {"create"}}, forbidden(CodeNotAllowedToCreateTeams))
+		_, err := p.lockMember(ctx, tx, orgID, u.ID, ErrNotAllowedToInvite, // Better Auth's code here
+			Permissions{"team": {"create"}}, ErrNotAllowedToCreateTeams)
 		if err != nil {
 			return err
 		}
@@ -142,7 +146,7 @@ func (p *Plugin) CreateTeam(ctx context.Context, sd *auth.SessionData, in Create
 				return err
 			}
 			if n >= int64(max) {
-				return badRequest(CodeMaximumTeamsReached)
+				return ErrMaximumTeamsReached
 			}
 		}
 		return insertTeam(ctx, tx, t)
@@ -161,6 +165,20 @@ func (p *Plugin) teamActor(sd *auth.SessionData) (*auth.User, error) {
 	return actor(sd)
 }
 
+// teamScope is the start of the team methods that act in an organization:
+// teamActor, and the organization orgID or, without it, sd's active one
+// (ErrNoActiveOrganization without either).
+func (p *Plugin) teamScope(sd *auth.SessionData, orgID string) (*auth.User, string, error) {
+	u, err := p.teamActor(sd)
+	if err != nil {
+		return nil, "", err
+	}
+	if orgID = orgOrActive(sd, orgID); orgID == "" {
+		return nil, "", ErrNoActiveOrganization
+	}
+	return u, orgID, nil
+}
+
 // RemoveTeamInput is the input of RemoveTeam.
 type RemoveTeamInput struct {
 	// OrganizationID defaults to the session's active organization.
@@ -173,25 +191,21 @@ type RemoveTeamInput struct {
 // /organization/remove-team. The session's own active team cannot be
 // removed, nor an organization's last team unless AllowRemovingAllTeams.
 func (p *Plugin) RemoveTeam(ctx context.Context, sd *auth.SessionData, in RemoveTeamInput) error {
-	u, err := p.teamActor(sd)
+	u, orgID, err := p.teamScope(sd, in.OrganizationID)
 	if err != nil {
 		return err
 	}
-	orgID := orgOrActive(sd, in.OrganizationID)
-	if orgID == "" {
-		return badRequest(CodeNoActiveOrganization)
-	}
 	teamID := in.TeamID
 	return p.tx(ctx, func(tx storage.Adapter) error {
-		m, err := p.lockMember(ctx, tx, orgID, u.ID, forbidden(CodeNotAllowedToDeleteTeam), nil, nil)
+		m, err := p.lockMember(ctx, tx, orgID, u.ID, ErrNotAllowedToDeleteTeam, nil, nil)
 		if err != nil {
 			return err
 		}
 		if ActiveTeamID(sd) == teamID {
-			return forbidden(CodeNotAllowedToDeleteTeam)
+			return ErrNotAllowedToDeleteTeam
 		}
 		if !p.Authorize(m.Role, Permissions{"team": {"delete"}}) {
-			return forbidden(CodeNotAllowedToDeleteTeams)
+			return ErrNotAllowedToDeleteTeams
 		}
 		if _, err := requireTeam(ctx, tx, teamID, orgID); err != nil {
 			return err
@@ -202,7 +216,7 @@ func (p *Plugin) RemoveTeam(ctx context.Context, sd *auth.SessionData, in Remove
 				return err
 			}
 			if n <= 1 {
-				return badRequest(CodeUnableToRemoveLastTeam)
+				return ErrUnableToRemoveLastTeam
 			}
 		}
 		if _, err := tx.Delete(ctx, TableTeamMember, storage.W("teamId", teamID)); err != nil {
@@ -224,7 +238,7 @@ func (p *Plugin) RemoveTeam(ctx context.Context, sd *auth.SessionData, in Remove
 				continue
 			}
 			var keep []string
-			ids := splitIDs(*inv.TeamID)
+			ids := splitList(*inv.TeamID)
 			for _, id := range ids {
 				if id != teamID {
 					keep = append(keep, id)
@@ -257,18 +271,14 @@ type UpdateTeamInput struct {
 // its updatedAt: POST /organization/update-team. It returns the team as
 // stored.
 func (p *Plugin) UpdateTeam(ctx context.Context, sd *auth.SessionData, in UpdateTeamInput) (*Team, error) {
-	u, err := p.teamActor(sd)
+	u, orgID, err := p.teamScope(sd, in.OrganizationID)
 	if err != nil {
 		return nil, err
 	}
-	orgID := orgOrActive(sd, in.OrganizationID)
-	if orgID == "" {
-		return nil, badRequest(CodeNoActiveOrganization)
-	}
 	var t *Team
 	err = p.tx(ctx, func(tx storage.Adapter) error {
-		_, err := p.requireMember(ctx, tx, orgID, u.ID, forbidden(CodeNotAllowedToUpdateTeam),
-			Permissions{"team": {"update"}}, forbidden(CodeNotAllowedToUpdateTeam))
+		_, err := p.requireMember(ctx, tx, orgID, u.ID, ErrNotAllowedToUpdateTeam,
+			Permissions{"team": {"update"}}, ErrNotAllowedToUpdateTeam)
 		if err != nil {
 			return err
 		}
@@ -295,14 +305,11 @@ func (p *Plugin) UpdateTeam(ctx context.Context, sd *auth.SessionData, in Update
 // session's active one) to a member: GET /organization/list-teams
 // (Better Auth's listOrganizationTeams).
 func (p *Plugin) ListTeams(ctx context.Context, sd *auth.SessionData, orgID string) ([]*Team, error) {
-	u, err := p.teamActor(sd)
+	u, orgID, err := p.teamScope(sd, orgID)
 	if err != nil {
 		return nil, err
 	}
-	if orgID = orgOrActive(sd, orgID); orgID == "" {
-		return nil, badRequest(CodeNoActiveOrganization)
-	}
-	if _, err := p.requireMember(ctx, p.a.DB(), orgID, u.ID, forbidden(CodeNotAllowedToAccessOrganization), nil, nil); err != nil {
+	if _, err := p.requireMember(ctx, p.a.DB(), orgID, u.ID, ErrNotAllowedToAccessOrganization, nil, nil); err != nil {
 		return nil, err
 	}
 	ts, err := listTeams(ctx, p.a.DB(), orgID)
@@ -345,7 +352,7 @@ func (p *Plugin) SetActiveTeam(ctx context.Context, sd *auth.SessionData, in Set
 	}
 	orgID := ActiveOrganizationID(sd)
 	if orgID == "" {
-		return nil, badRequest(CodeNoActiveOrganization)
+		return nil, ErrNoActiveOrganization
 	}
 	var t *Team
 	err = p.tx(ctx, func(tx storage.Adapter) error {
@@ -358,12 +365,12 @@ func (p *Plugin) SetActiveTeam(ctx context.Context, sd *auth.SessionData, in Set
 		if _, err := lockRow(ctx, tx, TableTeam, t.ID); err != nil {
 			return err
 		}
-		tm, err := findOne(ctx, tx, TableTeamMember, storage.W("teamId", teamID), storage.W("userId", u.ID))
+		tm, err := findTeamMember(ctx, tx, teamID, u.ID)
 		if err != nil {
 			return err
 		}
 		if tm == nil {
-			return forbidden(CodeUserNotTeamMember)
+			return withStatus(ErrUserNotTeamMember, http.StatusForbidden)
 		}
 		return setSessionField(ctx, tx, sessionIDOf(sd), FieldActiveTeamID, &t.ID)
 	})
@@ -428,7 +435,7 @@ func (p *Plugin) ListUserTeams(ctx context.Context, sd *auth.SessionData, in Lis
 	db := p.a.DB()
 	if in.UserID == "" || in.UserID == u.ID {
 		if in.OrganizationID != "" {
-			if _, err := p.requireMember(ctx, db, in.OrganizationID, u.ID, forbidden(CodeNotAMember), nil, nil); err != nil {
+			if _, err := p.requireMember(ctx, db, in.OrganizationID, u.ID, ErrNotAMember, nil, nil); err != nil {
 				return nil, err
 			}
 		}
@@ -437,14 +444,14 @@ func (p *Plugin) ListUserTeams(ctx context.Context, sd *auth.SessionData, in Lis
 	}
 	orgID := orgOrActive(sd, in.OrganizationID)
 	if orgID == "" {
-		return nil, badRequest(CodeNoActiveOrganization)
+		return nil, ErrNoActiveOrganization
 	}
-	_, err = p.requireMember(ctx, db, orgID, u.ID, forbidden(CodeNotAMember),
-		Permissions{"member": {"update"}}, forbidden(CodeNotAllowedToUpdateMember))
+	_, err = p.requireMember(ctx, db, orgID, u.ID, ErrNotAMember,
+		Permissions{"member": {"update"}}, ErrNotAllowedToUpdateMember)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p.requireMember(ctx, db, orgID, in.UserID, badRequest(CodeUserNotMember), nil, nil); err != nil {
+	if _, err := p.requireMember(ctx, db, orgID, in.UserID, ErrUserNotMember, nil, nil); err != nil {
 		return nil, err
 	}
 	ts, err := p.userTeams(ctx, in.UserID, orgID)
@@ -463,33 +470,28 @@ func (p *Plugin) ListTeamMembers(ctx context.Context, sd *auth.SessionData, team
 		teamID = ActiveTeamID(sd)
 	}
 	if teamID == "" {
-		return nil, badRequest(CodeNoActiveTeam)
+		return nil, ErrNoActiveTeam
 	}
 	db := p.a.DB()
 	t, err := requireTeam(ctx, db, teamID, "")
 	if err != nil {
 		return nil, apiErr(err)
 	}
-	if _, err := p.requireMember(ctx, db, t.OrganizationID, u.ID, badRequest(CodeUserNotTeamMember), nil, nil); err != nil {
+	if _, err := p.requireMember(ctx, db, t.OrganizationID, u.ID, ErrUserNotTeamMember, nil, nil); err != nil {
 		return nil, err
 	}
-	m, err := findOne(ctx, db, TableTeamMember, storage.W("teamId", teamID), storage.W("userId", u.ID))
+	m, err := findTeamMember(ctx, db, teamID, u.ID)
 	if err != nil {
 		return nil, plugin.StorageError(err)
 	}
 	if m == nil {
-		return nil, badRequest(CodeUserNotTeamMember)
+		return nil, ErrUserNotTeamMember
 	}
-	recs, err := db.FindMany(ctx, TableTeamMember, storage.Query{Where: []storage.Where{storage.W("teamId", teamID)},
-		Sort: []storage.Sort{{Field: "createdAt"}}})
+	tms, err := oldestFirst(ctx, db, TableTeamMember, 0, teamMemberFromRecord, storage.W("teamId", teamID))
 	if err != nil {
 		return nil, plugin.StorageError(err)
 	}
-	out := make([]*TeamMember, len(recs))
-	for i, r := range recs {
-		out[i] = teamMemberFromRecord(r)
-	}
-	return out, nil
+	return tms, nil
 }
 
 // TeamMemberInput is the input of AddTeamMember and RemoveTeamMember.
@@ -507,7 +509,7 @@ type TeamMemberInput struct {
 // existing membership.
 func (p *Plugin) AddTeamMember(ctx context.Context, sd *auth.SessionData, in TeamMemberInput) (*TeamMember, error) {
 	var tm *TeamMember
-	err := p.teamMemberTx(ctx, sd, in, Permissions{"member": {"update"}}, forbidden(CodeNotAllowedToCreateTeamMember),
+	err := p.teamMemberTx(ctx, sd, in, Permissions{"member": {"update"}}, ErrNotAllowedToCreateTeamMember,
 		func(tx storage.Adapter) (err error) {
 			tm, err = p.joinTeam(ctx, tx, in.TeamID, in.UserID)
 			return err
@@ -522,7 +524,7 @@ func (p *Plugin) AddTeamMember(ctx context.Context, sd *auth.SessionData, in Tea
 // member:delete; the team is no longer active in the user's sessions:
 // POST /organization/remove-team-member.
 func (p *Plugin) RemoveTeamMember(ctx context.Context, sd *auth.SessionData, in TeamMemberInput) error {
-	return p.teamMemberTx(ctx, sd, in, Permissions{"member": {"delete"}}, forbidden(CodeNotAllowedToRemoveTeamMember),
+	return p.teamMemberTx(ctx, sd, in, Permissions{"member": {"delete"}}, ErrNotAllowedToRemoveTeamMember,
 		func(tx storage.Adapter) error {
 			if _, err := lockRow(ctx, tx, TableTeam, in.TeamID); err != nil {
 				return err
@@ -532,7 +534,7 @@ func (p *Plugin) RemoveTeamMember(ctx context.Context, sd *auth.SessionData, in 
 				return err
 			}
 			if n == 0 {
-				return badRequest(CodeUserNotTeamMember)
+				return ErrUserNotTeamMember
 			}
 			if err := p.clearActive(ctx, tx, FieldActiveTeamID, in.TeamID, storage.W("userId", in.UserID)); err != nil {
 				return err
@@ -547,19 +549,15 @@ func (p *Plugin) RemoveTeamMember(ctx context.Context, sd *auth.SessionData, in 
 // team of the organization.
 func (p *Plugin) teamMemberTx(ctx context.Context, sd *auth.SessionData, in TeamMemberInput, perms Permissions, denied error,
 	change func(tx storage.Adapter) error) error {
-	u, err := p.teamActor(sd)
+	u, orgID, err := p.teamScope(sd, in.OrganizationID)
 	if err != nil {
 		return err
 	}
-	orgID := orgOrActive(sd, in.OrganizationID)
-	if orgID == "" {
-		return badRequest(CodeNoActiveOrganization)
-	}
 	return p.tx(ctx, func(tx storage.Adapter) error {
-		if _, err := p.lockMember(ctx, tx, orgID, u.ID, badRequest(CodeUserNotMember), perms, denied); err != nil {
+		if _, err := p.lockMember(ctx, tx, orgID, u.ID, ErrUserNotMember, perms, denied); err != nil {
 			return err
 		}
-		if _, err := p.requireMember(ctx, tx, orgID, in.UserID, badRequest(CodeUserNotMember), nil, nil); err != nil {
+		if _, err := p.requireMember(ctx, tx, orgID, in.UserID, ErrUserNotMember, nil, nil); err != nil {
 			return err
 		}
 		if _, err := requireTeam(ctx, tx, in.TeamID, orgID); err != nil {
@@ -567,15 +565,4 @@ func (p *Plugin) teamMemberTx(ctx context.Context, sd *auth.SessionData, in Team
 		}
 		return change(tx)
 	})
-}
-
-// splitIDs splits a comma-joined id list.
-func splitIDs(s string) []string {
-	var out []string
-	for _, id := range strings.Split(s, ",") {
-		if id = strings.TrimSpace(id); id != "" {
-			out = append(out, id)
-		}
-	}
-	return out
 }
