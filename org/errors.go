@@ -66,16 +66,6 @@ const (
 	CodeInvalidSlug = "INVALID_SLUG"
 )
 
-// badRequest declares a 400 error.
-func badRequest(code, msg string) *plugin.Error {
-	return plugin.NewError(http.StatusBadRequest, code, msg)
-}
-
-// forbidden declares a 403 error.
-func forbidden(code, msg string) *plugin.Error {
-	return plugin.NewError(http.StatusForbidden, code, msg)
-}
-
 // The errors of the organization plugin, with Better Auth's messages and
 // the status its routes answer them with; ErrorCodes lists them. A few
 // codes are answered with another status on some routes, as Better Auth
@@ -84,135 +74,135 @@ func forbidden(code, msg string) *plugin.Error {
 var (
 	// ErrNotAllowedToCreateOrganization (403): create refused by
 	// Options.AllowUserToCreateOrganization.
-	ErrNotAllowedToCreateOrganization = forbidden(CodeNotAllowedToCreateOrganization, "You are not allowed to create a new organization")
+	ErrNotAllowedToCreateOrganization = plugin.NewError(http.StatusForbidden, CodeNotAllowedToCreateOrganization, "You are not allowed to create a new organization")
 	// ErrMaximumOrganizationsReached (403): create beyond
 	// Options.OrganizationLimit.
-	ErrMaximumOrganizationsReached = forbidden(CodeMaximumOrganizationsReached, "You have reached the maximum number of organizations")
+	ErrMaximumOrganizationsReached = plugin.NewError(http.StatusForbidden, CodeMaximumOrganizationsReached, "You have reached the maximum number of organizations")
 	// ErrOrganizationAlreadyExists (400): create with a slug another
 	// organization has (check-slug and update answer ErrSlugTaken).
-	ErrOrganizationAlreadyExists = badRequest(CodeOrganizationAlreadyExists, "Organization already exists")
+	ErrOrganizationAlreadyExists = plugin.NewError(http.StatusBadRequest, CodeOrganizationAlreadyExists, "Organization already exists")
 	// ErrSlugTaken (400): check-slug or update with a slug another
 	// organization has.
-	ErrSlugTaken = badRequest(CodeSlugTaken, "Organization slug already taken")
+	ErrSlugTaken = plugin.NewError(http.StatusBadRequest, CodeSlugTaken, "Organization slug already taken")
 	// ErrOrganizationNotFound (400): no such organization.
-	ErrOrganizationNotFound = badRequest(CodeOrganizationNotFound, "Organization not found")
+	ErrOrganizationNotFound = plugin.NewError(http.StatusBadRequest, CodeOrganizationNotFound, "Organization not found")
 	// ErrUserNotMember (400): the caller (or the user named) is not a
 	// member. Better Auth answers it with 403 on set-active,
 	// get-organization and get-full-organization, and with 401 on
 	// has-permission.
-	ErrUserNotMember = badRequest(CodeUserNotMember, "User is not a member of the organization")
+	ErrUserNotMember = plugin.NewError(http.StatusBadRequest, CodeUserNotMember, "User is not a member of the organization")
 	// ErrNotAllowedToUpdateOrganization (403): update without
 	// organization:update.
-	ErrNotAllowedToUpdateOrganization = forbidden(CodeNotAllowedToUpdateOrganization, "You are not allowed to update this organization")
+	ErrNotAllowedToUpdateOrganization = plugin.NewError(http.StatusForbidden, CodeNotAllowedToUpdateOrganization, "You are not allowed to update this organization")
 	// ErrNotAllowedToDeleteOrganization (403): delete without
 	// organization:delete.
-	ErrNotAllowedToDeleteOrganization = forbidden(CodeNotAllowedToDeleteOrganization, "You are not allowed to delete this organization")
+	ErrNotAllowedToDeleteOrganization = plugin.NewError(http.StatusForbidden, CodeNotAllowedToDeleteOrganization, "You are not allowed to delete this organization")
 	// ErrNoActiveOrganization (400): no organization given and none active.
-	ErrNoActiveOrganization = badRequest(CodeNoActiveOrganization, "No active organization")
+	ErrNoActiveOrganization = plugin.NewError(http.StatusBadRequest, CodeNoActiveOrganization, "No active organization")
 	// ErrAlreadyMember (400): adding, inviting or accepting the invitation
 	// of a user who is a member already.
-	ErrAlreadyMember = badRequest(CodeAlreadyMember, "User is already a member of this organization")
+	ErrAlreadyMember = plugin.NewError(http.StatusBadRequest, CodeAlreadyMember, "User is already a member of this organization")
 	// ErrMemberNotFound (400): no such member (often: the caller is not
 	// one).
-	ErrMemberNotFound = badRequest(CodeMemberNotFound, "Member not found")
+	ErrMemberNotFound = plugin.NewError(http.StatusBadRequest, CodeMemberNotFound, "Member not found")
 	// ErrRoleNotFound (400): no role or an unknown one; naming unknown
 	// roles its message is "ROLE_NOT_FOUND: a, b", as Better Auth's.
-	ErrRoleNotFound = badRequest(CodeRoleNotFound, "Role not found")
+	ErrRoleNotFound = plugin.NewError(http.StatusBadRequest, CodeRoleNotFound, "Role not found")
 	// ErrTeamAlreadyExists is in Better Auth's list; no route answers it
 	// (400 if one did).
-	ErrTeamAlreadyExists = badRequest(CodeTeamAlreadyExists, "Team already exists")
+	ErrTeamAlreadyExists = plugin.NewError(http.StatusBadRequest, CodeTeamAlreadyExists, "Team already exists")
 	// ErrTeamNotFound (400): no such team in the organization.
-	ErrTeamNotFound = badRequest(CodeTeamNotFound, "Team not found")
+	ErrTeamNotFound = plugin.NewError(http.StatusBadRequest, CodeTeamNotFound, "Team not found")
 	// ErrCannotLeaveAsOnlyOwner (400): the last holder of the creator role
 	// leaving or removed.
-	ErrCannotLeaveAsOnlyOwner = badRequest(CodeCannotLeaveAsOnlyOwner, "You cannot leave the organization as the only owner")
+	ErrCannotLeaveAsOnlyOwner = plugin.NewError(http.StatusBadRequest, CodeCannotLeaveAsOnlyOwner, "You cannot leave the organization as the only owner")
 	// ErrCannotLeaveWithoutOwner (400): the last holder of the creator role
 	// losing it.
-	ErrCannotLeaveWithoutOwner = badRequest(CodeCannotLeaveWithoutOwner, "You cannot leave the organization without an owner")
+	ErrCannotLeaveWithoutOwner = plugin.NewError(http.StatusBadRequest, CodeCannotLeaveWithoutOwner, "You cannot leave the organization without an owner")
 	// ErrNotAllowedToDeleteMember (401, Better Auth's status):
 	// remove-member without member:delete.
 	ErrNotAllowedToDeleteMember = plugin.NewError(http.StatusUnauthorized, CodeNotAllowedToDeleteMember, "You are not allowed to delete this member")
 	// ErrNotAllowedToInvite (403): invite-member without invitation:create
 	// (and create-team by a non-member, as Better Auth).
-	ErrNotAllowedToInvite = forbidden(CodeNotAllowedToInvite, "You are not allowed to invite users to this organization")
+	ErrNotAllowedToInvite = plugin.NewError(http.StatusForbidden, CodeNotAllowedToInvite, "You are not allowed to invite users to this organization")
 	// ErrAlreadyInvited (400): a pending invitation of the address exists.
-	ErrAlreadyInvited = badRequest(CodeAlreadyInvited, "User is already invited to this organization")
+	ErrAlreadyInvited = plugin.NewError(http.StatusBadRequest, CodeAlreadyInvited, "User is already invited to this organization")
 	// ErrInvitationNotFound (400): no such pending invitation
 	// (reject-invitation says "Invitation not found!", as Better Auth).
-	ErrInvitationNotFound = badRequest(CodeInvitationNotFound, "Invitation not found")
+	ErrInvitationNotFound = plugin.NewError(http.StatusBadRequest, CodeInvitationNotFound, "Invitation not found")
 	// ErrNotRecipient (403): an invitation of another address.
-	ErrNotRecipient = forbidden(CodeNotRecipient, "You are not the recipient of the invitation")
+	ErrNotRecipient = plugin.NewError(http.StatusForbidden, CodeNotRecipient, "You are not the recipient of the invitation")
 	// ErrEmailVerificationRequiredAccept (403): accepting or rejecting
 	// with an unverified address under
 	// Options.RequireEmailVerificationOnInvitation.
-	ErrEmailVerificationRequiredAccept = forbidden(CodeEmailVerificationRequiredAccept, "Email verification required before accepting or rejecting invitation")
+	ErrEmailVerificationRequiredAccept = plugin.NewError(http.StatusForbidden, CodeEmailVerificationRequiredAccept, "Email verification required before accepting or rejecting invitation")
 	// ErrEmailVerificationRequired (403): viewing or listing invitations
 	// with an unverified address.
-	ErrEmailVerificationRequired = forbidden(CodeEmailVerificationRequired, "Email verification required to view or list invitations for the session email")
+	ErrEmailVerificationRequired = plugin.NewError(http.StatusForbidden, CodeEmailVerificationRequired, "Email verification required to view or list invitations for the session email")
 	// ErrNotAllowedToCancelInvitation (403): cancel without
 	// invitation:cancel.
-	ErrNotAllowedToCancelInvitation = forbidden(CodeNotAllowedToCancelInvitation, "You are not allowed to cancel this invitation")
+	ErrNotAllowedToCancelInvitation = plugin.NewError(http.StatusForbidden, CodeNotAllowedToCancelInvitation, "You are not allowed to cancel this invitation")
 	// ErrNotAllowedToListInvitations (403): list-invitations without
 	// invitation:create.
-	ErrNotAllowedToListInvitations = forbidden(CodeNotAllowedToListInvitations, "You are not allowed to list invitations for this organization")
+	ErrNotAllowedToListInvitations = plugin.NewError(http.StatusForbidden, CodeNotAllowedToListInvitations, "You are not allowed to list invitations for this organization")
 	// ErrInviterNoLongerMember (400): get-invitation of an invitation whose
 	// inviter left.
-	ErrInviterNoLongerMember = badRequest(CodeInviterNoLongerMember, "Inviter is no longer a member of the organization")
+	ErrInviterNoLongerMember = plugin.NewError(http.StatusBadRequest, CodeInviterNoLongerMember, "Inviter is no longer a member of the organization")
 	// ErrNotAllowedToInviteWithRole (403): inviting with the creator role
 	// without holding it.
-	ErrNotAllowedToInviteWithRole = forbidden(CodeNotAllowedToInviteWithRole, "You are not allowed to invite a user with this role")
+	ErrNotAllowedToInviteWithRole = plugin.NewError(http.StatusForbidden, CodeNotAllowedToInviteWithRole, "You are not allowed to invite a user with this role")
 	// ErrMaximumTeamsReached (400): create-team beyond
 	// TeamOptions.MaximumTeams.
-	ErrMaximumTeamsReached = badRequest(CodeMaximumTeamsReached, "You have reached the maximum number of teams")
+	ErrMaximumTeamsReached = plugin.NewError(http.StatusBadRequest, CodeMaximumTeamsReached, "You have reached the maximum number of teams")
 	// ErrUnableToRemoveLastTeam (400): removing an organization's last
 	// team without TeamOptions.AllowRemovingAllTeams.
-	ErrUnableToRemoveLastTeam = badRequest(CodeUnableToRemoveLastTeam, "Unable to remove last team")
+	ErrUnableToRemoveLastTeam = plugin.NewError(http.StatusBadRequest, CodeUnableToRemoveLastTeam, "Unable to remove last team")
 	// ErrNotAllowedToUpdateMember (403): update-member-role (or another's
 	// list-user-teams) without member:update.
-	ErrNotAllowedToUpdateMember = forbidden(CodeNotAllowedToUpdateMember, "You are not allowed to update this member")
+	ErrNotAllowedToUpdateMember = plugin.NewError(http.StatusForbidden, CodeNotAllowedToUpdateMember, "You are not allowed to update this member")
 	// ErrMembershipLimitReached (403): joining beyond
 	// Options.MembershipLimit.
-	ErrMembershipLimitReached = forbidden(CodeMembershipLimitReached, "Organization membership limit reached")
+	ErrMembershipLimitReached = plugin.NewError(http.StatusForbidden, CodeMembershipLimitReached, "Organization membership limit reached")
 	// ErrNotAllowedToCreateTeams (403): create-team without team:create.
-	ErrNotAllowedToCreateTeams = forbidden(CodeNotAllowedToCreateTeams, "You are not allowed to create teams in this organization")
+	ErrNotAllowedToCreateTeams = plugin.NewError(http.StatusForbidden, CodeNotAllowedToCreateTeams, "You are not allowed to create teams in this organization")
 	// ErrNotAllowedToDeleteTeams (403): remove-team without team:delete.
-	ErrNotAllowedToDeleteTeams = forbidden(CodeNotAllowedToDeleteTeams, "You are not allowed to delete teams in this organization")
+	ErrNotAllowedToDeleteTeams = plugin.NewError(http.StatusForbidden, CodeNotAllowedToDeleteTeams, "You are not allowed to delete teams in this organization")
 	// ErrNotAllowedToUpdateTeam (403): update-team by a non-member or
 	// without team:update.
-	ErrNotAllowedToUpdateTeam = forbidden(CodeNotAllowedToUpdateTeam, "You are not allowed to update this team")
+	ErrNotAllowedToUpdateTeam = plugin.NewError(http.StatusForbidden, CodeNotAllowedToUpdateTeam, "You are not allowed to update this team")
 	// ErrNotAllowedToDeleteTeam (403): remove-team by a non-member or of the
 	// session's active team.
-	ErrNotAllowedToDeleteTeam = forbidden(CodeNotAllowedToDeleteTeam, "You are not allowed to delete this team")
+	ErrNotAllowedToDeleteTeam = plugin.NewError(http.StatusForbidden, CodeNotAllowedToDeleteTeam, "You are not allowed to delete this team")
 	// ErrInvitationLimitReached (403): inviting beyond
 	// Options.InvitationLimit.
-	ErrInvitationLimitReached = forbidden(CodeInvitationLimitReached, "Invitation limit reached")
+	ErrInvitationLimitReached = plugin.NewError(http.StatusForbidden, CodeInvitationLimitReached, "Invitation limit reached")
 	// ErrTeamMemberLimitReached (403): joining a team beyond
 	// TeamOptions.MaximumMembersPerTeam.
-	ErrTeamMemberLimitReached = forbidden(CodeTeamMemberLimitReached, "Team member limit reached")
+	ErrTeamMemberLimitReached = plugin.NewError(http.StatusForbidden, CodeTeamMemberLimitReached, "Team member limit reached")
 	// ErrUserNotTeamMember (400): the user is not in the team. Better Auth
 	// answers it with 403 on set-active-team.
-	ErrUserNotTeamMember = badRequest(CodeUserNotTeamMember, "User is not a member of the team")
+	ErrUserNotTeamMember = plugin.NewError(http.StatusBadRequest, CodeUserNotTeamMember, "User is not a member of the team")
 	// ErrNoActiveTeam (400): no team given and none active.
-	ErrNoActiveTeam = badRequest(CodeNoActiveTeam, "You do not have an active team")
+	ErrNoActiveTeam = plugin.NewError(http.StatusBadRequest, CodeNoActiveTeam, "You do not have an active team")
 	// ErrNotAllowedToCreateTeamMember (403): add-team-member without
 	// member:update.
-	ErrNotAllowedToCreateTeamMember = forbidden(CodeNotAllowedToCreateTeamMember, "You are not allowed to create a new member")
+	ErrNotAllowedToCreateTeamMember = plugin.NewError(http.StatusForbidden, CodeNotAllowedToCreateTeamMember, "You are not allowed to create a new member")
 	// ErrNotAllowedToRemoveTeamMember (403): remove-team-member without
 	// member:delete.
-	ErrNotAllowedToRemoveTeamMember = forbidden(CodeNotAllowedToRemoveTeamMember, "You are not allowed to remove a team member")
+	ErrNotAllowedToRemoveTeamMember = plugin.NewError(http.StatusForbidden, CodeNotAllowedToRemoveTeamMember, "You are not allowed to remove a team member")
 	// ErrNotAllowedToAccessOrganization (403): list-teams by a non-member.
-	ErrNotAllowedToAccessOrganization = forbidden(CodeNotAllowedToAccessOrganization, "You are not allowed to access this organization as an owner")
+	ErrNotAllowedToAccessOrganization = plugin.NewError(http.StatusForbidden, CodeNotAllowedToAccessOrganization, "You are not allowed to access this organization as an owner")
 	// ErrNotAMember (403): the caller is not a member (list-members,
 	// get-active-member-role, list-user-teams).
-	ErrNotAMember = forbidden(CodeNotAMember, "You are not a member of this organization")
+	ErrNotAMember = plugin.NewError(http.StatusForbidden, CodeNotAMember, "You are not a member of this organization")
 	// ErrInvalidTeamID (400): a team id holding the list separator ",".
-	ErrInvalidTeamID = badRequest(CodeInvalidTeamID, "Team id contains a reserved character")
+	ErrInvalidTeamID = plugin.NewError(http.StatusBadRequest, CodeInvalidTeamID, "Team id contains a reserved character")
 	// ErrOrganizationDeletionDisabled (404, Better Auth's status): delete
 	// under Options.DisableOrganizationDeletion.
 	ErrOrganizationDeletionDisabled = plugin.NewError(http.StatusNotFound, CodeOrganizationDeletionDisabled, "Organization deletion is disabled")
 	// ErrInvalidSlug (400): a slug ValidSlug refuses; the message the
 	// routes answer names the length bounds.
-	ErrInvalidSlug = badRequest(CodeInvalidSlug, "Invalid slug")
+	ErrInvalidSlug = plugin.NewError(http.StatusBadRequest, CodeInvalidSlug, "Invalid slug")
 )
 
 // errorCodes lists every declared error, for ErrorCodes and Message.
