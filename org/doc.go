@@ -73,7 +73,7 @@
 // Every route is a thin layer over its Plugin method (the one-path rule):
 // the method does the whole operation (authorization checks,
 // transactions, limits, AllowUserToCreateOrganization, mails) and returns
-// *auth.Error values with the route's status and code; the handler only
+// *plugin.Error values with the route's status and code; the handler only
 // reads and checks the request (with Better Auth's validation messages)
 // and writes the answer. So a Go program can do everything a client can,
 // with the same rules: create an organization, invite, accept, change
@@ -82,12 +82,12 @@
 // is AcceptInvitation), except InviteMember and ListTeams, named as its
 // client names them (createInvitation and listOrganizationTeams there).
 //
-// The methods take the acting user's *auth.SessionData. Its User acts;
+// The methods take the acting user's *plugin.SessionData. Its User acts;
 // its Session, if set, is the session whose active organization (and
 // team) a method falls back to when no organization is named, and which
 // create, accept-invitation, set-active and set-active-team set and the
 // not-a-member answers clear, in the database and in sd. To act for a
-// user outside a request, pass &auth.SessionData{User: u}: nothing then
+// user outside a request, pass &plugin.SessionData{User: u}: nothing then
 // reads or writes a session. A nil sd (or one without a User) is 401
 // UNAUTHORIZED, except for CreateOrganization, where it is the server
 // creating on behalf of CreateOrganizationInput.UserID.

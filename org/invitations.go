@@ -35,7 +35,7 @@ type InviteMemberInput struct {
 // limits (InvitationLimit, MaximumMembersPerTeam) hold under the
 // organization's lock. If the mail cannot be sent, a new invitation is
 // removed again and the mail error returned.
-func (p *Plugin) InviteMember(ctx context.Context, sd *auth.SessionData, in InviteMemberInput) (*Invitation, error) {
+func (p *Plugin) InviteMember(ctx context.Context, sd *plugin.SessionData, in InviteMemberInput) (*Invitation, error) {
 	inviter, err := actor(sd)
 	if err != nil {
 		return nil, err
@@ -170,7 +170,7 @@ func pendingInvitations(ctx context.Context, db storage.Adapter, now time.Time, 
 }
 
 // sendInvitation mails inv to its recipient (nothing without a Mailer).
-func (p *Plugin) sendInvitation(ctx context.Context, inv *Invitation, org *Organization, inviter *auth.User) error {
+func (p *Plugin) sendInvitation(ctx context.Context, inv *Invitation, org *Organization, inviter *plugin.User) error {
 	if !p.a.Settings().Mail {
 		return nil
 	}
@@ -187,7 +187,7 @@ func (p *Plugin) sendInvitation(ctx context.Context, inv *Invitation, org *Organ
 		data["organization"] = org.Name
 		data["organizationSlug"] = org.Slug
 	}
-	return p.a.SendEmail(ctx, auth.Email{Kind: plugin.EmailInvitation, To: inv.Email, URL: link, Data: data})
+	return p.a.SendEmail(ctx, plugin.Email{Kind: plugin.EmailInvitation, To: inv.Email, URL: link, Data: data})
 }
 
 // AcceptInvitation accepts an invitation for sd's user, who must be its
@@ -197,7 +197,7 @@ func (p *Plugin) sendInvitation(ctx context.Context, inv *Invitation, org *Organ
 // lock, within MembershipLimit; the organization (and a single team)
 // become the session's active ones in the same transaction. It returns
 // the accepted invitation and the new member.
-func (p *Plugin) AcceptInvitation(ctx context.Context, sd *auth.SessionData, invitationID string) (*Invitation, *Member, error) {
+func (p *Plugin) AcceptInvitation(ctx context.Context, sd *plugin.SessionData, invitationID string) (*Invitation, *Member, error) {
 	u, err := actor(sd)
 	if err != nil {
 		return nil, nil, err
@@ -286,7 +286,7 @@ func setStatus(ctx context.Context, db storage.Adapter, inv *Invitation, status 
 // recipient (and, with RequireEmailVerificationOnInvitation, verified):
 // POST /organization/reject-invitation. It returns the rejected
 // invitation.
-func (p *Plugin) RejectInvitation(ctx context.Context, sd *auth.SessionData, invitationID string) (*Invitation, error) {
+func (p *Plugin) RejectInvitation(ctx context.Context, sd *plugin.SessionData, invitationID string) (*Invitation, error) {
 	u, err := actor(sd)
 	if err != nil {
 		return nil, err
@@ -313,7 +313,7 @@ func (p *Plugin) RejectInvitation(ctx context.Context, sd *auth.SessionData, inv
 // CancelInvitation cancels a pending invitation, for a member of its
 // organization allowed invitation:cancel: POST
 // /organization/cancel-invitation. It returns the cancelled invitation.
-func (p *Plugin) CancelInvitation(ctx context.Context, sd *auth.SessionData, invitationID string) (*Invitation, error) {
+func (p *Plugin) CancelInvitation(ctx context.Context, sd *plugin.SessionData, invitationID string) (*Invitation, error) {
 	u, err := actor(sd)
 	if err != nil {
 		return nil, err
@@ -362,7 +362,7 @@ func (d *InvitationDetail) MarshalJSON() ([]byte, error) {
 // GetInvitation returns a pending invitation to sd's user (who must be its
 // recipient and, with RequireEmailVerificationOnInvitation, verified),
 // while its inviter is still a member: GET /organization/get-invitation.
-func (p *Plugin) GetInvitation(ctx context.Context, sd *auth.SessionData, invitationID string) (*InvitationDetail, error) {
+func (p *Plugin) GetInvitation(ctx context.Context, sd *plugin.SessionData, invitationID string) (*InvitationDetail, error) {
 	u, err := actor(sd)
 	if err != nil {
 		return nil, err
@@ -407,7 +407,7 @@ func (p *Plugin) GetInvitation(ctx context.Context, sd *auth.SessionData, invita
 // (default: the session's active one), for a member allowed
 // invitation:create; those granting the creator role only to its
 // holders: GET /organization/list-invitations.
-func (p *Plugin) ListInvitations(ctx context.Context, sd *auth.SessionData, orgID string) ([]*Invitation, error) {
+func (p *Plugin) ListInvitations(ctx context.Context, sd *plugin.SessionData, orgID string) ([]*Invitation, error) {
 	u, err := actor(sd)
 	if err != nil {
 		return nil, err
@@ -461,7 +461,7 @@ func (u *UserInvitation) MarshalJSON() ([]byte, error) {
 // ListUserInvitations returns the pending, unexpired invitations to sd's
 // user's email, who must have verified it: GET
 // /organization/list-user-invitations.
-func (p *Plugin) ListUserInvitations(ctx context.Context, sd *auth.SessionData) ([]*UserInvitation, error) {
+func (p *Plugin) ListUserInvitations(ctx context.Context, sd *plugin.SessionData) ([]*UserInvitation, error) {
 	if sd == nil || sd.User == nil {
 		return nil, messageOnly(http.StatusBadRequest, "Missing session headers, or email query parameter.")
 	}

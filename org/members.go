@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
@@ -156,7 +155,7 @@ type HasPermissionInput struct {
 // allow in.Permissions (see Authorize): POST
 // /organization/has-permission. A non-member gets 401
 // USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION.
-func (p *Plugin) HasPermission(ctx context.Context, sd *auth.SessionData, in HasPermissionInput) (bool, error) {
+func (p *Plugin) HasPermission(ctx context.Context, sd *plugin.SessionData, in HasPermissionInput) (bool, error) {
 	u, err := actor(sd)
 	if err != nil {
 		return false, err
@@ -233,7 +232,7 @@ type RemoveMemberInput struct {
 // organization's teams, and the organization is no longer active in its
 // sessions. It returns the removed member (with its user when named by
 // email).
-func (p *Plugin) RemoveMember(ctx context.Context, sd *auth.SessionData, in RemoveMemberInput) (*Member, error) {
+func (p *Plugin) RemoveMember(ctx context.Context, sd *plugin.SessionData, in RemoveMemberInput) (*Member, error) {
 	u, err := actor(sd)
 	if err != nil {
 		return nil, err
@@ -303,7 +302,7 @@ type UpdateMemberRoleInput struct {
 // user needs member:update; only holders of the creator role may grant it
 // or change its holders' roles; its last holder cannot lose it, whoever
 // asks. It returns the member as stored.
-func (p *Plugin) UpdateMemberRole(ctx context.Context, sd *auth.SessionData, in UpdateMemberRoleInput) (*Member, error) {
+func (p *Plugin) UpdateMemberRole(ctx context.Context, sd *plugin.SessionData, in UpdateMemberRoleInput) (*Member, error) {
 	u, err := actor(sd)
 	if err != nil {
 		return nil, err
@@ -369,7 +368,7 @@ func (p *Plugin) UpdateMemberRole(ctx context.Context, sd *auth.SessionData, in 
 // they are its last holder of the creator role (400
 // YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER): POST
 // /organization/leave. It returns the removed member with its user.
-func (p *Plugin) LeaveOrganization(ctx context.Context, sd *auth.SessionData, orgID string) (*Member, error) {
+func (p *Plugin) LeaveOrganization(ctx context.Context, sd *plugin.SessionData, orgID string) (*Member, error) {
 	u, err := actor(sd)
 	if err != nil {
 		return nil, err
@@ -396,13 +395,13 @@ func (p *Plugin) LeaveOrganization(ctx context.Context, sd *auth.SessionData, or
 }
 
 // userOf is the part of u shown with a member.
-func userOf(u *auth.User) *MemberUser {
+func userOf(u *plugin.User) *MemberUser {
 	return &MemberUser{ID: u.ID, Name: u.Name, Email: u.Email, Image: u.Image}
 }
 
 // GetActiveMember returns sd's user's member record (with its user) in the
 // session's active organization: GET /organization/get-active-member.
-func (p *Plugin) GetActiveMember(ctx context.Context, sd *auth.SessionData) (*Member, error) {
+func (p *Plugin) GetActiveMember(ctx context.Context, sd *plugin.SessionData) (*Member, error) {
 	u, err := actor(sd)
 	if err != nil {
 		return nil, err
@@ -421,7 +420,7 @@ func (p *Plugin) GetActiveMember(ctx context.Context, sd *auth.SessionData) (*Me
 
 // memberOrgID resolves the organization of the member routes: the one
 // with slug, else orgID, else sd's active one.
-func (p *Plugin) memberOrgID(ctx context.Context, sd *auth.SessionData, orgID, slug string) (string, error) {
+func (p *Plugin) memberOrgID(ctx context.Context, sd *plugin.SessionData, orgID, slug string) (string, error) {
 	orgID = orgOrActive(sd, orgID)
 	if slug != "" {
 		o, err := p.findOrgByIDOrSlug(ctx, "", slug)
@@ -453,7 +452,7 @@ type GetActiveMemberRoleInput struct {
 // of a member of an organization sd's user belongs to: GET
 // /organization/get-active-member-role. A non-member, asking or asked
 // about, gets 403 YOU_ARE_NOT_A_MEMBER_OF_THIS_ORGANIZATION.
-func (p *Plugin) GetActiveMemberRole(ctx context.Context, sd *auth.SessionData, in GetActiveMemberRoleInput) (string, error) {
+func (p *Plugin) GetActiveMemberRole(ctx context.Context, sd *plugin.SessionData, in GetActiveMemberRoleInput) (string, error) {
 	u, err := actor(sd)
 	if err != nil {
 		return "", err
@@ -601,7 +600,7 @@ const memberFilterOpsMessage = `[query.filterOperator] Invalid option: expected 
 // each with its user, with the total the filter selects: GET
 // /organization/list-members. A non-member gets 403
 // YOU_ARE_NOT_A_MEMBER_OF_THIS_ORGANIZATION.
-func (p *Plugin) ListMembers(ctx context.Context, sd *auth.SessionData, in ListMembersInput) (*MemberList, error) {
+func (p *Plugin) ListMembers(ctx context.Context, sd *plugin.SessionData, in ListMembersInput) (*MemberList, error) {
 	u, err := actor(sd)
 	if err != nil {
 		return nil, err

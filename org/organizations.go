@@ -40,8 +40,8 @@ type CreateOrganizationInput struct {
 // new organization becomes the session's active one unless
 // in.KeepCurrentActiveOrganization. With a nil sd the creator is
 // in.UserID and no session changes. OrganizationLimit holds either way.
-func (p *Plugin) CreateOrganization(ctx context.Context, sd *auth.SessionData, in CreateOrganizationInput) (*Organization, *Member, error) {
-	var u *auth.User
+func (p *Plugin) CreateOrganization(ctx context.Context, sd *plugin.SessionData, in CreateOrganizationInput) (*Organization, *Member, error) {
+	var u *plugin.User
 	sessionID := ""
 	if sd == nil {
 		if in.UserID == "" {
@@ -190,7 +190,7 @@ type UpdateOrganizationInput struct {
 // UpdateOrganization changes an organization's name, slug, logo or
 // metadata, for a member allowed organization:update: POST
 // /organization/update. It returns the organization as stored.
-func (p *Plugin) UpdateOrganization(ctx context.Context, sd *auth.SessionData, in UpdateOrganizationInput) (*Organization, error) {
+func (p *Plugin) UpdateOrganization(ctx context.Context, sd *plugin.SessionData, in UpdateOrganizationInput) (*Organization, error) {
 	u, err := actor(sd)
 	if err != nil {
 		return nil, err
@@ -261,7 +261,7 @@ func (p *Plugin) UpdateOrganization(ctx context.Context, sd *auth.SessionData, i
 // clears it from every session it was active in: POST
 // /organization/delete. It returns the deleted organization. With
 // Options.DisableOrganizationDeletion it answers 404.
-func (p *Plugin) DeleteOrganization(ctx context.Context, sd *auth.SessionData, orgID string) (*Organization, error) {
+func (p *Plugin) DeleteOrganization(ctx context.Context, sd *plugin.SessionData, orgID string) (*Organization, error) {
 	if p.opts.DisableOrganizationDeletion {
 		return nil, ErrOrganizationDeletionDisabled
 	}
@@ -338,7 +338,7 @@ type SetActiveOrganizationInput struct {
 // session's active organization is cleared, as Better Auth does; an
 // unknown slug is 400 ORGANIZATION_NOT_FOUND. It returns nil when it
 // cleared the active organization or there was none to check.
-func (p *Plugin) SetActiveOrganization(ctx context.Context, sd *auth.SessionData, in SetActiveOrganizationInput) (*Organization, error) {
+func (p *Plugin) SetActiveOrganization(ctx context.Context, sd *plugin.SessionData, in SetActiveOrganizationInput) (*Organization, error) {
 	u, err := actor(sd)
 	if err != nil {
 		return nil, err
@@ -394,7 +394,7 @@ func (p *Plugin) SetActiveOrganization(ctx context.Context, sd *auth.SessionData
 // notMember clears sd's active organization, as Better Auth does when the
 // caller turns out not to be a member, and returns 403
 // USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION.
-func (p *Plugin) notMember(ctx context.Context, sd *auth.SessionData) error {
+func (p *Plugin) notMember(ctx context.Context, sd *plugin.SessionData) error {
 	if ActiveOrganizationID(sd) != "" {
 		if err := p.clearSessionField(ctx, sd, FieldActiveOrganizationID); err != nil {
 			return err
@@ -439,7 +439,7 @@ type GetFullOrganizationInput struct {
 // and the answer is 403 USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION.
 // (Whether a slug is taken is no secret: check-slug tells every signed-in
 // user.)
-func (p *Plugin) memberOrg(ctx context.Context, sd *auth.SessionData, id, slug string) (*Organization, *Member, error) {
+func (p *Plugin) memberOrg(ctx context.Context, sd *plugin.SessionData, id, slug string) (*Organization, *Member, error) {
 	u, err := actor(sd)
 	if err != nil {
 		return nil, nil, err
@@ -469,7 +469,7 @@ func (p *Plugin) memberOrg(ctx context.Context, sd *auth.SessionData, id, slug s
 // GetOrganization returns an organization sd's user is a member of: GET
 // /organization/get-organization. It returns nil if in names none and
 // the session has no active organization.
-func (p *Plugin) GetOrganization(ctx context.Context, sd *auth.SessionData, in GetOrganizationInput) (*Organization, error) {
+func (p *Plugin) GetOrganization(ctx context.Context, sd *plugin.SessionData, in GetOrganizationInput) (*Organization, error) {
 	o, _, err := p.memberOrg(ctx, sd, in.OrganizationID, in.OrganizationSlug)
 	return o, err
 }
@@ -480,7 +480,7 @@ func (p *Plugin) GetOrganization(ctx context.Context, sd *auth.SessionData, in G
 // granting the creator role only to its holders) and, with teams, its
 // teams: GET /organization/get-full-organization. It returns nil if in
 // names none and the session has no active organization.
-func (p *Plugin) GetFullOrganization(ctx context.Context, sd *auth.SessionData, in GetFullOrganizationInput) (*FullOrganization, error) {
+func (p *Plugin) GetFullOrganization(ctx context.Context, sd *plugin.SessionData, in GetFullOrganizationInput) (*FullOrganization, error) {
 	o, me, err := p.memberOrg(ctx, sd, in.OrganizationID, in.OrganizationSlug)
 	if o == nil || err != nil {
 		return nil, err

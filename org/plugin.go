@@ -26,7 +26,7 @@ type Options struct {
 	CreatorRole string
 	// AllowUserToCreateOrganization decides whether u may create
 	// organizations over HTTP (403 otherwise). Nil: everyone may.
-	AllowUserToCreateOrganization func(ctx context.Context, u *auth.User) (bool, error)
+	AllowUserToCreateOrganization func(ctx context.Context, u *plugin.User) (bool, error)
 	// OrganizationLimit caps the organizations a user belongs to (counted
 	// as Better Auth does, by memberships) when they create one. 0: no cap.
 	OrganizationLimit int
@@ -85,7 +85,7 @@ type Plugin struct {
 }
 
 var (
-	_ auth.Plugin           = (*Plugin)(nil)
+	_ plugin.Plugin         = (*Plugin)(nil)
 	_ plugin.Initializer    = (*Plugin)(nil)
 	_ plugin.EndpointSource = (*Plugin)(nil)
 	_ plugin.SchemaSource   = (*Plugin)(nil)
@@ -125,7 +125,7 @@ func New(opts Options) *Plugin {
 	return p
 }
 
-// ID implements auth.Plugin: "organization".
+// ID implements plugin.Plugin: "organization".
 func (p *Plugin) ID() string { return "organization" }
 
 // Init implements plugin.Initializer.
@@ -167,21 +167,21 @@ func (p *Plugin) Authorize(role string, perms Permissions) bool {
 // "". Use it in the jwt plugin's Options.Payload to put the active
 // organization into tokens:
 //
-//	Payload: func(ctx context.Context, sd *auth.SessionData) (map[string]any, error) {
+//	Payload: func(ctx context.Context, sd *plugin.SessionData) (map[string]any, error) {
 //		m, err := jwt.BetterAuthPayload(ctx, sd)
 //		if id := org.ActiveOrganizationID(sd); id != "" && err == nil {
 //			m["activeOrganizationId"] = id
 //		}
 //		return m, err
 //	}
-func ActiveOrganizationID(sd *auth.SessionData) string {
+func ActiveOrganizationID(sd *plugin.SessionData) string {
 	return sessionField(sd, FieldActiveOrganizationID)
 }
 
 // ActiveTeamID returns the session's active team id (teams only), or "".
-func ActiveTeamID(sd *auth.SessionData) string { return sessionField(sd, FieldActiveTeamID) }
+func ActiveTeamID(sd *plugin.SessionData) string { return sessionField(sd, FieldActiveTeamID) }
 
-func sessionField(sd *auth.SessionData, name string) string {
+func sessionField(sd *plugin.SessionData, name string) string {
 	if sd == nil || sd.Session == nil {
 		return ""
 	}
@@ -196,12 +196,12 @@ func (p *Plugin) tx(ctx context.Context, fn func(tx storage.Adapter) error) erro
 	return apiErr(p.a.DB().Tx(ctx, fn))
 }
 
-// apiErr maps an error to an *auth.Error (storage failures become 500/503).
+// apiErr maps an error to an *plugin.Error (storage failures become 500/503).
 func apiErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	var ae *auth.Error
+	var ae *plugin.Error
 	if errors.As(err, &ae) {
 		return ae
 	}
@@ -404,7 +404,7 @@ func (p *Plugin) checkSlug(slug string) error {
 
 // actor returns sd's user, the one an operation acts for, or
 // auth.ErrUnauthorized without one.
-func actor(sd *auth.SessionData) (*auth.User, error) {
+func actor(sd *plugin.SessionData) (*plugin.User, error) {
 	if sd == nil || sd.User == nil {
 		return nil, auth.ErrUnauthorized
 	}
@@ -413,7 +413,7 @@ func actor(sd *auth.SessionData) (*auth.User, error) {
 
 // orgOrActive returns the given organization id or, without one, sd's
 // active one.
-func orgOrActive(sd *auth.SessionData, given string) string {
+func orgOrActive(sd *plugin.SessionData, given string) string {
 	if given != "" {
 		return given
 	}
@@ -421,7 +421,7 @@ func orgOrActive(sd *auth.SessionData, given string) string {
 }
 
 // sessionIDOf returns the id of sd's session, or "" without one.
-func sessionIDOf(sd *auth.SessionData) string {
+func sessionIDOf(sd *plugin.SessionData) string {
 	if sd == nil || sd.Session == nil {
 		return ""
 	}
@@ -445,7 +445,7 @@ func setSessionField(ctx context.Context, db storage.Adapter, sessionID, field s
 // mirror sets a session field of sd to what setSessionField stored (nil:
 // cleared), so that the caller's session data, and with it get-session
 // and the after-hooks of a route, show it.
-func mirror(sd *auth.SessionData, field string, value *string) {
+func mirror(sd *plugin.SessionData, field string, value *string) {
 	if sd == nil || sd.Session == nil {
 		return
 	}
@@ -461,7 +461,7 @@ func mirror(sd *auth.SessionData, field string, value *string) {
 
 // clearSessionField clears a session field of sd's session, stored and in
 // sd.
-func (p *Plugin) clearSessionField(ctx context.Context, sd *auth.SessionData, field string) error {
+func (p *Plugin) clearSessionField(ctx context.Context, sd *plugin.SessionData, field string) error {
 	if err := setSessionField(ctx, p.a.DB(), sessionIDOf(sd), field, nil); err != nil {
 		return plugin.StorageError(err)
 	}
@@ -480,7 +480,7 @@ func (p *Plugin) clearActive(ctx context.Context, db storage.Adapter, field, val
 
 // forget mirrors clearActive in sd: field is cleared there if it holds
 // value.
-func forget(sd *auth.SessionData, field, value string) {
+func forget(sd *plugin.SessionData, field, value string) {
 	if value != "" && sessionField(sd, field) == value {
 		sd.Session.Extra[field] = nil
 	}

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
@@ -92,7 +91,7 @@ func result[T any](v *T, err error) (any, error) {
 
 // actives returns the session's active organization and team, to tell
 // whether a method changed them.
-func actives(sd *auth.SessionData) [2]string {
+func actives(sd *plugin.SessionData) [2]string {
 	return [2]string{ActiveOrganizationID(sd), ActiveTeamID(sd)}
 }
 

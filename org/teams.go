@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
@@ -127,7 +126,7 @@ type CreateTeamInput struct {
 
 // CreateTeam creates a team in an organization, for a member allowed
 // team:create, within MaximumTeams: POST /organization/create-team.
-func (p *Plugin) CreateTeam(ctx context.Context, sd *auth.SessionData, in CreateTeamInput) (*Team, error) {
+func (p *Plugin) CreateTeam(ctx context.Context, sd *plugin.SessionData, in CreateTeamInput) (*Team, error) {
 	u, orgID, err := p.teamScope(sd, in.OrganizationID)
 	if err != nil {
 		return nil, err
@@ -158,7 +157,7 @@ func (p *Plugin) CreateTeam(ctx context.Context, sd *auth.SessionData, in Create
 }
 
 // teamActor is actor for the team methods, which fail without teams.
-func (p *Plugin) teamActor(sd *auth.SessionData) (*auth.User, error) {
+func (p *Plugin) teamActor(sd *plugin.SessionData) (*plugin.User, error) {
 	if err := p.teamsOn(); err != nil {
 		return nil, err
 	}
@@ -168,7 +167,7 @@ func (p *Plugin) teamActor(sd *auth.SessionData) (*auth.User, error) {
 // teamScope is the start of the team methods that act in an organization:
 // teamActor, and the organization orgID or, without it, sd's active one
 // (ErrNoActiveOrganization without either).
-func (p *Plugin) teamScope(sd *auth.SessionData, orgID string) (*auth.User, string, error) {
+func (p *Plugin) teamScope(sd *plugin.SessionData, orgID string) (*plugin.User, string, error) {
 	u, err := p.teamActor(sd)
 	if err != nil {
 		return nil, "", err
@@ -190,7 +189,7 @@ type RemoveTeamInput struct {
 // team:delete, and drops it from sessions and pending invitations: POST
 // /organization/remove-team. The session's own active team cannot be
 // removed, nor an organization's last team unless AllowRemovingAllTeams.
-func (p *Plugin) RemoveTeam(ctx context.Context, sd *auth.SessionData, in RemoveTeamInput) error {
+func (p *Plugin) RemoveTeam(ctx context.Context, sd *plugin.SessionData, in RemoveTeamInput) error {
 	u, orgID, err := p.teamScope(sd, in.OrganizationID)
 	if err != nil {
 		return err
@@ -270,7 +269,7 @@ type UpdateTeamInput struct {
 // UpdateTeam renames a team, for a member allowed team:update, and sets
 // its updatedAt: POST /organization/update-team. It returns the team as
 // stored.
-func (p *Plugin) UpdateTeam(ctx context.Context, sd *auth.SessionData, in UpdateTeamInput) (*Team, error) {
+func (p *Plugin) UpdateTeam(ctx context.Context, sd *plugin.SessionData, in UpdateTeamInput) (*Team, error) {
 	u, orgID, err := p.teamScope(sd, in.OrganizationID)
 	if err != nil {
 		return nil, err
@@ -304,7 +303,7 @@ func (p *Plugin) UpdateTeam(ctx context.Context, sd *auth.SessionData, in Update
 // ListTeams returns the teams of the organization orgID (default: the
 // session's active one) to a member: GET /organization/list-teams
 // (Better Auth's listOrganizationTeams).
-func (p *Plugin) ListTeams(ctx context.Context, sd *auth.SessionData, orgID string) ([]*Team, error) {
+func (p *Plugin) ListTeams(ctx context.Context, sd *plugin.SessionData, orgID string) ([]*Team, error) {
 	u, orgID, err := p.teamScope(sd, orgID)
 	if err != nil {
 		return nil, err
@@ -333,7 +332,7 @@ type SetActiveTeamInput struct {
 // SetActiveTeam makes a team sd's session's active one and returns it:
 // POST /organization/set-active-team. It returns nil when it cleared the
 // active team or there was none to check.
-func (p *Plugin) SetActiveTeam(ctx context.Context, sd *auth.SessionData, in SetActiveTeamInput) (*Team, error) {
+func (p *Plugin) SetActiveTeam(ctx context.Context, sd *plugin.SessionData, in SetActiveTeamInput) (*Team, error) {
 	u, err := p.teamActor(sd)
 	if err != nil {
 		return nil, err
@@ -427,7 +426,7 @@ type ListUserTeamsInput struct {
 
 // ListUserTeams returns the teams a user belongs to: GET
 // /organization/list-user-teams.
-func (p *Plugin) ListUserTeams(ctx context.Context, sd *auth.SessionData, in ListUserTeamsInput) ([]*Team, error) {
+func (p *Plugin) ListUserTeams(ctx context.Context, sd *plugin.SessionData, in ListUserTeamsInput) ([]*Team, error) {
 	u, err := p.teamActor(sd)
 	if err != nil {
 		return nil, err
@@ -461,7 +460,7 @@ func (p *Plugin) ListUserTeams(ctx context.Context, sd *auth.SessionData, in Lis
 // ListTeamMembers returns the members of the team teamID (default: the
 // session's active team) to one of them: GET
 // /organization/list-team-members.
-func (p *Plugin) ListTeamMembers(ctx context.Context, sd *auth.SessionData, teamID string) ([]*TeamMember, error) {
+func (p *Plugin) ListTeamMembers(ctx context.Context, sd *plugin.SessionData, teamID string) ([]*TeamMember, error) {
 	u, err := p.teamActor(sd)
 	if err != nil {
 		return nil, err
@@ -507,7 +506,7 @@ type TeamMemberInput struct {
 // a member allowed member:update, within MaximumMembersPerTeam: POST
 // /organization/add-team-member. Adding a team member twice returns the
 // existing membership.
-func (p *Plugin) AddTeamMember(ctx context.Context, sd *auth.SessionData, in TeamMemberInput) (*TeamMember, error) {
+func (p *Plugin) AddTeamMember(ctx context.Context, sd *plugin.SessionData, in TeamMemberInput) (*TeamMember, error) {
 	var tm *TeamMember
 	err := p.teamMemberTx(ctx, sd, in, Permissions{"member": {"update"}}, ErrNotAllowedToCreateTeamMember,
 		func(tx storage.Adapter) (err error) {
@@ -523,7 +522,7 @@ func (p *Plugin) AddTeamMember(ctx context.Context, sd *auth.SessionData, in Tea
 // RemoveTeamMember removes a member from a team, for a member allowed
 // member:delete; the team is no longer active in the user's sessions:
 // POST /organization/remove-team-member.
-func (p *Plugin) RemoveTeamMember(ctx context.Context, sd *auth.SessionData, in TeamMemberInput) error {
+func (p *Plugin) RemoveTeamMember(ctx context.Context, sd *plugin.SessionData, in TeamMemberInput) error {
 	return p.teamMemberTx(ctx, sd, in, Permissions{"member": {"delete"}}, ErrNotAllowedToRemoveTeamMember,
 		func(tx storage.Adapter) error {
 			if _, err := lockRow(ctx, tx, TableTeam, in.TeamID); err != nil {
@@ -547,7 +546,7 @@ func (p *Plugin) RemoveTeamMember(ctx context.Context, sd *auth.SessionData, in 
 // after the checks AddTeamMember and RemoveTeamMember share: sd's user is
 // a member allowed perms (else denied), in.UserID a member, in.TeamID a
 // team of the organization.
-func (p *Plugin) teamMemberTx(ctx context.Context, sd *auth.SessionData, in TeamMemberInput, perms Permissions, denied error,
+func (p *Plugin) teamMemberTx(ctx context.Context, sd *plugin.SessionData, in TeamMemberInput, perms Permissions, denied error,
 	change func(tx storage.Adapter) error) error {
 	u, orgID, err := p.teamScope(sd, in.OrganizationID)
 	if err != nil {
