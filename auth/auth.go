@@ -131,14 +131,14 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 
 	a.router = newRouter()
 	for _, e := range a.coreEndpoints() {
-		if err := a.router.add(e); err != nil {
+		if err := a.router.add(cfg.BasePath, e, a.serveEndpoint); err != nil {
 			return nil, err
 		}
 	}
 	for _, p := range plugins {
 		if es, ok := p.(plugin.EndpointSource); ok {
 			for _, e := range es.Endpoints() {
-				if err := a.router.add(e); err != nil {
+				if err := a.router.add(cfg.BasePath, e, a.serveEndpoint); err != nil {
 					return nil, fmt.Errorf("auth: plugin %q: %w", p.ID(), err)
 				}
 			}

@@ -126,11 +126,9 @@ func (fs *fuzzServer) get(tb testing.TB) (*Auth, string) {
 	}
 	fs.a, fs.cookie, fs.n = a, strings.Join(ck, "; "), 0
 	if fs.routes == nil {
-		for k := range a.router.static {
-			fs.routes = append(fs.routes, k)
-		}
-		for _, e := range a.router.params {
-			fs.routes = append(fs.routes, e.Method+" "+strings.ReplaceAll(e.Path, "/:", "/x"))
+		for _, rt := range a.Routes() { // "METHOD /api/auth/path"
+			method, p, _ := strings.Cut(rt, " ")
+			fs.routes = append(fs.routes, method+" "+strings.ReplaceAll(strings.TrimPrefix(p, a.Config().BasePath), "/:", "/x"))
 		}
 		sort.Strings(fs.routes)
 	}

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 
@@ -16,16 +17,17 @@ import (
 )
 
 func (a *Auth) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	path, ok := strings.CutPrefix(r.URL.Path, a.cfg.BasePath)
-	if !ok || path == "" || strings.Contains(r.URL.Path, "//") {
-		w.WriteHeader(http.StatusNotFound)
+	rest, ok := strings.CutPrefix(r.URL.Path, a.cfg.BasePath)
+	if !ok || rest == "" || strings.Contains(r.URL.Path, "//") || path.Clean(r.URL.Path) != r.URL.Path {
+		notFound(w, r) // (the mux would redirect an unclean path)
 		return
 	}
-	e, params := a.router.match(r.Method, path)
-	if e == nil {
-		w.WriteHeader(http.StatusNotFound)
-		return
-	}
+	a.router.mux.ServeHTTP(w, r)
+}
+
+// serveEndpoint serves a request the router matched to endpoint e.
+func (a *Auth) serveEndpoint(w http.ResponseWriter, r *http.Request, e *plugin.Endpoint, params map[string]string) {
+	path := strings.TrimPrefix(r.URL.Path, a.cfg.BasePath)
 	ip := a.clientIP(r)
 	r = r.WithContext(plugin.WithRequestInfo(r.Context(), plugin.RequestInfo{IP: ip, UserAgent: r.UserAgent(), Request: r}))
 	c := plugin.NewContext(host{a}, r, plugin.Route{Endpoint: e, Path: path, Params: params, ClientIP: ip,

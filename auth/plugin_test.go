@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -524,6 +525,7 @@ func TestPluginRegistrationErrors(t *testing.T) {
 		{"route of the core, lower-case method", []auth.Plugin{mkRoutePlugin("x", mkEndpoint("get", "/get-session"))}, "registered twice"},
 		{"route of another plugin", []auth.Plugin{mkRoutePlugin("a", mkEndpoint("GET", "/x")), mkRoutePlugin("b", mkEndpoint("GET", "/x"))}, "registered twice"},
 		{"parameter route twice", []auth.Plugin{mkRoutePlugin("a", mkEndpoint("GET", "/x/:id")), mkRoutePlugin("b", mkEndpoint("GET", "/x/:id"))}, "registered twice"},
+		{"parameter route twice, other names", []auth.Plugin{mkRoutePlugin("a", mkEndpoint("GET", "/x/:id")), mkRoutePlugin("b", mkEndpoint("GET", "/x/:key"))}, "registered twice"},
 		{"route twice in one plugin", []auth.Plugin{mkRoutePlugin("a", mkEndpoint("POST", "/y"), mkEndpoint("POST", "/y"))}, "registered twice"},
 		{"route without slash", []auth.Plugin{mkRoutePlugin("a", mkEndpoint("GET", "x"))}, "invalid endpoint"},
 		{"route without handler", []auth.Plugin{mkRoutePlugin("a", plugin.Endpoint{Method: "GET", Path: "/z"})}, "invalid endpoint"},
@@ -592,5 +594,55 @@ func TestErrorCodeDeclarations(t *testing.T) {
 				t.Errorf("auth.New = %v, want %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// A plugin's ":name" segments: a fixed segment wins over a parameter, a
+// parameter takes a whole non-empty segment, and anything else is an empty
+// 404 (never the mux's 405 or its redirect of an unclean path); see also
+// TestRouting.
+func TestParameterRouting(t *testing.T) {
+	t.Parallel()
+	echo := func(c *plugin.Context) (any, error) { return map[string]string{"id": c.Param("id")}, nil }
+	a, srv := newTestServer(t, nil, mkRoutePlugin("items",
+		plugin.Endpoint{Method: "GET", Path: "/items/:id", Handler: echo},
+		plugin.Endpoint{Method: "GET", Path: "/items/new", Handler: func(*plugin.Context) (any, error) { return map[string]string{"id": "(new)"}, nil }},
+	))
+	tests := []struct {
+		method, path string
+		status       int
+		body         string
+	}{
+		{"GET", "/api/auth/items/42", 200, `{"id":"42"}`},
+		{"GET", "/api/auth/items/new", 200, `{"id":"(new)"}`},
+		{"GET", "/api/auth/items/a%2Fb", 200, `{"id":"a/b"}`},
+		{"HEAD", "/api/auth/items/42", 404, ""},
+		{"POST", "/api/auth/items/42", 404, ""},
+		{"GET", "/api/auth/items/", 404, ""},
+		{"GET", "/api/auth/items/42/", 404, ""},
+		{"GET", "/api/auth/items", 404, ""},
+		{"GET", "/api/auth/./items/42", 404, ""},
+		{"GET", "/api/auth//items/42", 404, ""},
+		{"GET", "/api/auth/nothing", 404, ""},
+		{"GET", "/api/other/items/42", 404, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			t.Parallel()
+			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+			req.URL.Opaque = tt.path // send the path as written (no cleaning by the client)
+			res, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != tt.status || strings.TrimSpace(string(b)) != tt.body {
+				t.Errorf("%d %q, want %d %q", res.StatusCode, b, tt.status, tt.body)
+			}
+		})
+	}
+	if got := a.Routes(); !slices.Contains(got, "GET /api/auth/items/:id") || !slices.Contains(got, "POST /api/auth/sign-in/email") {
+		t.Errorf("Routes() = %v", got)
 	}
 }

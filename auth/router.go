@@ -2,90 +2,73 @@ package auth
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/managarten/mana-auth/plugin"
 )
 
+// router dispatches requests to endpoints with an http.ServeMux: an
+// endpoint's ":name" segments become the mux's "{name}" wildcards.
 type router struct {
-	static map[string]*plugin.Endpoint // "METHOD /path"
-	params []*plugin.Endpoint
-	paths  map[string]bool // every static path, any method
+	mux    *http.ServeMux
+	routes []string // "METHOD /full/path", for Routes
 }
 
+// newRouter returns a router whose unmatched requests get serve's
+// notFound: an empty 404, as Better Auth answers.
 func newRouter() *router {
-	return &router{static: map[string]*plugin.Endpoint{}, paths: map[string]bool{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", notFound) // also keeps the mux from answering 405 itself
+	return &router{mux: mux}
 }
 
-func (rt *router) add(e plugin.Endpoint) error {
+func notFound(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNotFound) }
+
+// add mounts e under basePath; serve handles its requests with the path
+// parameters.
+func (rt *router) add(basePath string, e plugin.Endpoint, serve func(http.ResponseWriter, *http.Request, *plugin.Endpoint, map[string]string)) (err error) {
 	if e.Handler == nil || e.Method == "" || !strings.HasPrefix(e.Path, "/") {
 		return fmt.Errorf("auth: invalid endpoint %s %q", e.Method, e.Path)
 	}
 	e.Method = strings.ToUpper(e.Method)
-	if strings.Contains(e.Path, "/:") {
-		for _, o := range rt.params {
-			if o.Method == e.Method && o.Path == e.Path {
-				return fmt.Errorf("auth: endpoint %s %s registered twice", e.Method, e.Path)
-			}
+	segs := strings.Split(e.Path, "/")
+	var names []string
+	for i, s := range segs {
+		if name, ok := strings.CutPrefix(s, ":"); ok {
+			segs[i] = "{" + name + "}"
+			names = append(names, name)
 		}
-		rt.params = append(rt.params, &e)
-		return nil
 	}
-	k := e.Method + " " + e.Path
-	if rt.static[k] != nil {
-		return fmt.Errorf("auth: endpoint %s %s registered twice", e.Method, e.Path)
-	}
-	rt.static[k] = &e
-	rt.paths[e.Path] = true
+	pattern := e.Method + " " + basePath + strings.Join(segs, "/")
+	defer func() {
+		if p := recover(); p != nil { // the mux refuses a pattern that conflicts with another
+			err = fmt.Errorf("auth: endpoint %s %s registered twice (%v)", e.Method, e.Path, p)
+		}
+	}()
+	ep := &e
+	rt.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != ep.Method { // a GET pattern also matches HEAD
+			notFound(w, r)
+			return
+		}
+		var params map[string]string
+		for _, n := range names {
+			v := r.PathValue(n)
+			if v == "" {
+				notFound(w, r)
+				return
+			}
+			if params == nil {
+				params = make(map[string]string, len(names))
+			}
+			params[n] = v
+		}
+		serve(w, r, ep, params)
+	})
+	rt.routes = append(rt.routes, e.Method+" "+basePath+e.Path)
 	return nil
 }
 
-// match finds the endpoint for method and path (relative to BasePath).
-func (rt *router) match(method, path string) (*plugin.Endpoint, map[string]string) {
-	if e := rt.static[method+" "+path]; e != nil {
-		return e, nil
-	}
-	segs := strings.Split(path, "/")
-	for _, e := range rt.params {
-		if e.Method != method {
-			continue
-		}
-		psegs := strings.Split(e.Path, "/")
-		if len(psegs) != len(segs) {
-			continue
-		}
-		var params map[string]string
-		ok := true
-		for i, p := range psegs {
-			if strings.HasPrefix(p, ":") {
-				if segs[i] == "" {
-					ok = false
-					break
-				}
-				if params == nil {
-					params = map[string]string{}
-				}
-				params[p[1:]] = segs[i]
-			} else if p != segs[i] {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return e, params
-		}
-	}
-	return nil, nil
-}
-
 // Routes lists the mounted routes as "METHOD /full/path", for docs and tests.
-func (a *Auth) Routes() []string {
-	var out []string
-	for _, e := range a.router.static {
-		out = append(out, e.Method+" "+a.cfg.BasePath+e.Path)
-	}
-	for _, e := range a.router.params {
-		out = append(out, e.Method+" "+a.cfg.BasePath+e.Path)
-	}
-	return out
-}
+func (a *Auth) Routes() []string { return append([]string(nil), a.router.routes...) }
