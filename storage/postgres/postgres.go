@@ -326,24 +326,40 @@ func scanRows(ctx context.Context, rows pgx.Rows, fn func([]any) error) error {
 	return MapError(ctx, rows.Err())
 }
 
+// runner runs the statements of the operations shared with the SQLite
+// adapter ([sqlbuild.Runner]) on a's transaction or pool. pgx caches
+// prepared statements itself: the cache flags are ignored.
+type runner Adapter
+
+// run returns a's [sqlbuild.Runner].
+func (a *Adapter) run() *runner { return (*runner)(a) }
+
+// Table returns the bound table called name.
+func (r *runner) Table(name string) (*sqlbuild.Table, error) { return (*Adapter)(r).table(name) }
+
+// Exec runs a write statement with exec and returns how many rows it
+// changed.
+func (r *runner) Exec(ctx context.Context, query string, args []any, _ bool) (int64, error) {
+	tag, err := (*Adapter)(r).exec(ctx, query, args)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+// Query runs a read statement with query and hands rows the values of each
+// row.
+func (r *runner) Query(ctx context.Context, query string, args []any, _ bool, _ int, rows sqlbuild.RowReader) error {
+	return (*Adapter)(r).query(ctx, query, args, rows.ReadRow)
+}
+
 // Create inserts rec into table. rec must hold "id"; a missing or nil
 // required field is [storage.ErrConstraint], a duplicate id or unique value
 // [storage.ErrConflict].
 func (a *Adapter) Create(ctx context.Context, table string, rec storage.Record) error {
 	ctx, cancel := a.deadline(ctx)
 	defer cancel()
-	t, err := a.table(table)
-	if err != nil {
-		return err
-	}
-	q, args, err := t.Insert(rec)
-	if err != nil {
-		return err
-	}
-	if _, err := a.exec(ctx, q, args); err != nil {
-		return fmt.Errorf("postgres: create %s: %w", t.T.Name, err)
-	}
-	return nil
+	return sqlbuild.Create(ctx, a.run(), table, rec, false)
 }
 
 // FindOne returns the first record of table matching where, or
@@ -351,14 +367,7 @@ func (a *Adapter) Create(ctx context.Context, table string, rec storage.Record) 
 func (a *Adapter) FindOne(ctx context.Context, table string, where ...storage.Where) (storage.Record, error) {
 	ctx, cancel := a.deadline(ctx)
 	defer cancel()
-	recs, err := a.find(ctx, table, storage.Query{Where: where, Limit: 1})
-	if err != nil {
-		return nil, err
-	}
-	if len(recs) == 0 {
-		return nil, fmt.Errorf("postgres: %s: %w", table, storage.ErrNotFound)
-	}
-	return recs[0], nil
+	return sqlbuild.FindOne(ctx, a.run(), table, where, false)
 }
 
 // FindOneJoined returns the first record of table matching where together
@@ -368,31 +377,7 @@ func (a *Adapter) FindOne(ctx context.Context, table string, where ...storage.Wh
 func (a *Adapter) FindOneJoined(ctx context.Context, table, ref string, where ...storage.Where) (storage.Record, storage.Record, error) {
 	ctx, cancel := a.deadline(ctx)
 	defer cancel()
-	t, err := a.table(table)
-	if err != nil {
-		return nil, nil, err
-	}
-	q, args, rt, err := t.Joined(ref, where)
-	if err != nil {
-		return nil, nil, err
-	}
-	n := len(t.All)
-	var rec, refRec storage.Record
-	err = a.query(ctx, q, args, func(vals []any) error {
-		var err error
-		if rec, err = t.Record(vals[:n]); err != nil {
-			return err
-		}
-		refRec, err = rt.Record(vals[n:])
-		return err
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("postgres: find %s joined with %s: %w", t.T.Name, rt.T.Name, err)
-	}
-	if rec == nil {
-		return nil, nil, fmt.Errorf("postgres: %s joined with %s: %w", t.T.Name, rt.T.Name, storage.ErrNotFound)
-	}
-	return rec, refRec, nil
+	return sqlbuild.FindOneJoined(ctx, a.run(), table, ref, where, false)
 }
 
 // FindMany returns the records of table matching q, sorted by q.Sort (ties
@@ -400,31 +385,7 @@ func (a *Adapter) FindOneJoined(ctx context.Context, table, ref string, where ..
 func (a *Adapter) FindMany(ctx context.Context, table string, q storage.Query) ([]storage.Record, error) {
 	ctx, cancel := a.deadline(ctx)
 	defer cancel()
-	return a.find(ctx, table, q)
-}
-
-func (a *Adapter) find(ctx context.Context, table string, q storage.Query) ([]storage.Record, error) {
-	t, err := a.table(table)
-	if err != nil {
-		return nil, err
-	}
-	query, args, err := t.Select(q)
-	if err != nil {
-		return nil, err
-	}
-	var out []storage.Record
-	err = a.query(ctx, query, args, func(vals []any) error {
-		rec, err := t.Record(vals)
-		if err != nil {
-			return err
-		}
-		out = append(out, rec)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: find %s: %w", t.T.Name, err)
-	}
-	return out, nil
+	return sqlbuild.Find(ctx, a.run(), table, q, false)
 }
 
 // Update sets the fields of set on every record of table matching where and
@@ -432,65 +393,21 @@ func (a *Adapter) find(ctx context.Context, table string, q storage.Query) ([]st
 func (a *Adapter) Update(ctx context.Context, table string, set storage.Record, where ...storage.Where) (int64, error) {
 	ctx, cancel := a.deadline(ctx)
 	defer cancel()
-	t, err := a.table(table)
-	if err != nil {
-		return 0, err
-	}
-	q, args, err := t.Update(set, where)
-	if err != nil {
-		return 0, err
-	}
-	tag, err := a.exec(ctx, q, args)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: update %s: %w", t.T.Name, err)
-	}
-	return tag.RowsAffected(), nil
+	return sqlbuild.Update(ctx, a.run(), table, set, where, false)
 }
 
 // Delete removes every record of table matching where and returns how many.
 func (a *Adapter) Delete(ctx context.Context, table string, where ...storage.Where) (int64, error) {
 	ctx, cancel := a.deadline(ctx)
 	defer cancel()
-	t, err := a.table(table)
-	if err != nil {
-		return 0, err
-	}
-	q, args, err := t.Delete(where)
-	if err != nil {
-		return 0, err
-	}
-	tag, err := a.exec(ctx, q, args)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: delete %s: %w", t.T.Name, err)
-	}
-	return tag.RowsAffected(), nil
+	return sqlbuild.Delete(ctx, a.run(), table, where, false)
 }
 
 // Count returns how many records of table match where.
 func (a *Adapter) Count(ctx context.Context, table string, where ...storage.Where) (int64, error) {
 	ctx, cancel := a.deadline(ctx)
 	defer cancel()
-	t, err := a.table(table)
-	if err != nil {
-		return 0, err
-	}
-	q, args, err := t.Count(where)
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	err = a.query(ctx, q, args, func(vals []any) error {
-		c, ok := vals[0].(int64)
-		if !ok {
-			return fmt.Errorf("unexpected count %T", vals[0])
-		}
-		n = c
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("postgres: count %s: %w", t.T.Name, err)
-	}
-	return n, nil
+	return sqlbuild.Count(ctx, a.run(), table, where, false)
 }
 
 // Tx runs fn in a transaction. If fn returns an error or panics, the

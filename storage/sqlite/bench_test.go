@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -111,6 +112,49 @@ func BenchmarkFindOneJoinedParallel(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// BenchmarkFindMany reads the first ten sessions by token.
+func BenchmarkFindMany(b *testing.B) {
+	ctx := context.Background()
+	db := benchDB(b)
+	q := storage.Query{Sort: []storage.Sort{{Field: "token"}}, Limit: 10}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if recs, err := db.FindMany(ctx, "session", q); err != nil || len(recs) != 10 {
+			b.Fatal(len(recs), err)
+		}
+	}
+}
+
+// BenchmarkCreate inserts a user on the write connection.
+func BenchmarkCreate(b *testing.B) {
+	ctx := context.Background()
+	db := benchDB(b)
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := "n" + strconv.Itoa(i)
+		if err := db.Create(ctx, "user", storage.Record{"id": id, "email": id + "@example.com",
+			"emailVerified": false, "name": "New", "createdAt": now}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCount counts a user's sessions on the read pool.
+func BenchmarkCount(b *testing.B) {
+	ctx := context.Background()
+	db := benchDB(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if n, err := db.Count(ctx, "session", storage.W("userId", "u1")); err != nil || n != 1 {
+			b.Fatal(n, err)
+		}
+	}
 }
 
 // BenchmarkUpdate updates a session's expiry by token on the write

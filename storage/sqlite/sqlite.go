@@ -339,70 +339,42 @@ func (a *Adapter) query(ctx context.Context, query string, args []any, cache boo
 	return mapErr(ctx, rows.Close())
 }
 
-// Create inserts rec into table. rec must hold a non-empty "id"; a missing
-// or nil required field is [storage.ErrConstraint], a duplicate id or unique
-// value [storage.ErrConflict].
-func (a *Adapter) Create(ctx context.Context, table string, rec storage.Record) error {
-	t, err := a.table(table)
+// runner runs the statements of the operations shared with the PostgreSQL
+// adapter ([sqlbuild.Runner]) on a's transaction, write connection or read
+// pool.
+type runner Adapter
+
+// run returns a's [sqlbuild.Runner].
+func (a *Adapter) run() *runner { return (*runner)(a) }
+
+// Table returns the bound table called name.
+func (r *runner) Table(name string) (*sqlbuild.Table, error) { return (*Adapter)(r).table(name) }
+
+// Exec runs a write statement with exec and returns how many rows it
+// changed.
+func (r *runner) Exec(ctx context.Context, query string, args []any, cache bool) (int64, error) {
+	res, err := (*Adapter)(r).exec(ctx, query, args, cache)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	q, args, err := t.Insert(rec)
-	if err != nil {
-		return err
-	}
-	if _, err := a.exec(ctx, q, args, true); err != nil {
-		return fmt.Errorf("sqlite: create %s: %w", t.T.Name, err)
-	}
-	return nil
+	return res.RowsAffected()
 }
 
-// FindOne returns the first record of table matching where, or
-// [storage.ErrNotFound].
-func (a *Adapter) FindOne(ctx context.Context, table string, where ...storage.Where) (storage.Record, error) {
-	recs, err := a.find(ctx, table, storage.Query{Where: where, Limit: 1})
-	if err != nil {
-		return nil, err
-	}
-	if len(recs) == 0 {
-		return nil, fmt.Errorf("sqlite: %s: %w", table, storage.ErrNotFound)
-	}
-	return recs[0], nil
-}
-
-// FindOneJoined returns the first record of table matching where together
-// with the record its field ref references ([storage.Joiner]), in one
-// SELECT … JOIN statement on the read pool (or the transaction).
-func (a *Adapter) FindOneJoined(ctx context.Context, table, ref string, where ...storage.Where) (storage.Record, storage.Record, error) {
-	t, err := a.table(table)
-	if err != nil {
-		return nil, nil, err
-	}
-	q, args, rt, err := t.Joined(ref, where)
-	if err != nil {
-		return nil, nil, err
-	}
-	n := len(t.All)
-	dest, ptrs := scanDest(n + len(rt.All))
-	var rec, refRec storage.Record
-	err = a.query(ctx, q, args, cacheable(where), func(rows *sql.Rows) error {
-		if err := rows.Scan(ptrs...); err != nil {
+// Query runs a read statement with query and hands rows the values of each
+// row, scanned into one buffer cleared after each row. An error converting
+// them is prefixed with "sqlite: ".
+func (r *runner) Query(ctx context.Context, query string, args []any, cache bool, cols int, rows sqlbuild.RowReader) error {
+	dest, ptrs := scanDest(cols)
+	return (*Adapter)(r).query(ctx, query, args, cache, func(sr *sql.Rows) error {
+		if err := sr.Scan(ptrs...); err != nil {
 			return err
 		}
-		var err error
-		if rec, err = scanned(t, dest[:n]); err != nil {
-			return err
+		if err := rows.ReadRow(dest); err != nil {
+			return fmt.Errorf("sqlite: %w", err)
 		}
-		refRec, err = scanned(rt, dest[n:])
-		return err
+		clear(dest)
+		return nil
 	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("sqlite: find %s joined with %s: %w", t.T.Name, rt.T.Name, err)
-	}
-	if rec == nil {
-		return nil, nil, fmt.Errorf("sqlite: %s joined with %s: %w", t.T.Name, rt.T.Name, storage.ErrNotFound)
-	}
-	return rec, refRec, nil
 }
 
 // scanDest returns n values to scan a row into and pointers to them, for
@@ -416,112 +388,46 @@ func scanDest(n int) (dest, ptrs []any) {
 	return dest, ptrs
 }
 
-// scanned converts the scanned values of t's columns (in t.All order) to a
-// record.
-func scanned(t *sqlbuild.Table, vals []any) (storage.Record, error) {
-	rec, err := t.Record(vals)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
-	return rec, nil
+// Create inserts rec into table. rec must hold a non-empty "id"; a missing
+// or nil required field is [storage.ErrConstraint], a duplicate id or unique
+// value [storage.ErrConflict].
+func (a *Adapter) Create(ctx context.Context, table string, rec storage.Record) error {
+	return sqlbuild.Create(ctx, a.run(), table, rec, true)
+}
+
+// FindOne returns the first record of table matching where, or
+// [storage.ErrNotFound].
+func (a *Adapter) FindOne(ctx context.Context, table string, where ...storage.Where) (storage.Record, error) {
+	return sqlbuild.FindOne(ctx, a.run(), table, where, cacheable(where))
+}
+
+// FindOneJoined returns the first record of table matching where together
+// with the record its field ref references ([storage.Joiner]), in one
+// SELECT … JOIN statement on the read pool (or the transaction).
+func (a *Adapter) FindOneJoined(ctx context.Context, table, ref string, where ...storage.Where) (storage.Record, storage.Record, error) {
+	return sqlbuild.FindOneJoined(ctx, a.run(), table, ref, where, cacheable(where))
 }
 
 // FindMany returns the records of table matching q, sorted by q.Sort (ties
 // broken by id), after skipping q.Offset and at most q.Limit of them.
 func (a *Adapter) FindMany(ctx context.Context, table string, q storage.Query) ([]storage.Record, error) {
-	return a.find(ctx, table, q)
-}
-
-func (a *Adapter) find(ctx context.Context, table string, q storage.Query) ([]storage.Record, error) {
-	t, err := a.table(table)
-	if err != nil {
-		return nil, err
-	}
-	query, args, err := t.Select(q)
-	if err != nil {
-		return nil, err
-	}
-	var out []storage.Record
-	dest, ptrs := scanDest(len(t.All))
-	err = a.query(ctx, query, args, cacheable(q.Where), func(rows *sql.Rows) error {
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
-		rec, err := scanned(t, dest)
-		if err != nil {
-			return err
-		}
-		clear(dest)
-		out = append(out, rec)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: find %s: %w", t.T.Name, err)
-	}
-	return out, nil
+	return sqlbuild.Find(ctx, a.run(), table, q, cacheable(q.Where))
 }
 
 // Update sets the fields of set on every record of table matching where and
 // returns how many records matched. An empty set is an error.
 func (a *Adapter) Update(ctx context.Context, table string, set storage.Record, where ...storage.Where) (int64, error) {
-	t, err := a.table(table)
-	if err != nil {
-		return 0, err
-	}
-	q, args, err := t.Update(set, where)
-	if err != nil {
-		return 0, err
-	}
-	res, err := a.exec(ctx, q, args, cacheable(where))
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: update %s: %w", t.T.Name, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: update %s: %w", t.T.Name, err)
-	}
-	return n, nil
+	return sqlbuild.Update(ctx, a.run(), table, set, where, cacheable(where))
 }
 
 // Delete removes every record of table matching where and returns how many.
 func (a *Adapter) Delete(ctx context.Context, table string, where ...storage.Where) (int64, error) {
-	t, err := a.table(table)
-	if err != nil {
-		return 0, err
-	}
-	q, args, err := t.Delete(where)
-	if err != nil {
-		return 0, err
-	}
-	res, err := a.exec(ctx, q, args, cacheable(where))
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete %s: %w", t.T.Name, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: delete %s: %w", t.T.Name, err)
-	}
-	return n, nil
+	return sqlbuild.Delete(ctx, a.run(), table, where, cacheable(where))
 }
 
 // Count returns how many records of table match where.
 func (a *Adapter) Count(ctx context.Context, table string, where ...storage.Where) (int64, error) {
-	t, err := a.table(table)
-	if err != nil {
-		return 0, err
-	}
-	q, args, err := t.Count(where)
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	err = a.query(ctx, q, args, cacheable(where), func(rows *sql.Rows) error {
-		return rows.Scan(&n)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: count %s: %w", t.T.Name, err)
-	}
-	return n, nil
+	return sqlbuild.Count(ctx, a.run(), table, where, cacheable(where))
 }
 
 // Tx runs fn in a transaction (BEGIN IMMEDIATE on the write connection). If

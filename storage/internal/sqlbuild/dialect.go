@@ -10,9 +10,10 @@
 // adapter provides: placeholders ($1 or ?), how a table name is qualified,
 // column types, how values are encoded and decoded, how In lists and
 // substring patterns are written, and what a migration can change on an
-// existing table. Running the statements (connections, transactions,
-// prepared statements, error mapping) and reading the database catalog
-// stay in the adapters.
+// existing table. The operations themselves (Create, FindOne, …) are
+// written once, over a [Runner] that each adapter implements: running the
+// statements (connections, transactions, prepared statements, error
+// mapping) and reading the database catalog stay in the adapters.
 //
 // Statements are built with one [strings.Builder] each, from column lists
 // quoted when the schema is bound, so that building the SQL of a call costs

@@ -14,10 +14,15 @@ import (
 var noLimit any = int64(-1)
 
 // init readies b for a statement of about n bytes with about args
-// arguments. (A builder lives on its caller's stack.)
-func (b *builder) init(d *Dialect, n, args int) {
+// arguments, kept in buf when it has room for them (nil: a new slice).
+// (A builder lives on its caller's stack.)
+func (b *builder) init(d *Dialect, n, args int, buf []any) {
 	b.d = d
-	b.args = make([]any, 0, args)
+	if buf != nil && args <= cap(buf) {
+		b.args = buf[:0]
+	} else {
+		b.args = make([]any, 0, args)
+	}
 	b.Grow(n)
 }
 
@@ -31,7 +36,7 @@ func (t *Table) Insert(rec storage.Record) (string, []any, error) {
 		return "", nil, err
 	}
 	var b builder
-	b.init(t.d, len(t.Quoted)+32+len(rec)*24, len(rec))
+	b.init(t.d, len(t.Quoted)+32+len(rec)*24, len(rec), nil)
 	b.WriteString("INSERT INTO ")
 	b.WriteString(t.Quoted)
 	b.WriteString(" (")
@@ -56,13 +61,15 @@ func (t *Table) Insert(rec storage.Record) (string, []any, error) {
 	return b.String(), b.args, nil
 }
 
-// Select is the SELECT of q: every column, in All order.
-func (t *Table) Select(q storage.Query) (string, []any, error) {
+// Select is the SELECT of q: every column, in All order. The arguments
+// are kept in args (its first elements, overwritten) when it has room for
+// them; args may be nil.
+func (t *Table) Select(q storage.Query, args []any) (string, []any, error) {
 	if q.Limit < 0 || q.Offset < 0 {
 		return "", nil, errors.New(t.d.Name + ": negative limit or offset")
 	}
 	var b builder
-	b.init(t.d, len(t.selectFrom)+whereSize(q.Where)+len(q.Sort)*32+24, len(q.Where)+2)
+	b.init(t.d, len(t.selectFrom)+whereSize(q.Where)+len(q.Sort)*32+24, len(q.Where)+2, args)
 	b.WriteString(t.selectFrom)
 	if err := b.where(t, "", q.Where); err != nil {
 		return "", nil, err
@@ -97,8 +104,9 @@ func (t *Table) Select(q storage.Query) (string, []any, error) {
 
 // Joined is the SELECT of the first record of t matching where joined with
 // the record of table ref that t's field ref points to ([storage.Joiner]):
-// t's columns then ref's, each in All order, and ref's table.
-func (t *Table) Joined(ref string, where []storage.Where) (string, []any, *Table, error) {
+// t's columns then ref's, each in All order, and ref's table. args is as
+// for [Table.Select].
+func (t *Table) Joined(ref string, where []storage.Where, args []any) (string, []any, *Table, error) {
 	if _, err := t.field(ref); err != nil {
 		return "", nil, nil, err
 	}
@@ -107,7 +115,7 @@ func (t *Table) Joined(ref string, where []storage.Where) (string, []any, *Table
 		return "", nil, nil, fmt.Errorf("%s: field %s.%s is not a reference", t.d.Name, t.T.Name, ref)
 	}
 	var b builder
-	b.init(t.d, len(j.sql)+whereSize(where)+8, len(where))
+	b.init(t.d, len(j.sql)+whereSize(where)+8, len(where), args)
 	b.WriteString(j.sql)
 	if err := b.where(t, "m", where); err != nil {
 		return "", nil, nil, err
@@ -126,7 +134,7 @@ func (t *Table) Update(set storage.Record, where []storage.Where) (string, []any
 		return "", nil, fmt.Errorf("%s: update of %s sets no fields", t.d.Name, t.T.Name)
 	}
 	var b builder
-	b.init(t.d, len(t.Quoted)+16+len(set)*24+whereSize(where), len(set)+len(where))
+	b.init(t.d, len(t.Quoted)+16+len(set)*24+whereSize(where), len(set)+len(where), nil)
 	b.WriteString("UPDATE ")
 	b.WriteString(t.Quoted)
 	b.WriteString(" SET ")
@@ -149,17 +157,20 @@ func (t *Table) Update(set storage.Record, where []storage.Where) (string, []any
 
 // Delete is the DELETE of the records matching where.
 func (t *Table) Delete(where []storage.Where) (string, []any, error) {
-	return t.prefixed("DELETE FROM ", where)
+	return t.prefixed("DELETE FROM ", where, nil)
 }
 
-// Count is the SELECT COUNT(*) of the records matching where.
-func (t *Table) Count(where []storage.Where) (string, []any, error) {
-	return t.prefixed("SELECT COUNT(*) FROM ", where)
+// Count is the SELECT COUNT(*) of the records matching where. args is as
+// for [Table.Select].
+func (t *Table) Count(where []storage.Where, args []any) (string, []any, error) {
+	return t.prefixed("SELECT COUNT(*) FROM ", where, args)
 }
 
-func (t *Table) prefixed(prefix string, where []storage.Where) (string, []any, error) {
+// prefixed is prefix, the table and the WHERE clause of where, with the
+// arguments in buf when it has room for them.
+func (t *Table) prefixed(prefix string, where []storage.Where, buf []any) (string, []any, error) {
 	var b builder
-	b.init(t.d, len(prefix)+len(t.Quoted)+whereSize(where), len(where))
+	b.init(t.d, len(prefix)+len(t.Quoted)+whereSize(where), len(where), buf)
 	b.WriteString(prefix)
 	b.WriteString(t.Quoted)
 	if err := b.where(t, "", where); err != nil {

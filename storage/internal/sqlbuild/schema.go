@@ -35,6 +35,7 @@ type Table struct {
 	// SELECT and of the values [Table.Record] reads.
 	All []storage.Field
 
+	name       any               // d.Name, boxed once: the prefix of errors, formatted without allocating
 	index      map[string]int    // logical field name -> index in All
 	cols       []string          // quoted column names, in All order
 	selectFrom string            // SELECT <columns> FROM <table>
@@ -78,7 +79,7 @@ func Bind(d *Dialect, s storage.Schema) (*Schema, error) {
 				return nil, fmt.Errorf("%s: field %s.%s: unknown OnDelete action %q", d.Name, t.Name, f.Name, r.OnDelete)
 			}
 		}
-		ti := &Table{d: d, T: *t, Quoted: d.Table(t.TableName()), All: t.AllFields()}
+		ti := &Table{d: d, T: *t, Quoted: d.Table(t.TableName()), All: t.AllFields(), name: d.Name}
 		ti.index = make(map[string]int, len(ti.All))
 		ti.cols = make([]string, len(ti.All))
 		for j, f := range ti.All {
