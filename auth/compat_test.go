@@ -12,13 +12,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/storage"
 )
 
 // newVectorServer serves an Auth with the secret of the Better Auth
 // session vector, whose store holds the rows Better Auth wrote for a real
 // sign-up, and a clock one minute after that sign-up.
-func newVectorServer(t *testing.T, hasher auth.Hasher, bearer bool) (*auth.Auth, *httptest.Server, *fakeClock) {
+func newVectorServer(t *testing.T, hasher auth.Hasher, bearer bool) (*auth.Auth, *httptest.Server, *testkit.Clock) {
 	t.Helper()
 	v := loadVectors(t).Session
 	clk := newClock()

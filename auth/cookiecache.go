@@ -502,9 +502,3 @@ func (a *Auth) cacheRecord(table string, obj map[string]any, required ...string)
 	}
 	return rec, true
 }
-
-// isChunkIndex reports whether s is a chunk suffix (see chunkIndex).
-func isChunkIndex(s string) bool {
-	_, ok := chunkIndex(s)
-	return ok
-}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
@@ -69,7 +70,7 @@ type cacheEnv struct {
 	t   *testing.T
 	a   *auth.Auth
 	srv *httptest.Server
-	clk *fakeClock
+	clk *testkit.Clock
 }
 
 func newCacheEnv(t *testing.T, strategy auth.CookieCacheStrategy, mutate func(*auth.Config)) *cacheEnv {

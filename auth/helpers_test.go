@@ -3,8 +3,6 @@ package auth_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -19,9 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/text/unicode/norm"
-
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
@@ -31,62 +28,12 @@ const testSecret = "test-secret-0123456789abcdef-0123456789abcdef"
 
 var discardLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// fakeClock is a settable clock for Config.Now.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
 // serialHashing: the few tests that run the real scrypt (or default
 // Argon2id) hasher do not call t.Parallel. Go runs non-parallel top-level
 // tests before the parallel ones, so their CPU burst (about a second per
 // hash under -race) never competes with tests that wait on hashing with a
 // deadline (Config.HashMaxWait). Their subtests may still run in parallel
 // with each other.
-
-// fastHasher is a cheap salted SHA-256 Hasher for tests that are not about
-// password hashing (scrypt costs ~1 s per call under -race).
-type fastHasher struct{}
-
-func (fastHasher) Hash(p string) (string, error) {
-	salt := plugin.RandomString(8, "")
-	return "fast$" + salt + "$" + fastSum(salt, p), nil
-}
-
-func (fastHasher) Verify(h, p string) (bool, error) {
-	parts := strings.Split(h, "$")
-	if len(parts) != 3 || parts[0] != "fast" {
-		return false, auth.ErrUnsupportedHash
-	}
-	return plugin.SecureEqual(parts[2], fastSum(parts[1], p)), nil
-}
-
-func fastSum(salt, p string) string {
-	s := sha256.Sum256([]byte(salt + "\x00" + norm.NFKC.String(p)))
-	return hex.EncodeToString(s[:])
-}
 
 // countingHasher counts the calls that reach the wrapped Hasher.
 type countingHasher struct {
@@ -110,7 +57,7 @@ func (c *countingHasher) Verify(h, p string) (bool, error) {
 func testConfig(baseURL string) auth.Config {
 	return auth.Config{
 		BaseURL: baseURL, Secret: testSecret,
-		Hasher: fastHasher{}, HashConcurrency: 2,
+		Hasher: testkit.FastHasher{}, HashConcurrency: 2,
 		RateLimit: auth.RateLimitConfig{Disabled: true},
 		Logger:    discardLogger,
 	}
@@ -521,4 +468,9 @@ func changeByte(s string, i int) string {
 		c = 'Y'
 	}
 	return s[:i] + string(c) + s[i+1:]
+}
+
+// newClock returns a test clock at 2030-01-02T03:04:05Z.
+func newClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 )
 
 // TestScryptBetterAuthVectors verifies every hash Better Auth made with
@@ -274,10 +275,13 @@ func (b *blockingHasher) wait() {
 	<-b.release
 }
 
-func (b *blockingHasher) Hash(p string) (string, error) { b.wait(); return fastHasher{}.Hash(p) }
+func (b *blockingHasher) Hash(p string) (string, error) {
+	b.wait()
+	return testkit.FastHasher{}.Hash(p)
+}
 func (b *blockingHasher) Verify(h, p string) (bool, error) {
 	b.wait()
-	return fastHasher{}.Verify(h, p)
+	return testkit.FastHasher{}.Verify(h, p)
 }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/plugin"
 )
 
@@ -116,7 +117,7 @@ func TestPasswordCheckHook(t *testing.T) {
 			t.Parallel()
 			first := &signInGuard{id: "first", refuse: map[string]*auth.Error{"locked@example.com": locked}}
 			second := &signInGuard{id: "second", refuse: map[string]*auth.Error{"locked2@example.com": locked}}
-			h := &countingHasher{Hasher: fastHasher{}}
+			h := &countingHasher{Hasher: testkit.FastHasher{}}
 			a, srv := newTestServer(t, func(c *auth.Config) {
 				c.Hasher = h
 				c.EmailPassword.RequireEmailVerification = true

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 )
@@ -450,7 +451,7 @@ func TestClientIPRecorded(t *testing.T) {
 	}
 }
 
-func newLimitedServer(t *testing.T, mutate func(*auth.Config)) (*auth.Auth, *client, *fakeClock) {
+func newLimitedServer(t *testing.T, mutate func(*auth.Config)) (*auth.Auth, *client, *testkit.Clock) {
 	t.Helper()
 	clk := newClock()
 	a, srv := newTestServer(t, func(c *auth.Config) {

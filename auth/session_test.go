@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
@@ -69,7 +70,7 @@ func sessionRow(t *testing.T, a *auth.Auth, token string) storage.Record {
 	return rec
 }
 
-func newSessionServer(t *testing.T, mutate func(*auth.Config)) (*auth.Auth, *client, *fakeClock) {
+func newSessionServer(t *testing.T, mutate func(*auth.Config)) (*auth.Auth, *client, *testkit.Clock) {
 	t.Helper()
 	clk := newClock()
 	a, srv := newTestServer(t, func(c *auth.Config) {

@@ -11,11 +11,11 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/jwt/verify"
 	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/plugin"
@@ -25,40 +25,20 @@ import (
 
 const testSecret = "jwt-plugin-test-secret-0123456789abcdef"
 
-// clock is a settable clock shared by the server and the verifiers.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is an auth server with the jwt plugin on a loopback httptest server.
 type env struct {
 	t      *testing.T
 	a      *auth.Auth
 	p      *Plugin
 	db     *memory.Adapter
-	base   string // BaseURL, e.g. http://127.0.0.1:1234
-	clock  *clock // nil: real time
+	base   string         // BaseURL, e.g. http://127.0.0.1:1234
+	clock  *testkit.Clock // nil: real time
 	client *http.Client
 }
 
 type envConfig struct {
 	opts    Options
-	clock   *clock
+	clock   *testkit.Clock
 	db      *memory.Adapter
 	base    string // BaseURL override (no server is started then)
 	secret  string // default testSecret (none when secrets are given)

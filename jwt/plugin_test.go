@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/jwt/verify"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
@@ -28,7 +29,7 @@ import (
 // set-auth-jwt header and that Mint gives the very same token.
 func TestEndToEnd(t *testing.T) {
 	t.Parallel()
-	clk := newClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	clk := testkit.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	e := newEnv(t, envConfig{clock: clk})
 	su := e.signUp("jay@example.com")
 
@@ -298,7 +299,7 @@ func TestVerifyErrors(t *testing.T) {
 		t.Errorf("unregistered plugin: %v does not say so", err)
 	}
 
-	clk := newClock(time.Date(2032, 1, 1, 0, 0, 0, 0, time.UTC))
+	clk := testkit.NewClock(time.Date(2032, 1, 1, 0, 0, 0, 0, time.UTC))
 	db := &failingDB{Adapter: memory.New()}
 	p := New(Options{})
 	a, err := auth.New(auth.Config{BaseURL: "https://auth.example.com", Secret: testSecret, Now: clk.Now,
@@ -337,7 +338,7 @@ func TestVerifyErrors(t *testing.T) {
 // and cache header, and invalid options.
 func TestOptions(t *testing.T) {
 	t.Parallel()
-	clk := newClock(time.Unix(1_900_000_000, 0))
+	clk := testkit.NewClock(time.Unix(1_900_000_000, 0))
 	e := newEnv(t, envConfig{clock: clk, opts: Options{
 		Issuer: "https://issuer.example", Audience: "api://mana", Expiration: time.Hour,
 		JWKSPath: "/.well-known/jwks.json", JWKSMaxAge: -1,

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/jwt/verify"
 )
 
@@ -34,7 +35,7 @@ func kids[V any](m map[string]V) []string {
 func TestRotation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clk := newClock(time.Date(2031, 5, 1, 12, 0, 0, 0, time.UTC))
+	clk := testkit.NewClock(time.Date(2031, 5, 1, 12, 0, 0, 0, time.UTC))
 	// Tokens live longer than the grace period, so the grace period is what
 	// ends the old token's validity.
 	e := newEnv(t, envConfig{clock: clk, opts: Options{Expiration: 72 * time.Hour, GracePeriod: 48 * time.Hour}})
@@ -111,7 +112,7 @@ func sortStrings(s ...string) []string { slices.Sort(s); return s }
 // after a key expired mints a new key; the old one stays published.
 func TestAutomaticRotation(t *testing.T) {
 	t.Parallel()
-	clk := newClock(time.Date(2031, 6, 1, 0, 0, 0, 0, time.UTC))
+	clk := testkit.NewClock(time.Date(2031, 6, 1, 0, 0, 0, 0, time.UTC))
 	e := newEnv(t, envConfig{clock: clk, opts: Options{KeyRotationInterval: 24 * time.Hour, GracePeriod: time.Hour}})
 	e.signUp("auto@example.com")
 	kid1 := kidOf(t, e.token())
@@ -139,7 +140,7 @@ func TestAutomaticRotation(t *testing.T) {
 func TestRotationAcrossInstances(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clk := newClock(time.Date(2031, 7, 1, 0, 0, 0, 0, time.UTC))
+	clk := testkit.NewClock(time.Date(2031, 7, 1, 0, 0, 0, 0, time.UTC))
 	db := newMemory()
 	opts := Options{KeyCacheTTL: 30 * time.Second}
 	a := newEnv(t, envConfig{db: db, clock: clk, base: "http://localhost:3000", opts: opts})

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/jwt/verify"
 	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/storage"
@@ -143,7 +144,7 @@ func TestBetterAuthRotatedJWKS(t *testing.T) {
 		t.Fatalf("fixture has %d jwks rows, want 2", len(f.Rows.JWKS))
 	}
 	c := f.Phases["C"]
-	clk := newClock(time.Unix(int64(decodeSegment(t, f.Users[0].Token, 1)["iat"].(float64)), 0))
+	clk := testkit.NewClock(time.Unix(int64(decodeSegment(t, f.Users[0].Token, 1)["iat"].(float64)), 0))
 	e := newEnv(t, envConfig{base: f.BaseURL, secret: c.Secret, secrets: c.Secrets, clock: clk})
 	ctx := context.Background()
 	for i, r := range f.Rows.JWKS {

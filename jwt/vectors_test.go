@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/jwt/verify"
 	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/storage"
@@ -109,7 +110,7 @@ func TestEnvelopeErrors(t *testing.T) {
 
 // vectorEnv is an Auth configured as the vectors' Better Auth server, with
 // the vectors' jwks row inserted.
-func vectorEnv(t *testing.T, v *vectors, clk *clock) *env {
+func vectorEnv(t *testing.T, v *vectors, clk *testkit.Clock) *env {
 	t.Helper()
 	jp := v.JWTPlugin
 	e := newEnv(t, envConfig{base: jp.BaseURL, secret: jp.Secret, clock: clk})
@@ -134,7 +135,7 @@ func TestBetterAuthVector(t *testing.T) {
 	v := loadVectors(t)
 	jp := v.JWTPlugin
 	iat := int64(jp.TokenDecoded.Payload["iat"].(float64))
-	clk := newClock(time.Unix(iat, 0))
+	clk := testkit.NewClock(time.Unix(iat, 0))
 	e := vectorEnv(t, v, clk)
 	ctx := context.Background()
 

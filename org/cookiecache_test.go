@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/org"
 	"github.com/managarten/mana-auth/storage/memory"
 )
@@ -21,7 +22,7 @@ import (
 func TestActiveOrganizationInCookieCache(t *testing.T) {
 	t.Parallel()
 	a, err := auth.New(auth.Config{
-		BaseURL: baseURL, Secret: testSecret, Hasher: fastHasher{},
+		BaseURL: baseURL, Secret: testSecret, Hasher: testkit.FastHasher{},
 		RateLimit: auth.RateLimitConfig{Disabled: true}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Session: auth.SessionConfig{CookieCache: auth.CookieCacheConfig{Enabled: true}},
 	}, memory.New(), org.New(org.Options{}))

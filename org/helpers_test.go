@@ -3,8 +3,6 @@ package org_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -12,11 +10,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/mail"
 	"github.com/managarten/mana-auth/org"
 	"github.com/managarten/mana-auth/plugin"
@@ -28,26 +26,6 @@ const (
 	testSecret = "org-test-secret-0123456789abcdef-0123456789"
 	baseURL    = "http://localhost:3000"
 )
-
-// clock ticks one millisecond per reading (so createdAt orders records)
-// and can jump.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(time.Millisecond)
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // mailbox is a capturing auth.Mailer.
 type mailbox struct{ mail.Recorder }
@@ -62,19 +40,6 @@ func (m *mailbox) last() auth.Email {
 
 func (m *mailbox) count() int { return len(m.Sent()) }
 
-// fastHasher keeps tests quick (users here never use passwords).
-type fastHasher struct{}
-
-func (fastHasher) Hash(p string) (string, error) {
-	s := sha256.Sum256([]byte(p))
-	return "fast$" + hex.EncodeToString(s[:]), nil
-}
-
-func (fastHasher) Verify(h, p string) (bool, error) {
-	s := sha256.Sum256([]byte(p))
-	return h == "fast$"+hex.EncodeToString(s[:]), nil
-}
-
 type env struct {
 	t     testing.TB
 	a     *auth.Auth
@@ -82,7 +47,7 @@ type env struct {
 	db    storage.Adapter
 	srv   *httptest.Server
 	mail  *mailbox
-	clock *clock
+	clock *testkit.Clock
 }
 
 // newEnv builds an Auth with the plugin over a memory adapter, served by
@@ -95,10 +60,10 @@ func newEnv(t testing.TB, opts org.Options) *env {
 // newEnvDB is newEnv over db (migrated).
 func newEnvDB(t testing.TB, opts org.Options, db storage.Adapter) *env {
 	t.Helper()
-	e := &env{t: t, mail: &mailbox{}, clock: &clock{now: time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)}, db: db}
+	e := &env{t: t, mail: &mailbox{}, clock: testkit.NewTickingClock(time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC), time.Millisecond), db: db}
 	e.p = org.New(opts)
 	a, err := auth.New(auth.Config{
-		BaseURL: baseURL, Secret: testSecret, Mailer: e.mail, Hasher: fastHasher{},
+		BaseURL: baseURL, Secret: testSecret, Mailer: e.mail, Hasher: testkit.FastHasher{},
 		RateLimit: auth.RateLimitConfig{Disabled: true}, Now: e.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}, e.db, e.p)

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/org"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
@@ -696,11 +697,11 @@ func TestAccessControl(t *testing.T) {
 		{Roles: map[string]org.Permissions{"x": {"member": {"fly"}}}},
 		{Roles: map[string]org.Permissions{"a,b": {}}},
 	} {
-		if _, err := auth.New(auth.Config{BaseURL: baseURL, Secret: testSecret, Hasher: fastHasher{}}, memory.New(), org.New(org.Options{AccessControl: bad})); err == nil {
+		if _, err := auth.New(auth.Config{BaseURL: baseURL, Secret: testSecret, Hasher: testkit.FastHasher{}}, memory.New(), org.New(org.Options{AccessControl: bad})); err == nil {
 			t.Errorf("auth.New accepted %+v", bad)
 		}
 	}
-	if _, err := auth.New(auth.Config{BaseURL: baseURL, Secret: testSecret, Hasher: fastHasher{}}, memory.New(), org.New(org.Options{CreatorRole: "boss"})); err == nil {
+	if _, err := auth.New(auth.Config{BaseURL: baseURL, Secret: testSecret, Hasher: testkit.FastHasher{}}, memory.New(), org.New(org.Options{CreatorRole: "boss"})); err == nil {
 		t.Error("auth.New accepted an unknown CreatorRole")
 	}
 }

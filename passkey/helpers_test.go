@@ -13,34 +13,16 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/internal/testproc"
 	"github.com/managarten/mana-auth/storage/memory"
 )
 
 const testSecret = "passkey-plugin-test-secret-0123456789abcdef"
-
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // env is an auth server with the passkey plugin. BaseURL uses the host
 // name "localhost" (an IP is not a valid RP ID) while the listener is on
@@ -53,7 +35,7 @@ type env struct {
 	base   string // BaseURL, e.g. http://localhost:1234
 	origin string // BaseURL origin
 	srv    string // where to connect, e.g. http://127.0.0.1:1234
-	clock  *clock
+	clock  *testkit.Clock
 	logs   *testproc.Buffer
 }
 
@@ -70,13 +52,13 @@ func newEnv(t *testing.T, ec envConfig) *env {
 		t.Fatal(err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	e := &env{t: t, db: memory.New(), clock: &clock{t: time.Now()}, logs: &testproc.Buffer{}}
+	e := &env{t: t, db: memory.New(), clock: testkit.NewClock(time.Now()), logs: &testproc.Buffer{}}
 	e.base = "http://localhost:" + itoa(port)
 	e.origin = e.base
 	e.srv = "http://" + ln.Addr().String()
 	cfg := auth.Config{
 		BaseURL: e.base, Secret: testSecret, RateLimit: auth.RateLimitConfig{Disabled: true},
-		Now: e.clock.Now, Hasher: fastHasher{}, Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now: e.clock.Now, Hasher: testkit.FastHasher{}, Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if ec.cfg != nil {
 		ec.cfg(&cfg)
@@ -292,11 +274,3 @@ func (c *client) setCookie(ck *http.Cookie) {
 }
 
 func newMemory() *memory.Adapter { return memory.New() }
-
-// fastHasher keeps sign-up cheap in tests (the passwords are not the
-// subject here).
-type fastHasher struct{}
-
-func (fastHasher) Hash(pw string) (string, error) { return "plain:" + pw, nil }
-
-func (fastHasher) Verify(hash, pw string) (bool, error) { return hash == "plain:"+pw, nil }

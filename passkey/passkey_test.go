@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
@@ -804,7 +805,7 @@ func TestRelyingPartyConfig(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tc.cfg.Secret, tc.cfg.Hasher = testSecret, fastHasher{}
+			tc.cfg.Secret, tc.cfg.Hasher = testSecret, testkit.FastHasher{}
 			tc.cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 			p := New(tc.opts)
 			_, err := auth.New(tc.cfg, newMemory(), p)

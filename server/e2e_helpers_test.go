@@ -29,6 +29,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/jwt"
 	"github.com/managarten/mana-auth/org"
 	"github.com/managarten/mana-auth/passkey"
@@ -39,27 +40,6 @@ import (
 	"github.com/managarten/mana-auth/vault"
 )
 
-// fakeClock is Deps.Now: it starts at the real time and moves only when
-// told (JWT expiry, rate-limit windows, the signup day, TOTP steps).
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func (c *fakeClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
-
 // e2e is a full reference server (every plugin, the mana routes) over
 // HTTP on loopback, with a fake clock, captured mail, an in-process
 // mana-credits and a distinct client IP per request (TRUSTED_PROXIES is
@@ -67,7 +47,7 @@ func (c *fakeClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 // server's rate limits only bite where a test sends one IP on purpose.
 type e2e struct {
 	*testEnv
-	clock *fakeClock
+	clock *testkit.Clock
 	ips   atomic.Int64
 }
 
@@ -81,7 +61,7 @@ func newE2E(t *testing.T, mutate func(*Config)) *e2e {
 // newE2EOn is newE2E over db (which the caller closes).
 func newE2EOn(t *testing.T, db storage.Adapter, mutate func(*Config)) *e2e {
 	t.Helper()
-	env := &e2e{testEnv: &testEnv{box: &outbox{}, credits: newFakeCredits()}, clock: &fakeClock{t: time.Now().UTC().Truncate(time.Millisecond)}}
+	env := &e2e{testEnv: &testEnv{box: &outbox{}, credits: newFakeCredits()}, clock: testkit.NewClock(time.Now().UTC().Truncate(time.Millisecond))}
 	env.srv = httptest.NewUnstartedServer(nil)
 	cfg := Config{
 		BaseURL: "http://localhost:" + port(env.srv.Listener.Addr().String()), Secret: "an-e2e-test-secret-of-enough-length!!",

@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/base32"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,6 +21,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/mail"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
@@ -35,28 +34,6 @@ const (
 	testSecret = "twofactor-test-secret-0123456789abcdef"
 	password   = "correct horse battery"
 )
-
-// fastHasher is a cheap salted SHA-256 password hasher: these tests are
-// not about password hashing (scrypt costs ~1 s a call under -race).
-type fastHasher struct{}
-
-func (fastHasher) Hash(p string) (string, error) {
-	salt := plugin.RandomString(8, "")
-	return "fast$" + salt + "$" + fastSum(salt, p), nil
-}
-
-func (fastHasher) Verify(h, p string) (bool, error) {
-	parts := strings.Split(h, "$")
-	if len(parts) != 3 || parts[0] != "fast" {
-		return false, auth.ErrUnsupportedHash
-	}
-	return plugin.SecureEqual(parts[2], fastSum(parts[1], p)), nil
-}
-
-func fastSum(salt, p string) string {
-	s := sha256.Sum256([]byte(salt + "\x00" + p))
-	return hex.EncodeToString(s[:])
-}
 
 // outbox is a capturing auth.Mailer.
 type outbox struct{ mail.Recorder }
@@ -119,7 +96,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		now: time.Date(2026, 11, 26, 12, 0, 15, 0, time.UTC)}
 	e.srv = httptest.NewUnstartedServer(nil)
 	cfg := auth.Config{BaseURL: "http://" + e.srv.Listener.Addr().String(), Secret: testSecret, Now: e.clock,
-		Hasher: fastHasher{}, HashConcurrency: 4, RateLimit: auth.RateLimitConfig{Disabled: !o.rateLimit},
+		Hasher: testkit.FastHasher{}, HashConcurrency: 4, RateLimit: auth.RateLimitConfig{Disabled: !o.rateLimit},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if o.mailer {
 		cfg.Mailer = e.box

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/managarten/mana-auth/internal/testkit"
 )
 
 var (
@@ -441,7 +442,7 @@ func TestRemoteJWKSSlow(t *testing.T) {
 func TestRefreshRateLimit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clk := newClock(vNow)
+	clk := testkit.NewClock(vNow)
 	srv := newJWKSServer(t, jwksDoc(vPub))
 	v, _ := New(srv.URL, WithNow(clk.Now), WithMinRefreshInterval(30*time.Second))
 	good := makeToken(t, vKey, vHead, vClaim)
@@ -511,7 +512,7 @@ func TestRefreshRateLimit(t *testing.T) {
 func TestInitialFetchFailure(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clk := newClock(vNow)
+	clk := testkit.NewClock(vNow)
 	srv := newJWKSServer(t, nil)
 	srv.set(503, nil)
 	v, _ := New(srv.URL, WithNow(clk.Now))
@@ -540,7 +541,7 @@ func TestInitialFetchFailure(t *testing.T) {
 func TestBackgroundRefresh(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clk := newClock(vNow)
+	clk := testkit.NewClock(vNow)
 	srv := newJWKSServer(t, jwksDoc(vPub))
 	v, _ := New(srv.URL, WithNow(clk.Now), WithRefreshInterval(5*time.Minute), WithLeeway(time.Hour))
 	good := makeToken(t, vKey, vHead, vClaim)
