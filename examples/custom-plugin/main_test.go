@@ -13,6 +13,7 @@ import (
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/examples/custom-plugin/bookmarks"
 	"github.com/managarten/mana-auth/plugin"
+	"github.com/managarten/mana-auth/plugin/plugintest"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/sqlite"
@@ -239,4 +240,14 @@ func testFlow(t *testing.T, db storage.Adapter) {
 	if !errors.Is(err, storage.ErrConstraint) {
 		t.Fatalf("deleting a user row with bookmarks left: %v", err)
 	}
+}
+
+// The plugin declares every error it answers with.
+func TestBookmarksErrorCodes(t *testing.T) {
+	t.Parallel()
+	plugintest.CheckErrorCodes(t, bookmarks.New(bookmarks.Options{}), "bookmarks", []plugintest.ErrorCase{
+		{Name: "ErrInvalidURL", Err: bookmarks.ErrInvalidURL, Decl: bookmarks.ErrInvalidURL},
+		{Name: "ErrInvalidTitle", Err: bookmarks.ErrInvalidTitle, Decl: bookmarks.ErrInvalidTitle},
+		{Name: "ErrTermsNotAccepted", Err: bookmarks.ErrTermsNotAccepted, Decl: bookmarks.ErrTermsNotAccepted},
+	})
 }

@@ -86,6 +86,7 @@ var (
 	_ plugin.HookSource      = (*Plugin)(nil)
 	_ plugin.DataSource      = (*Plugin)(nil)
 	_ plugin.RateLimitSource = (*Plugin)(nil)
+	_ plugin.ErrorSource     = (*Plugin)(nil)
 )
 
 // New returns the plugin.
@@ -95,9 +96,14 @@ func New(o Options) *Plugin { return &Plugin{opts: o} }
 // a.ExportUser.
 func (p *Plugin) ID() string { return "bookmarks" }
 
-// Init implements plugin.Initializer: keep the Auth for the database and
+// Init implements plugin.Initializer: keep the host for the database and
 // the clock.
 func (p *Plugin) Init(a plugin.Host) error { p.a = a; return nil }
+
+// ErrorCodes implements plugin.ErrorSource: the plugin's own error codes.
+func (p *Plugin) ErrorCodes() []*plugin.Error {
+	return []*plugin.Error{ErrInvalidURL, ErrInvalidTitle, ErrTermsNotAccepted}
+}
 
 // Schema implements plugin.SchemaSource. The primary key "id" is implicit.
 // The foreign key restricts deletes: a user's bookmarks are erased by
