@@ -68,7 +68,10 @@ func coreErrors() []*Error {
 }
 
 // errorCodes maps each declared code to its status and declarer.
-type errorCodes map[string]struct {
+type errorCodes map[string]declaration
+
+// declaration is who declared an error code, and with which status.
+type declaration struct {
 	status int
 	by     string
 }
@@ -81,15 +84,12 @@ func (m errorCodes) add(by string, errs []*Error) error {
 		if e == nil || e.Code == "" {
 			continue
 		}
-		if prev, ok := m[e.Code]; ok && prev.status != e.Status {
+		prev, ok := m[e.Code]
+		if !ok {
+			m[e.Code] = declaration{e.Status, by}
+		} else if prev.status != e.Status {
 			return fmt.Errorf("auth: %s declares error code %s with status %d; %s declares it with %d",
 				by, e.Code, e.Status, prev.by, prev.status)
-		}
-		if _, ok := m[e.Code]; !ok {
-			m[e.Code] = struct {
-				status int
-				by     string
-			}{e.Status, by}
 		}
 	}
 	return nil

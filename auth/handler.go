@@ -17,9 +17,8 @@ import (
 )
 
 func (a *Auth) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	rest, ok := strings.CutPrefix(r.URL.Path, a.cfg.BasePath)
-	if !ok || rest == "" || strings.Contains(r.URL.Path, "//") || path.Clean(r.URL.Path) != r.URL.Path {
-		notFound(w, r) // (the mux would redirect an unclean path)
+	if path.Clean(r.URL.Path) != r.URL.Path { // "//", "/./", a trailing "/": the mux would redirect
+		notFound(w, r)
 		return
 	}
 	a.router.mux.ServeHTTP(w, r)

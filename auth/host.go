@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/managarten/mana-auth/keyring"
@@ -25,7 +26,7 @@ func (h host) Settings() plugin.Settings {
 	c := h.cfg
 	return plugin.Settings{
 		AppName: c.AppName, BaseURL: c.BaseURL, BasePath: c.BasePath,
-		TrustedOrigins: c.TrustedOrigins, CookieDomain: c.Cookies.Domain,
+		TrustedOrigins: slices.Clone(c.TrustedOrigins), CookieDomain: c.Cookies.Domain,
 		SessionExpiresIn: c.Session.ExpiresIn, CookieCache: c.Session.CookieCache.Enabled,
 		Mail: c.Mailer != nil,
 	}

@@ -27,11 +27,8 @@ import (
 type rotationRun struct {
 	Secrets struct{ S0, S1, S2 string } `json:"secrets"`
 	Phases  map[string]struct {
-		Secret  string `json:"secret"`
-		Secrets []struct {
-			Version int    `json:"version"`
-			Value   string `json:"value"`
-		} `json:"secrets"`
+		Secret  string     `json:"secret"`
+		Secrets []baSecret `json:"secrets"`
 	} `json:"phases"`
 	Runtime struct {
 		GetSessionWithCookieOf     map[string]bool `json:"getSessionWithCookieOf"`
@@ -188,10 +185,13 @@ func newRequest() *http.Request {
 	return httptest.NewRequest("GET", "http://localhost:3000/api/auth/get-session", nil)
 }
 
-func versionsOf(in []struct {
+// baSecret is an entry of Better Auth's `secrets` option.
+type baSecret struct {
 	Version int    `json:"version"`
 	Value   string `json:"value"`
-}) []keyring.Version {
+}
+
+func versionsOf(in []baSecret) []keyring.Version {
 	var out []keyring.Version
 	for _, s := range in {
 		out = append(out, keyring.Version{Version: s.Version, Value: s.Value})

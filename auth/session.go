@@ -288,12 +288,15 @@ func (a *Auth) requestSession(r *http.Request, opt sessionLookup) (sd *SessionDa
 	return st.data, cookies, bearer, nil
 }
 
+// urlSafeToStd turns URL-safe base64 into standard base64.
+var urlSafeToStd = strings.NewReplacer("-", "+", "_", "/")
+
 // verifyBearer verifies a signed bearer token "<token>.<sig>", whose
 // signature may also be URL-safe base64 (Better Auth's bearer plugin
 // accepts both).
 func verifyBearer(secret []byte, s string) (string, bool) {
 	if i := strings.LastIndexByte(s, '.'); i >= 0 {
-		s = s[:i+1] + strings.NewReplacer("-", "+", "_", "/").Replace(s[i+1:])
+		s = s[:i+1] + urlSafeToStd.Replace(s[i+1:])
 	}
 	return plugin.VerifyCookieValue(string(secret), s)
 }
