@@ -487,7 +487,7 @@ func (a *Auth) setPassword(ctx context.Context, userID, hash string, endSessions
 		}
 		if n == 0 {
 			acc := &plugin.Account{ID: plugin.NewID(), AccountID: userID, ProviderID: plugin.CredentialProvider, UserID: userID, Password: &hash, CreatedAt: now, UpdatedAt: now}
-			if err := tx.Create(ctx, plugin.TableAccount, accountRecord(acc)); err != nil {
+			if err := tx.Create(ctx, plugin.TableAccount, acc.Record()); err != nil {
 				return plugin.StorageError(err)
 			}
 		}

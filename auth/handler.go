@@ -60,8 +60,10 @@ func (a *Auth) run(c *plugin.Context, w http.ResponseWriter) error {
 		return err
 	}
 	c.SetBody(raw, body, present)
-	if err := a.CheckOrigin(r); err != nil {
-		return err
+	if !e.SkipOriginCheck {
+		if err := a.CheckOrigin(r); err != nil {
+			return err
+		}
 	}
 	if (r.Method != http.MethodGet && r.Method != http.MethodHead) || e.CheckRedirects {
 		if err := a.checkRedirects(c); err != nil {

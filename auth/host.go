@@ -28,7 +28,7 @@ func (h host) Settings() plugin.Settings {
 		AppName: c.AppName, BaseURL: c.BaseURL, BasePath: c.BasePath,
 		TrustedOrigins: slices.Clone(c.TrustedOrigins), CookieDomain: c.Cookies.Domain,
 		SessionExpiresIn: c.Session.ExpiresIn, CookieCache: c.Session.CookieCache.Enabled,
-		Mail: c.Mailer != nil,
+		Mail: c.Mailer != nil, SendVerificationOnSignUp: c.Mailer != nil && c.EmailVerification.SendOnSignUp,
 	}
 }
 
@@ -52,6 +52,9 @@ func (h host) ResolveURL(ref string) string                 { return h.resolveUR
 func (h host) TrustedRedirect(rawURL string) bool           { return h.trustedRedirect(rawURL) }
 func (h host) ClientIP(r *http.Request) string              { return h.clientIP(r) }
 func (h host) SendEmail(ctx context.Context, e Email) error { return h.sendEmail(ctx, e) }
+func (h host) SendVerificationEmail(ctx context.Context, u *User, callbackURL string) error {
+	return h.Auth.SendVerificationEmail(ctx, u, callbackURL)
+}
 
 func (h host) NewCookie(name, value string, maxAge int) *http.Cookie {
 	return h.newCookie(name, value, maxAge)

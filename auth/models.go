@@ -50,14 +50,6 @@ func sessionRecord(s *Session) storage.Record {
 	return r
 }
 
-func accountFromRecord(r storage.Record) *plugin.Account {
-	return &plugin.Account{
-		ID: r.String("id"), AccountID: r.String("accountId"), ProviderID: r.String("providerId"),
-		UserID: r.String("userId"), Password: r.StringPtr("password"),
-		CreatedAt: r.Time("createdAt"), UpdatedAt: r.Time("updatedAt"),
-	}
-}
-
 func extra(r storage.Record, core map[string]bool) map[string]any {
 	var m map[string]any
 	for k, v := range r {

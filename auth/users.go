@@ -189,7 +189,7 @@ func (a *Auth) createUser(ctx context.Context, u *User, acc *plugin.Account) err
 		if acc.AccountID == "" {
 			acc.AccountID = u.ID
 		}
-		return tx.Create(ctx, plugin.TableAccount, accountRecord(acc))
+		return tx.Create(ctx, plugin.TableAccount, acc.Record())
 	})
 	if errors.Is(err, storage.ErrUnavailable) {
 		// The commit's answer may have been lost with the connection while
@@ -235,7 +235,7 @@ func (a *Auth) decoyCreate(ctx context.Context, u *User, hash string) {
 		if err := tx.Create(ctx, plugin.TableUser, userRecord(&d)); err != nil {
 			return err
 		}
-		if err := tx.Create(ctx, plugin.TableAccount, accountRecord(acc)); err != nil {
+		if err := tx.Create(ctx, plugin.TableAccount, acc.Record()); err != nil {
 			return err
 		}
 		return errDecoy
@@ -243,11 +243,6 @@ func (a *Auth) decoyCreate(ctx context.Context, u *User, hash string) {
 	if !errors.Is(err, errDecoy) {
 		a.log.WarnContext(ctx, "auth: decoy sign-up", "err", err)
 	}
-}
-
-func accountRecord(acc *plugin.Account) storage.Record {
-	return storage.Record{"id": acc.ID, "accountId": acc.AccountID, "providerId": acc.ProviderID,
-		"userId": acc.UserID, "password": acc.Password, "createdAt": acc.CreatedAt, "updatedAt": acc.UpdatedAt}
 }
 
 // SignInEmail signs a user in with email and password: the operation
@@ -359,7 +354,7 @@ func (a *Auth) credentialAccount(ctx context.Context, userID string) (*plugin.Ac
 	if err != nil {
 		return nil, plugin.StorageError(err)
 	}
-	return accountFromRecord(arec), nil
+	return plugin.AccountFromRecord(arec), nil
 }
 
 // findUserByID returns the user with id, or ErrUserNotFound.
@@ -630,7 +625,7 @@ func (a *Auth) ExportUser(ctx context.Context, userID string) (map[string]any, e
 	}
 	var as []map[string]any
 	for _, r := range accounts {
-		ac := accountFromRecord(r)
+		ac := plugin.AccountFromRecord(r)
 		as = append(as, map[string]any{"id": ac.ID, "providerId": ac.ProviderID, "accountId": ac.AccountID,
 			"createdAt": plugin.FormatTime(ac.CreatedAt), "hasPassword": ac.Password != nil})
 	}

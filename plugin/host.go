@@ -89,6 +89,9 @@ type Host interface {
 
 	// SendEmail sends e with the host's mailer (an error if none).
 	SendEmail(ctx context.Context, e Email) error
+	// SendVerificationEmail mails u the core's link that verifies their
+	// address (it vouches for no password), returning to callbackURL.
+	SendVerificationEmail(ctx context.Context, u *User, callbackURL string) error
 
 	// CookieName returns the full name of a cookie (prefix included).
 	CookieName(name string) string
@@ -135,4 +138,7 @@ type Settings struct {
 	CookieCache bool
 	// Mail reports that the host has a mailer.
 	Mail bool
+	// SendVerificationOnSignUp reports that a sign-up with an address not
+	// yet verified is sent the verification mail.
+	SendVerificationOnSignUp bool
 }

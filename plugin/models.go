@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sort"
 	"time"
+
+	"github.com/managarten/mana-auth/storage"
 )
 
 // The logical table names of the core.
@@ -55,14 +57,44 @@ type SessionData struct {
 
 // Account links a user to a way of signing in. For email and password the
 // providerId is "credential", accountId the user id and Password the hash.
+// For an OAuth provider, accountId is the provider's id of the user and
+// the token fields hold what the provider issued (sealed with the keyring
+// when the OAuth plugin encrypts tokens); Scope is comma-separated.
 type Account struct {
-	ID         string
-	AccountID  string
-	ProviderID string
-	UserID     string
-	Password   *string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	ID                    string
+	AccountID             string
+	ProviderID            string
+	UserID                string
+	Password              *string
+	AccessToken           *string
+	RefreshToken          *string
+	IDToken               *string
+	AccessTokenExpiresAt  *time.Time
+	RefreshTokenExpiresAt *time.Time
+	Scope                 *string
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+}
+
+// Record returns the account as a row of TableAccount (nil fields as NULL).
+func (a *Account) Record() storage.Record {
+	return storage.Record{"id": a.ID, "accountId": a.AccountID, "providerId": a.ProviderID,
+		"userId": a.UserID, "password": a.Password, "accessToken": a.AccessToken,
+		"refreshToken": a.RefreshToken, "idToken": a.IDToken,
+		"accessTokenExpiresAt": a.AccessTokenExpiresAt, "refreshTokenExpiresAt": a.RefreshTokenExpiresAt,
+		"scope": a.Scope, "createdAt": a.CreatedAt, "updatedAt": a.UpdatedAt}
+}
+
+// AccountFromRecord reads a row of TableAccount.
+func AccountFromRecord(r storage.Record) *Account {
+	return &Account{
+		ID: r.String("id"), AccountID: r.String("accountId"), ProviderID: r.String("providerId"),
+		UserID: r.String("userId"), Password: r.StringPtr("password"),
+		AccessToken: r.StringPtr("accessToken"), RefreshToken: r.StringPtr("refreshToken"),
+		IDToken: r.StringPtr("idToken"), AccessTokenExpiresAt: r.TimePtr("accessTokenExpiresAt"),
+		RefreshTokenExpiresAt: r.TimePtr("refreshTokenExpiresAt"), Scope: r.StringPtr("scope"),
+		CreatedAt: r.Time("createdAt"), UpdatedAt: r.Time("updatedAt"),
+	}
 }
 
 // TimeFormat is the JSON date format: ISO 8601 UTC with exactly millisecond

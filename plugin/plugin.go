@@ -119,6 +119,11 @@ type Endpoint struct {
 	// LoginCSRF applies Better Auth's extra login CSRF guard (for sign-in
 	// routes that take no session cookie).
 	LoginCSRF bool
+	// SkipOriginCheck exempts the route from the Origin check of
+	// state-changing requests: for a route another site's page posts to
+	// by design (an OAuth provider's form_post callback) that changes
+	// nothing itself.
+	SkipOriginCheck bool
 }
 
 // Hook runs code around endpoints. Match selects the requests it runs on

@@ -1,0 +1,198 @@
+package oauth_test
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/oauth"
+	"github.com/managarten/mana-auth/plugin"
+)
+
+func TestSignInNewUser(t *testing.T) {
+	t.Parallel()
+	for _, db := range []string{"memory", "sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOpts{db: db})
+			b := e.browser()
+			r := b.do("POST", "/api/auth/sign-in/social", map[string]any{"provider": providerID,
+				"callbackURL": "/dashboard", "newUserCallbackURL": "/welcome"})
+			if r.status != 200 || r.body["redirect"] != true || r.header.Get("Location") != r.str("url") {
+				t.Fatalf("sign-in/social: %d %v %s", r.status, r.header, r.raw)
+			}
+			au, _ := url.Parse(r.str("url"))
+			q := au.Query()
+			if got, want := au.Scheme+"://"+au.Host+au.Path, e.op.Issuer+"/authorize"; got != want {
+				t.Errorf("authorization endpoint %s, want %s", got, want)
+			}
+			want := map[string]string{"response_type": "code", "client_id": clientID, "scope": "openid email profile offline_access",
+				"redirect_uri": e.srv.URL + "/api/auth/callback/" + providerID, "code_challenge_method": "S256"}
+			for k, v := range want {
+				if q.Get(k) != v {
+					t.Errorf("authorization URL %s=%q, want %q", k, q.Get(k), v)
+				}
+			}
+			if len(q.Get("state")) != 32 || len(q.Get("nonce")) != 32 || len(q.Get("code_challenge")) != 43 {
+				t.Errorf("state %q, nonce %q, code_challenge %q", q.Get("state"), q.Get("nonce"), q.Get("code_challenge"))
+			}
+			final := b.callback(e.op.Login(t, r.str("url"), alice.ID))
+			if loc := location(t, final); loc.String() != "/welcome" {
+				t.Fatalf("a new user goes to newUserCallbackURL, got %s", loc)
+			}
+			s := b.session()
+			user, _ := s["user"].(map[string]any)
+			if user["email"] != alice.Email || user["name"] != "Alice Liddell" || user["emailVerified"] != true {
+				t.Fatalf("session user %v", user)
+			}
+			accs := e.accounts(alice.Email)
+			if len(accs) != 1 || accs[0].ProviderID != providerID || accs[0].AccountID != alice.ID ||
+				accs[0].AccessToken == nil || accs[0].RefreshToken == nil || accs[0].IDToken == nil ||
+				accs[0].AccessTokenExpiresAt == nil || accs[0].Scope == nil {
+				t.Fatalf("accounts %+v", accs)
+			}
+			if got := *accs[0].Scope; got != "openid,email,profile,offline_access" {
+				t.Errorf("scope %q", got)
+			}
+			if n := e.count(plugin.TableVerification); n != 0 {
+				t.Errorf("%d verification rows left: the state is consumed", n)
+			}
+
+			// Returning: same user, no new user or account, to callbackURL.
+			b2 := e.browser()
+			final = b2.flow("/api/auth/sign-in/social", map[string]any{"callbackURL": "/dashboard", "newUserCallbackURL": "/welcome"}, alice)
+			if loc := location(t, final); loc.String() != "/dashboard" {
+				t.Fatalf("a returning user goes to callbackURL, got %s", loc)
+			}
+			if n := e.count(plugin.TableUser); n != 1 {
+				t.Fatalf("%d users", n)
+			}
+			if got := e.accounts(alice.Email); len(got) != 1 || got[0].ID != accs[0].ID || *got[0].AccessToken == *accs[0].AccessToken {
+				t.Fatalf("the returning sign-in updates the tokens of the one account: %+v", got)
+			}
+		})
+	}
+}
+
+func TestSignInDefaults(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	b := e.browser()
+	r := b.do("POST", "/api/auth/sign-in/social", map[string]any{"provider": providerID, "disableRedirect": true})
+	if r.status != 200 || r.body["redirect"] != false || r.header.Get("Location") != "" {
+		t.Fatalf("disableRedirect: %d %v %s", r.status, r.header, r.raw)
+	}
+	var stateCookie string
+	for _, c := range strings.Split(strings.Join(r.header.Values("Set-Cookie"), "\n"), "\n") {
+		if strings.HasPrefix(c, "better-auth.state=") {
+			stateCookie = c
+		}
+	}
+	for _, part := range []string{"Max-Age=300", "Path=/", "HttpOnly", "SameSite=Lax"} {
+		if !strings.Contains(stateCookie, part) {
+			t.Errorf("state cookie %q lacks %s", stateCookie, part)
+		}
+	}
+	final := b.callback(e.op.Login(t, r.str("url"), bob.ID))
+	if loc := location(t, final); loc.String() != e.srv.URL {
+		t.Fatalf("without callbackURL the flow ends at the base URL, got %s", loc)
+	}
+}
+
+func TestUnknownProvider(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	b := e.browser()
+	r := b.do("POST", "/api/auth/sign-in/social", map[string]any{"provider": "nope"})
+	if r.status != 404 || r.str("code") != "PROVIDER_NOT_FOUND" {
+		t.Fatalf("%d %s", r.status, r.raw)
+	}
+	r = b.do("POST", "/api/auth/sign-in/social", map[string]any{})
+	if r.status != 400 || r.str("code") != "VALIDATION_ERROR" {
+		t.Fatalf("%d %s", r.status, r.raw)
+	}
+}
+
+func TestImplicitLinking(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		name          string
+		localVerified bool
+		user          string // the provider's user
+		trusted       bool
+		allowUnverLoc bool
+		wantError     string // "" = linked and signed in
+	}{
+		{name: "both verified", localVerified: true, wantError: ""},
+		{name: "local unverified", localVerified: false, wantError: "account_not_linked"},
+		{name: "local unverified, allowed", localVerified: false, allowUnverLoc: true, wantError: ""},
+		{name: "provider unverified", localVerified: true, user: "mallory", wantError: "account_not_linked"},
+		{name: "provider unverified but trusted", localVerified: true, user: "mallory", trusted: true, wantError: ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOpts{cfg: func(c *oauth.Config) {
+				c.AccountLinking.AllowUnverifiedLocalEmail = tc.allowUnverLoc
+				if tc.trusted {
+					c.AccountLinking.TrustedProviders = []string{providerID}
+				}
+			}})
+			pu := alice
+			if tc.user == "mallory" {
+				pu = mallory
+			}
+			// A password account with the provider user's address.
+			res, err := e.a.SignUpEmail(ctx, auth.SignUpInput{Email: pu.Email, Password: "local-password-1", Name: "Local"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.localVerified {
+				if _, err := e.a.Host().MarkEmailVerified(ctx, res.User, true); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b := e.browser()
+			final := b.flow("/api/auth/sign-in/social", map[string]any{"callbackURL": "/home", "errorCallbackURL": "/oops"}, pu)
+			loc := location(t, final)
+			accs := e.accounts(pu.Email)
+			if tc.wantError != "" {
+				if loc.Path != "/oops" || loc.Query().Get("error") != tc.wantError {
+					t.Fatalf("redirect %s, want /oops?error=%s", loc, tc.wantError)
+				}
+				if len(accs) != 1 || accs[0].ProviderID != plugin.CredentialProvider {
+					t.Fatalf("nothing is linked on a refusal: %+v", accs)
+				}
+				if s := b.session(); s != nil {
+					t.Fatalf("no session on a refusal: %v", s)
+				}
+				return
+			}
+			if loc.String() != "/home" {
+				t.Fatalf("redirect %s", loc)
+			}
+			s := b.session()
+			if u, _ := s["user"].(map[string]any); u["id"] != res.User.ID {
+				t.Fatalf("signed in as %v, want the existing user %s", u, res.User.ID)
+			}
+			var providers []string
+			for _, a := range e.accounts(pu.Email) {
+				providers = append(providers, a.ProviderID)
+			}
+			want := []string{plugin.CredentialProvider, providerID}
+			if !tc.localVerified && !tc.trusted {
+				// The proven owner takes the unverified account over: the
+				// password someone else may have set is gone.
+				want = []string{providerID}
+			}
+			if diff := cmp.Diff(want, providers); diff != "" {
+				t.Fatalf("accounts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
