@@ -264,3 +264,13 @@ func (e *env) count(table string) int64 {
 	}
 	return n
 }
+
+// sessionRequest returns a request carrying b's cookies for the server.
+func sessionRequest(t *testing.T, b *browser) *http.Request {
+	t.Helper()
+	req, _ := http.NewRequest("GET", b.e.srv.URL+"/api/auth/get-session", nil)
+	for _, c := range b.jar.Cookies(req.URL) {
+		req.AddCookie(c)
+	}
+	return req
+}

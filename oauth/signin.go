@@ -326,7 +326,10 @@ func (p *Plugin) accountFromToken(r *remote, accountID string, tok *oauth2.Token
 	if id, _ := tok.Extra("id_token").(string); id != "" {
 		acc.IDToken = &id
 	}
-	if !tok.Expiry.IsZero() {
+	if tok.ExpiresIn > 0 { // by the host's clock
+		t := now.Add(time.Duration(tok.ExpiresIn) * time.Second)
+		acc.AccessTokenExpiresAt = &t
+	} else if !tok.Expiry.IsZero() {
 		t := tok.Expiry.UTC()
 		acc.AccessTokenExpiresAt = &t
 	}
@@ -565,6 +568,19 @@ func (p *Plugin) verifiedIDToken(c *plugin.Context, in *idTokenInput, r *remote)
 	if err != nil {
 		p.h.Logger().InfoContext(ctx, "oauth: ID token refused", "provider", r.ID, "err", err)
 		return Profile{}, nil, errInvalidIDToken()
+	}
+	if Claim(claims, "email") == "" && in.AccessToken != "" && (e.userInfoURL != "" || r.UserInfo != nil) {
+		// The token carries no email: ask UserInfo with the client's
+		// access token, for the same subject.
+		info, err := r.userInfo(ctx, e, &oauth2.Token{AccessToken: in.AccessToken})
+		if err != nil || Claim(info, "sub") != Claim(claims, "sub") {
+			return Profile{}, nil, ErrFailedToGetUserInfo
+		}
+		for k, v := range info {
+			if _, ok := claims[k]; !ok {
+				claims[k] = v
+			}
+		}
 	}
 	if in.User != nil {
 		claims["user"] = in.User
