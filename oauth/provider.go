@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -438,9 +439,19 @@ func (r *remote) mapProfile(claims map[string]any) (Profile, error) {
 	if p.ID == "" {
 		return Profile{}, errors.New("oauth: the profile has no id")
 	}
+	if !storable(p.ID) || len(p.ID) > 255 {
+		return Profile{}, errors.New("oauth: the profile's id cannot be stored")
+	}
 	p.Email = strings.ToLower(strings.TrimSpace(p.Email))
+	if p.Email != "" && !plugin.ValidEmail(p.Email) {
+		p.Email = "" // as if the provider gave none
+	}
 	return p, nil
 }
+
+// storable reports whether every database stores s as it is: valid UTF-8
+// without NUL (PostgreSQL refuses both).
+func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // context returns ctx carrying the plugin's HTTP client for x/oauth2.
 func (r *remote) context(ctx context.Context) context.Context {

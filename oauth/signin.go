@@ -321,9 +321,14 @@ func (p *Plugin) finishFlow(c *plugin.Context, st *stateData, q url.Values) (*fl
 func (p *Plugin) accountFromToken(r *remote, accountID string, tok *oauth2.Token) *plugin.Account {
 	now := p.h.Now()
 	acc := &plugin.Account{ID: plugin.NewID(), AccountID: accountID, ProviderID: r.ID, CreatedAt: now, UpdatedAt: now}
-	acc.AccessToken = p.seal(tok.AccessToken)
-	acc.RefreshToken = p.seal(tok.RefreshToken)
-	if id, _ := tok.Extra("id_token").(string); id != "" {
+	// What a provider sends is stored only if every database can store it.
+	if storable(tok.AccessToken) {
+		acc.AccessToken = p.seal(tok.AccessToken)
+	}
+	if storable(tok.RefreshToken) {
+		acc.RefreshToken = p.seal(tok.RefreshToken)
+	}
+	if id, _ := tok.Extra("id_token").(string); id != "" && storable(id) {
 		acc.IDToken = &id
 	}
 	if tok.ExpiresIn > 0 { // by the host's clock
@@ -337,7 +342,7 @@ func (p *Plugin) accountFromToken(r *remote, accountID string, tok *oauth2.Token
 		t := now.Add(time.Duration(n) * time.Second)
 		acc.RefreshTokenExpiresAt = &t
 	}
-	if s, _ := tok.Extra("scope").(string); s != "" {
+	if s, _ := tok.Extra("scope").(string); s != "" && storable(s) {
 		joined := strings.Join(strings.Fields(s), ",")
 		acc.Scope = &joined
 	}

@@ -48,13 +48,18 @@ var rules = []rule{
 	},
 	{
 		from:   []string{"auth/...", "plugin/..."},
-		forbid: []string{"jwt/...", "twofactor/...", "magiclink/...", "org/...", "passkey/...", "vault/..."},
+		forbid: []string{"jwt/...", "twofactor/...", "magiclink/...", "oauth/...", "org/...", "passkey/...", "vault/..."},
 		why:    "the core knows no plugin by name: plugins are found through the plugin interfaces",
 	},
 	{
-		from:   []string{"jwt/...", "twofactor/...", "magiclink/...", "org/...", "passkey/...", "vault/..."},
-		forbid: []string{"jwt", "twofactor", "magiclink", "org", "passkey", "vault"},
+		from:   []string{"jwt/...", "twofactor/...", "magiclink/...", "oauth/...", "org/...", "passkey/...", "vault/..."},
+		forbid: []string{"jwt", "twofactor", "magiclink", "oauth", "org", "passkey", "vault"},
 		why:    "plugins stand alone: each is written on the plugin API only, as a third party would",
+	},
+	{
+		from:   []string{"oauth/..."},
+		forbid: []string{"auth/..."},
+		why:    "the OAuth plugin is written on the plugin API alone (plugin.Host), as a third party writes a plugin",
 	},
 	{
 		from:   []string{"vault/..."},
