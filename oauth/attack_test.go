@@ -2,6 +2,8 @@ package oauth_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/url"
 	"strings"
@@ -309,6 +311,10 @@ func TestIDTokenSignIn(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOpts{cfg: func(c *oauth.Config) {
 		c.Providers[0].Audiences = []string{"mobile-app"}
+		c.Providers[0].HashedNonce = true
+		plain := c.Providers[0]
+		plain.ID, plain.HashedNonce = "second", false
+		c.Providers = append(c.Providers, plain)
 		// A provider with the real provider's keys but another issuer.
 		wrongIss := c.Providers[0]
 		wrongIss.ID = "wrong-issuer"
@@ -364,6 +370,17 @@ func TestIDTokenSignIn(t *testing.T) {
 	// A mobile app's own client ID is accepted as audience.
 	if r := e.browser().do("POST", "/api/auth/sign-in/social", map[string]any{"provider": providerID, "idToken": map[string]any{"token": mobile, "accessToken": mobileAccess}}); r.status != 200 {
 		t.Fatalf("mobile audience: %d %s", r.status, r.raw)
+	}
+	// A nonce the client sent the provider hashed (as Apple's iOS SDK
+	// does) is accepted where the provider says so.
+	sum := sha256.Sum256([]byte("raw-nonce"))
+	hashed, hashedAccess := e.idTokenFor(t, clientID, clientSecret, ownRedirect, carol.ID, hex.EncodeToString(sum[:]))
+	for provider, want := range map[string]int{providerID: 200, "second": 401} {
+		r := e.browser().do("POST", "/api/auth/sign-in/social", map[string]any{"provider": provider,
+			"idToken": map[string]any{"token": hashed, "nonce": "raw-nonce", "accessToken": hashedAccess}})
+		if r.status != want {
+			t.Errorf("hashed nonce at %s: %d %s, want %d", provider, r.status, r.raw, want)
+		}
 	}
 	// An expired token.
 	e.clock.Advance(2 * time.Hour)

@@ -51,7 +51,7 @@ type envOpts struct {
 }
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	a     *auth.Auth
 	p     *oauth.Plugin
 	srv   *httptest.Server
@@ -61,7 +61,7 @@ type env struct {
 	box   *mail.Recorder
 }
 
-func openDB(t *testing.T, kind string) storage.Adapter {
+func openDB(t testing.TB, kind string) storage.Adapter {
 	t.Helper()
 	switch kind {
 	case "sqlite":
@@ -88,7 +88,7 @@ func openDB(t *testing.T, kind string) storage.Adapter {
 // newEnv starts an auth server with the oauth plugin and an OpenID
 // provider at which it is the client clientID, with the users alice, bob,
 // mallory and carol.
-func newEnv(t *testing.T, o envOpts) *env {
+func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	e := &env{t: t, clock: testkit.NewClock(time.Now().UTC().Truncate(time.Second)), box: &mail.Recorder{}}
 	e.srv = httptest.NewUnstartedServer(nil)

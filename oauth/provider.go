@@ -3,6 +3,8 @@ package oauth
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -81,6 +83,10 @@ type Provider struct {
 	Audiences []string
 	// DisableIDTokenSignIn refuses ID-token sign-in for the provider.
 	DisableIDTokenSignIn bool
+	// HashedNonce accepts, in ID-token sign-in, a token whose nonce is
+	// the SHA-256 (hex) of the nonce the client gives: Apple's iOS SDK
+	// sends the provider the hash.
+	HashedNonce bool
 
 	// DisableSignUp refuses to create users through the provider.
 	DisableSignUp bool
@@ -92,8 +98,10 @@ type Provider struct {
 	RequireEmailVerified bool
 
 	// UserInfo fetches the profile's claims when the ID token does not
-	// carry them. Default: GET UserInfoURL with the access token.
-	UserInfo func(ctx context.Context, client *http.Client, tok *oauth2.Token) (map[string]any, error)
+	// carry them, with the plugin's HTTP client, from the UserInfo
+	// endpoint (UserInfoURL or discovery's). Default: GET it with the
+	// access token and read a JSON object.
+	UserInfo func(ctx context.Context, client *http.Client, userInfoURL string, tok *oauth2.Token) (map[string]any, error)
 	// Profile maps the claims (of the verified ID token and UserInfo,
 	// plus, for Apple, the "user" the callback received) to the user.
 	// Default: StandardProfile.
@@ -354,7 +362,10 @@ func (r *remote) verifyIDToken(ctx context.Context, e *endpoints, raw, nonce str
 		return nil, fmt.Errorf("oauth: ID token audience %q is not this client's", tok.Audience)
 	}
 	if nonce != "" && !plugin.SecureEqual(tok.Nonce, nonce) {
-		return nil, errors.New("oauth: ID token nonce does not match the flow's")
+		sum := sha256.Sum256([]byte(nonce))
+		if !r.HashedNonce || !plugin.SecureEqual(tok.Nonce, hex.EncodeToString(sum[:])) {
+			return nil, errors.New("oauth: ID token nonce does not match the flow's")
+		}
 	}
 	var claims map[string]any
 	if err := tok.Claims(&claims); err != nil {
@@ -461,7 +472,7 @@ func (r *remote) context(ctx context.Context) context.Context {
 // userInfo returns the provider's UserInfo answer for the access token.
 func (r *remote) userInfo(ctx context.Context, e *endpoints, tok *oauth2.Token) (map[string]any, error) {
 	if r.UserInfo != nil {
-		return r.UserInfo(ctx, r.client, tok)
+		return r.UserInfo(ctx, r.client, e.userInfoURL, tok)
 	}
 	if e.userInfoURL == "" {
 		return nil, errors.New("oauth: the provider has no UserInfo endpoint")

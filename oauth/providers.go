@@ -82,7 +82,7 @@ func GitHub(clientID, clientSecret string) Provider {
 		TokenURL:    "https://github.com/login/oauth/access_token",
 		UserInfoURL: githubUserURL,
 		Scopes:      []string{"read:user", "user:email"},
-		UserInfo:    githubUserInfo(githubUserURL),
+		UserInfo:    githubUserInfo,
 		Profile:     githubProfile,
 	}
 }
@@ -94,48 +94,46 @@ type githubEmail struct {
 	Verified bool   `json:"verified"`
 }
 
-// githubUserInfo returns the UserInfo of GitHub's API whose user endpoint
-// is userURL: the user, with "email" (their public address, else their
-// primary one) and "email_verified" (whether /emails lists that address
-// as verified) set from userURL + "/emails". The emails are optional, as
-// in Better Auth: if they cannot be read the email is the public one,
-// unverified.
-func githubUserInfo(userURL string) func(ctx context.Context, client *http.Client, tok *oauth2.Token) (map[string]any, error) {
-	return func(ctx context.Context, client *http.Client, tok *oauth2.Token) (map[string]any, error) {
-		var user map[string]any
-		if err := githubGet(ctx, client, userURL, tok.AccessToken, &user); err != nil {
-			return nil, err
-		}
-		if user == nil {
-			return nil, errors.New("oauth: GitHub's user answer is not an object")
-		}
-		var emails []githubEmail
-		if err := githubGet(ctx, client, userURL+"/emails", tok.AccessToken, &emails); err != nil {
-			emails = nil
-		}
-		email := Claim(user, "email")
-		if email == "" && len(emails) > 0 {
-			email = emails[0].Email
-			for _, e := range emails {
-				if e.Primary {
-					email = e.Email
-					break
-				}
-			}
-		}
-		verified := false
+// githubUserInfo is the UserInfo of GitHub's API whose user endpoint is
+// userURL (GitHub Enterprise Server's is https://HOST/api/v3/user): the
+// user, with "email" (their public address, else their primary one) and
+// "email_verified" (whether /emails lists that address as verified) set
+// from userURL + "/emails". The emails are optional, as in Better Auth:
+// if they cannot be read the email is the public one, unverified.
+func githubUserInfo(ctx context.Context, client *http.Client, userURL string, tok *oauth2.Token) (map[string]any, error) {
+	var user map[string]any
+	if err := githubGet(ctx, client, userURL, tok.AccessToken, &user); err != nil {
+		return nil, err
+	}
+	if user == nil {
+		return nil, errors.New("oauth: GitHub's user answer is not an object")
+	}
+	var emails []githubEmail
+	if err := githubGet(ctx, client, userURL+"/emails", tok.AccessToken, &emails); err != nil {
+		emails = nil
+	}
+	email := Claim(user, "email")
+	if email == "" && len(emails) > 0 {
+		email = emails[0].Email
 		for _, e := range emails {
-			if email != "" && strings.EqualFold(e.Email, email) {
-				verified = e.Verified
+			if e.Primary {
+				email = e.Email
 				break
 			}
 		}
-		// Both are set whatever /user said: only /emails vouches for an
-		// address.
-		user["email"] = email
-		user["email_verified"] = verified
-		return user, nil
 	}
+	verified := false
+	for _, e := range emails {
+		if email != "" && strings.EqualFold(e.Email, email) {
+			verified = e.Verified
+			break
+		}
+	}
+	// Both are set whatever /user said: only /emails vouches for an
+	// address.
+	user["email"] = email
+	user["email_verified"] = verified
+	return user, nil
 }
 
 // githubGet GETs a JSON value of GitHub's REST API.
@@ -255,6 +253,7 @@ func Apple(cfg AppleConfig) (Provider, error) {
 		Scopes:      []string{"name", "email"},
 		AuthParams:  map[string]string{"response_mode": "form_post"},
 		Audiences:   append([]string(nil), cfg.Audiences...),
+		HashedNonce: true,
 		Profile:     appleProfile,
 	}, nil
 }

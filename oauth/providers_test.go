@@ -103,7 +103,7 @@ func TestBuiltinProfiles(t *testing.T) {
 				// GitHub's profile is what its UserInfo makes of /user and
 				// /user/emails.
 				gh := newGitHubFake(t, githubAnswer{status: 200, body: string(v.Claims)}, emailsAnswer(v.Emails))
-				claims, err := p.UserInfo(context.Background(), gh.client, &oauth2.Token{AccessToken: "gho_test"})
+				claims, err := p.UserInfo(context.Background(), gh.client, p.UserInfoURL, &oauth2.Token{AccessToken: "gho_test"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -281,7 +281,7 @@ func TestGitHubUserInfo(t *testing.T) {
 			t.Parallel()
 			p := oauth.GitHub("github-client", "github-secret")
 			gh := newGitHubFake(t, tc.user, tc.emails)
-			claims, err := p.UserInfo(context.Background(), gh.client, &oauth2.Token{AccessToken: tc.token, TokenType: "bearer"})
+			claims, err := p.UserInfo(context.Background(), gh.client, p.UserInfoURL, &oauth2.Token{AccessToken: tc.token, TokenType: "bearer"})
 			if diff := cmp.Diff(tc.wantRequests, gh.requests()); diff != "" {
 				t.Errorf("requests (-want +got):\n%s", diff)
 			}

@@ -41,6 +41,10 @@ type idTokenInput struct {
 	User         map[string]any `json:"user"`
 }
 
+// idTokenMaxAge is the age past which ID-token sign-in refuses a token
+// (by its iat).
+const idTokenMaxAge = time.Hour
+
 // reservedParams are the authorization parameters additionalParams may
 // not set.
 var reservedParams = map[string]bool{"state": true, "client_id": true, "redirect_uri": true, "response_type": true,
@@ -272,7 +276,9 @@ func (p *Plugin) finishFlow(c *plugin.Context, st *stateData, q url.Values) (*fl
 	if err != nil {
 		return nil, fail("invalid_code", err)
 	}
-	if iss := q.Get("iss"); iss != "" && e.issuer != "" && iss != e.issuer {
+	// RFC 9207. A multi-tenant issuer (IssuerMatch) is checked on the ID
+	// token instead.
+	if iss := q.Get("iss"); iss != "" && e.issuer != "" && r.IssuerMatch == nil && iss != e.issuer {
 		return nil, fail("issuer_mismatch", nil)
 	}
 	if r.usesNonce(e) && st.IDTokenNonce == "" {
@@ -570,6 +576,13 @@ func (p *Plugin) verifiedIDToken(c *plugin.Context, in *idTokenInput, r *remote)
 		return Profile{}, nil, ErrIDTokenNotSupported
 	}
 	claims, err := r.verifyIDToken(ctx, e, in.Token, in.Nonce, append([]string{r.ClientID}, r.Audiences...), p.h.Now)
+	if err == nil {
+		// A token that is not fresh may have leaked: Better Auth's
+		// maxTokenAge.
+		if iat, ok := claims["iat"].(float64); !ok || p.h.Now().Sub(time.Unix(int64(iat), 0)) > idTokenMaxAge {
+			err = errors.New("oauth: the ID token was issued more than an hour ago")
+		}
+	}
 	if err != nil {
 		p.h.Logger().InfoContext(ctx, "oauth: ID token refused", "provider", r.ID, "err", err)
 		return Profile{}, nil, errInvalidIDToken()
