@@ -47,7 +47,13 @@ type Provider struct {
 	users  *users
 	delay  atomic.Int64 // nanoseconds
 	down   atomic.Bool
+	busy   atomic.Int64 // nanoseconds spent answering
 }
+
+// Busy returns the total time the provider has spent answering requests
+// (its handlers' time, delays included), so that a benchmark can tell
+// the provider's share of a request from its own.
+func (p *Provider) Busy() time.Duration { return time.Duration(p.busy.Load()) }
 
 // DiscoveryURL returns the URL of the discovery document.
 func (p *Provider) DiscoveryURL() string { return p.Issuer + "/.well-known/openid-configuration" }
@@ -67,6 +73,8 @@ func Start(t testing.TB, clients []Client, us ...User) *Provider {
 	p.store = storage.NewStorageWithClients(p.users, cs)
 	var handler http.Handler
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t0 := time.Now()
+		defer func() { p.busy.Add(int64(time.Since(t0))) }()
 		if d := time.Duration(p.delay.Load()); d > 0 {
 			select {
 			case <-time.After(d):
