@@ -28,11 +28,11 @@ func BenchmarkCallback(b *testing.B) {
 				br := e.browser()
 				back := e.op.Login(b, br.start("/api/auth/sign-in/social", map[string]any{"callbackURL": "/"}), alice.ID)
 				busy := e.op.Busy()
-				t0 := time.Now()
 				b.StartTimer()
+				t0 := time.Now()
 				r := br.callback(back)
-				b.StopTimer()
 				total += time.Since(t0)
+				b.StopTimer()
 				provider += e.op.Busy() - busy
 				if r.status != http.StatusFound || r.header.Get("Location") != "/" {
 					b.Fatalf("%d %s %s", r.status, r.header.Get("Location"), r.raw)
