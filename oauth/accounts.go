@@ -141,6 +141,9 @@ func (p *Plugin) accountOf(c *plugin.Context) (*plugin.Account, *remote, error) 
 	}
 	useCookie, _ := body["useAccountCookie"].(bool)
 	if (!idOK || id == "") && !useCookie {
+		if c.Request().Method == http.MethodGet {
+			return nil, nil, plugin.ErrValidation.WithMessage("[query] Invalid input")
+		}
 		return nil, nil, plugin.ErrValidation.WithMessage("[body] Invalid input")
 	}
 	sd := c.Session()

@@ -97,6 +97,15 @@ func TestSignInDefaults(t *testing.T) {
 			t.Errorf("state cookie %q lacks %s", stateCookie, part)
 		}
 	}
+	// Extra parameters and scopes; the reserved parameters cannot be set.
+	r2 := e.browser().do("POST", "/api/auth/sign-in/social", map[string]any{"provider": providerID, "scopes": []string{"phone", "email"},
+		"loginHint": "bob@example.com", "additionalParams": map[string]any{"prompt": "consent", "redirect_uri": "https://evil.example.com/cb", "state": "x"}})
+	au, _ := url.Parse(r2.str("url"))
+	q := au.Query()
+	if q.Get("prompt") != "consent" || q.Get("login_hint") != "bob@example.com" || q.Get("redirect_uri") != e.srv.URL+"/api/auth/callback/"+providerID ||
+		len(q.Get("state")) != 32 || q.Get("scope") != "openid email profile offline_access phone" {
+		t.Fatalf("authorization URL %s", au)
+	}
 	final := b.callback(e.op.Login(t, r.str("url"), bob.ID))
 	if loc := location(t, final); loc.String() != e.srv.URL {
 		t.Fatalf("without callbackURL the flow ends at the base URL, got %s", loc)
@@ -111,9 +120,22 @@ func TestUnknownProvider(t *testing.T) {
 	if r.status != 404 || r.str("code") != "PROVIDER_NOT_FOUND" {
 		t.Fatalf("%d %s", r.status, r.raw)
 	}
-	r = b.do("POST", "/api/auth/sign-in/social", map[string]any{})
+	for _, body := range []map[string]any{{}, {"provider": 7}, {"provider": nil}} {
+		r = b.do("POST", "/api/auth/sign-in/social", body)
+		if r.status != 400 || r.str("code") != "VALIDATION_ERROR" || r.str("message") != "[body.provider] Invalid input" {
+			t.Fatalf("%v: %d %s", body, r.status, r.raw)
+		}
+	}
+	r = b.do("POST", "/api/auth/sign-in/social", map[string]any{"provider": providerID, "scopes": "email"})
 	if r.status != 400 || r.str("code") != "VALIDATION_ERROR" {
-		t.Fatalf("%d %s", r.status, r.raw)
+		t.Fatalf("scopes not an array: %d %s", r.status, r.raw)
+	}
+	r = b.do("POST", "/api/auth/sign-in/social", map[string]any{"provider": providerID, "additionalParams": map[string]any{"prompt": 1}})
+	if r.status != 400 || r.str("code") != "INVALID_ADDITIONAL_PARAMS" {
+		t.Fatalf("additionalParams not strings: %d %s", r.status, r.raw)
+	}
+	if r := e.browser().do("GET", "/api/auth/account-info", nil); r.status != 400 || r.str("message") != "[query] Invalid input" {
+		t.Fatalf("account-info without accountId: %d %s", r.status, r.raw)
 	}
 }
 

@@ -120,7 +120,8 @@ func (p *Plugin) Providers() []string { return append([]string(nil), p.order...)
 // Endpoints implements plugin.EndpointSource.
 func (p *Plugin) Endpoints() []plugin.Endpoint {
 	str, opt, req := plugin.KindString, plugin.Optional, plugin.Required
-	flow := []plugin.Param{req("provider", str), opt("callbackURL", str), opt("newUserCallbackURL", str),
+	// provider is checked by readFlow, with Better Auth's message.
+	flow := []plugin.Param{opt("provider", plugin.KindAny), opt("callbackURL", str), opt("newUserCallbackURL", str),
 		opt("errorCallbackURL", str), opt("disableRedirect", plugin.KindBool), opt("scopes", plugin.KindArray),
 		opt("loginHint", str), opt("requestSignUp", plugin.KindBool), opt("additionalParams", plugin.KindObject),
 		opt("additionalData", plugin.KindObject), opt("idToken", plugin.KindObject)}

@@ -51,6 +51,9 @@ var reservedParams = map[string]bool{"state": true, "client_id": true, "redirect
 	"code_challenge": true, "code_challenge_method": true, "nonce": true, "scope": true}
 
 func (p *Plugin) readFlow(c *plugin.Context) (*flowInput, *remote, error) {
+	if _, ok := c.Body()["provider"].(string); !ok {
+		return nil, nil, plugin.ErrValidation.WithMessage("[body.provider] Invalid input")
+	}
 	var in flowInput
 	if err := c.Bind(&in); err != nil {
 		if _, ok := c.Body()["additionalParams"]; ok {

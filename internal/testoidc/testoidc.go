@@ -72,7 +72,7 @@ func Start(t testing.TB, clients []Client, us ...User) *Provider {
 	}
 	p.store = storage.NewStorageWithClients(p.users, cs)
 	var handler http.Handler
-	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t0 := time.Now()
 		defer func() { p.busy.Add(int64(time.Since(t0))) }()
 		if d := time.Duration(p.delay.Load()); d > 0 {
@@ -88,8 +88,7 @@ func Start(t testing.TB, clients []Client, us ...User) *Provider {
 		}
 		handler.ServeHTTP(w, r)
 	}))
-	t.Cleanup(p.srv.Close)
-	p.Issuer = p.srv.URL
+	p.Issuer = "http://" + p.srv.Listener.Addr().String()
 	key := sha256.Sum256([]byte("testoidc"))
 	prov, err := op.NewProvider(&op.Config{CryptoKey: key, CodeMethodS256: true, AuthMethodPost: true,
 		GrantTypeRefreshToken: true, SupportedUILocales: []language.Tag{language.English}},
@@ -99,6 +98,8 @@ func Start(t testing.TB, clients []Client, us ...User) *Provider {
 		t.Fatalf("testoidc: %v", err)
 	}
 	handler = prov
+	p.srv.Start() // after handler is set: no request reads it earlier
+	t.Cleanup(p.srv.Close)
 	return p
 }
 
