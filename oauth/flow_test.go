@@ -2,6 +2,7 @@ package oauth_test
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -216,5 +217,110 @@ func TestImplicitLinking(t *testing.T) {
 				t.Fatalf("accounts (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestFormPostCallback: a provider's form_post (Apple's) is a cross-site
+// POST, answered with a redirect to the GET callback with the same
+// parameters, where the browser's SameSite=Lax cookies come along.
+func TestFormPostCallback(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{})
+	b := e.browser()
+	back := e.op.Login(t, b.start("/api/auth/sign-in/social", map[string]any{"callbackURL": "/home"}), alice.ID)
+	form := url.Values{"code": {back.Query().Get("code")}, "state": {back.Query().Get("state")},
+		"user": {`{"name":{"firstName":"A","lastName":"L"}}`}}
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/auth/callback/"+providerID, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://appleid.apple.com")
+	req.Header.Set("Cookie", "unrelated=1") // a cookie that is sent cross-site
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != 302 || loc.Path != "/api/auth/callback/"+providerID {
+		t.Fatalf("%d %s", resp.StatusCode, loc)
+	}
+	if diff := cmp.Diff(form, loc.Query()); diff != "" {
+		t.Fatalf("parameters (-posted +redirected):\n%s", diff)
+	}
+	if final := b.do("GET", loc.String(), nil); location(t, final).String() != "/home" {
+		t.Fatalf("the GET callback: %s", location(t, final))
+	}
+}
+
+func TestSignUpRules(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		disable       bool
+		implicit      bool // DisableImplicitSignUp
+		requestSignUp bool
+		wantError     string
+	}{
+		{name: "open"},
+		{name: "disabled", disable: true, wantError: "signup_disabled"},
+		{name: "disabled, even when requested", disable: true, requestSignUp: true, wantError: "signup_disabled"},
+		{name: "implicit disabled", implicit: true, wantError: "signup_disabled"},
+		{name: "implicit disabled, requested", implicit: true, requestSignUp: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOpts{cfg: func(c *oauth.Config) {
+				c.Providers[0].DisableSignUp = tc.disable
+				c.Providers[0].DisableImplicitSignUp = tc.implicit
+			}})
+			before := e.counts()
+			r := e.browser().flow("/api/auth/sign-in/social", map[string]any{"callbackURL": "/home", "errorCallbackURL": "/err",
+				"requestSignUp": tc.requestSignUp}, alice)
+			if tc.wantError != "" {
+				expectError(t, e, r, before, "/err", tc.wantError)
+				return
+			}
+			if loc := location(t, r); loc.String() != "/home" || e.count(plugin.TableUser) != 1 {
+				t.Fatalf("redirect %s, %d users", loc, e.count(plugin.TableUser))
+			}
+		})
+	}
+	// A returning user signs in whatever the sign-up rules.
+	e := newEnv(t, envOpts{cfg: func(c *oauth.Config) { c.Providers[0].DisableSignUp = true }})
+	ctx := context.Background()
+	res, err := e.a.SignUpEmail(ctx, auth.SignUpInput{Email: alice.Email, Password: "local-password-1", Name: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.a.Host().MarkEmailVerified(ctx, res.User, true); err != nil {
+		t.Fatal(err)
+	}
+	if loc := location(t, e.browser().flow("/api/auth/sign-in/social", map[string]any{"callbackURL": "/home"}, alice)); loc.String() != "/home" {
+		t.Fatalf("an existing user with sign-up disabled: %s", loc)
+	}
+}
+
+// TestUnverifiedSignUpIsMailed: a new user whose provider did not verify
+// the address is created unverified and, with SendOnSignUp, sent the
+// verification mail, as Better Auth does.
+func TestUnverifiedSignUpIsMailed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{authCfg: func(c *auth.Config) { c.EmailVerification.SendOnSignUp = true }})
+	b := e.browser()
+	if loc := location(t, b.flow("/api/auth/sign-in/social", map[string]any{"callbackURL": "/home"}, mallory)); loc.String() != "/home" {
+		t.Fatalf("redirect %s", loc)
+	}
+	u, _ := b.session()["user"].(map[string]any)
+	if u["emailVerified"] != false {
+		t.Fatalf("user %v", u)
+	}
+	sent := e.box.Sent()
+	if len(sent) != 1 || sent[0].To != mallory.Email || sent[0].Kind != plugin.EmailVerification {
+		t.Fatalf("mails %+v", sent)
+	}
+	// A verified one is not mailed.
+	location(t, e.browser().flow("/api/auth/sign-in/social", nil, bob))
+	if n := len(e.box.Sent()); n != 1 {
+		t.Fatalf("%d mails", n)
 	}
 }
