@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +21,8 @@ import (
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/mail"
+	"github.com/managarten/mana-auth/oauth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/vault"
 )
 
@@ -143,6 +147,10 @@ type Config struct {
 	// "1"). A revoked session stays usable through its cache cookie for
 	// up to the max age (see auth.CookieCacheConfig).
 	CookieCache auth.CookieCacheConfig
+	// OAuth is social sign-in with OAuth 2.0 and OpenID Connect providers
+	// (the OAUTH_* variables, see OAuthConfig). Off, with no oauth plugin
+	// mounted, when no provider is configured.
+	OAuth OAuthConfig
 }
 
 // ConfigError names the variable that is wrong.
@@ -164,9 +172,34 @@ func splitList(s string) []string {
 	return out
 }
 
-// FromEnv reads the configuration from getenv (os.Getenv in main). It
-// does not generate the development secret: see EnsureSecret.
+// FromEnv reads the configuration from getenv. It does not generate the
+// development secret: see EnsureSecret. Unable to list the environment,
+// it mounts no generic OpenID provider (OAUTH_OIDC_<ID>_*) and notices no
+// misspelt OAUTH_ variable: FromEnviron does both.
 func FromEnv(getenv func(string) string) (Config, error) {
+	return fromEnv(getenv, nil)
+}
+
+// FromEnviron reads the configuration from environ, "NAME=value" strings
+// as os.Environ returns them (what main passes): as FromEnv, and since it
+// sees the variables' names, it also mounts the generic OpenID providers
+// (OAUTH_OIDC_<ID>_DISCOVERY_URL …) and refuses an OAUTH_ variable it does
+// not know. A name listed twice has its first value, as os.Getenv reads
+// it.
+func FromEnviron(environ []string) (Config, error) {
+	env := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		if _, ok := env[k]; !ok && k != "" {
+			env[k] = v
+		}
+	}
+	return fromEnv(func(k string) string { return env[k] }, env)
+}
+
+// fromEnv reads the configuration through getenv; env is the whole
+// environment when it can be listed (FromEnviron), else nil.
+func fromEnv(getenv func(string) string, env map[string]string) (Config, error) {
 	switch getenv("NODE_ENV") {
 	case "", "development", "production", "test":
 	default:
@@ -313,6 +346,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	c.CookieCache = cc
+	if c.OAuth, err = oauthFromEnv(getenv, env); err != nil {
+		return c, err
+	}
 	if err := c.checkFormats(); err != nil {
 		return c, err
 	}
@@ -560,4 +596,428 @@ func (c Config) rpID() string {
 		return ""
 	}
 	return host
+}
+
+// OAuthConfig is the social sign-in of the reference server, read from
+// the OAUTH_ variables. With no provider the oauth plugin is not mounted.
+type OAuthConfig struct {
+	// Providers are the configured providers: the built-in ones in the
+	// order google, github, discord, microsoft, gitlab, apple, then the
+	// generic OpenID ones by id.
+	Providers []OAuthProvider
+	// TrustedProviders are provider ids whose users' addresses count as
+	// verified for account linking (OAUTH_TRUSTED_PROVIDERS,
+	// comma-separated; each must be a configured provider).
+	TrustedProviders []string
+	// PlainTokens stores the providers' access and refresh tokens in plain
+	// text (OAUTH_ENCRYPT_TOKENS=false). By default they are sealed with
+	// the secret's keyring, so that a copy of the database holds no usable
+	// token (Better Auth's account.encryptOAuthTokens, which is off by
+	// default there).
+	PlainTokens bool
+}
+
+// OAuthProvider is one provider of OAuthConfig, as plain values.
+type OAuthProvider struct {
+	// Kind is the built-in provider ("google", "github", "discord",
+	// "microsoft", "gitlab", "apple") or "oidc" for a generic OpenID
+	// provider (OAUTH_OIDC_<ID>_*).
+	Kind string
+	// ID is the provider id of requests and of the callback route
+	// /api/auth/callback/<ID>: the Kind of a built-in provider, the
+	// lower-cased <ID> with "_" read as "-" of a generic one.
+	ID string
+	// ClientID and ClientSecret are the client's credentials at the
+	// provider (OAUTH_<PROVIDER>_CLIENT_ID and _CLIENT_SECRET; Apple has no
+	// secret: it signs one with PrivateKey).
+	ClientID, ClientSecret string
+	// DiscoveryURL and Scopes are a generic provider's
+	// (OAUTH_OIDC_<ID>_DISCOVERY_URL and _SCOPES, separated by spaces or
+	// commas; default "openid email profile").
+	DiscoveryURL string
+	Scopes       []string
+	// TenantID is Microsoft's tenant (OAUTH_MICROSOFT_TENANT_ID, default
+	// "common").
+	TenantID string
+	// BaseURL is a self-managed GitLab's URL (OAUTH_GITLAB_BASE_URL;
+	// empty: gitlab.com).
+	BaseURL string
+	// TeamID, KeyID and PrivateKey (the .p8 key's PEM) sign Apple's client
+	// secret (OAUTH_APPLE_TEAM_ID, OAUTH_APPLE_KEY_ID,
+	// OAUTH_APPLE_PRIVATE_KEY or the file OAUTH_APPLE_PRIVATE_KEY_FILE);
+	// Audiences are the app bundle ids whose ID tokens Apple ID-token
+	// sign-in accepts (OAUTH_APPLE_APP_BUNDLE_IDS, comma-separated).
+	TeamID, KeyID, PrivateKey string
+	Audiences                 []string
+}
+
+// oauthVars are the OAUTH_ variables FromEnv reads by name. Besides them
+// only the generic providers' OAUTH_OIDC_<ID>_<suffix> (oidcSuffixes) are
+// known: FromEnviron refuses any other OAUTH_ variable, so that a typo
+// stops the start instead of leaving a provider off.
+var oauthVars = []string{
+	"OAUTH_GOOGLE_CLIENT_ID", "OAUTH_GOOGLE_CLIENT_SECRET",
+	"OAUTH_GITHUB_CLIENT_ID", "OAUTH_GITHUB_CLIENT_SECRET",
+	"OAUTH_DISCORD_CLIENT_ID", "OAUTH_DISCORD_CLIENT_SECRET",
+	"OAUTH_MICROSOFT_CLIENT_ID", "OAUTH_MICROSOFT_CLIENT_SECRET", "OAUTH_MICROSOFT_TENANT_ID",
+	"OAUTH_GITLAB_CLIENT_ID", "OAUTH_GITLAB_CLIENT_SECRET", "OAUTH_GITLAB_BASE_URL",
+	"OAUTH_APPLE_CLIENT_ID", "OAUTH_APPLE_TEAM_ID", "OAUTH_APPLE_KEY_ID", "OAUTH_APPLE_PRIVATE_KEY",
+	"OAUTH_APPLE_PRIVATE_KEY_FILE", "OAUTH_APPLE_APP_BUNDLE_IDS",
+	"OAUTH_TRUSTED_PROVIDERS", "OAUTH_ENCRYPT_TOKENS",
+}
+
+// The generic OpenID providers' variables: OAUTH_OIDC_<ID><suffix>.
+const oidcPrefix = "OAUTH_OIDC_"
+
+var oidcSuffixes = []string{"_DISCOVERY_URL", "_CLIENT_ID", "_CLIENT_SECRET", "_SCOPES"}
+
+// oidcEnvID matches the <ID> of a generic provider's variables.
+var oidcEnvID = regexp.MustCompile(`^[A-Za-z0-9]+(_[A-Za-z0-9]+)*$`)
+
+// oauthFromEnv reads the OAUTH_ variables through getenv; env, when not
+// nil, is the whole environment, scanned for the generic providers and for
+// unknown OAUTH_ variables. Secrets are never quoted in its errors.
+func oauthFromEnv(getenv func(string) string, env map[string]string) (OAuthConfig, error) {
+	var o OAuthConfig
+	if env != nil {
+		// A misspelt name first: it is the cause of what else is wrong.
+		if err := checkOAuthNames(env); err != nil {
+			return o, err
+		}
+	}
+	byID := map[string]string{} // provider id → the variable that configured it
+	add := func(p OAuthProvider, from string) error {
+		if prev, dup := byID[p.ID]; dup {
+			return &ConfigError{from, fmt.Sprintf("names provider %q, which %s already configures", p.ID, prev)}
+		}
+		if p.ID == plugin.CredentialProvider {
+			return &ConfigError{from, fmt.Sprintf("provider id %q is the password account's; choose another", p.ID)}
+		}
+		byID[p.ID] = from
+		o.Providers = append(o.Providers, p)
+		return nil
+	}
+	notOn := func(name, idVar string) error {
+		return &ConfigError{name, "is set but " + idVar + " is not (a provider is on when its client id is set)"}
+	}
+	for _, b := range []struct{ kind, idVar, secretVar, id, secret string }{
+		{"google", "OAUTH_GOOGLE_CLIENT_ID", "OAUTH_GOOGLE_CLIENT_SECRET", getenv("OAUTH_GOOGLE_CLIENT_ID"), getenv("OAUTH_GOOGLE_CLIENT_SECRET")},
+		{"github", "OAUTH_GITHUB_CLIENT_ID", "OAUTH_GITHUB_CLIENT_SECRET", getenv("OAUTH_GITHUB_CLIENT_ID"), getenv("OAUTH_GITHUB_CLIENT_SECRET")},
+		{"discord", "OAUTH_DISCORD_CLIENT_ID", "OAUTH_DISCORD_CLIENT_SECRET", getenv("OAUTH_DISCORD_CLIENT_ID"), getenv("OAUTH_DISCORD_CLIENT_SECRET")},
+		{"microsoft", "OAUTH_MICROSOFT_CLIENT_ID", "OAUTH_MICROSOFT_CLIENT_SECRET", getenv("OAUTH_MICROSOFT_CLIENT_ID"), getenv("OAUTH_MICROSOFT_CLIENT_SECRET")},
+		{"gitlab", "OAUTH_GITLAB_CLIENT_ID", "OAUTH_GITLAB_CLIENT_SECRET", getenv("OAUTH_GITLAB_CLIENT_ID"), getenv("OAUTH_GITLAB_CLIENT_SECRET")},
+	} {
+		id, secret := strings.TrimSpace(b.id), strings.TrimSpace(b.secret)
+		switch {
+		case id == "" && secret != "":
+			return o, notOn(b.secretVar, b.idVar)
+		case id == "":
+			continue
+		case secret == "":
+			return o, &ConfigError{b.secretVar, "is required when " + b.idVar + " is set"}
+		}
+		p := OAuthProvider{Kind: b.kind, ID: b.kind, ClientID: id, ClientSecret: secret}
+		if b.kind == "microsoft" {
+			p.TenantID = "common"
+		}
+		if err := add(p, b.idVar); err != nil {
+			return o, err
+		}
+	}
+	on := func(kind string) *OAuthProvider {
+		for i := range o.Providers {
+			if o.Providers[i].Kind == kind {
+				return &o.Providers[i]
+			}
+		}
+		return nil
+	}
+	if t := strings.TrimSpace(getenv("OAUTH_MICROSOFT_TENANT_ID")); t != "" {
+		ms := on("microsoft")
+		if ms == nil {
+			return o, notOn("OAUTH_MICROSOFT_TENANT_ID", "OAUTH_MICROSOFT_CLIENT_ID")
+		}
+		if !msTenant.MatchString(t) {
+			return o, &ConfigError{"OAUTH_MICROSOFT_TENANT_ID", fmt.Sprintf("%q is not a tenant: common, organizations, consumers, a tenant id or a domain", t)}
+		}
+		ms.TenantID = t
+	}
+	if u := strings.TrimRight(strings.TrimSpace(getenv("OAUTH_GITLAB_BASE_URL")), "/"); u != "" {
+		gl := on("gitlab")
+		if gl == nil {
+			return o, notOn("OAUTH_GITLAB_BASE_URL", "OAUTH_GITLAB_CLIENT_ID")
+		}
+		if !httpURL(u) {
+			return o, &ConfigError{"OAUTH_GITLAB_BASE_URL", fmt.Sprintf("%q is not an absolute http(s) URL such as https://gitlab.example.com", u)}
+		}
+		gl.BaseURL = u
+	}
+	apple, err := appleFromEnv(getenv)
+	if err != nil {
+		return o, err
+	}
+	if apple != nil {
+		if err := add(*apple, "OAUTH_APPLE_CLIENT_ID"); err != nil {
+			return o, err
+		}
+	}
+	if env != nil {
+		generic, err := oidcFromEnv(env)
+		if err != nil {
+			return o, err
+		}
+		for _, g := range generic {
+			if err := add(g.OAuthProvider, g.from); err != nil {
+				return o, err
+			}
+		}
+	}
+	o.TrustedProviders = splitList(getenv("OAUTH_TRUSTED_PROVIDERS"))
+	for _, id := range o.TrustedProviders {
+		if _, ok := byID[id]; !ok {
+			return o, &ConfigError{"OAUTH_TRUSTED_PROVIDERS", fmt.Sprintf("%q is not a configured provider (configured: %s)", id, providerList(o.Providers))}
+		}
+	}
+	if v := strings.TrimSpace(getenv("OAUTH_ENCRYPT_TOKENS")); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return o, &ConfigError{"OAUTH_ENCRYPT_TOKENS", "must be true or false"}
+		}
+		o.PlainTokens = !b
+	}
+	// Every provider as the oauth plugin will check it, so that a bad
+	// value stops the start here, with its variable's name.
+	for _, p := range o.Providers {
+		pr, err := p.provider()
+		if err == nil {
+			_, err = oauth.New(oauth.Config{Providers: []oauth.Provider{pr}})
+		}
+		if err != nil {
+			return o, &ConfigError{byID[p.ID], err.Error()}
+		}
+	}
+	return o, nil
+}
+
+// msTenant matches a Microsoft tenant: common, organizations, consumers,
+// a tenant id (a GUID) or a domain.
+var msTenant = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]*$`)
+
+// httpURL reports whether u is an absolute http(s) URL with a host.
+func httpURL(u string) bool {
+	pu, err := url.Parse(u)
+	return err == nil && (pu.Scheme == "http" || pu.Scheme == "https") && pu.Host != ""
+}
+
+// providerList names the providers' ids for a message.
+func providerList(ps []OAuthProvider) string {
+	if len(ps) == 0 {
+		return "none"
+	}
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	return strings.Join(ids, ", ")
+}
+
+// appleFromEnv reads Sign in with Apple's variables: nil without
+// OAUTH_APPLE_CLIENT_ID. Every missing variable is named at once; the
+// private key is checked (without quoting it).
+func appleFromEnv(getenv func(string) string) (*OAuthProvider, error) {
+	p := &OAuthProvider{Kind: "apple", ID: "apple", ClientID: strings.TrimSpace(getenv("OAUTH_APPLE_CLIENT_ID")),
+		TeamID: strings.TrimSpace(getenv("OAUTH_APPLE_TEAM_ID")), KeyID: strings.TrimSpace(getenv("OAUTH_APPLE_KEY_ID")),
+		PrivateKey: strings.TrimSpace(getenv("OAUTH_APPLE_PRIVATE_KEY")), Audiences: splitList(getenv("OAUTH_APPLE_APP_BUNDLE_IDS"))}
+	keyFile := strings.TrimSpace(getenv("OAUTH_APPLE_PRIVATE_KEY_FILE"))
+	if p.ClientID == "" {
+		for _, v := range []struct{ name, val string }{{"OAUTH_APPLE_TEAM_ID", p.TeamID}, {"OAUTH_APPLE_KEY_ID", p.KeyID},
+			{"OAUTH_APPLE_PRIVATE_KEY", p.PrivateKey}, {"OAUTH_APPLE_PRIVATE_KEY_FILE", keyFile},
+			{"OAUTH_APPLE_APP_BUNDLE_IDS", strings.Join(p.Audiences, ",")}} {
+			if v.val != "" {
+				return nil, &ConfigError{v.name, "is set but OAUTH_APPLE_CLIENT_ID is not (a provider is on when its client id is set)"}
+			}
+		}
+		return nil, nil
+	}
+	if p.PrivateKey != "" && keyFile != "" {
+		return nil, &ConfigError{"OAUTH_APPLE_PRIVATE_KEY_FILE", "is set together with OAUTH_APPLE_PRIVATE_KEY: set one of them"}
+	}
+	keyVar := "OAUTH_APPLE_PRIVATE_KEY"
+	if keyFile != "" {
+		keyVar = "OAUTH_APPLE_PRIVATE_KEY_FILE"
+		b, err := os.ReadFile(keyFile)
+		if err != nil {
+			return nil, &ConfigError{keyVar, fmt.Sprintf("cannot read the key: %v", err)}
+		}
+		p.PrivateKey = strings.TrimSpace(string(b))
+	}
+	var missing []error
+	const with = "is required when OAUTH_APPLE_CLIENT_ID is set"
+	if p.TeamID == "" {
+		missing = append(missing, &ConfigError{"OAUTH_APPLE_TEAM_ID", with + " (the Apple developer team id)"})
+	}
+	if p.KeyID == "" {
+		missing = append(missing, &ConfigError{"OAUTH_APPLE_KEY_ID", with + " (the id of the Sign in with Apple key)"})
+	}
+	if p.PrivateKey == "" {
+		missing = append(missing, &ConfigError{"OAUTH_APPLE_PRIVATE_KEY", with + " (the .p8 key's PEM, or its path in OAUTH_APPLE_PRIVATE_KEY_FILE)"})
+	}
+	if len(missing) > 0 {
+		return nil, errors.Join(missing...)
+	}
+	// (A PEM written on one line, with \n for its line breaks, is read
+	// by oauth.Apple.)
+	if _, err := p.provider(); err != nil {
+		return nil, &ConfigError{keyVar, strings.TrimPrefix(err.Error(), "oauth: Apple: ")}
+	}
+	return p, nil
+}
+
+// oidcProvider is a generic provider and the variable that configures it.
+type oidcProvider struct {
+	OAuthProvider
+	from string // its OAUTH_OIDC_<ID>_DISCOVERY_URL
+}
+
+// setOAuthNames returns the names of env's OAUTH_ variables that are set
+// (not empty), sorted.
+func setOAuthNames(env map[string]string) []string {
+	var names []string
+	for k, v := range env {
+		if strings.HasPrefix(k, "OAUTH_") && strings.TrimSpace(v) != "" {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// oidcEnvIDOf returns the <ID> of OAUTH_OIDC_<ID>_DISCOVERY_URL.
+func oidcEnvIDOf(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, oidcPrefix)
+	if !ok {
+		return "", false
+	}
+	return strings.CutSuffix(rest, "_DISCOVERY_URL")
+}
+
+// checkOAuthNames refuses any OAUTH_ variable of env that is neither one
+// of oauthVars nor a variable of a generic provider whose discovery URL
+// is set.
+func checkOAuthNames(env map[string]string) error {
+	names := setOAuthNames(env)
+	ids := map[string]bool{} // the <ID>s with a discovery URL
+	for _, n := range names {
+		if id, ok := oidcEnvIDOf(n); ok {
+			ids[id] = true
+		}
+	}
+	for _, n := range names {
+		if err := knownOAuthVar(n, ids); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// oidcFromEnv returns the generic OpenID providers of env, each turned on
+// by its OAUTH_OIDC_<ID>_DISCOVERY_URL, sorted by id.
+func oidcFromEnv(env map[string]string) ([]oidcProvider, error) {
+	val := func(name string) string { return strings.TrimSpace(env[name]) }
+	var out []oidcProvider
+	for _, n := range setOAuthNames(env) {
+		envID, ok := oidcEnvIDOf(n)
+		if !ok {
+			continue
+		}
+		if !oidcEnvID.MatchString(envID) || len(envID) > 64 {
+			return nil, &ConfigError{n, "the provider id between " + oidcPrefix + " and _DISCOVERY_URL must be letters and digits joined by single _, at most 64 characters"}
+		}
+		p := OAuthProvider{Kind: "oidc", ID: strings.ToLower(strings.ReplaceAll(envID, "_", "-")),
+			DiscoveryURL: val(n), ClientID: val(oidcPrefix + envID + "_CLIENT_ID"),
+			ClientSecret: val(oidcPrefix + envID + "_CLIENT_SECRET"), Scopes: scopeList(env[oidcPrefix+envID+"_SCOPES"])}
+		if !httpURL(p.DiscoveryURL) {
+			return nil, &ConfigError{n, fmt.Sprintf("%q is not an absolute http(s) URL (the provider's …/.well-known/openid-configuration)", p.DiscoveryURL)}
+		}
+		if p.ClientID == "" {
+			return nil, &ConfigError{oidcPrefix + envID + "_CLIENT_ID", "is required when " + n + " is set"}
+		}
+		if len(p.Scopes) == 0 {
+			p.Scopes = []string{"openid", "email", "profile"}
+		}
+		out = append(out, oidcProvider{p, n})
+	}
+	slices.SortStableFunc(out, func(a, b oidcProvider) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// scopeList splits a scope list at spaces or commas (a comma-separated
+// list needs no quotes in an environment file).
+func scopeList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+}
+
+// knownOAuthVar refuses the OAUTH_ variable n unless FromEnviron reads it:
+// one of oauthVars, or a variable of a generic provider whose discovery
+// URL is set (ids holds their <ID>s).
+func knownOAuthVar(n string, ids map[string]bool) error {
+	if slices.Contains(oauthVars, n) {
+		return nil
+	}
+	if rest, ok := strings.CutPrefix(n, oidcPrefix); ok {
+		for _, suf := range oidcSuffixes {
+			envID, ok := strings.CutSuffix(rest, suf)
+			switch {
+			case !ok || envID == "":
+			case ids[envID]:
+				return nil
+			default:
+				return &ConfigError{n, "is set but " + oidcPrefix + envID + "_DISCOVERY_URL is not (a generic provider is on when its discovery URL is set)"}
+			}
+		}
+	}
+	return &ConfigError{n, "is not a variable mana-auth reads (a typo? docs/OPERATIONS.md lists the OAUTH_ variables under \"Social sign-in\")"}
+}
+
+// provider returns the oauth plugin's provider.
+func (p OAuthProvider) provider() (oauth.Provider, error) {
+	switch p.Kind {
+	case "google":
+		return oauth.Google(p.ClientID, p.ClientSecret), nil
+	case "github":
+		return oauth.GitHub(p.ClientID, p.ClientSecret), nil
+	case "discord":
+		return oauth.Discord(p.ClientID, p.ClientSecret), nil
+	case "microsoft":
+		return oauth.Microsoft(oauth.MicrosoftConfig{ClientID: p.ClientID, ClientSecret: p.ClientSecret, TenantID: p.TenantID}), nil
+	case "gitlab":
+		return oauth.GitLab(oauth.GitLabConfig{ClientID: p.ClientID, ClientSecret: p.ClientSecret, BaseURL: p.BaseURL}), nil
+	case "apple":
+		return oauth.Apple(oauth.AppleConfig{ClientID: p.ClientID, TeamID: p.TeamID, KeyID: p.KeyID,
+			PrivateKey: p.PrivateKey, Audiences: p.Audiences})
+	case "oidc":
+		pr := oauth.OIDC(p.ID, p.DiscoveryURL, p.ClientID, p.ClientSecret)
+		if len(p.Scopes) > 0 {
+			pr.Scopes = p.Scopes
+		}
+		return pr, nil
+	}
+	return oauth.Provider{}, fmt.Errorf("oauth: unknown provider kind %q", p.Kind)
+}
+
+// Plugin returns the oauth plugin of the configuration, or nil (and no
+// error) when no provider is configured: social sign-in is off.
+func (o OAuthConfig) Plugin() (*oauth.Plugin, error) {
+	if len(o.Providers) == 0 {
+		return nil, nil
+	}
+	cfg := oauth.Config{EncryptTokens: !o.PlainTokens, AccountLinking: oauth.AccountLinking{TrustedProviders: o.TrustedProviders}}
+	for _, p := range o.Providers {
+		pr, err := p.provider()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Providers = append(cfg.Providers, pr)
+	}
+	return oauth.New(cfg)
 }

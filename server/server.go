@@ -214,6 +214,13 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 	} else {
 		log.Warn("passkeys are off: the relying party ID would be an IP address; set WEBAUTHN_RP_ID or use a host name in BASE_URL")
 	}
+	// Social sign-in, only with a provider configured (OAUTH_*).
+	if op, err := cfg.OAuth.Plugin(); err != nil {
+		return nil, fmt.Errorf("social sign-in (OAUTH_*): %w", err)
+	} else if op != nil {
+		plugins = append(plugins, op)
+		log.Info("social sign-in", "providers", op.Providers())
+	}
 	rlStore, rlClose, err := rateLimitStore(ctx, cfg, db, log)
 	if err != nil {
 		return nil, err

@@ -36,7 +36,7 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	if err := run(os.Args[1:], os.Environ(), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "mana-auth:", oneLine(err))
 		os.Exit(1)
 	}
@@ -146,7 +146,9 @@ func commands(out io.Writer) map[string]command {
 	}
 }
 
-func run(args []string, getenv func(string) string, out io.Writer) error {
+// run runs the command of args in the environment environ ("NAME=value",
+// as os.Environ returns it).
+func run(args []string, environ []string, out io.Writer) error {
 	name := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
@@ -189,7 +191,7 @@ func run(args []string, getenv func(string) string, out io.Writer) error {
 		}
 		return err
 	}
-	cfg, err := server.FromEnv(getenv)
+	cfg, err := server.FromEnviron(environ)
 	if err != nil {
 		return err
 	}

@@ -42,11 +42,17 @@ func TestCommandLine(t *testing.T) {
 			"BASE_URL: is required"},
 		{"not PostgreSQL", []string{"migrate"}, map[string]string{"DATABASE_URL": "mysql://u:p@db/mana"}, nil, `"mysql" databases are not supported`},
 		{"no scheme", []string{"migrate"}, map[string]string{"DATABASE_URL": "postgres//bad"}, nil, "DATABASE_URL: must be a PostgreSQL URL"},
+		{"misspelt OAUTH_ variable", []string{"migrate"}, map[string]string{"OAUTH_GOOGLE_CLIENTID": "g-id"}, nil,
+			"OAUTH_GOOGLE_CLIENTID: is not a variable mana-auth reads"},
+		{"Apple half configured, in one line", []string{"migrate"}, map[string]string{"OAUTH_APPLE_CLIENT_ID": "how.mana.web"}, nil,
+			"OAUTH_APPLE_TEAM_ID: is required when OAUTH_APPLE_CLIENT_ID is set (the Apple developer team id); OAUTH_APPLE_KEY_ID: is required"},
+		{"a generic provider without its client id", []string{"migrate"}, map[string]string{"OAUTH_OIDC_LOCAL_OIDC_DISCOVERY_URL": "https://sso.example.com/"}, nil,
+			"OAUTH_OIDC_LOCAL_OIDC_CLIENT_ID: is required when OAUTH_OIDC_LOCAL_OIDC_DISCOVERY_URL is set"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var out bytes.Buffer
-			err := run(tc.args, func(k string) string { return tc.env[k] }, &out)
+			err := run(tc.args, environOf(tc.env), &out)
 			switch {
 			case tc.errWant == "" && err != nil:
 				t.Fatalf("error %v", err)
@@ -62,10 +68,19 @@ func TestCommandLine(t *testing.T) {
 	}
 }
 
+// environOf is m as os.Environ would list it.
+func environOf(m map[string]string) []string {
+	var out []string
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
 // NODE_ENV=production alone reports every missing variable in one line.
 func TestMissingVariablesInOneLine(t *testing.T) {
 	t.Parallel()
-	err := run([]string{"migrate"}, func(k string) string { return map[string]string{"NODE_ENV": "production"}[k] }, &bytes.Buffer{})
+	err := run([]string{"migrate"}, environOf(map[string]string{"NODE_ENV": "production"}), &bytes.Buffer{})
 	line := oneLine(err)
 	for _, v := range []string{"BASE_URL", "MANA_SERVICE_KEY", "SMTP_HOST", "MANA_AUTH_KEK", "AUTH_SECRET"} {
 		if !strings.Contains(line, v+": ") {
@@ -98,7 +113,7 @@ func TestDryRunAndBadURLWriteNothing(t *testing.T) {
 				env[k] = v
 			}
 			var out bytes.Buffer
-			err := run(tc.args, func(k string) string { return env[k] }, &out)
+			err := run(tc.args, environOf(env), &out)
 			if tc.wantOut != "" && (err != nil || !strings.Contains(out.String(), tc.wantOut)) {
 				t.Fatalf("output %q, error %v", out.String(), err)
 			}
