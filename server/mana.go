@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
@@ -67,6 +68,18 @@ var securityPaths = map[string]string{
 
 func (p *manaPlugin) ID() string { return "mana" }
 
+// startedSession reports whether the answer of c sets a new session
+// cookie (a sign-in happened, c.Session is its session).
+func (p *manaPlugin) startedSession(c *plugin.Context) bool {
+	name := p.a.CookieName(plugin.CookieSessionToken)
+	for _, ck := range c.Cookies() {
+		if ck.Name == name && ck.Value != "" && ck.MaxAge >= 0 {
+			return c.Session() != nil
+		}
+	}
+	return false
+}
+
 func (p *manaPlugin) Init(a plugin.Host) error { p.a = a; return nil }
 
 func (p *manaPlugin) Schema() storage.Schema {
@@ -119,6 +132,17 @@ func (p *manaPlugin) Hooks() plugin.Hooks {
 			},
 		}},
 		After: []plugin.Hook{{
+			// A social sign-in (an OAuth callback, an ID-token sign-in)
+			// is logged when it set a session cookie: its routes also
+			// answer flows that end in an error or a link.
+			Match: func(c *plugin.Context) bool {
+				return p.sec != nil && (strings.HasPrefix(c.Path(), "/callback/") || c.Path() == "/sign-in/social") && p.startedSession(c)
+			},
+			Handler: func(c *plugin.Context) error {
+				p.sec.record(c.Context(), eventFor(c.Context(), EventLoginSuccess, c.Session().User.ID, map[string]any{"route": c.Path()}))
+				return nil
+			},
+		}, {
 			Match: func(c *plugin.Context) bool { _, ok := securityPaths[c.Path()]; return ok && p.sec != nil },
 			Handler: func(c *plugin.Context) error {
 				ev := securityPaths[c.Path()]

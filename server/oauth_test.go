@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -479,6 +480,9 @@ func TestOAuthSignInThroughServer(t *testing.T) {
 			if n := env.count(t, TableSecurityEvent, storage.W("userId", u.ID), storage.W("eventType", EventRegister)); n != 1 {
 				t.Errorf("%d REGISTER events", n)
 			}
+			if n := env.count(t, TableSecurityEvent, storage.W("userId", u.ID), storage.W("eventType", EventLoginSuccess)); n != 1 {
+				t.Errorf("%d LOGIN_SUCCESS events", n)
+			}
 			acc, err := env.s.db.FindOne(ctx, plugin.TableAccount, storage.W("userId", u.ID))
 			if err != nil {
 				t.Fatal(err)
@@ -572,5 +576,43 @@ func TestEnvExampleShowsGenericProvider(t *testing.T) {
 	}
 	if p, err := c.OAuth.Plugin(); err != nil || len(p.Providers()) != 7 {
 		t.Fatalf("%v, %+v", err, c.OAuth)
+	}
+}
+
+// The login lockout counts passwords. A sign-in through a provider checks
+// none, so an email locked by wrong passwords still signs in there (as by
+// a magic link), and whoever guesses passwords cannot keep the owner out;
+// a refused callback records no sign-in.
+func TestOAuthSignInWhileLocked(t *testing.T) {
+	t.Parallel()
+	env, op := newOAuthE2E(t, nil, oidcAlice)
+	base := env.s.cfg.BaseURL
+	ctx := context.Background()
+	first := newOAuthBrowser(t, base, "10.9.1.1")
+	want(t, "first sign-in", first.signIn(op, oidcAlice), http.StatusFound, "")
+	u, err := env.s.auth.Host().FindUserByEmail(ctx, oidcAlice.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		g := newOAuthBrowser(t, base, fmt.Sprintf("10.9.2.%d", i+1))
+		g.do("POST", "/api/auth/sign-in/email", map[string]any{"email": oidcAlice.Email, "password": "wrong-password-1"})
+	}
+	locked := newOAuthBrowser(t, base, "10.9.3.1")
+	if r := locked.do("POST", "/api/auth/sign-in/email", map[string]any{"email": oidcAlice.Email, "password": "wrong-password-1"}); r.status != http.StatusTooManyRequests {
+		t.Fatalf("the email is not locked: %d %s", r.status, r.raw)
+	}
+	b := newOAuthBrowser(t, base, "10.9.4.1")
+	want(t, "sign-in while locked", b.signIn(op, oidcAlice), http.StatusFound, "")
+	if s := b.do("GET", "/api/auth/get-session", nil); s.status != http.StatusOK || !strings.Contains(s.raw, oidcAlice.Email) {
+		t.Fatalf("get-session: %d %s", s.status, s.raw)
+	}
+	// A replayed callback ends in an error: no LOGIN_SUCCESS for it.
+	before := env.count(t, TableSecurityEvent, storage.W("userId", u.ID), storage.W("eventType", EventLoginSuccess))
+	if r := b.do("GET", "/api/auth/callback/local-oidc?state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&code=x", nil); r.status != http.StatusFound {
+		t.Fatalf("replayed callback: %d", r.status)
+	}
+	if n := env.count(t, TableSecurityEvent, storage.W("userId", u.ID), storage.W("eventType", EventLoginSuccess)); n != before {
+		t.Fatalf("a refused callback was logged as a sign-in (%d → %d)", before, n)
 	}
 }

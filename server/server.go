@@ -1,13 +1,14 @@
 // Package server assembles the SDK into the mana-auth reference server:
 // configuration from the environment, storage (PostgreSQL or the embedded
 // SQLite default), the /api/auth routes with the jwt, magic-link,
-// two-factor, organization and passkey plugins, the mana routes under
+// two-factor, organization and passkey plugins (and social sign-in when
+// OAUTH_* variables configure providers), the mana routes under
 // /api/v1 (auth wrappers, GDPR self-service, encryption vault, admin,
 // internal), health and readiness probes, metrics and access logs.
 //
 // Usage (what cmd/mana-auth does):
 //
-//	cfg, err := server.FromEnv(os.Getenv)
+//	cfg, err := server.FromEnviron(os.Environ())
 //	if err != nil { log.Fatal(err) }
 //	if _, err := cfg.EnsureSecret(); err != nil { log.Fatal(err) }
 //	srv, err := server.New(ctx, cfg, slog.Default())
