@@ -22,6 +22,12 @@ import (
 // the http.Handler that serves them under Config.BasePath. Build one with
 // New; it is safe for concurrent use.
 type Auth struct {
+	// endpoints are the mounted endpoints with their plugin ("" for the
+	// core); errorsOf the declared error codes by plugin.
+	endpoints      []plugin.MountedEndpoint
+	errorsOf       map[string][]*Error
+	sessionSources []plugin.SessionSource
+
 	cfg     Config
 	db      storage.Adapter
 	schema  storage.Schema
@@ -84,6 +90,7 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 	if err := codes.add("the core", coreErrors()); err != nil {
 		return nil, err
 	}
+	a.errorsOf = map[string][]*Error{"": coreErrors()}
 	for _, p := range plugins {
 		if p == nil || p.ID() == "" {
 			return nil, errors.New("auth: plugin with empty ID")
@@ -104,9 +111,13 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 			if err := codes.add(fmt.Sprintf("plugin %q", p.ID()), e.ErrorCodes()); err != nil {
 				return nil, err
 			}
+			a.errorsOf[p.ID()] = e.ErrorCodes()
 		}
 		if d, ok := p.(plugin.DataSource); ok {
 			a.data = append(a.data, d)
+		}
+		if ss, ok := p.(plugin.SessionSource); ok {
+			a.sessionSources = append(a.sessionSources, ss)
 		}
 	}
 	for logical, name := range cfg.TableNames {
@@ -134,6 +145,7 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 		if err := a.router.add(cfg.BasePath, e, a.serveEndpoint); err != nil {
 			return nil, err
 		}
+		a.endpoints = append(a.endpoints, plugin.MountedEndpoint{Endpoint: e})
 	}
 	for _, p := range plugins {
 		if es, ok := p.(plugin.EndpointSource); ok {
@@ -141,6 +153,7 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 				if err := a.router.add(cfg.BasePath, e, a.serveEndpoint); err != nil {
 					return nil, fmt.Errorf("auth: plugin %q: %w", p.ID(), err)
 				}
+				a.endpoints = append(a.endpoints, plugin.MountedEndpoint{Endpoint: e, PluginID: p.ID()})
 			}
 		}
 	}

@@ -119,3 +119,30 @@ func (h host) ConsumeVerification(ctx context.Context, identifier string) (*plug
 func (h host) DeleteVerification(ctx context.Context, identifier string) error {
 	return h.deleteVerification(ctx, identifier)
 }
+
+func (h host) SignInWithPassword(ctx context.Context, email, password string, rememberMe bool) (*AuthResult, error) {
+	return h.SignInEmail(ctx, SignInInput{Email: email, Password: password, RememberMe: &rememberMe})
+}
+
+func (h host) SetPassword(ctx context.Context, userID, password string, endSessions bool) error {
+	if err := h.checkPasswordLength(password); err != nil {
+		return err
+	}
+	hash, err := h.hashPassword(ctx, password)
+	if err != nil {
+		return err
+	}
+	return h.setPassword(ctx, userID, hash, endSessions, "")
+}
+
+func (h host) DeleteUser(ctx context.Context, userID string) error {
+	return h.Auth.DeleteUser(ctx, userID)
+}
+
+func (h host) Endpoints() []plugin.MountedEndpoint {
+	return append([]plugin.MountedEndpoint(nil), h.endpoints...)
+}
+
+func (h host) ErrorCodes(pluginID string) []*Error {
+	return append([]*Error(nil), h.errorsOf[pluginID]...)
+}

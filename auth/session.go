@@ -181,11 +181,24 @@ func (a *Auth) GetSession(ctx context.Context, token string) (*SessionData, erro
 	return st.data, nil
 }
 
-// Session returns the session of an incoming request (signed session
-// cookie, or bearer token with Config.Bearer), or ErrUnauthorized. It
-// always reads the database: a cookie cache (Session.CookieCache) is never
-// trusted here, so a revoked session is refused at once.
+// Session returns the session of an incoming request (a plugin's
+// plugin.SessionSource, the signed session cookie, or the bearer token
+// with Config.Bearer), or ErrUnauthorized. It always reads the database:
+// a cookie cache (Session.CookieCache) is never trusted here, so a revoked
+// session is refused at once.
 func (a *Auth) Session(r *http.Request) (*SessionData, error) {
+	for _, src := range a.sessionSources {
+		sd, ok, err := src.RequestSession(r)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if sd == nil {
+				return nil, ErrUnauthorized
+			}
+			return sd, nil
+		}
+	}
 	t, _ := a.sessionToken(r)
 	return a.GetSession(r.Context(), t)
 }
@@ -250,6 +263,12 @@ type sessionLookup struct {
 //
 // bearer reports that the token came from an Authorization header.
 func (a *Auth) requestSession(r *http.Request, opt sessionLookup) (sd *SessionData, cookies []*http.Cookie, bearer bool, err error) {
+	for _, src := range a.sessionSources {
+		sd, ok, err := src.RequestSession(r)
+		if err != nil || ok {
+			return sd, nil, false, err
+		}
+	}
 	token, bearer := a.sessionToken(r)
 	cache := a.cfg.Session.CookieCache.Enabled
 	if token == "" && cache {

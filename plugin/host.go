@@ -55,6 +55,18 @@ type Host interface {
 	// CheckPassword confirms the password of a signed-in user, counted
 	// by Hooks.PasswordCheck (a lockout).
 	CheckPassword(ctx context.Context, userID, password string) error
+	// SignInWithPassword signs in with an email and password as the
+	// core's sign-in does (login CSRF guard, Hooks.PasswordCheck, the
+	// same answer and timing for an unknown email, the second factor),
+	// for plugins that find the email another way (a username).
+	SignInWithPassword(ctx context.Context, email, password string, rememberMe bool) (*AuthResult, error)
+	// SetPassword sets the user's password (length checked, creating the
+	// password account if there is none) and voids their reset links;
+	// with endSessions it also ends every session of the user.
+	SetPassword(ctx context.Context, userID, password string, endSessions bool) error
+	// DeleteUser erases the user with everything every plugin keeps of
+	// them (DataSource), as the core's delete-user does.
+	DeleteUser(ctx context.Context, userID string) error
 	// HashPassword hashes with the host's hasher.
 	HashPassword(ctx context.Context, password string) (string, error)
 	// VerifyPassword checks a password against a hash.
@@ -120,6 +132,13 @@ type Host interface {
 	// ClientIP returns the client address of r (trusting proxies as
 	// configured).
 	ClientIP(r *http.Request) string
+
+	// Endpoints returns the mounted endpoints, the core's and every
+	// plugin's (paths relative to BasePath), in mounting order.
+	Endpoints() []MountedEndpoint
+	// ErrorCodes returns the error codes the plugin with the ID declared
+	// (ErrorSource); "" gives the core's.
+	ErrorCodes(pluginID string) []*Error
 }
 
 // Settings is what plugins read of the host's configuration.

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
@@ -53,6 +54,24 @@ type RateLimitSource interface {
 // as Better Auth's plugins do with $ERROR_CODES: auth.New refuses a code
 // declared twice with different statuses (by two plugins, or by a plugin
 // and the core), since errors.Is matches errors by code.
+// SessionSource is implemented by a plugin that authenticates requests by
+// other means than the session cookie or bearer token (an API key
+// header). Every session lookup of a request (a route's, Host.Session,
+// auth.(*Auth).Protect) asks the sources first, in plugin order: ok
+// reports that r carries the source's credential, and then sd (or err,
+// which refuses the request whatever cookie it also has) is the answer;
+// with ok false the lookup goes on.
+type SessionSource interface {
+	RequestSession(r *http.Request) (sd *SessionData, ok bool, err error)
+}
+
+// MountedEndpoint is an endpoint as the host mounted it, with the ID of
+// the plugin that declared it ("" for the core).
+type MountedEndpoint struct {
+	Endpoint
+	PluginID string
+}
+
 type ErrorSource interface {
 	ErrorCodes() []*Error
 }
