@@ -6,11 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"strconv"
-	"strings"
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/plugin"
+	"github.com/managarten/mana-auth/plugin/otp"
 )
 
 // otpHash is how a one-time code is stored: base64url(HMAC-SHA256(secret,
@@ -19,6 +18,13 @@ func (p *Plugin) otpHash(key, code string) string {
 	m := hmac.New(sha256.New, []byte(p.a.Secret()))
 	m.Write([]byte("two-factor-otp\x00" + key + "\x00" + code))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// otpOptions are the codes of the row keyed key for package otp: six
+// digits, stored as otpHash, "<hash>:<failed attempts>".
+func (p *Plugin) otpOptions(key string) otp.Options {
+	return otp.Options{Length: totpDigits, ExpiresIn: p.opts.OTPPeriod, AllowedAttempts: p.opts.OTPAllowedAttempts,
+		Hash: func(code string) string { return p.otpHash(key, code) }}
 }
 
 // SendOTP makes a 6-digit one-time code for the attempt, valid OTPPeriod,
@@ -34,11 +40,8 @@ func (p *Plugin) SendOTP(ctx context.Context, at Attempt) error {
 		return err
 	}
 	key := pd.otpKey()
-	code := plugin.RandomString(totpDigits, "0123456789")
-	if err := p.a.DeleteVerification(ctx, otpID(key)); err != nil {
-		return err
-	}
-	if err := p.a.CreateVerification(ctx, otpID(key), p.otpHash(key, code)+":0", p.opts.OTPPeriod); err != nil {
+	code, err := otp.Issue(ctx, p.a, otpID(key), p.otpOptions(key))
+	if err != nil {
 		return err
 	}
 	if err := p.deliverOTP(ctx, pd.user, code); err != nil {
@@ -96,30 +99,21 @@ func (p *Plugin) VerifyOTP(ctx context.Context, at Attempt, code string) (*plugi
 		return nil, err
 	}
 	key := pd.otpKey()
-	v, err := p.a.ConsumeVerification(ctx, otpID(key))
-	if errors.Is(err, plugin.ErrVerificationNotFound) {
-		att.restore(ctx)
-		return nil, ErrOTPHasExpired
-	}
-	if err != nil {
-		att.restore(ctx)
-		return nil, err
-	}
-	stored, counter, _ := strings.Cut(v.Value, ":")
-	fails, _ := strconv.Atoi(counter)
-	if fails >= p.opts.OTPAllowedAttempts {
-		att.restore(ctx)
-		return nil, ErrTooManyAttempts
-	}
-	if !hmac.Equal([]byte(stored), []byte(p.otpHash(key, code))) {
-		if ttl := v.ExpiresAt.Sub(p.a.Now()); ttl > 0 {
-			if err := p.a.CreateVerification(context.WithoutCancel(ctx), otpID(key), stored+":"+strconv.Itoa(fails+1), ttl); err != nil {
-				p.a.Logger().ErrorContext(ctx, "twofactor: storing code attempts", "err", err)
-			}
-		}
+	_, err = otp.Verify(ctx, p.a, otpID(key), code, p.otpOptions(key))
+	switch {
+	case errors.Is(err, otp.ErrMismatch):
 		att.fail(ctx)
 		p.recordFailure(ctx, r)
 		return nil, ErrInvalidCode
+	case err != nil:
+		att.restore(ctx)
+		switch {
+		case errors.Is(err, otp.ErrNotFound) || errors.Is(err, otp.ErrExpired):
+			return nil, ErrOTPHasExpired
+		case errors.Is(err, otp.ErrTooManyAttempts):
+			return nil, ErrTooManyAttempts
+		}
+		return nil, err
 	}
 	p.resetFailures(ctx, r)
 	if !pd.signIn() && !Enabled(pd.user) {
