@@ -61,9 +61,14 @@ func tokenPtr(r *AuthResult) *string {
 }
 
 func (a *Auth) handleSignUp(c *plugin.Context) (any, error) {
+	extra, err := a.inputFieldsOf(c.Body())
+	if err != nil {
+		return nil, err
+	}
 	res, err := a.SignUpEmail(c.Context(), SignUpInput{
 		Name: c.String("name"), Email: c.String("email"), Password: c.String("password"),
 		Image: c.OptString("image"), RememberMe: c.OptBool("rememberMe"), CallbackURL: c.String("callbackURL"),
+		Extra: extra,
 	})
 	if err != nil {
 		return nil, err
@@ -188,18 +193,28 @@ func (a *Auth) handleUpdateUser(c *plugin.Context) (any, error) {
 				return nil, plugin.InvalidInput("body.image", "string", plugin.JSONKind(v))
 			}
 		default:
-			// Fields the route may not set (a plugin's user fields: role,
-			// twoFactorEnabled, …) are refused when given a value, as
-			// Better Auth refuses input:false fields; keys that are no
-			// field are dropped.
-			if _, field := a.schema.Table(plugin.TableUser).Field(k); field && !userCore[k] && truthy(v) {
+			// A plugin's user field declared Input (a username) is set
+			// as given, once of its type; the other fields the route may
+			// not set (role, twoFactorEnabled, …) are refused when given
+			// a value, as Better Auth refuses input:false fields; keys
+			// that are no field are dropped.
+			if f, ok := a.inputField(k); ok {
+				val, err := inputValue(f, v)
+				if err != nil {
+					return nil, err
+				}
+				if in.Extra == nil {
+					in.Extra = map[string]any{}
+				}
+				in.Extra[k] = val
+			} else if _, field := a.schema.Table(plugin.TableUser).Field(k); field && !userCore[k] && truthy(v) {
 				return nil, ErrFieldNotAllowed.WithMessage(k + " is not allowed to be set")
 			}
 		}
 	}
 	u, err := a.UpdateUser(c.Context(), c.Session().User.ID, in)
 	if err != nil {
-		return nil, err
+		return nil, a.updateConflict(c, err)
 	}
 	c.Session().User = u
 	c.SetSessionCookie(c.Session())

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"time"
 
@@ -30,6 +31,12 @@ type SignUpInput struct {
 	// CallbackURL is where the verification link leads (with email
 	// verification).
 	CallbackURL string
+	// Extra holds values of the user fields plugins declare with
+	// storage.Field.Input (a username): they are set on the new user
+	// before the BeforeUserCreate hooks, which may validate and normalise
+	// them. A key that is no such field is ErrFieldNotAllowed, a value of
+	// the wrong type a VALIDATION_ERROR.
+	Extra map[string]any
 }
 
 // SignInInput is the input of SignInEmail.
@@ -70,7 +77,11 @@ func (a *Auth) checkPasswordLength(p string) error {
 // it returns a made-up user and no session after the same work — the same
 // hashing and database statements (rolled back), and no mail on the
 // request path either way (the verification mail leaves in the
-// background), so neither the answer nor its timing tells.
+// background), so neither the answer nor its timing tells. An insert
+// that conflicts with a concurrent sign-up runs the BeforeUserCreate
+// hooks again, so that a plugin's unique field taken meanwhile (a
+// username) is answered with the plugin's error; the email is answered as
+// above.
 //
 // Serving an HTTP request (plugin.RequestInfo.Request in ctx), it applies the
 // login CSRF guard as POST /sign-up/email does, whatever route calls it.
@@ -95,12 +106,19 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 	if err := a.checkPasswordLength(in.Password); err != nil {
 		return nil, err
 	}
+	if err := a.checkInputFields(in.Extra); err != nil {
+		return nil, err
+	}
 	noSession := ep.DisableAutoSignIn || ep.RequireEmailVerification
 	now := a.clockNow()
+	newUser := func() *User {
+		return &User{ID: plugin.NewID(), Name: in.Name, Email: email, Image: in.Image, CreatedAt: now, UpdatedAt: now,
+			Extra: maps.Clone(in.Extra)}
+	}
 	synthetic := func() (*AuthResult, error) {
 		// Shaped like a real new user, plugin fields included, so the
 		// answer does not tell that the email was taken.
-		u := &User{ID: plugin.NewID(), Name: in.Name, Email: email, Image: in.Image, CreatedAt: now, UpdatedAt: now}
+		u := newUser()
 		for _, h := range a.hooks {
 			if h.BeforeUserCreate != nil {
 				if err := h.BeforeUserCreate(ctx, u); err != nil {
@@ -130,12 +148,17 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 	if err != nil {
 		return nil, err
 	}
-	u := &User{ID: plugin.NewID(), Name: in.Name, Email: email, Image: in.Image, CreatedAt: now, UpdatedAt: now}
+	u := newUser()
 	if err := a.createUser(ctx, u, &plugin.Account{ID: plugin.NewID(), AccountID: u.ID, ProviderID: plugin.CredentialProvider,
 		UserID: u.ID, Password: &hash, CreatedAt: now, UpdatedAt: now}); err != nil {
 		if errors.Is(err, storage.ErrConflict) {
-			if noSession {
-				return synthetic()
+			// Taken since the checks: the email, or a unique field of a
+			// plugin's (a username). The BeforeUserCreate hooks run
+			// again, now seeing the other row, so that a plugin's check
+			// answers for its own field.
+			res, err := synthetic()
+			if err != nil || noSession {
+				return res, err
 			}
 			return nil, ErrUserAlreadyExistsUseAnother
 		}

@@ -61,6 +61,15 @@ type Field struct {
 	Unique     bool
 	Index      bool
 	References *Reference
+	// Input lets the body of POST /sign-up/email and POST /update-user set
+	// a field a plugin adds to the user table, as Better Auth's input
+	// attribute does (a username): the value is checked against Type (null
+	// clears a field that is not Required) and stored as given, for the
+	// plugin to validate or normalise in a before-hook or a
+	// BeforeUserCreate hook. Without it those routes ignore the field on
+	// sign-up and refuse it on update-user (FIELD_NOT_ALLOWED). Fields of
+	// other tables ignore it.
+	Input bool
 }
 
 // ColumnName is the name of the field's column.
@@ -188,7 +197,7 @@ func (s *Schema) Merge(o Schema) error {
 		}
 		for _, f := range t.Fields {
 			if old, ok := cur.Field(f.Name); ok {
-				if old.Type != f.Type || old.Required != f.Required || old.Unique != f.Unique {
+				if old.Type != f.Type || old.Required != f.Required || old.Unique != f.Unique || old.Input != f.Input {
 					return fmt.Errorf("storage: field %s.%s declared twice with different definitions", t.Name, f.Name)
 				}
 				continue
