@@ -57,6 +57,16 @@ func htmlNote(text string) string {
 `
 }
 
+// otpPurpose names what a verification-otp code is for, by its type.
+const otpPurpose = `{{if eq .Data.type "sign-in"}}sign-in code{{else if eq .Data.type "forget-password"}}password reset code{{else if eq .Data.type "email-verification"}}email verification code{{else}}one-time code{{end}}`
+
+// otpAdvice says what to do with a verification-otp code, and what to do
+// if it was not asked for.
+const otpAdvice = `{{if eq .Data.type "sign-in"}}Enter it to sign in to {{.AppName}}, and don't share it with anyone. If you didn't try to sign in, you can ignore this email.` +
+	`{{else if eq .Data.type "forget-password"}}Enter it to choose a new password, and don't share it with anyone. If you didn't ask to reset your password, ignore this email: your password stays as it is.` +
+	`{{else if eq .Data.type "email-verification"}}Enter it to confirm that this is your email address, and don't share it with anyone. If you didn't create an account with {{.AppName}}, you can ignore this email.` +
+	`{{else}}Enter it where you asked for it, and don't share it with anyone. If you didn't ask for a code, you can ignore this email.{{end}}`
+
 const invitationWho = `{{with .Data.inviter}}{{.}}{{else}}Someone{{end}} invited you to join {{with .Data.organization}}{{.}}{{else}}their team{{end}} on {{.AppName}}.`
 
 var defaultTemplates = Templates{
@@ -131,5 +141,17 @@ Enter it where you asked for it, and don't share it with anyone. If you didn't a
 <p style="margin:24px 0;font-size:28px;font-weight:700;letter-spacing:4px;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;">{{.Code}}</p>
 <p>Enter it where you asked for it, and don't share it with anyone.</p>
 ` + htmlNote(`If you didn't ask for a code, you can ignore this email.`)),
+	},
+	plugin.EmailVerificationOTP: {
+		Subject: `Your {{.AppName}} ` + otpPurpose + `: {{.Code}}`,
+		Text: textGreeting + `Your ` + otpPurpose + ` for {{.AppName}} is:
+
+    {{.Code}}
+
+It expires in a few minutes. ` + otpAdvice + textSignature,
+		HTML: htmlPage(`<p>Your ` + otpPurpose + ` for {{.AppName}} is:</p>
+<p style="margin:24px 0;font-size:28px;font-weight:700;letter-spacing:4px;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;">{{.Code}}</p>
+<p>It expires in a few minutes. ` + otpAdvice + `</p>
+`),
 	},
 }

@@ -56,16 +56,20 @@ type TemplateData struct {
 	To string
 	// Name is the recipient's name, on one line; empty if unknown.
 	Name string
-	// URL is the link to open (every kind but plugin.EmailOTP).
+	// URL is the link to open (every kind but the codes, plugin.EmailOTP
+	// and plugin.EmailVerificationOTP).
 	URL string
-	// Code is the one-time code (plugin.EmailOTP).
+	// Code is the one-time code (plugin.EmailOTP,
+	// plugin.EmailVerificationOTP).
 	Code string
 	// AppName is the application's name, DefaultAppName if the email
 	// names none.
 	AppName string
 	// Data holds the email's kind-specific values, each on one line. The
-	// default templates read "organization" and "inviter" (invitation) and
-	// "newEmail" (change-email, optional). A missing key renders as "".
+	// default templates read "organization" and "inviter" (invitation),
+	// "newEmail" (change-email, optional) and "type" (verification-otp:
+	// sign-in, email-verification or forget-password). A missing key
+	// renders as "".
 	Data map[string]string
 }
 
@@ -92,12 +96,13 @@ func Render(e auth.Email) (Message, error) {
 // Render checks e and renders it with the template for e.Kind.
 //
 // It refuses an email whose To is not exactly one valid address or
-// contains control or hidden characters ([plugin.HiddenRune]), an
-// plugin.EmailOTP without a Code, and any other kind without an absolute
-// http(s) URL. The recipient's name, the app name and the Data values are
-// squeezed onto one line before rendering, with hidden characters such as
-// bidi controls turned into spaces, and so is the rendered subject, so
-// nothing in an email can add a header or disguise its text.
+// contains control or hidden characters ([plugin.HiddenRune]), a code
+// (plugin.EmailOTP, plugin.EmailVerificationOTP) without a Code, and any
+// other kind without an absolute http(s) URL. The recipient's name, the
+// app name and the Data values are squeezed onto one line before
+// rendering, with hidden characters such as bidi controls turned into
+// spaces, and so is the rendered subject, so nothing in an email can add
+// a header or disguise its text.
 func (t Templates) Render(e auth.Email) (Message, error) {
 	tpl, err := t.template(e.Kind)
 	if err != nil {
@@ -253,7 +258,7 @@ func templateData(e auth.Email) (TemplateData, error) {
 		}
 		d.URL = e.URL
 	}
-	if e.Kind == plugin.EmailOTP {
+	if e.Kind == plugin.EmailOTP || e.Kind == plugin.EmailVerificationOTP {
 		if d.Code == "" {
 			return TemplateData{}, fmt.Errorf("mail: %s email needs a Code", e.Kind)
 		}

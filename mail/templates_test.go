@@ -2,6 +2,7 @@ package mail
 
 import (
 	"html"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,6 +23,8 @@ func allKinds() []auth.Email {
 	inv.Data = map[string]string{"organization": "Analytical Engines", "inviter": "Charles Babbage"}
 	otp := base(plugin.EmailOTP)
 	otp.URL, otp.Code = "", "482913"
+	votp := base(plugin.EmailVerificationOTP)
+	votp.URL, votp.Code = "", "570142"
 	return []auth.Email{
 		base(plugin.EmailVerification),
 		base(plugin.EmailPasswordReset),
@@ -30,6 +33,7 @@ func allKinds() []auth.Email {
 		base(plugin.EmailMagicLink),
 		inv,
 		otp,
+		votp,
 	}
 }
 
@@ -70,7 +74,7 @@ func TestRenderEveryKind(t *testing.T) {
 			}
 			// The thing to click or type is in both bodies.
 			want := e.URL
-			if e.Kind == plugin.EmailOTP {
+			if e.URL == "" { // a code
 				want = e.Code
 				if !strings.Contains(m.Subject, e.Code) {
 					t.Errorf("OTP subject %q lacks the code", m.Subject)
@@ -271,6 +275,7 @@ func TestRenderRefuses(t *testing.T) {
 		{"To with a zero-width space", with(func(e *auth.Email) { e.To = "ada\u200b@example.com" }), "control characters"},
 		{"OTP without code", auth.Email{Kind: plugin.EmailOTP, To: "ada@example.com"}, "needs a Code"},
 		{"code with newline", auth.Email{Kind: plugin.EmailOTP, To: "ada@example.com", Code: "12\n34"}, "invalid code"},
+		{"verification OTP without code", auth.Email{Kind: plugin.EmailVerificationOTP, To: "ada@example.com", Data: map[string]string{"type": "sign-in"}}, "needs a Code"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -342,5 +347,42 @@ func TestOneLine(t *testing.T) {
 		if got := oneLine(tt.in); got != tt.want {
 			t.Errorf("oneLine(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestVerificationOTPNamesItsType: a code of the email-otp plugin says
+// what it is for, and what to do if it was not asked for, by its type.
+func TestVerificationOTPNamesItsType(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		typ, subject, advice string
+	}{
+		{"sign-in", "Your Mana sign-in code: 570142", "If you didn't try to sign in, you can ignore this email."},
+		{"email-verification", "Your Mana email verification code: 570142", "If you didn't create an account with Mana, you can ignore this email."},
+		{"forget-password", "Your Mana password reset code: 570142", "If you didn't ask to reset your password, ignore this email: your password stays as it is."},
+		{"", "Your Mana one-time code: 570142", "If you didn't ask for a code, you can ignore this email."},
+	} {
+		t.Run(tt.typ, func(t *testing.T) {
+			t.Parallel()
+			m, err := Render(auth.Email{Kind: plugin.EmailVerificationOTP, To: "ada@example.com", Code: "570142",
+				AppName: "Mana", Data: map[string]string{"type": tt.typ}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Subject != tt.subject {
+				t.Errorf("Subject = %q, want %q", m.Subject, tt.subject)
+			}
+			purpose := strings.TrimPrefix(strings.TrimSuffix(tt.subject, ": 570142"), "Your Mana ")
+			for part, body := range map[string]string{"text": m.Text, "HTML": m.HTML} {
+				for _, want := range []string{"Your " + purpose + " for Mana is:", "570142", tt.advice} {
+					if !strings.Contains(body, want) {
+						t.Errorf("%s lacks %q:\n%s", part, want, body)
+					}
+				}
+			}
+			if !slices.Contains(textLines(m.Text), "    570142") {
+				t.Errorf("the code is not on a line of its own:\n%s", m.Text)
+			}
+		})
 	}
 }

@@ -14,6 +14,10 @@ const (
 	EmailMagicLink     EmailKind = "magic-link"
 	EmailInvitation    EmailKind = "invitation"
 	EmailOTP           EmailKind = "otp"
+	// EmailVerificationOTP is a code of the email-otp plugin (Better
+	// Auth's sendVerificationOTP): Code is the code, Data["type"] what it
+	// is for: "sign-in", "email-verification" or "forget-password".
+	EmailVerificationOTP EmailKind = "verification-otp"
 )
 
 // Email is a message to send, described by what it means rather than by
@@ -29,7 +33,7 @@ type Email struct {
 	// URL is the link the recipient should open (verification, reset,
 	// magic link, invitation).
 	URL string
-	// Code is a one-time code to type in (EmailOTP).
+	// Code is a one-time code to type in (EmailOTP, EmailVerificationOTP).
 	Code string
 	// AppName names the application.
 	AppName string
