@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"slices"
@@ -114,6 +115,22 @@ func Generate(h plugin.Host, info Info) (*Document, error) {
 		}
 	}
 	return g.doc, nil
+}
+
+// Write writes the document of h's routes (Generate) to w as indented
+// JSON ending in a newline: what a command that prints the document
+// (mana-auth openapi) needs.
+func Write(w io.Writer, h plugin.Host, info Info) error {
+	doc, err := Generate(h, info)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return fmt.Errorf("openapi: %w", err)
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 type exampleKey struct{ tag, code string }

@@ -583,6 +583,10 @@ func TestGenerateEndpoints(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("Generate: %v, want an error with %q", err, tc.err)
 			}
+			var b bytes.Buffer
+			if err := openapi.Write(&b, endpointsHost{a.Host(), tc.eps}, openapi.Info{}); err == nil || b.Len() != 0 {
+				t.Errorf("Write: %v, wrote %d bytes; want an error and nothing written", err, b.Len())
+			}
 		})
 	}
 
