@@ -1,6 +1,7 @@
 package multisession_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -449,5 +450,44 @@ func TestConcurrency(t *testing.T) {
 			}
 			wantAlive(t, e, s, alive...)
 		})
+	})
+}
+
+// TestManyCookies: a request carrying hundreds of signed multi-session
+// cookies (values the server signed, none a session) is answered without
+// a 5xx, reading at most 128 of them (alice's own, sent after them, is
+// not read: the list is empty; sign-out still ends the active session).
+func TestManyCookies(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, db string) {
+		e := newEnv(t, envOpts{db: db})
+		b := e.browser()
+		ta := b.signUp("alice@example.com")
+		for i := range 300 {
+			v := fmt.Sprintf("junk%04d", i)
+			b.extra = append(b.extra, &http.Cookie{Name: multiCookie(v), Value: signedValue(v)})
+		}
+		if diff := cmp.Diff([]string{}, b.devices()); diff != "" {
+			t.Errorf("device sessions behind 300 other cookies (-want +got):\n%s", diff)
+		}
+		r := b.post("/sign-out", nil)
+		if r.status != 200 {
+			t.Fatalf("sign-out: %d %s", r.status, r.raw)
+		}
+		n := 0
+		for name, c := range r.cookies {
+			if strings.Contains(name, "_multi-") && c.MaxAge < 0 {
+				n++
+			}
+		}
+		if n != 128 {
+			t.Errorf("sign-out expired %d multi-session cookies, want the 128 read", n)
+		}
+		if e.sessionAlive(ta) {
+			t.Error("the active session survived sign-out")
+		}
+		if got := b.current(); got != "" {
+			t.Errorf("signed in as %q after sign-out", got)
+		}
 	})
 }
