@@ -435,8 +435,9 @@ func hideImpersonations(c *plugin.Context) error {
 	return nil
 }
 
-// impersonationExport is an impersonation session in a user's export.
-type impersonationExport struct {
+// ImpersonationRecord is an impersonation session in the export of the
+// admin who opened it (Plugin.ExportUser).
+type ImpersonationRecord struct {
 	SessionID string `json:"sessionId"`
 	UserID    string `json:"userId"`
 	CreatedAt string `json:"createdAt"`
@@ -452,14 +453,12 @@ func (p *Plugin) ExportUser(ctx context.Context, userID string) (any, error) {
 	if err != nil {
 		return nil, plugin.StorageError(err)
 	}
-	out := map[string]any{"impersonations": []impersonationExport{}}
-	list := make([]impersonationExport, 0, len(recs))
+	list := make([]ImpersonationRecord, 0, len(recs))
 	for _, r := range recs {
-		list = append(list, impersonationExport{SessionID: r.String("id"), UserID: r.String("userId"),
+		list = append(list, ImpersonationRecord{SessionID: r.String("id"), UserID: r.String("userId"),
 			CreatedAt: plugin.FormatTime(r.Time("createdAt")), ExpiresAt: plugin.FormatTime(r.Time("expiresAt"))})
 	}
-	out["impersonations"] = list
-	return out, nil
+	return map[string]any{"impersonations": list}, nil
 }
 
 // DeleteUser implements plugin.DataSource: it ends the impersonation

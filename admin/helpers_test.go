@@ -270,3 +270,5 @@ func (b *browser) cookie(name string) *http.Cookie {
 	}
 	return nil
 }
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
