@@ -29,9 +29,9 @@
 //
 // # Routes
 //
-//	GET  /multi-session/list-device-sessions               → [{session, user}]
-//	POST /multi-session/set-active  {sessionToken}         → {session, user}
-//	POST /multi-session/revoke      {sessionToken} (session) → {status: true}
+//	GET  /multi-session/list-device-sessions                 → [{session, user}]
+//	POST /multi-session/set-active {sessionToken}            → {session, user}
+//	POST /multi-session/revoke     {sessionToken} (session)  → {status: true}
 //
 // and POST /sign-out also expires every multi-session cookie of the
 // request and deletes those sessions.
