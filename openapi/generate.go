@@ -233,7 +233,7 @@ func (g *generator) add(me plugin.MountedEndpoint) error {
 	switch {
 	case me.Auth >= plugin.SessionRequired:
 		op.Security = []SecurityRequirement{{sessionCookie: {}}, {bearerAuth: {}}}
-	case me.Auth == plugin.SessionOptional:
+	case me.Auth == plugin.SessionOptional, readsSessionItself(me.Endpoint):
 		op.Security = []SecurityRequirement{{sessionCookie: {}}, {bearerAuth: {}}, {}}
 	}
 	op.Responses["200"] = g.success(me, method, known)
@@ -331,6 +331,9 @@ func describe(me plugin.MountedEndpoint, method string) string {
 		parts = append(parts, "Requires a fresh session: 401 UNAUTHORIZED without one, 403 SESSION_NOT_FRESH when it is older than the server's fresh age.")
 	case plugin.SessionOptional:
 		parts = append(parts, "Reads the session if there is one.")
+	}
+	if readsSessionItself(me.Endpoint) {
+		parts = append(parts, "The route reads the session itself: it may answer 401, with an empty body, without one.")
 	}
 	if me.Sensitive {
 		parts = append(parts, "The session is read from the database, never from the cookie cache.")
@@ -570,8 +573,26 @@ func (g *generator) errorResponses(op *Operation, me plugin.MountedEndpoint, met
 		if len(codes) > 0 {
 			r.Description += " Codes: " + strings.Join(codes, ", ") + "."
 		}
+		if status == http.StatusUnauthorized && readsSessionItself(me.Endpoint) {
+			r.Description += " " + emptyUnauthorized
+		}
 		op.Responses[strconv.Itoa(status)] = g.shared(tag+"."+strconv.Itoa(status), r)
 	}
+	if byStatus[http.StatusUnauthorized] == nil && readsSessionItself(me.Endpoint) {
+		op.Responses["401"] = g.shared(tag+".401", &Response{Description: "Unauthorized. " + emptyUnauthorized})
+	}
+}
+
+// emptyUnauthorized describes the 401 of a route that reads the session
+// itself, as Better Auth's admin routes do.
+const emptyUnauthorized = "Without a session the route may answer 401 with an empty body."
+
+// readsSessionItself reports that a route declares no session but reads
+// one: a Sensitive route (which only matters to a route that reads the
+// session) that leaves the session to its handler, as the admin plugin's
+// do to answer Better Auth's empty 401.
+func readsSessionItself(e plugin.Endpoint) bool {
+	return e.Auth == plugin.Public && e.Sensitive
 }
 
 // shared returns a reference to r in Components.Responses, where it is

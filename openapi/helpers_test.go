@@ -16,12 +16,14 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/managarten/mana-auth/admin"
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testkit"
 	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/jwt"
 	"github.com/managarten/mana-auth/magiclink"
 	"github.com/managarten/mana-auth/mail"
+	"github.com/managarten/mana-auth/multisession"
 	"github.com/managarten/mana-auth/oauth"
 	"github.com/managarten/mana-auth/openapi"
 	"github.com/managarten/mana-auth/org"
@@ -80,6 +82,14 @@ func allPlugins(t testing.TB, opts openapi.Options) []auth.Plugin {
 	if err != nil {
 		t.Fatal(err)
 	}
+	admins, err := admin.New(admin.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	devices, err := multisession.New(multisession.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return []auth.Plugin{
 		jwt.New(jwt.Options{}),
 		magiclink.New(magiclink.Options{}),
@@ -88,6 +98,8 @@ func allPlugins(t testing.TB, opts openapi.Options) []auth.Plugin {
 		passkey.New(passkey.Options{RPID: "localhost"}),
 		social,
 		vault.New(vault.Options{KEKs: keks}),
+		admins,
+		devices,
 		docs,
 	}
 }

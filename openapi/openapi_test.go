@@ -228,6 +228,11 @@ func TestOperations(t *testing.T) {
 			props: map[string]openapi.Types{"provider": nil, "scopes": {"array", "null"}, "disableRedirect": {"boolean", "null"}}},
 		{method: "GET", path: "/magic-link/verify", id: "magicLinkVerify", tag: "magic-link", statuses: []string{"302"}, rule: "5 requests per 60 s"},
 		{method: "GET", path: "/token", id: "token", tag: "jwt", security: cookie},
+		{method: "POST", path: "/admin/ban-user", id: "adminBanUser", tag: "admin", body: []string{"application/json"},
+			security: append(slices.Clone(cookie), openapi.SecurityRequirement{}), statuses: []string{"401"},
+			has: map[string][]string{"403": {"YOU_ARE_NOT_ALLOWED_TO_BAN_USERS", "INVALID_ORIGIN"}}},
+		{method: "POST", path: "/multi-session/revoke", id: "multiSessionRevoke", tag: "multi-session", security: cookie,
+			body: []string{"application/json"}, required: []string{"sessionToken"}, bodyRequired: true},
 		{method: "GET", path: "/open-api/generate-schema", id: "openApiGenerateSchema", tag: "open-api"},
 		{method: "GET", path: "/reference", id: "reference", tag: "open-api"},
 	} {
@@ -338,6 +343,9 @@ func TestErrorExamples(t *testing.T) {
 	}
 	used := map[string]bool{}
 	for name, r := range doc.Components.Responses {
+		if r.Content == nil { // an empty body (a 401 of a route that reads the session itself)
+			continue
+		}
 		for code, ex := range r.Content["application/json"].Examples {
 			target := strings.TrimPrefix(ex.Ref, "#/components/examples/")
 			used[target] = true
