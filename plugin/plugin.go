@@ -50,10 +50,6 @@ type RateLimitSource interface {
 	RateLimits() map[string]ratelimit.Rule
 }
 
-// ErrorSource is implemented by plugins that declare their error codes,
-// as Better Auth's plugins do with $ERROR_CODES: auth.New refuses a code
-// declared twice with different statuses (by two plugins, or by a plugin
-// and the core), since errors.Is matches errors by code.
 // SessionSource is implemented by a plugin that authenticates requests by
 // other means than the session cookie or bearer token (an API key
 // header). Every session lookup of a request (a route's, Host.Session,
@@ -72,6 +68,10 @@ type MountedEndpoint struct {
 	PluginID string
 }
 
+// ErrorSource is implemented by plugins that declare their error codes,
+// as Better Auth's plugins do with $ERROR_CODES: auth.New refuses a code
+// declared twice with different statuses (by two plugins, or by a plugin
+// and the core), since errors.Is matches errors by code.
 type ErrorSource interface {
 	ErrorCodes() []*Error
 }
