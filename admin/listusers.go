@@ -247,8 +247,10 @@ func parseListQuery(vals url.Values) (ListUsersQuery, error) {
 		switch {
 		case math.IsNaN(f) || f == 0:
 			return 0
-		case f < 0 || f != math.Trunc(f) || f > math.MaxInt32:
+		case f < 0 || f != math.Trunc(f):
 			return -1
+		case f > math.MaxInt32: // past every page: as good as no limit
+			return math.MaxInt32
 		}
 		return int(f)
 	}

@@ -66,6 +66,7 @@ func TestListUsers(t *testing.T) {
 			{"last page", url.Values{"sortBy": {"email"}, "limit": {"3"}, "offset": {"6"}}, page{[]string{"root@example.net"}, 7, 3.0, 6.0}},
 			{"past the end", url.Values{"limit": {"3"}, "offset": {"60"}}, page{[]string{}, 7, 3.0, 60.0}},
 			{"search with paging total", url.Values{"searchValue": {"test.net"}, "limit": {"1"}}, page{[]string{"dave@test.net"}, 2, 1.0, nil}},
+			{"huge limit", url.Values{"limit": {"1e12"}, "searchValue": {".net"}}, page{[]string{"root@example.net", "dave@test.net", "fay@test.net"}, 3, float64(1<<31 - 1), nil}},
 			{"limit 0 and NaN ignored", url.Values{"limit": {"0"}, "offset": {"abc"}}, page{all, 7, nil, nil}},
 			{"filter role", url.Values{"filterField": {"role"}, "filterValue": {"admin"}}, page{[]string{"root@example.net", "bob@example.org"}, 2, nil, nil}},
 			{"filter bool", url.Values{"filterField": {"banned"}, "filterValue": {"true"}}, page{[]string{"bob@example.org"}, 1, nil, nil}},
