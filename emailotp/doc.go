@@ -47,7 +47,9 @@
 // Requesting a code answers the same, as fast, whether or not the email
 // belongs to a user: the code is mailed in the background, and where no
 // mail goes (an unknown email, except a sign-in code while sign-up is
-// open) the same work is done and no code is kept. Codes are mailed as
+// open) a code is stored all the same and mailed to nobody, so that
+// guesses at it meet the same answers too (Better Auth deletes it, and
+// the fourth guess then tells an account from none). Codes are mailed as
 // plugin.EmailVerificationOTP through the host's Mailer, or handed to
 // Options.SendVerificationOTP.
 //

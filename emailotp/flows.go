@@ -50,7 +50,7 @@ func (p *Plugin) restoreOnFailure(ctx context.Context, c *otp.Consumed, err erro
 // /email-otp/send-verification-otp does. It answers the same, after the
 // same work, whether or not a code was sent: one is sent to a user's
 // address, and to an unknown one only for TypeSignIn while sign-up is
-// open. The code leaves in the background (see Shutdown).
+// open (see send). The code leaves in the background (see Shutdown).
 func (p *Plugin) SendVerificationOTP(ctx context.Context, email string, typ Type) error {
 	email = plugin.NormalizeEmail(email)
 	if !plugin.ValidEmail(email) {
@@ -65,7 +65,7 @@ func (p *Plugin) SendVerificationOTP(ctx context.Context, email string, typ Type
 
 // RequestPasswordReset sends a forget-password code to the user with
 // email, as POST /email-otp/request-password-reset does: the same answer,
-// after the same work, for an unknown email (no code then).
+// after the same work, for an unknown email (no mail then; see send).
 func (p *Plugin) RequestPasswordReset(ctx context.Context, email string) error {
 	email = plugin.NormalizeEmail(email)
 	if !plugin.ValidEmail(email) {
@@ -74,20 +74,23 @@ func (p *Plugin) RequestPasswordReset(ctx context.Context, email string) error {
 	return p.send(ctx, email, TypeForgetPassword)
 }
 
-// send issues and delivers a code of typ to a valid email, or, where no
-// code is due, does the same work (otp.Decoy) and keeps none.
+// send issues a code of typ for a valid email and delivers it, unless
+// the email has no user and the code is not a sign-up's: that code is
+// kept but goes nowhere, so that nothing tells the two apart, neither
+// the answer nor its timing nor what later guesses at the code meet
+// (wrong codes, then TOO_MANY_ATTEMPTS, alike). Nobody knows it; it
+// expires.
 func (p *Plugin) send(ctx context.Context, email string, typ Type) error {
 	u, err := p.h.FindUserByEmail(ctx, email)
 	if err != nil && !isUserNotFound(err) {
 		return err
 	}
-	id := identifier(typ, email)
-	if u == nil && (typ != TypeSignIn || p.opts.DisableSignUp) {
-		return otp.Decoy(ctx, p.h, id, p.codes)
-	}
-	code, err := otp.Issue(ctx, p.h, id, p.codes)
+	code, err := otp.Issue(ctx, p.h, identifier(typ, email), p.codes)
 	if err != nil {
 		return err
+	}
+	if u == nil && (typ != TypeSignIn || p.opts.DisableSignUp) {
+		return nil
 	}
 	to, name := email, ""
 	if u != nil {

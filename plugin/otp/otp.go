@@ -186,23 +186,6 @@ func Issue(ctx context.Context, h plugin.Host, identifier string, o Options) (st
 	return code, nil
 }
 
-// Decoy does the work of Issue, as much as an observer could time, and
-// stores nothing: it makes a code and its stored form, deletes any code
-// under identifier and reads the identifier. A route that must answer the
-// same whether or not it issued a code (an unknown email) calls it
-// instead of Issue.
-func Decoy(ctx context.Context, h plugin.Host, identifier string, o Options) error {
-	o = o.withDefaults()
-	_ = o.stored(h, Generate(o))
-	if err := h.DeleteVerification(ctx, identifier); err != nil {
-		return err
-	}
-	if _, err := h.FindVerification(ctx, identifier); err != nil && !errors.Is(err, plugin.ErrVerificationNotFound) {
-		return err
-	}
-	return nil
-}
-
 // Consumed is a code Verify accepted, taken out of the table.
 type Consumed struct {
 	h          plugin.Host
