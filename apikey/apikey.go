@@ -322,13 +322,16 @@ func (p *Plugin) Endpoints() []plugin.Endpoint {
 
 // Hooks implements plugin.HookSource: with EnableSessionForAPIKeys, a
 // before-hook checks (and counts) the key of every request that carries
-// one, on every route, as Better Auth's does; and a takeover of an
-// unverified account through its mailbox drops the account's keys.
+// one, on every route, as Better Auth's does, and an after-hook keeps a
+// route from turning the key's session into session cookies; and a
+// takeover of an unverified account through its mailbox drops the
+// account's keys.
 func (p *Plugin) Hooks() plugin.Hooks {
 	h := plugin.Hooks{ResetCredentials: p.deleteUserKeys}
 	if p.opts.EnableSessionForAPIKeys {
-		h.Before = []plugin.Hook{{Match: func(c *plugin.Context) bool { return p.requestKey(c.Request()) != "" },
-			Handler: p.beforeHook}}
+		hasKey := func(c *plugin.Context) bool { return p.requestKey(c.Request()) != "" }
+		h.Before = []plugin.Hook{{Match: hasKey, Handler: p.beforeHook}}
+		h.After = []plugin.Hook{{Match: hasKey, Handler: p.afterHook}}
 	}
 	return h
 }

@@ -59,6 +59,26 @@ func (p *Plugin) beforeHook(c *plugin.Context) error {
 	return err
 }
 
+// afterHook drops the session cookies a route set for the key's session
+// (update-user re-issues the request's session cookies, whose token is
+// then the key): a key must not become a cookie session, which the
+// cookie cache would accept without the key's checks and counting.
+// Cookies of a new session (a sign-in made with a key in the header)
+// stay.
+func (p *Plugin) afterHook(c *plugin.Context) error {
+	key, name := p.requestKey(c.Request()), p.h.CookieName(plugin.CookieSessionToken)
+	for _, ck := range c.Cookies() {
+		if ck.Name != name || ck.MaxAge < 0 {
+			continue
+		}
+		if v, ok := plugin.VerifyCookieValue(p.h.Secret(), ck.Value); ok && plugin.SecureEqual(v, key) {
+			c.RemoveCookies(plugin.CookieSessionToken, plugin.CookieSessionData)
+			return nil
+		}
+	}
+	return nil
+}
+
 // requestSession returns the session of r's key, checking and counting
 // the key on the first call for r and answering the same to the later
 // ones (the before-hook, the route's session, Host.Session in a

@@ -298,3 +298,28 @@ func TestKeySessionGoLookups(t *testing.T) {
 		t.Fatalf("unknown key: %v", err)
 	}
 }
+
+// TestKeyNeverBecomesCookieSession checks that a route that re-issues the
+// request's session cookies (update-user) sets none for a key's session:
+// with the cookie cache on, such cookies would be accepted without the
+// key's checks. A sign-in made with a key in the header keeps the new
+// session's cookies.
+func TestKeyNeverBecomesCookieSession(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{opts: apikey.Options{EnableSessionForAPIKeys: true},
+		authCfg: func(c *auth.Config) { c.Session.CookieCache.Enabled = true }})
+	alice := e.user("alice@example.com")
+	key := alice.create(nil).str("key")
+	cli := e.withKey(key)
+	r := cli.do("POST", "/update-user", map[string]any{"name": "Alice"})
+	if r.status != 200 {
+		t.Fatalf("update-user with the key: %d %s", r.status, r.raw)
+	}
+	if c := r.header.Values("Set-Cookie"); len(c) != 0 {
+		t.Fatalf("update-user set cookies for a key's session: %v", c)
+	}
+	r = cli.do("POST", "/sign-in/email", map[string]any{"email": "alice@example.com", "password": "password-1234"})
+	if r.status != 200 || !strings.Contains(strings.Join(r.header.Values("Set-Cookie"), "; "), "session_token=") {
+		t.Fatalf("sign-in with a key in the header: %d %v %s", r.status, r.header.Values("Set-Cookie"), r.raw)
+	}
+}
