@@ -485,6 +485,38 @@ func TestBadInput(t *testing.T) {
 					t.Errorf("%s: %d %s, want a 4xx %s", tc.name, r.status, r.raw, tc.want)
 				}
 			}
+			// Go callers can pass what JSON cannot carry: invalid UTF-8.
+			ctx := context.Background()
+			bad := "\xff\xfe"
+			img := "https://x/" + bad
+			for _, tc := range []struct {
+				name string
+				err  error
+				want string
+			}{
+				{"SignIn, email", func() error {
+					_, err := e.p.SignIn(ctx, emailotp.SignInInput{Email: bad + "@example.com", OTP: code})
+					return err
+				}(), "INVALID_OTP"},
+				{"SignIn, name", func() error {
+					_, err := e.p.SignIn(ctx, emailotp.SignInInput{Email: "new@example.com", OTP: code, Name: bad})
+					return err
+				}(), "INVALID_NAME"},
+				{"SignIn, image", func() error {
+					_, err := e.p.SignIn(ctx, emailotp.SignInInput{Email: "new@example.com", OTP: code, Image: &img})
+					return err
+				}(), "INVALID_IMAGE"},
+				{"SendVerificationOTP, type", e.p.SendVerificationOTP(ctx, "ada@example.com", emailotp.Type("sign-in\x00")), ""},
+				{"CheckVerificationOTP, code", e.p.CheckVerificationOTP(ctx, "ada@example.com", emailotp.TypeSignIn, bad), "INVALID_OTP"},
+				{"VerifyEmail, email", func() error { _, err := e.p.VerifyEmail(ctx, bad, "123456", nil); return err }(), "INVALID_EMAIL"},
+				{"ResetPassword, email", e.p.ResetPassword(ctx, "\x00@example.com", "123456", "a-new-password"), "INVALID_OTP"},
+				{"RequestPasswordReset, email", e.p.RequestPasswordReset(ctx, bad), "INVALID_EMAIL"},
+			} {
+				ae := plugin.AsError(tc.err)
+				if ae == nil || ae.Status != 400 || ae.Code != tc.want {
+					t.Errorf("%s: %v, want a 400 %s", tc.name, tc.err, tc.want)
+				}
+			}
 			if got := e.row("new@example.com", emailotp.TypeSignIn); got != code+":0" {
 				t.Errorf("the code's row is %q after refused input, want it untouched", got)
 			}

@@ -56,8 +56,10 @@ func (p *Plugin) SendVerificationOTP(ctx context.Context, email string, typ Type
 	if !plugin.ValidEmail(email) {
 		return errInvalidEmail()
 	}
-	if typ == TypeChangeEmail || !typ.valid() {
+	if typ == TypeChangeEmail {
 		p.h.Logger().WarnContext(ctx, "emailotp: codes to change the address are sent by /email-otp/request-email-change, which is off")
+	}
+	if typ == TypeChangeEmail || !typ.valid() {
 		return errInvalidOTPType()
 	}
 	return p.send(ctx, email, typ)
