@@ -37,7 +37,10 @@
 // base64url(SHA-256(key)) is stored, in the indexed column "key": a
 // fast hash, since the key is high-entropy, and the row found by it is
 // compared again in constant time. The key is shown once, by create;
-// no other answer, log line or export holds it or its hash.
+// no other answer (but get-session's to the key's own bearer, whose
+// session token it is, as in Better Auth), log line or export holds it
+// or its hash, and a route that re-issues the request's session cookies
+// sets none for a key's session.
 //
 // Every accepted use is counted atomically, by a conditional update
 // (compare-and-swap on the counters, retried on a lost race): a key with

@@ -284,10 +284,13 @@ type ListOptions struct {
 // KeyList is a page of keys, as list answers: {apiKeys, total, limit?,
 // offset?}.
 type KeyList struct {
-	Keys   []*Key `json:"apiKeys"`
-	Total  int    `json:"total"`
-	Limit  *int   `json:"limit,omitempty"`
-	Offset *int   `json:"offset,omitempty"`
+	// Keys are the page's keys.
+	Keys []*Key `json:"apiKeys"`
+	// Total counts all the keys the query selects, before paging.
+	Total int `json:"total"`
+	// Limit and Offset echo the page asked for (omitted when not).
+	Limit  *int `json:"limit,omitempty"`
+	Offset *int `json:"offset,omitempty"`
 }
 
 // sortFields are the fields a list may be sorted by.

@@ -328,7 +328,16 @@ func TestManage(t *testing.T) {
 // delete, in Better Auth's order (the input before the session).
 func TestManageRefused(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOpts{opts: apikey.Options{EnableMetadata: true}})
+	for _, db := range dbs {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			testManageRefused(t, db)
+		})
+	}
+}
+
+func testManageRefused(t *testing.T, db string) {
+	e := newEnv(t, envOpts{db: db, opts: apikey.Options{EnableMetadata: true}})
 	alice := e.user("alice@example.com")
 	id := alice.create(nil).str("id")
 	anon := e.client()
@@ -366,6 +375,10 @@ func TestManageRefused(t *testing.T) {
 		{"delete no session", anon, "POST", "/api-key/delete", map[string]any{"keyId": id}, 401, "UNAUTHORIZED", "Unauthorized"},
 		{"delete no keyId", anon, "POST", "/api-key/delete", map[string]any{}, 400, "VALIDATION_ERROR", "[body.keyId] Invalid input: expected string, received undefined"},
 		{"delete keyId number", alice, "POST", "/api-key/delete", map[string]any{"keyId": 1}, 400, "VALIDATION_ERROR", "[body.keyId] Invalid input: expected string, received number"},
+		{"delete keyId NUL", alice, "POST", "/api-key/delete", map[string]any{"keyId": "a\x00"}, 404, "KEY_NOT_FOUND", ""},
+		{"update keyId invalid UTF-8", alice, "POST", "/api-key/update", rawBody("{\"keyId\":\"\xff\xfe\",\"name\":\"x\"}"), 404, "KEY_NOT_FOUND", ""},
+		{"get invalid UTF-8 id", alice, "GET", "/api-key/get?id=%ff", nil, 404, "KEY_NOT_FOUND", ""},
+		{"list sortBy NUL", alice, "GET", "/api-key/list?sortBy=%00", nil, 400, "VALIDATION_ERROR", ""},
 	}
 	before := e.row(id)
 	for _, tc := range cases {
@@ -377,7 +390,7 @@ func TestManageRefused(t *testing.T) {
 		t.Fatalf("a refused request changed the key (-before +after):\n%s", d)
 	}
 	// Update ignores metadata when metadata is off.
-	e2 := newEnv(t, envOpts{})
+	e2 := newEnv(t, envOpts{db: db})
 	bob := e2.user("bob@example.com")
 	expectErr(t, bob.do("POST", "/api-key/update", map[string]any{"keyId": bob.create(nil).str("id"), "metadata": map[string]any{"a": 1}}),
 		400, "NO_VALUES_TO_UPDATE", "")
