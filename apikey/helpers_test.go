@@ -43,9 +43,13 @@ type env struct {
 	srv   *httptest.Server
 	db    storage.Adapter
 	clock *testkit.Clock
+	// pgSchema is the PostgreSQL schema of db ("" on other adapters).
+	pgSchema string
 }
 
-func openDB(t testing.TB, kind string) storage.Adapter {
+// openDBSchema opens a database of the kind and returns it with its
+// PostgreSQL schema ("" for the other adapters).
+func openDBSchema(t testing.TB, kind string) (storage.Adapter, string) {
 	t.Helper()
 	switch kind {
 	case "sqlite":
@@ -55,18 +59,19 @@ func openDB(t testing.TB, kind string) storage.Adapter {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		return db
+		return db, ""
 	case "postgres":
 		testpg.Require(t)
-		db, err := postgres.Open(context.Background(), postgres.Options{URL: testpg.URL(), Schema: testpg.SchemaName(t, "apikey_"),
+		schema := testpg.SchemaName(t, "apikey_")
+		db, err := postgres.Open(context.Background(), postgres.Options{URL: testpg.URL(), Schema: schema,
 			Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		return db
+		return db, schema
 	}
-	return memory.New()
+	return memory.New(), ""
 }
 
 // newEnv starts an auth server with the api-key plugin.
@@ -78,7 +83,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 		t.Fatal(err)
 	}
 	e.p = p
-	e.db = openDB(t, o.db)
+	e.db, e.pgSchema = openDBSchema(t, o.db)
 	e.srv = httptest.NewUnstartedServer(nil)
 	base := "http://" + e.srv.Listener.Addr().String()
 	cfg := auth.Config{BaseURL: base, Secret: testSecret, Now: e.clock.Now, Hasher: testkit.FastHasher{},

@@ -104,9 +104,11 @@ func (p *Plugin) use(ctx context.Context, key string, permissions Permissions) (
 		}
 		// The counters as read: the update applies only if no other use
 		// changed them meanwhile.
-		n, err := db.Update(ctx, TableAPIKey, set, storage.W("id", rec["id"]), storage.W("enabled", rec["enabled"]),
-			storage.W("remaining", rec["remaining"]), storage.W("requestCount", rec["requestCount"]),
-			storage.W("lastRequest", rec["lastRequest"]), storage.W("lastRefillAt", rec["lastRefillAt"]))
+		where := []storage.Where{storage.W("id", rec["id"]), storage.W("enabled", rec["enabled"]),
+			storage.W("remaining", rec["remaining"]), storage.W("requestCount", rec["requestCount"])}
+		where = append(where, sameTime("lastRequest", rec["lastRequest"])...)
+		where = append(where, sameTime("lastRefillAt", rec["lastRefillAt"])...)
+		n, err := db.Update(ctx, TableAPIKey, set, where...)
 		if err != nil {
 			return nil, plugin.StorageError(err)
 		}
@@ -118,6 +120,17 @@ func (p *Plugin) use(ctx context.Context, key string, permissions Permissions) (
 		}
 	}
 	return nil, plugin.ErrUnavailable.WithMessage("The API key is too busy, try again")
+}
+
+// sameTime matches a date column read as v: NULL, or the millisecond v
+// stands for (a date written with a finer precision by another program
+// reads back truncated, and must still match).
+func sameTime(field string, v any) []storage.Where {
+	t, ok := v.(time.Time)
+	if !ok {
+		return []storage.Where{storage.W(field, nil)}
+	}
+	return []storage.Where{{Field: field, Op: storage.Gte, Value: t}, {Field: field, Op: storage.Lt, Value: t.Add(time.Millisecond)}}
 }
 
 // claim checks the key of rec as Better Auth does, in its order, and

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/apikey"
+	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
@@ -461,5 +462,24 @@ func TestTakeoverDropsKeys(t *testing.T) {
 	}
 	if n, _ := e.db.Count(ctx, apikey.TableAPIKey, storage.W("referenceId", alice.userID)); n != 0 {
 		t.Fatalf("%d keys left", n)
+	}
+}
+
+// TestForeignPrecisionDates checks a key whose counters' dates another
+// program wrote with microseconds (PostgreSQL's now()): the conditional
+// update still matches the row read back at millisecond precision, and
+// the use is counted (not retried until it gives up).
+func TestForeignPrecisionDates(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOpts{db: "postgres"})
+	uid := e.user("alice@example.com").userID
+	k := e.serverKey(apikey.CreateInput{UserID: uid, Remaining: ptr(int64(5)), RefillAmount: ptr(int64(5)), RefillInterval: ptr(time.Hour)})
+	at := e.clock.Now().Add(-time.Second).Add(123 * time.Microsecond)
+	if _, err := testpg.Conn(t).Exec(context.Background(), `UPDATE "`+e.pgSchema+`"."apikey" SET "lastRequest" = $1, "lastRefillAt" = $1, "requestCount" = 1 WHERE id = $2`, at, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.p.Verify(context.Background(), k.Secret, nil)
+	if d := cmp.Diff(verifyOutcome{Valid: true, Remaining: ptr(int64(4)), Count: 2}, outcome(t, res, err)); d != "" {
+		t.Fatalf("verify (-want +got):\n%s", d)
 	}
 }
