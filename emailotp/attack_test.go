@@ -96,16 +96,21 @@ func TestParallelSignIn(t *testing.T) {
 				code := e.code("ada@example.com", emailotp.TypeSignIn)
 				const n = 8
 				answers := make([]answer, n)
+				errs := make([]error, n)
 				var wg sync.WaitGroup
 				for i := range n {
 					b := e.browser()
 					wg.Go(func() {
-						answers[i] = ans(b.do("POST", "/api/auth/sign-in/email-otp", map[string]any{"email": "ada@example.com", "otp": code}))
+						r, err := b.try("POST", "/api/auth/sign-in/email-otp", map[string]any{"email": "ada@example.com", "otp": code})
+						answers[i], errs[i] = ans(r), err
 					})
 				}
 				wg.Wait()
 				ok := 0
-				for _, a := range answers {
+				for i, a := range answers {
+					if errs[i] != nil {
+						t.Fatal(errs[i])
+					}
 					switch {
 					case a.Status == 200:
 						ok++
@@ -248,11 +253,22 @@ func TestUnknownEmailAnswersAlike(t *testing.T) {
 					body[k] = v
 				}
 				e.db.take()
-				done := make(chan reply, 1)
-				go func() { done <- e.anon().do("POST", tc.path, body) }()
+				type result struct {
+					r   reply
+					err error
+				}
+				done := make(chan result, 1)
+				b := e.anon()
+				go func() {
+					r, err := b.try("POST", tc.path, body)
+					done <- result{r, err}
+				}()
 				select {
-				case r := <-done:
-					return r, e.db.take()
+				case res := <-done:
+					if res.err != nil {
+						t.Fatal(res.err)
+					}
+					return res.r, e.db.take()
 				case <-time.After(10 * time.Second):
 					t.Fatal("the answer waited for the mail")
 				}

@@ -218,6 +218,15 @@ func (r reply) code() string        { return r.str("code") }
 
 func (b *browser) do(method, path string, body any) reply {
 	b.e.t.Helper()
+	r, err := b.try(method, path, body)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	return r
+}
+
+// try is do for other goroutines than the test's: it returns the error.
+func (b *browser) try(method, path string, body any) (reply, error) {
 	var rd io.Reader
 	switch v := body.(type) {
 	case nil:
@@ -226,13 +235,13 @@ func (b *browser) do(method, path string, body any) reply {
 	default:
 		js, err := json.Marshal(body)
 		if err != nil {
-			b.e.t.Fatal(err)
+			return reply{}, err
 		}
 		rd = strings.NewReader(string(js))
 	}
 	req, err := http.NewRequest(method, b.e.srv.URL+path, rd)
 	if err != nil {
-		b.e.t.Fatal(err)
+		return reply{}, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -243,13 +252,13 @@ func (b *browser) do(method, path string, body any) reply {
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {
-		b.e.t.Fatal(err)
+		return reply{}, err
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	raw, err := io.ReadAll(resp.Body)
 	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
 	_ = json.Unmarshal(raw, &r.body)
-	return r
+	return r, err
 }
 
 // session returns the browser's get-session answer (nil body if none).
