@@ -156,8 +156,9 @@ func banned(u *plugin.User, now time.Time) bool {
 // ends; requests whose context never ends (context.Background, in
 // tests) are forgotten a minute later, once the memo grows large.
 type sessionMemo struct {
-	mu sync.Mutex
-	m  map[*http.Request]*memoEntry
+	mu        sync.Mutex
+	m         map[*http.Request]*memoEntry
+	lastPrune time.Time
 }
 
 type memoEntry struct {
@@ -168,7 +169,7 @@ type memoEntry struct {
 }
 
 // memoPrune is the size from which entries older than memoTTL are
-// dropped when a new one is added.
+// dropped when a new one is added (every memoTTL/6 at most).
 const (
 	memoPrune = 1024
 	memoTTL   = time.Minute
@@ -182,7 +183,8 @@ func (m *sessionMemo) entry(r *http.Request) *memoEntry {
 		return e
 	}
 	now := time.Now()
-	if len(m.m) >= memoPrune {
+	if len(m.m) >= memoPrune && now.Sub(m.lastPrune) > memoTTL/6 {
+		m.lastPrune = now
 		for k, e := range m.m {
 			if now.Sub(e.at) > memoTTL {
 				delete(m.m, k)
