@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/managarten/mana-auth/admin"
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
@@ -17,7 +18,7 @@ import (
 // requireAdmin admits callers whose role is admin and whose address is
 // verified. Both are read from the database, not only from the token, so a
 // revoked admin loses access at once on every instance.
-func (s *Server) requireAdmin(next http.Handler) http.Handler {
+func (s *Server) requireAdmin(perms admin.Statements, next http.Handler) http.Handler {
 	return s.requireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principalFrom(r.Context())
 		u, err := s.host.FindUserByID(r.Context(), p.UserID)
@@ -25,7 +26,7 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 			s.writeStatusErr(w, r, err)
 			return
 		}
-		if err != nil || !isAdmin(u) {
+		if err != nil || !s.mayAdminister(u, perms) {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "Forbidden", "message": "Admin access required", "code": "FORBIDDEN"})
 			return
 		}
@@ -34,13 +35,16 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 }
 
 func (s *Server) adminRoutes(mux *http.ServeMux) {
-	h := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, s.requireAdmin(fn)) }
-	h("GET /api/v1/admin/users", s.handleAdminUsers)
-	h("GET /api/v1/admin/users/{userId}/data", s.handleAdminUserData)
-	h("DELETE /api/v1/admin/users/{userId}/data", s.handleAdminUserDelete)
-	h("GET /api/v1/admin/users/{userId}/tier", s.handleAdminGetTier)
-	h("PUT /api/v1/admin/users/{userId}/tier", s.handleAdminSetTier)
-	h("GET /api/v1/admin/security-events", s.handleAdminSecurityEvents)
+	// Each route asks the admin plugin's permission for what it does.
+	h := func(pattern, resource, action string, fn http.HandlerFunc) {
+		mux.Handle(pattern, s.requireAdmin(admin.Statements{resource: {action}}, fn))
+	}
+	h("GET /api/v1/admin/users", "user", "list", s.handleAdminUsers)
+	h("GET /api/v1/admin/users/{userId}/data", "user", "get", s.handleAdminUserData)
+	h("DELETE /api/v1/admin/users/{userId}/data", "user", "delete", s.handleAdminUserDelete)
+	h("GET /api/v1/admin/users/{userId}/tier", "user", "get", s.handleAdminGetTier)
+	h("PUT /api/v1/admin/users/{userId}/tier", "user", "update", s.handleAdminSetTier)
+	h("GET /api/v1/admin/security-events", "user", "list", s.handleAdminSecurityEvents)
 }
 
 func adminError(w http.ResponseWriter, status int, errText, msg, code string) {

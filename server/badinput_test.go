@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/managarten/mana-auth/apikey"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/vault"
@@ -330,6 +331,26 @@ func TestE2EBadInput(t *testing.T) {
 		{desc: "unknown vault route", method: "GET", path: vlt + "/nope", as: "a.jwt", status: 404, code: "NOT_FOUND"},
 		{desc: "unknown vault route, nobody", method: "GET", path: vlt + "/nope", status: 401, code: "UNAUTHORIZED"},
 
+		// /api/v1/api-keys
+		{desc: "nobody", method: "GET", path: "/api/v1/api-keys", status: 401, code: "UNAUTHORIZED"},
+		{desc: "nobody", method: "POST", path: "/api/v1/api-keys", body: `{"name":"k"}`, status: 401, code: "UNAUTHORIZED"},
+		{desc: "no name", method: "POST", path: "/api/v1/api-keys", body: `{}`, as: "a.jwt", status: 400, code: "VALIDATION"},
+		{desc: "name not a string", method: "POST", path: "/api/v1/api-keys", body: `{"name":1}`, as: "a.jwt", status: 400, code: "VALIDATION"},
+		{desc: "scopes not a list", method: "POST", path: "/api/v1/api-keys", body: `{"name":"k","scopes":"stt"}`, as: "a.jwt", status: 400, code: "VALIDATION"},
+		{desc: "name too long", method: "POST", path: "/api/v1/api-keys", body: `{"name":"` + strings.Repeat("k", 33) + `"}`, as: "a.jwt", status: 400, code: "VALIDATION"},
+		{desc: "NUL in the name", method: "POST", path: "/api/v1/api-keys", body: `{"name":"k\u0000"}`, as: "a.jwt", status: 400},
+		{desc: "nobody", method: "DELETE", path: "/api/v1/api-keys/some-key", status: 401, code: "UNAUTHORIZED"},
+		{desc: "unknown key", method: "DELETE", path: "/api/v1/api-keys/no-such-key", as: "a.jwt", status: 404, code: "NOT_FOUND"},
+		{desc: "another user's key", method: "DELETE", path: "/api/v1/api-keys/{bKey}", as: "a.jwt", status: 404, code: "NOT_FOUND"},
+		{desc: "malformed JSON", method: "POST", path: "/api/v1/api-keys/validate", body: `{"apiKey":`, status: 400, code: "VALIDATION"},
+		{desc: "key not a string", method: "POST", path: "/api/v1/api-keys/validate", body: `{"apiKey":1}`, status: 400, code: "VALIDATION"},
+		{desc: "unknown key", method: "POST", path: "/api/v1/api-keys/validate", body: `{"apiKey":"sk_live_nope","scope":"stt"}`, status: 200,
+			check: func(t *testing.T, r resp) {
+				if r.body["valid"] != false || r.body["userId"] != nil {
+					t.Errorf("validate: %s", r.raw)
+				}
+			}},
+
 		// A representative set of /api/auth routes.
 		{desc: "malformed JSON", method: "POST", path: "/api/auth/sign-up/email", body: `{"name":`, status: 400, code: "BAD_REQUEST"},
 		{desc: "wrong types", method: "POST", path: "/api/auth/sign-up/email", body: `{"name":1,"email":true,"password":3}`, status: 400, code: "VALIDATION_ERROR"},
@@ -350,7 +371,11 @@ func TestE2EBadInput(t *testing.T) {
 		{desc: "bearer JWT is no session", method: "GET", path: "/api/auth/get-session", as: "a.jwt", status: 200, check: nullBody},
 	}
 
-	ids := strings.NewReplacer("{a}", a.id, "{b}", b.id, "{aOrg}", aOrg, "{bOrg}", bOrg)
+	bKey, err := env.s.apikeys.CreateKey(ctx, apikey.CreateInput{UserID: b.id, Prefix: "sk_live_"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := strings.NewReplacer("{a}", a.id, "{b}", b.id, "{aOrg}", aOrg, "{bOrg}", bOrg, "{bKey}", bKey.ID)
 	for _, tc := range cases {
 		path, body := ids.Replace(tc.path), ids.Replace(tc.body)
 		name := tc.method + " " + strings.SplitN(tc.path, "?", 2)[0] + ": " + tc.desc

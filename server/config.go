@@ -112,6 +112,9 @@ type Config struct {
 	// second factor than an authenticator, since the mailbox also resets
 	// the password. A user is only ever offered the factors they enrolled.
 	TwoFactorOTP bool
+	// DisabledPlugins are the optional plugins not mounted
+	// (DISABLED_PLUGINS, comma-separated ids, see OptionalPlugins).
+	DisabledPlugins []string
 	// MaxDailySignups caps sign-ups per day (MAX_DAILY_SIGNUPS; 0 = off).
 	MaxDailySignups int
 	// JWTAudience is the aud claim of access tokens (JWT_AUDIENCE,
@@ -171,6 +174,13 @@ func splitList(s string) []string {
 	}
 	return out
 }
+
+// OptionalPlugins are the ids of the plugins DISABLED_PLUGINS can turn
+// off; every one is mounted by default.
+var OptionalPlugins = []string{"admin", "api-key", "email-otp", "username", "multi-session", "open-api"}
+
+// enabled reports whether the optional plugin with the id is mounted.
+func (c Config) enabled(id string) bool { return !slices.Contains(c.DisabledPlugins, id) }
 
 // FromEnv reads the configuration from getenv. It does not generate the
 // development secret: see EnsureSecret. Unable to list the environment,
@@ -325,6 +335,14 @@ func fromEnv(getenv func(string) string, env map[string]string) (Config, error) 
 			return c, &ConfigError{"TWO_FACTOR_OTP", "must be true or false"}
 		}
 		c.TwoFactorOTP = b
+	}
+	if v := getenv("DISABLED_PLUGINS"); v != "" {
+		for _, id := range splitList(strings.ToLower(v)) {
+			if !slices.Contains(OptionalPlugins, id) {
+				return c, &ConfigError{"DISABLED_PLUGINS", fmt.Sprintf("%q is not one of %s", id, strings.Join(OptionalPlugins, ", "))}
+			}
+			c.DisabledPlugins = append(c.DisabledPlugins, id)
+		}
 	}
 	if v := getenv("MAX_DAILY_SIGNUPS"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -141,6 +141,7 @@ var configCases = []struct {
 	{"RATE_LIMIT_ENABLED true", map[string]string{"RATE_LIMIT_ENABLED": "true"}, func(c *Config) {}},
 	{"TWO_FACTOR_OTP true", map[string]string{"TWO_FACTOR_OTP": "true"}, func(c *Config) { c.TwoFactorOTP = true }},
 	{"TWO_FACTOR_OTP false", map[string]string{"TWO_FACTOR_OTP": "false"}, func(c *Config) {}},
+	{"DISABLED_PLUGINS", map[string]string{"DISABLED_PLUGINS": " Admin, open-api "}, func(c *Config) { c.DisabledPlugins = []string{"admin", "open-api"} }},
 	{"RATE_LIMIT_ENABLED false", map[string]string{"RATE_LIMIT_ENABLED": "false"}, func(c *Config) { c.RateLimitDisabled = true }},
 	{"RATE_LIMIT_ENABLED false in production", with(prodEnv(), "RATE_LIMIT_ENABLED", "false"), func(c *Config) {
 		c.Production, c.RequireEmailVerification, c.BaseURL, c.RateLimitDisabled = true, true, "https://auth.mana.how", true
@@ -302,6 +303,7 @@ var malformedCases = []struct {
 }{
 	{"PORT not a number", "PORT", "http"},
 	{"NODE_ENV typo", "NODE_ENV", "prod"},
+	{"DISABLED_PLUGINS unknown", "DISABLED_PLUGINS", "admin,jwt"},
 	{"DATABASE_URL without scheme", "DATABASE_URL", "postgres//bad"},
 	{"DATABASE_URL of another database", "DATABASE_URL", "mysql://user:secret@db:3306/mana"},
 	{"DATABASE_URL without host", "DATABASE_URL", "postgres://"},

@@ -541,7 +541,7 @@ func mountedRoutes() ([]string, error) {
 					case *ast.Ident:
 						name = fn.Name
 					}
-					if (name == "Handle" || name == "HandleFunc" || name == "h") && len(n.Args) == 2 {
+					if (name == "Handle" || name == "HandleFunc" || name == "h") && len(n.Args) >= 2 {
 						if s, ok := evalString(n.Args[0], locals); ok && strings.Contains(s, " /api/v1/") {
 							seen[s] = true
 						}

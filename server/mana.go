@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/managarten/mana-auth/admin"
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
@@ -50,6 +51,9 @@ type manaPlugin struct {
 // securityPaths are the SDK routes whose success goes to the security log.
 var securityPaths = map[string]string{
 	"/sign-in/email":                    EventLoginSuccess,
+	"/sign-in/username":                 EventLoginSuccess,
+	"/sign-in/email-otp":                EventLoginSuccess,
+	"/email-otp/reset-password":         EventPasswordResetCompleted,
 	"/magic-link/verify":                EventLoginSuccess,
 	"/passkey/verify-authentication":    EventLoginSuccess,
 	"/two-factor/verify-totp":           EventLoginSuccess,
@@ -232,6 +236,20 @@ func (p *manaPlugin) Hooks() plugin.Hooks {
 // the check here also keeps one granted otherwise (an older database, a
 // direct write) from being used.
 func isAdmin(u *auth.User) bool { return u != nil && u.EmailVerified && userRole(u) == RoleAdmin }
+
+// mayAdminister reports whether u may use the /api/v1/admin routes for
+// what perms asks: a verified address whose roles grant it, by the admin
+// plugin's access control — the check of its /api/auth/admin/* routes —
+// or, with that plugin off, role admin.
+func (s *Server) mayAdminister(u *auth.User, perms admin.Statements) bool {
+	if u == nil || !u.EmailVerified {
+		return false
+	}
+	if s.admin != nil {
+		return s.admin.HasPermission(u, perms)
+	}
+	return userRole(u) == RoleAdmin
+}
 
 // isAdminEmail reports whether email is one of MANA_ADMIN_EMAILS.
 func (p *manaPlugin) isAdminEmail(email string) bool {

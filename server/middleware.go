@@ -148,6 +148,7 @@ func levelFor(status int) slog.Level {
 // signInPaths are the SDK routes whose refusals are sign-in failures.
 var signInPaths = map[string]bool{
 	"/sign-in/email": true, "/sign-in/magic-link": true, "/magic-link/verify": true,
+	"/sign-in/username": true, "/sign-in/email-otp": true,
 	"/passkey/verify-authentication": true, "/two-factor/verify-totp": true,
 	"/two-factor/verify-otp": true, "/two-factor/verify-backup-code": true,
 }

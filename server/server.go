@@ -30,10 +30,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/managarten/mana-auth/admin"
+	"github.com/managarten/mana-auth/apikey"
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/emailotp"
 	"github.com/managarten/mana-auth/jwt"
 	"github.com/managarten/mana-auth/magiclink"
 	"github.com/managarten/mana-auth/mail"
+	"github.com/managarten/mana-auth/multisession"
+	"github.com/managarten/mana-auth/openapi"
 	"github.com/managarten/mana-auth/org"
 	"github.com/managarten/mana-auth/passkey"
 	"github.com/managarten/mana-auth/plugin"
@@ -42,6 +47,7 @@ import (
 	"github.com/managarten/mana-auth/storage/postgres"
 	"github.com/managarten/mana-auth/storage/sqlite"
 	"github.com/managarten/mana-auth/twofactor"
+	"github.com/managarten/mana-auth/username"
 	"github.com/managarten/mana-auth/vault"
 )
 
@@ -66,6 +72,9 @@ type Server struct {
 	jwt           *jwt.Plugin
 	orgs          OrgDirectory
 	vault         *vault.Plugin
+	admin         *admin.Plugin  // nil when DISABLED_PLUGINS turns it off
+	apikeys       *apikey.Plugin // nil when DISABLED_PLUGINS turns it off
+	otp           *emailotp.Plugin
 	sec           *securityLog
 	lock          *lockout
 	creditsClient CreditsClient
@@ -222,6 +231,11 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 		plugins = append(plugins, op)
 		log.Info("social sign-in", "providers", op.Providers())
 	}
+	more, err := s.optionalPlugins(cfg)
+	if err != nil {
+		return nil, err
+	}
+	plugins = append(plugins, more...)
 	rlStore, rlClose, err := rateLimitStore(ctx, cfg, db, log)
 	if err != nil {
 		return nil, err
@@ -313,6 +327,7 @@ func (s *Server) routes() http.Handler {
 	s.adminRoutes(v1)
 	s.internalRoutes(v1)
 	s.vaultRoutes(v1)
+	s.apiKeyRoutes(v1)
 	mux.Handle("/api/v1/", s.auth.ProtectWith(routeOf(v1), s.refuseV1))
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "service": "mana-auth", "timestamp": plugin.FormatTime(time.Now())})
@@ -363,6 +378,11 @@ func (s *Server) Close() error {
 	defer cancel()
 	if err := s.auth.Shutdown(ctx); err != nil {
 		s.log.Warn("shutdown: background mail still in flight", "err", err)
+	}
+	if s.otp != nil {
+		if err := s.otp.Shutdown(ctx); err != nil {
+			s.log.Warn("shutdown: one-time codes still being sent", "err", err)
+		}
 	}
 	s.stop()
 	s.wg.Wait()
@@ -488,4 +508,61 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// optionalPlugins builds the plugins DISABLED_PLUGINS may turn off, in
+// mounting order: multi-session after every plugin that signs users in
+// (its after-hook sees their session cookies), open-api last (its
+// document lists every route mounted before it).
+func (s *Server) optionalPlugins(cfg Config) ([]auth.Plugin, error) {
+	var out []auth.Plugin
+	if cfg.enabled("admin") {
+		// The mana roles: MANA_ADMIN_EMAILS' verified addresses get
+		// "admin" (the mana plugin's hooks), everyone else "user".
+		ad, err := admin.New(admin.Options{DefaultRole: RoleUser, AdminRoles: []string{RoleAdmin}})
+		if err != nil {
+			return nil, err
+		}
+		s.admin = ad
+		out = append(out, ad)
+	}
+	if cfg.enabled("username") {
+		u, err := username.New(username.Options{})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	if cfg.enabled("email-otp") {
+		e, err := emailotp.New(emailotp.Options{})
+		if err != nil {
+			return nil, err
+		}
+		s.otp = e
+		out = append(out, e)
+	}
+	if cfg.enabled("api-key") {
+		// Metadata holds the /api/v1/api-keys display prefix.
+		k, err := apikey.New(apikey.Options{EnableMetadata: true})
+		if err != nil {
+			return nil, err
+		}
+		s.apikeys = k
+		out = append(out, k)
+	}
+	if cfg.enabled("multi-session") {
+		m, err := multisession.New(multisession.Options{})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	if cfg.enabled("open-api") {
+		o, err := openapi.New(openapi.Options{Info: openapi.Info{Title: "mana-auth"}})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }

@@ -30,6 +30,8 @@ var documentedStructs = []struct{ dir, pkg, typ string }{
 	{"magiclink", "magiclink", "Options"},
 	{"oauth", "oauth", "Config"},
 	{"admin", "admin", "Options"},
+	{"apikey", "apikey", "Options"},
+	{"emailotp", "emailotp", "Options"},
 	{"username", "username", "Options"},
 	{"multisession", "multisession", "Options"},
 	{"openapi", "openapi", "Options"},
