@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -44,6 +45,7 @@ import (
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
+	"github.com/managarten/mana-auth/storage/memory"
 	"github.com/managarten/mana-auth/storage/postgres"
 	"github.com/managarten/mana-auth/storage/sqlite"
 	"github.com/managarten/mana-auth/twofactor"
@@ -392,6 +394,24 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// WriteOpenAPI writes the OpenAPI document of the /api/auth routes the
+// configuration mounts (the open-api plugin's, as GET
+// /api/auth/open-api/generate-schema serves it), indented, to w. It opens
+// no database: the routes do not depend on one.
+func WriteOpenAPI(ctx context.Context, cfg Config, log *slog.Logger, w io.Writer) error {
+	if cfg.Secret == "" && len(cfg.Secrets) == 0 {
+		cfg.Secret = "openapi-only-secret-not-used-for-signing-000000"
+	}
+	cfg.AutoMigrate = false
+	db := memory.New()
+	s, err := NewWithStorage(ctx, cfg, db, Deps{Mailer: auth.Mailer(nil)}, log)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return openapi.Write(w, s.host, openapi.Info{Title: "mana-auth", Description: "The /api/auth routes of the mana-auth reference server (Better Auth compatible)"})
+}
+
 // Migrate applies migrations, or with dryRun returns the SQL it would run.
 func Migrate(ctx context.Context, cfg Config, log *slog.Logger, dryRun bool) ([]string, error) {
 	if cfg.Secret == "" && len(cfg.Secrets) == 0 {
@@ -558,7 +578,7 @@ func (s *Server) optionalPlugins(cfg Config) ([]auth.Plugin, error) {
 		out = append(out, m)
 	}
 	if cfg.enabled("open-api") {
-		o, err := openapi.New(openapi.Options{Info: openapi.Info{Title: "mana-auth"}})
+		o, err := openapi.New(openapi.Options{Info: openapi.Info{Title: "mana-auth", Description: "The /api/auth routes of the mana-auth reference server (Better Auth compatible)"}})
 		if err != nil {
 			return nil, err
 		}

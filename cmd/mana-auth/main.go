@@ -64,6 +64,7 @@ Usage:
                                        -dry-run prints their SQL and writes nothing
   mana-auth admin grant|revoke <email> give a user role admin (a verified address) or take it back
   mana-auth vault rewrap [-batch N]    re-wrap every vault under the current KEK
+  mana-auth openapi                    print the OpenAPI 3.1 document of the /api/auth routes
   mana-auth version                    print the version and VCS revision
   mana-auth help                       print this help
 
@@ -133,6 +134,9 @@ func commands(out io.Writer) map[string]command {
 			log.Info("role updated", "email", args[1], "admin", args[0] == "grant")
 			return nil
 		}},
+		"openapi": {newFlags("openapi", "openapi"), func(ctx context.Context, cfg server.Config, log *slog.Logger, _ []string) error {
+			return server.WriteOpenAPI(ctx, cfg, log, out)
+		}},
 		"vault": {vaultFlags, func(ctx context.Context, cfg server.Config, log *slog.Logger, _ []string) error {
 			err := server.RewrapVaults(ctx, cfg, log, *batch, func(done, total int) {
 				log.Info("vault rewrap", "done", done, "total", total)
@@ -173,7 +177,7 @@ func run(args []string, environ []string, out io.Writer) error {
 	}
 	cmd, ok := commands(out)[name]
 	if !ok {
-		return fmt.Errorf("unknown command %q (commands: serve, migrate, admin, vault, version, help)", name)
+		return fmt.Errorf("unknown command %q (commands: serve, migrate, admin, vault, openapi, version, help)", name)
 	}
 	if name == "vault" {
 		if len(args) == 0 || args[0] != "rewrap" {
