@@ -3,8 +3,11 @@ package server
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
@@ -167,4 +170,29 @@ func strs(v any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// The reference server's OpenAPI document lists exactly the /api/auth
+// routes it mounts.
+func TestOpenAPIListsEveryServerRoute(t *testing.T) {
+	t.Parallel()
+	env := newE2E(t, nil)
+	r := env.get(t, "/api/auth/open-api/generate-schema")
+	want(t, "generate-schema", r, 200, "")
+	paths, _ := r.body["paths"].(map[string]any)
+	var got []string
+	for p, ops := range paths {
+		for m := range ops.(map[string]any) {
+			switch m {
+			case "get", "post", "put", "patch", "delete":
+				got = append(got, strings.ToUpper(m)+" /api/auth"+regexp.MustCompile(`\{([^}]+)\}`).ReplaceAllString(p, ":$1"))
+			}
+		}
+	}
+	wantRoutes := env.s.auth.Routes()
+	slices.Sort(got)
+	slices.Sort(wantRoutes)
+	if diff := cmp.Diff(wantRoutes, got); diff != "" {
+		t.Fatalf("document paths (-mounted +documented):\n%s", diff)
+	}
 }
