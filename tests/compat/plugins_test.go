@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -95,6 +96,10 @@ type pluginClientTest struct {
 	// reference is the plugins of plugins-reference-server.mjs
 	// (PLUGINS_REFERENCE) for the run against Better Auth.
 	reference string
+	// packages are the npm packages the script needs beyond better-auth
+	// (a node_modules installed before package.json pinned them lacks
+	// them: the test says so).
+	packages []string
 	// env is the environment of the script (and of the reference
 	// server), "KEY=value".
 	env []string
@@ -114,6 +119,11 @@ func (c pluginClientTest) run(t *testing.T) {
 	node := requireNode(t)
 	dir := compatDir(t)
 	ensureNodeModules(t, dir)
+	for _, pkg := range c.packages {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
+			t.Fatalf("node_modules/%s is missing (package.json pins it; run `npm ci` in tests/compat): %v", pkg, err)
+		}
+	}
 	for _, db := range pluginDBs {
 		t.Run(db, func(t *testing.T) {
 			runScript(t, node, dir, c.script, c.start(t, db), c.env...)
