@@ -120,6 +120,16 @@ await check("signIn.emailOtp of an existing unverified account: the mailbox take
   expect(Array.isArray(accounts) && accounts.length === 0, "no account left", accounts);
 });
 
+await check("one code, five concurrent signIn.emailOtp: exactly one session, the others 400 INVALID_OTP", async (expect) => {
+  const racers = [1, 2, 3, 4, 5].map((i) => browser(`racer-${i}`));
+  const code = await send(expect, racers[0], email("newbie"), "sign-in");
+  const answers = await Promise.all(racers.map((b) => b.client.signIn.emailOtp({ email: email("newbie"), otp: code })));
+  const won = answers.filter((r) => r.error === null);
+  expect(won.length === 1 && won[0].data?.user?.id === newbieId, "one winner", answers.map((r) => r.error?.code ?? "ok"));
+  for (const r of answers.filter((r) => r.error !== null)) expectError(expect, r, 400, CODES.INVALID_OTP, "a loser");
+  expect(racers.filter((b) => b.jar.get(SESSION_COOKIE)).length === 1, "one browser holds a session", racers.map((b) => !!b.jar.get(SESSION_COOKIE)));
+});
+
 // ------------------------------------------------------------ attempts
 
 await check("three wrong codes (400 INVALID_OTP each), then the right one: 403 TOO_MANY_ATTEMPTS, then 400 INVALID_OTP", async (expect) => {
@@ -179,6 +189,15 @@ await check("forgetPassword.emailOtp {email}: {success:true}, a forget-password 
   const s = await other.client.getSession();
   expect(s.error === null && s.data === null, "the sessions from before the reset ended", s.data);
   expectError(expect, await carol.client.emailOtp.resetPassword({ email: email("carol"), otp: code, password: "yet-another-password" }), 400, CODES.INVALID_OTP, "the code again");
+});
+
+await check("sendVerificationOtp {type: forget-password}: a code that resetPassword takes", async (expect) => {
+  const code = await send(expect, carol, email("carol"), "forget-password");
+  const c = expectOK(expect, await carol.client.emailOtp.checkVerificationOtp({ email: email("carol"), type: "forget-password", otp: code }), "check");
+  expect(c?.success === true, "check: success true", c);
+  const r = expectOK(expect, await carol.client.emailOtp.resetPassword({ email: email("carol"), otp: code, password: "reset-by-send-otp-1" }), "reset");
+  expect(r?.success === true, "success true", r);
+  expectOK(expect, await browser("carol-5").client.signIn.email({ email: email("carol"), password: "reset-by-send-otp-1" }), "the new password signs in");
 });
 
 await check("emailOtp.requestPasswordReset {email}: {success:true}, a forget-password code that resets", async (expect) => {
