@@ -3,6 +3,9 @@ package jwt
 import (
 	"context"
 	"crypto/ed25519"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,8 +13,12 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/plugin"
+	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/memory"
+	"github.com/managarten/mana-auth/storage/postgres"
+	"github.com/managarten/mana-auth/storage/sqlite"
 )
 
 // Benchmarks: raw Ed25519 against Mint over the same token (default
@@ -87,5 +94,67 @@ func BenchmarkGoJoseSign(b *testing.B) {
 		if _, err := o.CompactSerialize(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkJWKS: GET /jwks, as Plugin.JWKS and through the HTTP handler,
+// over the memory adapter, SQLite (a file, as the server uses it) and
+// PostgreSQL (TEST_DATABASE_URL; skipped when none answers).
+func BenchmarkJWKS(b *testing.B) {
+	for _, backend := range []string{"memory", "sqlite", "postgres"} {
+		b.Run(backend, func(b *testing.B) {
+			var db storage.Adapter = memory.New()
+			switch backend {
+			case "sqlite":
+				s, err := sqlite.Open(b.Context(), sqlite.Options{Path: filepath.Join(b.TempDir(), "auth.db"),
+					Logger: slog.New(slog.DiscardHandler)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { _ = s.Close() })
+				db = s
+			case "postgres":
+				url, schema := testpg.Schema(b, "jwt_bench_")
+				pg, err := postgres.Open(b.Context(), postgres.Options{URL: url, Schema: schema, Logger: slog.New(slog.DiscardHandler)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { _ = pg.Close() })
+				db = pg
+			}
+			p := New(Options{})
+			a, err := auth.New(auth.Config{BaseURL: "https://auth.example.com", Secret: testSecret,
+				RateLimit: auth.RateLimitConfig{Disabled: true}, Logger: slog.New(slog.DiscardHandler)}, db, p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := a.Migrate(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			if _, err := p.RotateKeys(ctx); err != nil { // a retired key and a current one
+				b.Fatal(err)
+			}
+			b.Run("method", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := p.JWKS(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("http", func(b *testing.B) {
+				h := a.Handler()
+				req := httptest.NewRequest("GET", "https://auth.example.com/api/auth/jwks", nil)
+				b.ReportAllocs()
+				for b.Loop() {
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, req)
+					if w.Code != 200 {
+						b.Fatalf("%d %s", w.Code, w.Body)
+					}
+				}
+			})
+		})
 	}
 }
