@@ -78,16 +78,16 @@ func TestTableFormatting(t *testing.T) {
 	phys := Physical{SignPerSec: 20000, VerifyPerSec: 8000, ScryptPerSec: 15.5}
 	rs := []Result{
 		{Scenario: "token", Connections: 32, OK: 123456, ReqPerSec: 12345.6, P50ms: 2.345, P99ms: 15.25, MaxMs: 120.4,
-			ServerCores: 1.5, ToolCores: 0.4, OtherCores: 0.05, PeakRSSKB: 30 * 1024, StartRSSKB: 20 * 1024,
+			ServerCores: 1.5, ToolCores: 0.4, OtherCores: 0.05, ServerCPUSeconds: 15, ServerCPUPerReqUs: 121.51, PeakRSSKB: 30 * 1024, StartRSSKB: 20 * 1024,
 			LimitKind: limitSign, Cores: 2, Limit: 40000, PctOfLimit: 30.864, PctPerServerCore: 41.15},
 		{Scenario: "jwks", Connections: 32, OK: 10, ReqPerSec: 5, P50ms: 0.5, P99ms: 0.9, MaxMs: 1,
-			ServerCores: -1, ToolCores: 0.2, OtherCores: -1,
+			ServerCores: -1, ToolCores: 0.2, OtherCores: -1, ServerCPUSeconds: -1, ServerCPUPerReqUs: -1,
 			Outcomes: map[string]int{"503": 2, "429": 12, "net": 1}},
 	}
 	got := formatTable(rs, phys)
 	want := tableHeader +
-		"| token | 32 | 123456 | 12346 | 2.35 | 15.2 | 120 | 0 | 1.50/0.40/0.05 | 30.0 (20.0) | sign 20000/s × 2 = 40000 | 30.9% | 41.1% |\n" +
-		"| jwks | 32 | 10 | 5.0 | 0.50 | 0.90 | 1.00 | 429×12 503×2 net×1 | ?/0.20/? | — | — | — | — |\n"
+		"| token | 32 | 123456 | 12346 | 122 | 2.35 | 15.2 | 120 | 0 | 1.50/0.40/0.05 | 30.0 (20.0) | sign 20000/s × 2 = 40000 | 30.9% | 41.1% |\n" +
+		"| jwks | 32 | 10 | 5.0 | ? | 0.50 | 0.90 | 1.00 | 429×12 503×2 net×1 | ?/0.20/? | — | — | — | — |\n"
 	if got != want {
 		t.Errorf("table:\n%s\nwant:\n%s", got, want)
 	}

@@ -6,7 +6,8 @@
 // of connections for a fixed time and prints, per scenario, the successful
 // requests per second, p50/p99/max latency, the answers that were not the
 // expected one by status, the CPU used by the server, by the tool and by
-// the rest of the machine, and the server's peak RSS (VmRSS of
+// the rest of the machine, the server's CPU time per request, and the
+// server's peak RSS (VmRSS of
 // /proc/<pid>/status sampled every 100 ms; VmHWM at the end). Before that
 // it measures this machine's raw single-core ed25519 sign/verify rates and
 // the scrypt rate with Better Auth's parameters, so token and get-session
@@ -21,6 +22,7 @@
 //	/tmp/mana-auth-load --server-bin=/tmp/mana-auth --scenario=all
 //	/tmp/mana-auth-load --server-bin=/tmp/mana-auth --env DATABASE_URL=postgres://… --env DATABASE_SCHEMA=bench_x
 //	/tmp/mana-auth-load --url=http://127.0.0.1:3001 --pid=$(pgrep -n mana-auth) --scenario=token
+//	/tmp/mana-auth-load --server-bin=bench/betterauth/node_modules/.bin/bun --server-arg=bench/betterauth/server.ts --env DATABASE_URL=…   # Better Auth (bench/betterauth)
 //	/tmp/mana-auth-load --server-bin=/tmp/mana-auth --scenario=signin-flood
 //	taskset -c 0 /tmp/mana-auth-load --server-bin=/tmp/mana-auth --server-cpus=1   # the server on a core of its own
 //
@@ -61,11 +63,12 @@ Load-tests a mana-auth server on this machine (loopback only) and reports
 req/s, p50/p99/max latency, non-2xx counts, CPU and the server's peak RSS,
 each relative to this machine's raw crypto rates.
 
-The server: either --server-bin=PATH (a built cmd/mana-auth; the tool starts
-it on a free 127.0.0.1 port with a temporary DATA_DIR (SQLite), a random
-AUTH_SECRET and TRUSTED_PROXIES=127.0.0.1,::1 unless the environment or
---env sets them, and stops it at the end), or --url of a running server
-(loopback only) with --pid for RSS and CPU.
+The server: either --server-bin=PATH (a built cmd/mana-auth, or any server
+of the same routes with --server-arg for its arguments; the tool starts it
+on a free 127.0.0.1 port (PORT, BASE_URL) with a temporary DATA_DIR
+(SQLite), a random AUTH_SECRET and TRUSTED_PROXIES=127.0.0.1,::1 unless the
+environment or --env sets them, and stops it at the end), or --url of a
+running server (loopback only) with --pid for RSS and CPU.
 
 Rate limits: the server limits per client IP. The tool sends a distinct
 X-Forwarded-For (10.a.b.c from a counter) per virtual user and rotates it
@@ -79,7 +82,9 @@ reporting 200/429/503, refusal latency, a get-session probe every 100 ms
 during the flood, whether the server stayed up, and its peak RSS).
 
 Output: a Markdown table row per scenario (req/s counts expected answers
-only; "% of limit" is req/s over the raw single-core rate × --cores; "% per
+only; "srv CPU µs/req" is the server's CPU time (utime+stime of
+/proc/<pid>/stat before and after the scenario) over the requests that
+completed; "% of limit" is req/s over the raw single-core rate × --cores; "% per
 srv core" divides by the CPU the server actually used instead), on stdout;
 progress on stderr; --json for everything. Every scenario is bounded by
 --duration and --max-requests, every request by --timeout.
@@ -111,6 +116,8 @@ func mainRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.PID, "pid", 0, "pid of the running server, for RSS and CPU (with --url)")
 	fs.StringVar(&o.ServerBin, "server-bin", "", "path to a built mana-auth to start (and stop) for the run")
 	fs.Var(&envs, "env", "KEY=VALUE for the started server (repeatable), e.g. DATABASE_URL=…")
+	var srvArgs listFlag
+	fs.Var(&srvArgs, "server-arg", "an argument for --server-bin (repeatable, in order), e.g. --server-bin=bun --server-arg=server.ts")
 	fs.StringVar(&o.ServerLog, "server-log", "", "file for the started server's output (default: in its temporary directory, removed)")
 	fs.BoolVar(&o.KeepData, "keep-data", false, "keep the started server's temporary directory")
 	fs.StringVar(&o.Label, "label", "", "title of the Markdown section (default: the storage)")
@@ -154,6 +161,7 @@ func mainRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	o.ServerEnv = envs
+	o.ServerArgs = srvArgs
 	if err := o.validate(); err != nil {
 		fmt.Fprintln(stderr, "mana-auth-load:", err)
 		return 2

@@ -21,6 +21,7 @@ type options struct {
 	URL        string
 	ServerBin  string
 	ServerEnv  []string
+	ServerArgs []string // arguments of ServerBin
 	ServerLog  string
 	KeepData   bool
 	PID        int
@@ -110,8 +111,8 @@ func (o *options) validate() error {
 		return errors.New("--jwts must be in [1, 10000]")
 	case o.ServerBin != "" && o.PID != 0:
 		return errors.New("--server-bin and --pid exclude each other")
-	case o.ServerBin == "" && (len(o.ServerEnv) > 0 || o.ServerLog != "" || o.ServerCPUs != ""):
-		return errors.New("--env, --server-log and --server-cpus need --server-bin")
+	case o.ServerBin == "" && (len(o.ServerEnv) > 0 || len(o.ServerArgs) > 0 || o.ServerLog != "" || o.ServerCPUs != ""):
+		return errors.New("--env, --server-arg, --server-log and --server-cpus need --server-bin")
 	}
 	if o.ServerCPUs != "" {
 		if _, err := cpuListCount(o.ServerCPUs); err != nil {
@@ -256,7 +257,7 @@ func run(ctx context.Context, o options, logw io.Writer) (rep *Report, err error
 	pid := o.PID
 	var alive func() error
 	if o.ServerBin != "" {
-		sp, serr := startServer(o.ServerBin, o.ServerEnv, o.ServerLog, o.ServerCPUs, o.KeepData)
+		sp, serr := startServer(o.ServerBin, o.ServerArgs, o.ServerEnv, o.ServerLog, o.ServerCPUs, o.KeepData)
 		if serr != nil {
 			return rep, serr
 		}
@@ -431,6 +432,7 @@ func runOne(ctx context.Context, e *env, sc *scenario, conns int, o options, pid
 	<-probeDone
 	r.PeakRSSKB, r.StartRSSKB = rss.Stop()
 	r.ServerCores, r.ToolCores, r.OtherCores = cpuBetween(c0, c1, pid)
+	r.ServerCPUSeconds, r.ServerCPUPerReqUs = cpuPerRequest(c0, c1, pid, r.Requests)
 	r.summarize(okLat, allLat, elapsed, phys, o.Cores)
 	r.Flood = flood
 	return r

@@ -97,13 +97,13 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startServer runs bin with the environment above, its output going to
+// startServer runs bin with args and the environment above, its output going to
 // logPath (default: a file in the temporary directory). With cpus (a
 // taskset CPU list such as "1" or "2-3") the server runs under
 // `taskset -c cpus`, which execs it in place: the pid stays the server's,
 // and the Go runtime sizes GOMAXPROCS (and the server its hashing slots)
 // by that affinity mask.
-func startServer(bin string, overrides []string, logPath, cpus string, keepDir bool) (*serverProc, error) {
+func startServer(bin string, args, overrides []string, logPath, cpus string, keepDir bool) (*serverProc, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("--server-bin: %w", err)
 	}
@@ -141,14 +141,14 @@ func startServer(bin string, overrides []string, logPath, cpus string, keepDir b
 	} else {
 		p.storage = "sqlite (" + envValue(env, "DATA_DIR") + ")"
 	}
-	p.cmd = exec.Command(bin)
+	p.cmd = exec.Command(bin, args...)
 	if cpus != "" {
 		ts, err := exec.LookPath("taskset")
 		if err != nil {
 			p.cleanup()
 			return nil, fmt.Errorf("--server-cpus needs taskset (util-linux): %w", err)
 		}
-		p.cmd = exec.Command(ts, "-c", cpus, bin)
+		p.cmd = exec.Command(ts, append([]string{"-c", cpus, bin}, args...)...)
 	}
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.logFile, p.logFile

@@ -96,6 +96,14 @@ type Result struct {
 	ServerCores float64 `json:"serverCores"`
 	ToolCores   float64 `json:"toolCores"`
 	OtherCores  float64 `json:"otherCores"`
+	// ServerCPUSeconds is the CPU time the server process used during the
+	// scenario (utime+stime of /proc/<pid>/stat, all its threads, read
+	// before the first request and after the last answer; USER_HZ
+	// resolution, 10 ms). ServerCPUPerReqUs divides it by Requests (every
+	// completed request, whatever its answer), in microseconds. Both -1
+	// when unknown (no pid, or the server is this process).
+	ServerCPUSeconds  float64 `json:"serverCpuSeconds"`
+	ServerCPUPerReqUs float64 `json:"serverCpuUsPerRequest"`
 	// PeakRSSKB is the largest VmRSS of the server sampled every 100 ms
 	// during the scenario (0: no pid).
 	PeakRSSKB int64 `json:"peakRssKB"`
@@ -171,6 +179,19 @@ func fmtRate(v float64) string {
 	return fmt.Sprintf("%.0f", v)
 }
 
+// fmtCPUPerReq formats CPU microseconds per request: "?" when unknown.
+func fmtCPUPerReq(us float64) string {
+	switch {
+	case us < 0:
+		return "?"
+	case us < 10:
+		return fmt.Sprintf("%.2f", us)
+	case us < 100:
+		return fmt.Sprintf("%.1f", us)
+	}
+	return fmt.Sprintf("%.0f", us)
+}
+
 func fmtCores(v float64) string {
 	if v < 0 {
 		return "?"
@@ -197,8 +218,8 @@ func fmtOutcomes(m map[string]int) string {
 }
 
 // tableHeader is the Markdown header of the results table.
-const tableHeader = "| scenario | conns | ok | req/s | p50 ms | p99 ms | max ms | not ok | CPU srv/tool/other | peak RSS MB (at start) | limit (1 core × cores) | % of limit | % per srv core |\n" +
-	"|---|--:|--:|--:|--:|--:|--:|---|---|--:|---|--:|--:|\n"
+const tableHeader = "| scenario | conns | ok | req/s | srv CPU µs/req | p50 ms | p99 ms | max ms | not ok | CPU srv/tool/other | peak RSS MB (at start) | limit (1 core × cores) | % of limit | % per srv core |\n" +
+	"|---|--:|--:|--:|--:|--:|--:|--:|---|---|--:|---|--:|--:|\n"
 
 // tableRow is one Markdown row for r.
 func tableRow(r Result, phys Physical) string {
@@ -214,8 +235,8 @@ func tableRow(r Result, phys Physical) string {
 			perCore = fmt.Sprintf("%.1f%%", r.PctPerServerCore)
 		}
 	}
-	return fmt.Sprintf("| %s | %d | %d | %s | %s | %s | %s | %s | %s/%s/%s | %s | %s | %s | %s |\n",
-		r.Scenario, r.Connections, r.OK, fmtRate(r.ReqPerSec), fmtMs(r.P50ms), fmtMs(r.P99ms), fmtMs(r.MaxMs),
+	return fmt.Sprintf("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s/%s/%s | %s | %s | %s | %s |\n",
+		r.Scenario, r.Connections, r.OK, fmtRate(r.ReqPerSec), fmtCPUPerReq(r.ServerCPUPerReqUs), fmtMs(r.P50ms), fmtMs(r.P99ms), fmtMs(r.MaxMs),
 		fmtOutcomes(r.Outcomes), fmtCores(r.ServerCores), fmtCores(r.ToolCores), fmtCores(r.OtherCores),
 		rss, limit, pct, perCore)
 }

@@ -145,6 +145,32 @@ func cpuBetween(a, b cpuSnap, pid int) (server, tool, other float64) {
 	return
 }
 
+// serverCPU returns the CPU time the server process used between a and b
+// (the difference of utime+stime in /proc/<pid>/stat); ok is false when
+// either reading failed, there is no pid, or the server is this process
+// (in-process tests, where the tool's own work would be counted).
+func serverCPU(a, b cpuSnap, pid int) (cpu time.Duration, ok bool) {
+	if pid <= 0 || pid == os.Getpid() || !a.serverOK || !b.serverOK || b.server < a.server {
+		return 0, false
+	}
+	return time.Duration(b.server-a.server) * time.Second / userHZ, true
+}
+
+// cpuPerRequest returns the server's CPU seconds between a and b and the
+// CPU microseconds per completed request; -1, -1 when unknown (-1 per
+// request also when no request completed).
+func cpuPerRequest(a, b cpuSnap, pid, requests int) (seconds, usPerReq float64) {
+	cpu, ok := serverCPU(a, b, pid)
+	if !ok {
+		return -1, -1
+	}
+	seconds, usPerReq = cpu.Seconds(), -1
+	if requests > 0 {
+		usPerReq = float64(cpu.Microseconds()) / float64(requests)
+	}
+	return seconds, usPerReq
+}
+
 // rssSampler records the peak VmRSS of a process, sampled every interval.
 type rssSampler struct {
 	pid   int
