@@ -316,10 +316,11 @@ func (a *Auth) markEmailVerified(ctx context.Context, u *User, credentialsVouche
 		}
 		*u = *fresh
 	}
-	if _, err := a.db.Update(ctx, plugin.TableUser, storage.Record{"emailVerified": true, "updatedAt": a.clockNow()}, storage.W("id", u.ID)); err != nil {
-		return false, plugin.StorageError(err)
+	fresh, err := a.updateUser(ctx, u.ID, map[string]any{"emailVerified": true})
+	if err != nil {
+		return false, err
 	}
-	u.EmailVerified = true
+	*u = *fresh
 	for _, h := range a.hooks {
 		if h.EmailVerified != nil {
 			if err := h.EmailVerified(ctx, u); err != nil {
@@ -361,14 +362,11 @@ func resetLinksOf(userID string) []storage.Where {
 }
 
 func (a *Auth) setEmail(ctx context.Context, userID, email string, verified bool) (*User, error) {
-	_, err := a.db.Update(ctx, plugin.TableUser, storage.Record{"email": plugin.NormalizeEmail(email), "emailVerified": verified, "updatedAt": a.clockNow()}, storage.W("id", userID))
+	u, err := a.updateUser(ctx, userID, map[string]any{"email": plugin.NormalizeEmail(email), "emailVerified": verified})
 	if errors.Is(err, storage.ErrConflict) {
 		return nil, ErrUserAlreadyExists.WithMessage("User already exists. Use another email.")
 	}
-	if err != nil {
-		return nil, plugin.StorageError(err)
-	}
-	return a.findUserByID(ctx, userID)
+	return u, err
 }
 
 // RequestPasswordReset mails a single-use reset link to the user with

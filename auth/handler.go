@@ -343,12 +343,14 @@ func (a *Auth) writeErr(c *plugin.Context, w http.ResponseWriter, err error) {
 }
 
 type errorBody struct {
-	Message string `json:"message"`
-	Code    string `json:"code,omitempty"`
+	Message string         `json:"message"`
+	Code    string         `json:"code,omitempty"`
+	Details map[string]any `json:"details,omitempty"`
 }
 
-// WriteError writes err as Better Auth's JSON error body with its status.
-// Errors that are not *Error are logged with their detail and answered 500
+// WriteError writes err as Better Auth's JSON error body with its status:
+// {"message", "code"}, and "details" when the error has Details. Errors
+// that are not *Error are logged with their detail and answered 500
 // without it.
 func (a *Auth) WriteError(w http.ResponseWriter, r *http.Request, err error) { a.writeError(w, r, err) }
 
@@ -371,7 +373,11 @@ func (a *Auth) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(e.Status)
-	b, _ := json.Marshal(errorBody{Message: e.Message, Code: e.Code})
+	b, err := json.Marshal(errorBody{Message: e.Message, Code: e.Code, Details: e.Details})
+	if err != nil { // details that are no JSON: the answer without them
+		a.log.ErrorContext(r.Context(), "auth: error details are not JSON", "code", e.Code, "err", err)
+		b, _ = json.Marshal(errorBody{Message: e.Message, Code: e.Code})
+	}
 	w.Write(b)
 }
 

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"time"
@@ -29,6 +30,9 @@ func (h host) Settings() plugin.Settings {
 		TrustedOrigins: slices.Clone(c.TrustedOrigins), CookieDomain: c.Cookies.Domain,
 		SessionExpiresIn: c.Session.ExpiresIn, CookieCache: c.Session.CookieCache.Enabled,
 		Mail: c.Mailer != nil, SendVerificationOnSignUp: c.Mailer != nil && c.EmailVerification.SendOnSignUp,
+		MinPasswordLength: c.EmailPassword.MinPasswordLength, MaxPasswordLength: c.EmailPassword.MaxPasswordLength,
+		AutoSignInAfterVerification: c.EmailVerification.AutoSignInAfterVerification,
+		KeepSessionsOnPasswordReset: c.EmailPassword.KeepSessionsOnPasswordReset,
 	}
 }
 
@@ -37,7 +41,13 @@ func (h host) AddResultCookie(ctx context.Context, c *http.Cookie) bool {
 }
 
 func (h host) UpdateUser(ctx context.Context, userID string, fields map[string]any) (*User, error) {
-	return h.Auth.UpdateUser(ctx, userID, UpdateUserInput{Extra: fields})
+	if len(fields) == 0 {
+		return nil, ErrNoFieldsToUpdate
+	}
+	if _, ok := fields["id"]; ok {
+		return nil, ErrFieldNotAllowed.WithMessage("id is not allowed to be set")
+	}
+	return h.updateUser(ctx, userID, maps.Clone(fields))
 }
 
 func (h host) DB() storage.Adapter                          { return h.db }

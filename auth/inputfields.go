@@ -2,7 +2,6 @@ package auth
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"time"
 
@@ -113,30 +112,9 @@ func (a *Auth) checkInputFields(m map[string]any) error {
 	return nil
 }
 
-// errFailedToUpdateUser answers an update-user whose write conflicted on
-// a unique field that no before-hook claims (Better Auth's code).
+// errFailedToUpdateUser answers an update of a user whose write conflicted
+// on a unique field that no BeforeUserUpdate hook claims (Better Auth's
+// code); errors.Is matches it to storage.ErrConflict through cause.
 func errFailedToUpdateUser(cause error) error {
 	return plugin.NewError(http.StatusUnprocessableEntity, "FAILED_TO_UPDATE_USER", "Failed to update user").With(cause)
-}
-
-// updateConflict answers an update-user whose write hit a unique
-// constraint: a value another request took since the before-hooks
-// checked it (two users claiming one username at once). The route's
-// before-hooks run again, now seeing the other row, and the first that
-// refuses answers (the username plugin's USERNAME_IS_ALREADY_TAKEN);
-// if none does, 422 FAILED_TO_UPDATE_USER.
-func (a *Auth) updateConflict(c *plugin.Context, err error) error {
-	if !errors.Is(err, storage.ErrConflict) {
-		return err
-	}
-	for _, h := range a.hooks {
-		for _, hk := range h.Before {
-			if hk.Match == nil || hk.Match(c) {
-				if herr := hk.Handler(c); herr != nil {
-					return herr
-				}
-			}
-		}
-	}
-	return errFailedToUpdateUser(err)
 }

@@ -20,7 +20,7 @@ import (
 // profilePlugin declares user fields with storage.Field.Input, as the
 // username plugin does: the core passes them from the bodies of sign-up
 // and update-user; the plugin normalises nickname (lower case) and keeps
-// it unique with its own error, in a before-hook and in BeforeUserCreate.
+// it unique with its own error, in BeforeUserUpdate and BeforeUserCreate.
 type profilePlugin struct {
 	h plugin.Host
 	// raceNickname, while set, makes the next check of that nickname
@@ -70,22 +70,15 @@ func (p *profilePlugin) checkNickname(ctx context.Context, nick, self string) er
 
 func (p *profilePlugin) Hooks() plugin.Hooks {
 	return plugin.Hooks{
-		Before: []plugin.Hook{{
-			Match: plugin.PathIs("/update-user"),
-			Handler: func(c *plugin.Context) error {
-				nick, ok := c.Body()["nickname"].(string)
-				if !ok {
-					return nil
-				}
-				nick = strings.ToLower(nick)
-				c.Body()["nickname"] = nick
-				self := ""
-				if sd := c.Session(); sd != nil {
-					self = sd.User.ID
-				}
-				return p.checkNickname(c.Context(), nick, self)
-			},
-		}},
+		BeforeUserUpdate: func(ctx context.Context, userID string, fields map[string]any) error {
+			nick, ok := fields["nickname"].(string)
+			if !ok {
+				return nil
+			}
+			nick = strings.ToLower(nick)
+			fields["nickname"] = nick
+			return p.checkNickname(ctx, nick, userID)
+		},
 		BeforeUserCreate: func(ctx context.Context, u *plugin.User) error {
 			nick, ok := u.Extra["nickname"].(string)
 			if !ok {

@@ -214,7 +214,7 @@ func (a *Auth) handleUpdateUser(c *plugin.Context) (any, error) {
 	}
 	u, err := a.UpdateUser(c.Context(), c.Session().User.ID, in)
 	if err != nil {
-		return nil, a.updateConflict(c, err)
+		return nil, err
 	}
 	c.Session().User = u
 	c.SetSessionCookie(c.Session())

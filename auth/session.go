@@ -34,6 +34,7 @@ func (a *Auth) createSession(ctx context.Context, u *User, rememberMe bool) (*Au
 			}
 		}
 	}
+	s.Extra = a.withDeclaredFields(plugin.TableSession, sessionCore, s.Extra)
 	if err := a.db.Create(ctx, plugin.TableSession, sessionRecord(s)); err != nil {
 		return nil, ErrFailedToCreateSession.With(err)
 	}

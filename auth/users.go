@@ -126,6 +126,7 @@ func (a *Auth) SignUpEmail(ctx context.Context, in SignUpInput) (*AuthResult, er
 				}
 			}
 		}
+		u.Extra = a.withDeclaredFields(plugin.TableUser, userCore, u.Extra)
 		return &AuthResult{User: u, Existing: true}, nil
 	}
 	if _, err := a.db.FindOne(ctx, plugin.TableUser, storage.W("email", email)); err == nil {
@@ -194,6 +195,7 @@ func (a *Auth) createUser(ctx context.Context, u *User, acc *plugin.Account) err
 			}
 		}
 	}
+	u.Extra = a.withDeclaredFields(plugin.TableUser, userCore, u.Extra)
 	err := a.db.Tx(ctx, func(tx storage.Adapter) error {
 		if err := tx.Create(ctx, plugin.TableUser, userRecord(u)); err != nil {
 			return err
@@ -467,9 +469,14 @@ type UpdateUserInput struct {
 	Extra      map[string]any
 }
 
-// UpdateUser changes the user's profile and returns the updated user.
+// UpdateUser changes the user's profile and returns the updated user:
+// the operation behind POST /update-user. The plugins'
+// BeforeUserUpdate hooks see the fields (name, image and in.Extra) before
+// the write and may refuse or normalise them; a unique field another user
+// took meanwhile runs them again, so that the plugin owning the field
+// answers (else 422 FAILED_TO_UPDATE_USER); nothing is written then.
 func (a *Auth) UpdateUser(ctx context.Context, userID string, in UpdateUserInput) (*User, error) {
-	set := storage.Record{}
+	set := map[string]any{}
 	if in.Name != nil {
 		if err := plugin.CheckName(*in.Name); err != nil {
 			return nil, err
@@ -493,8 +500,33 @@ func (a *Auth) UpdateUser(ctx context.Context, userID string, in UpdateUserInput
 	if len(set) == 0 {
 		return nil, ErrNoFieldsToUpdate
 	}
-	set["updatedAt"] = a.clockNow()
+	return a.updateUser(ctx, userID, set)
+}
+
+// updateUser writes fields to the user's row, and updatedAt unless fields
+// sets it, through the plugins' BeforeUserUpdate hooks, and returns the
+// updated user (ErrUserNotFound if there is none). Every write of user
+// fields goes through it. A unique constraint the write hits (a value
+// another user took since the hooks looked) runs the hooks again with
+// the fields as given, now seeing the other row, so that the plugin
+// owning the field answers for it; if none refuses, the error is
+// errFailedToUpdateUser, which errors.Is matches to storage.ErrConflict.
+func (a *Auth) updateUser(ctx context.Context, userID string, fields map[string]any) (*User, error) {
+	given := maps.Clone(fields)
+	if err := a.beforeUserUpdate(ctx, userID, fields); err != nil {
+		return nil, err
+	}
+	set := storage.Record(maps.Clone(fields))
+	if _, ok := set["updatedAt"]; !ok {
+		set["updatedAt"] = a.clockNow()
+	}
 	n, err := a.db.Update(ctx, plugin.TableUser, set, storage.W("id", userID))
+	if errors.Is(err, storage.ErrConflict) {
+		if herr := a.beforeUserUpdate(ctx, userID, given); herr != nil {
+			return nil, herr
+		}
+		return nil, errFailedToUpdateUser(err)
+	}
 	if err != nil {
 		return nil, plugin.StorageError(err)
 	}
@@ -502,6 +534,38 @@ func (a *Auth) UpdateUser(ctx context.Context, userID string, in UpdateUserInput
 		return nil, ErrUserNotFound
 	}
 	return a.findUserByID(ctx, userID)
+}
+
+// beforeUserUpdate runs the plugins' BeforeUserUpdate hooks on fields.
+func (a *Auth) beforeUserUpdate(ctx context.Context, userID string, fields map[string]any) error {
+	for _, h := range a.hooks {
+		if h.BeforeUserUpdate != nil {
+			if err := h.BeforeUserUpdate(ctx, userID, fields); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// withDeclaredFields sets each field that plugins declare on table (the
+// core's fields aside) and extra lacks to nil, and returns extra: a
+// record made in memory (a new user, a new session) then has every field
+// a record read from the database has, and its JSON shows them as null,
+// as Better Auth's objects do.
+func (a *Auth) withDeclaredFields(table string, core map[string]bool, extra map[string]any) map[string]any {
+	for _, f := range a.schema.Table(table).Fields {
+		if core[f.Name] {
+			continue
+		}
+		if _, ok := extra[f.Name]; !ok {
+			if extra == nil {
+				extra = map[string]any{}
+			}
+			extra[f.Name] = nil
+		}
+	}
+	return extra
 }
 
 // ChangePasswordInput is the input of ChangePassword.

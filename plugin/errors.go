@@ -15,13 +15,17 @@ import (
 // where one exists), Message a text safe to show a user. Err, if set, holds
 // debug detail that is logged but never sent to a client. RetryAfter, if
 // positive, says when to try again: the handler sends it as a Retry-After
-// header (whole seconds, rounded up).
+// header (whole seconds, rounded up). Details, if not empty, is sent as
+// the answer's "details" member, as Better Auth's APIError sends it (an
+// API key's rate limit: {"tryAgainIn": milliseconds}); it is shared by
+// the copies With and its siblings make, so treat it as read-only.
 type Error struct {
 	Status     int
 	Code       string
 	Message    string
 	Err        error
 	RetryAfter time.Duration
+	Details    map[string]any
 }
 
 // Error returns "CODE: message" (the user-safe message), with the
@@ -79,6 +83,14 @@ func (e *Error) WithMessage(msg string) *Error {
 func (e *Error) WithRetryAfter(d time.Duration) *Error {
 	c := *e
 	c.RetryAfter = d
+	return &c
+}
+
+// WithDetails returns a copy of e whose answer carries details as its
+// "details" member.
+func (e *Error) WithDetails(details map[string]any) *Error {
+	c := *e
+	c.Details = details
 	return &c
 }
 

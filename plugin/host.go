@@ -44,8 +44,14 @@ type Host interface {
 	// CreateUser stores u and, if not nil, its account, with the
 	// lifecycle hooks, in one transaction.
 	CreateUser(ctx context.Context, u *User, acc *Account) error
-	// UpdateUser sets fields a plugin added to the user table (see
-	// SchemaSource) and returns the updated user.
+	// UpdateUser sets fields of the user table — those plugins add (see
+	// SchemaSource) and the core's name, email, emailVerified and image —
+	// and returns the updated user. Values are written as given (of the
+	// field's type), after the Hooks.BeforeUserUpdate hooks, which may
+	// refuse or change them. A unique field taken meanwhile by another
+	// user runs those hooks again, so that the plugin owning the field
+	// answers; if none refuses, the error is a 422 FAILED_TO_UPDATE_USER
+	// that errors.Is matches to storage.ErrConflict.
 	UpdateUser(ctx context.Context, userID string, fields map[string]any) (*User, error)
 	// MarkEmailVerified records that u proved its address. Unless
 	// credentialsVouched, the proof came from the mailbox alone and an
@@ -160,4 +166,16 @@ type Settings struct {
 	// SendVerificationOnSignUp reports that a sign-up with an address not
 	// yet verified is sent the verification mail.
 	SendVerificationOnSignUp bool
+	// MinPasswordLength and MaxPasswordLength are the bounds of a new
+	// password, in UTF-16 code units as JavaScript counts (Better Auth's
+	// ctx.context.password.config): plugins that take a new password
+	// check it against them before anything else, as Better Auth's do.
+	MinPasswordLength, MaxPasswordLength int
+	// AutoSignInAfterVerification reports that a verification of the
+	// address signs the user in (Better Auth's
+	// emailVerification.autoSignInAfterVerification).
+	AutoSignInAfterVerification bool
+	// KeepSessionsOnPasswordReset reports that a password reset keeps
+	// the user's sessions; by default a reset ends them all.
+	KeepSessionsOnPasswordReset bool
 }

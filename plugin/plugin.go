@@ -174,6 +174,18 @@ type Hooks struct {
 	BeforeSessionCreate func(ctx context.Context, s *Session, u *User) error
 	AfterSessionCreate  func(ctx context.Context, s *Session, u *User) error
 	BeforeUserDelete    func(ctx context.Context, u *User) error
+	// BeforeUserUpdate runs before every write of a user's fields (Better
+	// Auth's databaseHooks.user.update.before): POST /update-user and
+	// auth.(*Auth).UpdateUser, Host.UpdateUser (every plugin's write of
+	// user fields: admin's update-user, set-role, ban, …), change-email
+	// and the verification of an address. fields holds the fields being
+	// set (not updatedAt); the hook may change, add or delete entries (to
+	// normalise a value) and they are written as it leaves them; an error
+	// refuses the update, nothing written. A unique field that another
+	// user took between the hooks and the write (a race) runs the hooks
+	// again with the fields as given, so that the plugin that owns the
+	// field answers for it.
+	BeforeUserUpdate func(ctx context.Context, userID string, fields map[string]any) error
 
 	// EmailVerified runs after a user's address is verified for the first
 	// time, on every path (a verification link, a magic link, a password

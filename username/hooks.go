@@ -10,8 +10,10 @@ import (
 
 // Hooks implements plugin.HookSource: Better Auth's before-hooks on
 // sign-up and update-user (the username is checked before the routes'
-// own checks, as there), and BeforeUserCreate, which checks and
-// normalises the username of every new user, whatever creates it.
+// own checks, as there), and its database hooks: BeforeUserCreate and
+// BeforeUserUpdate check and normalise the username of every user
+// created or updated, whatever creates or updates it (admin's
+// update-user, plugin.Host.UpdateUser).
 func (p *Plugin) Hooks() plugin.Hooks {
 	return plugin.Hooks{
 		Before: []plugin.Hook{
@@ -19,6 +21,7 @@ func (p *Plugin) Hooks() plugin.Hooks {
 			{Match: plugin.PathIs("/sign-up/email", "/update-user"), Handler: p.checkBody},
 		},
 		BeforeUserCreate: p.beforeUserCreate,
+		BeforeUserUpdate: p.beforeUserUpdate,
 	}
 }
 
@@ -34,9 +37,10 @@ func (p *Plugin) displayAsUsername(c *plugin.Context) error {
 }
 
 // checkBody refuses an invalid, taken or reserved username (and an
-// invalid display username) of a sign-up or update-user; on update-user
-// it also enforces ImmutableUsername and hands the core the normalised
-// values to store.
+// invalid display username) of a sign-up or update-user, before the
+// route's own checks as Better Auth does; on update-user it also enforces
+// ImmutableUsername. The values stay as given: BeforeUserCreate and
+// BeforeUserUpdate normalise them as they are written.
 func (p *Plugin) checkBody(c *plugin.Context) error {
 	body := c.Body()
 	if body == nil {
@@ -70,9 +74,6 @@ func (p *Plugin) checkBody(c *plugin.Context) error {
 		if err := p.checkFree(ctx, norm, selfID); err != nil {
 			return err
 		}
-		if update {
-			body[FieldUsername] = norm
-		}
 	case nil:
 		// Clearing the username (Better Auth lets null through, even
 		// with immutableUsername: here an immutable one stays).
@@ -94,9 +95,6 @@ func (p *Plugin) checkBody(c *plugin.Context) error {
 	if d, ok := body[FieldDisplayUsername].(string); ok {
 		if err := p.checkDisplay(d); err != nil {
 			return err
-		}
-		if update {
-			body[FieldDisplayUsername] = p.normalizeDisplay(d)
 		}
 	}
 	return nil
@@ -187,6 +185,51 @@ func (p *Plugin) beforeUserCreate(ctx context.Context, u *plugin.User) error {
 			u.Extra[FieldDisplayUsername] = nil
 		} else {
 			u.Extra[FieldDisplayUsername] = *display
+		}
+	}
+	return nil
+}
+
+// beforeUserUpdate checks and normalises the username and display
+// username written to a user, on every path (Better Auth's
+// databaseHooks.user.update.before): update-user, admin's update-user,
+// SetUsername, plugin.Host.UpdateUser. An invalid username is refused
+// with update-user's 400 codes, one another user holds (or a reserved one
+// the user does not hold) with ErrUsernameIsAlreadyTaken; null clears
+// it. Run again after the write lost a race for the username, it finds
+// the winner's row and answers ErrUsernameIsAlreadyTaken. Immutability is
+// the rule of the user's own routes (update-user, SetUsername), as in
+// Better Auth: an admin may change a username.
+func (p *Plugin) beforeUserUpdate(ctx context.Context, userID string, fields map[string]any) error {
+	if v, ok := fields[FieldUsername]; ok {
+		switch name := v.(type) {
+		case string:
+			if err := p.check(name); err != nil {
+				return err
+			}
+			norm := p.Normalize(name)
+			if err := p.checkFree(ctx, norm, userID); err != nil {
+				return err
+			}
+			fields[FieldUsername] = norm
+		case nil:
+		default:
+			return ErrInvalidUsername
+		}
+	}
+	if p.opts.DisableDisplayUsername {
+		return nil
+	}
+	if v, ok := fields[FieldDisplayUsername]; ok {
+		switch d := v.(type) {
+		case string:
+			if err := p.checkDisplay(d); err != nil {
+				return err
+			}
+			fields[FieldDisplayUsername] = p.normalizeDisplay(d)
+		case nil:
+		default:
+			return ErrInvalidDisplayUsername
 		}
 	}
 	return nil

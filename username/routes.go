@@ -133,28 +133,21 @@ func (p *Plugin) handleAvailable(c *plugin.Context) (any, error) {
 }
 
 // SetUsername sets the user's username, with the checks of update-user
-// (400 codes; ImmutableUsername) and the unique index deciding a race
-// (ErrUsernameIsAlreadyTaken), and returns the updated user. The display
-// username is left as it is. Go code changing a username should use it:
-// plugin.Host.UpdateUser writes what it is given, unchecked.
+// (400 codes; ImmutableUsername), and returns the updated user; a race
+// for the username is decided by the unique index
+// (ErrUsernameIsAlreadyTaken). The display username is left as it is.
+// plugin.Host.UpdateUser with a username runs the same checks but
+// ImmutableUsername, which is the user's own routes' rule.
 func (p *Plugin) SetUsername(ctx context.Context, userID, username string) (*plugin.User, error) {
 	if err := p.check(username); err != nil {
 		return nil, err
 	}
-	norm := p.Normalize(username)
 	u, err := p.h.FindUserByID(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
-	if cur, _ := u.Extra[FieldUsername].(string); p.opts.ImmutableUsername && cur != "" && cur != norm {
+	if cur, _ := u.Extra[FieldUsername].(string); p.opts.ImmutableUsername && cur != "" && cur != p.Normalize(username) {
 		return nil, ErrUsernameIsImmutable
 	}
-	if err := p.checkFree(ctx, norm, userID); err != nil {
-		return nil, err
-	}
-	u, err = p.h.UpdateUser(ctx, userID, map[string]any{FieldUsername: norm})
-	if errors.Is(err, storage.ErrConflict) {
-		return nil, ErrUsernameIsAlreadyTaken
-	}
-	return u, err
+	return p.h.UpdateUser(ctx, userID, map[string]any{FieldUsername: username})
 }
