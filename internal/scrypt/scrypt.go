@@ -236,45 +236,111 @@ func Key(password, salt []byte, N, r, p, keyLen int) ([]byte, error) {
 
 const maxInt = int(^uint(0) >> 1)
 
+// A kernel is one implementation of BlockMix, the inner loop of smix.
+type kernel struct {
+	name string
+	// diagonal: the kernel keeps each 64-byte block's words in the
+	// diagonal order of the SIMD Salsa20/8 (word i of a stored block is
+	// the RFC's word 5*i mod 16), not in the RFC's order.
+	diagonal bool
+	// mix sets out = BlockMix(in), mixXOR out = BlockMix(in xor vj): in,
+	// vj and out are 2*r blocks of 16 words, and out overlaps neither.
+	mix    func(in, out []uint32, r int)
+	mixXOR func(in, vj, out []uint32, r int)
+}
+
+// goKernel is the portable BlockMix, the one used on architectures without
+// assembly and with the purego build tag.
+var goKernel = &kernel{name: "go", mix: blockMixGo, mixXOR: blockMixXORGo}
+
+// kernels lists the BlockMix implementations this CPU can run, the one
+// smix uses first; goKernel is always there, last.
+var kernels = append(archKernels(), goKernel)
+
+func blockMixGo(in, out []uint32, r int) {
+	var tmp [16]uint32
+	blockMix(&tmp, in, out, r)
+}
+
+func blockMixXORGo(in, vj, out []uint32, r int) {
+	var tmp [16]uint32
+	blockMixXOR(&tmp, in, vj, out, r)
+}
+
 // smix is scryptROMix (RFC 7914 section 5) on one 128*r-byte block b, in
-// place. v holds 32*N*r words and xy 64*r words; neither needs to be
-// zeroed.
+// place, with the best kernel.
 func smix(b []byte, r, N int, v, xy []uint32) {
+	smixWith(kernels[0], b, r, N, v, xy)
+}
+
+// smixWith is smix with kernel k. v holds 32*N*r words and xy 64*r words;
+// neither needs to be zeroed.
+func smixWith(k *kernel, b []byte, r, N int, v, xy []uint32) {
 	R := 32 * r // words per block
 	x, y := xy[:R], xy[R:2*R]
-	var tmp [16]uint32
 
 	// V_0 = B; V_i = BlockMix(V_{i-1}) written straight into V (no copy
 	// of X per step); then X = BlockMix(V_{N-1}).
-	v0 := v[:R]
-	for i := range v0 {
-		v0[i] = binary.LittleEndian.Uint32(b[4*i:])
-	}
+	loadBlock(v[:R], b, k.diagonal)
 	for i := 1; i < N; i++ {
-		blockMix(&tmp, v[(i-1)*R:i*R], v[i*R:(i+1)*R], r)
+		k.mix(v[(i-1)*R:i*R], v[i*R:(i+1)*R], r)
 	}
-	blockMix(&tmp, v[(N-1)*R:N*R], x, r)
+	k.mix(v[(N-1)*R:N*R], x, r)
 
 	// X = BlockMix(X xor V_j), j = Integerify(X) mod N, N times; the xor
 	// is folded into BlockMix. N is even, so X and Y alternate in pairs.
 	mask := uint64(N - 1)
+	hi := 1 // where Integerify's second word is
+	if k.diagonal {
+		hi = 13
+	}
 	for i := 0; i < N; i += 2 {
-		j := int(integerify(x, r) & mask)
-		blockMixXOR(&tmp, x, v[j*R:(j+1)*R], y, r)
-		j = int(integerify(y, r) & mask)
-		blockMixXOR(&tmp, y, v[j*R:(j+1)*R], x, r)
+		j := int(integerify(x, r, hi) & mask)
+		k.mixXOR(x, v[j*R:(j+1)*R], y, r)
+		j = int(integerify(y, r, hi) & mask)
+		k.mixXOR(y, v[j*R:(j+1)*R], x, r)
 	}
 
-	for i, w := range x {
-		binary.LittleEndian.PutUint32(b[4*i:], w)
+	storeBlock(b, x, k.diagonal)
+}
+
+// loadBlock sets x to the little-endian words of b, each 64-byte block's
+// words in the diagonal order if diagonal is set.
+func loadBlock(x []uint32, b []byte, diagonal bool) {
+	if !diagonal {
+		for i := range x {
+			x[i] = binary.LittleEndian.Uint32(b[4*i:])
+		}
+		return
+	}
+	for k := 0; k < len(x); k += 16 {
+		for i := range 16 {
+			x[k+i] = binary.LittleEndian.Uint32(b[4*(k+i*5%16):])
+		}
+	}
+}
+
+// storeBlock is the inverse of loadBlock.
+func storeBlock(b []byte, x []uint32, diagonal bool) {
+	if !diagonal {
+		for i, w := range x {
+			binary.LittleEndian.PutUint32(b[4*i:], w)
+		}
+		return
+	}
+	for k := 0; k < len(x); k += 16 {
+		for i := range 16 {
+			binary.LittleEndian.PutUint32(b[4*(k+i*5%16):], x[k+i])
+		}
 	}
 }
 
 // integerify returns the first 64 bits of the last 64-byte block of x,
-// little-endian (RFC 7914 section 5, Integerify).
-func integerify(x []uint32, r int) uint64 {
+// little-endian (RFC 7914 section 5, Integerify); the block's second word
+// is its word hi (1, or 13 in the diagonal order).
+func integerify(x []uint32, r, hi int) uint64 {
 	j := (2*r - 1) * 16
-	return uint64(x[j]) | uint64(x[j+1])<<32
+	return uint64(x[j]) | uint64(x[j+hi])<<32
 }
 
 // blockMix is scryptBlockMix (RFC 7914 section 4) with Salsa20/8: in and

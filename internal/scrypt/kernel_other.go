@@ -1,0 +1,6 @@
+//go:build !amd64 || purego
+
+package scrypt
+
+// archKernels returns no kernel: this build has only the portable one.
+func archKernels() []*kernel { return nil }
