@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/managarten/mana-auth/apikey"
+	"github.com/managarten/mana-auth/passkey"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/vault"
@@ -100,6 +101,7 @@ func TestE2EBadInput(t *testing.T) {
 		"admin.expire": bearer(env.expiredJWT(t, admin)),
 		"ex-admin.jwt": bearer(exAdmin.jwt),
 		"gone.jwt":     bearer(gone.jwt),
+		"a.revokedjwt": bearer(revoked.jwt),
 		"key":          {"X-Service-Key", "internal-service-key-123"},
 		"key.wrong":    {"X-Service-Key", "internal-service-key-124"},
 	}
@@ -237,8 +239,64 @@ func TestE2EBadInput(t *testing.T) {
 
 		// GET /security-events (own)
 		{desc: "nobody", method: "GET", path: v1 + "/security-events", status: 401, code: "UNAUTHORIZED"},
-		{desc: "bearer JWT is no session", method: "GET", path: v1 + "/security-events", as: "a.jwt", status: 401, code: "UNAUTHORIZED"},
 		{desc: "revoked session", method: "GET", path: v1 + "/security-events", as: "a.revoked", status: 401, code: "UNAUTHORIZED"},
+		{desc: "revoked session's JWT", method: "GET", path: v1 + "/security-events", as: "a.revokedjwt", status: 401, code: "UNAUTHORIZED"},
+		{desc: "deleted user's JWT", method: "GET", path: v1 + "/security-events", as: "gone.jwt", status: 401, code: "UNAUTHORIZED"},
+		{desc: "expired JWT", method: "GET", path: v1 + "/security-events", as: "a.expired", status: 401, code: "UNAUTHORIZED"},
+		{desc: "limit 0", method: "GET", path: v1 + "/security-events?limit=0", as: "a.jwt", status: 400, code: "VALIDATION"},
+		{desc: "limit 201", method: "GET", path: v1 + "/security-events?limit=201", as: "a.jwt", status: 400, code: "VALIDATION"},
+		{desc: "limit not a number", method: "GET", path: v1 + "/security-events?limit=ten", as: "a.cookie", status: 400, code: "VALIDATION"},
+
+		// GET /sessions, DELETE /sessions/{id}
+		{desc: "nobody", method: "GET", path: v1 + "/sessions", status: 401, code: "UNAUTHORIZED"},
+		{desc: "revoked session's JWT", method: "GET", path: v1 + "/sessions", as: "a.revokedjwt", status: 401, code: "UNAUTHORIZED"},
+		{desc: "deleted user's JWT", method: "GET", path: v1 + "/sessions", as: "gone.jwt", status: 401, code: "UNAUTHORIZED"},
+		{desc: "JWT with another sub", method: "GET", path: v1 + "/sessions", as: "a.tampered", status: 401, code: "UNAUTHORIZED"},
+		{desc: "revoked session", method: "GET", path: v1 + "/sessions", as: "a.revoked", status: 401, code: "UNAUTHORIZED"},
+		{desc: "nobody", method: "DELETE", path: v1 + "/sessions/{bSession}", status: 401, code: "UNAUTHORIZED"},
+		{desc: "another user's session", method: "DELETE", path: v1 + "/sessions/{bSession}", as: "a.jwt", status: 404, code: "NOT_FOUND"},
+		{desc: "another user's session by cookie", method: "DELETE", path: v1 + "/sessions/{bSession}", as: "a.cookie", status: 404, code: "NOT_FOUND"},
+		{desc: "unknown session", method: "DELETE", path: v1 + "/sessions/no-such-session", as: "a.jwt", status: 404, code: "NOT_FOUND"},
+		{desc: "revoked session's JWT", method: "DELETE", path: v1 + "/sessions/{aSession}", as: "a.revokedjwt", status: 401, code: "UNAUTHORIZED"},
+		{desc: "cookie without Origin", method: "DELETE", path: v1 + "/sessions/{aSession}", as: "a.cookie", hdr: noOrigin, status: 403, code: "MISSING_OR_NULL_ORIGIN"},
+
+		// /passkeys/* (bob has a passkey, alice none)
+		{desc: "a bad bearer and a query are ignored", method: "GET", path: v1 + "/passkeys/capability?x=1", as: "a.garbage", status: 200},
+		{desc: "nobody", method: "POST", path: v1 + "/passkeys/register/options", status: 401, code: "UNAUTHORIZED"},
+		{desc: "revoked session's JWT", method: "POST", path: v1 + "/passkeys/register/options", as: "a.revokedjwt", status: 401, code: "UNAUTHORIZED"},
+		{desc: "deleted user's JWT", method: "POST", path: v1 + "/passkeys/register/options", as: "gone.jwt", status: 401, code: "UNAUTHORIZED"},
+		{desc: "unknown authenticatorAttachment", method: "POST", path: v1 + "/passkeys/register/options?authenticatorAttachment=usb", as: "a.jwt", status: 400, code: "VALIDATION"},
+		{desc: "name twice", method: "POST", path: v1 + "/passkeys/register/options?name=a&name=b", as: "a.jwt", status: 400, code: "VALIDATION"},
+		{desc: "cookie without Origin", method: "POST", path: v1 + "/passkeys/register/options", as: "a.cookie", hdr: noOrigin, status: 403, code: "MISSING_OR_NULL_ORIGIN"},
+		{desc: "no challenge", method: "POST", path: v1 + "/passkeys/register/verify", body: `{"response":{"id":"x"}}`, as: "a.jwt", status: 400, code: "VALIDATION"},
+		{desc: "no response", method: "POST", path: v1 + "/passkeys/register/verify", body: `{"name":"k"}`, as: "a.jwt", status: 400, code: "VALIDATION"},
+		{desc: "response not an object", method: "POST", path: v1 + "/passkeys/register/verify", body: `{"response":"x"}`, as: "a.jwt", status: 400, code: "VALIDATION"},
+		{desc: "name not a string", method: "POST", path: v1 + "/passkeys/register/verify", body: `{"response":{},"name":1}`, as: "a.jwt", status: 400, code: "VALIDATION"},
+		{desc: "malformed JSON", method: "POST", path: v1 + "/passkeys/register/verify", body: `{"response":`, as: "a.jwt", status: 400, code: "VALIDATION"},
+		{desc: "nobody", method: "POST", path: v1 + "/passkeys/register/verify", body: `{"response":{"id":"x"}}`, status: 401, code: "UNAUTHORIZED"},
+		{desc: "cookie from another site", method: "POST", path: v1 + "/passkeys/authenticate/options", as: "a.cookie", hdr: evilOrigin, status: 403, code: "INVALID_ORIGIN"},
+		{desc: "no challenge", method: "POST", path: v1 + "/passkeys/authenticate/verify", body: `{"response":{"id":"x"}}`, status: 400, code: "VALIDATION"},
+		{desc: "empty body", method: "POST", path: v1 + "/passkeys/authenticate/verify", status: 400, code: "VALIDATION"},
+		{desc: "response an array", method: "POST", path: v1 + "/passkeys/authenticate/verify", body: `{"response":[1]}`, status: 400, code: "VALIDATION"},
+		{desc: "malformed JSON", method: "POST", path: v1 + "/passkeys/authenticate/verify", body: `{"response":{`, status: 400, code: "VALIDATION"},
+		{desc: "text/plain", method: "POST", path: v1 + "/passkeys/authenticate/verify", body: `{"response":{}}`, hdr: textPlain, status: 415, code: "UNSUPPORTED_MEDIA_TYPE"},
+		{desc: "nobody", method: "GET", path: v1 + "/passkeys", status: 401, code: "UNAUTHORIZED"},
+		{desc: "revoked session's JWT", method: "GET", path: v1 + "/passkeys", as: "a.revokedjwt", status: 401, code: "UNAUTHORIZED"},
+		{desc: "deleted user's JWT", method: "GET", path: v1 + "/passkeys", as: "gone.jwt", status: 401, code: "UNAUTHORIZED"},
+		{desc: "forged JWT", method: "GET", path: v1 + "/passkeys", as: "a.forged", status: 401, code: "UNAUTHORIZED"},
+		{desc: "another user's passkey", method: "DELETE", path: v1 + "/passkeys/{bPasskey}", as: "a.jwt", status: 404, code: "NOT_FOUND"},
+		{desc: "another user's passkey by cookie", method: "DELETE", path: v1 + "/passkeys/{bPasskey}", as: "a.cookie", status: 404, code: "NOT_FOUND"},
+		{desc: "unknown passkey", method: "DELETE", path: v1 + "/passkeys/no-such-passkey", as: "a.jwt", status: 404, code: "NOT_FOUND"},
+		{desc: "nobody", method: "DELETE", path: v1 + "/passkeys/{bPasskey}", status: 401, code: "UNAUTHORIZED"},
+		{desc: "revoked session's JWT", method: "DELETE", path: v1 + "/passkeys/{bPasskey}", as: "a.revokedjwt", status: 401, code: "UNAUTHORIZED"},
+		{desc: "another user's passkey", method: "PATCH", path: v1 + "/passkeys/{bPasskey}", body: `{"friendlyName":"mine"}`, as: "a.jwt", status: 404, code: "NOT_FOUND"},
+		{desc: "unknown passkey", method: "PATCH", path: v1 + "/passkeys/no-such-passkey", body: `{"friendlyName":"mine"}`, as: "a.jwt", status: 404, code: "NOT_FOUND"},
+		{desc: "blank name", method: "PATCH", path: v1 + "/passkeys/{bPasskey}", body: `{"friendlyName":"  "}`, as: "b.jwt", status: 400, code: "VALIDATION"},
+		{desc: "no name", method: "PATCH", path: v1 + "/passkeys/{bPasskey}", body: `{}`, as: "b.jwt", status: 400, code: "VALIDATION"},
+		{desc: "name not a string", method: "PATCH", path: v1 + "/passkeys/{bPasskey}", body: `{"friendlyName":7}`, as: "b.jwt", status: 400, code: "VALIDATION"},
+		{desc: "malformed JSON", method: "PATCH", path: v1 + "/passkeys/{bPasskey}", body: `{"friendlyName":`, as: "b.jwt", status: 400, code: "VALIDATION"},
+		{desc: "nobody", method: "PATCH", path: v1 + "/passkeys/{bPasskey}", body: `{"friendlyName":"mine"}`, status: 401, code: "UNAUTHORIZED"},
+		{desc: "cookie without Origin", method: "PATCH", path: v1 + "/passkeys/{bPasskey}", body: `{"friendlyName":"mine"}`, as: "b.jwt", hdr: []string{"Cookie", "x=y", "Origin", ""}, status: 403, code: "MISSING_OR_NULL_ORIGIN"},
 
 		// /api/v1/me/data
 		{desc: "nobody", method: "GET", path: me + "/data", status: 401, code: "UNAUTHORIZED"},
@@ -375,7 +433,14 @@ func TestE2EBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := strings.NewReplacer("{a}", a.id, "{b}", b.id, "{aOrg}", aOrg, "{bOrg}", bOrg, "{bKey}", bKey.ID)
+	bPasskey := plugin.NewID()
+	if err := env.s.db.Create(ctx, passkey.TablePasskey, storage.Record{"id": bPasskey, "name": "bob's key",
+		"publicKey": "pk", "userId": b.id, "credentialID": "cred-b", "counter": int64(0), "deviceType": "singleDevice",
+		"backedUp": false, "createdAt": env.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	ids := strings.NewReplacer("{a}", a.id, "{b}", b.id, "{aOrg}", aOrg, "{bOrg}", bOrg, "{bKey}", bKey.ID,
+		"{aSession}", sessionID(t, env, a), "{bSession}", sessionID(t, env, b), "{bPasskey}", bPasskey)
 	for _, tc := range cases {
 		path, body := ids.Replace(tc.path), ids.Replace(tc.body)
 		name := tc.method + " " + strings.SplitN(tc.path, "?", 2)[0] + ": " + tc.desc

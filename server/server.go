@@ -141,6 +141,10 @@ func (cfg Config) AuthConfig(log *slog.Logger, mailer auth.Mailer) auth.Config {
 		"/api/v1/auth/change-email":    {Window: 10 * time.Second, Max: 3},
 		"/api/v1/auth/account":         {Window: 10 * time.Second, Max: 3},
 		"/api/v1/auth/validate":        {Window: 10 * time.Second, Max: 1000},
+		// The passkey routes nobody signs in to use: upstream's 20
+		// options per minute per IP, verification as /login.
+		"/api/v1/auth/passkeys/authenticate/options": {Window: 60 * time.Second, Max: 20},
+		"/api/v1/auth/passkeys/authenticate/verify":  {Window: 10 * time.Second, Max: 10},
 	}
 	return auth.Config{
 		BaseURL:        cfg.BaseURL,

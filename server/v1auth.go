@@ -41,8 +41,10 @@ func (s *Server) v1AuthRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+p+"/change-password", s.handleChangePassword)
 	mux.HandleFunc("POST "+p+"/change-email", s.handleChangeEmail)
 	mux.HandleFunc("DELETE "+p+"/account", s.handleDeleteAccount)
-	mux.HandleFunc("GET "+p+"/security-events", s.handleOwnSecurityEvents)
+	mux.HandleFunc("GET "+p+"/security-events", s.handleOwnSecurityEvents) // v1sessions.go
 	mux.HandleFunc("GET "+p+"/jwks", s.proxyAuth("GET", "/jwks"))
+	s.v1SessionRoutes(mux)
+	s.v1PasskeyRoutes(mux)
 }
 
 // proxyAuth serves a v1 route by the SDK route it wraps, answer verbatim.
@@ -439,17 +441,6 @@ func (s *Server) handleDeleteAccount(w http.ResponseWriter, r *http.Request) {
 		}
 		plugin.WriteCookies(w, s.host.ExpiredSessionCookies(r))
 		writeJSON(w, 200, map[string]bool{"success": true})
-	})
-}
-
-func (s *Server) handleOwnSecurityEvents(w http.ResponseWriter, r *http.Request) {
-	s.withSession(w, r, func(sd *auth.SessionData) {
-		events, err := s.securityEvents(r.Context(), sd.User.ID, 200)
-		if err != nil {
-			s.writeAuthErr(w, r, err)
-			return
-		}
-		writeJSON(w, 200, map[string]any{"events": events})
 	})
 }
 
