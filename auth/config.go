@@ -65,6 +65,9 @@ type Config struct {
 	RateLimit RateLimitConfig
 	// User configures the user routes.
 	User UserConfig
+	// Account configures the accounts (the ways a user signs in: a
+	// password, each linked provider), Better Auth's account option.
+	Account AccountConfig
 	// Mailer delivers emails (verification, password reset, and the
 	// plugins' mails). Without one, the flows that need mail answer 400 as
 	// Better Auth does when they are not configured.
@@ -199,6 +202,24 @@ type UserConfig struct {
 	// SendChangeEmailConfirmation makes verified users confirm a change
 	// from their old address before the new one is verified.
 	SendChangeEmailConfirmation bool
+}
+
+// AccountConfig configures the accounts, as Better Auth's account option.
+type AccountConfig struct {
+	// AccountLinking is Better Auth's account.accountLinking. (How a
+	// provider's account joins an existing user is the oauth plugin's
+	// oauth.Config.AccountLinking.)
+	AccountLinking AccountLinkingConfig
+}
+
+// AccountLinkingConfig is what the core reads of Better Auth's
+// account.accountLinking.
+type AccountLinkingConfig struct {
+	// AllowUnlinkingAll lets POST /unlink-account remove a user's last
+	// account, leaving them no way to sign in but the flows that need no
+	// account (a magic link, a code by mail). By default the last one is
+	// refused with FAILED_TO_UNLINK_LAST_ACCOUNT.
+	AllowUnlinkingAll bool
 }
 
 // withDefaults returns a copy of c with defaults filled in and checks it.

@@ -47,6 +47,8 @@ var (
 	ErrTooManyRequests             = plugin.NewError(http.StatusTooManyRequests, "", "Too many requests. Please try again later.")
 	ErrBusy                        = plugin.NewError(http.StatusServiceUnavailable, "SERVICE_BUSY", "The server is busy. Please try again later.")
 	ErrNotFound                    = plugin.NewError(http.StatusNotFound, "NOT_FOUND", "Not Found")
+	ErrFailedToUnlinkLastAccount   = plugin.NewError(http.StatusBadRequest, "FAILED_TO_UNLINK_LAST_ACCOUNT", "You can't unlink your last account")
+	ErrAccountNotFound             = plugin.NewError(http.StatusBadRequest, "ACCOUNT_NOT_FOUND", "Account not found")
 )
 
 // coreErrors are the errors of the core and of the plugin API, whose codes
@@ -62,7 +64,7 @@ func coreErrors() []*Error {
 		ErrInvalidCallbackURL, ErrInvalidRedirectURL, ErrInvalidErrorCallbackURL, ErrInvalidNewUserCallbackURL,
 		ErrCrossSiteNavigation, ErrFailedToCreateSession, ErrFailedToGetSession, ErrDeferSessionRequired,
 		ErrBodyMustBeObject, ErrFieldNotAllowed, ErrBadRequest, ErrInvalidJSON, ErrUnsupportedMediaType,
-		ErrBodyTooLarge, ErrBusy, ErrNotFound, ErrInvalidImage,
+		ErrBodyTooLarge, ErrBusy, ErrNotFound, ErrInvalidImage, ErrFailedToUnlinkLastAccount, ErrAccountNotFound,
 		plugin.ErrValidation, plugin.ErrInvalidInput, plugin.ErrUnavailable, plugin.ErrInternal, plugin.ErrInvalidName,
 	}
 }

@@ -43,6 +43,9 @@ func (a *Auth) coreEndpoints() []plugin.Endpoint {
 			Body: []plugin.Param{plugin.Required("newPassword", plugin.KindString), plugin.Optional("token", plugin.KindString)}},
 		{Method: "POST", Path: "/change-email", Auth: plugin.SessionRequired, Sensitive: true, Handler: a.handleChangeEmail,
 			Body: []plugin.Param{{Name: "newEmail", Kind: plugin.KindEmail}, plugin.Optional("callbackURL", plugin.KindString)}},
+		{Method: "GET", Path: "/list-accounts", Auth: plugin.SessionRequired, Handler: a.handleListAccounts},
+		{Method: "POST", Path: "/unlink-account", Auth: plugin.FreshSessionRequired, Sensitive: true,
+			Body: []plugin.Param{plugin.Required("accountId", plugin.KindString)}, Handler: a.handleUnlinkAccount},
 		{Method: "GET", Path: "/ok", Handler: func(*plugin.Context) (any, error) { return map[string]bool{"ok": true}, nil }},
 		{Method: "GET", Path: "/error", Handler: a.handleErrorPage},
 	}

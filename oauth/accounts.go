@@ -39,32 +39,7 @@ func (p *Plugin) open(stored *string) string {
 	return *stored
 }
 
-// accountJSON is an account in list-accounts.
-type accountJSON struct {
-	ID         string   `json:"id"`
-	ProviderID string   `json:"providerId"`
-	AccountID  string   `json:"accountId"`
-	UserID     string   `json:"userId"`
-	CreatedAt  string   `json:"createdAt"`
-	UpdatedAt  string   `json:"updatedAt"`
-	Scopes     []string `json:"scopes"`
-}
-
-// Accounts returns the user's accounts (a password is providerId
-// "credential").
-func (p *Plugin) Accounts(ctx context.Context, userID string) ([]*plugin.Account, error) {
-	recs, err := p.h.DB().FindMany(ctx, plugin.TableAccount, storage.Query{Where: []storage.Where{storage.W("userId", userID)},
-		Sort: []storage.Sort{{Field: "createdAt"}}})
-	if err != nil {
-		return nil, plugin.StorageError(err)
-	}
-	out := make([]*plugin.Account, len(recs))
-	for i, r := range recs {
-		out[i] = plugin.AccountFromRecord(r)
-	}
-	return out, nil
-}
-
+// splitScope splits a stored scope ("openid,email") into its scopes.
 func splitScope(s *string) []string {
 	out := []string{}
 	if s == nil {
@@ -76,52 +51,6 @@ func splitScope(s *string) []string {
 		}
 	}
 	return out
-}
-
-func (p *Plugin) handleListAccounts(c *plugin.Context) (any, error) {
-	accs, err := p.Accounts(c.Context(), c.Session().User.ID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]accountJSON, len(accs))
-	for i, a := range accs {
-		out[i] = accountJSON{ID: a.ID, ProviderID: a.ProviderID, AccountID: a.AccountID, UserID: a.UserID,
-			CreatedAt: plugin.FormatTime(a.CreatedAt), UpdatedAt: plugin.FormatTime(a.UpdatedAt), Scopes: splitScope(a.Scope)}
-	}
-	return out, nil
-}
-
-// Unlink removes the user's account with the (Better Auth account row)
-// id. It refuses to remove the user's last account, the last way to
-// sign in, unless AccountLinking.AllowUnlinkingAll.
-func (p *Plugin) Unlink(ctx context.Context, userID, id string) error {
-	accs, err := p.Accounts(ctx, userID)
-	if err != nil {
-		return err
-	}
-	if len(accs) <= 1 && !p.cfg.AccountLinking.AllowUnlinkingAll {
-		return ErrFailedToUnlinkLastAccount
-	}
-	for _, a := range accs {
-		if a.ID == id {
-			n, err := p.h.DB().Delete(ctx, plugin.TableAccount, storage.W("id", id), storage.W("userId", userID))
-			if err != nil {
-				return plugin.StorageError(err)
-			}
-			if n == 0 {
-				return ErrAccountNotFound
-			}
-			return nil
-		}
-	}
-	return ErrAccountNotFound
-}
-
-func (p *Plugin) handleUnlink(c *plugin.Context) (any, error) {
-	if err := p.Unlink(c.Context(), c.Session().User.ID, c.String("accountId")); err != nil {
-		return nil, err
-	}
-	return map[string]bool{"status": true}, nil
 }
 
 // accountOf reads the body of get-access-token, refresh-token and

@@ -1,10 +1,12 @@
 // Package oauth is sign-in with OAuth 2.0 and OpenID Connect providers,
 // answering as Better Auth's social sign-in and genericOAuth plugin do:
 // POST /sign-in/social, GET and POST /callback/:id, POST /link-social,
-// GET /list-accounts, POST /unlink-account, POST /get-access-token,
-// POST /refresh-token and GET /account-info, with Better Auth's bodies,
-// redirects, cookies and error codes, so that Better Auth's client
-// (signIn.social, linkSocial, listAccounts, …) works unchanged.
+// POST /get-access-token, POST /refresh-token and GET /account-info, with
+// Better Auth's bodies, redirects, cookies and error codes, so that Better
+// Auth's client (signIn.social, linkSocial, getAccessToken, …) works
+// unchanged. GET /list-accounts and POST /unlink-account, which list and
+// remove the accounts a provider adds, are the core's, as in Better Auth
+// (auth.(*Auth).ListAccounts and UnlinkAccount).
 //
 // Providers are plain values (Provider): the built-in ones are functions
 // returning one (Google, GitHub, Apple, Microsoft, Discord, GitLab), any

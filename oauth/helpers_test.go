@@ -248,8 +248,7 @@ func (e *env) accounts(email string) []*plugin.Account {
 	if err != nil {
 		return nil
 	}
-	p, _ := e.a.Host().Plugin("oauth").(*oauth.Plugin)
-	accs, err := p.Accounts(context.Background(), u.ID)
+	accs, err := e.a.ListAccounts(context.Background(), u.ID)
 	if err != nil {
 		e.t.Fatal(err)
 	}

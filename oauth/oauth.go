@@ -35,7 +35,9 @@ type Config struct {
 	StateExpiresIn time.Duration
 }
 
-// AccountLinking are Better Auth's account.accountLinking options.
+// AccountLinking are Better Auth's account.accountLinking options that
+// decide how a provider's account joins a user. (Unlinking is the core's:
+// auth.Config.Account.AccountLinking.AllowUnlinkingAll.)
 type AccountLinking struct {
 	// Disabled refuses to join a provider's account to an existing user,
 	// implicitly or by link-social.
@@ -55,8 +57,6 @@ type AccountLinking struct {
 	// a mailbox proves an address: whoever signed up with the address may
 	// not own it.
 	AllowUnverifiedLocalEmail bool
-	// AllowUnlinkingAll lets a user unlink their last account.
-	AllowUnlinkingAll bool
 }
 
 // Plugin is the OAuth plugin.
@@ -119,7 +119,7 @@ func (p *Plugin) Providers() []string { return append([]string(nil), p.order...)
 
 // Endpoints implements plugin.EndpointSource.
 func (p *Plugin) Endpoints() []plugin.Endpoint {
-	str, opt, req := plugin.KindString, plugin.Optional, plugin.Required
+	str, opt := plugin.KindString, plugin.Optional
 	// provider is checked by readFlow, with Better Auth's message.
 	flow := []plugin.Param{opt("provider", plugin.KindAny), opt("callbackURL", str), opt("newUserCallbackURL", str),
 		opt("errorCallbackURL", str), opt("disableRedirect", plugin.KindBool), opt("scopes", plugin.KindArray),
@@ -132,9 +132,6 @@ func (p *Plugin) Endpoints() []plugin.Endpoint {
 		{Method: "GET", Path: "/callback/:id", Handler: p.handleCallback},
 		{Method: "POST", Path: "/callback/:id", Body: callback, AllowForm: true, SkipOriginCheck: true, Handler: p.handleCallbackPost},
 		{Method: "POST", Path: "/link-social", Auth: plugin.SessionRequired, Sensitive: true, Body: flow, Handler: p.handleLink},
-		{Method: "GET", Path: "/list-accounts", Auth: plugin.SessionRequired, Handler: p.handleListAccounts},
-		{Method: "POST", Path: "/unlink-account", Auth: plugin.FreshSessionRequired, Sensitive: true,
-			Body: []plugin.Param{req("accountId", str)}, Handler: p.handleUnlink},
 		{Method: "POST", Path: "/get-access-token", Handler: p.handleGetAccessToken},
 		{Method: "POST", Path: "/refresh-token", Handler: p.handleRefreshToken},
 		{Method: "GET", Path: "/account-info", Handler: p.handleAccountInfo},
@@ -143,16 +140,19 @@ func (p *Plugin) Endpoints() []plugin.Endpoint {
 
 // The plugin's errors, as Better Auth answers them.
 var (
-	ErrProviderNotFound            = plugin.NewError(http.StatusNotFound, "PROVIDER_NOT_FOUND", "Provider not found")
-	ErrIDTokenNotSupported         = plugin.NewError(http.StatusNotFound, "ID_TOKEN_NOT_SUPPORTED", "id_token not supported")
-	ErrFailedToGetUserInfo         = plugin.NewError(http.StatusBadRequest, "FAILED_TO_GET_USER_INFO", "Failed to get user info")
-	ErrUserEmailNotFound           = plugin.NewError(http.StatusUnauthorized, "USER_EMAIL_NOT_FOUND", "User email not found")
-	ErrOAuthLink                   = plugin.NewError(http.StatusUnauthorized, "OAUTH_LINK_ERROR", "Unable to sign in with this account")
-	ErrLinkingNotAllowed           = plugin.NewError(http.StatusUnauthorized, "LINKING_NOT_ALLOWED", "Account not linked - linking not allowed")
-	ErrLinkingDifferentEmails      = plugin.NewError(http.StatusUnauthorized, "LINKING_DIFFERENT_EMAILS_NOT_ALLOWED", "Account not linked - different emails not allowed")
-	ErrSocialAccountAlreadyLinked  = plugin.NewError(http.StatusConflict, "SOCIAL_ACCOUNT_ALREADY_LINKED", "Social account already linked")
-	ErrLinkingFailed               = plugin.NewError(http.StatusExpectationFailed, "LINKING_FAILED", "Account not linked - unable to link account")
-	ErrFailedToUnlinkLastAccount   = plugin.NewError(http.StatusBadRequest, "FAILED_TO_UNLINK_LAST_ACCOUNT", "You can't unlink your last account")
+	ErrProviderNotFound           = plugin.NewError(http.StatusNotFound, "PROVIDER_NOT_FOUND", "Provider not found")
+	ErrIDTokenNotSupported        = plugin.NewError(http.StatusNotFound, "ID_TOKEN_NOT_SUPPORTED", "id_token not supported")
+	ErrFailedToGetUserInfo        = plugin.NewError(http.StatusBadRequest, "FAILED_TO_GET_USER_INFO", "Failed to get user info")
+	ErrUserEmailNotFound          = plugin.NewError(http.StatusUnauthorized, "USER_EMAIL_NOT_FOUND", "User email not found")
+	ErrOAuthLink                  = plugin.NewError(http.StatusUnauthorized, "OAUTH_LINK_ERROR", "Unable to sign in with this account")
+	ErrLinkingNotAllowed          = plugin.NewError(http.StatusUnauthorized, "LINKING_NOT_ALLOWED", "Account not linked - linking not allowed")
+	ErrLinkingDifferentEmails     = plugin.NewError(http.StatusUnauthorized, "LINKING_DIFFERENT_EMAILS_NOT_ALLOWED", "Account not linked - different emails not allowed")
+	ErrSocialAccountAlreadyLinked = plugin.NewError(http.StatusConflict, "SOCIAL_ACCOUNT_ALREADY_LINKED", "Social account already linked")
+	ErrLinkingFailed              = plugin.NewError(http.StatusExpectationFailed, "LINKING_FAILED", "Account not linked - unable to link account")
+	// ErrAccountNotFound answers get-access-token, refresh-token and
+	// account-info for an id that is none of the user's accounts. The
+	// code is the core's (auth.ErrAccountNotFound, of unlink-account),
+	// which declares it.
 	ErrAccountNotFound             = plugin.NewError(http.StatusBadRequest, "ACCOUNT_NOT_FOUND", "Account not found")
 	ErrProviderNotSupported        = plugin.NewError(http.StatusBadRequest, "PROVIDER_NOT_SUPPORTED", "Provider is not supported.")
 	ErrFailedToGetAccessToken      = plugin.NewError(http.StatusBadRequest, "FAILED_TO_GET_ACCESS_TOKEN", "Failed to get a valid access token")
@@ -175,7 +175,7 @@ func errInvalidIDToken() *plugin.Error {
 func (p *Plugin) ErrorCodes() []*plugin.Error {
 	return []*plugin.Error{ErrProviderNotFound, ErrIDTokenNotSupported, ErrFailedToGetUserInfo, ErrUserEmailNotFound,
 		ErrOAuthLink, ErrLinkingNotAllowed, ErrLinkingDifferentEmails, ErrSocialAccountAlreadyLinked, ErrLinkingFailed,
-		ErrFailedToUnlinkLastAccount, ErrAccountNotFound, ErrProviderNotSupported, ErrFailedToGetAccessToken,
+		ErrProviderNotSupported, ErrFailedToGetAccessToken,
 		ErrTokenRefreshNotSupported, ErrRefreshTokenNotFound, ErrFailedToRefreshAccessToken, ErrAccessTokenNotFound,
 		ErrProviderUnavailable, ErrInvalidAdditionalParameters}
 }
