@@ -238,6 +238,10 @@ func errInvalidEmail() *plugin.Error {
 	return plugin.NewError(http.StatusBadRequest, "INVALID_EMAIL", "Invalid email")
 }
 
+func errPasswordTooShort() *plugin.Error {
+	return plugin.NewError(http.StatusBadRequest, "PASSWORD_TOO_SHORT", "Password too short")
+}
+
 func errPasswordTooLong() *plugin.Error {
 	return plugin.NewError(http.StatusBadRequest, "PASSWORD_TOO_LONG", "Password too long")
 }

@@ -15,10 +15,6 @@ import (
 	"github.com/managarten/mana-auth/storage"
 )
 
-// maxPasswordLength is Better Auth's default maximum password length
-// (UTF-16 code units), which create-user enforces (it has no minimum).
-const maxPasswordLength = 128
-
 // The core's user fields and their types.
 var coreUserFields = map[string]storage.Field{
 	"id":            {Name: "id", Type: storage.String, Required: true},
@@ -107,7 +103,9 @@ type CreateUserInput struct {
 	// Email is the new user's address (lower-cased).
 	Email string
 	// Password, if not empty, is set as the user's password (a credential
-	// account); as in Better Auth it has a maximum length and no minimum.
+	// account). As in Better Auth it has no minimum length; its maximum is
+	// the host's (plugin.Settings.MaxPasswordLength), which Better Auth
+	// does not check here.
 	Password string
 	// Name is the user's name.
 	Name string
@@ -161,7 +159,7 @@ func (p *Plugin) CreateUser(ctx context.Context, by *plugin.User, in CreateUserI
 	if err := plugin.CheckName(in.Name); err != nil {
 		return nil, err
 	}
-	if in.Password != "" && utf16Len(in.Password) > maxPasswordLength {
+	if in.Password != "" && utf16Len(in.Password) > p.h.Settings().MaxPasswordLength {
 		return nil, errPasswordTooLong()
 	}
 	now := p.h.Now()
@@ -315,24 +313,27 @@ func (p *Plugin) UpdateUser(ctx context.Context, by *plugin.User, userID string,
 	if _, err := p.findUser(ctx, userID); err != nil {
 		return nil, err
 	}
-	if _, ok := set["updatedAt"]; !ok {
+	if len(set) == 0 { // only keys that are no field: the user is touched
 		set["updatedAt"] = p.h.Now()
 	}
-	n, err := p.h.DB().Update(ctx, plugin.TableUser, set, storage.W("id", userID))
+	// Through the host, so that the plugins' BeforeUserUpdate hooks check
+	// and normalise what they own (a username), as Better Auth's
+	// database hooks do.
+	u, err := p.h.UpdateUser(ctx, userID, set)
 	switch {
-	case errors.Is(err, storage.ErrConflict):
+	case errors.Is(err, storage.ErrConflict): // a unique field no plugin claims: the email
 		return nil, errEmailTaken()
-	case err != nil:
-		return nil, plugin.StorageError(err)
-	case n == 0:
+	case isUserNotFound(err):
 		return nil, errUserNotFound()
+	case err != nil:
+		return nil, err
 	}
 	if banning {
 		if err := p.endSessions(ctx, userID); err != nil {
 			return nil, err
 		}
 	}
-	return p.findUser(ctx, userID)
+	return u, nil
 }
 
 // SetRole sets the user's roles (POST /admin/set-role), stored
@@ -455,12 +456,20 @@ func (p *Plugin) RemoveUser(ctx context.Context, by *plugin.User, userID string)
 // SetUserPassword sets the user's password (POST
 // /admin/set-user-password), creating their credential account if they
 // have none; their reset links stop working, their sessions are kept.
-// The length is checked as the host checks every new password. by is the
-// acting user, whose permissions are checked (user:set-password); nil is
-// a trusted caller.
+// by is the acting user, whose permissions are checked
+// (user:set-password); nil is a trusted caller. As in Better Auth, the
+// length (the host's bounds: PASSWORD_TOO_SHORT, PASSWORD_TOO_LONG) is
+// checked before the user is looked up (404 USER_NOT_FOUND).
 func (p *Plugin) SetUserPassword(ctx context.Context, by *plugin.User, userID, newPassword string) error {
 	if err := p.can(by, "user", "set-password", ErrNotAllowedToSetUsersPassword); err != nil {
 		return err
+	}
+	s := p.h.Settings()
+	switch n := utf16Len(newPassword); {
+	case n < s.MinPasswordLength:
+		return errPasswordTooShort()
+	case n > s.MaxPasswordLength:
+		return errPasswordTooLong()
 	}
 	if _, err := p.findUser(ctx, userID); err != nil {
 		return err
