@@ -62,7 +62,9 @@
 // code keeps the account's password only when the code vouches for it:
 // it is the code mailed for the sign-up that set the password
 // (SendVerificationOnSignUp; a code asked for later vouches for nothing),
-// or the request carries a session of the account. A password reset by code ends the user's sessions (unless
-// KeepSessionsOnPasswordReset). A second factor (package twofactor) still
-// interrupts the sign-ins.
+// or the request carries a session of the account. A password reset by
+// code ends the user's sessions unless the host keeps them
+// (auth.Config.EmailPassword.KeepSessionsOnPasswordReset, or
+// Options.KeepSessionsOnPasswordReset). A second factor (package
+// twofactor) still interrupts the sign-ins.
 package emailotp

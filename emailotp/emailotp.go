@@ -67,6 +67,16 @@ func errInvalidEmail() *plugin.Error {
 	return plugin.NewError(http.StatusBadRequest, "INVALID_EMAIL", "Invalid email")
 }
 
+// errPasswordTooShort and errPasswordTooLong are the core's codes (the
+// core declares them).
+func errPasswordTooShort() *plugin.Error {
+	return plugin.NewError(http.StatusBadRequest, "PASSWORD_TOO_SHORT", "Password too short")
+}
+
+func errPasswordTooLong() *plugin.Error {
+	return plugin.NewError(http.StatusBadRequest, "PASSWORD_TOO_LONG", "Password too long")
+}
+
 // errInvalidImage is the core's INVALID_IMAGE (the core declares it).
 func errInvalidImage() *plugin.Error {
 	return plugin.NewError(http.StatusBadRequest, "INVALID_IMAGE", "Image must be a URL of at most 2048 characters")
@@ -85,7 +95,9 @@ func errChangeEmailDisabled() *plugin.Error {
 }
 
 // Options configures the plugin. The zero value is Better Auth's
-// defaults, except that a password reset ends the user's sessions.
+// defaults, except that a password reset ends the user's sessions unless
+// the host keeps them (auth.Config.EmailPassword.KeepSessionsOnPasswordReset),
+// as the core's reset does.
 type Options struct {
 	// OTPLength is the number of digits of a code: 4 to 32. Default 6.
 	OTPLength int
@@ -109,13 +121,17 @@ type Options struct {
 	// (auth.Config.EmailVerification.SendOnSignUp) to send only the code.
 	SendVerificationOnSignUp bool
 	// AutoSignInAfterVerification creates a session when verify-email
-	// succeeds, as Better Auth does with
-	// emailVerification.autoSignInAfterVerification (set both alike).
+	// succeeds even if the host's setting is off. By default the plugin
+	// follows the host's auth.Config.EmailVerification.AutoSignInAfterVerification
+	// (plugin.Settings), as Better Auth's reads
+	// emailVerification.autoSignInAfterVerification.
 	AutoSignInAfterVerification bool
 	// KeepSessionsOnPasswordReset keeps the user's sessions when the
-	// password is reset with a code, as Better Auth does unless
-	// revokeSessionsOnPasswordReset. By default they all end, as the
-	// core's reset does (auth.Config.EmailPassword.KeepSessionsOnPasswordReset).
+	// password is reset with a code even if the host's reset ends them.
+	// By default the plugin follows the host's
+	// auth.Config.EmailPassword.KeepSessionsOnPasswordReset (plugin.Settings):
+	// a reset ends every session of the user unless it is set. (Better
+	// Auth keeps them unless revokeSessionsOnPasswordReset.)
 	KeepSessionsOnPasswordReset bool
 	// SendVerificationOTP, if set, delivers the codes instead of the
 	// host's Mailer (Better Auth's sendVerificationOTP): email is the

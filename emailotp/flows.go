@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/managarten/mana-auth/plugin"
@@ -206,8 +207,9 @@ func (p *Plugin) signIn(ctx context.Context, email string, in SignInInput) (*plu
 // the caller's session, if any. The account keeps its password when the
 // code vouches for it (see the package documentation); otherwise an
 // address never verified before hands the account to the mailbox's
-// owner. With AutoSignInAfterVerification the result has a new session
-// (a second factor may interrupt it); otherwise only the user.
+// owner. With auto sign-in after verification (the host's setting, or
+// Options.AutoSignInAfterVerification) the result has a new session (a
+// second factor may interrupt it); otherwise only the user.
 func (p *Plugin) VerifyEmail(ctx context.Context, email, code string, sd *plugin.SessionData) (*plugin.AuthResult, error) {
 	email = plugin.NormalizeEmail(email)
 	if !plugin.ValidEmail(email) {
@@ -236,7 +238,7 @@ func (p *Plugin) verifyEmail(ctx context.Context, email, code string, sd *plugin
 	if _, err := p.h.MarkEmailVerified(ctx, u, vouched); err != nil {
 		return nil, err
 	}
-	if !p.opts.AutoSignInAfterVerification {
+	if !p.opts.AutoSignInAfterVerification && !p.h.Settings().AutoSignInAfterVerification {
 		return &plugin.AuthResult{User: u}, nil
 	}
 	return p.h.CreateSession(plugin.WithSignIn(ctx, "email-otp"), u, true)
@@ -245,10 +247,20 @@ func (p *Plugin) verifyEmail(ctx context.Context, email, code string, sd *plugin
 // ResetPassword sets the password of the user with email with a
 // forget-password code, as POST /email-otp/reset-password does. The
 // address counts as verified (an account never verified is taken over by
-// the mailbox's owner first), the user's reset links stop working and,
-// unless KeepSessionsOnPasswordReset, their sessions end. A password of
-// the wrong length (the host's rule) is refused and the code stays valid.
+// the mailbox's owner first), the user's reset links stop working and
+// their sessions end, unless the host keeps them
+// (plugin.Settings.KeepSessionsOnPasswordReset) or
+// Options.KeepSessionsOnPasswordReset. As in Better Auth, a password of
+// the wrong length (the host's bounds) is refused first, before the code
+// is looked at (it stays valid, its attempts uncounted).
 func (p *Plugin) ResetPassword(ctx context.Context, email, code, password string) error {
+	s := p.h.Settings()
+	switch n := utf16Len(password); {
+	case n < s.MinPasswordLength:
+		return errPasswordTooShort()
+	case n > s.MaxPasswordLength:
+		return errPasswordTooLong()
+	}
 	email = plugin.NormalizeEmail(email)
 	if !plugin.ValidEmail(email) {
 		return ErrInvalidOTP // no code is ever sent to it
@@ -258,14 +270,18 @@ func (p *Plugin) ResetPassword(ctx context.Context, email, code, password string
 		return codeError(err)
 	}
 	err = p.resetPassword(ctx, email, password)
-	if ae := plugin.AsError(err); ae != nil && (ae.Code == "PASSWORD_TOO_SHORT" || ae.Code == "PASSWORD_TOO_LONG") {
-		if rerr := c.Restore(ctx); rerr != nil {
-			p.h.Logger().ErrorContext(ctx, "emailotp: putting a code back", "err", rerr)
-		}
-		return err
-	}
 	p.restoreOnFailure(ctx, c, err)
 	return err
+}
+
+// utf16Len is the length of s in UTF-16 code units, as JavaScript counts
+// a password.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
 }
 
 func (p *Plugin) resetPassword(ctx context.Context, email, password string) error {
@@ -276,7 +292,8 @@ func (p *Plugin) resetPassword(ctx context.Context, email, password string) erro
 	if _, err := p.h.MarkEmailVerified(ctx, u, false); err != nil {
 		return err
 	}
-	return p.h.SetPassword(ctx, u.ID, password, !p.opts.KeepSessionsOnPasswordReset)
+	keep := p.opts.KeepSessionsOnPasswordReset || p.h.Settings().KeepSessionsOnPasswordReset
+	return p.h.SetPassword(ctx, u.ID, password, !keep)
 }
 
 // checkImage refuses an image the core's sign-up refuses (longer than 2048
