@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -39,24 +38,15 @@ func (p *Plugin) requestKey(r *http.Request) string {
 }
 
 // beforeHook is Better Auth's before-hook: on every route, a request
-// with a key runs as the key's user or is refused. Better Auth's 429
-// RATE_LIMITED carries details.tryAgainIn, which an error answer cannot,
-// so that one is written as the route's answer.
+// with a key runs as the key's user or is refused (a 429 RATE_LIMITED
+// with its details.tryAgainIn, Retry-After, …).
 func (p *Plugin) beforeHook(c *plugin.Context) error {
 	sd, err := p.requestSession(c.Request())
-	var e *plugin.Error
-	switch {
-	case err == nil:
-		c.SetSession(sd)
-		return nil
-	case errors.As(err, &e) && e.Code == ErrRateLimited.Code:
-		c.SetStatus(e.Status)
-		if n := e.RetryAfterSeconds(); n > 0 {
-			c.Header().Set("Retry-After", strconv.Itoa(n))
-		}
-		return &plugin.Interruption{Reason: "api-key rate limit", Body: plugin.RawJSON(appendErrorBody(nil, e))}
+	if err != nil {
+		return err
 	}
-	return err
+	c.SetSession(sd)
+	return nil
 }
 
 // afterHook drops the session cookies a route set for the key's session

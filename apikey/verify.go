@@ -2,6 +2,7 @@ package apikey
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"time"
@@ -46,16 +47,25 @@ func (v *VerifyResult) MarshalJSON() ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// rateLimited is ErrRateLimited for a key that may be used again after
+// d: Better Auth's answer carries details.tryAgainIn (milliseconds),
+// which the host writes as the error answer's details.
+func rateLimited(d time.Duration) *plugin.Error {
+	return ErrRateLimited.WithRetryAfter(d).WithDetails(map[string]any{"tryAgainIn": d.Milliseconds()})
+}
+
 // appendErrorBody appends Better Auth's error body of e: {message, code},
-// with details.tryAgainIn (milliseconds) for RATE_LIMITED.
+// and its details (RATE_LIMITED's tryAgainIn) if it has any, as the host
+// writes an error answer.
 func appendErrorBody(b []byte, e *plugin.Error) []byte {
 	w := jsonWriter{b: append(b, '{')}
 	w.str("message", &e.Message)
 	w.str("code", &e.Code)
-	if e.Code == ErrRateLimited.Code {
-		w.key("details")
-		w.b = strconv.AppendInt(append(w.b, `{"tryAgainIn":`...), e.RetryAfter.Milliseconds(), 10)
-		w.b = append(w.b, '}')
+	if len(e.Details) > 0 {
+		if d, err := json.Marshal(e.Details); err == nil {
+			w.key("details")
+			w.b = append(w.b, d...)
+		}
 	}
 	return append(w.b, '}')
 }
@@ -202,7 +212,7 @@ func (p *Plugin) rateLimit(rec storage.Record, now time.Time, set storage.Record
 	case since > *window:
 		set["requestCount"], set["lastRequest"] = int64(1), now
 	case rec.Int("requestCount") >= *limit:
-		return ErrRateLimited.WithRetryAfter(msDuration(*window - since))
+		return rateLimited(msDuration(*window - since))
 	default:
 		set["requestCount"], set["lastRequest"] = rec.Int("requestCount")+1, now
 	}
