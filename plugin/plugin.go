@@ -179,9 +179,10 @@ type Hooks struct {
 	// auth.(*Auth).UpdateUser, Host.UpdateUser (every plugin's write of
 	// user fields: admin's update-user, set-role, ban, …), change-email
 	// and the verification of an address. fields holds the fields being
-	// set (not updatedAt); the hook may change, add or delete entries (to
-	// normalise a value) and they are written as it leaves them; an error
-	// refuses the update, nothing written. A unique field that another
+	// set (updatedAt only when the caller sets it; otherwise the host
+	// adds it after the hooks); the hook may change, add or delete entries
+	// (to normalise a value) and they are written as it leaves them; an
+	// error refuses the update, nothing written. A unique field that another
 	// user took between the hooks and the write (a race) runs the hooks
 	// again with the fields as given, so that the plugin that owns the
 	// field answers for it.
