@@ -28,9 +28,17 @@
 // a Better Auth deployment and this package can share the table. The first
 // key is created on first use; Plugin.RotateKeys (or
 // Options.KeyRotationInterval) replaces the signing key, and retired keys
-// stay in the JWKS for Options.GracePeriod. The parsed signing key is cached
-// in memory for Options.KeyCacheTTL, which bounds how long another instance
-// keeps signing with a rotated-out (but still published) key.
+// stay in the JWKS for Options.GracePeriod.
+//
+// Each instance answers from a snapshot of the table in memory: GET /jwks
+// serves a document built once (with an ETag; If-None-Match gets a 304),
+// and neither it, Mint nor Verify reads the database while the snapshot is
+// fresh. Options.KeyCacheTTL bounds its age, so keys created or retired by
+// other instances are seen within it; the instance's own changes at once.
+// A new key is published before it signs: it signs from
+// Options.KeyActivationDelay after its creation (by default KeyCacheTTL +
+// JWKSMaxAge, when every instance and every cache honouring max-age lists
+// it), the key it replaces until then.
 //
 // # Verifying tokens (any Go service)
 //

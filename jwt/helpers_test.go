@@ -6,11 +6,13 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,6 +46,8 @@ type envConfig struct {
 	secret  string // default testSecret (none when secrets are given)
 	secrets []keyring.Version
 	plugins []auth.Plugin
+	wrap    func(*memory.Adapter) storage.Adapter // the adapter auth.New gets; default db itself
+	logger  *slog.Logger
 }
 
 func newEnv(t *testing.T, ec envConfig) *env {
@@ -71,8 +75,13 @@ func newEnv(t *testing.T, ec envConfig) *env {
 	if ec.clock != nil {
 		cfg.Now = ec.clock.Now
 	}
+	cfg.Logger = ec.logger
+	var db storage.Adapter = e.db
+	if ec.wrap != nil {
+		db = ec.wrap(e.db)
+	}
 	e.p = New(ec.opts)
-	a, err := auth.New(cfg, e.db, append([]auth.Plugin{e.p}, ec.plugins...)...)
+	a, err := auth.New(cfg, db, append([]auth.Plugin{e.p}, ec.plugins...)...)
 	if err != nil {
 		if ln != nil {
 			ln.Close()
@@ -96,6 +105,77 @@ func newEnv(t *testing.T, ec envConfig) *env {
 }
 
 func newMemory() *memory.Adapter { return memory.New() }
+
+// serve sends a request to the Auth's handler in process (no server
+// needed); headers are name, value pairs.
+func (e *env) serve(method, path string, headers ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, e.base+"/api/auth"+path, nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
+	}
+	w := httptest.NewRecorder()
+	e.a.Handler().ServeHTTP(w, req)
+	return w
+}
+
+// readCounter counts the reads of the key table through countingDB
+// adapters; while fail is set they fail with errDBDown, and while gate
+// is set each waits for it to be closed first.
+type readCounter struct {
+	reads atomic.Int64
+	fail  atomic.Bool
+	gate  atomic.Pointer[chan struct{}]
+}
+
+func (c *readCounter) read(table string) error {
+	if table != TableJWKS {
+		return nil
+	}
+	c.reads.Add(1)
+	if g := c.gate.Load(); g != nil {
+		<-*g
+	}
+	if c.fail.Load() {
+		return errDBDown
+	}
+	return nil
+}
+
+// countingDB is an adapter that counts its reads of the key table (also
+// inside transactions) in c.
+type countingDB struct {
+	storage.Adapter
+	c *readCounter
+}
+
+func counting(c *readCounter) func(*memory.Adapter) storage.Adapter {
+	return func(db *memory.Adapter) storage.Adapter { return &countingDB{Adapter: db, c: c} }
+}
+
+func (d *countingDB) FindMany(ctx context.Context, table string, q storage.Query) ([]storage.Record, error) {
+	if err := d.c.read(table); err != nil {
+		return nil, err
+	}
+	return d.Adapter.FindMany(ctx, table, q)
+}
+
+func (d *countingDB) FindOne(ctx context.Context, table string, where ...storage.Where) (storage.Record, error) {
+	if err := d.c.read(table); err != nil {
+		return nil, err
+	}
+	return d.Adapter.FindOne(ctx, table, where...)
+}
+
+func (d *countingDB) Count(ctx context.Context, table string, where ...storage.Where) (int64, error) {
+	if err := d.c.read(table); err != nil {
+		return 0, err
+	}
+	return d.Adapter.Count(ctx, table, where...)
+}
+
+func (d *countingDB) Tx(ctx context.Context, fn func(tx storage.Adapter) error) error {
+	return d.Adapter.Tx(ctx, func(tx storage.Adapter) error { return fn(&countingDB{Adapter: tx, c: d.c}) })
+}
 
 func (e *env) url(path string) string { return e.base + "/api/auth" + path }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,29 +20,68 @@ import (
 // Rows of the "jwks" table are Better Auth's: id (the kid), publicKey (the
 // public JWK as JSON text), privateKey (the private JWK sealed with the
 // auth secret, JSON-quoted), createdAt, expiresAt (null: no expiry), alg,
-// crv. Signing uses the newest live key (expiresAt null or in the future)
-// whose alg is EdDSA (or null, Better Auth's legacy rows); when there is
-// none, one is created. The JWKS publishes every key until expiresAt +
-// GracePeriod.
+// crv. A key is live while expiresAt is null or ahead, and published (in
+// the JWKS, and accepted by Plugin.Verify) until expiresAt + GracePeriod.
 //
-// Each instance caches the parsed signing key and the public keys for
-// KeyCacheTTL. Creation runs under the plugin's mutex and in a transaction
-// that re-reads the table, so one process never creates two keys; two
-// instances racing on an empty table may each create one, and both keys
-// work (both are published; after KeyCacheTTL every instance signs with the
-// newest).
+// Publish before signing. A key signs only once it has been published
+// for the activation delay (Options.KeyActivationDelay, by default
+// KeyCacheTTL + JWKSMaxAge): by then every instance's JWKS lists it (each
+// rereads the table within KeyCacheTTL) and no JWKS fetched before it
+// existed is still fresh in a cache that honours max-age. The signing key
+// is the newest live key created at least the activation delay ago; when
+// there is none, the oldest live key, the one published longest. Keys
+// whose private key this instance cannot decrypt are passed over while
+// another can sign. RotateKeys therefore sets the expiresAt of the keys it
+// retires to now + the activation delay, so that they sign until the new
+// key takes over; with KeyRotationInterval the successor of an expiring
+// key is created early enough (activation delay + KeyCacheTTL before the
+// expiry) to be active when the old key expires.
+//
+// A key signs before every instance lists it only when nothing else can
+// sign: the first key of an empty table, a key made after every key had
+// expired (KeyRotationInterval with no request in the last minutes of a
+// key's life), or one RotateKeys made while the retired keys cannot be
+// decrypted here. The instance that made it lists it at once, the others
+// within KeyCacheTTL. Two instances racing on an empty table may each
+// create a key (creation runs under the plugin's mutex and in a
+// transaction that re-reads the table, so one process never creates two):
+// both are published, each instance signs with the older one it has read
+// until the newer is active, then all sign with the newer.
+//
+// Each instance keeps one snapshot of the table in memory (keyCache): the
+// parsed public keys, the signing keys (decrypted once), and the JWKS
+// document exactly as GET /jwks serves it, with its ETag. No request reads
+// the table while the snapshot is fresh. After half of KeyCacheTTL the
+// first request to get the plugin's mutex rereads the table while the
+// others are answered from the snapshot; after three quarters of it (or
+// when a published key reaches the end of its grace period, or a key must
+// be created) requests wait for that one reread. So a key another instance
+// created is listed here within KeyCacheTTL of its commit, the remaining
+// quarter leaving room for clock skew and commit latency. This instance's
+// own changes (RotateKeys, creating the first key or a successor) replace
+// the snapshot at once. A reread that fails is logged and the last
+// snapshot kept; the next try comes a second later.
 
 type keyCache struct {
-	loadedAt time.Time
-	signer   *signingKey // newest live key at load time; nil if none
-	public   map[string]publicKey
+	loadedAt time.Time // when the table was read (taken before the read)
+	softAt   time.Time // from then on, one request rereads the table
+	hardAt   time.Time // from then on, requests wait for a reread
+	rotateAt time.Time // when a new key is due (see rotateAt); zero: no live key
+
+	signers []*signingKey // live EdDSA keys, oldest first
+	public  map[string]publicKey
+
+	doc  []byte // the JWKS document GET /jwks serves
+	etag string // strong ETag of doc, quoted
 }
 
 type signingKey struct {
 	id        string
-	priv      ed25519.PrivateKey
-	header    string    // base64url protected header
-	expiresAt time.Time // zero: no expiry
+	priv      ed25519.PrivateKey // nil when err is set
+	err       error              // why this instance cannot sign with the key
+	header    string             // base64url protected header
+	activeAt  time.Time          // createdAt + the activation delay
+	expiresAt time.Time          // zero: no expiry
 }
 
 type publicKey struct {
@@ -50,71 +90,255 @@ type publicKey struct {
 }
 
 func (k *signingKey) live(now time.Time) bool {
-	return k != nil && (k.expiresAt.IsZero() || k.expiresAt.After(now))
+	return k.expiresAt.IsZero() || k.expiresAt.After(now)
 }
 
-func (c *keyCache) fresh(now time.Time, ttl time.Duration) bool {
-	return c != nil && now.Sub(c.loadedAt) < ttl
+// signerAt returns the key that signs at now: the newest live key that is
+// active, else the oldest live one (the one published longest), preferring
+// keys this instance can decrypt; nil if no key is live.
+func (c *keyCache) signerAt(now time.Time) *signingKey {
+	var pending, activeBroken, pendingBroken *signingKey
+	for i := len(c.signers) - 1; i >= 0; i-- {
+		k := c.signers[i]
+		if !k.live(now) {
+			continue
+		}
+		isActive := !k.activeAt.After(now)
+		switch {
+		case k.err == nil && isActive:
+			return k
+		case k.err == nil:
+			pending = k
+		case isActive:
+			if activeBroken == nil {
+				activeBroken = k
+			}
+		default:
+			pendingBroken = k
+		}
+	}
+	switch {
+	case pending != nil:
+		return pending
+	case activeBroken != nil:
+		return activeBroken
+	}
+	return pendingBroken
 }
 
-// signer returns the signing key, from the cache when it is fresh and the
-// key still live, else from the table (creating a key if none is live).
-func (p *Plugin) signer(ctx context.Context, now time.Time) (*signingKey, error) {
-	if c := p.cache.Load(); c.fresh(now, p.opts.KeyCacheTTL) && c.signer.live(now) {
-		return c.signer, nil
+// want is what a caller of keys needs of the snapshot.
+type want int
+
+const (
+	wantKeys   want = iota // the public keys (Plugin.Verify)
+	wantDoc                // the JWKS document; creates the first key or a due successor
+	wantSigner             // a signing key (Mint), created if none is live
+)
+
+// due reports whether the snapshot should be reread (soft: by one
+// request, the others using it meanwhile) or must be (hard: the caller
+// waits for it). For callers that create keys, no live key or a due
+// successor makes a reread hard.
+func (c *keyCache) due(now time.Time, w want) (soft, hard bool) {
+	switch {
+	case c == nil || !now.Before(c.hardAt):
+		return true, true
+	case w != wantKeys && c.signerAt(now) == nil:
+		return true, true
+	case w != wantKeys && !now.Before(c.rotateAt) && c.loadedAt.Before(c.rotateAt):
+		return true, true
+	}
+	return !now.Before(c.softAt), false
+}
+
+// usable reports whether the snapshot can answer a caller when a reread
+// failed: it exists and, for a caller that signs, has a signing key.
+func (c *keyCache) usable(now time.Time, w want) bool {
+	return c != nil && (w != wantSigner || c.signerAt(now) != nil)
+}
+
+// loadFailure is the last failed reread, which holds off the next one for
+// retryAfterFailure.
+type loadFailure struct {
+	at  time.Time
+	err error
+}
+
+const retryAfterFailure = time.Second
+
+func (p *Plugin) recentFailure(now time.Time) *loadFailure {
+	f := p.failed.Load()
+	if f != nil && now.Sub(f.at) < retryAfterFailure && !now.Before(f.at) {
+		return f
+	}
+	return nil
+}
+
+// keys returns the snapshot, rereading the table when it is due (see Key
+// lifecycle).
+func (p *Plugin) keys(ctx context.Context, now time.Time, w want) (*keyCache, error) {
+	c := p.cache.Load()
+	soft, hard := c.due(now, w)
+	if !soft {
+		return c, nil
+	}
+	if !hard {
+		// One request rereads; the others are answered from the snapshot.
+		if p.recentFailure(now) != nil || !p.mu.TryLock() {
+			return c, nil
+		}
+		defer p.mu.Unlock()
+		if c2 := p.cache.Load(); c2 != c {
+			return c2, nil
+		}
+		_ = p.reload(ctx, c, now, w) // logged; a failure keeps c
+		return p.cache.Load(), nil   // the new snapshot, or c if the table could not be read
+	}
+	if p.recentFailure(now) != nil && c.usable(now, w) {
+		return c, nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if c := p.cache.Load(); c.fresh(now, p.opts.KeyCacheTTL) && c.signer.live(now) {
-		return c.signer, nil
+	if c2 := p.cache.Load(); c2 != c {
+		c = c2
+		if _, hard := c.due(now, w); !hard {
+			return c, nil
+		}
 	}
-	c, err := p.load(ctx, now, true)
+	if f := p.recentFailure(now); f != nil {
+		if c.usable(now, w) {
+			return c, nil
+		}
+		return nil, f.err
+	}
+	if err := p.reload(ctx, c, now, w); err != nil {
+		if c = p.cache.Load(); c.usable(now, w) {
+			return c, nil
+		}
+		return nil, err
+	}
+	return p.cache.Load(), nil
+}
+
+// reload is load for a snapshot that is due: a failure is logged and
+// holds off the next reread (unless the caller's context ended: that is
+// not the table's fault). p.mu must be held.
+func (p *Plugin) reload(ctx context.Context, prev *keyCache, now time.Time, w want) error {
+	err := p.load(ctx, now, w != wantKeys)
+	if err == nil {
+		p.failed.Store(nil)
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	p.failed.Store(&loadFailure{at: now, err: err})
+	if prev != nil {
+		p.a.Logger().ErrorContext(ctx, "jwt: rereading the key table failed; serving the keys read before",
+			"readAt", prev.loadedAt, "err", err)
+	} else {
+		p.a.Logger().ErrorContext(ctx, "jwt: reading the key table failed", "err", err)
+	}
+	return err
+}
+
+// signer returns the signing key at now.
+func (p *Plugin) signer(ctx context.Context, now time.Time) (*signingKey, error) {
+	c, err := p.keys(ctx, now, wantSigner)
 	if err != nil {
 		return nil, err
 	}
-	return c.signer, nil
+	k := c.signerAt(now)
+	if k == nil {
+		return nil, plugin.ErrInternal.With(errors.New("jwt: no live signing key after creating one (clock skew?)"))
+	}
+	if k.err != nil {
+		return nil, k.err
+	}
+	return k, nil
 }
 
 var byCreatedAt = storage.Query{Sort: []storage.Sort{{Field: "createdAt"}, {Field: "id"}}}
 
-// load reads the key table into a new cache, creating a signing key when
-// none is live and create is set. p.mu must be held.
-func (p *Plugin) load(ctx context.Context, now time.Time, create bool) (*keyCache, error) {
+// load reads the key table into a new snapshot and stores it, creating a
+// key when create is set and no key is live or a successor is due. If the
+// table was read but the creation failed, the snapshot of what was read is
+// stored and the error returned. p.mu must be held.
+func (p *Plugin) load(ctx context.Context, now time.Time, create bool) error {
 	db := p.a.DB()
 	rows, err := db.FindMany(ctx, TableJWKS, byCreatedAt)
 	if err != nil {
-		return nil, plugin.StorageError(err)
+		return plugin.StorageError(err)
 	}
-	c, err := p.build(rows, now)
-	if err != nil {
-		return nil, err
-	}
-	if c.signer == nil && create {
-		err := db.Tx(ctx, func(tx storage.Adapter) error {
+	var createErr error
+	if create && p.keyNeeded(rows, now) {
+		createErr = db.Tx(ctx, func(tx storage.Adapter) error {
 			rows, err := tx.FindMany(ctx, TableJWKS, byCreatedAt)
 			if err != nil {
 				return err
 			}
-			if newestLive(rows, now) != nil { // created meanwhile elsewhere
+			if !p.keyNeeded(rows, now) { // created meanwhile elsewhere
 				return nil
 			}
 			return tx.Create(ctx, TableJWKS, p.newKeyRecord(now))
 		})
-		if err != nil {
-			return nil, plugin.StorageError(err)
-		}
-		if rows, err = db.FindMany(ctx, TableJWKS, byCreatedAt); err != nil {
-			return nil, plugin.StorageError(err)
-		}
-		if c, err = p.build(rows, now); err != nil {
-			return nil, err
-		}
-		if c.signer == nil {
-			return nil, plugin.ErrInternal.With(errors.New("jwt: no live signing key after creating one (clock skew?)"))
+		if createErr == nil {
+			if rows, err = db.FindMany(ctx, TableJWKS, byCreatedAt); err != nil {
+				return plugin.StorageError(err)
+			}
 		}
 	}
-	p.cache.Store(c)
-	return c, nil
+	p.cache.Store(p.build(ctx, rows, now))
+	if createErr != nil {
+		return plugin.StorageError(createErr)
+	}
+	return nil
+}
+
+// keyNeeded reports whether a key must be created: no live key is left
+// that is not due for a successor.
+func (p *Plugin) keyNeeded(rows []storage.Record, now time.Time) bool {
+	at := p.rotateAt(rows, now)
+	return at.IsZero() || !now.Before(at)
+}
+
+// rotateAt returns when a new key is due: the latest successorDue of the
+// live keys; the zero time if none is live, and far in the future
+// (noRotation) if a live key does not expire.
+func (p *Plugin) rotateAt(rows []storage.Record, now time.Time) time.Time {
+	var at time.Time
+	for _, r := range rows {
+		if !isEdDSA(r) || !rowLive(r, now) {
+			continue
+		}
+		due := p.successorDue(r)
+		if due.IsZero() {
+			return noRotation
+		}
+		if due.After(at) {
+			at = due
+		}
+	}
+	return at
+}
+
+// noRotation is rotateAt's answer when a live key does not expire.
+var noRotation = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// successorDue returns when the successor of a key that expires must be
+// created: the activation delay + KeyCacheTTL before its expiry (so that
+// the successor signs by then even if the first chance to create it comes
+// KeyCacheTTL late), but not before the middle of the key's life.
+func (p *Plugin) successorDue(r storage.Record) time.Time {
+	exp := r.TimePtr("expiresAt")
+	if exp == nil {
+		return time.Time{}
+	}
+	lead := p.activation + p.opts.KeyCacheTTL
+	if half := exp.Sub(r.Time("createdAt")) / 2; lead > half {
+		lead = max(half, 0)
+	}
+	return exp.Add(-lead)
 }
 
 // newKeyRecord generates an Ed25519 key pair and returns its row.
@@ -147,16 +371,6 @@ func rowLive(r storage.Record, now time.Time) bool {
 	return exp == nil || exp.After(now)
 }
 
-// newestLive returns the newest live EdDSA row (rows sorted by createdAt).
-func newestLive(rows []storage.Record, now time.Time) storage.Record {
-	for i := len(rows) - 1; i >= 0; i-- {
-		if isEdDSA(rows[i]) && rowLive(rows[i], now) {
-			return rows[i]
-		}
-	}
-	return nil
-}
-
 // publishedUntil returns the end of a row's publication (zero: forever)
 // and whether it is still published at now.
 func (p *Plugin) publishedUntil(r storage.Record, now time.Time) (time.Time, bool) {
@@ -168,36 +382,81 @@ func (p *Plugin) publishedUntil(r storage.Record, now time.Time) (time.Time, boo
 	return until, until.After(now)
 }
 
-// build parses rows into a cache. The signing key is decrypted only when
-// it changed since the previous cache.
-func (p *Plugin) build(rows []storage.Record, now time.Time) (*keyCache, error) {
-	c := &keyCache{loadedAt: now, public: make(map[string]publicKey, len(rows))}
+// build makes the snapshot of rows read at now: the JWKS document, the
+// public keys and the live signing keys. Private keys are decrypted only
+// for keys the previous snapshot did not hold; a key that cannot be
+// decrypted keeps its error (Mint reports it if no other key can sign).
+func (p *Plugin) build(ctx context.Context, rows []storage.Record, now time.Time) *keyCache {
+	ttl := p.opts.KeyCacheTTL
+	c := &keyCache{
+		loadedAt: now,
+		softAt:   now.Add(ttl / 2),
+		hardAt:   now.Add(ttl - ttl/4),
+		public:   make(map[string]publicKey, len(rows)),
+	}
+	prev := map[string]*signingKey{}
+	if old := p.cache.Load(); old != nil {
+		for _, k := range old.signers {
+			prev[k.id] = k
+		}
+	}
+	var doc bytes.Buffer
+	doc.WriteString(`{"keys":[`)
+	n := 0
 	for _, r := range rows {
 		until, ok := p.publishedUntil(r, now)
 		if !ok {
 			continue
 		}
-		if pub, err := verify.ParseJWK([]byte(r.String("publicKey"))); err == nil {
-			c.public[r.String("id")] = publicKey{key: pub, until: until}
+		id := r.String("id")
+		entry, err := jwkEntry(r)
+		if err != nil {
+			p.a.Logger().WarnContext(ctx, "jwt: skipping key with invalid publicKey", "kid", id, "err", err)
+			continue
 		}
+		if n > 0 {
+			doc.WriteByte(',')
+		}
+		n++
+		doc.Write(entry)
+		if !until.IsZero() && until.Before(c.hardAt) {
+			c.hardAt = until // the key leaves the document on time
+		}
+		pub, err := verify.ParseJWK([]byte(r.String("publicKey")))
+		if err == nil {
+			c.public[id] = publicKey{key: pub, until: until}
+		}
+		if !isEdDSA(r) || !rowLive(r, now) {
+			continue // a key of another algorithm (Better Auth's RSA or EC keys) is listed, not used
+		}
+		k := &signingKey{id: id, activeAt: r.Time("createdAt").Add(p.activation)}
+		if e := r.TimePtr("expiresAt"); e != nil {
+			k.expiresAt = *e
+		}
+		switch old := prev[id]; {
+		case err != nil:
+			k.err = plugin.ErrInternal.With(fmt.Errorf("jwt: key %s: publicKey is not an Ed25519 JWK", id))
+		case old != nil && old.err == nil:
+			k.priv, k.header = old.priv, old.header
+		default:
+			if k.priv, k.err = p.openPrivate(r, pub); k.err == nil {
+				k.header = headerFor(id)
+			}
+		}
+		c.signers = append(c.signers, k)
 	}
-	r := newestLive(rows, now)
-	if r == nil {
-		return c, nil
-	}
+	doc.WriteString(`]}`)
+	c.doc = doc.Bytes()
+	sum := sha256.Sum256(c.doc)
+	c.etag = `"` + rawB64.EncodeToString(sum[:18]) + `"`
+	c.rotateAt = p.rotateAt(rows, now) // zero: no live key; signerAt is nil then
+	return c
+}
+
+// openPrivate decrypts and parses a row's private key and checks it
+// against its public key.
+func (p *Plugin) openPrivate(r storage.Record, pub ed25519.PublicKey) (ed25519.PrivateKey, error) {
 	id := r.String("id")
-	pk, ok := c.public[id]
-	if !ok {
-		return nil, plugin.ErrInternal.With(fmt.Errorf("jwt: key %s: publicKey is not an Ed25519 JWK", id))
-	}
-	var exp time.Time
-	if e := r.TimePtr("expiresAt"); e != nil {
-		exp = *e
-	}
-	if prev := p.cache.Load(); prev != nil && prev.signer != nil && prev.signer.id == id {
-		c.signer = &signingKey{id: id, priv: prev.signer.priv, header: prev.signer.header, expiresAt: exp}
-		return c, nil
-	}
 	plain, err := OpenColumn(p.a.Keyring(), r.String("privateKey"))
 	if err != nil {
 		return nil, plugin.ErrInternal.With(fmt.Errorf("jwt: key %s: cannot decrypt the private key; is the secret the one that encrypted it? (%w)", id, err))
@@ -206,17 +465,42 @@ func (p *Plugin) build(rows []storage.Record, now time.Time) (*keyCache, error) 
 	if err != nil {
 		return nil, plugin.ErrInternal.With(fmt.Errorf("jwt: key %s: private key: %w", id, err))
 	}
-	if !pk.key.Equal(priv.Public()) {
+	if !pub.Equal(priv.Public()) {
 		return nil, plugin.ErrInternal.With(fmt.Errorf("jwt: key %s: private and public key do not match", id))
 	}
-	c.signer = &signingKey{id: id, priv: priv, header: headerFor(id), expiresAt: exp}
-	return c, nil
+	return priv, nil
 }
 
-// RotateKeys retires every live signing key (its expiresAt becomes now, so
-// it stays published for GracePeriod and tokens it signed keep verifying)
-// and creates a new key, which signs from now on in this process (other
-// instances switch within KeyCacheTTL). It returns the new key id.
+// jwkEntry renders a row as Better Auth's JWKS lists it:
+// {alg, crv, ...publicKey, kid}.
+func jwkEntry(r storage.Record) ([]byte, error) {
+	var o orderedObject
+	alg := "EdDSA"
+	if a := r.StringPtr("alg"); a != nil {
+		alg = *a
+	}
+	o.set("alg", mustJSON(alg))
+	if c := r.StringPtr("crv"); c != nil {
+		o.set("crv", mustJSON(*c))
+	} else {
+		o.set("crv", nil) // position kept for a crv from publicKey
+	}
+	if err := o.merge([]byte(r.String("publicKey"))); err != nil {
+		return nil, err
+	}
+	o.set("kid", mustJSON(r.String("id")))
+	return o.appendJSON(nil), nil
+}
+
+// RotateKeys creates a new signing key and retires the live ones. The new
+// key is published at once (this instance's JWKS lists it on return, the
+// others' within KeyCacheTTL) and signs from Options.KeyActivationDelay
+// after its creation, on every instance; until then the retired keys keep
+// signing: their expiresAt becomes now + the activation delay, and they
+// stay published for GracePeriod after it, so the tokens they signed keep
+// verifying. (If no retired key can sign — none was live, or this
+// instance cannot decrypt them — the new key signs at once.) It returns
+// the new key id.
 func (p *Plugin) RotateKeys(ctx context.Context) (string, error) {
 	if p.a == nil {
 		return "", errNotInitialized
@@ -224,6 +508,7 @@ func (p *Plugin) RotateKeys(ctx context.Context) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.a.Now()
+	retire := now.Add(p.activation)
 	rec := p.newKeyRecord(now)
 	err := p.a.DB().Tx(ctx, func(tx storage.Adapter) error {
 		rows, err := tx.FindMany(ctx, TableJWKS, byCreatedAt)
@@ -232,12 +517,12 @@ func (p *Plugin) RotateKeys(ctx context.Context) (string, error) {
 		}
 		var live []any
 		for _, r := range rows {
-			if isEdDSA(r) && rowLive(r, now) {
+			if exp := r.TimePtr("expiresAt"); isEdDSA(r) && rowLive(r, now) && (exp == nil || exp.After(retire)) {
 				live = append(live, r.String("id"))
 			}
 		}
 		if len(live) > 0 {
-			if _, err := tx.Update(ctx, TableJWKS, storage.Record{"expiresAt": now},
+			if _, err := tx.Update(ctx, TableJWKS, storage.Record{"expiresAt": retire},
 				storage.Where{Field: "id", Op: storage.In, Value: live}); err != nil {
 				return err
 			}
@@ -247,9 +532,10 @@ func (p *Plugin) RotateKeys(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", plugin.StorageError(err)
 	}
-	if _, err := p.load(ctx, now, true); err != nil {
+	if err := p.load(ctx, now, false); err != nil {
 		return "", err
 	}
+	p.failed.Store(nil)
 	return rec.String("id"), nil
 }
 
@@ -257,52 +543,23 @@ func (p *Plugin) RotateKeys(ctx context.Context) (string, error) {
 // {"keys":[{"alg":"EdDSA","crv":"Ed25519","x":…,"kty":"OKP","kid":…}]},
 // every key whose expiresAt + GracePeriod is still ahead, oldest first,
 // each rendered as Better Auth renders it ({alg, crv, …publicKey, kid}).
-// It reads the table on every call, so a key created by any instance is
-// published at once; it creates the first key if there is none.
+// The document is built when the table is read and served from memory
+// (see Options.KeyCacheTTL); the first call creates the first key if
+// there is none. The caller owns the returned slice.
 func (p *Plugin) JWKS(ctx context.Context) ([]byte, error) {
+	c, err := p.document(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(c.doc), nil
+}
+
+// document returns the snapshot holding the JWKS document.
+func (p *Plugin) document(ctx context.Context) (*keyCache, error) {
 	if p.a == nil {
 		return nil, errNotInitialized
 	}
-	now := p.a.Now()
-	if _, err := p.signer(ctx, now); err != nil {
-		// The JWKS can still be served; a storage failure shows below.
-		p.a.Logger().ErrorContext(ctx, "jwt: loading the signing key", "err", err)
-	}
-	rows, err := p.a.DB().FindMany(ctx, TableJWKS, byCreatedAt)
-	if err != nil {
-		return nil, plugin.StorageError(err)
-	}
-	var b bytes.Buffer
-	b.WriteString(`{"keys":[`)
-	n := 0
-	for _, r := range rows {
-		if _, ok := p.publishedUntil(r, now); !ok {
-			continue
-		}
-		var o orderedObject
-		alg := "EdDSA"
-		if a := r.StringPtr("alg"); a != nil {
-			alg = *a
-		}
-		o.set("alg", mustJSON(alg))
-		if c := r.StringPtr("crv"); c != nil {
-			o.set("crv", mustJSON(*c))
-		} else {
-			o.set("crv", nil) // position kept for a crv from publicKey
-		}
-		if err := o.merge([]byte(r.String("publicKey"))); err != nil {
-			p.a.Logger().WarnContext(ctx, "jwt: skipping key with invalid publicKey", "kid", r.String("id"), "err", err)
-			continue
-		}
-		o.set("kid", mustJSON(r.String("id")))
-		if n > 0 {
-			b.WriteByte(',')
-		}
-		n++
-		b.Write(o.appendJSON(nil))
-	}
-	b.WriteString(`]}`)
-	return b.Bytes(), nil
+	return p.keys(ctx, p.a.Now(), wantDoc)
 }
 
 func mustJSON(s string) json.RawMessage {
@@ -310,29 +567,34 @@ func mustJSON(s string) json.RawMessage {
 	return b
 }
 
-// publicKey is the verify.KeyFunc of Plugin.Verify: the plugin's cache,
-// reloaded when stale, or at most once per second for an unknown kid. A
-// load failure is returned as is (verify.ErrKeySetUnavailable to the
-// caller of Verify).
+// publicKey is the verify.KeyFunc of Plugin.Verify: the snapshot's keys;
+// an unknown kid rereads the table, at most once a second. A failed
+// reread for an unknown kid is returned as is (verify.ErrKeySetUnavailable
+// to the caller of Verify); known kids are answered from the last
+// snapshot meanwhile.
 func (p *Plugin) publicKey(ctx context.Context, kid string) (ed25519.PublicKey, error) {
 	now := p.a.Now()
-	c := p.cache.Load()
-	_, known := lookupPublic(c, kid, now)
-	if !c.fresh(now, p.opts.KeyCacheTTL) || (!known && now.Sub(c.loadedAt) >= selfVerifyMinReload) {
-		p.mu.Lock()
-		if c2 := p.cache.Load(); c2 == c { // nobody reloaded meanwhile
-			var err error
-			if c, err = p.load(ctx, now, false); err != nil {
-				p.mu.Unlock()
-				return nil, err
-			}
-		} else {
-			c = c2
-		}
-		p.mu.Unlock()
+	c, err := p.keys(ctx, now, wantKeys)
+	if err != nil {
+		return nil, err
 	}
+	if pub, ok := lookupPublic(c, kid, now); ok || now.Sub(c.loadedAt) < selfVerifyMinReload {
+		return pub, nil // nil: verify.ErrUnknownKey
+	}
+	if f := p.recentFailure(now); f != nil {
+		return nil, f.err
+	}
+	p.mu.Lock()
+	if p.cache.Load() == c { // nobody reread it meanwhile
+		if err := p.reload(ctx, c, now, wantKeys); err != nil {
+			p.mu.Unlock()
+			return nil, err
+		}
+	}
+	c = p.cache.Load()
+	p.mu.Unlock()
 	pub, _ := lookupPublic(c, kid, now)
-	return pub, nil // nil: verify.ErrUnknownKey
+	return pub, nil
 }
 
 func lookupPublic(c *keyCache, kid string, now time.Time) (ed25519.PublicKey, bool) {

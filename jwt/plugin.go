@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -44,9 +45,12 @@ type Options struct {
 	// seconds). Default 15 minutes.
 	Expiration time.Duration
 	// KeyRotationInterval, when set, makes every new key expire that long
-	// after its creation; the first signature after that mints a new key
-	// (Better Auth's jwks.rotationInterval). Default 0: keys live until
-	// RotateKeys.
+	// after its creation (Better Auth's jwks.rotationInterval). Its
+	// successor is created KeyActivationDelay + KeyCacheTTL before that
+	// (by the first request that looks at the keys then), so that it is
+	// published everywhere and signs when the old key expires; if no key is
+	// live at all, a new one is made and signs at once. Keep it well above
+	// KeyActivationDelay. Default 0: keys live until RotateKeys.
 	KeyRotationInterval time.Duration
 	// GracePeriod is how long an expired or rotated-out key stays in the
 	// JWKS (so tokens it signed keep verifying). Default 30 days.
@@ -63,18 +67,36 @@ type Options struct {
 	// Better Auth's default puts the whole user object in the token: use
 	// BetterAuthPayload for that, or wrap it to add claims.
 	Payload func(ctx context.Context, sd *plugin.SessionData) (map[string]any, error)
-	// KeyCacheTTL bounds how long the parsed signing key is used without
-	// looking at the database. Rotations made by other instances (or by
-	// Better Auth sharing the database) are picked up within this bound.
-	// Default 1 minute.
+	// KeyCacheTTL bounds how long the instance answers from its snapshot
+	// of the key table (the signing key, the keys Verify uses and the JWKS
+	// document, built once) without reading the table: after half of it
+	// one request rereads the table while the others are answered from
+	// memory, and after three quarters of it requests wait for that
+	// reread. So keys created, rotated out or deleted by other instances
+	// (or by Better Auth sharing the database) are seen within
+	// KeyCacheTTL; this instance's own changes at once. A reread that
+	// fails is logged, and the last snapshot served meanwhile. Default 1
+	// minute.
 	KeyCacheTTL time.Duration
+	// KeyActivationDelay is how long a new key is published before it
+	// signs: a key created by RotateKeys or by KeyRotationInterval signs
+	// from KeyActivationDelay after its creation, and the keys it replaces
+	// sign until then. Default KeyCacheTTL + JWKSMaxAge (2 minutes): by
+	// then every instance's JWKS lists the new key, and a JWKS fetched
+	// before it existed has expired from every cache that honours max-age,
+	// so no verifier meets a token whose key it cannot find. Negative: a
+	// new key signs at once (Better Auth's behaviour); a verifier that
+	// fetched the JWKS from another instance, or holds a cached copy, then
+	// refuses its tokens until its copy lists the key.
+	KeyActivationDelay time.Duration
 	// JWKSPath is the JWKS route, relative to BasePath. Default "/jwks".
 	JWKSPath string
 	// JWKSMaxAge is the max-age of the JWKS response's Cache-Control
-	// ("public, max-age=N"); negative sends "no-cache". Default 1 minute.
-	// Keep it short: a key minted by a rotation signs at once, and a
-	// verifier behind a shared HTTP cache learns it only when the cached
-	// JWKS expires.
+	// ("public, max-age=N"); negative sends "no-cache". The response also
+	// carries an ETag, and a request whose If-None-Match names it is
+	// answered 304. Default 1 minute. It is part of the default
+	// KeyActivationDelay: a longer one delays the first signature of new
+	// keys as much.
 	JWKSMaxAge time.Duration
 }
 
@@ -86,8 +108,12 @@ type Plugin struct {
 	a        plugin.Host
 	iss, aud string
 
-	mu       sync.Mutex // serializes key loading, creation and rotation
+	activation   time.Duration // resolved KeyActivationDelay (≥ 0)
+	cacheControl string        // of the JWKS response
+
+	mu       sync.Mutex // serializes reading the key table, key creation and rotation
 	cache    atomic.Pointer[keyCache]
+	failed   atomic.Pointer[loadFailure]
 	verifier *verify.Verifier
 }
 
@@ -117,7 +143,17 @@ func New(o Options) *Plugin {
 	if o.JWKSMaxAge == 0 {
 		o.JWKSMaxAge = DefaultJWKSMaxAge
 	}
-	return &Plugin{opts: o}
+	p := &Plugin{opts: o, cacheControl: "no-cache"}
+	if o.JWKSMaxAge >= 0 {
+		p.cacheControl = "public, max-age=" + strconv.Itoa(int(o.JWKSMaxAge/time.Second))
+	}
+	switch {
+	case o.KeyActivationDelay > 0:
+		p.activation = o.KeyActivationDelay
+	case o.KeyActivationDelay == 0:
+		p.activation = max(o.KeyCacheTTL, 0) + max(o.JWKSMaxAge, 0)
+	}
+	return p
 }
 
 // ID returns "jwt".
@@ -225,17 +261,37 @@ func (p *Plugin) handleToken(c *plugin.Context) (any, error) {
 	return tokenResponse{Token: tok}, nil
 }
 
+// handleJWKS serves the document from memory, with an ETag; 304 when
+// If-None-Match names it.
 func (p *Plugin) handleJWKS(c *plugin.Context) (any, error) {
-	doc, err := p.JWKS(c.Context())
+	kc, err := p.document(c.Context())
 	if err != nil {
 		return nil, err
 	}
-	if p.opts.JWKSMaxAge < 0 {
-		c.Header().Set("Cache-Control", "no-cache")
-	} else {
-		c.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(p.opts.JWKSMaxAge/time.Second)))
+	h := c.Header()
+	h.Set("Cache-Control", p.cacheControl)
+	h.Set("ETag", kc.etag)
+	if inm := c.Request().Header["If-None-Match"]; len(inm) > 0 && etagMatch(inm, kc.etag) {
+		c.SetStatus(http.StatusNotModified)
+		return plugin.RawJSON{}, nil
 	}
-	return plugin.RawJSON(doc), nil
+	return plugin.RawJSON(kc.doc), nil
+}
+
+// etagMatch reports whether an If-None-Match header names etag (weak
+// comparison, as RFC 9110 asks for If-None-Match) or is "*".
+func etagMatch(values []string, etag string) bool {
+	for _, v := range values {
+		for v != "" {
+			var tag string
+			tag, v, _ = strings.Cut(v, ",")
+			tag = strings.TrimSpace(tag)
+			if tag == "*" || strings.TrimPrefix(tag, "W/") == etag {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // afterGetSession adds the token of the resolved session, if any. A
@@ -262,8 +318,8 @@ var errNotInitialized = errors.New("jwt: plugin is not registered with an Auth (
 
 // Mint returns a signed token for the session: the token GET /token and
 // the set-auth-jwt header carry (they call Mint). The signing key comes
-// from the in-memory cache; the first call (and one per KeyCacheTTL) reads
-// the key table, creating the first key if there is none.
+// from the instance's snapshot of the key table (see KeyCacheTTL); the
+// first call reads the table, creating the first key if there is none.
 func (p *Plugin) Mint(ctx context.Context, sd *plugin.SessionData) (string, error) {
 	if p.a == nil {
 		return "", errNotInitialized

@@ -320,18 +320,37 @@ func TestVerifyErrors(t *testing.T) {
 	_, err = p.Verify(ctx, "not a token")
 	asCoded(t, err, verify.ErrMalformed)
 
-	// The cache goes stale while the key table cannot be read.
+	// A token of a key this table does not hold (another deployment's).
+	other := New(Options{})
+	if _, err := auth.New(auth.Config{BaseURL: "https://auth.example.com", Secret: testSecret, Now: clk.Now,
+		RateLimit: auth.RateLimitConfig{Disabled: true}}, memory.New(), other); err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := other.Mint(ctx, &auth.SessionData{Session: &auth.Session{ID: "s"}, User: &auth.User{ID: "u"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The snapshot goes stale while the key table cannot be read: known
+	// keys are still answered from it; an unknown kid, which needs the
+	// table, is ErrKeySetUnavailable with the cause.
 	db.fail.Store(true)
 	clk.Advance(DefaultKeyCacheTTL)
-	_, err = p.Verify(ctx, tok)
+	if _, err := p.Verify(ctx, tok); err != nil {
+		t.Errorf("known key while the table cannot be read: %v", err)
+	}
+	_, err = p.Verify(ctx, foreign)
 	asCoded(t, err, verify.ErrKeySetUnavailable)
 	if !errors.Is(err, errDBDown) {
 		t.Errorf("storage failure: %v does not keep the cause", err)
 	}
 	db.fail.Store(false)
+	clk.Advance(retryAfterFailure)
 	if _, err := p.Verify(ctx, tok); err != nil {
 		t.Errorf("after the database is back: %v", err)
 	}
+	_, err = p.Verify(ctx, foreign)
+	asCoded(t, err, verify.ErrUnknownKey)
 }
 
 // TestOptions covers issuer/audience/expiration overrides, the JWKS path

@@ -41,9 +41,10 @@ func TestKeyReadableAfterSecretRotation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := newMemory()
+	clk := testkit.NewClock(time.Date(2031, 3, 1, 0, 0, 0, 0, time.UTC))
 
 	// 1. One secret: the key is sealed as bare hex.
-	e0 := newEnv(t, envConfig{db: db, secret: rotS0})
+	e0 := newEnv(t, envConfig{db: db, secret: rotS0, clock: clk})
 	e0.signUp("zero@example.com")
 	kid0 := kidOf(t, e0.token())
 	if col := privateKeyColumn(t, e0, kid0); strings.Contains(col, "$ba$") {
@@ -52,7 +53,7 @@ func TestKeyReadableAfterSecretRotation(t *testing.T) {
 
 	// 2. Version 1 introduced, s0 kept as the legacy secret: the old key
 	// still signs (and is not rewritten); a new key is sealed under 1.
-	e1 := newEnv(t, envConfig{db: db, secret: rotS0, secrets: []keyring.Version{rotV1}})
+	e1 := newEnv(t, envConfig{db: db, secret: rotS0, secrets: []keyring.Version{rotV1}, clock: clk})
 	e1.signUp("one@example.com")
 	if kid := kidOf(t, e1.token()); kid != kid0 {
 		t.Fatalf("after adding version 1 the token is signed by %s, want the existing key %s", kid, kid0)
@@ -64,13 +65,14 @@ func TestKeyReadableAfterSecretRotation(t *testing.T) {
 	if col := privateKeyColumn(t, e1, kid1); !strings.HasPrefix(col, `"$ba$1$`) {
 		t.Fatalf("key minted under version 1 stored as %.20s…", col)
 	}
+	clk.Advance(defaultActivation) // the new key signs from now on
 	if kid := kidOf(t, e1.token()); kid != kid1 {
 		t.Fatalf("token signed by %s, want %s", kid, kid1)
 	}
 
 	// 3. Version 2 current, 1 kept, s0 dropped: the version-1 key signs,
 	// new keys are sealed under 2.
-	e2 := newEnv(t, envConfig{db: db, secrets: []keyring.Version{rotV2, rotV1}})
+	e2 := newEnv(t, envConfig{db: db, secrets: []keyring.Version{rotV2, rotV1}, clock: clk})
 	e2.signUp("two@example.com")
 	if kid := kidOf(t, e2.token()); kid != kid1 {
 		t.Fatalf("after adding version 2 the token is signed by %s, want %s", kid, kid1)
@@ -84,9 +86,9 @@ func TestKeyReadableAfterSecretRotation(t *testing.T) {
 
 	// 4. Version 1 removed while its key is still the signing key: a clear
 	// error, over Go and HTTP.
-	e3 := newEnv(t, envConfig{db: db, secrets: []keyring.Version{rotV2}})
+	e3 := newEnv(t, envConfig{db: db, secrets: []keyring.Version{rotV2}, clock: clk})
 	e3.signUp("three@example.com")
-	_, err = e3.p.signer(ctx, time.Now())
+	_, err = e3.p.signer(ctx, clk.Now())
 	if !errors.Is(err, keyring.ErrNotConfigured) || !strings.Contains(err.Error(), "secret version 1, which is not configured") {
 		t.Fatalf("signer with version 1 removed: %v, want ErrSecretNotConfigured naming version 1", err)
 	}
@@ -94,7 +96,8 @@ func TestKeyReadableAfterSecretRotation(t *testing.T) {
 	if resp.StatusCode != http.StatusInternalServerError || strings.Contains(string(body), "jwt-rotation-secret") {
 		t.Fatalf("GET /token with version 1 removed: %d %s", resp.StatusCode, body)
 	}
-	// Rotating the keys recovers: the new key is sealed under 2.
+	// Rotating the keys recovers: the new key is sealed under 2, and signs
+	// at once since the key it replaces cannot.
 	kid3, err := e3.p.RotateKeys(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +150,7 @@ func TestBetterAuthRotatedJWKS(t *testing.T) {
 	clk := testkit.NewClock(time.Unix(int64(decodeSegment(t, f.Users[0].Token, 1)["iat"].(float64)), 0))
 	e := newEnv(t, envConfig{base: f.BaseURL, secret: c.Secret, secrets: c.Secrets, clock: clk})
 	ctx := context.Background()
+	var newest time.Time
 	for i, r := range f.Rows.JWKS {
 		if want := []string{`"`, `"$ba$2$`}[i]; !strings.HasPrefix(r.PrivateKey, want) || (i == 0 && strings.Contains(r.PrivateKey, "$")) {
 			t.Errorf("row %d privateKey %.12s…, want it to start %s", i, r.PrivateKey, want)
@@ -171,8 +175,12 @@ func TestBetterAuthRotatedJWKS(t *testing.T) {
 			"createdAt": created, "alg": r.Alg, "crv": r.Crv}); err != nil {
 			t.Fatal(err)
 		}
+		newest = created
 	}
-	// The newest key (Better Auth's, under version 2) signs here.
+	// The newest key (Better Auth's, under version 2) signs here, once it
+	// has been published for the activation delay (Better Auth signs with
+	// it at once).
+	clk.Set(newest.Add(defaultActivation))
 	s, err := e.p.signer(ctx, clk.Now())
 	if err != nil || s.id != f.Rows.JWKS[1].ID {
 		t.Fatalf("signer = %v, %v; want Better Auth's version-2 key %s", s, err, f.Rows.JWKS[1].ID)
