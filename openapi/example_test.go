@@ -44,7 +44,7 @@ func Example() {
 	fmt.Println(doc.Paths["/list-sessions"].Get.Security)
 	// Output:
 	// 200 3.1.1 https://auth.example.com/api/auth
-	// routes: 23 operations: 23 tags: core open-api
+	// routes: 25 operations: 25 tags: core open-api
 	// signInEmail [email password]
 	// [map[sessionCookie:[]] map[bearerAuth:[]]]
 }

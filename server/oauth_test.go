@@ -256,7 +256,6 @@ func TestOAuthOffWithoutVariables(t *testing.T) {
 		{method: "POST", path: "/api/auth/sign-in/social", body: `{"provider":"google","callbackURL":"/"}`},
 		{method: "GET", path: "/api/auth/callback/google?code=c&state=s"},
 		{method: "POST", path: "/api/auth/link-social", body: `{"provider":"google"}`},
-		{method: "GET", path: "/api/auth/list-accounts"},
 	} {
 		got := env.do(t, r)
 		want(t, r.method+" "+r.path, got, http.StatusNotFound, errCode(unknown))
