@@ -604,7 +604,7 @@ blockMixSSE2_loop:
 	RET
 
 // func blockMixXORSSE2(in []uint32, vj []uint32, out []uint32, r int)
-// Requires: SSE2
+// Requires: MMX+, SSE2
 TEXT ·blockMixXORSSE2(SB), NOSPLIT, $0-80
 	MOVQ in_base+0(FP), SI
 	MOVQ vj_base+24(FP), BX
@@ -631,6 +631,17 @@ TEXT ·blockMixXORSSE2(SB), NOSPLIT, $0-80
 	MOVOU -16(SI)(AX*1), X3
 	MOVOU -16(BX)(AX*1), X6
 	PXOR  X6, X3
+
+	// Prefetch all of vj: 2*r lines of 64 bytes.
+	MOVQ BX, R8
+	MOVQ CX, R9
+	SHLQ $0x01, R9
+
+blockMixXORSSE2_prefetch:
+	PREFETCHT0 (R8)
+	ADDQ       $0x00000040, R8
+	DECQ       R9
+	JNZ        blockMixXORSSE2_prefetch
 
 blockMixXORSSE2_loop:
 	// X = Salsa20/8(X xor in[0] xor vj[0]) to out's first half.
@@ -1628,7 +1639,7 @@ blockMixAVX512_loop:
 	RET
 
 // func blockMixXORAVX512(in []uint32, vj []uint32, out []uint32, r int)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·blockMixXORAVX512(SB), NOSPLIT, $0-80
 	MOVQ in_base+0(FP), SI
 	MOVQ vj_base+24(FP), BX
@@ -1651,6 +1662,17 @@ TEXT ·blockMixXORAVX512(SB), NOSPLIT, $0-80
 	VPXOR   -32(BX)(AX*1), X2, X2
 	VMOVDQU -16(SI)(AX*1), X3
 	VPXOR   -16(BX)(AX*1), X3, X3
+
+	// Prefetch all of vj: 2*r lines of 64 bytes.
+	MOVQ BX, R8
+	MOVQ CX, R9
+	SHLQ $0x01, R9
+
+blockMixXORAVX512_prefetch:
+	PREFETCHT0 (R8)
+	ADDQ       $0x00000040, R8
+	DECQ       R9
+	JNZ        blockMixXORAVX512_prefetch
 
 blockMixXORAVX512_loop:
 	// X = Salsa20/8(X xor in[0] xor vj[0]) to out's first half.

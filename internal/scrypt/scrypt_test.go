@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -130,14 +131,16 @@ func TestScryptRFC7914Components(t *testing.T) {
 			t.Errorf("blockMixXOR = %08x, want %08x", out, want)
 		}
 	})
-	t.Run("ROMix", func(t *testing.T) {
-		b := unhex(t, rfcMixIn)
-		// Dirty scratch: smix must not depend on V's or XY's old contents.
-		smix(b, 1, 16, junk(32*16, 5), junk(64, 6))
-		if want := unhex(t, rfcROMixOut); !bytes.Equal(b, want) {
-			t.Errorf("ROMix = %x, want %x", b, want)
-		}
-	})
+	for _, k := range kernels {
+		t.Run("ROMix/"+k.name, func(t *testing.T) {
+			b := unhex(t, rfcMixIn)
+			// Dirty scratch: smix must not depend on V's or XY's old contents.
+			smixWith(k, b, 1, 16, junk(32*16, 5), junk(64, 6))
+			if want := unhex(t, rfcROMixOut); !bytes.Equal(b, want) {
+				t.Errorf("ROMix = %x, want %x", b, want)
+			}
+		})
+	}
 }
 
 func equalWords(a, b []uint32) bool {
@@ -223,6 +226,8 @@ func randomScryptCase(rng *rand.Rand) scryptCase {
 	return c
 }
 
+// checkAgainstXCrypto compares Key and every kernel this build and CPU
+// can run (assembly and pure Go) with x/crypto's scrypt.Key.
 func checkAgainstXCrypto(t testing.TB, c scryptCase) {
 	t.Helper()
 	want, err := xscrypt.Key(c.password, c.salt, c.N, c.r, c.p, c.keyLen)
@@ -233,10 +238,16 @@ func checkAgainstXCrypto(t testing.TB, c scryptCase) {
 	if err != nil || !bytes.Equal(got, want) {
 		t.Errorf("%v: got %x, %v; x/crypto %x", c, got, err, want)
 	}
+	for _, k := range kernels[1:] {
+		got, err := key(k, c.password, c.salt, c.N, c.r, c.p, c.keyLen)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%v: kernel %s: got %x, %v; x/crypto %x", c, k.name, got, err, want)
+		}
+	}
 }
 
 // TestScryptMatchesXCrypto compares many random small parameter sets with
-// x/crypto's scrypt.Key.
+// x/crypto's scrypt.Key, for every kernel.
 func TestScryptMatchesXCrypto(t *testing.T) {
 	// Not parallel: real scrypt work (32 MiB and ~50 ms a hash, ~1 s under -race).
 	n := 300
@@ -337,10 +348,31 @@ func loadScryptVectors(t testing.TB) []betterAuthScryptVector {
 // cached path) and compares it with the stored one.
 func checkBetterAuthVector(t testing.TB, v betterAuthScryptVector) {
 	t.Helper()
+	checkBetterAuthVectorWith(t, kernels[0], v)
+}
+
+func checkBetterAuthVectorWith(t testing.TB, k *kernel, v betterAuthScryptVector) {
+	t.Helper()
 	saltHex, keyHex, _ := strings.Cut(v.Hash, ":")
-	got, err := Key([]byte(norm.NFKC.String(v.Password)), []byte(saltHex), BetterAuthN, BetterAuthR, BetterAuthP, BetterAuthKeyLen)
+	got, err := key(k, []byte(norm.NFKC.String(v.Password)), []byte(saltHex), BetterAuthN, BetterAuthR, BetterAuthP, BetterAuthKeyLen)
 	if err != nil || hex.EncodeToString(got) != keyHex {
-		t.Errorf("%s: key %x, %v; Better Auth stored %s", v.Label, got, err, keyHex)
+		t.Errorf("%s: kernel %s: key %x, %v; Better Auth stored %s", v.Label, k.name, got, err, keyHex)
+	}
+}
+
+// TestScryptBetterAuthVectors derives every Better Auth vector with every
+// kernel (the pure-Go one on three vectors under -race or -short).
+func TestScryptBetterAuthVectors(t *testing.T) {
+	// Not parallel: real scrypt work (32 MiB and ~50 ms a hash, ~1 s under -race).
+	vectors := loadScryptVectors(t)
+	for _, k := range kernels {
+		vs := vectors
+		if k == goKernel && (raceBuild() || testing.Short()) {
+			vs = vs[:3]
+		}
+		for _, v := range vs {
+			checkBetterAuthVectorWith(t, k, v)
+		}
 	}
 }
 
@@ -485,9 +517,9 @@ func TestScratchCache(t *testing.T) {
 	}
 }
 
-// FuzzScryptMatchesXCrypto compares Key with x/crypto on small
-// parameters derived from the fuzz input (N 2..256, r 1..8, p 1..4, keyLen
-// 1..300).
+// FuzzScryptMatchesXCrypto compares Key and every kernel (assembly and
+// pure Go) with x/crypto on small parameters derived from the fuzz input
+// (N 2..256, r 1..8, p 1..4, keyLen 1..300).
 func FuzzScryptMatchesXCrypto(f *testing.F) {
 	f.Add([]byte("password"), []byte("NaCl"), uint8(3), uint8(7), uint8(1), uint16(63))
 	f.Add([]byte{}, []byte{}, uint8(0), uint8(0), uint8(0), uint16(0))
@@ -533,3 +565,52 @@ func BenchmarkScrypt(b *testing.B) { benchScrypt(b, Key) }
 
 // BenchmarkXCryptoScrypt: golang.org/x/crypto/scrypt.Key, the reference.
 func BenchmarkXCryptoScrypt(b *testing.B) { benchScrypt(b, xscrypt.Key) }
+
+// BenchmarkScryptKernel: one Better Auth hash, serially, with each kernel
+// this build and CPU can run (avx512, sse2, go on an AVX-512 amd64; go
+// alone with -tags purego). Key uses the first.
+func BenchmarkScryptKernel(b *testing.B) {
+	password, salt := []byte("password-123"), []byte("cb467e7f0070180a3332022c1abb8d75")
+	for _, k := range kernels {
+		b.Run(k.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				key, err := key(k, password, salt, BetterAuthN, BetterAuthR, BetterAuthP, BetterAuthKeyLen)
+				if err != nil {
+					b.Fatal(err)
+				}
+				scryptSink = key
+			}
+		})
+	}
+}
+
+// BenchmarkMemoryFloor is smix's memory traffic at Better Auth's size
+// without Salsa20/8, the floor under any BlockMix: V (32 MiB, the cached
+// buffer) written block by block from the previous block, then N reads of
+// a whole 2 KiB V_j at an index taken from the block read before (so the
+// reads wait on each other as smix's do).
+func BenchmarkMemoryFloor(b *testing.B) {
+	s := getScratch(BetterAuthN, BetterAuthR)
+	defer putScratch(s, BetterAuthN, BetterAuthR)
+	N, R := BetterAuthN, 32*BetterAuthR
+	v, x := s.v, s.xy[:R]
+	copy(v[:R], junk(R, 14))
+	for b.Loop() {
+		memoryPass(v, x, N, R)
+	}
+}
+
+func memoryPass(v, x []uint32, N, R int) {
+	last := R - 16
+	for i := 1; i < N; i++ {
+		copy(v[i*R:(i+1)*R], v[(i-1)*R:i*R])
+		v[i*R+last] = v[(i-1)*R+last]*0x9e3779b9 + 1
+	}
+	copy(x, v[(N-1)*R:N*R])
+	shift := 32 - bits.Len(uint(N-1))
+	for i := range N {
+		j := int((x[last]*0x85ebca6b + uint32(i)) >> shift)
+		copy(x, v[j*R:(j+1)*R])
+	}
+}
