@@ -71,6 +71,12 @@ type keyCache struct {
 	signers []*signingKey // live EdDSA keys, oldest first
 	public  map[string]publicKey
 
+	// From loadedAt until stableUntil (the first of softAt, hardAt, a due
+	// rotation and a key's activation or expiry) nothing is due and
+	// signerAt is current: the hot path of Mint and GET /jwks.
+	current     *signingKey
+	stableUntil time.Time
+
 	doc  []byte // the JWKS document GET /jwks serves
 	etag string // strong ETag of doc, quoted
 }
@@ -141,6 +147,8 @@ const (
 // successor makes a reread hard.
 func (c *keyCache) due(now time.Time, w want) (soft, hard bool) {
 	switch {
+	case c.stable(now) && (w == wantKeys || c.current != nil):
+		return false, false
 	case c == nil || !now.Before(c.hardAt):
 		return true, true
 	case w != wantKeys && c.signerAt(now) == nil:
@@ -149,6 +157,11 @@ func (c *keyCache) due(now time.Time, w want) (soft, hard bool) {
 		return true, true
 	}
 	return !now.Before(c.softAt), false
+}
+
+// stable reports whether now lies in [loadedAt, stableUntil).
+func (c *keyCache) stable(now time.Time) bool {
+	return c != nil && now.Before(c.stableUntil) && !now.Before(c.loadedAt)
 }
 
 // usable reports whether the snapshot can answer a caller when a reread
@@ -248,7 +261,10 @@ func (p *Plugin) signer(ctx context.Context, now time.Time) (*signingKey, error)
 	if err != nil {
 		return nil, err
 	}
-	k := c.signerAt(now)
+	k := c.current
+	if !c.stable(now) {
+		k = c.signerAt(now)
+	}
 	if k == nil {
 		return nil, plugin.ErrInternal.With(errors.New("jwt: no live signing key after creating one (clock skew?)"))
 	}
@@ -450,6 +466,17 @@ func (p *Plugin) build(ctx context.Context, rows []storage.Record, now time.Time
 	sum := sha256.Sum256(c.doc)
 	c.etag = `"` + rawB64.EncodeToString(sum[:18]) + `"`
 	c.rotateAt = p.rotateAt(rows, now) // zero: no live key; signerAt is nil then
+	c.current = c.signerAt(now)
+	c.stableUntil = c.softAt
+	times := []time.Time{c.hardAt, c.rotateAt}
+	for _, k := range c.signers {
+		times = append(times, k.activeAt, k.expiresAt)
+	}
+	for _, t := range times {
+		if t.After(now) && t.Before(c.stableUntil) {
+			c.stableUntil = t
+		}
+	}
 	return c
 }
 
