@@ -35,7 +35,9 @@ func TestJoseVerifiesOurJWT(t *testing.T) {
 		t.Fatalf("node_modules/jose is missing (package.json pins it; run `npm ci` in tests/compat): %v", err)
 	}
 
-	p := jwt.New(jwt.Options{})
+	// The new key of the rotation below signs at once (as Better Auth's
+	// does), not after the default activation delay of 2 minutes.
+	p := jwt.New(jwt.Options{KeyActivationDelay: -1})
 	baseURL := startAuthServer(t, auth.Config{Secret: testSecret, RateLimit: auth.RateLimitConfig{Disabled: true}}, nil, p)
 
 	jar, _ := cookiejar.New(nil)
