@@ -42,7 +42,7 @@ type Auth struct {
 	hashGate  *hashGate
 	dummyHash string
 
-	bg        bgWork
+	mail      *mailQueue
 	hooks     []plugin.Hooks
 	data      []plugin.DataSource
 	router    *router
@@ -71,9 +71,9 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 	a := &Auth{
 		cfg: cfg, db: db, plugins: plugins, log: cfg.Logger, now: cfg.Now,
 		keys: keys, secret: []byte(keys.Current()), hasher: cfg.Hasher,
-		hashGate:  newHashGate(cfg.HashConcurrency, cfg.HashQueue, cfg.HashMaxWait),
+		hashGate:  newHashGate(cfg),
 		cookieSec: *cfg.Cookies.Secure,
-		bg:        bgWork{slots: make(chan struct{}, 256)},
+		mail:      newMailQueue(cfg),
 	}
 	a.jweKeys = sync.OnceValue(a.deriveJWEKeys)
 	if a.origins, err = newOriginMatcher(cfg.BaseURL, cfg.TrustedOrigins); err != nil {
@@ -134,7 +134,7 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 		return nil, fmt.Errorf("auth: binding schema: %w", err)
 	}
 
-	if a.dummyHash, err = a.hasher.Hash("dummy-password-for-timing"); err != nil {
+	if err := a.hashGate.seed(func() (err error) { a.dummyHash, err = a.hasher.Hash("dummy-password-for-timing"); return err }); err != nil {
 		return nil, fmt.Errorf("auth: hasher: %w", err)
 	}
 

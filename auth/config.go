@@ -74,6 +74,15 @@ type Config struct {
 	Mailer Mailer
 	// MailTimeout bounds each send. Default 10s.
 	MailTimeout time.Duration
+	// MailQueue bounds how many mails may wait to be sent. The core's
+	// mails (verification, password reset, change of email) and the
+	// plugins' background mails (magic link, codes by mail) are queued and
+	// sent off the request path; when the queue is full a mail is dropped,
+	// logged and counted (Auth.Stats). Default 1000.
+	MailQueue int
+	// MailConcurrency bounds how many queued mails are sent at once.
+	// Default 16.
+	MailConcurrency int
 	// EmailVerification configures email verification.
 	EmailVerification EmailVerificationConfig
 	// Bearer turns on Better Auth's bearer plugin behaviour: the
@@ -86,10 +95,15 @@ type Config struct {
 	// HashConcurrency bounds how many password hashes run at once.
 	// Default runtime.NumCPU().
 	HashConcurrency int
-	// HashQueue bounds how many hash requests may wait for a slot; beyond
-	// it requests fail at once with ErrBusy (503). Default 64 per slot.
+	// HashQueue bounds how many hash requests may wait for a slot, in
+	// arrival order; beyond it requests fail at once with ErrBusy (503
+	// SERVICE_BUSY with Retry-After). Default 64 per slot.
 	HashQueue int
-	// HashMaxWait bounds how long a hash request waits. Default 5s.
+	// HashMaxWait bounds the wait for a hash slot. A request whose
+	// expected wait (the hashes queued ahead of it at the measured time
+	// per hash) is longer is refused at once with ErrBusy, its Retry-After
+	// saying when the queue should have room; one admitted to the queue
+	// gives up only after twice HashMaxWait. Default 5s.
 	HashMaxWait time.Duration
 
 	// MaxBodyBytes limits request bodies. Default 64 KiB.
@@ -324,6 +338,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MailTimeout <= 0 {
 		c.MailTimeout = 10 * time.Second
+	}
+	if c.MailQueue <= 0 {
+		c.MailQueue = 1000
+	}
+	if c.MailConcurrency <= 0 {
+		c.MailConcurrency = 16
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 64 << 10

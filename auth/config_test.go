@@ -85,6 +85,7 @@ func TestConfigDefaults(t *testing.T) {
 		"Window": cfg.RateLimit.Window, "Max": cfg.RateLimit.Max, "RateLimitDisabled": cfg.RateLimit.Disabled,
 		"MinPassword": cfg.EmailPassword.MinPasswordLength, "MaxPassword": cfg.EmailPassword.MaxPasswordLength,
 		"HashQueue": cfg.HashQueue, "HashMaxWait": cfg.HashMaxWait, "MaxBodyBytes": cfg.MaxBodyBytes,
+		"MailQueue": cfg.MailQueue, "MailConcurrency": cfg.MailConcurrency, "MailTimeout": cfg.MailTimeout,
 		"LoggerSet": cfg.Logger != nil, "NowSet": cfg.Now != nil,
 	}
 	want := map[string]any{
@@ -94,6 +95,7 @@ func TestConfigDefaults(t *testing.T) {
 		"Window": 10 * time.Second, "Max": 100, "RateLimitDisabled": false,
 		"MinPassword": 8, "MaxPassword": 128,
 		"HashQueue": 3 * 64, "HashMaxWait": 5 * time.Second, "MaxBodyBytes": int64(64 << 10),
+		"MailQueue": 1000, "MailConcurrency": 16, "MailTimeout": 10 * time.Second,
 		"LoggerSet": true, "NowSet": true,
 	}
 	if d := cmp.Diff(want, got); d != "" {

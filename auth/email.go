@@ -148,7 +148,7 @@ func (a *Auth) mailInBackground(ctx context.Context, e Email) {
 	if a.cfg.Mailer == nil {
 		return
 	}
-	a.background(ctx, func(ctx context.Context) { _ = a.sendEmail(ctx, e) })
+	a.queueMail(ctx, e, nil)
 }
 
 // ResendVerification mails a new verification link to the user with email
@@ -396,14 +396,13 @@ func (a *Auth) RequestPasswordReset(ctx context.Context, email, redirectTo strin
 	// The mail goes out in the background: the answer (and its timing) must
 	// be the same for known and unknown emails even when the mail server is
 	// slow or down.
-	a.background(ctx, func(ctx context.Context) {
-		if err := a.sendEmail(ctx, Email{Kind: plugin.EmailPasswordReset, To: u.Email, Name: plugin.GreetingName(u), URL: link}); err != nil {
+	a.queueMail(ctx, Email{Kind: plugin.EmailPasswordReset, To: u.Email, Name: plugin.GreetingName(u), URL: link},
+		func(ctx context.Context, _ error) {
 			// Leave no live token behind a mail that never went out.
 			if derr := a.deleteVerification(ctx, id); derr != nil {
 				a.log.ErrorContext(ctx, "auth: removing reset token after mail failure", "err", derr)
 			}
-		}
-	})
+		})
 	return nil
 }
 

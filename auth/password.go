@@ -8,8 +8,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -142,44 +146,183 @@ func (h Argon2idHasher) Verify(hash, password string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// hashGate bounds how many password hashes run at once and how many wait.
+// hashGate bounds how many password hashes run at once (slots) and queues
+// the rest in arrival order. A caller that finds every slot taken joins the
+// queue only if its expected wait — the hashes ahead of it, at the measured
+// time per hash — stays within maxWait; otherwise it is refused at once
+// with ErrBusy and a Retry-After of when the queue should have room. A
+// queued caller is handed the next free slot in turn (no caller arriving
+// later can take it first); it gives up with ErrBusy only if it has waited
+// twice maxWait (the hashes slowed down after it was admitted), or with its
+// context's error.
 type hashGate struct {
-	slots   chan struct{}
-	waiters chan struct{}
-	maxWait time.Duration
+	now      func() time.Time
+	log      *slog.Logger
+	maxQueue int
+	maxWait  time.Duration
+
+	mu      sync.Mutex
+	free    []int       // indexes of the free slots
+	started []time.Time // per slot: when its hash started (zero: free)
+	queue   []*hashWaiter
+	perHash time.Duration // moving average of the measured hash time
+
+	refused atomic.Uint64
+	logged  throttle // the refusal summaries in the log
 }
 
-func newHashGate(concurrency, queue int, maxWait time.Duration) *hashGate {
-	return &hashGate{slots: make(chan struct{}, concurrency), waiters: make(chan struct{}, queue), maxWait: maxWait}
+// hashWaiter is a queued caller; slot is set, and ready closed, when a
+// slot is handed to it.
+type hashWaiter struct {
+	ready chan struct{}
+	slot  int
 }
 
-// do runs fn when a slot is free. If too many callers already wait, or the
-// wait exceeds maxWait, it returns ErrBusy without running fn.
+func newHashGate(cfg Config) *hashGate {
+	g := &hashGate{now: cfg.Now, log: cfg.Logger, maxQueue: cfg.HashQueue, maxWait: cfg.HashMaxWait,
+		started: make([]time.Time, cfg.HashConcurrency)}
+	for i := cfg.HashConcurrency - 1; i >= 0; i-- {
+		g.free = append(g.free, i)
+	}
+	return g
+}
+
+// seed runs fn (the hash New makes for dummyVerify) outside the bound and
+// takes its time as the first measure of a hash.
+func (g *hashGate) seed(fn func() error) error {
+	start := g.now()
+	err := fn()
+	if d := g.now().Sub(start); d > 0 {
+		g.mu.Lock()
+		g.perHash = d
+		g.mu.Unlock()
+	}
+	return err
+}
+
+// do runs fn in a slot, waiting for one in turn (see hashGate).
 func (g *hashGate) do(ctx context.Context, fn func() error) error {
+	slot, err := g.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	start := g.now()
+	g.mu.Lock()
+	g.started[slot] = start
+	g.mu.Unlock()
+	defer func() { g.release(slot, g.now().Sub(start)) }()
+	return fn()
+}
+
+func (g *hashGate) acquire(ctx context.Context) (int, error) {
+	g.mu.Lock()
+	if len(g.queue) == 0 && len(g.free) > 0 {
+		slot := g.free[len(g.free)-1]
+		g.free = g.free[:len(g.free)-1]
+		g.started[slot] = g.now() // taken: reset by do when the hash starts
+		g.mu.Unlock()
+		return slot, nil
+	}
+	wait := g.expectedWaitLocked(len(g.queue) + 1)
+	if len(g.queue) >= g.maxQueue || wait > g.maxWait {
+		queued := len(g.queue)
+		g.mu.Unlock()
+		return 0, g.refuse(ctx, queued, wait)
+	}
+	w := &hashWaiter{ready: make(chan struct{})}
+	g.queue = append(g.queue, w)
+	g.mu.Unlock()
+
+	t := time.NewTimer(2 * g.maxWait)
+	defer t.Stop()
+	var err error
 	select {
-	case g.slots <- struct{}{}:
+	case <-w.ready:
+		return w.slot, nil
+	case <-t.C:
+		err = ErrBusy.WithRetryAfter(time.Second)
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	g.mu.Lock()
+	select {
+	case <-w.ready: // handed a slot as we gave up: pass it on
+		g.handOffLocked(w.slot)
 	default:
-		select {
-		case g.waiters <- struct{}{}:
-		default:
-			return ErrBusy
-		}
-		t := time.NewTimer(g.maxWait)
-		select {
-		case g.slots <- struct{}{}:
-			<-g.waiters
-			t.Stop()
-		case <-t.C:
-			<-g.waiters
-			return ErrBusy
-		case <-ctx.Done():
-			<-g.waiters
-			t.Stop()
-			return ctx.Err()
+		if i := slices.Index(g.queue, w); i >= 0 {
+			g.queue = slices.Delete(g.queue, i, i+1)
 		}
 	}
-	defer func() { <-g.slots }()
-	return fn()
+	g.mu.Unlock()
+	if errors.Is(err, ErrBusy) {
+		return 0, g.refuse(ctx, -1, 0)
+	}
+	return 0, err
+}
+
+// release frees slot after a hash that took d, handing it to the first
+// caller in the queue.
+func (g *hashGate) release(slot int, d time.Duration) {
+	g.mu.Lock()
+	if d >= 0 {
+		if g.perHash == 0 {
+			g.perHash = d
+		} else {
+			g.perHash += (d - g.perHash) / 8
+		}
+	}
+	g.handOffLocked(slot)
+	g.mu.Unlock()
+}
+
+func (g *hashGate) handOffLocked(slot int) {
+	if len(g.queue) == 0 {
+		g.started[slot] = time.Time{}
+		g.free = append(g.free, slot)
+		return
+	}
+	w := g.queue[0]
+	g.queue[0] = nil
+	g.queue = g.queue[1:]
+	g.started[slot] = g.now()
+	w.slot = slot
+	close(w.ready)
+}
+
+// expectedWaitLocked estimates how long the n-th caller in the queue waits
+// for a slot: every slot busy, n hashes must finish first, len(slots) at a
+// time. A hash takes the measured average, or as long as the oldest
+// running one has already taken if that is more (a hasher that slowed
+// down).
+func (g *hashGate) expectedWaitLocked(n int) time.Duration {
+	per := g.perHash
+	now := g.now()
+	for _, s := range g.started {
+		if !s.IsZero() {
+			per = max(per, now.Sub(s))
+		}
+	}
+	rounds := (n + len(g.started) - 1) / len(g.started)
+	return time.Duration(rounds) * per
+}
+
+// refuse counts and logs a refusal (wait is the expected wait, queued the
+// queue's length; -1 for a caller that waited too long) and returns
+// ErrBusy with a Retry-After: when the queue should be short enough again.
+func (g *hashGate) refuse(ctx context.Context, queued int, wait time.Duration) error {
+	g.refused.Add(1)
+	if n, ok := g.logged.tick(g.now(), 10*time.Second); ok {
+		g.log.WarnContext(ctx, "auth: password hashing is saturated: requests refused with 503 SERVICE_BUSY",
+			"refused", n, "queued", queued, "expected_wait", wait, "max_wait", g.maxWait)
+	}
+	return ErrBusy.WithRetryAfter(max(time.Second, wait-g.maxWait))
+}
+
+// stats reports the gate's state.
+func (g *hashGate) stats() (running, waiting int, refused uint64, perHash time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.started) - len(g.free), len(g.queue), g.refused.Load(), g.perHash
 }
 
 // hashPassword hashes password with the configured Hasher under the hashing
