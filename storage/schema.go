@@ -61,6 +61,13 @@ type Field struct {
 	Unique     bool
 	Index      bool
 	References *Reference
+	// DBType is the database type of the column of a String field when it
+	// is not the adapter's own (text), e.g. a PostgreSQL enum
+	// "auth.user_role"; usually set by [Naming.Apply]. The PostgreSQL
+	// adapter casts the values it writes to it, reads and compares the
+	// column as text, and creates a missing column with that type; the
+	// other adapters ignore it.
+	DBType string
 	// Input lets the body of POST /sign-up/email and POST /update-user set
 	// a field a plugin adds to the user table, as Better Auth's input
 	// attribute does (a username): the value is checked against Type (null
@@ -82,7 +89,8 @@ func (f Field) ColumnName() string {
 
 // Check is a table-level constraint. Expr is written in a SQL subset that
 // PostgreSQL and SQLite both accept, over column names (quoted with double
-// quotes); adapters without SQL enforce it through Func.
+// quotes, which [Naming.Apply] renames along with the columns); adapters
+// without SQL enforce it through Func.
 type Check struct {
 	Name string
 	Expr string
@@ -255,6 +263,9 @@ func (s *Schema) Validate() error {
 			names[f.Name] = true
 			if f.Type < String || f.Type > Date {
 				return fmt.Errorf("storage: field %s.%s: invalid type", t.Name, f.Name)
+			}
+			if f.DBType != "" && (f.Type != String || !typeRE.MatchString(f.DBType)) {
+				return fmt.Errorf("storage: field %s.%s: invalid database type %q (a string field's, a name or schema.name)", t.Name, f.Name, f.DBType)
 			}
 			if r := f.References; r != nil {
 				rt := s.Table(r.Table)

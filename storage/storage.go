@@ -16,7 +16,9 @@
 //
 // Adapters translate logical names to the column names of the schema
 // (Better Auth's by default) and back, so the rest of the code never sees a
-// column name.
+// column name. A [Naming] renames tables and columns to those of an
+// existing database (Better Auth's modelName, fields and usePlural) and
+// declares columns of a type of their own, such as a PostgreSQL enum.
 //
 // Usage:
 //
@@ -185,6 +187,39 @@ type Migrator interface {
 // migration would run without running it (a dry run).
 type MigrationPlanner interface {
 	PlanMigration(ctx context.Context, s Schema) ([]string, error)
+}
+
+// SchemaChecker is implemented by adapters that can compare a schema with
+// the database they serve, without changing anything: for a server that
+// does not migrate on start (or serves a database another program
+// migrates) to refuse to start when a table or column it needs is missing,
+// rather than fail requests. CheckSchema returns the problems found, none
+// when the database can serve s; the error is for a database that cannot
+// be read.
+type SchemaChecker interface {
+	CheckSchema(ctx context.Context, s Schema) ([]SchemaProblem, error)
+}
+
+// SchemaProblem is a difference between a schema and a database that
+// keeps the database from serving the schema.
+type SchemaProblem struct {
+	// Table is the logical name of the table concerned.
+	Table string
+	// Field is the logical name of the field concerned, or "" when the
+	// problem is the table's.
+	Field string
+	// Problem says what is wrong, with the database's names, e.g.
+	// `table "users" is missing`.
+	Problem string
+}
+
+// String is the problem with the logical names it concerns, e.g.
+// `user.emailVerified: column "users"."email_verified" is missing`.
+func (p SchemaProblem) String() string {
+	if p.Field == "" {
+		return p.Table + ": " + p.Problem
+	}
+	return p.Table + "." + p.Field + ": " + p.Problem
 }
 
 // Pinger is implemented by adapters that can check that the database is

@@ -13,6 +13,12 @@
 //	}
 //	cfg.RateLimit.Store = ratelimit.NewSplitStore(store, 20) // auth.Config
 //
+// Under a naming (Better Auth's modelName, fields and usePlural, as the
+// schema's tables have it through auth.Config.Naming), give the store the
+// same storage.Naming: it takes the entries for "rateLimit".
+//
+//	store, err := postgres.NewFromPool(db.Pool(), db.SchemaName(), postgres.Options{Naming: cfg.Naming})
+//
 // or over a pool the caller owns:
 //
 //	store, err := postgres.NewFromPool(pool, "auth", postgres.Options{})

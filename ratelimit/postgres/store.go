@@ -80,6 +80,16 @@ type Options struct {
 	// (see [Store]): a crash then forgets the last counts, which only
 	// lets a few more requests through.
 	Durable bool
+	// Naming names the table and its columns as storage.Naming names the
+	// tables of the schema (Better Auth's modelName, fields and
+	// usePlural): its entries for the table "rateLimit" (Tables, and
+	// Fields for the fields key, count and lastRequest) and Plural
+	// ("rateLimits"). Entries for other tables are ignored, so that the
+	// auth.Config.Naming of a deployment can be given as it is; an entry
+	// for a field the table lacks, an invalid or duplicate name, or a
+	// type in Types is refused. Table, when set, takes precedence over the
+	// table name it gives.
+	Naming storage.Naming
 	// RefusalCache bounds how many refused keys (of at most 512 bytes)
 	// are remembered in process, so that further requests refused within
 	// the same window are answered without a round trip (see
@@ -117,6 +127,7 @@ type Store struct {
 	own    bool // pool is the store's own: Close closes it
 	schema string
 	table  string // qualified, quoted
+	cols   columns
 	opts   Options
 
 	hit         string // the Hit statement
@@ -130,11 +141,51 @@ type Store struct {
 
 var _ ratelimit.Store = (*Store)(nil)
 
+// columns are the quoted column names of the store's table.
+type columns struct{ key, count, last string }
+
+// Schema is the store's table as a storage.Schema, with its logical
+// names: Better Auth's "rateLimit" with the fields key (unique), count
+// and lastRequest (Unix milliseconds), besides the id. The store creates
+// the table itself (see [Store.Migrate]); the schema says what
+// [Options.Naming] can name.
+func Schema() storage.Schema {
+	return storage.Schema{Tables: []storage.Table{{
+		Name: DefaultTable,
+		Fields: []storage.Field{
+			{Name: "key", Type: storage.String, Required: true, Unique: true},
+			{Name: "count", Type: storage.Int, Required: true},
+			{Name: "lastRequest", Type: storage.Int, Required: true},
+		},
+	}}}
+}
+
+// names applies n to the store's table and returns the table's name and
+// its columns.
+func names(n storage.Naming) (string, columns, error) {
+	n = n.Only(DefaultTable)
+	if len(n.Types) > 0 {
+		return "", columns{}, errors.New("postgres: rate-limit table: Naming.Types is not supported")
+	}
+	s := Schema()
+	if err := n.Apply(&s); err != nil {
+		return "", columns{}, fmt.Errorf("postgres: rate-limit table: %w", err)
+	}
+	t := &s.Tables[0]
+	col := func(name string) string {
+		f, _ := t.Field(name)
+		return pgx.Identifier{f.ColumnName()}.Sanitize()
+	}
+	return t.TableName(), columns{key: col("key"), count: col("count"), last: col("lastRequest")}, nil
+}
+
 // New returns a rate-limit store in the adapter's database and schema, on
 // a pool of its own derived from the adapter's (see [NewFromPool]). It
 // does not touch the database; call [Store.Close] to release the store's
 // pool (the adapter stays open). It panics if opts.Table is not a valid
-// identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters).
+// identifier ([A-Za-z_][A-Za-z0-9_]*, at most 63 characters) or
+// opts.Naming is refused; [NewFromPool] over the adapter's Pool and
+// SchemaName returns these as errors.
 func New(a *storagepg.Adapter, opts Options) *Store {
 	s, err := NewFromPool(a.Pool(), a.SchemaName(), opts)
 	if err != nil { // the adapter's schema was validated by Open/New: a bad Table
@@ -160,8 +211,12 @@ func NewFromPool(pool *pgxpool.Pool, schema string, opts Options) (*Store, error
 	if schema == "" {
 		schema = storagepg.DefaultSchema
 	}
+	table, cols, err := names(opts.Naming)
+	if err != nil {
+		return nil, err
+	}
 	if opts.Table == "" {
-		opts.Table = DefaultTable
+		opts.Table = table
 	}
 	if !identRE.MatchString(schema) || !identRE.MatchString(opts.Table) {
 		return nil, fmt.Errorf("postgres: invalid rate-limit schema or table name %q.%q", schema, opts.Table)
@@ -175,7 +230,7 @@ func NewFromPool(pool *pgxpool.Pool, schema string, opts Options) (*Store, error
 	if opts.RefusalCache == 0 {
 		opts.RefusalCache = DefaultRefusalCache
 	}
-	s := &Store{pool: pool, schema: schema, table: pgx.Identifier{schema, opts.Table}.Sanitize(), opts: opts}
+	s := &Store{pool: pool, schema: schema, table: pgx.Identifier{schema, opts.Table}.Sanitize(), cols: cols, opts: opts}
 	if opts.RefusalCache > 0 {
 		s.refused = newRefusalCache(opts.RefusalCache)
 	}
@@ -193,14 +248,15 @@ func NewFromPool(pool *pgxpool.Pool, schema string, opts Options) (*Store, error
 	if !opts.Durable {
 		async = `, set_config('synchronous_commit', 'off', true)`
 	}
+	key, cnt, last := cols.key, cols.count, cols.last
 	s.hit = `WITH up AS (
-INSERT INTO ` + s.table + ` AS r ("id", "key", "count", "lastRequest") VALUES ($1, $2, 1, $3)
-ON CONFLICT ("key") DO UPDATE SET
-	"count" = CASE WHEN $3 - r."lastRequest" >= $4 THEN 1 ELSE r."count" + 1 END,
-	"lastRequest" = $3
-WHERE $3 - r."lastRequest" >= $4 OR r."count" < $5
+INSERT INTO ` + s.table + ` AS r ("id", ` + key + `, ` + cnt + `, ` + last + `) VALUES ($1, $2, 1, $3)
+ON CONFLICT (` + key + `) DO UPDATE SET
+	` + cnt + ` = CASE WHEN $3 - r.` + last + ` >= $4 THEN 1 ELSE r.` + cnt + ` + 1 END,
+	` + last + ` = $3
+WHERE $3 - r.` + last + ` >= $4 OR r.` + cnt + ` < $5
 RETURNING 1)
-SELECT EXISTS (SELECT 1 FROM up), (SELECT "lastRequest" FROM ` + s.table + ` WHERE "key" = $2)` + async
+SELECT EXISTS (SELECT 1 FROM up), (SELECT ` + last + ` FROM ` + s.table + ` WHERE ` + key + ` = $2)` + async
 	if opts.MaxConns > 0 {
 		cfg := pool.Config() // a copy
 		cfg.MaxConns, cfg.MinConns, cfg.MinIdleConns = opts.MaxConns, 0, 0
@@ -241,7 +297,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	stmts := []string{
 		`CREATE SCHEMA IF NOT EXISTS ` + pgx.Identifier{s.schema}.Sanitize(),
-		create + ` IF NOT EXISTS ` + s.table + ` ("id" text PRIMARY KEY, "key" text NOT NULL UNIQUE, "count" integer NOT NULL, "lastRequest" bigint NOT NULL)`,
+		create + ` IF NOT EXISTS ` + s.table + ` ("id" text PRIMARY KEY, ` + s.cols.key + ` text NOT NULL UNIQUE, ` +
+			s.cols.count + ` integer NOT NULL, ` + s.cols.last + ` bigint NOT NULL)`,
 	}
 	for _, q := range stmts {
 		if _, err := tx.Exec(ctx, q); err != nil {
@@ -386,7 +443,7 @@ func (s *Store) cleanup(ctx context.Context, nowMS int64) (int64, error) {
 	if keep <= 0 {
 		return 0, nil
 	}
-	tag, err := s.pool.Exec(ctx, `DELETE FROM `+s.table+` WHERE "lastRequest" < $1`, nowMS-keep)
+	tag, err := s.pool.Exec(ctx, `DELETE FROM `+s.table+` WHERE `+s.cols.last+` < $1`, nowMS-keep)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: rate-limit cleanup: %w", storagepg.MapError(ctx, err))
 	}

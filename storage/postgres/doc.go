@@ -36,10 +36,20 @@
 // order), whatever the database's default collation, so that results match
 // the other adapters.
 //
+// Table and column names are those of the bound schema, which a
+// [storage.Naming] may have renamed (Better Auth's modelName, fields and
+// usePlural). A String field whose column has a type of its own
+// ([storage.Field.DBType], such as an enum "auth.user_role") is written
+// cast to that type ($1::"auth"."user_role"), and read, compared and
+// sorted cast to text, so that it behaves as any string (a value outside
+// the enum matches nothing, it does not fail); writing such a value is
+// refused ([storage.ErrConstraint]).
+//
 // # Errors
 //
 // Unique violations (SQLSTATE 23505) wrap [storage.ErrConflict]; foreign key,
-// CHECK and NOT NULL violations (23503, 23514, 23502) wrap
+// CHECK and NOT NULL violations (23503, 23514, 23502) and values a
+// column's type refuses (22P02, a label outside an enum) wrap
 // [storage.ErrConstraint]; failures to reach the server wrap
 // [storage.ErrUnavailable]. A cancelled or expired context aborts the
 // statement and the error wraps the context's error.
@@ -71,6 +81,16 @@
 // violate is added NOT VALID (enforced for new writes only), both with a
 // warning on the configured logger. [Adapter.PlanMigration] returns the
 // statements Migrate would run.
+//
+// Before it changes anything, Migrate (and PlanMigration) refuses a schema
+// whose names the database does not seem to use: a table to create while
+// the database holds it under another name Better Auth could give it (the
+// logical name, its plural or its snake_case form), or a column to add
+// while the table has it under its logical or snake_case name. The error
+// names each; the naming is then wrong or missing. [Adapter.CheckSchema]
+// ([storage.SchemaChecker]) lists, without changing anything, the tables
+// and columns missing and the columns of a type that cannot hold their
+// field.
 //
 // A table that declares a [storage.RowSecurity] gets row-level security,
 // enabled and forced, and the policies it describes (created when missing

@@ -21,7 +21,8 @@ var ErrSchemaTooNew = errors.New("postgres: database schema is newer than this b
 
 // MapError translates an error of pgx to the storage sentinels
 // (storage.ErrConflict for a unique violation, storage.ErrConstraint for a
-// foreign-key, check or not-null violation, storage.ErrInvalidValue for a
+// foreign-key, check or not-null violation or a value the column's type
+// refuses, such as a label outside an enum, storage.ErrInvalidValue for a
 // string the server refuses (invalid UTF-8, a NUL byte),
 // storage.ErrUnavailable when the server cannot be reached or is shutting
 // down), keeping pgx's error, and so the server's detail, in the chain.
@@ -44,7 +45,8 @@ func MapError(ctx context.Context, err error) error {
 		switch {
 		case pgErr.Code == "23505": // unique_violation
 			return fmt.Errorf("%w: %w", storage.ErrConflict, err)
-		case pgErr.Code == "23503", pgErr.Code == "23514", pgErr.Code == "23502": // foreign_key, check, not_null
+		case pgErr.Code == "23503", pgErr.Code == "23514", pgErr.Code == "23502", // foreign_key, check, not_null
+			pgErr.Code == "22P02": // invalid_text_representation: a label outside an enum (storage.Field.DBType)
 			return fmt.Errorf("%w: %w", storage.ErrConstraint, err)
 		case pgErr.Code == "22021", pgErr.Code == "22P05": // character_not_in_repertoire, untranslatable_character
 			return fmt.Errorf("%w: %w", storage.ErrInvalidValue, err)

@@ -164,6 +164,35 @@ func (a *Adapter) PlanMigration(ctx context.Context, s storage.Schema) ([]string
 	return out, nil
 }
 
+// CheckSchema compares s with the PostgreSQL schema without changing
+// anything ([storage.SchemaChecker]): every table and column of s that is
+// missing, and every column whose type cannot hold its field (a
+// [storage.Field.DBType] names the type expected), is a problem.
+func (a *Adapter) CheckSchema(ctx context.Context, s storage.Schema) ([]storage.SchemaProblem, error) {
+	si, err := sqlbuild.Bind(a.c.d, s)
+	if err != nil {
+		return nil, err
+	}
+	var q pgQuerier
+	if a.tx != nil {
+		a.tx.mu.Lock()
+		defer a.tx.mu.Unlock()
+		q = a.tx.tx
+	} else {
+		tx, err := a.c.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+		if err != nil {
+			return nil, fmt.Errorf("postgres: check schema: %w", MapError(ctx, err))
+		}
+		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+		q = tx
+	}
+	st, _, err := readState(ctx, q, a.c.schema, si)
+	if err != nil {
+		return nil, err
+	}
+	return si.Problems(st), nil
+}
+
 // plan reads the state of the PostgreSQL schema and compares si with it. It
 // also returns the schema version the database records.
 func (a *Adapter) plan(ctx context.Context, q pgQuerier, si *sqlbuild.Schema) (*sqlbuild.Plan, int64, error) {

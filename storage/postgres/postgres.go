@@ -56,8 +56,8 @@ const DefaultQueryTimeout = 10 * time.Second
 
 // Adapter is the PostgreSQL [storage.Adapter]. It also implements
 // [storage.Migrator], [storage.MigrationPlanner], [storage.Pinger],
-// [storage.Closer], [storage.Joiner] and [storage.ScopedTxer]. It is safe
-// for concurrent use.
+// [storage.Closer], [storage.Joiner], [storage.ScopedTxer] and
+// [storage.SchemaChecker]. It is safe for concurrent use.
 type Adapter struct {
 	c  *core
 	tx *txState // nil outside a transaction
@@ -104,6 +104,7 @@ var (
 	_ storage.Pinger           = (*Adapter)(nil)
 	_ storage.Closer           = (*Adapter)(nil)
 	_ storage.Joiner           = (*Adapter)(nil)
+	_ storage.SchemaChecker    = (*Adapter)(nil)
 )
 
 // Open creates a connection pool for opts.URL, checks that the server can be

@@ -176,7 +176,11 @@ WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')`, []any{pg}, func(rows pgx.Rows
 		}
 		f, _ := t.Field(rs.Field)
 		// Setting names are checked by Schema.Validate: no quote in them.
-		owner := quote(f.ColumnName()) + " = current_setting('" + rs.Setting + "', true)"
+		col := quote(f.ColumnName())
+		if f.DBType != "" {
+			col += "::text"
+		}
+		owner := col + " = current_setting('" + rs.Setting + "', true)"
 		policies := [][2]string{{policyName(name, "user_isolation"), "USING (" + owner + ") WITH CHECK (" + owner + ")"}}
 		if rs.ReadAllSetting != "" {
 			policies = append(policies, [2]string{policyName(name, "maintenance_read"),

@@ -30,6 +30,7 @@ func newDialect(pgSchema string) *sqlbuild.Dialect {
 		Numbered:    true,
 		ColumnType:  sqlType,
 		Decode:      fromDB,
+		DBTypes:     true,
 		Collate:     ` COLLATE "C"`, // byte order, whatever the database's collation
 		False:       "FALSE",
 		Array:       typedList,

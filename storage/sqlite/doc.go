@@ -70,6 +70,14 @@
 // adapter still rejects a missing required value itself).
 // [Adapter.PlanMigration] returns the statements Migrate would run.
 //
+// Table and column names are those of the bound schema, which a
+// [storage.Naming] may have renamed (SQLite compares them ignoring case);
+// [storage.Field.DBType] is ignored (such a column is text). Before it
+// changes anything, Migrate refuses a schema whose names the database does
+// not seem to use (a table or column to create that exists under its
+// logical, plural or snake_case name), naming each; [Adapter.CheckSchema]
+// lists the tables and columns missing.
+//
 // A database whose mana_migrations records a version newer than
 // [SchemaVersion] is refused by Open, Migrate and PlanMigration with
 // [ErrSchemaTooNew].

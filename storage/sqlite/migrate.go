@@ -115,6 +115,34 @@ func (a *Adapter) PlanMigration(ctx context.Context, s storage.Schema) ([]string
 	return out, nil
 }
 
+// CheckSchema compares s with the database without changing anything
+// ([storage.SchemaChecker]): every table and column of s that is missing
+// is a problem. (SQLite columns take any type: types are not compared.)
+func (a *Adapter) CheckSchema(ctx context.Context, s storage.Schema) ([]storage.SchemaProblem, error) {
+	si, err := sqlbuild.Bind(dialect, s)
+	if err != nil {
+		return nil, err
+	}
+	var q queryer
+	if a.tx != nil {
+		a.tx.mu.Lock()
+		defer a.tx.mu.Unlock()
+		q = a.tx.tx
+	} else {
+		tx, err := a.c.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}) // one snapshot
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: check schema: %w", mapErr(ctx, err))
+		}
+		defer func() { _ = tx.Rollback() }()
+		q = tx
+	}
+	st, _, err := readState(ctx, q, si)
+	if err != nil {
+		return nil, err
+	}
+	return si.Problems(st), nil
+}
+
 // plan reads the state of the database and compares si with it. It also
 // returns the schema version the database records.
 func plan(ctx context.Context, q queryer, si *sqlbuild.Schema) (*sqlbuild.Plan, int64, error) {
@@ -207,6 +235,11 @@ func readState(ctx context.Context, q queryer, si *sqlbuild.Schema) (*sqlbuild.D
 			if want[strings.ToLower(name)] {
 				st.Tables[strings.ToLower(name)] = sqlbuild.NewTableState()
 				ddls[strings.ToLower(name)] = ddl
+			} else {
+				if st.Others == nil {
+					st.Others = map[string]bool{}
+				}
+				st.Others[strings.ToLower(name)] = true
 			}
 			return nil
 		})

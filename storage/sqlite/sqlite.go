@@ -49,7 +49,8 @@ type Options struct {
 
 // Adapter is the SQLite [storage.Adapter]. It also implements
 // [storage.Migrator], [storage.MigrationPlanner], [storage.Pinger],
-// [storage.Closer] and [storage.Joiner]. It is safe for concurrent use.
+// [storage.Closer], [storage.Joiner] and [storage.SchemaChecker]. It is
+// safe for concurrent use.
 type Adapter struct {
 	c  *core
 	tx *txState // nil outside a transaction
@@ -86,6 +87,7 @@ var (
 	_ storage.Pinger           = (*Adapter)(nil)
 	_ storage.Closer           = (*Adapter)(nil)
 	_ storage.Joiner           = (*Adapter)(nil)
+	_ storage.SchemaChecker    = (*Adapter)(nil)
 )
 
 // Open opens (creating if needed, with its directory) the database at

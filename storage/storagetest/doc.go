@@ -29,6 +29,13 @@
 // [Schema] and, if the adapter implements [storage.Migrator], migrates it.
 // Releasing resources is open's job (register a t.Cleanup).
 //
+// [RunNamed] runs the same suite on the schema renamed by a
+// [storage.Naming], usually [Naming]: snake_case columns, plural table
+// names and, where the database has such types, owner.kind in an enum
+// column that the test creates beforehand with the labels of [Kinds]:
+//
+//	storagetest.RunNamed(t, storagetest.Naming("myschema.owner_kind"), open)
+//
 // The suite checks the contract of package storage:
 //
 //   - records round-trip with canonical types (string, bool, int64,
@@ -52,6 +59,11 @@
 //     lookup value one matches as [storage.Where] says, with every
 //     operator and connector, in FindOne, FindMany, Count, Update and
 //     Delete;
+//   - a String column that a naming may give a type of its own (an
+//     enum): written, found with every operator, sorted in byte order and
+//     updated like any string;
+//   - after Migrate, no migration planned ([storage.MigrationPlanner]) and
+//     no problem found ([storage.SchemaChecker]);
 //   - [storage.ScopedTx] (the adapter's [storage.ScopedTxer], or Tx):
 //     a transaction like Tx whatever its settings' values, settings with an
 //     invalid name or a value that is not storable refused before fn runs,

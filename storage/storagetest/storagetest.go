@@ -30,7 +30,8 @@ type record = storage.Record
 //   - owner [st_owner]: email (required, unique), name [display_name]
 //     (required), active (bool), score (int, indexed), joinedAt [joined_at]
 //     (date), and the optional handle (unique), note, tier (int), seenAt
-//     (date) and vip (bool);
+//     (date), vip (bool) and kind (one of [Kinds]; an enum under
+//     [Naming] with a type);
 //   - item [st_item]: ownerId [owner_id] → owner.id ON DELETE CASCADE
 //     (indexed), title;
 //   - part: itemId → item.id ON DELETE CASCADE, label;
@@ -56,6 +57,7 @@ func Schema() storage.Schema {
 				{Name: "tier", Type: storage.Int},
 				{Name: "seenAt", Type: storage.Date},
 				{Name: "vip", Type: storage.Bool},
+				{Name: "kind", Type: storage.String},
 			},
 		},
 		{
@@ -105,6 +107,37 @@ func Schema() storage.Schema {
 	}}
 }
 
+// Kinds are the values the suite writes to owner.kind: the labels of the
+// enum type a [Naming] with a type declares for it (on PostgreSQL:
+// CREATE TYPE … AS ENUM ('basic', 'gold', 'platinum')).
+var Kinds = []string{"basic", "gold", "platinum"}
+
+// Naming returns the mapping [RunNamed] is meant to run the suite under,
+// with the names a Drizzle schema would have: every column in snake_case
+// (storage.SnakeCase of the logical name, so "b_val" becomes "b" and the
+// CHECK constraint on it follows), plural table names ("st_owners",
+// "st_items", "parts", …) except memo, named "st_notes", and, if
+// enumType is not empty, owner.kind of that type (an enum with the
+// labels of [Kinds] that the adapter's database holds, e.g.
+// "myschema.owner_kind").
+func Naming(enumType string) storage.Naming {
+	n := storage.Naming{
+		Plural: true,
+		Tables: map[string]string{"memo": "st_notes"},
+		Fields: map[string]map[string]string{},
+	}
+	for _, t := range Schema().Tables {
+		n.Fields[t.Name] = map[string]string{}
+		for _, f := range t.Fields {
+			n.Fields[t.Name][f.Name] = storage.SnakeCase(f.Name)
+		}
+	}
+	if enumType != "" {
+		n.Types = map[string]map[string]string{"owner": {"kind": enumType}}
+	}
+	return n
+}
+
 // schema is a read-only copy of Schema used to build expectations.
 var schema = Schema()
 
@@ -112,6 +145,24 @@ var schema = Schema()
 // fresh, empty, unbound adapter per subtest (see the package documentation).
 // Subtests run in parallel.
 func Run(t *testing.T, open func(t *testing.T) storage.Adapter) {
+	t.Helper()
+	run(t, Schema(), open)
+}
+
+// RunNamed runs the suite as [Run] does, on [Schema] renamed by n
+// (storage.Naming.Apply; usually [Naming]): every check holds whatever the
+// tables and columns are called in the database, and the records keep
+// their logical names.
+func RunNamed(t *testing.T, n storage.Naming, open func(t *testing.T) storage.Adapter) {
+	t.Helper()
+	s := Schema()
+	if err := n.Apply(&s); err != nil {
+		t.Fatalf("storagetest: %v", err)
+	}
+	run(t, s, open)
+}
+
+func run(t *testing.T, bound storage.Schema, open func(t *testing.T) storage.Adapter) {
 	t.Helper()
 	tests := []struct {
 		name string
@@ -141,7 +192,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Adapter) {
 		{"Unknown", testUnknown},
 		{"WrongType", testWrongType},
 		{"CancelledContext", testCancelledContext},
-		{"MigrateIdempotent", testMigrateIdempotent},
+		{"MigrateIdempotent", func(t *testing.T, db storage.Adapter) { testMigrateIdempotent(t, db, bound) }},
+		{"Kinds", testKinds},
 		{"Joined", testJoined},
 		{"Unstorable", testUnstorable},
 		{"ScopedTx", testScopedTx},
@@ -149,22 +201,22 @@ func Run(t *testing.T, open func(t *testing.T) storage.Adapter) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tc.fn(t, setup(t, open))
+			tc.fn(t, setup(t, bound, open))
 		})
 	}
 }
 
-func setup(t *testing.T, open func(t *testing.T) storage.Adapter) storage.Adapter {
+func setup(t *testing.T, bound storage.Schema, open func(t *testing.T) storage.Adapter) storage.Adapter {
 	t.Helper()
 	db := open(t)
 	if db == nil {
 		t.Fatal("storagetest: open returned a nil adapter")
 	}
-	if err := db.Bind(Schema()); err != nil {
+	if err := db.Bind(bound.Clone()); err != nil {
 		t.Fatalf("Bind: %v", err)
 	}
 	if m, ok := db.(storage.Migrator); ok {
-		if err := m.Migrate(t.Context(), Schema()); err != nil {
+		if err := m.Migrate(t.Context(), bound.Clone()); err != nil {
 			t.Fatalf("Migrate: %v", err)
 		}
 	}
@@ -361,24 +413,24 @@ func testRoundTrip(t *testing.T, db storage.Adapter) {
 			name: "all fields set",
 			in: record{"id": "rt1", "email": "ünïcødé+tag@exämple.com", "name": `Zoë 👩‍💻 日本語 "q" 'q' \ % _`,
 				"active": true, "score": int64(math.MaxInt64), "joinedAt": time.Date(2024, 2, 29, 23, 59, 59, 123456789, ist),
-				"handle": "h1", "note": "line1\nline2\ttab", "tier": int64(7), "seenAt": time.Date(1960, 7, 1, 12, 0, 0, 999999, pst), "vip": true},
+				"handle": "h1", "note": "line1\nline2\ttab", "tier": int64(7), "seenAt": time.Date(1960, 7, 1, 12, 0, 0, 999999, pst), "vip": true, "kind": "gold"},
 			want: record{"id": "rt1", "email": "ünïcødé+tag@exämple.com", "name": `Zoë 👩‍💻 日本語 "q" 'q' \ % _`,
 				"active": true, "score": int64(math.MaxInt64), "joinedAt": utc(2024, 2, 29, 18, 29, 59, 123),
-				"handle": "h1", "note": "line1\nline2\ttab", "tier": int64(7), "seenAt": utc(1960, 7, 1, 20, 0, 0, 0), "vip": true},
+				"handle": "h1", "note": "line1\nline2\ttab", "tier": int64(7), "seenAt": utc(1960, 7, 1, 20, 0, 0, 0), "vip": true, "kind": "gold"},
 		},
 		{
 			name: "zero values are not NULL",
 			in: record{"id": "rt2", "email": "zero@example.com", "name": "", "active": false, "score": int64(0),
 				"joinedAt": time.Unix(0, 0), "handle": "", "note": "", "tier": int64(0), "seenAt": time.Unix(0, 0), "vip": false},
 			want: record{"id": "rt2", "email": "zero@example.com", "name": "", "active": false, "score": int64(0),
-				"joinedAt": utc(1970, 1, 1, 0, 0, 0, 0), "handle": "", "note": "", "tier": int64(0), "seenAt": utc(1970, 1, 1, 0, 0, 0, 0), "vip": false},
+				"joinedAt": utc(1970, 1, 1, 0, 0, 0, 0), "handle": "", "note": "", "tier": int64(0), "seenAt": utc(1970, 1, 1, 0, 0, 0, 0), "vip": false, "kind": nil},
 		},
 		{
 			name: "optional fields omitted",
 			in: record{"id": "rt3", "email": "min@example.com", "name": "min", "active": false, "score": int64(math.MinInt64),
 				"joinedAt": utc(2100, 12, 31, 23, 59, 59, 999)},
 			want: record{"id": "rt3", "email": "min@example.com", "name": "min", "active": false, "score": int64(math.MinInt64),
-				"joinedAt": utc(2100, 12, 31, 23, 59, 59, 999), "handle": nil, "note": nil, "tier": nil, "seenAt": nil, "vip": nil},
+				"joinedAt": utc(2100, 12, 31, 23, 59, 59, 999), "handle": nil, "note": nil, "tier": nil, "seenAt": nil, "vip": nil, "kind": nil},
 		},
 		{
 			name: "explicit nil and nil pointers",
@@ -386,7 +438,7 @@ func testRoundTrip(t *testing.T, db storage.Adapter) {
 				"joinedAt": utc(2000, 1, 1, 0, 0, 0, 1), "handle": nil, "note": (*string)(nil), "tier": (*int64)(nil),
 				"seenAt": (*time.Time)(nil), "vip": (*bool)(nil)},
 			want: record{"id": "rt4", "email": "nil@example.com", "name": "nil", "active": true, "score": int64(-1),
-				"joinedAt": utc(2000, 1, 1, 0, 0, 0, 1), "handle": nil, "note": nil, "tier": nil, "seenAt": nil, "vip": nil},
+				"joinedAt": utc(2000, 1, 1, 0, 0, 0, 1), "handle": nil, "note": nil, "tier": nil, "seenAt": nil, "vip": nil, "kind": nil},
 		},
 		{
 			name: "pointers, int and a long string",
@@ -395,7 +447,7 @@ func testRoundTrip(t *testing.T, db storage.Adapter) {
 				"seenAt": ptr(time.Date(2024, 6, 1, 0, 0, 0, 0, pst)), "vip": ptr(false)},
 			want: record{"id": "rt5", "email": "ptr@example.com", "name": long, "active": true, "score": int64(42),
 				"joinedAt": utc(2038, 1, 19, 3, 14, 8, 500), "handle": nil, "note": "p", "tier": int64(1) << 53,
-				"seenAt": utc(2024, 6, 1, 8, 0, 0, 0), "vip": false},
+				"seenAt": utc(2024, 6, 1, 8, 0, 0, 0), "vip": false, "kind": nil},
 		},
 	}
 	for _, tc := range cases {
@@ -1621,18 +1673,112 @@ func testCancelledContext(t *testing.T, db storage.Adapter) {
 	checkTable(t, db, "owner", owners()...)
 }
 
-func testMigrateIdempotent(t *testing.T, db storage.Adapter) {
+func testMigrateIdempotent(t *testing.T, db storage.Adapter, bound storage.Schema) {
 	m, ok := db.(storage.Migrator)
 	if !ok {
 		t.Skip("the adapter does not implement storage.Migrator")
 	}
 	seedOwners(t, db)
 	for range 2 {
-		if err := m.Migrate(t.Context(), Schema()); err != nil {
+		if err := m.Migrate(t.Context(), bound.Clone()); err != nil {
 			t.Fatalf("Migrate again: %v", err)
 		}
 	}
+	if p, ok := db.(storage.MigrationPlanner); ok {
+		if plan, err := p.PlanMigration(t.Context(), bound.Clone()); err != nil || len(plan) > 0 {
+			t.Errorf("PlanMigration after Migrate = %q, %v; want nothing", plan, err)
+		}
+	}
+	if c, ok := db.(storage.SchemaChecker); ok {
+		if problems, err := c.CheckSchema(t.Context(), bound.Clone()); err != nil || len(problems) > 0 {
+			t.Errorf("CheckSchema after Migrate = %v, %v; want no problem", problems, err)
+		}
+	}
 	checkTable(t, db, "owner", owners()...)
+}
+
+// testKinds writes, finds, sorts and updates owner.kind, the column that
+// a Naming may give an enum type: values are written as the type and
+// compared as text, and a value outside the type matches nothing rather
+// than failing.
+func testKinds(t *testing.T, db storage.Adapter) {
+	ctx := t.Context()
+	seedOwners(t, db)
+	want := ownerMap()
+	for id, kind := range map[string]string{"o1": "gold", "o2": "basic", "o3": "platinum", "o4": "gold"} {
+		if n, err := db.Update(ctx, "owner", record{"kind": kind}, storage.W("id", id)); err != nil || n != 1 {
+			t.Fatalf("Update kind of %s = %d, %v", id, n, err)
+		}
+		want[id]["kind"] = kind
+	}
+	o6 := newOwner("o6", "o6@example.com")
+	o6["kind"] = "basic"
+	create(t, db, "owner", o6)
+	want["o6"] = o6
+	checkTable(t, db, "owner", values(want)...)
+
+	ids := func(recs []record) []string {
+		var out []string
+		for _, r := range recs {
+			out = append(out, r.String("id"))
+		}
+		return out
+	}
+	queries := []struct {
+		name  string
+		where []storage.Where
+		want  []string // sorted by kind, then id
+	}{
+		{"eq", []storage.Where{storage.W("kind", "gold")}, []string{"o1", "o4"}},
+		{"eq outside the type", []storage.Where{storage.W("kind", "diamond")}, nil},
+		{"eq nil", []storage.Where{storage.W("kind", nil)}, []string{"o5"}},
+		{"ne", []storage.Where{cond("kind", storage.Ne, "gold")}, []string{"o2", "o6", "o3"}},
+		{"in", []storage.Where{cond("kind", storage.In, []string{"platinum", "diamond", "basic"})}, []string{"o2", "o6", "o3"}},
+		{"not in", []storage.Where{cond("kind", storage.NotIn, []any{"basic", "diamond"})}, []string{"o1", "o4", "o3"}},
+		{"lt (text order)", []storage.Where{cond("kind", storage.Lt, "gold")}, []string{"o2", "o6"}},
+		{"gte (text order)", []storage.Where{cond("kind", storage.Gte, "gold")}, []string{"o1", "o4", "o3"}},
+		{"contains", []storage.Where{cond("kind", storage.Contains, "ol")}, []string{"o1", "o4"}},
+		{"starts with", []storage.Where{cond("kind", storage.StartsWith, "pla")}, []string{"o3"}},
+		{"ends with", []storage.Where{cond("kind", storage.EndsWith, "ic")}, []string{"o2", "o6"}},
+		{"not storable", []storage.Where{storage.W("kind", "go\x00ld"), or(cond("kind", storage.Gt, "\xff"))}, nil},
+		{"or", []storage.Where{storage.W("kind", "platinum"), or(storage.W("id", "o5"))}, []string{"o5", "o3"}},
+	}
+	for _, q := range queries {
+		got, err := db.FindMany(ctx, "owner", storage.Query{Where: q.where, Sort: []storage.Sort{{Field: "kind"}, {Field: "id"}}})
+		if err != nil {
+			t.Errorf("FindMany %s: %v", q.name, err)
+			continue
+		}
+		if diff := cmp.Diff(q.want, ids(got), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("FindMany %s sorted by kind (-want +got):\n%s", q.name, diff)
+		}
+		if n := count(t, db, "owner", q.where...); n != int64(len(q.want)) {
+			t.Errorf("Count %s = %d, want %d", q.name, n, len(q.want))
+		}
+	}
+	got, err := db.FindMany(ctx, "owner", storage.Query{Sort: []storage.Sort{{Field: "kind", Desc: true}, {Field: "id", Desc: true}}, Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"o3", "o4", "o1"}, ids(got)); diff != "" {
+		t.Errorf("FindMany sorted by kind descending (-want +got):\n%s", diff)
+	}
+	if r, err := db.FindOne(ctx, "owner", storage.W("kind", "platinum")); err != nil || r.String("id") != "o3" {
+		t.Errorf("FindOne kind platinum = %v, %v", r, err)
+	}
+	if n, err := db.Update(ctx, "owner", record{"kind": nil}, storage.W("kind", "gold")); err != nil || n != 2 {
+		t.Errorf("Update kind to nil where gold = %d, %v; want 2", n, err)
+	}
+	if n, err := db.Delete(ctx, "owner", storage.W("kind", "basic"), storage.W("id", "o6")); err != nil || n != 1 {
+		t.Errorf("Delete where kind basic and id o6 = %d, %v; want 1", n, err)
+	}
+	if j, ok := db.(storage.Joiner); ok {
+		create(t, db, "item", record{"id": "i1", "ownerId": "o3", "title": "x"})
+		_, owner, err := j.FindOneJoined(ctx, "item", "ownerId", storage.W("id", "i1"))
+		if err != nil || owner.String("kind") != "platinum" {
+			t.Errorf("FindOneJoined item with its owner: owner %v, %v; want kind platinum", owner, err)
+		}
+	}
 }
 
 // testJoined checks storage.Joiner, for adapters that implement it.

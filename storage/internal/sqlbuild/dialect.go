@@ -58,6 +58,11 @@ type Dialect struct {
 	// Decode converts a column value read by the driver to the canonical
 	// Go type of f (see [storage.Record]); v may be nil (NULL).
 	Decode func(f storage.Field, v any) (any, error)
+	// DBTypes says that the database honours [storage.Field.DBType]: a
+	// column of another type than ColumnType's (an enum) holding a String
+	// field, whose values are written cast to it ($1::type) and read and
+	// compared cast to text (col::text). Without it DBType is ignored.
+	DBTypes bool
 	// Collate is appended to a String column compared with <, <=, > or >=
 	// and to one sorted on (` COLLATE "C"` for byte order), or "".
 	Collate string
@@ -155,11 +160,13 @@ func (b *builder) mark(n int) {
 	b.Write(strconv.AppendInt(buf[:0], int64(n), 10))
 }
 
-// col writes column i of t, qualified by alias unless alias is "".
+// col writes column i of t as it is read and compared (cast to text when
+// its database type is not the dialect's own), qualified by alias unless
+// alias is "".
 func (b *builder) col(t *Table, alias string, i int) {
 	if alias != "" {
 		b.WriteString(alias)
 		b.WriteByte('.')
 	}
-	b.WriteString(t.cols[i])
+	b.WriteString(t.reads[i])
 }

@@ -3,6 +3,8 @@ package sqlbuild
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/managarten/mana-auth/storage"
@@ -44,6 +46,15 @@ type DBState struct {
 	HasMigrations bool
 	// Tables are the tables that exist, by name.
 	Tables map[string]*TableState
+	// Others holds the names of other tables that exist (an adapter may
+	// read only the schema's tables into Tables): Plan looks there, and in
+	// Tables, for a table the naming may have meant (see [Schema.Plan]).
+	Others map[string]bool
+}
+
+// exists reports whether a table called key exists.
+func (st *DBState) exists(key string) bool {
+	return st.Tables[key] != nil || st.Others[key]
 }
 
 // TableState is what an existing table holds.
@@ -142,6 +153,9 @@ func (s *Schema) Plan(st *DBState) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkNaming(st); err != nil {
+		return nil, err
+	}
 	for _, t := range tables {
 		ts := st.Tables[d.key(t.TableName())]
 		if ts == nil {
@@ -185,10 +199,10 @@ func (s *Schema) Plan(st *DBState) (*Plan, error) {
 					"column %s.%s is required but nullable in the database; existing rows may hold NULL",
 					t.TableName(), f.ColumnName()))
 			}
-			if d.TypeMatches != nil && !d.TypeMatches(f.Type, cs.Type) {
+			if want, ok := s.typeMatches(f, cs.Type); !ok {
 				p.Warnings = append(p.Warnings, fmt.Sprintf(
 					"column %s.%s has type %s in the database, expected %s",
-					t.TableName(), f.ColumnName(), cs.Type, d.ColumnType(f.Type)))
+					t.TableName(), f.ColumnName(), cs.Type, want))
 			}
 			switch {
 			case f.Unique && !ts.Unique[col]:
@@ -280,7 +294,7 @@ func (s *Schema) createTable(t storage.Table) Step {
 
 // columnDef is the definition of f's column.
 func (s *Schema) columnDef(f storage.Field, notNull, unique bool) string {
-	def := Quote(f.ColumnName()) + " " + s.d.ColumnType(f.Type)
+	def := Quote(f.ColumnName()) + " " + s.columnType(f)
 	if notNull {
 		def += " NOT NULL"
 	}
@@ -345,4 +359,149 @@ func indexName(table, column string, unique bool) string {
 	suffix := fmt.Sprintf("_%08x_%s", h.Sum32(), kind)
 	base := name[:len(name)-len(kind)-1]
 	return base[:maxIdentBytes-len(suffix)] + suffix
+}
+
+// columnType is the type of f's column: its DBType where the dialect
+// honours it, else the dialect's type for f.Type.
+func (s *Schema) columnType(f storage.Field) string {
+	if s.d.DBTypes && f.DBType != "" {
+		return QuoteType(f.DBType)
+	}
+	return s.d.ColumnType(f.Type)
+}
+
+// typeMatches reports whether a column of the database type typ can hold
+// f, and the type expected. A DBType matches the type of the same name,
+// qualified by a schema or not on either side (the catalog leaves out the
+// schemas on the search path), ignoring case and quotes. Without the
+// dialect's TypeMatches every type matches.
+func (s *Schema) typeMatches(f storage.Field, typ string) (string, bool) {
+	if s.d.DBTypes && f.DBType != "" {
+		norm := func(n string) (schema, name string) {
+			n = strings.ToLower(strings.ReplaceAll(n, `"`, ""))
+			if i := strings.LastIndexByte(n, '.'); i >= 0 {
+				return n[:i], n[i+1:]
+			}
+			return "", n
+		}
+		ws, wn := norm(f.DBType)
+		gs, gn := norm(typ)
+		return f.DBType, wn == gn && (ws == "" || gs == "" || ws == gs)
+	}
+	want := s.d.ColumnType(f.Type)
+	return want, s.d.TypeMatches == nil || s.d.TypeMatches(f.Type, typ)
+}
+
+// tableVariants are the names a table might have in a database that
+// Better Auth or Drizzle laid out under another naming: the logical and
+// database names, and their plural and snake_case forms.
+func tableVariants(names ...string) []string {
+	var out []string
+	for _, n := range names {
+		for _, v := range []string{n, n + "s", storage.SnakeCase(n), storage.SnakeCase(n) + "s"} {
+			if !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+// checkNaming refuses to plan a migration that would create a table or
+// add a column the database seems to hold under another name: a table
+// the schema calls "users" is missing while "user" (its logical name, or
+// a plural or snake_case form of it) exists, or a column "email_verified"
+// is missing while the table has "emailVerified". Such a migration would
+// leave the existing rows behind an empty table or column; the naming
+// (storage.Naming: Better Auth's modelName, fields and usePlural) is
+// wrong or missing. The error lists every such table and column.
+func (s *Schema) checkNaming(st *DBState) error {
+	d := s.d
+	var problems []string
+	for _, t := range s.s.Tables {
+		ts := st.Tables[d.key(t.TableName())]
+		if ts == nil {
+			var found []string
+			for _, v := range tableVariants(t.Name, t.TableName()) {
+				if d.key(v) != d.key(t.TableName()) && st.exists(d.key(v)) && s.claimed(v) == "" {
+					found = append(found, strconv.Quote(v))
+				}
+			}
+			if len(found) > 0 {
+				problems = append(problems, fmt.Sprintf("table %s (%q) is missing, but the database has %s",
+					t.Name, t.TableName(), strings.Join(found, ", ")))
+			}
+			continue
+		}
+		cols := map[string]bool{}
+		for _, f := range t.AllFields() {
+			cols[d.key(f.ColumnName())] = true
+		}
+		for _, f := range t.Fields {
+			if _, ok := ts.Columns[d.key(f.ColumnName())]; ok {
+				continue
+			}
+			var found []string
+			for _, v := range []string{f.Name, storage.SnakeCase(f.Name), storage.SnakeCase(f.ColumnName())} {
+				if _, ok := ts.Columns[d.key(v)]; ok && !cols[d.key(v)] && !slices.Contains(found, strconv.Quote(v)) {
+					found = append(found, strconv.Quote(v))
+				}
+			}
+			if len(found) > 0 {
+				problems = append(problems, fmt.Sprintf("column %s.%s (%q.%q) is missing, but the table has %s",
+					t.Name, f.Name, t.TableName(), f.ColumnName(), strings.Join(found, ", ")))
+			}
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: the database seems to use other names than the schema (check the naming: storage.Naming, Better Auth's modelName, fields and usePlural); nothing was changed:\n  %s",
+		d.Name, strings.Join(problems, "\n  "))
+}
+
+// claimed returns the logical name of the schema's table called name in
+// the database, or "".
+func (s *Schema) claimed(name string) string {
+	for _, t := range s.s.Tables {
+		if s.d.key(t.TableName()) == s.d.key(name) {
+			return t.Name
+		}
+	}
+	return ""
+}
+
+// Problems compares the schema with what the database holds
+// ([storage.SchemaChecker]): every table and column missing, and every
+// column whose type cannot hold its field.
+func (s *Schema) Problems(st *DBState) []storage.SchemaProblem {
+	d := s.d
+	var out []storage.SchemaProblem
+	for _, t := range s.s.Tables {
+		ts := st.Tables[d.key(t.TableName())]
+		if ts == nil {
+			out = append(out, storage.SchemaProblem{Table: t.Name,
+				Problem: fmt.Sprintf("table %q is missing", t.TableName())})
+			continue
+		}
+		for _, f := range t.AllFields() {
+			cs, ok := ts.Columns[d.key(f.ColumnName())]
+			if !ok {
+				out = append(out, storage.SchemaProblem{Table: t.Name, Field: f.Name,
+					Problem: fmt.Sprintf("column %q.%q is missing", t.TableName(), f.ColumnName())})
+				continue
+			}
+			if cs.Type == "" {
+				continue // the adapter does not read types
+			}
+			if want, ok := s.typeMatches(f, cs.Type); !ok {
+				msg := fmt.Sprintf("column %q.%q has type %s, expected %s", t.TableName(), f.ColumnName(), cs.Type, want)
+				if f.Type == storage.String && f.DBType == "" && d.DBTypes {
+					msg += " (for an enum, declare its type: storage.Naming.Types)"
+				}
+				out = append(out, storage.SchemaProblem{Table: t.Name, Field: f.Name, Problem: msg})
+			}
+		}
+	}
+	return out
 }

@@ -40,11 +40,16 @@ func (t *Table) Insert(rec storage.Record) (string, []any, error) {
 	b.WriteString("INSERT INTO ")
 	b.WriteString(t.Quoted)
 	b.WriteString(" (")
+	var castBuf [16]int
+	casts := castBuf[:0] // the arguments cast (positions in args) and their columns, in pairs
 	err := t.setValues(rec, true, func(i int, arg any) {
 		if len(b.args) > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteString(t.cols[i])
+		if t.casts[i] != "" {
+			casts = append(casts, len(b.args), i)
+		}
 		b.args = append(b.args, arg)
 	})
 	if err != nil {
@@ -56,6 +61,10 @@ func (t *Table) Insert(rec storage.Record) (string, []any, error) {
 			b.WriteString(", ")
 		}
 		b.mark(i + 1)
+		if len(casts) > 0 && casts[0] == i {
+			b.WriteString(t.casts[casts[1]])
+			casts = casts[2:]
+		}
 	}
 	b.WriteByte(')')
 	return b.String(), b.args, nil
@@ -145,6 +154,7 @@ func (t *Table) Update(set storage.Record, where []storage.Where) (string, []any
 		b.WriteString(t.cols[i])
 		b.WriteString(" = ")
 		b.arg(arg)
+		b.WriteString(t.casts[i])
 	})
 	if err != nil {
 		return "", nil, err
@@ -484,7 +494,7 @@ func (b *builder) orderBy(t *Table, sorts []storage.Sort) error {
 		if k > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(t.cols[i])
+		b.WriteString(t.reads[i])
 		if f.Type == storage.String {
 			b.WriteString(b.d.Collate)
 		}

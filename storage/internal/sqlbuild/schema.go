@@ -38,6 +38,8 @@ type Table struct {
 	name       any               // d.Name, boxed once: the prefix of errors, formatted without allocating
 	index      map[string]int    // logical field name -> index in All
 	cols       []string          // quoted column names, in All order
+	reads      []string          // the columns as read and compared: cols, cast to text where a DBType applies
+	casts      []string          // what follows a value written to each column: "" or "::<DBType>"
 	selectFrom string            // SELECT <columns> FROM <table>
 	joins      map[string]*join  // by reference field name
 	colsAs     map[string]string // "m" and "r" -> the columns qualified by that alias
@@ -82,15 +84,22 @@ func Bind(d *Dialect, s storage.Schema) (*Schema, error) {
 		ti := &Table{d: d, T: *t, Quoted: d.Table(t.TableName()), All: t.AllFields(), name: d.Name}
 		ti.index = make(map[string]int, len(ti.All))
 		ti.cols = make([]string, len(ti.All))
+		ti.reads = make([]string, len(ti.All))
+		ti.casts = make([]string, len(ti.All))
 		for j, f := range ti.All {
 			ti.index[f.Name] = j
 			ti.cols[j] = Quote(f.ColumnName())
+			ti.reads[j] = ti.cols[j]
+			if d.DBTypes && f.DBType != "" {
+				ti.reads[j] += "::text"
+				ti.casts[j] = "::" + QuoteType(f.DBType)
+			}
 		}
-		ti.selectFrom = "SELECT " + strings.Join(ti.cols, ", ") + " FROM " + ti.Quoted
+		ti.selectFrom = "SELECT " + strings.Join(ti.reads, ", ") + " FROM " + ti.Quoted
 		ti.colsAs = map[string]string{}
 		for _, alias := range []string{"m", "r"} {
-			qualified := make([]string, len(ti.cols))
-			for j, c := range ti.cols {
+			qualified := make([]string, len(ti.reads))
+			for j, c := range ti.reads {
 				qualified[j] = alias + "." + c
 			}
 			ti.colsAs[alias] = strings.Join(qualified, ", ")
@@ -115,6 +124,15 @@ func Bind(d *Dialect, s storage.Schema) (*Schema, error) {
 		}
 	}
 	return bs, nil
+}
+
+// QuoteType quotes a type name, and the schema that qualifies it
+// ("auth.user_role" is "auth"."user_role").
+func QuoteType(typ string) string {
+	if schema, name, ok := strings.Cut(typ, "."); ok {
+		return Quote(schema) + "." + Quote(name)
+	}
+	return Quote(typ)
 }
 
 // Table returns the table with the logical name name.

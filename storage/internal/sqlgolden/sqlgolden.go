@@ -107,6 +107,39 @@ func Upgraded() storage.Schema {
 	return s
 }
 
+// NameLabels are the values [Ops] writes to user.name: the labels of the
+// enum type [Naming] may give it.
+var NameLabels = []string{"Ann", "Bo"}
+
+// Naming renames every table of s (Schema or Upgraded) to its plural
+// (user, already "users", keeps that name), every column to snake_case,
+// and, if typ is not empty, gives user.name the database type typ (an
+// enum with the labels of [NameLabels]).
+func Naming(s storage.Schema, typ string) storage.Naming {
+	n := storage.Naming{Plural: true, Tables: map[string]string{"user": "users"},
+		Fields: map[string]map[string]string{}}
+	for _, t := range s.Tables {
+		n.Fields[t.Name] = map[string]string{}
+		for _, f := range t.Fields {
+			if c := storage.SnakeCase(f.Name); len(c) <= 63 { // LongField keeps its name
+				n.Fields[t.Name][f.Name] = c
+			}
+		}
+	}
+	if typ != "" {
+		n.Types = map[string]map[string]string{"user": {"name": typ}}
+	}
+	return n
+}
+
+// Named is s renamed by Naming(s, typ).
+func Named(s storage.Schema, typ string) storage.Schema {
+	if err := Naming(s, typ).Apply(&s); err != nil {
+		panic(err)
+	}
+	return s
+}
+
 // Op is one adapter call.
 type Op struct {
 	Name string
