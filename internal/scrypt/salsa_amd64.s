@@ -604,7 +604,7 @@ blockMixSSE2_loop:
 	RET
 
 // func blockMixXORSSE2(in []uint32, vj []uint32, out []uint32, r int)
-// Requires: MMX+, SSE2
+// Requires: CMOV, MMX+, SSE2
 TEXT ·blockMixXORSSE2(SB), NOSPLIT, $0-80
 	MOVQ in_base+0(FP), SI
 	MOVQ vj_base+24(FP), BX
@@ -632,39 +632,99 @@ TEXT ·blockMixXORSSE2(SB), NOSPLIT, $0-80
 	MOVOU -16(BX)(AX*1), X6
 	PXOR  X6, X3
 
-	// Prefetch all of vj: 2*r lines of 64 bytes.
-	MOVQ BX, R8
-	MOVQ CX, R9
-	SHLQ $0x01, R9
-
-blockMixXORSSE2_prefetch:
-	PREFETCHT0 (R8)
-	ADDQ       $0x00000040, R8
-	DECQ       R9
-	JNZ        blockMixXORSSE2_prefetch
+	// Prefetch vj's first 16 lines (R10: its last line).
+	LEAQ       -64(BX)(AX*1), R10
+	LEAQ       (BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       64(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       128(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       192(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       256(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       320(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       384(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       448(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       512(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       576(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       640(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       704(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       768(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       832(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       896(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       960(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
 
 blockMixXORSSE2_loop:
 	// X = Salsa20/8(X xor in[0] xor vj[0]) to out's first half.
-	MOVOU (SI), X6
-	PXOR  X6, X0
-	MOVOU (BX), X6
-	PXOR  X6, X0
-	MOVOU 16(SI), X6
-	PXOR  X6, X1
-	MOVOU 16(BX), X6
-	PXOR  X6, X1
-	MOVOU 32(SI), X6
-	PXOR  X6, X2
-	MOVOU 32(BX), X6
-	PXOR  X6, X2
-	MOVOU 48(SI), X6
-	PXOR  X6, X3
-	MOVOU 48(BX), X6
-	PXOR  X6, X3
-	MOVO  X0, X8
-	MOVO  X1, X9
-	MOVO  X2, X10
-	MOVO  X3, X11
+	MOVOU      (SI), X6
+	PXOR       X6, X0
+	MOVOU      (BX), X7
+	PXOR       X7, X0
+	MOVOU      16(SI), X6
+	PXOR       X6, X1
+	MOVOU      16(BX), X7
+	PXOR       X7, X1
+	MOVOU      32(SI), X6
+	PXOR       X6, X2
+	MOVOU      32(BX), X7
+	PXOR       X7, X2
+	MOVOU      48(SI), X6
+	PXOR       X6, X3
+	MOVOU      48(BX), X7
+	PXOR       X7, X3
+	LEAQ       1024(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	MOVO       X0, X8
+	MOVO       X1, X9
+	MOVO       X2, X10
+	MOVO       X3, X11
 
 	// Double round 1: columns.
 	MOVO   X0, X4
@@ -939,26 +999,30 @@ blockMixXORSSE2_loop:
 	MOVOU  X3, 48(DI)
 
 	// X = Salsa20/8(X xor in[1] xor vj[1]) to out's second half.
-	MOVOU 64(SI), X6
-	PXOR  X6, X0
-	MOVOU 64(BX), X6
-	PXOR  X6, X0
-	MOVOU 80(SI), X6
-	PXOR  X6, X1
-	MOVOU 80(BX), X6
-	PXOR  X6, X1
-	MOVOU 96(SI), X6
-	PXOR  X6, X2
-	MOVOU 96(BX), X6
-	PXOR  X6, X2
-	MOVOU 112(SI), X6
-	PXOR  X6, X3
-	MOVOU 112(BX), X6
-	PXOR  X6, X3
-	MOVO  X0, X8
-	MOVO  X1, X9
-	MOVO  X2, X10
-	MOVO  X3, X11
+	MOVOU      64(SI), X6
+	PXOR       X6, X0
+	MOVOU      64(BX), X7
+	PXOR       X7, X0
+	MOVOU      80(SI), X6
+	PXOR       X6, X1
+	MOVOU      80(BX), X7
+	PXOR       X7, X1
+	MOVOU      96(SI), X6
+	PXOR       X6, X2
+	MOVOU      96(BX), X7
+	PXOR       X7, X2
+	MOVOU      112(SI), X6
+	PXOR       X6, X3
+	MOVOU      112(BX), X7
+	PXOR       X7, X3
+	LEAQ       1088(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	MOVO       X0, X8
+	MOVO       X1, X9
+	MOVO       X2, X10
+	MOVO       X3, X11
 
 	// Double round 1: columns.
 	MOVO   X0, X4
@@ -1639,7 +1703,7 @@ blockMixAVX512_loop:
 	RET
 
 // func blockMixXORAVX512(in []uint32, vj []uint32, out []uint32, r int)
-// Requires: AVX, AVX512F, AVX512VL, MMX+
+// Requires: AVX, AVX512F, AVX512VL, CMOV, MMX+
 TEXT ·blockMixXORAVX512(SB), NOSPLIT, $0-80
 	MOVQ in_base+0(FP), SI
 	MOVQ vj_base+24(FP), BX
@@ -1663,31 +1727,91 @@ TEXT ·blockMixXORAVX512(SB), NOSPLIT, $0-80
 	VMOVDQU -16(SI)(AX*1), X3
 	VPXOR   -16(BX)(AX*1), X3, X3
 
-	// Prefetch all of vj: 2*r lines of 64 bytes.
-	MOVQ BX, R8
-	MOVQ CX, R9
-	SHLQ $0x01, R9
-
-blockMixXORAVX512_prefetch:
-	PREFETCHT0 (R8)
-	ADDQ       $0x00000040, R8
-	DECQ       R9
-	JNZ        blockMixXORAVX512_prefetch
+	// Prefetch vj's first 16 lines (R10: its last line).
+	LEAQ       -64(BX)(AX*1), R10
+	LEAQ       (BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       64(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       128(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       192(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       256(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       320(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       384(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       448(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       512(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       576(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       640(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       704(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       768(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       832(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       896(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	LEAQ       960(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
 
 blockMixXORAVX512_loop:
 	// X = Salsa20/8(X xor in[0] xor vj[0]) to out's first half.
-	VPXOR   (SI), X0, X0
-	VPXOR   (BX), X0, X0
-	VPXOR   16(SI), X1, X1
-	VPXOR   16(BX), X1, X1
-	VPXOR   32(SI), X2, X2
-	VPXOR   32(BX), X2, X2
-	VPXOR   48(SI), X3, X3
-	VPXOR   48(BX), X3, X3
-	VMOVDQA X0, X8
-	VMOVDQA X1, X9
-	VMOVDQA X2, X10
-	VMOVDQA X3, X11
+	VMOVDQU    (SI), X7
+	VPTERNLOGD $0x96, (BX), X7, X0
+	VMOVDQU    16(SI), X7
+	VPTERNLOGD $0x96, 16(BX), X7, X1
+	VMOVDQU    32(SI), X7
+	VPTERNLOGD $0x96, 32(BX), X7, X2
+	VMOVDQU    48(SI), X7
+	VPTERNLOGD $0x96, 48(BX), X7, X3
+	LEAQ       1024(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	VMOVDQA    X0, X8
+	VMOVDQA    X1, X9
+	VMOVDQA    X2, X10
+	VMOVDQA    X3, X11
 
 	// Double round 1: columns.
 	VPADDD     X3, X0, X4
@@ -1866,18 +1990,22 @@ blockMixXORAVX512_loop:
 	VMOVDQU    X3, 48(DI)
 
 	// X = Salsa20/8(X xor in[1] xor vj[1]) to out's second half.
-	VPXOR   64(SI), X0, X0
-	VPXOR   64(BX), X0, X0
-	VPXOR   80(SI), X1, X1
-	VPXOR   80(BX), X1, X1
-	VPXOR   96(SI), X2, X2
-	VPXOR   96(BX), X2, X2
-	VPXOR   112(SI), X3, X3
-	VPXOR   112(BX), X3, X3
-	VMOVDQA X0, X8
-	VMOVDQA X1, X9
-	VMOVDQA X2, X10
-	VMOVDQA X3, X11
+	VMOVDQU    64(SI), X7
+	VPTERNLOGD $0x96, 64(BX), X7, X0
+	VMOVDQU    80(SI), X7
+	VPTERNLOGD $0x96, 80(BX), X7, X1
+	VMOVDQU    96(SI), X7
+	VPTERNLOGD $0x96, 96(BX), X7, X2
+	VMOVDQU    112(SI), X7
+	VPTERNLOGD $0x96, 112(BX), X7, X3
+	LEAQ       1088(BX), R11
+	CMPQ       R11, R10
+	CMOVQGT    R10, R11
+	PREFETCHT0 (R11)
+	VMOVDQA    X0, X8
+	VMOVDQA    X1, X9
+	VMOVDQA    X2, X10
+	VMOVDQA    X3, X11
 
 	// Double round 1: columns.
 	VPADDD     X3, X0, X4

@@ -38,8 +38,9 @@
 // with SSE2, three with AVX-512, whose VPTERNLOGD xors both halves of the
 // rotation into x at once. Wider registers (AVX2) would only help by
 // running two lanes side by side, which needs p > 1. The second loop
-// prefetches all of V_j as soon as j is known, and on Linux V is backed
-// by transparent huge pages where the kernel allows (newVBuffer). On
+// prefetches V_j ahead of its use from the moment j is known, and on
+// Linux V is backed by transparent huge pages where the kernel allows
+// (newVBuffer). On
 // other architectures, and with the purego build tag, BlockMix is the
 // pure-Go code, as in the standard library's crypto packages; arm64 has
 // no NEON version yet. Every version computes the same function: the

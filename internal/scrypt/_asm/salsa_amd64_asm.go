@@ -54,10 +54,11 @@
 // SSE2, and AVX2's 256-bit registers could only run two independent
 // lanes, which scrypt has only when p > 1, so neither is generated.
 //
-// Beside the chain, the only cost is memory: blockMixXOR prefetches all of
-// V_j before it starts, so that only the first of its cache misses is
-// waited for (j is known only once the previous BlockMix is done, so that
-// one cannot be hidden).
+// Beside the chain, the cost is memory: blockMixXOR prefetches V_j
+// prefetchAhead lines ahead of its use, so that mostly only the first of
+// its cache misses is waited for (j is known only once the previous
+// BlockMix is done, so that one cannot be hidden), and xors in and V_j
+// into X with one VPTERNLOGD (AVX-512).
 package main
 
 import (
@@ -79,6 +80,9 @@ type isa struct {
 	store func(x VecPhysical, m Mem)
 	// xorMem sets x ^= the 16 bytes at m (any alignment), clobbering X6.
 	xorMem func(m Mem, x VecPhysical)
+	// xor2Mem sets x ^= a ^ b, 16 bytes each (any alignment), clobbering
+	// X6 and X7.
+	xor2Mem func(a, b Mem, x VecPhysical)
 	// mov sets dst = src.
 	mov func(src, dst VecPhysical)
 	// add sets dst = a + b, addTo dst += a (32-bit lanes).
@@ -100,6 +104,14 @@ var sse2 = isa{
 		MOVOU(m, X6)
 		PXOR(X6, x)
 	},
+	xor2Mem: func(a, b Mem, x VecPhysical) {
+		// x ^= a; x ^= b measured faster than x ^= (a xor b) with a
+		// xor b computed apart, though it puts two xors on the chain.
+		MOVOU(a, X6)
+		PXOR(X6, x)
+		MOVOU(b, X7)
+		PXOR(X7, x)
+	},
 	mov:   func(src, dst VecPhysical) { MOVO(src, dst) },
 	add:   func(a, b, dst VecPhysical) { MOVO(a, dst); PADDL(b, dst) },
 	addTo: func(a, dst VecPhysical) { PADDL(a, dst) },
@@ -118,9 +130,14 @@ var avx512 = isa{
 	load:   func(m Mem, x VecPhysical) { VMOVDQU(m, x) },
 	store:  func(x VecPhysical, m Mem) { VMOVDQU(x, m) },
 	xorMem: func(m Mem, x VecPhysical) { VPXOR(m, x, x) },
-	mov:    func(src, dst VecPhysical) { VMOVDQA(src, dst) },
-	add:    func(a, b, dst VecPhysical) { VPADDD(b, a, dst) },
-	addTo:  func(a, dst VecPhysical) { VPADDD(a, dst, dst) },
+	xor2Mem: func(a, b Mem, x VecPhysical) {
+		// One VPTERNLOGD on the chain rather than two xors.
+		VMOVDQU(a, X7)
+		VPTERNLOGD(U8(0x96), b, X7, x) // x ^= X7 ^ b
+	},
+	mov:   func(src, dst VecPhysical) { VMOVDQA(src, dst) },
+	add:   func(a, b, dst VecPhysical) { VPADDD(b, a, dst) },
+	addTo: func(a, dst VecPhysical) { VPADDD(a, dst, dst) },
 	rotXor: func(t VecPhysical, k int, x VecPhysical) {
 		VPSLLD(U8(k), t, X5)
 		VPSRLD(U8(32-k), t, t)
@@ -128,6 +145,10 @@ var avx512 = isa{
 	},
 	shuffle: func(imm uint8, x VecPhysical) { VPSHUFD(U8(imm), x, x) },
 }
+
+// prefetchAhead is how many 64-byte blocks ahead blockMixXOR prefetches
+// vj.
+const prefetchAhead = 16
 
 func main() {
 	ConstraintExpr("!purego")
@@ -185,33 +206,41 @@ func blockMix(s isa, xor bool) {
 		}
 	}
 
+	// prefetch asks for the 64 bytes at vj+off, or for vj's last line if
+	// that is past it (wasted reads of the next block of V would cost
+	// bandwidth), clobbering R11.
+	prefetch := func(off int) {
+		LEAQ(vj.Offset(off), R11)
+		CMPQ(R11, R10)
+		CMOVQGT(R10, R11)
+		PREFETCHT0(Mem{Base: R11})
+	}
 	if xor {
 		// V_j is a random block of V, most likely in no cache: ask
-		// for all its cache lines now rather than as the loop reaches
-		// them, so that their fetches overlap (smix's second loop
-		// about 20.5 ms without, 19 with, on a Zen 4 guest).
-		Comment("Prefetch all of vj: 2*r lines of 64 bytes.")
-		MOVQ(RBX, R8)
-		MOVQ(r, R9)
-		SHLQ(U8(1), R9)
-		Label(name + "_prefetch")
-		PREFETCHT0(Mem{Base: R8})
-		ADDQ(U32(64), R8)
-		DECQ(R9)
-		JNZ(LabelRef(name + "_prefetch"))
+		// for its first prefetchAhead lines now, and in each round for
+		// the line prefetchAhead blocks on, so that their fetches
+		// overlap instead of waiting one by one. (Prefetching all 2*r
+		// lines up front in a loop measured no faster: the loop cost
+		// about what it saved.)
+		Commentf("Prefetch vj's first %d lines (R10: its last line).", prefetchAhead)
+		LEAQ(Mem{Base: RBX, Index: RAX, Scale: 1, Disp: -64}, R10)
+		for l := 0; l < prefetchAhead; l++ {
+			prefetch(64 * l)
+		}
 	}
 
 	Label(name + "_loop")
 	for half, dst := range []Mem{even, odd} {
 		Commentf("X = Salsa20/8(X xor in[%d]%s) to out's %s half.", half, map[bool]string{true: fmt.Sprintf(" xor vj[%d]", half)}[xor], []string{"first", "second"}[half])
-		// X ^= in; X ^= vj puts two xors on the chain, yet measured
-		// faster than X ^= (in xor vj) with in xor vj computed apart
-		// (smix's second loop 20.5 against 21.9 ms on a Zen 4 guest).
 		for i, xi := range x {
-			s.xorMem(in.Offset(64*half+16*i), xi)
 			if xor {
-				s.xorMem(vj.Offset(64*half+16*i), xi)
+				s.xor2Mem(in.Offset(64*half+16*i), vj.Offset(64*half+16*i), xi)
+			} else {
+				s.xorMem(in.Offset(64*half+16*i), xi)
 			}
+		}
+		if xor {
+			prefetch(64 * (half + prefetchAhead))
 		}
 		salsa8(s, x, dst)
 	}
