@@ -120,12 +120,8 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 			a.sessionSources = append(a.sessionSources, ss)
 		}
 	}
-	for logical, name := range cfg.TableNames {
-		t := a.schema.Table(logical)
-		if t == nil {
-			return nil, fmt.Errorf("auth: TableNames: unknown table %q", logical)
-		}
-		t.DBName = name
+	if err := applyNaming(&a.schema, cfg); err != nil {
+		return nil, err
 	}
 	if err := a.schema.Validate(); err != nil {
 		return nil, err

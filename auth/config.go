@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/managarten/mana-auth/keyring"
+	"github.com/managarten/mana-auth/storage"
 
 	"github.com/managarten/mana-auth/ratelimit"
 )
@@ -113,8 +114,19 @@ type Config struct {
 	// Now returns the current time; tests may replace it. Default time.Now.
 	Now func() time.Time
 	// TableNames overrides table names: logical name to database name,
-	// e.g. {"user": "users"}.
+	// e.g. {"user": "users"}. A shorthand for Naming.Tables (a table named
+	// in both must be named alike).
 	TableNames map[string]string
+	// Naming maps the logical names of the core's and every plugin's
+	// tables and fields to those of the database, as Better Auth's
+	// modelName, fields and usePlural options do, and declares columns of
+	// a database type of their own (a PostgreSQL enum); see
+	// storage.Naming. auth.New applies it once every plugin's tables are
+	// known and fails for a table or field the schema lacks, a column
+	// named twice or an invalid name. Entries for Better Auth's
+	// "rateLimit" table are the rate-limit store's
+	// (ratelimit/postgres.Options.Naming).
+	Naming storage.Naming
 }
 
 // EmailPasswordConfig configures email and password sign-in.
