@@ -20,6 +20,12 @@
 //     plugins) migrates the same database without touching Better Auth's
 //     rows and signs the user in.
 //
+// TestBetterAuthNamedDatabase (naming_test.go) does the same on PostgreSQL
+// for databases Better Auth created under its naming options
+// (ba-naming.mjs: snake_case `fields`, and the adapter's `usePlural`),
+// served with the matching storage.Naming; without it, Migrate and
+// CheckSchema refuse the database at start.
+//
 // Node 20+ and npm are needed (node_modules are installed with `npm ci` on
 // first use); without them the tests skip, unless CI=true, where they fail.
 // The SQLite case also needs better-sqlite3, which compiles from source here
