@@ -2,10 +2,10 @@
 # Our scrypt against Bun's (BoringSSL) at Better Auth's parameters (N=16384,
 # r=16, p=1, 64-byte key), in one run: ROUNDS rounds (default 7), each
 # timing HASHES hashes (default 20) with Bun (testdata/bun-scrypt.mjs),
-# Node if present, and the Go benchmarks (BenchmarkScryptKernel: every
-# kernel this CPU runs, "go" being the pure-Go code that -tags purego
-# builds; BenchmarkXCryptoScrypt/serial; BenchmarkMemoryFloor), one after
-# the other so that all see the same machine. Prints each round, then the
+# the Go benchmarks (BenchmarkScryptKernel: every kernel this CPU runs,
+# "go" being the pure-Go code that -tags purego builds;
+# BenchmarkMemoryFloor), Node if present, and BenchmarkXCryptoScrypt/serial,
+# one after the other so that all see the same machine. Prints each round, then the
 # median and best milliseconds per hash of each, as wall time and as the
 # process's CPU time (on a busy machine the wall time also counts the
 # time others held the core), and Bun's time over ours.
@@ -31,19 +31,25 @@ echo "cpu: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | se
 go test -c -o "$tmp/scrypt.test" .
 
 results="$tmp/results" # name wall-ms cpu-ms
+
+gobench() { # benchmark regexp; prints "name wall-ms cpu-ms" lines
+	"$tmp/scrypt.test" -test.run '^$' -test.bench "$1" -test.benchtime "${HASHES}x" |
+		awk '/^Benchmark/ {
+			name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
+			sub(/^ScryptKernel\//, "ours-", name); sub(/^XCryptoScrypt\/serial$/, "x/crypto", name)
+			sub(/^MemoryFloor$/, "memory-floor", name)
+			cpu = "-"; for (i = 4; i <= NF; i++) if ($i == "cpu-ms/op") cpu = $(i - 1)
+			printf "%s %.3f %s\n", name, $3 / 1e6, cpu
+		}'
+}
 for round in $(seq "$ROUNDS"); do
 	{
 		"$BUN" testdata/bun-scrypt.mjs "$HASHES"
+		gobench 'ScryptKernel|MemoryFloor'
 		if command -v node >/dev/null; then node testdata/bun-scrypt.mjs "$HASHES"; fi
-		"$tmp/scrypt.test" -test.run '^$' -test.bench 'ScryptKernel|XCryptoScrypt/serial|MemoryFloor' \
-			-test.benchtime "${HASHES}x" |
-			awk '/^Benchmark/ {
-				name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
-				sub(/^ScryptKernel\//, "ours-", name); sub(/^XCryptoScrypt\/serial$/, "x/crypto", name)
-				sub(/^MemoryFloor$/, "memory-floor", name)
-				cpu = "-"; for (i = 4; i <= NF; i++) if ($i == "cpu-ms/op") cpu = $(i - 1)
-				printf "%s %.3f %s\n", name, $3 / 1e6, cpu
-			}'
+		# x/crypto in a process of its own: its 32 MiB of garbage per
+		# hash keeps the GC and the scavenger busy after it ends.
+		gobench 'XCryptoScrypt/serial'
 	} | tee -a "$results" | awk -v r="$round" '{ printf "round %s: %-13s wall %8.2f ms  cpu %8.2f ms\n", r, $1, $2, $3 }'
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
