@@ -117,11 +117,12 @@ func (a *Auth) verifyEmailURL(token, callbackURL string) string {
 	return a.absURL("/verify-email?token=" + token + "&callbackURL=" + plugin.EncodeURIComponent(callbackURL))
 }
 
-// SendVerificationEmail mails u a link that verifies their address. The
-// link does not vouch for the account's password: opened for an address
-// that was never verified, it hands the account to the mailbox's owner
-// (MarkEmailVerified without vouching), since anyone may have signed up
-// with that address.
+// SendVerificationEmail mails u a link that verifies their address, and
+// waits for the Mailer (the routes and Host.SendVerificationEmail queue
+// the mail instead). The link does not vouch for the account's password:
+// opened for an address that was never verified, it hands the account to
+// the mailbox's owner (MarkEmailVerified without vouching), since anyone
+// may have signed up with that address.
 func (a *Auth) SendVerificationEmail(ctx context.Context, u *User, callbackURL string) error {
 	if a.cfg.Mailer == nil {
 		return ErrVerificationEmailNotEnabled
@@ -141,9 +142,9 @@ func (a *Auth) verificationEmail(u *User, callbackURL, passwordHash string) Emai
 		URL: a.verifyEmailURL(a.emailToken(u.Email, u.ID, "", "", cred), callbackURL)}
 }
 
-// mailInBackground sends e off the request path (see background): the
-// answer, and its timing, must not depend on the mail. SendEmail logs a
-// failure.
+// mailInBackground sends e off the request path (the mail queue): the
+// answer, and its timing, must not depend on the mail. sendEmail logs a
+// failure, and the queue a drop.
 func (a *Auth) mailInBackground(ctx context.Context, e Email) {
 	if a.cfg.Mailer == nil {
 		return
@@ -250,10 +251,8 @@ func (a *Auth) VerifyEmail(ctx context.Context, token, sessionUserID, callbackUR
 			u, err = a.setEmail(ctx, u.ID, updateTo, u.EmailVerified)
 		default:
 			u, err = a.setEmail(ctx, u.ID, updateTo, false)
-			if err == nil && a.cfg.Mailer != nil {
-				if err := a.SendVerificationEmail(ctx, u, callbackURL); err != nil {
-					a.log.WarnContext(ctx, "auth: verification mail after email change failed", "err", err)
-				}
+			if err == nil {
+				a.mailInBackground(ctx, a.verificationEmail(u, callbackURL, ""))
 			}
 		}
 		if err != nil {

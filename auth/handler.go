@@ -363,7 +363,11 @@ func (a *Auth) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	e := plugin.AsError(err)
 	if e.Status >= 500 {
-		a.log.ErrorContext(r.Context(), "auth: request failed", "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", e.Err)
+		// A refusal of the hashing gate is counted and logged (spaced
+		// out) by the gate: a flood must not write a line per request.
+		if !errors.Is(e, ErrBusy) {
+			a.log.ErrorContext(r.Context(), "auth: request failed", "method", r.Method, "path", r.URL.Path, "code", e.Code, "err", e.Err)
+		}
 		if e.Status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "1")
 		}

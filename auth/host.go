@@ -62,8 +62,25 @@ func (h host) ResolveURL(ref string) string                 { return h.resolveUR
 func (h host) TrustedRedirect(rawURL string) bool           { return h.trustedRedirect(rawURL) }
 func (h host) ClientIP(r *http.Request) string              { return h.clientIP(r) }
 func (h host) SendEmail(ctx context.Context, e Email) error { return h.sendEmail(ctx, e) }
+
+func (h host) SendEmailInBackground(ctx context.Context, e Email, failed func(context.Context, error)) error {
+	if h.cfg.Mailer == nil {
+		return ErrVerificationEmailNotEnabled
+	}
+	if !h.queueMail(ctx, e, failed) {
+		return ErrBusy
+	}
+	return nil
+}
+
 func (h host) SendVerificationEmail(ctx context.Context, u *User, callbackURL string) error {
-	return h.Auth.SendVerificationEmail(ctx, u, callbackURL)
+	if h.cfg.Mailer == nil {
+		return ErrVerificationEmailNotEnabled
+	}
+	if !h.queueMail(ctx, h.verificationEmail(u, callbackURL, ""), nil) {
+		return ErrBusy
+	}
+	return nil
 }
 
 func (h host) NewCookie(name, value string, maxAge int) *http.Cookie {

@@ -313,10 +313,9 @@ func (a *Auth) handleSendVerification(c *plugin.Context) (any, error) {
 			return nil, ErrEmailAlreadyVerified
 		}
 		// Asked for from a session of the account: the link vouches for
-		// its password, as the sign-up's link does.
-		if err := a.sendEmail(c.Context(), a.verificationEmail(sd.User, cb, a.passwordHash(c.Context(), sd.User.ID))); err != nil {
-			return nil, err
-		}
+		// its password, as the sign-up's link does. It leaves off the
+		// request path, as every mail of the core.
+		a.mailInBackground(c.Context(), a.verificationEmail(sd.User, cb, a.passwordHash(c.Context(), sd.User.ID)))
 		return statusTrue{true}, nil
 	}
 	if err := a.ResendVerification(c.Context(), email, cb); err != nil {

@@ -288,8 +288,10 @@ func (b *background) run(ctx context.Context, fn func(context.Context)) {
 	}()
 }
 
-// Shutdown waits until the codes being delivered are out, or ctx ends.
-// Call it when stopping the server, with auth.(*Auth).Shutdown.
+// Shutdown waits until the codes being delivered through
+// Options.SendVerificationOTP are out, or ctx ends. Codes by mail leave
+// through the host's mail queue, which auth.(*Auth).Shutdown waits for:
+// call both when stopping the server.
 func (p *Plugin) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() { p.bg.wg.Wait(); close(done) }()
@@ -306,15 +308,16 @@ const hookTimeout = time.Minute
 
 // deliver sends code to email in the background: through
 // Options.SendVerificationOTP, else as a plugin.EmailVerificationOTP mail
-// greeting name. A failure is logged (by the host for a mail); the code
-// stays until it expires, known to nobody.
+// greeting name on the host's mail queue (Host.SendEmailInBackground). A
+// failure is logged (by the host for a mail, which also logs a mail the
+// full queue dropped); the code stays until it expires, known to nobody.
 func (p *Plugin) deliver(ctx context.Context, email, name, code string, typ Type) {
+	if p.opts.SendVerificationOTP == nil {
+		_ = p.h.SendEmailInBackground(ctx, plugin.Email{Kind: plugin.EmailVerificationOTP, To: email, Name: name, Code: code,
+			Data: map[string]string{"type": string(typ)}}, nil)
+		return
+	}
 	p.bg.run(ctx, func(ctx context.Context) {
-		if p.opts.SendVerificationOTP == nil {
-			_ = p.h.SendEmail(ctx, plugin.Email{Kind: plugin.EmailVerificationOTP, To: email, Name: name, Code: code,
-				Data: map[string]string{"type": string(typ)}})
-			return
-		}
 		ctx, cancel := context.WithTimeout(ctx, hookTimeout)
 		defer cancel()
 		if err := p.opts.SendVerificationOTP(ctx, email, code, typ); err != nil {

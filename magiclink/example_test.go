@@ -44,6 +44,9 @@ func Example() {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	fmt.Println(rec.Code, strings.TrimSpace(rec.Body.String()))
+	if err := a.Shutdown(context.Background()); err != nil { // the link leaves in the background
+		log.Fatal(err)
+	}
 	fmt.Println(strings.HasPrefix(mailer.link, "http://localhost:3000/api/auth/magic-link/verify?token="))
 
 	// 2. The user opens the link from the email.

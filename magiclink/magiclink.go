@@ -116,8 +116,11 @@ func (p *Plugin) identifier(token string) string {
 	return "magic-link:" + token
 }
 
-// Send mails a sign-in link to in.Email. It answers the same whether or
-// not the email belongs to a user. in.Name (checked by plugin.CheckName) is
+// Send mails a sign-in link to in.Email: it stores the token and queues
+// the mail (Host.SendEmailInBackground), returning before the mail server
+// is reached; if the mail then fails, the token is deleted (and the
+// failure logged). It answers the same whether or not the email belongs
+// to a user. in.Name (checked by plugin.CheckName) is
 // the name of the account the link creates for a new user; the mail never
 // shows it, since the requester need not own the mailbox: it greets a
 // verified user by their own name and anyone else by none.
@@ -153,10 +156,16 @@ func (p *Plugin) Send(ctx context.Context, in SendInput) error {
 	if in.ErrorCallbackURL != "" {
 		link += "&errorCallbackURL=" + plugin.EncodeURIComponent(in.ErrorCallbackURL)
 	}
-	if err := p.a.SendEmail(ctx, plugin.Email{Kind: plugin.EmailMagicLink, To: email, Name: greet, URL: link}); err != nil {
+	// The mail leaves in the background (a slow mail server slows no
+	// answer). If it cannot be sent, the token goes: no live link is left
+	// behind a mail that never went out.
+	undo := func(ctx context.Context, _ error) {
 		if derr := p.a.DeleteVerification(context.WithoutCancel(ctx), id); derr != nil {
 			p.a.Logger().ErrorContext(ctx, "magiclink: removing token after mail failure", "err", derr)
 		}
+	}
+	if err := p.a.SendEmailInBackground(ctx, plugin.Email{Kind: plugin.EmailMagicLink, To: email, Name: greet, URL: link}, undo); err != nil {
+		undo(ctx, err) // not queued (the mail queue is full)
 		return err
 	}
 	return nil

@@ -51,6 +51,7 @@ func TestMailNeverShowsTheRequestedName(t *testing.T) {
 			if r.status != 200 {
 				t.Fatalf("send: %d %s", r.status, r.raw)
 			}
+			e.box.links() // waits for the mail queue
 			sent := e.box.Sent()
 			if len(sent) != 1 {
 				t.Fatalf("%d mails sent", len(sent))

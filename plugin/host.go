@@ -105,10 +105,22 @@ type Host interface {
 	// DeleteVerification deletes every value under identifier.
 	DeleteVerification(ctx context.Context, identifier string) error
 
-	// SendEmail sends e with the host's mailer (an error if none).
+	// SendEmail sends e with the host's mailer (an error if none) and
+	// waits for it: the request that calls it waits for the mail server
+	// (up to the host's mail timeout). For a caller that must know the
+	// mail went out before it answers.
 	SendEmail(ctx context.Context, e Email) error
-	// SendVerificationEmail mails u the core's link that verifies their
-	// address (it vouches for no password), returning to callbackURL.
+	// SendEmailInBackground queues e on the host's mail queue and returns
+	// at once: the mail leaves off the request path, so neither the answer
+	// nor its timing depends on the mail server. failed, if not nil, runs
+	// in the background if the mailer fails (undo there what the mail was
+	// for, such as a token nobody received). It returns an error only
+	// without a mailer, or, the queue being full, with ErrBusy (503) for a
+	// mail it dropped (logged and counted; failed does not run for it).
+	SendEmailInBackground(ctx context.Context, e Email, failed func(ctx context.Context, err error)) error
+	// SendVerificationEmail queues the core's link that verifies u's
+	// address (it vouches for no password), returning to callbackURL, as
+	// SendEmailInBackground queues a mail; a failure to send is logged.
 	SendVerificationEmail(ctx context.Context, u *User, callbackURL string) error
 
 	// CookieName returns the full name of a cookie (prefix included).

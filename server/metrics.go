@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/plugin"
 )
 
@@ -20,6 +21,9 @@ type metrics struct {
 	requests map[[3]string]uint64 // route, method, status
 	latency  map[string]*histogram
 	signIns  map[string]uint64
+	// queues reads the SDK's hashing gate and mail queue at each scrape
+	// (nil: not exported).
+	queues func() auth.Stats
 }
 
 var latencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
@@ -103,6 +107,30 @@ func (m *metrics) write(w io.Writer) {
 	for _, o := range outcomes {
 		fmt.Fprintf(w, "mana_auth_sign_ins_total{outcome=%s} %d\n", label(o), m.signIns[o])
 	}
+	if m.queues != nil {
+		writeQueues(w, m.queues())
+	}
+}
+
+// writeQueues writes the SDK's hashing gate and mail queue (auth.Stats).
+func writeQueues(w io.Writer, s auth.Stats) {
+	for _, g := range []struct {
+		name, typ, help string
+		value           any
+	}{
+		{"mana_auth_password_hashes_running", "gauge", "Password hashes running now.", s.HashRunning},
+		{"mana_auth_password_hashes_waiting", "gauge", "Password hashes queued for a slot now.", s.HashWaiting},
+		{"mana_auth_password_hashes_refused_total", "counter", "Password hashes refused with 503 SERVICE_BUSY (expected wait beyond HashMaxWait, queue full, or waited too long).", s.HashRefused},
+		{"mana_auth_password_hash_seconds", "gauge", "Measured time of one password hash (moving average).", s.HashTime.Seconds()},
+		{"mana_auth_mails_pending", "gauge", "Mails queued or being sent now.", s.MailQueued},
+	} {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %v\n", g.name, g.help, g.name, g.typ, g.name, g.value)
+	}
+	fmt.Fprintln(w, "# HELP mana_auth_mails_total Mails by outcome: sent, failed (the mail server refused or timed out), dropped (the queue was full).")
+	fmt.Fprintln(w, "# TYPE mana_auth_mails_total counter")
+	fmt.Fprintf(w, "mana_auth_mails_total{outcome=\"dropped\"} %d\n", s.MailDropped)
+	fmt.Fprintf(w, "mana_auth_mails_total{outcome=\"failed\"} %d\n", s.MailFailed)
+	fmt.Fprintf(w, "mana_auth_mails_total{outcome=\"sent\"} %d\n", s.MailSent)
 }
 
 // requireBearer admits only requests with "Authorization: Bearer <token>"

@@ -258,6 +258,7 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 		return nil, err
 	}
 	s.auth, s.host = a, a.Host()
+	s.metrics.queues = a.Stats
 	if cfg.AutoMigrate {
 		if err := a.Migrate(ctx); err != nil {
 			return nil, fmt.Errorf("migrating the database: %w", err)

@@ -405,7 +405,10 @@ func TestHealthMetricsCORS(t *testing.T) {
 	env.call(t, "POST", "/api/v1/auth/login", `{"email":"nobody@example.com","password":"password123"}`)
 	r = env.call(t, "GET", "/metrics", "")
 	if !strings.Contains(r.raw, `mana_auth_sign_ins_total{outcome="invalid_credentials"} 1`) ||
-		!strings.Contains(r.raw, `mana_auth_http_requests_total{route="POST /api/v1/auth/login",method="POST",status="401"} 1`) {
+		!strings.Contains(r.raw, `mana_auth_http_requests_total{route="POST /api/v1/auth/login",method="POST",status="401"} 1`) ||
+		!strings.Contains(r.raw, "\nmana_auth_password_hashes_refused_total 0\n") ||
+		!strings.Contains(r.raw, "\nmana_auth_password_hashes_waiting 0\n") ||
+		!strings.Contains(r.raw, `mana_auth_mails_total{outcome="dropped"} 0`) {
 		t.Errorf("metrics:\n%s", r.raw)
 	}
 }

@@ -35,11 +35,18 @@ const (
 	password   = "correct horse battery"
 )
 
-// outbox is a capturing auth.Mailer.
-type outbox struct{ mail.Recorder }
+// outbox is a capturing auth.Mailer; last first waits for the mails the
+// host's queue still holds (magic links, the core's mails).
+type outbox struct {
+	mail.Recorder
+	a *auth.Auth
+}
 
 func (o *outbox) last(t *testing.T, kind plugin.EmailKind) auth.Email {
 	t.Helper()
+	if o.a != nil {
+		_ = o.a.Shutdown(context.Background())
+	}
 	sent := o.Sent()
 	for i := len(sent) - 1; i >= 0; i-- {
 		if sent[i].Kind == kind {
@@ -109,7 +116,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.a = a
+	e.a, e.box.a = a, a
 	if err := a.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
