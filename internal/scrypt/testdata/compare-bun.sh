@@ -2,10 +2,10 @@
 # Our scrypt against Bun's (BoringSSL) at Better Auth's parameters (N=16384,
 # r=16, p=1, 64-byte key), in one run: ROUNDS rounds (default 7), each
 # timing HASHES hashes (default 20) with Bun (testdata/bun-scrypt.mjs),
-# the Go benchmarks (BenchmarkScryptKernel: every kernel this CPU runs,
-# "go" being the pure-Go code that -tags purego builds;
-# BenchmarkMemoryFloor), Node if present, and BenchmarkXCryptoScrypt/serial,
-# one after the other so that all see the same machine. Prints each round, then the
+# Node if present, the Go benchmarks (BenchmarkScryptKernel: every kernel
+# this CPU runs, "go" being the pure-Go code that -tags purego builds;
+# BenchmarkMemoryFloor) and BenchmarkXCryptoScrypt/serial, one after the
+# other so that all see the same machine. Prints each round, then the
 # median and best milliseconds per hash of each, as wall time and as the
 # process's CPU time (on a busy machine the wall time also counts the
 # time others held the core), and Bun's time over ours.
@@ -45,8 +45,8 @@ gobench() { # benchmark regexp; prints "name wall-ms cpu-ms" lines
 for round in $(seq "$ROUNDS"); do
 	{
 		"$BUN" testdata/bun-scrypt.mjs "$HASHES"
-		gobench 'ScryptKernel|MemoryFloor'
 		if command -v node >/dev/null; then node testdata/bun-scrypt.mjs "$HASHES"; fi
+		gobench 'ScryptKernel|MemoryFloor'
 		# x/crypto in a process of its own: its 32 MiB of garbage per
 		# hash keeps the GC and the scavenger busy after it ends.
 		gobench 'XCryptoScrypt/serial'
