@@ -23,6 +23,7 @@ import (
 	"github.com/managarten/mana-auth/mail"
 	"github.com/managarten/mana-auth/oauth"
 	"github.com/managarten/mana-auth/plugin"
+	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/vault"
 )
 
@@ -42,6 +43,14 @@ type Config struct {
 	// DatabaseSchema is the PostgreSQL schema of the tables
 	// (DATABASE_SCHEMA, default "auth" as in the mana deployment).
 	DatabaseSchema string
+	// SchemaPreset is MANA_SCHEMA: "upstream" serves the upstream
+	// mana-auth database as it is (UpstreamNaming); empty, Better Auth's
+	// default names.
+	SchemaPreset string
+	// Naming maps the tables and columns to an existing database's names
+	// (MANA_SCHEMA's preset, or the JSON storage.Naming in the file
+	// SCHEMA_MAPPING_FILE names; see docs/MIGRATING.md).
+	Naming storage.Naming
 	// DataDir holds the SQLite file and the development secret
 	// (DATA_DIR, default "./data").
 	DataDir string
@@ -246,6 +255,12 @@ func fromEnv(getenv func(string) string, env map[string]string) (Config, error) 
 	}
 	if c.DatabaseSchema == "" {
 		c.DatabaseSchema = "auth"
+	}
+	{
+		var err error
+		if c.SchemaPreset, c.Naming, err = namingFromEnv(getenv("MANA_SCHEMA"), getenv("SCHEMA_MAPPING_FILE")); err != nil {
+			return c, err
+		}
 	}
 	if c.DataDir == "" {
 		c.DataDir = "data"

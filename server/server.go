@@ -167,6 +167,7 @@ func (cfg Config) AuthConfig(log *slog.Logger, mailer auth.Mailer) auth.Config {
 		User:      auth.UserConfig{DeleteEnabled: true, ChangeEmailEnabled: true, SendChangeEmailConfirmation: true},
 		RateLimit: auth.RateLimitConfig{Rules: rules, Disabled: cfg.RateLimitDisabled},
 		Mailer:    mailer,
+		Naming:    cfg.Naming,
 		Bearer:    true,
 		Logger:    log,
 	}
