@@ -469,7 +469,10 @@ func TestScryptCacheReuse(t *testing.T) {
 // The cache is bounded, LIFO, and expires its oldest buffers first.
 func TestScratchCache(t *testing.T) {
 	t.Parallel()
-	c := &scratchCache{max: 2, idle: 100 * time.Millisecond}
+	// Long enough that a loaded machine's scheduling delays (tens of
+	// ms) stay well inside each window: a expires at 1 s, b at 1.5 s,
+	// and the check between them comes at 1.2 s.
+	c := &scratchCache{max: 2, idle: time.Second}
 	var released sync.Map // *scratch -> times released
 	mk := func() *scratch {
 		s := &scratch{}
@@ -491,13 +494,13 @@ func TestScratchCache(t *testing.T) {
 		t.Fatal("empty cache gave a buffer")
 	}
 	c.put(a)
-	time.Sleep(60 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
 	c.put(b)
 	c.put(d) // over max: dropped
 	if got := c.len(); got != 2 || releases(d) != 1 {
 		t.Fatalf("len = %d, d released %d times; want 2 and 1", got, releases(d))
 	}
-	time.Sleep(70 * time.Millisecond) // a idle 130 ms, b 70 ms
+	time.Sleep(700 * time.Millisecond) // a idle 1.2 s, b 0.7 s
 	if got := c.len(); got != 1 || releases(a) != 1 || releases(b) != 0 {
 		t.Fatalf("after a's idle time: len = %d, releases a %d b %d; want 1, 1, 0", got, releases(a), releases(b))
 	}
@@ -505,13 +508,13 @@ func TestScratchCache(t *testing.T) {
 		t.Fatal("the buffer left is not the newest")
 	}
 	c.put(b)
-	time.Sleep(250 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond)
 	if got := c.len(); got != 0 || releases(b) != 1 {
 		t.Fatalf("len = %d, b released %d times after everything idled out; want 0, 1", got, releases(b))
 	}
 	e := mk()
 	c.put(e) // the timer re-arms after emptying
-	time.Sleep(250 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond)
 	if got := c.len(); got != 0 || releases(e) != 1 {
 		t.Fatalf("len = %d, e released %d times; want 0, 1 (timer re-armed)", got, releases(e))
 	}
