@@ -3,6 +3,7 @@
 //	mana-auth                 serve (default)
 //	mana-auth migrate         apply database migrations and exit
 //	mana-auth migrate -dry-run print the SQL migrations would run
+//	mana-auth check-db         compare the database with the schema, change nothing
 //	mana-auth admin grant <email>   give a user role admin (revoke takes it back)
 //	mana-auth vault rewrap     re-wrap every vault under the current KEK (online, resumable)
 //	mana-auth version          print the version and VCS revision
@@ -62,6 +63,9 @@ Usage:
   mana-auth [serve]                    serve HTTP (the default)
   mana-auth migrate [-dry-run]         apply the database migrations and exit;
                                        -dry-run prints their SQL and writes nothing
+  mana-auth check-db                   compare the database with the schema (and MANA_SCHEMA or
+                                       SCHEMA_MAPPING_FILE) without changing it; exit 1 when the
+                                       server cannot run on it
   mana-auth admin grant|revoke <email> give a user role admin (a verified address) or take it back
   mana-auth vault rewrap [-batch N]    re-wrap every vault under the current KEK
   mana-auth openapi                    print the OpenAPI 3.1 document of the /api/auth routes
@@ -124,6 +128,9 @@ func commands(out io.Writer) map[string]command {
 			log.Info("migrations applied")
 			return nil
 		}},
+		"check-db": {newFlags("check-db", "check-db"), func(ctx context.Context, cfg server.Config, log *slog.Logger, _ []string) error {
+			return server.CheckDB(ctx, cfg, log, out)
+		}},
 		"admin": {newFlags("admin", "admin grant|revoke <email>"), func(ctx context.Context, cfg server.Config, log *slog.Logger, args []string) error {
 			if len(args) != 2 || (args[0] != "grant" && args[0] != "revoke") {
 				return errors.New("usage: mana-auth admin grant|revoke <email>")
@@ -177,7 +184,7 @@ func run(args []string, environ []string, out io.Writer) error {
 	}
 	cmd, ok := commands(out)[name]
 	if !ok {
-		return fmt.Errorf("unknown command %q (commands: serve, migrate, admin, vault, openapi, version, help)", name)
+		return fmt.Errorf("unknown command %q (commands: serve, migrate, check-db, admin, vault, openapi, version, help)", name)
 	}
 	if name == "vault" {
 		if len(args) == 0 || args[0] != "rewrap" {

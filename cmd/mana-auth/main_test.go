@@ -41,7 +41,7 @@ func TestCommandLine(t *testing.T) {
 			"DISABLED_PLUGINS": "admin,api-key,email-otp,username,multi-session,open-api"}, []string{`"/sign-in/email"`}, ""},
 		{"--version", []string{"--version"}, bad, []string{"mana-auth "}, ""},
 		{"-version", []string{"-version"}, bad, []string{"mana-auth "}, ""},
-		{"unknown command", []string{"start"}, nil, nil, "commands: serve, migrate, admin, vault, openapi, version, help"},
+		{"unknown command", []string{"start"}, nil, nil, "commands: serve, migrate, check-db, admin, vault, openapi, version, help"},
 		{"NODE_ENV typo", []string{"migrate"}, map[string]string{"NODE_ENV": "prod"}, nil, `NODE_ENV: "prod" is not one of development, production, test`},
 		{"production names every missing variable", []string{"migrate"}, map[string]string{"NODE_ENV": "production"}, nil,
 			"BASE_URL: is required"},
