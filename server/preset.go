@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
 )
 
@@ -74,4 +76,54 @@ func namingFromEnv(preset, file string) (_ string, n storage.Naming, err error) 
 		return "", n, nil
 	}
 	return "", n, nil
+}
+
+// namingFor is the naming the SDK gets with plugins mounted: a preset's
+// entries for tables and fields that no mounted plugin declares
+// (DISABLED_PLUGINS, passkeys off without a relying party) are left out,
+// since the preset covers every feature; a SCHEMA_MAPPING_FILE is taken
+// as written, and whatever it names that the schema lacks is refused.
+func (cfg Config) namingFor(plugins []auth.Plugin) storage.Naming {
+	if cfg.SchemaPreset == "" {
+		return cfg.Naming
+	}
+	fields := map[string]map[string]bool{}
+	add := func(s storage.Schema) {
+		for _, t := range s.Tables {
+			if fields[t.Name] == nil {
+				fields[t.Name] = map[string]bool{}
+			}
+			for _, f := range t.Fields {
+				fields[t.Name][f.Name] = true
+			}
+		}
+	}
+	add(auth.CoreSchema())
+	for _, p := range plugins {
+		if ss, ok := p.(plugin.SchemaSource); ok {
+			add(ss.Schema())
+		}
+	}
+	n := cfg.Naming
+	out := storage.Naming{Plural: n.Plural, Tables: map[string]string{}, Fields: map[string]map[string]string{}, Types: map[string]map[string]string{}}
+	for t, name := range n.Tables {
+		if fields[t] != nil {
+			out.Tables[t] = name
+		}
+	}
+	keep := func(dst, src map[string]map[string]string) {
+		for t, fs := range src {
+			for f, v := range fs {
+				if fields[t][f] {
+					if dst[t] == nil {
+						dst[t] = map[string]string{}
+					}
+					dst[t][f] = v
+				}
+			}
+		}
+	}
+	keep(out.Fields, n.Fields)
+	keep(out.Types, n.Types)
+	return out
 }

@@ -41,6 +41,25 @@ func TestUpstreamPresetApplies(t *testing.T) {
 	}
 }
 
+// The preset leaves out the tables and fields of plugins not mounted.
+func TestUpstreamPresetWithoutPlugins(t *testing.T) {
+	cfg, err := fromEnv(func(k string) string {
+		return map[string]string{"AUTH_SECRET": goodSecret, "MANA_SCHEMA": "upstream", "DISABLED_PLUGINS": "admin,username",
+			"BASE_URL": "http://127.0.0.1:3001"}[k]
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewWithStorage(context.Background(), cfg, memory.New(), Deps{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if sc := s.auth.Schema(); sc.Table("passkey") != nil || sc.Table("user").TableName() != "users" {
+		t.Errorf("passkey table %v, user table %q", sc.Table("passkey"), sc.Table("user").TableName())
+	}
+}
+
 func TestSchemaVariablesRefused(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.json")

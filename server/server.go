@@ -254,6 +254,7 @@ func NewWithStorage(ctx context.Context, cfg Config, db storage.Adapter, deps De
 	}()
 	s.closers = append(s.closers, rlClose)
 	acfg.RateLimit.Store = rlStore
+	acfg.Naming = cfg.namingFor(plugins)
 	a, err := auth.New(acfg, db, plugins...)
 	if err != nil {
 		return nil, err
