@@ -262,3 +262,20 @@ func doJSON(t *testing.T, req *http.Request, v any) int {
 	}
 	return res.StatusCode
 }
+
+// docs/MIGRATING.md quotes convert.sql's statements, as they are.
+func TestMigratingQuotesConvertSQL(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/MIGRATING.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql, err := os.ReadFile("convert.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body, _ := strings.Cut(string(sql), "BEGIN;")
+	body, _, _ = strings.Cut(body, "COMMIT;")
+	if !strings.Contains(string(doc), strings.Trim(body, "\n")) {
+		t.Error("docs/MIGRATING.md does not quote tests/upstreamdb/convert.sql (between BEGIN; and COMMIT;)")
+	}
+}
