@@ -11,6 +11,7 @@ package upstreamdb_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -21,6 +22,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"regexp"
@@ -32,7 +34,9 @@ import (
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testpg"
+	"github.com/managarten/mana-auth/keyring"
 	"github.com/managarten/mana-auth/server"
+	"github.com/managarten/mana-auth/twofactor"
 )
 
 const (
@@ -109,11 +113,48 @@ func seed(t *testing.T, dbURL string) {
 			VALUES ('acc_anna', $1, 'credential', $1, $2, $3, $3)`, []any{userID, hash, now}},
 		{`INSERT INTO auth.sessions (id, expires_at, token, created_at, updated_at, ip_address, user_agent, user_id)
 			VALUES ('ses_anna', $1, $2, $3, $3, '203.0.113.7', 'upstream', $4)`, []any{now.Add(6 * 24 * time.Hour), token, now, userID}},
+		// Ben has two-factor on: the TOTP secret and the backup codes
+		// sealed under the secret as Better Auth seals them.
+		{`INSERT INTO auth.users (id, name, email, email_verified, two_factor_enabled, created_at, updated_at)
+			VALUES ($1, 'Ben', $2, true, true, $3, $3)`, []any{benID, benEmail, now}},
+		{`INSERT INTO auth.accounts (id, account_id, provider_id, user_id, password, created_at, updated_at)
+			VALUES ('acc_ben', $1, 'credential', $1, $2, $3, $3)`, []any{benID, hash, now}},
+		{`INSERT INTO auth.two_factor_auth (user_id, secret, enabled, backup_codes, created_at, enabled_at)
+			VALUES ($1, $2, true, $3, $4, $4)`, []any{benID, keyring.Encrypt(secret, totpSecret), keyring.Encrypt(secret, `["AAAAA-11111","BBBBB-22222"]`), now}},
+		// The JWT plugin's key, its private JWK sealed under the secret.
+		{`INSERT INTO auth.jwks (id, public_key, private_key, created_at) VALUES ($1, $2, $3, $4)`,
+			[]any{kid, jwkPublic(), keyring.Encrypt(secret, jwkPrivate()), now}},
+		// An organization Anna owns, with an invitation.
+		{`INSERT INTO auth.organizations (id, name, slug, metadata, created_at, updated_at)
+			VALUES ('org_up', 'Upstream GmbH', 'upstream', '{"plan": "team"}', $1, $1)`, []any{now}},
+		{`INSERT INTO auth.members (id, organization_id, user_id, role, created_at) VALUES ('mem_anna', 'org_up', $1, 'owner', $2)`, []any{userID, now}},
+		{`INSERT INTO auth.invitations (id, organization_id, email, role, status, expires_at, inviter_id, created_at)
+			VALUES ('inv_carl', 'org_up', 'carl@example.com', 'member', 'pending', $1, $2, $3)`, []any{now.Add(48 * time.Hour), userID, now}},
 	} {
 		if _, err := conn.Exec(ctx, q.sql, q.args...); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+const (
+	benID      = "u_upstream_ben"
+	benEmail   = "ben@example.com"
+	totpSecret = "upstreamTotpSecret0123456789abcd"
+	kid        = "upstreamKid0001"
+)
+
+// jwtKey is the Ed25519 key of the seeded jwks row.
+var jwtKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func jwkPublic() string {
+	return `{"crv":"Ed25519","x":"` + b64(jwtKey.Public().(ed25519.PublicKey)) + `","kty":"OKP"}`
+}
+
+func jwkPrivate() string {
+	return `{"crv":"Ed25519","d":"` + b64(jwtKey.Seed()) + `","x":"` + b64(jwtKey.Public().(ed25519.PublicKey)) + `","kty":"OKP"}`
 }
 
 // signedCookie is Better Auth's signed cookie value: the token, ".", the
@@ -235,6 +276,70 @@ func TestUpstreamDatabase(t *testing.T) {
 		t.Errorf("no row in auth.security_events after sign-in")
 	}
 
+	annaCookie := "mana.session_token=" + signedCookie(token)
+	get := func(path string, v any) int {
+		req, _ := http.NewRequest("GET", baseURL+path, nil)
+		req.Header.Set("Cookie", annaCookie)
+		return doJSON(t, req, v)
+	}
+
+	// The existing JWKS key is published and signs; its JWTs verify.
+	var jwks struct{ Keys []struct{ Kid, X string } }
+	if code := get("/api/auth/jwks", &jwks); code != 200 || len(jwks.Keys) == 0 || jwks.Keys[0].Kid != kid {
+		t.Errorf("jwks: %d %+v, want the upstream kid %s", code, jwks, kid)
+	}
+	var tok struct{ Token string }
+	if code := get("/api/auth/token", &tok); code != 200 {
+		t.Errorf("token: %d", code)
+	} else if parts := strings.Split(tok.Token, "."); len(parts) != 3 {
+		t.Errorf("token %q", tok.Token)
+	} else {
+		hdr, _ := base64.RawURLEncoding.DecodeString(parts[0])
+		sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
+		if !strings.Contains(string(hdr), `"kid":"`+kid+`"`) || !ed25519.Verify(jwtKey.Public().(ed25519.PublicKey), []byte(parts[0]+"."+parts[1]), sig) {
+			t.Errorf("JWT not signed by the upstream key: header %s", hdr)
+		}
+	}
+
+	// Organizations list their members and invitations.
+	var full struct {
+		ID      string
+		Members []struct {
+			UserID string
+			Role   string
+		}
+		Invitations []struct{ Email string }
+	}
+	if code := get("/api/auth/organization/get-full-organization?organizationId=org_up", &full); code != 200 || full.ID != "org_up" ||
+		len(full.Members) != 1 || full.Members[0].UserID != userID || full.Members[0].Role != "owner" ||
+		len(full.Invitations) != 1 || full.Invitations[0].Email != "carl@example.com" {
+		t.Errorf("get-full-organization: %d %+v", code, full)
+	}
+
+	// Two-factor with the stored secret.
+	jar, _ := cookiejar.New(nil)
+	ben := &http.Client{Jar: jar}
+	body, _ = json.Marshal(map[string]string{"email": benEmail, "password": password})
+	req, _ = http.NewRequest("POST", baseURL+"/api/auth/sign-in/email", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", baseURL)
+	var first struct{ TwoFactorRedirect bool }
+	if code := doJSONWith(t, ben, req, &first); code != 200 || !first.TwoFactorRedirect {
+		t.Errorf("sign-in with two-factor: %d %+v", code, first)
+	}
+	code, err := twofactor.TOTPCode(totpSecret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = json.Marshal(map[string]string{"code": code})
+	req, _ = http.NewRequest("POST", baseURL+"/api/auth/two-factor/verify-totp", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", baseURL)
+	var second struct{ User struct{ ID string } }
+	if status := doJSONWith(t, ben, req, &second); status != 200 || second.User.ID != benID {
+		t.Errorf("verify-totp with the upstream secret: %d %+v", status, second)
+	}
+
 	// A column dropped: check-db fails and names it.
 	if _, err := conn.Exec(context.Background(), `ALTER TABLE auth.sessions DROP COLUMN user_agent`); err != nil {
 		t.Fatal(err)
@@ -247,7 +352,12 @@ func TestUpstreamDatabase(t *testing.T) {
 
 func doJSON(t *testing.T, req *http.Request, v any) int {
 	t.Helper()
-	res, err := http.DefaultClient.Do(req)
+	return doJSONWith(t, http.DefaultClient, req, v)
+}
+
+func doJSONWith(t *testing.T, c *http.Client, req *http.Request, v any) int {
+	t.Helper()
+	res, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
