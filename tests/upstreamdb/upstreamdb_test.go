@@ -11,6 +11,8 @@ package upstreamdb_test
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
@@ -130,11 +132,37 @@ func seed(t *testing.T, dbURL string) {
 		{`INSERT INTO auth.members (id, organization_id, user_id, role, created_at) VALUES ('mem_anna', 'org_up', $1, 'owner', $2)`, []any{userID, now}},
 		{`INSERT INTO auth.invitations (id, organization_id, email, role, status, expires_at, inviter_id, created_at)
 			VALUES ('inv_carl', 'org_up', 'carl@example.com', 'member', 'pending', $1, $2, $3)`, []any{now.Add(48 * time.Hour), userID, now}},
+		// Anna's vault, wrapped under the KEK as upstream wraps it
+		// (AES-256-GCM, standard base64).
+		{`INSERT INTO auth.encryption_vaults (user_id, wrapped_mk, wrap_iv, format_version, kek_id, created_at)
+			VALUES ($1, $2, $3, 1, 'env-v1', $4)`, append([]any{userID}, wrapMK(t)...)},
+		{`INSERT INTO auth.security_events (user_id, event_type, ip_address, metadata, created_at)
+			VALUES ($1, 'LOGIN_SUCCESS', '203.0.113.7', '{"method": "password"}', $2)`, []any{userID, now}},
 	} {
 		if _, err := conn.Exec(ctx, q.sql, q.args...); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+var (
+	kek        = bytes.Repeat([]byte{3}, 32)
+	masterKey  = bytes.Repeat([]byte{9}, 32)
+	kekEnvLine = "MANA_AUTH_KEK=" + base64.StdEncoding.EncodeToString(kek)
+)
+
+// wrapMK returns masterKey wrapped under kek: wrapped_mk and wrap_iv.
+func wrapMK(t *testing.T) []any {
+	block, err := aes.NewCipher(kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iv := bytes.Repeat([]byte{5}, 12)
+	return []any{base64.StdEncoding.EncodeToString(gcm.Seal(nil, iv, masterKey, nil)), base64.StdEncoding.EncodeToString(iv), time.Now().UTC()}
 }
 
 const (
@@ -168,7 +196,7 @@ func signedCookie(v string) string {
 func config(t *testing.T, dbURL, baseURL string, extra ...string) server.Config {
 	t.Helper()
 	env := append([]string{"DATABASE_URL=" + dbURL, "MANA_SCHEMA=upstream", "AUTH_SECRET=" + secret,
-		"BASE_URL=" + baseURL, "RATE_LIMIT_ENABLED=false"}, extra...)
+		"BASE_URL=" + baseURL, "RATE_LIMIT_ENABLED=false", kekEnvLine}, extra...)
 	cfg, err := server.FromEnviron(env)
 	if err != nil {
 		t.Fatal(err)
@@ -338,6 +366,46 @@ func TestUpstreamDatabase(t *testing.T) {
 	var second struct{ User struct{ ID string } }
 	if status := doJSONWith(t, ben, req, &second); status != 200 || second.User.ID != benID {
 		t.Errorf("verify-totp with the upstream secret: %d %+v", status, second)
+	}
+
+	bearer := func(method, path string, v any) int {
+		req, _ := http.NewRequest(method, baseURL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok.Token)
+		req.Header.Set("Origin", baseURL)
+		return doJSON(t, req, v)
+	}
+	// The vault returns the master key upstream wrapped.
+	var vk struct {
+		MasterKey string
+		KEKID     string `json:"kekId"`
+	}
+	if code := bearer("GET", "/api/v1/me/encryption-vault/key", &vk); code != 200 || vk.MasterKey != base64.StdEncoding.EncodeToString(masterKey) {
+		t.Errorf("vault key: %d %+v", code, vk)
+	}
+
+	// GDPR: the export holds the upstream rows; erasure removes them.
+	var export map[string]any
+	if code := bearer("GET", "/api/v1/me/data/export", &export); code != 200 {
+		t.Errorf("export: %d", code)
+	} else if b, _ := json.Marshal(export); !strings.Contains(string(b), email) || !strings.Contains(string(b), "LOGIN_SUCCESS") {
+		t.Errorf("export lacks the user or its security events: %s", b)
+	}
+	var erased map[string]any
+	if code := bearer("DELETE", "/api/v1/me/data", &erased); code != 200 {
+		t.Errorf("erasure: %d %v", code, erased)
+	}
+	for _, table := range []string{"users", "sessions", "accounts", "encryption_vaults", "security_events", "members"} {
+		col := "user_id"
+		if table == "users" {
+			col = "id"
+		}
+		var n int
+		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM auth.`+table+` WHERE `+col+` = $1`, userID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("after erasure auth.%s holds %d rows of the user", table, n)
+		}
 	}
 
 	// A column dropped: check-db fails and names it.
