@@ -318,6 +318,12 @@ func (a *Auth) write(c *plugin.Context, w http.ResponseWriter) {
 	switch v := c.Result().(type) {
 	case plugin.RawJSON:
 		out = v
+	case *SessionData: // get-session: written without reflection
+		if v == nil {
+			out = []byte("null")
+		} else {
+			out = v.AppendJSON(make([]byte, 0, 1024))
+		}
 	case htmlBody:
 		out = []byte(v)
 	case nil:
@@ -390,10 +396,11 @@ func (a *Auth) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // ?disableCookieCache (any non-empty value) apply on every route, and
 // Sensitive routes always read the database.
 func (a *Auth) contextSession(r *http.Request, e *plugin.Endpoint, refresh bool) (*SessionData, []*http.Cookie, error) {
-	q := r.URL.Query()
-	opt := sessionLookup{
-		refresh: refresh && q.Get("disableRefresh") == "",
-		noCache: q.Get("disableCookieCache") != "" || e != nil && e.Sensitive,
+	opt := sessionLookup{refresh: refresh, noCache: e != nil && e.Sensitive}
+	if r.URL.RawQuery != "" { // parsed only when there is a query
+		q := r.URL.Query()
+		opt.refresh = opt.refresh && q.Get("disableRefresh") == ""
+		opt.noCache = opt.noCache || q.Get("disableCookieCache") != ""
 	}
 	sd, cookies, _, err := a.requestSession(r, opt)
 	return sd, cookies, err

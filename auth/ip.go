@@ -24,17 +24,26 @@ func (a *Auth) clientIP(r *http.Request) string {
 		return normIP(peer)
 	}
 	for _, h := range a.cfg.IPHeaders {
-		var hops []string
-		for _, v := range r.Header.Values(h) {
-			hops = append(hops, strings.Split(v, ",")...)
-		}
-		for i := len(hops) - 1; i >= 0; i-- {
-			ip, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-			if err != nil {
-				break
-			}
-			if ip = ip.Unmap(); !a.trustedProxy(ip) {
-				return normIP(ip)
+		// The hops of every line of the header, in order, walked from
+		// the right (without splitting them into a list); an unusable
+		// hop ends the walk of this header.
+		vals := r.Header.Values(h)
+	walk:
+		for i := len(vals) - 1; i >= 0; i-- {
+			v := vals[i]
+			for {
+				j := strings.LastIndexByte(v, ',')
+				ip, err := netip.ParseAddr(strings.TrimSpace(v[j+1:]))
+				if err != nil {
+					break walk
+				}
+				if ip = ip.Unmap(); !a.trustedProxy(ip) {
+					return normIP(ip)
+				}
+				if j < 0 {
+					break
+				}
+				v = v[:j]
 			}
 		}
 	}

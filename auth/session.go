@@ -315,8 +315,8 @@ var urlSafeToStd = strings.NewReplacer("-", "+", "_", "/")
 // signature may also be URL-safe base64 (Better Auth's bearer plugin
 // accepts both).
 func verifyBearer(secret []byte, s string) (string, bool) {
-	if i := strings.LastIndexByte(s, '.'); i >= 0 {
+	if i := strings.LastIndexByte(s, '.'); i >= 0 && strings.ContainsAny(s[i+1:], "-_") {
 		s = s[:i+1] + urlSafeToStd.Replace(s[i+1:])
 	}
-	return plugin.VerifyCookieValue(string(secret), s)
+	return verifySignedValue(secret, s)
 }

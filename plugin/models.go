@@ -1,11 +1,11 @@
 package plugin
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/managarten/mana-auth/storage"
@@ -140,105 +140,174 @@ func (r *AuthResult) Token() string {
 	return r.Session.Token
 }
 
-// jsonObject writes a JSON object with keys in the given order, then the
-// extra keys sorted. Dates become TimeFormat strings.
-type jsonObject struct {
-	buf   bytes.Buffer
-	first bool
-}
+// The JSON forms of User and Session are appended to a buffer directly
+// (AppendJSON), keys and the common values without encoding/json: a
+// get-session answer is built without reflection. The output is exactly
+// what encoding/json would write for the same values (HTML-escaped strings,
+// extra keys sorted).
 
-func (o *jsonObject) key(k string) {
-	if o.first {
-		o.buf.WriteByte(',')
+// appendJSONString appends s as encoding/json writes it. Strings of
+// printable ASCII that need no escape (ids, emails, tokens, dates) are
+// copied; the rest go through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
 	}
-	o.first = true
-	b, _ := json.Marshal(k)
-	o.buf.Write(b)
-	o.buf.WriteByte(':')
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
-func (o *jsonObject) add(k string, v any) {
-	o.key(k)
-	writeJSONValue(&o.buf, v)
+// appendKey appends `,"k":`.
+func appendKey(b []byte, k string) []byte {
+	b = append(b, ',')
+	b = appendJSONString(b, k)
+	return append(b, ':')
 }
 
-func (o *jsonObject) addExtra(m map[string]any) {
-	keys := make([]string, 0, len(m))
+func appendJSONTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, TimeFormat)
+	return append(b, '"')
+}
+
+func appendJSONValue(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case string:
+		return appendJSONString(b, x)
+	case time.Time:
+		return appendJSONTime(b, x)
+	case *time.Time:
+		if x == nil {
+			return append(b, "null"...)
+		}
+		return appendJSONTime(b, *x)
+	case *string:
+		if x == nil {
+			return append(b, "null"...)
+		}
+		return appendJSONString(b, *x)
+	case bool:
+		if x {
+			return append(b, "true"...)
+		}
+		return append(b, "false"...)
+	case *bool:
+		if x == nil {
+			return append(b, "null"...)
+		}
+		return appendJSONValue(b, *x)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case int:
+		return strconv.AppendInt(b, int64(x), 10)
+	default:
+		q, err := json.Marshal(x)
+		if err != nil {
+			return append(b, "null"...)
+		}
+		return append(b, q...)
+	}
+}
+
+// appendExtra appends the extra fields, sorted by key.
+func appendExtra(b []byte, m map[string]any) []byte {
+	switch len(m) {
+	case 0:
+		return b
+	case 1:
+		for k, v := range m {
+			b = appendKey(b, k)
+			b = appendJSONValue(b, v)
+		}
+		return b
+	}
+	var small [16]string
+	keys := small[:0]
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		o.add(k, m[k])
+		b = appendKey(b, k)
+		b = appendJSONValue(b, m[k])
 	}
+	return b
 }
 
-func writeJSONValue(buf *bytes.Buffer, v any) {
-	switch x := v.(type) {
-	case nil:
-		buf.WriteString("null")
-	case time.Time:
-		buf.WriteByte('"')
-		buf.WriteString(FormatTime(x))
-		buf.WriteByte('"')
-	case *time.Time:
-		if x == nil {
-			buf.WriteString("null")
-			return
-		}
-		writeJSONValue(buf, *x)
-	case *string:
-		if x == nil {
-			buf.WriteString("null")
-			return
-		}
-		writeJSONValue(buf, *x)
-	case bool:
-		if x {
-			buf.WriteString("true")
-		} else {
-			buf.WriteString("false")
-		}
-	default:
-		b, err := json.Marshal(x)
-		if err != nil {
-			buf.WriteString("null")
-			return
-		}
-		buf.Write(b)
-	}
+// AppendJSON appends the user's JSON form (MarshalJSON) to b.
+func (u *User) AppendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, u.ID)
+	b = append(b, `,"name":`...)
+	b = appendJSONString(b, u.Name)
+	b = append(b, `,"email":`...)
+	b = appendJSONString(b, u.Email)
+	b = append(b, `,"emailVerified":`...)
+	b = appendJSONValue(b, u.EmailVerified)
+	b = append(b, `,"image":`...)
+	b = appendJSONValue(b, u.Image)
+	b = append(b, `,"createdAt":`...)
+	b = appendJSONTime(b, u.CreatedAt)
+	b = append(b, `,"updatedAt":`...)
+	b = appendJSONTime(b, u.UpdatedAt)
+	b = appendExtra(b, u.Extra)
+	return append(b, '}')
 }
 
 // MarshalJSON renders the user as Better Auth does: id, name, email,
 // emailVerified, image, createdAt, updatedAt, then plugin fields.
 func (u *User) MarshalJSON() ([]byte, error) {
-	var o jsonObject
-	o.buf.WriteByte('{')
-	o.add("id", u.ID)
-	o.add("name", u.Name)
-	o.add("email", u.Email)
-	o.add("emailVerified", u.EmailVerified)
-	o.add("image", u.Image)
-	o.add("createdAt", u.CreatedAt)
-	o.add("updatedAt", u.UpdatedAt)
-	o.addExtra(u.Extra)
-	o.buf.WriteByte('}')
-	return o.buf.Bytes(), nil
+	return u.AppendJSON(make([]byte, 0, 256)), nil
+}
+
+// AppendJSON appends the session's JSON form (MarshalJSON) to b.
+func (s *Session) AppendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, s.ID)
+	b = append(b, `,"expiresAt":`...)
+	b = appendJSONTime(b, s.ExpiresAt)
+	b = append(b, `,"token":`...)
+	b = appendJSONString(b, s.Token)
+	b = append(b, `,"createdAt":`...)
+	b = appendJSONTime(b, s.CreatedAt)
+	b = append(b, `,"updatedAt":`...)
+	b = appendJSONTime(b, s.UpdatedAt)
+	b = append(b, `,"ipAddress":`...)
+	b = appendJSONValue(b, s.IPAddress)
+	b = append(b, `,"userAgent":`...)
+	b = appendJSONValue(b, s.UserAgent)
+	b = append(b, `,"userId":`...)
+	b = appendJSONString(b, s.UserID)
+	b = appendExtra(b, s.Extra)
+	return append(b, '}')
 }
 
 // MarshalJSON renders the session as Better Auth does, token included.
 func (s *Session) MarshalJSON() ([]byte, error) {
-	var o jsonObject
-	o.buf.WriteByte('{')
-	o.add("id", s.ID)
-	o.add("expiresAt", s.ExpiresAt)
-	o.add("token", s.Token)
-	o.add("createdAt", s.CreatedAt)
-	o.add("updatedAt", s.UpdatedAt)
-	o.add("ipAddress", s.IPAddress)
-	o.add("userAgent", s.UserAgent)
-	o.add("userId", s.UserID)
-	o.addExtra(s.Extra)
-	o.buf.WriteByte('}')
-	return o.buf.Bytes(), nil
+	return s.AppendJSON(make([]byte, 0, 320)), nil
+}
+
+// AppendJSON appends the get-session form {"session":…,"user":…} to b,
+// exactly as encoding/json writes sd (null for a nil member).
+func (sd *SessionData) AppendJSON(b []byte) []byte {
+	b = append(b, `{"session":`...)
+	if sd.Session == nil {
+		b = append(b, "null"...)
+	} else {
+		b = sd.Session.AppendJSON(b)
+	}
+	b = append(b, `,"user":`...)
+	if sd.User == nil {
+		b = append(b, "null"...)
+	} else {
+		b = sd.User.AppendJSON(b)
+	}
+	return append(b, '}')
 }
