@@ -28,4 +28,19 @@ ALTER TABLE auth.encryption_vaults ADD COLUMN id text;
 UPDATE auth.encryption_vaults SET id = user_id;
 ALTER TABLE auth.encryption_vaults ALTER COLUMN id SET NOT NULL, ADD CONSTRAINT encryption_vaults_id_key UNIQUE (id);
 
+-- api_keys serves the api-key plugin: its key is the SHA-256 of the key
+-- in unpadded base64url (upstream: hex), its scopes are the permissions
+-- {"scopes": [...]}, a revoked key is a disabled one (its updated_at the
+-- time of revocation), and upstream's keys have no use limit of the
+-- plugin's (the speech services apply upstream's 60 per minute). The
+-- plugin's other columns are added by the migration; upstream's scopes,
+-- rate_limit_requests, rate_limit_window and revoked_at are left alone.
+ALTER TABLE auth.api_keys ADD COLUMN config_id text, ADD COLUMN prefix text, ADD COLUMN enabled boolean,
+	ADD COLUMN rate_limit_enabled boolean, ADD COLUMN permissions text, ADD COLUMN updated_at timestamptz;
+UPDATE auth.api_keys SET config_id = 'default', prefix = 'sk_live_', enabled = revoked_at IS NULL,
+	rate_limit_enabled = false, permissions = json_build_object('scopes', scopes)::text,
+	updated_at = coalesce(revoked_at, created_at),
+	key_hash = rtrim(translate(encode(decode(key_hash, 'hex'), 'base64'), '+/', '-_'), '=');
+ALTER TABLE auth.api_keys ALTER COLUMN config_id SET NOT NULL, ALTER COLUMN updated_at SET NOT NULL;
+
 COMMIT;

@@ -136,6 +136,9 @@ func seed(t *testing.T, dbURL string) {
 		// (AES-256-GCM, standard base64).
 		{`INSERT INTO auth.encryption_vaults (user_id, wrapped_mk, wrap_iv, format_version, kek_id, created_at)
 			VALUES ($1, $2, $3, 1, 'env-v1', $4)`, append([]any{userID}, wrapMK(t)...)},
+		// Ben's service key as upstream stored it: the hex SHA-256.
+		{`INSERT INTO auth.api_keys (id, user_id, name, key_prefix, key_hash, scopes, created_at)
+			VALUES ('key_ben', $1, 'speech', 'sk_live_abcd', $2, '["stt"]', $3)`, []any{benID, hexSHA256(serviceKey), now}},
 		{`INSERT INTO auth.security_events (user_id, event_type, ip_address, metadata, created_at)
 			VALUES ($1, 'LOGIN_SUCCESS', '203.0.113.7', '{"method": "password"}', $2)`, []any{userID, now}},
 	} {
@@ -163,6 +166,13 @@ func wrapMK(t *testing.T) []any {
 	}
 	iv := bytes.Repeat([]byte{5}, 12)
 	return []any{base64.StdEncoding.EncodeToString(gcm.Seal(nil, iv, masterKey, nil)), base64.StdEncoding.EncodeToString(iv), time.Now().UTC()}
+}
+
+const serviceKey = "sk_live_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH"
+
+func hexSHA256(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
 
 const (
@@ -406,6 +416,19 @@ func TestUpstreamDatabase(t *testing.T) {
 		if n != 0 {
 			t.Errorf("after erasure auth.%s holds %d rows of the user", table, n)
 		}
+	}
+
+	// Upstream's service key validates, with its scopes.
+	body, _ = json.Marshal(map[string]string{"apiKey": serviceKey, "scope": "stt"})
+	req, _ = http.NewRequest("POST", baseURL+"/api/v1/api-keys/validate", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	var valid struct {
+		Valid  bool
+		UserID string
+		Scopes []string
+	}
+	if code := doJSON(t, req, &valid); code != 200 || !valid.Valid || valid.UserID != benID || len(valid.Scopes) != 1 || valid.Scopes[0] != "stt" {
+		t.Errorf("validate the upstream service key: %d %+v", code, valid)
 	}
 
 	// A column dropped: check-db fails and names it.
