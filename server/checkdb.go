@@ -65,7 +65,11 @@ func CheckDB(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) e
 		problems = mm.Problems
 	}
 	for _, p := range problems {
-		fmt.Fprintf(out, "PROBLEM %s (needed by %s)\n", p, featureOf(p.Table, p.Field))
+		fix := "the migration adds it"
+		if strings.Contains(p.Problem, " has type ") {
+			fix = "the migration cannot change it: convert the column (docs/MIGRATING.md)"
+		}
+		fmt.Fprintf(out, "PROBLEM %s (needed by %s; %s)\n", p, featureOf(p.Table, p.Field), fix)
 	}
 	var pending []string
 	if p, ok := db.(storage.MigrationPlanner); ok {
