@@ -139,6 +139,9 @@ func seed(t *testing.T, dbURL string) {
 		// Ben's service key as upstream stored it: the hex SHA-256.
 		{`INSERT INTO auth.api_keys (id, user_id, name, key_prefix, key_hash, scopes, created_at)
 			VALUES ('key_ben', $1, 'speech', 'sk_live_abcd', $2, '["stt"]', $3)`, []any{benID, hexSHA256(serviceKey), now}},
+		// Anna's passkey as upstream stored it (transports as CSV, sql/007).
+		{`INSERT INTO auth.passkeys (id, user_id, credential_id, public_key, counter, device_type, backed_up, transports, name, created_at)
+			VALUES ('pk_anna', $1, 'Y3JlZGVudGlhbC1hbm5h', 'pQECAyYgASFYIA', 3, 'multiDevice', true, 'internal,hybrid', 'Laptop', $2)`, []any{userID, now}},
 		{`INSERT INTO auth.security_events (user_id, event_type, ip_address, metadata, created_at)
 			VALUES ($1, 'LOGIN_SUCCESS', '203.0.113.7', '{"method": "password"}', $2)`, []any{userID, now}},
 	} {
@@ -206,7 +209,7 @@ func signedCookie(v string) string {
 func config(t *testing.T, dbURL, baseURL string, extra ...string) server.Config {
 	t.Helper()
 	env := append([]string{"DATABASE_URL=" + dbURL, "MANA_SCHEMA=upstream", "AUTH_SECRET=" + secret,
-		"BASE_URL=" + baseURL, "RATE_LIMIT_ENABLED=false", kekEnvLine}, extra...)
+		"BASE_URL=" + baseURL, "RATE_LIMIT_ENABLED=false", kekEnvLine, "WEBAUTHN_RP_ID=localhost"}, extra...)
 	cfg, err := server.FromEnviron(env)
 	if err != nil {
 		t.Fatal(err)
@@ -378,6 +381,16 @@ func TestUpstreamDatabase(t *testing.T) {
 		t.Errorf("verify-totp with the upstream secret: %d %+v", status, second)
 	}
 
+	// Upstream's passkey is listed.
+	var pks []struct {
+		ID           string
+		CredentialID string `json:"credentialID"`
+		Name         string
+	}
+	if code := get("/api/auth/passkey/list-user-passkeys", &pks); code != 200 || len(pks) != 1 || pks[0].CredentialID != "Y3JlZGVudGlhbC1hbm5h" || pks[0].Name != "Laptop" {
+		t.Errorf("list-user-passkeys: %d %+v", code, pks)
+	}
+
 	bearer := func(method, path string, v any) int {
 		req, _ := http.NewRequest(method, baseURL+path, nil)
 		req.Header.Set("Authorization", "Bearer "+tok.Token)
@@ -416,6 +429,43 @@ func TestUpstreamDatabase(t *testing.T) {
 		if n != 0 {
 			t.Errorf("after erasure auth.%s holds %d rows of the user", table, n)
 		}
+	}
+
+	// A sign-up writes role and access_tier through upstream's enums.
+	body, _ = json.Marshal(map[string]string{"email": "dora@example.com", "password": password, "name": "Dora"})
+	req, _ = http.NewRequest("POST", baseURL+"/api/auth/sign-up/email", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", baseURL)
+	var up struct{ User struct{ ID string } }
+	if code := doJSON(t, req, &up); code != 200 {
+		t.Errorf("sign-up: %d", code)
+	}
+	var role, tier, kind string
+	if err := conn.QueryRow(context.Background(), `SELECT role::text, access_tier::text, kind::text FROM auth.users WHERE email = 'dora@example.com'`).Scan(&role, &tier, &kind); err != nil {
+		t.Errorf("the signed-up user: %v", err)
+	} else if role != "user" || tier != "public" || kind != "human" {
+		t.Errorf("signed-up user: role %q, access_tier %q, kind %q; want user, public, human", role, tier, kind)
+	}
+	// mana-auth admin grant writes auth.user_role (to a verified address).
+	if _, err := conn.Exec(context.Background(), `UPDATE auth.users SET email_verified = true WHERE email = 'dora@example.com'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := server.SetAdmin(context.Background(), cfg, quiet, "dora@example.com", true); err != nil {
+		t.Errorf("admin grant: %v", err)
+	} else if err := conn.QueryRow(context.Background(), `SELECT role::text FROM auth.users WHERE email = 'dora@example.com'`).Scan(&role); err != nil || role != "admin" {
+		t.Errorf("after admin grant: role %q, %v", role, err)
+	}
+	// A failed sign-in is a row of upstream's login_attempts.
+	body, _ = json.Marshal(map[string]string{"email": "nobody@example.com", "password": "wrong password 123"})
+	req, _ = http.NewRequest("POST", baseURL+"/api/auth/sign-in/email", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", baseURL)
+	if code := doJSON(t, req, &struct{}{}); code != 401 {
+		t.Errorf("sign-in with a wrong password: %d, want 401", code)
+	}
+	var attempts int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM auth.login_attempts WHERE email = 'nobody@example.com' AND NOT successful`).Scan(&attempts); err != nil || attempts != 1 {
+		t.Errorf("login_attempts rows of the failure: %d, %v", attempts, err)
 	}
 
 	// Upstream's service key validates, with its scopes.
