@@ -380,6 +380,24 @@ func TestUpstreamDatabase(t *testing.T) {
 	if status := doJSONWith(t, ben, req, &second); status != 200 || second.User.ID != benID {
 		t.Errorf("verify-totp with the upstream secret: %d %+v", status, second)
 	}
+	// And with one of the stored backup codes.
+	jar, _ = cookiejar.New(nil)
+	ben = &http.Client{Jar: jar}
+	body, _ = json.Marshal(map[string]string{"email": benEmail, "password": password})
+	req, _ = http.NewRequest("POST", baseURL+"/api/auth/sign-in/email", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", baseURL)
+	if code := doJSONWith(t, ben, req, &first); code != 200 || !first.TwoFactorRedirect {
+		t.Errorf("second sign-in with two-factor: %d %+v", code, first)
+	}
+	body, _ = json.Marshal(map[string]string{"code": "BBBBB-22222"})
+	req, _ = http.NewRequest("POST", baseURL+"/api/auth/two-factor/verify-backup-code", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", baseURL)
+	second.User.ID = ""
+	if status := doJSONWith(t, ben, req, &second); status != 200 || second.User.ID != benID {
+		t.Errorf("verify-backup-code with an upstream code: %d %+v", status, second)
+	}
 
 	// Upstream's passkey is listed.
 	var pks []struct {
