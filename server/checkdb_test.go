@@ -5,8 +5,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/managarten/mana-auth/auth"
+	"github.com/managarten/mana-auth/storage/sqlite"
 )
 
 // check-db on SQLite: a fresh database lacks every table (exit status
@@ -53,5 +57,33 @@ func TestFeatureOf(t *testing.T) {
 		if got := featureOf(tc[0], tc[1]); got != tc[2] {
 			t.Errorf("featureOf(%q, %q) = %q, want %q", tc[0], tc[1], got, tc[2])
 		}
+	}
+}
+
+// A server that does not migrate finds a database without its tables
+// before serving (cmd/mana-auth stops the start on it).
+func TestCheckSchemaWithoutMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, sqlite.Options{Path: filepath.Join(t.TempDir(), "empty.db"), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg := Config{BaseURL: "http://localhost:3001", Secret: "a-check-schema-test-secret-of-enough-length", DataDir: t.TempDir()}
+	s, err := NewWithStorage(ctx, cfg, db, Deps{Mailer: auth.Mailer(nil)}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.CheckSchema(ctx)
+	if err == nil || !strings.Contains(err.Error(), "user") {
+		t.Fatalf("CheckSchema on an empty database: %v", err)
+	}
+	if err := s.auth.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckSchema(ctx); err != nil {
+		t.Fatalf("after the migration: %v", err)
 	}
 }

@@ -401,6 +401,13 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// CheckSchema reports whether the database has every table and column the
+// mounted features need, under the configured naming (an error listing
+// each missing or mistyped one, as mana-auth check-db prints them). The
+// server checks it at start when it does not migrate (MIGRATE_ON_START
+// false), so that a mismatch stops the start instead of failing requests.
+func (s *Server) CheckSchema(ctx context.Context) error { return s.auth.CheckSchema(ctx) }
+
 // WriteOpenAPI writes the OpenAPI document of the /api/auth routes the
 // configuration mounts (the open-api plugin's, as GET
 // /api/auth/open-api/generate-schema serves it), indented, to w. It opens

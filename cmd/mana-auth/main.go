@@ -282,6 +282,13 @@ func serve(ctx context.Context, cfg server.Config, log *slog.Logger) error {
 		return err
 	}
 	defer srv.Close()
+	if !cfg.AutoMigrate {
+		// Not migrating: a database that lacks what the features need
+		// stops the start, naming it, rather than failing requests.
+		if err := srv.CheckSchema(ctx); err != nil {
+			return fmt.Errorf("the database does not match the schema (mana-auth check-db lists it; mana-auth migrate adds what is missing): %w", err)
+		}
+	}
 
 	lns, err := listen(cfg)
 	if err != nil {
