@@ -48,16 +48,17 @@
 // stored hashes, the RFC's vectors and the others (TestKernelsMatchGo,
 // FuzzBlockMix, FuzzScryptMatchesXCrypto).
 //
-// On a 2-core AMD EPYC (Zen 4) guest, one Better Auth hash took about
-// 33-37 ms of CPU with AVX-512, 41 ms with SSE2 and 65 ms in pure Go,
-// against 50-54 ms for Bun's scrypt (BoringSSL) and 71 ms for x/crypto's
-// (medians of runs of testdata/compare-bun.sh, which times them side by
-// side; the machine is shared, and quiet moments gave the lower
-// figures). Of the best case, 31.5 ms, about 28.5 are the serial chain of
-// Salsa20/8 steps (a million cores of about 100 cycles at 3.67 GHz),
-// 1.5-2.5 the wait for V_j's first cache line in each of the second
-// loop's 16384 rounds, and about 1 the calls and V's writes; V's memory
-// traffic alone, without Salsa20/8 (BenchmarkMemoryFloor), takes 2 ms.
+// On a 2-core AMD EPYC (Zen 4) guest, one Better Auth hash took 33 ms of
+// CPU with AVX-512, 41 ms with SSE2 and 65 ms in pure Go, against 53.5
+// ms for Bun's scrypt (BoringSSL), 86 ms for Node 20's (OpenSSL) and 71
+// ms for x/crypto's: medians of 21 rounds of testdata/compare-bun.sh,
+// which times them side by side, with Bun 1.55-1.68 times as slow as the
+// AVX-512 version in every round. Of the 32.5 ms of the best rounds,
+// about 28.5 are the serial chain of Salsa20/8 steps (a million cores of
+// about 100 cycles at 3.67 GHz), 1.5-2.5 the wait for V_j's first cache
+// line in each of the second loop's 16384 rounds, and about 1 the calls
+// and V's writes; V's memory traffic alone, without Salsa20/8
+// (BenchmarkMemoryFloor), takes 2 ms.
 //
 // Reused buffers are not zeroed, and that cannot change a result: smix
 // writes all of V_0..V_{N-1} in its first loop before the second loop
