@@ -130,7 +130,7 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 		return nil, fmt.Errorf("auth: binding schema: %w", err)
 	}
 
-	if err := a.hashGate.seed(func() (err error) { a.dummyHash, err = a.hasher.Hash("dummy-password-for-timing"); return err }); err != nil {
+	if a.dummyHash, err = a.hasher.Hash("dummy-password-for-timing"); err != nil {
 		return nil, fmt.Errorf("auth: hasher: %w", err)
 	}
 

@@ -165,7 +165,7 @@ type hashGate struct {
 	free    []int       // indexes of the free slots
 	started []time.Time // per slot: when its hash started (zero: free)
 	queue   []*hashWaiter
-	perHash time.Duration // moving average of the measured hash time
+	perHash time.Duration // moving average of the measured hash time (0: none yet)
 
 	refused atomic.Uint64
 	logged  throttle // the refusal summaries in the log
@@ -185,19 +185,6 @@ func newHashGate(cfg Config) *hashGate {
 		g.free = append(g.free, i)
 	}
 	return g
-}
-
-// seed runs fn (the hash New makes for dummyVerify) outside the bound and
-// takes its time as the first measure of a hash.
-func (g *hashGate) seed(fn func() error) error {
-	start := g.now()
-	err := fn()
-	if d := g.now().Sub(start); d > 0 {
-		g.mu.Lock()
-		g.perHash = d
-		g.mu.Unlock()
-	}
-	return err
 }
 
 // do runs fn in a slot, waiting for one in turn (see hashGate).
@@ -264,12 +251,17 @@ func (g *hashGate) acquire(ctx context.Context) (int, error) {
 // caller in the queue.
 func (g *hashGate) release(slot int, d time.Duration) {
 	g.mu.Lock()
-	if d >= 0 {
-		if g.perHash == 0 {
-			g.perHash = d
-		} else {
-			g.perHash += (d - g.perHash) / 8
-		}
+	switch {
+	case d < 0:
+	case g.perHash == 0:
+		g.perHash = d
+	case d < g.perHash:
+		g.perHash += (d - g.perHash) / 4
+	default:
+		// Slowly up, quickly down: neither a cold hash (its buffers not
+		// yet mapped) nor one stalled hash turns a burst of callers
+		// away; a lasting slowdown shows within some 30 hashes.
+		g.perHash += (d - g.perHash) / 32
 	}
 	g.handOffLocked(slot)
 	g.mu.Unlock()
@@ -290,20 +282,21 @@ func (g *hashGate) handOffLocked(slot int) {
 }
 
 // expectedWaitLocked estimates how long the n-th caller in the queue waits
-// for a slot: every slot busy, n hashes must finish first, len(slots) at a
-// time. A hash takes the measured average, or as long as the oldest
-// running one has already taken if that is more (a hasher that slowed
-// down).
+// for a slot: every slot busy, n hashes must finish first, and they
+// finish at len(slots) per hash time. A hash takes the measured average;
+// if a running one has already taken far longer — twice the average and a
+// quarter of maxWait: a hasher that hangs or crawls, not one descheduled
+// for a moment — each takes as long as that one has so far.
 func (g *hashGate) expectedWaitLocked(n int) time.Duration {
 	per := g.perHash
 	now := g.now()
+	stuck := max(2*g.perHash, g.maxWait/4)
 	for _, s := range g.started {
-		if !s.IsZero() {
-			per = max(per, now.Sub(s))
+		if e := now.Sub(s); !s.IsZero() && e > stuck {
+			per = max(per, e)
 		}
 	}
-	rounds := (n + len(g.started) - 1) / len(g.started)
-	return time.Duration(rounds) * per
+	return time.Duration(n) * per / time.Duration(len(g.started))
 }
 
 // refuse counts and logs a refusal (wait is the expected wait, queued the
