@@ -294,6 +294,10 @@ func TestMultiInstance(t *testing.T) {
 			}
 			return r.status == 200
 		}
+		// A moment passes between the first key and the rotation: keys
+		// made in the same millisecond have no order (the jwks table
+		// orders keys by createdAt), which no real rotation meets.
+		c.clock.advance(time.Second)
 		rotatedAt := c.clock.now()
 		newKid, err := c.s[0].JWT().RotateKeys(context.Background())
 		if err != nil {
