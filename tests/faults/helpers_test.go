@@ -16,8 +16,10 @@
 //     finish, new connections are refused, the process exits 0 within
 //     SHUTDOWN_TIMEOUT (and does not wait longer for a stuck request).
 //   - TestSMTPDownOrSlow: with the SMTP server's port closed, or a server
-//     that accepts and never greets, sign-up and password-reset answer 503
-//     EMAIL_SEND_FAILED within the mail timeout and leave nothing behind.
+//     that accepts and never greets, sign-up and password-reset answer at
+//     once (their mails leave through the background queue, where a failed
+//     send is logged and counted) and answer alike for known and unknown
+//     addresses.
 //   - TestCreditsDownDuringRegister: a registration while mana-credits is
 //     down still creates the user, and the credits init arrives once
 //     mana-credits is back.
