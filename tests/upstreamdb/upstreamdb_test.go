@@ -136,6 +136,26 @@ func seed(t *testing.T, dbURL string) {
 		// (AES-256-GCM, standard base64).
 		{`INSERT INTO auth.encryption_vaults (user_id, wrapped_mk, wrap_iv, format_version, kek_id, created_at)
 			VALUES ($1, $2, $3, 1, 'env-v1', $4)`, append([]any{userID}, wrapMK(t)...)},
+		// Cleo's vault in zero-knowledge mode, as upstream's
+		// enableZeroKnowledge leaves it: the KEK wrap nulled, kek_id
+		// untouched, the recovery wrap (the client's AES-GCM of the master
+		// key under its recovery key, standard base64) the only copy.
+		{`INSERT INTO auth.users (id, name, email, email_verified, created_at, updated_at)
+			VALUES ($1, 'Cleo', 'cleo@example.com', true, $2, $2)`, []any{cleoID, now}},
+		{`INSERT INTO auth.sessions (id, expires_at, token, created_at, updated_at, user_id)
+			VALUES ('ses_cleo', $1, $2, $3, $3, $4)`, []any{now.Add(6 * 24 * time.Hour), cleoToken, now, cleoID}},
+		{`INSERT INTO auth.encryption_vaults (user_id, wrapped_mk, wrap_iv, format_version, kek_id,
+				recovery_wrapped_mk, recovery_iv, recovery_format_version, recovery_set_at, zero_knowledge, created_at)
+			VALUES ($1, NULL, NULL, 1, 'env-v1', $2, $3, 1, $4, true, $5)`, append([]any{cleoID}, append(recoveryWrap(t), recoverySetAt, now)...)},
+		// Dan's vault in the default mode with a recovery wrap set (as
+		// upstream's setRecoveryWrap writes it): both wraps of one key.
+		{`INSERT INTO auth.users (id, name, email, email_verified, created_at, updated_at)
+			VALUES ($1, 'Dan', 'dan@example.com', true, $2, $2)`, []any{danID, now}},
+		{`INSERT INTO auth.sessions (id, expires_at, token, created_at, updated_at, user_id)
+			VALUES ('ses_dan', $1, $2, $3, $3, $4)`, []any{now.Add(6 * 24 * time.Hour), danToken, now, danID}},
+		{`INSERT INTO auth.encryption_vaults (user_id, wrapped_mk, wrap_iv, format_version, kek_id, created_at,
+				recovery_wrapped_mk, recovery_iv, recovery_format_version, recovery_set_at)
+			VALUES ($1, $2, $3, 1, 'env-v1', $4, $5, $6, 1, $7)`, append(append([]any{danID}, wrapMK(t)...), append(recoveryWrap(t), recoverySetAt)...)},
 		// Ben's service key as upstream stored it: the hex SHA-256.
 		{`INSERT INTO auth.api_keys (id, user_id, name, key_prefix, key_hash, scopes, created_at)
 			VALUES ('key_ben', $1, 'speech', 'sk_live_abcd', $2, '["stt"]', $3)`, []any{benID, hexSHA256(serviceKey), now}},
@@ -169,6 +189,34 @@ func wrapMK(t *testing.T) []any {
 	}
 	iv := bytes.Repeat([]byte{5}, 12)
 	return []any{base64.StdEncoding.EncodeToString(gcm.Seal(nil, iv, masterKey, nil)), base64.StdEncoding.EncodeToString(iv), time.Now().UTC()}
+}
+
+const (
+	cleoID    = "u_upstream_cleo"
+	cleoToken = "upstreamCleoSessionToken01234567"
+	danID     = "u_upstream_dan"
+	danToken  = "upstreamDanSessionToken012345678"
+)
+
+var (
+	recoveryKey   = bytes.Repeat([]byte{4}, 32)
+	recoveryIV    = bytes.Repeat([]byte{6}, 12)
+	recoverySetAt = time.Date(2026, 3, 14, 15, 9, 26, 535000000, time.UTC)
+)
+
+// recoveryWrap returns masterKey wrapped under recoveryKey as upstream's
+// client sends it (AES-256-GCM, standard base64): recovery_wrapped_mk
+// and recovery_iv.
+func recoveryWrap(t *testing.T) []any {
+	block, err := aes.NewCipher(recoveryKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []any{base64.StdEncoding.EncodeToString(gcm.Seal(nil, recoveryIV, masterKey, nil)), base64.StdEncoding.EncodeToString(recoveryIV)}
 }
 
 const serviceKey = "sk_live_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH"
@@ -422,6 +470,95 @@ func TestUpstreamDatabase(t *testing.T) {
 	}
 	if code := bearer("GET", "/api/v1/me/encryption-vault/key", &vk); code != 200 || vk.MasterKey != base64.StdEncoding.EncodeToString(masterKey) {
 		t.Errorf("vault key: %d %+v", code, vk)
+	}
+
+	// Vaults in upstream's other modes, over the users' session cookies.
+	as := func(tok, method, path string, v any) int {
+		req, _ := http.NewRequest(method, baseURL+path, nil)
+		req.Header.Set("Cookie", "mana.session_token="+signedCookie(tok))
+		req.Header.Set("Origin", baseURL)
+		return doJSON(t, req, v)
+	}
+	type vaultStatus struct {
+		VaultExists     bool
+		HasRecoveryWrap bool
+		ZeroKnowledge   bool
+		RecoverySetAt   *string
+	}
+	wantSetAt := "2026-03-14T15:09:26.535Z"
+	rw := recoveryWrap(t)
+	// Zero-knowledge: the status says so; GET key answers not the master
+	// key (the server holds no KEK wrap) but the recovery wrap upstream
+	// stored, for the client to open with its recovery code.
+	var st vaultStatus
+	if code := as(cleoToken, "GET", "/api/v1/me/encryption-vault/status", &st); code != 200 || !st.VaultExists || !st.HasRecoveryWrap ||
+		!st.ZeroKnowledge || st.RecoverySetAt == nil || *st.RecoverySetAt != wantSetAt {
+		t.Errorf("zero-knowledge vault status: %d %+v", code, st)
+	}
+	var zk struct {
+		MasterKey            *string
+		RequiresRecoveryCode bool
+		RecoveryWrappedMK    string `json:"recoveryWrappedMk"`
+		RecoveryIV           string `json:"recoveryIv"`
+		FormatVersion        int
+	}
+	if code := as(cleoToken, "GET", "/api/v1/me/encryption-vault/key", &zk); code != 200 || zk.MasterKey != nil || !zk.RequiresRecoveryCode ||
+		zk.RecoveryWrappedMK != rw[0] || zk.RecoveryIV != rw[1] || zk.FormatVersion != 1 {
+		t.Errorf("zero-knowledge vault key: %d %+v", code, zk)
+	}
+	// The recovery wrap it answers opens to the master key.
+	if block, err := aes.NewCipher(recoveryKey); err != nil {
+		t.Fatal(err)
+	} else if gcm, err := cipher.NewGCM(block); err != nil {
+		t.Fatal(err)
+	} else if ct, err := base64.StdEncoding.DecodeString(zk.RecoveryWrappedMK); err != nil {
+		t.Errorf("recoveryWrappedMk %q: %v", zk.RecoveryWrappedMK, err)
+	} else if mk, err := gcm.Open(nil, recoveryIV, ct, nil); err != nil || !bytes.Equal(mk, masterKey) {
+		t.Errorf("the zero-knowledge recovery wrap does not open to the master key: %v", err)
+	}
+	// Rotating, or clearing the only wrap, is refused in zero-knowledge
+	// mode with the documented codes.
+	refused := func(method, path string) (int, string) {
+		req, _ := http.NewRequest(method, baseURL+path, nil)
+		req.Header.Set("Cookie", "mana.session_token="+signedCookie(cleoToken))
+		req.Header.Set("Origin", baseURL)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var e struct{ Error, Code string }
+		_ = json.NewDecoder(res.Body).Decode(&e)
+		return res.StatusCode, e.Code
+	}
+	if code, ecode := refused("POST", "/api/v1/me/encryption-vault/rotate"); code != 409 || ecode != "ZK_ROTATE_FORBIDDEN" {
+		t.Errorf("rotate a zero-knowledge vault: %d %q, want 409 ZK_ROTATE_FORBIDDEN", code, ecode)
+	}
+	if code, ecode := refused("DELETE", "/api/v1/me/encryption-vault/recovery-wrap"); code != 409 || ecode != "ZK_ACTIVE" {
+		t.Errorf("clear a zero-knowledge vault's recovery wrap: %d %q, want 409 ZK_ACTIVE", code, ecode)
+	}
+	var left struct{ WrappedMK, RecoveryWrappedMK *string }
+	if err := conn.QueryRow(context.Background(), `SELECT wrapped_mk, recovery_wrapped_mk FROM auth.encryption_vaults WHERE user_id = $1`, cleoID).Scan(&left.WrappedMK, &left.RecoveryWrappedMK); err != nil {
+		t.Fatal(err)
+	} else if left.WrappedMK != nil || left.RecoveryWrappedMK == nil || *left.RecoveryWrappedMK != rw[0] {
+		t.Errorf("the refused requests changed the zero-knowledge vault: wrapped_mk %v, recovery_wrapped_mk %v", left.WrappedMK, left.RecoveryWrappedMK)
+	}
+	// A recovery wrap in the default mode: the status reports it; GET key
+	// still answers the master key, unwrapped under the KEK.
+	st = vaultStatus{}
+	if code := as(danToken, "GET", "/api/v1/me/encryption-vault/status", &st); code != 200 || !st.VaultExists || !st.HasRecoveryWrap ||
+		st.ZeroKnowledge || st.RecoverySetAt == nil || *st.RecoverySetAt != wantSetAt {
+		t.Errorf("recovery-wrapped vault status: %d %+v", code, st)
+	}
+	var dk struct {
+		MasterKey            string
+		FormatVersion        int
+		KEKID                string `json:"kekId"`
+		RequiresRecoveryCode bool
+	}
+	if code := as(danToken, "GET", "/api/v1/me/encryption-vault/key", &dk); code != 200 || dk.MasterKey != base64.StdEncoding.EncodeToString(masterKey) ||
+		dk.FormatVersion != 1 || dk.KEKID != "env-v1" || dk.RequiresRecoveryCode {
+		t.Errorf("recovery-wrapped vault key: %d %+v", code, dk)
 	}
 
 	// GDPR: the export holds the upstream rows; erasure removes them.
