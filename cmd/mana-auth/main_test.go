@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/managarten/mana-auth/internal/testproc"
@@ -146,8 +147,16 @@ func TestListenAddresses(t *testing.T) {
 		{"HOST=127.0.0.1 in production", server.Config{Production: true, Host: "127.0.0.1"}, func(ip net.IP) bool { return ip.Equal(net.IPv4(127, 0, 0, 1)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.cfg.Port = testproc.FreePort(t)
-			lns, err := listen(tc.cfg)
+			// A port found free can be taken by another test process
+			// before it is bound: try a few.
+			var lns []net.Listener
+			var err error
+			for range 5 {
+				tc.cfg.Port = testproc.FreePort(t)
+				if lns, err = listen(tc.cfg); err == nil || !errors.Is(err, syscall.EADDRINUSE) {
+					break
+				}
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
