@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,13 +16,9 @@ import (
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/emailotp"
 	"github.com/managarten/mana-auth/internal/testkit"
-	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/mail"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
-	"github.com/managarten/mana-auth/storage/memory"
-	"github.com/managarten/mana-auth/storage/postgres"
-	"github.com/managarten/mana-auth/storage/sqlite"
 )
 
 const testSecret = "a-test-secret-that-is-long-enough-to-use"
@@ -49,27 +44,7 @@ type env struct {
 }
 
 func openDB(t testing.TB, kind string) storage.Adapter {
-	t.Helper()
-	switch kind {
-	case "sqlite":
-		db, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(t.TempDir(), "auth.db"),
-			Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	case "postgres":
-		testpg.Require(t)
-		db, err := postgres.Open(context.Background(), postgres.Options{URL: testpg.URL(), Schema: testpg.SchemaName(t, "emailotp_"),
-			Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	return memory.New()
+	return testkit.OpenDB(t, kind, "emailotp_")
 }
 
 // newEnv starts an auth server with the email-otp plugin (and o.plugins),

@@ -10,20 +10,15 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testkit"
-	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/multisession"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
-	"github.com/managarten/mana-auth/storage/memory"
-	"github.com/managarten/mana-auth/storage/postgres"
-	"github.com/managarten/mana-auth/storage/sqlite"
 )
 
 const (
@@ -63,27 +58,7 @@ type env struct {
 }
 
 func openDB(t testing.TB, kind string) storage.Adapter {
-	t.Helper()
-	switch kind {
-	case "sqlite":
-		db, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(t.TempDir(), "auth.db"),
-			Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	case "postgres":
-		testpg.Require(t)
-		db, err := postgres.Open(context.Background(), postgres.Options{URL: testpg.URL(),
-			Schema: testpg.SchemaName(t, "multisession_"), Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	return memory.New()
+	return testkit.OpenDB(t, kind, "multisession_")
 }
 
 // newEnv starts an auth server with the multi-session plugin.

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,7 +18,6 @@ import (
 	"github.com/managarten/mana-auth/admin"
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/internal/testkit"
-	"github.com/managarten/mana-auth/internal/testpg"
 	"github.com/managarten/mana-auth/jwt"
 	"github.com/managarten/mana-auth/magiclink"
 	"github.com/managarten/mana-auth/mail"
@@ -29,9 +27,6 @@ import (
 	"github.com/managarten/mana-auth/org"
 	"github.com/managarten/mana-auth/passkey"
 	"github.com/managarten/mana-auth/storage"
-	"github.com/managarten/mana-auth/storage/memory"
-	"github.com/managarten/mana-auth/storage/postgres"
-	"github.com/managarten/mana-auth/storage/sqlite"
 	"github.com/managarten/mana-auth/twofactor"
 	"github.com/managarten/mana-auth/vault"
 )
@@ -39,27 +34,7 @@ import (
 const testSecret = "openapi-test-secret-0123456789abcdef"
 
 func openDB(t testing.TB, kind string) storage.Adapter {
-	t.Helper()
-	switch kind {
-	case "sqlite":
-		db, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(t.TempDir(), "auth.db"),
-			Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	case "postgres":
-		testpg.Require(t)
-		db, err := postgres.Open(context.Background(), postgres.Options{URL: testpg.URL(), Schema: testpg.SchemaName(t, "openapi_"),
-			Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	return memory.New()
+	return testkit.OpenDB(t, kind, "openapi_")
 }
 
 // allPlugins returns every plugin of the repository, configured to mount
