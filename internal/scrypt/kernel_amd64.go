@@ -17,23 +17,3 @@ func archKernels() []*kernel {
 	return append(ks, &kernel{name: "sse2", diagonal: true,
 		mix: checked(blockMixSSE2), mixXOR: checkedXOR(blockMixXORSSE2)})
 }
-
-// checked and checkedXOR wrap an assembly BlockMix with the checks it
-// relies on: r >= 1 and 2*r blocks in every slice.
-func checked(f func(in, out []uint32, r int)) func(in, out []uint32, r int) {
-	return func(in, out []uint32, r int) {
-		if r < 1 || len(in) != 32*r || len(out) != 32*r {
-			panic("scrypt: BlockMix with r < 1 or blocks of the wrong size")
-		}
-		f(in, out, r)
-	}
-}
-
-func checkedXOR(f func(in, vj, out []uint32, r int)) func(in, vj, out []uint32, r int) {
-	return func(in, vj, out []uint32, r int) {
-		if r < 1 || len(in) != 32*r || len(vj) != 32*r || len(out) != 32*r {
-			panic("scrypt: BlockMix with r < 1 or blocks of the wrong size")
-		}
-		f(in, vj, out, r)
-	}
-}

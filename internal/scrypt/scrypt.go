@@ -41,12 +41,16 @@
 // running two lanes side by side, which needs p > 1. The second loop
 // prefetches V_j ahead of its use from the moment j is known, and on
 // Linux V is backed by transparent huge pages where the kernel allows
-// (newVBuffer). On other architectures, and with the purego build tag,
-// BlockMix is the pure-Go code, as in the standard library's crypto
-// packages; arm64 has no NEON version yet. Every version computes the
-// same function: the tests compare each one with x/crypto, Better Auth's
-// stored hashes, the RFC's vectors and the others (TestKernelsMatchGo,
-// FuzzBlockMix, FuzzScryptMatchesXCrypto).
+// (newVBuffer). On arm64, BlockMix is hand-written NEON assembly
+// (salsa_arm64.s, which every arm64 CPU can run) in the same diagonal
+// order, a step being VADD, VSHL, VSRI and VEOR; it is tested under
+// qemu user-mode emulation (testdata/arm64.sh), and its speed on arm64
+// hardware has not been measured (emulated timings mean nothing). On
+// other architectures, and with the purego build tag, BlockMix is the
+// pure-Go code, as in the standard library's crypto packages. Every
+// version computes the same function: the tests compare each one with
+// x/crypto, Better Auth's stored hashes, the RFC's vectors and the others
+// (TestKernelsMatchGo, FuzzBlockMix, FuzzScryptMatchesXCrypto).
 //
 // On a 2-core AMD EPYC (Zen 4) guest, one Better Auth hash took 33 ms of
 // CPU with AVX-512, 41 ms with SSE2 and 65 ms in pure Go, against 53.5
