@@ -88,6 +88,7 @@ type signingKey struct {
 	header    string             // base64url protected header
 	activeAt  time.Time          // createdAt + the activation delay
 	expiresAt time.Time          // zero: no expiry
+	memo      *tokenMemo         // this key's tokens of the current second
 }
 
 type publicKey struct {
@@ -453,10 +454,10 @@ func (p *Plugin) build(ctx context.Context, rows []storage.Record, now time.Time
 		case err != nil:
 			k.err = plugin.ErrInternal.With(fmt.Errorf("jwt: key %s: publicKey is not an Ed25519 JWK", id))
 		case old != nil && old.err == nil:
-			k.priv, k.header = old.priv, old.header
+			k.priv, k.header, k.memo = old.priv, old.header, old.memo
 		default:
 			if k.priv, k.err = p.openPrivate(r, pub); k.err == nil {
-				k.header = headerFor(id)
+				k.header, k.memo = headerFor(id), new(tokenMemo)
 			}
 		}
 		c.signers = append(c.signers, k)

@@ -346,7 +346,7 @@ func (p *Plugin) Mint(ctx context.Context, sd *plugin.SessionData) (string, erro
 	if err != nil {
 		return "", err
 	}
-	return signJWS(key.priv, key.header, payload), nil
+	return key.memo.sign(key.priv, key.header, payload, iat), nil
 }
 
 func (p *Plugin) customPayload(ctx context.Context, sd *plugin.SessionData, iat, exp int64) ([]byte, error) {
