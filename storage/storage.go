@@ -249,6 +249,22 @@ type Joiner interface {
 	FindOneJoined(ctx context.Context, table, ref string, where ...Where) (rec, refRec Record, err error)
 }
 
+// ManyJoiner is implemented by adapters that can read several records,
+// each with the record one of its reference fields points to, in one
+// round trip. auth uses it to look up the sessions of concurrent requests
+// together; callers fall back to one FindOneJoined (or FindOne) per record
+// when the adapter does not implement it.
+type ManyJoiner interface {
+	// FindManyJoined returns every record of table matching where, each
+	// with the record of the referenced table that its field ref points
+	// to: recs[i] references refRecs[i]. Records whose ref is NULL or
+	// points to no record are left out, as in an SQL inner join; none
+	// matching is not an error. Errors are as for
+	// [Joiner.FindOneJoined]; records are copies, in the same form as
+	// FindOne returns them, in no particular order.
+	FindManyJoined(ctx context.Context, table, ref string, where ...Where) (recs, refRecs []Record, err error)
+}
+
 // ScopedTxer is implemented by adapters whose database can restrict what a
 // transaction may touch by settings made for that transaction alone:
 // PostgreSQL, whose row-level security policies (see [RowSecurity]) read

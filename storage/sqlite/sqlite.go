@@ -410,6 +410,15 @@ func (a *Adapter) FindOneJoined(ctx context.Context, table, ref string, where ..
 	return sqlbuild.FindOneJoined(ctx, a.run(), table, ref, where, cacheable(where))
 }
 
+var _ storage.ManyJoiner = (*Adapter)(nil)
+
+// FindManyJoined returns every record of table matching where together
+// with the record its field ref references ([storage.ManyJoiner]), in one
+// SELECT … JOIN statement on the read pool (or the transaction).
+func (a *Adapter) FindManyJoined(ctx context.Context, table, ref string, where ...storage.Where) ([]storage.Record, []storage.Record, error) {
+	return sqlbuild.FindManyJoined(ctx, a.run(), table, ref, where, cacheable(where))
+}
+
 // FindMany returns the records of table matching q, sorted by q.Sort (ties
 // broken by id), after skipping q.Offset and at most q.Limit of them.
 func (a *Adapter) FindMany(ctx context.Context, table string, q storage.Query) ([]storage.Record, error) {

@@ -1862,7 +1862,11 @@ func testJoined(t *testing.T, db storage.Adapter) {
 		{"no match", []storage.Where{storage.W("title", "nope")}, nil},
 		{"no conditions", nil, []string{"i-o1", "i-o2", "i-o3", "i-o4", "i-o5", "i-ox"}},
 	}
+	mj, isMany := db.(storage.ManyJoiner)
 	for _, tc := range cases {
+		if isMany {
+			checkManyJoined(t, mj, "item", "ownerId", tc.where, tc.want, items, "owner", om)
+		}
 		rec, ref, err := joined("item", "ownerId", tc.where...)
 		switch {
 		case len(tc.want) == 0:
@@ -1887,6 +1891,18 @@ func testJoined(t *testing.T, db storage.Adapter) {
 		record{"id": "m2", "ownerId": "o3", "body": "soon orphaned"},
 		record{"id": "m3", "body": "twin"},
 		record{"id": "m4", "ownerId": "o2", "body": "twin"})
+	if isMany {
+		memos := map[string]record{"m2": {"id": "m2", "ownerId": "o3", "body": "soon orphaned"}, "m4": {"id": "m4", "ownerId": "o2", "body": "twin"}}
+		checkManyJoined(t, mj, "memo", "ownerId", nil, []string{"m2", "m4"}, memos, "owner", om)
+		// Values no database stores match nothing and fail nothing.
+		in := append([]any{"m4"}, func() (v []any) {
+			for _, u := range unstorable {
+				v = append(v, u)
+			}
+			return v
+		}()...)
+		checkManyJoined(t, mj, "memo", "ownerId", []storage.Where{cond("id", storage.In, in)}, []string{"m4"}, memos, "owner", om)
+	}
 	if _, _, err := joined("memo", "ownerId", storage.W("id", "m1")); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("FindOneJoined with a NULL reference: err = %v, want ErrNotFound", err)
 	}
@@ -1934,6 +1950,13 @@ func testJoined(t *testing.T, db storage.Adapter) {
 		if errors.Is(err, storage.ErrNotFound) {
 			t.Errorf("FindOneJoined with %s: ErrNotFound hides the mistake: %v", tc.name, err)
 		}
+		if isMany {
+			err := call(func() error {
+				_, _, err := mj.FindManyJoined(ctx, tc.table, tc.ref, tc.where...)
+				return err
+			})
+			wantErr(t, "FindManyJoined with "+tc.name, err, nil)
+		}
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
@@ -1968,6 +1991,41 @@ func testJoined(t *testing.T, db storage.Adapter) {
 	}
 	if _, _, err := joined("item", "ownerId", storage.W("id", "i-tx1")); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("FindOneJoined after a rolled-back transaction: err = %v, want ErrNotFound", err)
+	}
+}
+
+// checkManyJoined checks that FindManyJoined(table, ref, where...) returns
+// exactly the records of table with the ids want (in any order), each
+// with the record of refTable it references.
+func checkManyJoined(t *testing.T, mj storage.ManyJoiner, table, ref string, where []storage.Where, want []string, recs map[string]record, refTable string, refs map[string]record) {
+	t.Helper()
+	var got, gotRefs []record
+	err := call(func() (err error) {
+		got, gotRefs, err = mj.FindManyJoined(t.Context(), table, ref, where...)
+		return err
+	})
+	if err != nil {
+		t.Errorf("FindManyJoined(%s, %s, %v): %v", table, ref, where, err)
+		return
+	}
+	if len(got) != len(gotRefs) {
+		t.Fatalf("FindManyJoined(%s, %s, %v): %d records, %d referenced records", table, ref, where, len(got), len(gotRefs))
+	}
+	var ids []string
+	for i, rec := range got {
+		ids = append(ids, rec.String("id"))
+		checkCanonical(t, table, rec)
+		checkCanonical(t, refTable, gotRefs[i])
+		if diff := cmp.Diff(full(table, recs[rec.String("id")]), rec); diff != "" {
+			t.Errorf("FindManyJoined(%s, %s, %v): record (-want +got):\n%s", table, ref, where, diff)
+		}
+		if diff := cmp.Diff(full(refTable, refs[rec.String(ref)]), gotRefs[i]); diff != "" {
+			t.Errorf("FindManyJoined(%s, %s, %v): record referenced by %s (-want +got):\n%s", table, ref, where, rec.String("id"), diff)
+		}
+	}
+	slices.Sort(ids)
+	if diff := cmp.Diff(want, ids, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("FindManyJoined(%s, %s, %v): ids (-want +got):\n%s", table, ref, where, diff)
 	}
 }
 

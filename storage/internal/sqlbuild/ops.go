@@ -157,6 +157,48 @@ func FindOneJoined(ctx context.Context, r Runner, table, ref string, where []sto
 	return s.rec, s.ref, nil
 }
 
+// joinedAll reads the rows of a [Table.JoinedAll] SELECT.
+type joinedAll struct {
+	t, rt      *Table
+	recs, refs []storage.Record
+	args       [argBuf]any
+}
+
+// ReadRow appends the records of vals: t's columns, then rt's.
+func (s *joinedAll) ReadRow(vals []any) error {
+	n := len(s.t.All)
+	rec, err := s.t.Record(vals[:n])
+	if err != nil {
+		return err
+	}
+	ref, err := s.rt.Record(vals[n:])
+	if err != nil {
+		return err
+	}
+	s.recs, s.refs = append(s.recs, rec), append(s.refs, ref)
+	return nil
+}
+
+// FindManyJoined returns every record of table matching where together
+// with the record its field ref references, in one statement
+// ([storage.ManyJoiner]); none is not an error.
+func FindManyJoined(ctx context.Context, r Runner, table, ref string, where []storage.Where, cache bool) ([]storage.Record, []storage.Record, error) {
+	t, err := r.Table(table)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &joinedAll{t: t}
+	q, args, rt, err := t.JoinedAll(ref, where, s.args[:])
+	if err != nil {
+		return nil, nil, err
+	}
+	s.rt = rt
+	if err := r.Query(ctx, q, args, cache, len(t.All)+len(rt.All), s); err != nil {
+		return nil, nil, fmt.Errorf("%s: find %s joined with %s: %w", t.name, t.T.Name, rt.T.Name, err)
+	}
+	return s.recs, s.refs, nil
+}
+
 // Update sets the fields of set on the records of table matching where and
 // returns how many matched ([storage.Adapter.Update]).
 func Update(ctx context.Context, r Runner, table string, set storage.Record, where []storage.Where, cache bool) (int64, error) {

@@ -116,6 +116,17 @@ func (t *Table) Select(q storage.Query, args []any) (string, []any, error) {
 // t's columns then ref's, each in All order, and ref's table. args is as
 // for [Table.Select].
 func (t *Table) Joined(ref string, where []storage.Where, args []any) (string, []any, *Table, error) {
+	return t.joined(ref, where, args, " LIMIT 1")
+}
+
+// JoinedAll is [Table.Joined] without the limit: every record of t
+// matching where, each with the record its field ref points to
+// ([storage.ManyJoiner]).
+func (t *Table) JoinedAll(ref string, where []storage.Where, args []any) (string, []any, *Table, error) {
+	return t.joined(ref, where, args, "")
+}
+
+func (t *Table) joined(ref string, where []storage.Where, args []any, tail string) (string, []any, *Table, error) {
 	if _, err := t.field(ref); err != nil {
 		return "", nil, nil, err
 	}
@@ -129,7 +140,7 @@ func (t *Table) Joined(ref string, where []storage.Where, args []any) (string, [
 	if err := b.where(t, "m", where); err != nil {
 		return "", nil, nil, err
 	}
-	b.WriteString(" LIMIT 1")
+	b.WriteString(tail)
 	return b.String(), b.args, j.ref, nil
 }
 
