@@ -43,6 +43,7 @@ type Auth struct {
 	dummyHash string
 
 	mail      *mailQueue
+	sessions  *sessionLoader // nil: one read per session lookup
 	hooks     []plugin.Hooks
 	data      []plugin.DataSource
 	router    *router
@@ -74,6 +75,9 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 		hashGate:  newHashGate(cfg),
 		cookieSec: *cfg.Cookies.Secure,
 		mail:      newMailQueue(cfg),
+	}
+	if !cfg.Session.DisableLookupBatching {
+		a.sessions = newSessionLoader(db)
 	}
 	a.jweKeys = sync.OnceValue(a.deriveJWEKeys)
 	if a.origins, err = newOriginMatcher(cfg.BaseURL, cfg.TrustedOrigins); err != nil {

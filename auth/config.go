@@ -180,6 +180,15 @@ type SessionConfig struct {
 	FreshAge time.Duration
 	// DisableRefresh never slides the expiry.
 	DisableRefresh bool
+	// DisableLookupBatching makes every session lookup a read of its own.
+	// By default, when the adapter is a storage.ManyJoiner (the PostgreSQL
+	// and SQLite adapters are), lookups that arrive while another is being
+	// read wait for it and then share one read (token IN …): under load,
+	// one database round trip serves many requests. A lookup never takes
+	// the answer of a read that began before it arrived, so it sees every
+	// revocation committed before the request; when the server is not
+	// busy nothing waits.
+	DisableLookupBatching bool
 	// CookieCache configures the session cookie cache (off by default).
 	CookieCache CookieCacheConfig
 }

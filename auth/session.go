@@ -113,7 +113,8 @@ type sessionState struct {
 //
 // When the adapter is a [storage.Joiner], the session and its user are read
 // together in one indexed read (one database round trip for a valid
-// session that needs no refresh); otherwise with two reads. A session whose
+// session that needs no refresh); otherwise with two reads. When it is a
+// [storage.ManyJoiner] too, concurrent lookups share reads (sessionLoader). A session whose
 // user is missing counts as no session either way; with the join it is not
 // deleted even if expired (such a row exists only without the foreign key
 // from session.userId to user.id, which cascades).
@@ -123,7 +124,9 @@ func (a *Auth) resolveSession(ctx context.Context, token string, refresh bool) (
 	}
 	var rec, urec storage.Record
 	var err error
-	if j, ok := a.db.(storage.Joiner); ok {
+	if a.sessions != nil {
+		rec, urec, err = a.sessions.find(ctx, token)
+	} else if j, ok := a.db.(storage.Joiner); ok {
 		rec, urec, err = j.FindOneJoined(ctx, plugin.TableSession, "userId", storage.W("token", token))
 	} else {
 		rec, err = a.db.FindOne(ctx, plugin.TableSession, storage.W("token", token))

@@ -1,0 +1,164 @@
+package auth
+
+import (
+	"context"
+	"maps"
+	"sync"
+
+	"github.com/managarten/mana-auth/plugin"
+	"github.com/managarten/mana-auth/storage"
+)
+
+// sessionBatchMax bounds the session tokens one batched read looks up.
+const sessionBatchMax = 64
+
+// sessionLoader reads the session rows (joined with their users) of
+// concurrent requests together, so that a server under load makes one
+// database round trip for many get-session, /token or other session
+// lookups instead of one each: fewer statements for the database to run,
+// and fewer writes and wake-ups on both sides.
+//
+// At most one read is in flight. A lookup that finds none starts its own
+// read at once, alone (no added latency when the server is not busy);
+// lookups that come while a read is in flight wait and go together into
+// the next read, which starts when that one ends (up to sessionBatchMax
+// tokens a read; a fuller queue takes several).
+//
+// It is sound: a lookup never takes the answer of a read that started
+// before it arrived, only of one that starts after, so it sees every
+// change committed before the request came in (a session revoked, a user
+// changed) exactly as a read of its own would. (Joining a read already in
+// flight, as a singleflight would, could return a session revoked after
+// that read began.)
+type sessionLoader struct {
+	db    storage.Joiner
+	many  storage.ManyJoiner
+	mu    sync.Mutex
+	busy  bool // a read is in flight
+	queue []*queuedLookup
+}
+
+// queuedLookup is a queued lookup and, once done is closed, its answer.
+type queuedLookup struct {
+	token    string
+	done     chan struct{}
+	rec, ref storage.Record
+	err      error
+}
+
+// newSessionLoader returns a loader over db, or nil if db cannot read
+// several joined records at once.
+func newSessionLoader(db storage.Adapter) *sessionLoader {
+	j, ok1 := db.(storage.Joiner)
+	m, ok2 := db.(storage.ManyJoiner)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	return &sessionLoader{db: j, many: m}
+}
+
+// find returns the session with token and its user, as FindOneJoined
+// would: an error wrapping storage.ErrNotFound when there is none.
+func (l *sessionLoader) find(ctx context.Context, token string) (rec, ref storage.Record, err error) {
+	l.mu.Lock()
+	if !l.busy {
+		l.busy = true
+		l.mu.Unlock()
+		rec, ref, err = l.db.FindOneJoined(ctx, plugin.TableSession, "userId", storage.W("token", token))
+		l.done(ctx)
+		return rec, ref, err
+	}
+	w := &queuedLookup{token: token, done: make(chan struct{})}
+	l.queue = append(l.queue, w)
+	l.mu.Unlock()
+	select {
+	case <-w.done:
+		return w.rec, w.ref, w.err
+	case <-ctx.Done():
+		return nil, nil, ctx.Err() // the next read still answers w, to no one
+	}
+}
+
+// done is called when a read ends: the queued lookups, if any, are read
+// in a goroutine of their own (so that the request that made this read
+// returns now), else the loader is idle.
+func (l *sessionLoader) done(ctx context.Context) {
+	l.mu.Lock()
+	if len(l.queue) == 0 {
+		l.busy = false
+		l.mu.Unlock()
+		return
+	}
+	l.mu.Unlock()
+	go l.drain(context.WithoutCancel(ctx))
+}
+
+// drain reads the queue, a batch at a time, until it is empty; then the
+// loader is idle.
+func (l *sessionLoader) drain(ctx context.Context) {
+	for {
+		l.mu.Lock()
+		n := min(len(l.queue), sessionBatchMax)
+		if n == 0 {
+			l.busy = false
+			l.mu.Unlock()
+			return
+		}
+		batch := l.queue[:n:n]
+		l.queue = l.queue[n:]
+		if len(l.queue) == 0 {
+			l.queue = nil // let the old array go
+		}
+		l.mu.Unlock()
+		l.read(ctx, batch)
+	}
+}
+
+// read answers batch with one read: FindOneJoined for a single token,
+// FindManyJoined with the tokens otherwise.
+func (l *sessionLoader) read(ctx context.Context, batch []*queuedLookup) {
+	defer func() {
+		for _, w := range batch {
+			close(w.done)
+		}
+	}()
+	if len(batch) == 1 {
+		w := batch[0]
+		w.rec, w.ref, w.err = l.db.FindOneJoined(ctx, plugin.TableSession, "userId", storage.W("token", w.token))
+		return
+	}
+	tokens := make([]string, 0, len(batch))
+	seen := make(map[string]bool, len(batch))
+	for _, w := range batch {
+		if !seen[w.token] {
+			seen[w.token] = true
+			tokens = append(tokens, w.token)
+		}
+	}
+	recs, refs, err := l.many.FindManyJoined(ctx, plugin.TableSession, "userId", storage.Where{Field: "token", Op: storage.In, Value: tokens})
+	if err != nil {
+		for _, w := range batch {
+			w.err = err
+		}
+		return
+	}
+	byToken := make(map[string]int, len(recs))
+	for i, r := range recs {
+		byToken[r.String("token")] = i
+	}
+	given := make([]bool, len(recs))
+	for _, w := range batch {
+		i, ok := byToken[w.token]
+		switch {
+		case !ok:
+			w.err = storage.ErrNotFound
+		case given[i]:
+			// The same token twice: each lookup gets records of its own,
+			// as from a read of its own (a caller may change them).
+			w.rec, w.ref = maps.Clone(recs[i]), maps.Clone(refs[i])
+		default:
+			given[i] = true
+			w.rec, w.ref = recs[i], refs[i]
+		}
+	}
+}
