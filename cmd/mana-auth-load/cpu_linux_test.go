@@ -216,11 +216,19 @@ func TestStartedServerCPU(t *testing.T) {
 	o.Scenarios = []string{"ok,jwks"}
 	o.Duration, o.Pause = 700*time.Millisecond, 0
 	o.Conns = 2
+	o.Procs = 1 // and GOMAXPROCS comes back after each scenario
 	o.physical = &Physical{SignPerSec: 1000, VerifyPerSec: 1000, ScryptPerSec: 1, SignN: 1, VerifyN: 1, ScryptN: 1}
+	procs := runtime.GOMAXPROCS(0)
 	var log bytes.Buffer
 	rep, err := run(context.Background(), o, &log)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, log.String())
+	}
+	if got := runtime.GOMAXPROCS(0); got != procs {
+		t.Errorf("GOMAXPROCS %d after the run, want %d again", got, procs)
+	}
+	if rep.ToolProcs != 1 {
+		t.Errorf("report's ToolProcs %d, want 1", rep.ToolProcs)
 	}
 	if rep.ServerPID <= 0 || rep.ServerPID == os.Getpid() {
 		t.Fatalf("server pid %d", rep.ServerPID)

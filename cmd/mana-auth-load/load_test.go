@@ -174,13 +174,14 @@ func TestOptionsValidation(t *testing.T) {
 		t.Fatalf("defaults: %v", err)
 	}
 	for name, mut := range map[string]func(*options){
-		"remote url":    func(o *options) { o.URL = "http://203.0.113.5:3001" },
-		"long duration": func(o *options) { o.Duration = time.Hour },
-		"zero conns":    func(o *options) { o.Conns = 0 },
-		"bin and pid":   func(o *options) { o.ServerBin, o.PID = "/bin/true", 1 },
-		"env no bin":    func(o *options) { o.ServerEnv = []string{"A=B"} },
-		"bad scenario":  func(o *options) { o.Scenarios = []string{"sign-in,nope"} },
-		"huge maxreq":   func(o *options) { o.MaxReq = 1 << 40 },
+		"remote url":     func(o *options) { o.URL = "http://203.0.113.5:3001" },
+		"long duration":  func(o *options) { o.Duration = time.Hour },
+		"zero conns":     func(o *options) { o.Conns = 0 },
+		"bin and pid":    func(o *options) { o.ServerBin, o.PID = "/bin/true", 1 },
+		"env no bin":     func(o *options) { o.ServerEnv = []string{"A=B"} },
+		"bad scenario":   func(o *options) { o.Scenarios = []string{"sign-in,nope"} },
+		"huge maxreq":    func(o *options) { o.MaxReq = 1 << 40 },
+		"negative procs": func(o *options) { o.Procs = -1 },
 	} {
 		o := defaultOptions()
 		mut(&o)

@@ -45,7 +45,12 @@ type options struct {
 	// Cookies sends the session scenarios' credential as the cookies
 	// sign-up set (session_token, and session_data when the server's cookie
 	// cache is on) instead of Authorization: Bearer.
-	Cookies  bool
+	Cookies bool
+	// Procs is the tool's GOMAXPROCS while it drives a scenario (0: Go's
+	// default, every CPU). The tool shares the machine with the server:
+	// fewer threads cost it less CPU in scheduling and wake-ups, as a
+	// load generator with a fixed thread count (wrk -t) does.
+	Procs    int
 	JSONPath string
 	Pprof    string
 	WaitIdle float64
@@ -107,6 +112,8 @@ func (o *options) validate() error {
 		return errors.New("calibration iteration counts out of range")
 	case o.WaitIdle < 0 || o.WaitMax < 0 || o.WaitMax > time.Hour:
 		return errors.New("--wait-idle must be >= 0 and --wait-max in [0, 1h]")
+	case o.Procs < 0 || o.Procs > 4096:
+		return errors.New("--procs must be in [0, 4096]")
 	case o.JWTs < 1 || o.JWTs > 10_000:
 		return errors.New("--jwts must be in [1, 10000]")
 	case o.ServerBin != "" && o.PID != 0:
@@ -180,7 +187,9 @@ type Report struct {
 	Users       int       `json:"users"`
 	// Credentials says how the session scenarios authenticated: "bearer",
 	// or "cookies: " and the names of the cookies sent.
-	Credentials   string   `json:"credentials,omitempty"`
+	Credentials string `json:"credentials,omitempty"`
+	// ToolProcs is the tool's GOMAXPROCS while driving (--procs; 0: all).
+	ToolProcs     int      `json:"toolProcs,omitempty"`
 	SeedSeconds   float64  `json:"seedSeconds"`
 	Results       []Result `json:"results"`
 	ServerPID     int      `json:"serverPid,omitempty"`
@@ -205,7 +214,7 @@ func run(ctx context.Context, o options, logw io.Writer) (rep *Report, err error
 	names, _ := expandScenarios(o.Scenarios)
 	logf := func(format string, a ...any) { fmt.Fprintf(logw, format+"\n", a...) }
 
-	rep = &Report{Date: time.Now().UTC().Format(time.RFC3339), Label: o.Label, Cores: o.Cores, Users: o.Users}
+	rep = &Report{Date: time.Now().UTC().Format(time.RFC3339), Label: o.Label, Cores: o.Cores, Users: o.Users, ToolProcs: o.Procs}
 	rep.Machine = readMachine()
 	rep.Machine.NumCPU = runtime.NumCPU()
 	rep.Machine.GoVersion = runtime.Version()
@@ -426,6 +435,9 @@ func runOne(ctx context.Context, e *env, sc *scenario, conns int, o options, pid
 	} else {
 		close(probeDone)
 	}
+	if o.Procs > 0 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(o.Procs))
+	}
 	r, okLat, allLat, elapsed := e.drive(ctx, sc, conns, o.Duration, o.MaxReq)
 	c1 := snapCPU(pid)
 	close(stopProbe)
@@ -484,6 +496,9 @@ func writeMarkdown(w io.Writer, rep *Report) {
 	}
 	if rep.Credentials != "" {
 		fmt.Fprintf(w, "- session credentials: %s\n", rep.Credentials)
+	}
+	if rep.ToolProcs > 0 {
+		fmt.Fprintf(w, "- the tool's GOMAXPROCS while driving: %d\n", rep.ToolProcs)
 	}
 	if rep.ServerVmHWMKB > 0 {
 		fmt.Fprintf(w, "- server VmHWM (lifetime peak RSS, includes seeding) %.1f MB, VmRSS at the end %.1f MB\n",

@@ -69,6 +69,7 @@ type config struct {
 	pause         time.Duration
 	conns         int
 	hashConns     int
+	toolProcs     int
 	users         int
 	rounds        int
 	oursRateLimit bool
@@ -105,7 +106,8 @@ func mainErr(ctx context.Context, args []string) (err error) {
 	fs.DurationVar(&c.duration, "duration", 5*time.Second, "time per scenario")
 	fs.DurationVar(&c.pause, "pause", 2*time.Second, "idle time before each scenario")
 	fs.IntVar(&c.conns, "connections", 32, "connections for the scenarios that hash no password")
-	fs.IntVar(&c.hashConns, "hash-connections", 8, "connections for sign-in, v1-login and sign-up")
+	fs.IntVar(&c.hashConns, "hash-connections", 16, "connections for sign-in, v1-login and sign-up")
+	fs.IntVar(&c.toolProcs, "tool-procs", 1, "the load tool's GOMAXPROCS while it drives a scenario (its --procs; 0: every CPU): one thread leaves the second core to the server under test")
 	fs.IntVar(&c.users, "users", 100, "users each server seeds by sign-up")
 	fs.IntVar(&c.rounds, "rounds", 1, "rounds (each runs both servers, alternating which goes first); figures are medians over rounds")
 	fs.BoolVar(&c.oursRateLimit, "ours-ratelimit", false, "run mana-auth with its rate limiter on (Better Auth's stays off)")
@@ -267,6 +269,7 @@ func mainErr(ctx context.Context, args []string) (err error) {
 		Duration:      c.duration,
 		Conns:         c.conns,
 		HashConns:     c.hashConns,
+		ToolProcs:     c.toolProcs,
 		Users:         c.users,
 		Dir:           c.dir,
 	}
@@ -335,7 +338,7 @@ func runLoad(ctx context.Context, c config, load string, s serverSpec, scenarios
 		"--server-bin=" + s.bin, "--label=" + s.label + " (" + name + ")",
 		"--scenario=" + scenarios, "--duration=" + c.duration.String(), "--pause=" + c.pause.String(),
 		fmt.Sprintf("--connections=%d", c.conns), fmt.Sprintf("--hash-connections=%d", c.hashConns),
-		fmt.Sprintf("--users=%d", users), "--json=" + jsonPath, "--server-log=" + filepath.Join(c.dir, name+".server.log"),
+		fmt.Sprintf("--users=%d", users), fmt.Sprintf("--procs=%d", c.toolProcs), "--json=" + jsonPath, "--server-log=" + filepath.Join(c.dir, name+".server.log"),
 	}
 	for _, a := range s.args {
 		args = append(args, "--server-arg="+a)

@@ -80,6 +80,7 @@ type summary struct {
 	Duration      time.Duration
 	Conns         int
 	HashConns     int
+	ToolProcs     int // the load tool's GOMAXPROCS while driving (0: all)
 	Users         int
 	Dir           string
 	Rounds        []roundReports
@@ -274,8 +275,12 @@ func writeSummary(w io.Writer, s *summary) {
 	if len(s.Rounds) > 1 {
 		rounds = fmt.Sprintf("; %d rounds, alternating which server goes first: each figure is the median over the rounds, each ratio the median of the rounds' ratios with their range in brackets", len(s.Rounds))
 	}
-	fmt.Fprintf(w, "- each scenario %s, %d connections (%d for sign-in, v1-login and sign-up), %d users seeded per server%s\n",
-		s.Duration, s.Conns, s.HashConns, s.Users, rounds)
+	procs := "every CPU"
+	if s.ToolProcs > 0 {
+		procs = fmt.Sprintf("GOMAXPROCS=%d", s.ToolProcs)
+	}
+	fmt.Fprintf(w, "- each scenario %s, %d connections (%d for sign-in, v1-login and sign-up), %d users seeded per server, the load tool on %s%s\n",
+		s.Duration, s.Conns, s.HashConns, s.Users, procs, rounds)
 	if s.OursRateLimit {
 		fmt.Fprintf(w, "- rate limiters: Better Auth's off; mana-auth's on (RATE_LIMIT_ENABLED=true; the load tool spreads requests over X-Forwarded-For addresses, trusted from 127.0.0.1, so it does its full work without refusing)\n")
 	} else {
