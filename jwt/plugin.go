@@ -248,17 +248,18 @@ func (p *Plugin) Hooks() plugin.Hooks {
 	return plugin.Hooks{After: []plugin.Hook{{Match: plugin.PathIs("/get-session"), Handler: p.afterGetSession}}}
 }
 
-type tokenResponse struct {
-	Token string `json:"token"`
-}
-
+// handleToken answers {"token":"<JWT>"}, written as is: a compact JWS is
+// base64url and dots, which JSON needs no escape for.
 func (p *Plugin) handleToken(c *plugin.Context) (any, error) {
 	tok, err := p.Mint(c.Context(), c.Session())
 	if err != nil {
 		return nil, err
 	}
 	c.Header().Set("Cache-Control", "no-store")
-	return tokenResponse{Token: tok}, nil
+	b := make([]byte, 0, len(tok)+12)
+	b = append(b, `{"token":"`...)
+	b = append(b, tok...)
+	return plugin.RawJSON(append(b, `"}`...)), nil
 }
 
 // handleJWKS serves the document from memory, with an ETag; 304 when
