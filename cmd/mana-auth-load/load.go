@@ -45,6 +45,9 @@ type env struct {
 	timeout  time.Duration
 	ips      *ipPool
 	cookies  bool // session credentials as cookies, not bearer tokens
+	// rawClient drives the scenarios with rawConn instead of net/http
+	// (--client=raw; an https target always uses net/http).
+	rawClient bool
 
 	users       []user
 	signinBody  [][]byte // {"email","password"} per user
@@ -266,6 +269,15 @@ func (e *env) drive(ctx context.Context, sc *scenario, conns int, dur time.Durat
 			r := &res[vu]
 			r.outcomes = map[string]int{}
 			ip := clientIP{pool: e.ips, budget: sc.ipBudget}
+			do := func(method, path string, body []byte, ip string, c cred) (int, []byte, error) {
+				return e.do(ctx, client, method, path, body, ip, c)
+			}
+			if e.rawClient {
+				if rc, err := newRawConn(e.base, e.timeout); err == nil {
+					defer rc.Close()
+					do = rc.do
+				}
+			}
 			for i := 0; ; i++ {
 				if ctx.Err() != nil || !time.Now().Before(deadline) || started.Add(1) > int64(maxReq) {
 					return
@@ -279,7 +291,7 @@ func (e *env) drive(ctx context.Context, sc *scenario, conns int, dur time.Durat
 					c = e.users[e.userFor(vu, conns, i)].cred(e.cookies)
 				}
 				t0 := time.Now()
-				status, rb, err := e.do(ctx, client, sc.method, sc.path, body, ip.get(), c)
+				status, rb, err := do(sc.method, sc.path, body, ip.get(), c)
 				d := time.Since(t0)
 				r.requests++
 				r.allLat = append(r.allLat, d)

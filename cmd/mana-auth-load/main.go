@@ -141,6 +141,7 @@ func mainRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&o.WaitIdle, "wait-idle", 0, "before starting, wait until the machine's busy CPU over 5 s is below this many cores (0: don't wait)")
 	fs.DurationVar(&o.WaitMax, "wait-max", o.WaitMax, "longest wait for --wait-idle; then measure anyway and say so")
 	fs.StringVar(&o.JSONPath, "json", "", "also write the report as JSON to this file (- for stdout; the Markdown then goes to stderr)")
+	fs.StringVar(&o.Client, "client", o.Client, `HTTP client of the measured loop: "raw" (one hand-written keep-alive HTTP/1.1 connection per virtual user, read on its own goroutine, as wrk does: the least CPU taken from a server on the same machine) or "net/http"`)
 	fs.IntVar(&o.Procs, "procs", 0, "the tool's GOMAXPROCS while it drives a scenario (0: Go's default, every CPU); fewer threads leave more of a shared machine to the server")
 	fs.StringVar(&o.Pprof, "pprof", "", "serve the tool's own net/http/pprof on this loopback address (e.g. 127.0.0.1:6061)")
 	if err := fs.Parse(args); err != nil {

@@ -50,7 +50,10 @@ type options struct {
 	// default, every CPU). The tool shares the machine with the server:
 	// fewer threads cost it less CPU in scheduling and wake-ups, as a
 	// load generator with a fixed thread count (wrk -t) does.
-	Procs    int
+	Procs int
+	// Client is the HTTP client of the measured loop: "raw" (rawConn, the
+	// default) or "net/http".
+	Client   string
 	JSONPath string
 	Pprof    string
 	WaitIdle float64
@@ -79,6 +82,7 @@ func defaultOptions() options {
 		VerifyN:    5000,
 		ScryptN:    15,
 		JWTs:       32,
+		Client:     "raw",
 	}
 }
 
@@ -112,6 +116,8 @@ func (o *options) validate() error {
 		return errors.New("calibration iteration counts out of range")
 	case o.WaitIdle < 0 || o.WaitMax < 0 || o.WaitMax > time.Hour:
 		return errors.New("--wait-idle must be >= 0 and --wait-max in [0, 1h]")
+	case o.Client != "raw" && o.Client != "net/http":
+		return errors.New(`--client must be "raw" or "net/http"`)
 	case o.Procs < 0 || o.Procs > 4096:
 		return errors.New("--procs must be in [0, 4096]")
 	case o.JWTs < 1 || o.JWTs > 10_000:
@@ -189,7 +195,9 @@ type Report struct {
 	// or "cookies: " and the names of the cookies sent.
 	Credentials string `json:"credentials,omitempty"`
 	// ToolProcs is the tool's GOMAXPROCS while driving (--procs; 0: all).
-	ToolProcs     int      `json:"toolProcs,omitempty"`
+	ToolProcs int `json:"toolProcs,omitempty"`
+	// Client is the measured loop's HTTP client (--client).
+	Client        string   `json:"client,omitempty"`
 	SeedSeconds   float64  `json:"seedSeconds"`
 	Results       []Result `json:"results"`
 	ServerPID     int      `json:"serverPid,omitempty"`
@@ -214,7 +222,7 @@ func run(ctx context.Context, o options, logw io.Writer) (rep *Report, err error
 	names, _ := expandScenarios(o.Scenarios)
 	logf := func(format string, a ...any) { fmt.Fprintf(logw, format+"\n", a...) }
 
-	rep = &Report{Date: time.Now().UTC().Format(time.RFC3339), Label: o.Label, Cores: o.Cores, Users: o.Users, ToolProcs: o.Procs}
+	rep = &Report{Date: time.Now().UTC().Format(time.RFC3339), Label: o.Label, Cores: o.Cores, Users: o.Users, ToolProcs: o.Procs, Client: o.Client}
 	rep.Machine = readMachine()
 	rep.Machine.NumCPU = runtime.NumCPU()
 	rep.Machine.GoVersion = runtime.Version()
@@ -312,7 +320,7 @@ func run(ctx context.Context, o options, logw io.Writer) (rep *Report, err error
 
 	var start [4]byte
 	_, _ = rand.Read(start[:])
-	e := &env{base: base, password: "Load-test-password-" + randomHex(4), runID: randomHex(4), timeout: o.Timeout, cookies: o.Cookies,
+	e := &env{base: base, password: "Load-test-password-" + randomHex(4), runID: randomHex(4), timeout: o.Timeout, cookies: o.Cookies, rawClient: o.Client == "raw",
 		ips: newIPPool(binary.BigEndian.Uint32(start[:]))}
 
 	needUsers, needJWTs := false, false
@@ -496,6 +504,9 @@ func writeMarkdown(w io.Writer, rep *Report) {
 	}
 	if rep.Credentials != "" {
 		fmt.Fprintf(w, "- session credentials: %s\n", rep.Credentials)
+	}
+	if rep.Client != "" {
+		fmt.Fprintf(w, "- the tool's HTTP client: %s\n", rep.Client)
 	}
 	if rep.ToolProcs > 0 {
 		fmt.Fprintf(w, "- the tool's GOMAXPROCS while driving: %d\n", rep.ToolProcs)

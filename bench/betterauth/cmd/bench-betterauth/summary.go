@@ -279,7 +279,7 @@ func writeSummary(w io.Writer, s *summary) {
 	if s.ToolProcs > 0 {
 		procs = fmt.Sprintf("GOMAXPROCS=%d", s.ToolProcs)
 	}
-	fmt.Fprintf(w, "- each scenario %s, %d connections (%d for sign-in, v1-login and sign-up), %d users seeded per server, the load tool on %s%s\n",
+	fmt.Fprintf(w, "- each scenario %s, %d connections (%d for sign-in, v1-login and sign-up), %d users seeded per server, the load tool (its raw HTTP/1.1 client) on %s%s\n",
 		s.Duration, s.Conns, s.HashConns, s.Users, procs, rounds)
 	if s.OursRateLimit {
 		fmt.Fprintf(w, "- rate limiters: Better Auth's off; mana-auth's on (RATE_LIMIT_ENABLED=true; the load tool spreads requests over X-Forwarded-For addresses, trusted from 127.0.0.1, so it does its full work without refusing)\n")
