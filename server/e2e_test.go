@@ -229,6 +229,11 @@ func TestE2ELoginSessionAndTokens(t *testing.T) {
 			t.Errorf("own events %v lack %s", types, w)
 		}
 	}
+	// One profile update, one event (the v1 route goes through /update-user,
+	// whose success the security log records).
+	if n := len(slices.DeleteFunc(slices.Clone(types), func(e string) bool { return e != EventProfileUpdated })); n != 1 {
+		t.Errorf("%d %s events for one profile update, want 1 (events %v)", n, EventProfileUpdated, types)
+	}
 
 	r = env.post(t, "/api/v1/auth/logout", "", "Cookie", cookie)
 	if r.status != 200 || r.body["success"] != true {
