@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/managarten/mana-auth/keyring"
@@ -44,6 +45,9 @@ type Auth struct {
 
 	mail      *mailQueue
 	sessions  *sessionLoader // nil: one read per session lookup
+	// sessionLookups and sessionReads count the session lookups in the
+	// database and the reads that answered them (Stats).
+	sessionLookups, sessionReads atomic.Uint64
 	hooks     []plugin.Hooks
 	data      []plugin.DataSource
 	router    *router
@@ -77,7 +81,7 @@ func New(cfg Config, db storage.Adapter, plugins ...Plugin) (*Auth, error) {
 		mail:      newMailQueue(cfg),
 	}
 	if !cfg.Session.DisableLookupBatching {
-		a.sessions = newSessionLoader(db)
+		a.sessions = newSessionLoader(db, &a.sessionReads)
 	}
 	a.jweKeys = sync.OnceValue(a.deriveJWEKeys)
 	if a.origins, err = newOriginMatcher(cfg.BaseURL, cfg.TrustedOrigins); err != nil {

@@ -124,11 +124,16 @@ func (a *Auth) resolveSession(ctx context.Context, token string, refresh bool) (
 	}
 	var rec, urec storage.Record
 	var err error
-	if a.sessions != nil {
+	a.sessionLookups.Add(1)
+	j, joins := a.db.(storage.Joiner)
+	switch {
+	case a.sessions != nil:
 		rec, urec, err = a.sessions.find(ctx, token)
-	} else if j, ok := a.db.(storage.Joiner); ok {
+	case joins:
+		a.sessionReads.Add(1)
 		rec, urec, err = j.FindOneJoined(ctx, plugin.TableSession, "userId", storage.W("token", token))
-	} else {
+	default:
+		a.sessionReads.Add(1)
 		rec, err = a.db.FindOne(ctx, plugin.TableSession, storage.W("token", token))
 	}
 	if errors.Is(err, storage.ErrNotFound) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"sync"
+	"sync/atomic"
 
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
@@ -33,6 +34,7 @@ const sessionBatchMax = 64
 type sessionLoader struct {
 	db    storage.Joiner
 	many  storage.ManyJoiner
+	reads *atomic.Uint64 // counts the reads (Stats.SessionReads)
 	mu    sync.Mutex
 	busy  bool // a read is in flight
 	queue []*queuedLookup
@@ -48,13 +50,13 @@ type queuedLookup struct {
 
 // newSessionLoader returns a loader over db, or nil if db cannot read
 // several joined records at once.
-func newSessionLoader(db storage.Adapter) *sessionLoader {
+func newSessionLoader(db storage.Adapter, reads *atomic.Uint64) *sessionLoader {
 	j, ok1 := db.(storage.Joiner)
 	m, ok2 := db.(storage.ManyJoiner)
 	if !ok1 || !ok2 {
 		return nil
 	}
-	return &sessionLoader{db: j, many: m}
+	return &sessionLoader{db: j, many: m, reads: reads}
 }
 
 // find returns the session with token and its user, as FindOneJoined
@@ -64,6 +66,7 @@ func (l *sessionLoader) find(ctx context.Context, token string) (rec, ref storag
 	if !l.busy {
 		l.busy = true
 		l.mu.Unlock()
+		l.reads.Add(1)
 		rec, ref, err = l.db.FindOneJoined(ctx, plugin.TableSession, "userId", storage.W("token", token))
 		l.done(ctx)
 		return rec, ref, err
@@ -117,6 +120,7 @@ func (l *sessionLoader) drain(ctx context.Context) {
 // read answers batch with one read: FindOneJoined for a single token,
 // FindManyJoined with the tokens otherwise.
 func (l *sessionLoader) read(ctx context.Context, batch []*queuedLookup) {
+	l.reads.Add(1)
 	defer func() {
 		for _, w := range batch {
 			close(w.done)

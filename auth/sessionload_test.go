@@ -226,6 +226,10 @@ func TestBatchedLookups(t *testing.T) {
 			if diff := cmp.Diff(want, e.db.Batches()); diff != "" {
 				t.Errorf("batched reads (-want +got):\n%s", diff)
 			}
+			// 8 lookups, 2 reads: the held one and the batch.
+			if s := e.a.Stats(); s.SessionLookups != 8 || s.SessionReads != 2 {
+				t.Errorf("Stats: %d lookups, %d reads; want 8, 2", s.SessionLookups, s.SessionReads)
+			}
 		})
 	}
 }
@@ -278,6 +282,9 @@ func TestDisableLookupBatching(t *testing.T) {
 	wg.Wait()
 	if b := e.db.Batches(); len(b) != 0 {
 		t.Errorf("batched reads %v with batching off", b)
+	}
+	if s := e.a.Stats(); s.SessionLookups != 12 || s.SessionReads != 12 {
+		t.Errorf("Stats: %d lookups, %d reads; want 12 each", s.SessionLookups, s.SessionReads)
 	}
 }
 

@@ -22,6 +22,12 @@ type Stats struct {
 	// those it failed (or timed out, Config.MailTimeout); MailDropped
 	// those dropped because the queue was full (Config.MailQueue).
 	MailSent, MailFailed, MailDropped uint64
+	// SessionLookups counts the session tokens looked up in the database
+	// (every request that presents one, unless the cookie cache answers),
+	// SessionReads the database reads that answered them: fewer reads than
+	// lookups means concurrent lookups shared reads
+	// (SessionConfig.DisableLookupBatching).
+	SessionLookups, SessionReads uint64
 }
 
 // Stats returns the current counters.
@@ -33,5 +39,6 @@ func (a *Auth) Stats() Stats {
 	s.MailQueued = q.pending
 	q.mu.Unlock()
 	s.MailSent, s.MailFailed, s.MailDropped = q.sent.Load(), q.failed.Load(), q.dropped.Load()
+	s.SessionLookups, s.SessionReads = a.sessionLookups.Load(), a.sessionReads.Load()
 	return s
 }

@@ -123,6 +123,8 @@ func writeQueues(w io.Writer, s auth.Stats) {
 		{"mana_auth_password_hashes_refused_total", "counter", "Password hashes refused with 503 SERVICE_BUSY (expected wait beyond HashMaxWait, queue full, or waited too long).", s.HashRefused},
 		{"mana_auth_password_hash_seconds", "gauge", "Measured time of one password hash (moving average).", s.HashTime.Seconds()},
 		{"mana_auth_mails_pending", "gauge", "Mails queued or being sent now.", s.MailQueued},
+		{"mana_auth_session_lookups_total", "counter", "Session tokens looked up in the database.", s.SessionLookups},
+		{"mana_auth_session_reads_total", "counter", "Database reads that answered the session lookups (fewer than the lookups when concurrent lookups shared reads).", s.SessionReads},
 	} {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %v\n", g.name, g.help, g.name, g.typ, g.name, g.value)
 	}

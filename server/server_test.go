@@ -408,7 +408,8 @@ func TestHealthMetricsCORS(t *testing.T) {
 		!strings.Contains(r.raw, `mana_auth_http_requests_total{route="POST /api/v1/auth/login",method="POST",status="401"} 1`) ||
 		!strings.Contains(r.raw, "\nmana_auth_password_hashes_refused_total 0\n") ||
 		!strings.Contains(r.raw, "\nmana_auth_password_hashes_waiting 0\n") ||
-		!strings.Contains(r.raw, `mana_auth_mails_total{outcome="dropped"} 0`) {
+		!strings.Contains(r.raw, `mana_auth_mails_total{outcome="dropped"} 0`) ||
+		!strings.Contains(r.raw, "\nmana_auth_session_lookups_total ") || !strings.Contains(r.raw, "\nmana_auth_session_reads_total ") {
 		t.Errorf("metrics:\n%s", r.raw)
 	}
 }
