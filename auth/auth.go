@@ -45,9 +45,6 @@ type Auth struct {
 
 	mail      *mailQueue
 	sessions  *sessionLoader // nil: one read per session lookup
-	// sessionLookups and sessionReads count the session lookups in the
-	// database and the reads that answered them (Stats).
-	sessionLookups, sessionReads atomic.Uint64
 	hooks     []plugin.Hooks
 	data      []plugin.DataSource
 	router    *router
@@ -55,6 +52,10 @@ type Auth struct {
 	origins   *originMatcher
 	proxies   []netip.Prefix
 	cookieSec bool
+
+	// sessionLookups and sessionReads count the session lookups in the
+	// database and the reads that answered them (Stats).
+	sessionLookups, sessionReads atomic.Uint64
 }
 
 // New builds an Auth from cfg over the storage adapter db, with plugins.
