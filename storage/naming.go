@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/managarten/mana-auth/internal/sqlident"
 )
 
 // Naming maps the logical names of a [Schema] to the names of an existing
@@ -51,10 +52,6 @@ type Naming struct {
 	// that type. Adapters without such types (SQLite, memory) ignore it.
 	Types map[string]map[string]string `json:"types,omitempty"`
 }
-
-// typeRE matches a database type name Types accepts: an identifier,
-// optionally qualified by a schema name.
-var typeRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$`)
 
 // IsZero reports whether n changes nothing.
 func (n Naming) IsZero() bool {
@@ -125,7 +122,7 @@ func (n Naming) Apply(s *Schema) error {
 			bad("tables: unknown table %q", t)
 		case name == "":
 			bad("tables: table %q: empty name", t)
-		case !identRE.MatchString(name):
+		case !sqlident.Valid(name):
 			bad("tables: table %q: invalid table name %q (letters, digits and _, at most 63)", t, name)
 		}
 	}
@@ -152,7 +149,7 @@ func (n Naming) Apply(s *Schema) error {
 			bad("fields: %s.id: the id column cannot be renamed", t.Name)
 		case col == "":
 			bad("fields: %s.%s: empty column name", t.Name, f.Name)
-		case !identRE.MatchString(col):
+		case !sqlident.Valid(col):
 			bad("fields: %s.%s: invalid column name %q (letters, digits and _, at most 63)", t.Name, f.Name, col)
 		}
 	})
@@ -164,7 +161,7 @@ func (n Naming) Apply(s *Schema) error {
 			bad("types: %s.%s: a database type can only be given to a string field, not a %s", t.Name, f.Name, f.Type)
 		case typ == "":
 			bad("types: %s.%s: empty type", t.Name, f.Name)
-		case !typeRE.MatchString(typ):
+		case !sqlident.ValidQualified(typ):
 			bad("types: %s.%s: invalid type %q (a name, optionally schema.name)", t.Name, f.Name, typ)
 		}
 	})

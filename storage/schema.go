@@ -2,10 +2,11 @@ package storage
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/managarten/mana-auth/internal/sqlident"
 )
 
 // FieldType is the logical type of a field.
@@ -232,14 +233,12 @@ func (s Schema) Clone() Schema {
 	return out
 }
 
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
-
 // Validate checks names (identifiers safe to quote), types and references.
 func (s *Schema) Validate() error {
 	seen := map[string]bool{}     // database table names
 	seenName := map[string]bool{} // logical table names
 	for _, t := range s.Tables {
-		if !identRE.MatchString(t.Name) || !identRE.MatchString(t.TableName()) {
+		if !sqlident.Valid(t.Name) || !sqlident.Valid(t.TableName()) {
 			return fmt.Errorf("storage: invalid table name %q", t.Name)
 		}
 		if seen[t.TableName()] || seenName[t.Name] {
@@ -253,7 +252,7 @@ func (s *Schema) Validate() error {
 			if f.Name == "id" {
 				return fmt.Errorf("storage: table %s: id is implicit", t.Name)
 			}
-			if !identRE.MatchString(f.Name) || !identRE.MatchString(f.ColumnName()) {
+			if !sqlident.Valid(f.Name) || !sqlident.Valid(f.ColumnName()) {
 				return fmt.Errorf("storage: table %s: invalid field name %q", t.Name, f.Name)
 			}
 			if cols[f.ColumnName()] || names[f.Name] {
@@ -264,7 +263,7 @@ func (s *Schema) Validate() error {
 			if f.Type < String || f.Type > Date {
 				return fmt.Errorf("storage: field %s.%s: invalid type", t.Name, f.Name)
 			}
-			if f.DBType != "" && (f.Type != String || !typeRE.MatchString(f.DBType)) {
+			if f.DBType != "" && (f.Type != String || !sqlident.ValidQualified(f.DBType)) {
 				return fmt.Errorf("storage: field %s.%s: invalid database type %q (a string field's, a name or schema.name)", t.Name, f.Name, f.DBType)
 			}
 			if r := f.References; r != nil {

@@ -39,8 +39,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/managarten/mana-auth/internal/sqlident"
 )
 
 // Sentinel errors every adapter returns (possibly wrapped).
@@ -322,7 +323,4 @@ func CheckSettings(settings map[string]string) error {
 
 // validSetting reports whether name is a setting name (see CheckSettings).
 // Such a name is safe to write into SQL between single quotes.
-func validSetting(name string) bool {
-	first, rest, dotted := strings.Cut(name, ".")
-	return identRE.MatchString(first) && (!dotted || identRE.MatchString(rest))
-}
+func validSetting(name string) bool { return sqlident.ValidQualified(name) }

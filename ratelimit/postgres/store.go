@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
-	"regexp"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/managarten/mana-auth/internal/sqlident"
 	"github.com/managarten/mana-auth/ratelimit"
 	"github.com/managarten/mana-auth/storage"
 	storagepg "github.com/managarten/mana-auth/storage/postgres"
@@ -39,11 +39,6 @@ const DefaultMaxConns = 8
 // DefaultRefusalCache is how many refused keys a [Store] remembers in
 // process when [Options.RefusalCache] is zero.
 const DefaultRefusalCache = 1 << 14
-
-// identRE matches the schema and table names the store accepts
-// (PostgreSQL truncates identifiers past 63 bytes), as package
-// storage/postgres does.
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 // maxRefusalKey is the longest key a refusalCache remembers (keys hold a
 // request path, which a client chooses): a refusal of a longer key is
@@ -218,7 +213,7 @@ func NewFromPool(pool *pgxpool.Pool, schema string, opts Options) (*Store, error
 	if opts.Table == "" {
 		opts.Table = table
 	}
-	if !identRE.MatchString(schema) || !identRE.MatchString(opts.Table) {
+	if !sqlident.Valid(schema) || !sqlident.Valid(opts.Table) {
 		return nil, fmt.Errorf("postgres: invalid rate-limit schema or table name %q.%q", schema, opts.Table)
 	}
 	if opts.CleanupInterval == 0 {

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/managarten/mana-auth/internal/sqlident"
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/internal/sqlbuild"
 )
@@ -181,7 +182,7 @@ func newAdapter(opts Options) (*Adapter, error) {
 	if schema == "" {
 		schema = DefaultSchema
 	}
-	if !identRE.MatchString(schema) {
+	if !sqlident.Valid(schema) {
 		return nil, fmt.Errorf("postgres: invalid schema name %q", schema)
 	}
 	logger := opts.Logger

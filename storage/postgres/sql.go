@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"strings"
 	"time"
 
@@ -13,10 +12,6 @@ import (
 	"github.com/managarten/mana-auth/storage"
 	"github.com/managarten/mana-auth/storage/internal/sqlbuild"
 )
-
-// identRE matches the identifiers this package accepts for schema and
-// table names (PostgreSQL truncates identifiers past 63 bytes).
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 // errNoSchema is returned by operations before Bind.
 var errNoSchema = errors.New("postgres: no schema bound (call Bind first)")

@@ -2,19 +2,15 @@ package sqlbuild
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
+	"github.com/managarten/mana-auth/internal/sqlident"
 	"github.com/managarten/mana-auth/storage"
 )
 
 // MigrationsTable records the applied migration steps; a schema may not
 // declare a table of that name.
 const MigrationsTable = "mana_migrations"
-
-// identRE matches the check names accepted (PostgreSQL truncates
-// identifiers past 63 bytes).
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 // Schema is a validated [storage.Schema] bound to a [Dialect], with the
 // lookups and SQL fragments of its tables computed once.
@@ -68,7 +64,7 @@ func Bind(d *Dialect, s storage.Schema) (*Schema, error) {
 		}
 		names := map[string]bool{}
 		for _, c := range t.Checks {
-			if !identRE.MatchString(c.Name) {
+			if !sqlident.Valid(c.Name) {
 				return nil, fmt.Errorf("%s: table %s: invalid check name %q", d.Name, t.Name, c.Name)
 			}
 			if names[c.Name] {
