@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"sync"
 	"sync/atomic"
@@ -67,9 +68,8 @@ func (l *sessionLoader) find(ctx context.Context, token string) (rec, ref storag
 		l.busy = true
 		l.mu.Unlock()
 		l.reads.Add(1)
-		rec, ref, err = l.db.FindOneJoined(ctx, plugin.TableSession, "userId", storage.W("token", token))
-		l.done(ctx)
-		return rec, ref, err
+		defer l.done(ctx) // also if the adapter panics: the loader must not stay busy
+		return l.db.FindOneJoined(ctx, plugin.TableSession, "userId", storage.W("token", token))
 	}
 	w := &queuedLookup{token: token, done: make(chan struct{})}
 	l.queue = append(l.queue, w)
@@ -122,6 +122,14 @@ func (l *sessionLoader) drain(ctx context.Context) {
 func (l *sessionLoader) read(ctx context.Context, batch []*queuedLookup) {
 	l.reads.Add(1)
 	defer func() {
+		// An adapter that panics fails this batch, not the process (this
+		// is the loader's own goroutine) nor the reads after it.
+		if p := recover(); p != nil {
+			err := fmt.Errorf("auth: session read panicked: %v", p)
+			for _, w := range batch {
+				w.rec, w.ref, w.err = nil, nil, err
+			}
+		}
 		for _, w := range batch {
 			close(w.done)
 		}

@@ -40,6 +40,8 @@ type gatedDB struct {
 
 	mu      sync.Mutex
 	batches [][]string
+
+	panicOne, panicMany atomic.Bool // the next FindOneJoined / FindManyJoined panics
 }
 
 func newGatedDB(db storage.Adapter) *gatedDB {
@@ -47,6 +49,9 @@ func newGatedDB(db storage.Adapter) *gatedDB {
 }
 
 func (g *gatedDB) FindOneJoined(ctx context.Context, table, ref string, where ...storage.Where) (storage.Record, storage.Record, error) {
+	if g.panicOne.CompareAndSwap(true, false) {
+		panic("adapter bug")
+	}
 	rec, refRec, err := g.Adapter.(storage.Joiner).FindOneJoined(ctx, table, ref, where...)
 	if g.armed.CompareAndSwap(true, false) {
 		g.inFlight <- struct{}{}
@@ -56,6 +61,9 @@ func (g *gatedDB) FindOneJoined(ctx context.Context, table, ref string, where ..
 }
 
 func (g *gatedDB) FindManyJoined(ctx context.Context, table, ref string, where ...storage.Where) ([]storage.Record, []storage.Record, error) {
+	if g.panicMany.CompareAndSwap(true, false) {
+		panic("adapter bug")
+	}
 	if len(where) == 1 {
 		if tokens, ok := where[0].Value.([]string); ok {
 			g.mu.Lock()
@@ -337,5 +345,51 @@ func TestConcurrentGetSessions(t *testing.T) {
 			}
 			wg.Wait()
 		})
+	}
+}
+
+// TestLookupAdapterPanics: an adapter that panics in a read fails that
+// read's lookups (the request's own panic, or an error for a batch) and
+// neither wedges the loader nor takes the process down.
+func TestLookupAdapterPanics(t *testing.T) {
+	t.Parallel()
+	e := newBatchEnv(t, "sqlite", 3, nil)
+
+	// The read a lookup makes itself panics in the request, as any
+	// adapter call would; the next lookup reads again.
+	e.db.panicOne.Store(true)
+	func() {
+		defer func() {
+			if p := recover(); p == nil {
+				t.Error("the adapter's panic did not reach the lookup that made the read")
+			}
+		}()
+		e.lookup(e.tokens[0])
+	}()
+	if g := e.lookup(e.tokens[0]); g != e.users[0] {
+		t.Errorf("lookup after a panicking read: %q, want %q", g, e.users[0])
+	}
+
+	// A batched read that panics fails its lookups with an error.
+	first := e.holdRead(t, e.tokens[0])
+	e.db.panicMany.Store(true)
+	got := make([]string, 2)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() { got[i] = e.lookup(e.tokens[i+1]) })
+	}
+	e.waitQueued(t, 2)
+	close(e.db.release)
+	wg.Wait()
+	<-first
+	for i, g := range got {
+		if !strings.HasPrefix(g, "error: ") || !strings.Contains(g, "panicked") {
+			t.Errorf("lookup %d in a panicking batch: %q, want an error", i, g)
+		}
+	}
+	for i, tok := range e.tokens {
+		if g := e.lookup(tok); g != e.users[i] {
+			t.Errorf("lookup of u%d after a panicking batch: %q", i, g)
+		}
 	}
 }
