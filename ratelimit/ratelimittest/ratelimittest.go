@@ -70,6 +70,19 @@ var cases = []struct {
 		{at: time.Second, key: "1.2.3.4|/sign-in/email", allowed: true},
 		{at: time.Second, key: "a", retry: 59 * time.Second},
 	}},
+	// Keys hold the request path, which the client chooses: strings no
+	// database stores (NUL, invalid UTF-8) count like any other key, each
+	// on its own, and never fail the store (which would let the request
+	// through unlimited).
+	{"keys no database stores", ratelimit.Rule{Window: time.Minute, Max: 1}, []step{
+		{at: 0, key: "1.2.3.4|/sign-in/email\x00", allowed: true},
+		{at: 0, key: "1.2.3.4|/sign-in/email\x00", retry: time.Minute},
+		{at: 0, key: "1.2.3.4|/sign-in/\xff", allowed: true},
+		{at: time.Second, key: "1.2.3.4|/sign-in/\xff", retry: 59 * time.Second},
+		{at: time.Second, key: "1.2.3.4|/sign-in/\xc3(", allowed: true},
+		{at: time.Second, key: "1.2.3.4|/sign-in/email", allowed: true},
+		{at: time.Second, key: "1.2.3.4|/sign-in/email\x00", retry: 59 * time.Second},
+	}},
 }
 
 // Run checks the store newStore returns (a fresh, empty one per call)
