@@ -166,8 +166,13 @@ func (s *Server) handleAdminUserData(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleAdminUserDelete(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("userId")
-	if _, err := s.host.FindUserByID(r.Context(), id); errors.Is(err, auth.ErrUserNotFound) {
+	_, err := s.host.FindUserByID(r.Context(), id)
+	if errors.Is(err, auth.ErrUserNotFound) {
 		adminError(w, 404, "Not found", "User not found", "USER_NOT_FOUND")
+		return
+	}
+	if err != nil { // nothing is erased anywhere until the user is known
+		s.writeStatusErr(w, r, err)
 		return
 	}
 	s.audit(r.Context(), "delete-user-data", id)
