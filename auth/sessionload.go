@@ -20,11 +20,12 @@ const sessionBatchMax = 64
 // lookups instead of one each: fewer statements for the database to run,
 // and fewer writes and wake-ups on both sides.
 //
-// At most one read is in flight. A lookup that finds none starts its own
-// read at once, alone (no added latency when the server is not busy);
-// lookups that come while a read is in flight wait and go together into
-// the next read, which starts when that one ends (up to sessionBatchMax
-// tokens a read; a fuller queue takes several).
+// One round of reads is in flight at a time. A lookup that finds none
+// starts its own read at once, alone (no added latency when the server is
+// not busy); lookups that come while a round is in flight wait and go
+// together into the next round, which starts when that one ends: one read
+// of up to sessionBatchMax tokens, or several such reads at once for a
+// longer queue.
 //
 // It is sound: a lookup never takes the answer of a read that started
 // before it arrived, only of one that starts after, so it sees every
@@ -37,7 +38,7 @@ type sessionLoader struct {
 	many  storage.ManyJoiner
 	reads *atomic.Uint64 // counts the reads (Stats.SessionReads)
 	mu    sync.Mutex
-	busy  bool // a read is in flight
+	busy  bool // a round of reads is in flight
 	queue []*queuedLookup
 }
 
@@ -96,24 +97,31 @@ func (l *sessionLoader) done(ctx context.Context) {
 	go l.drain(context.WithoutCancel(ctx))
 }
 
-// drain reads the queue, a batch at a time, until it is empty; then the
-// loader is idle.
+// drain reads the queue until it is empty; then the loader is idle. Each
+// round takes every queued lookup: up to sessionBatchMax tokens in one
+// read, more in several reads at once, so that no lookup waits for more
+// than the read in flight when it came and its own (a slow or frozen
+// database makes each lookup wait at most twice its query timeout, never
+// a growing queue's worth of reads).
 func (l *sessionLoader) drain(ctx context.Context) {
 	for {
 		l.mu.Lock()
-		n := min(len(l.queue), sessionBatchMax)
-		if n == 0 {
+		queue := l.queue
+		l.queue = nil
+		if len(queue) == 0 {
 			l.busy = false
 			l.mu.Unlock()
 			return
 		}
-		batch := l.queue[:n:n]
-		l.queue = l.queue[n:]
-		if len(l.queue) == 0 {
-			l.queue = nil // let the old array go
-		}
 		l.mu.Unlock()
-		l.read(ctx, batch)
+		var wg sync.WaitGroup
+		for len(queue) > sessionBatchMax {
+			batch := queue[:sessionBatchMax:sessionBatchMax]
+			queue = queue[sessionBatchMax:]
+			wg.Go(func() { l.read(ctx, batch) })
+		}
+		l.read(ctx, queue)
+		wg.Wait()
 	}
 }
 

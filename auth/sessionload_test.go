@@ -42,6 +42,14 @@ type gatedDB struct {
 	batches [][]string
 
 	panicOne, panicMany atomic.Bool // the next FindOneJoined / FindManyJoined panics
+
+	// With barrier set, each FindManyJoined waits (at most 10 s) until
+	// barrier of them are in flight together, and inFlightMax records the
+	// most seen at once.
+	barrier     int
+	arrived     atomic.Int32
+	allArrived  chan struct{}
+	inFlightMax atomic.Int32
 }
 
 func newGatedDB(db storage.Adapter) *gatedDB {
@@ -63,6 +71,23 @@ func (g *gatedDB) FindOneJoined(ctx context.Context, table, ref string, where ..
 func (g *gatedDB) FindManyJoined(ctx context.Context, table, ref string, where ...storage.Where) ([]storage.Record, []storage.Record, error) {
 	if g.panicMany.CompareAndSwap(true, false) {
 		panic("adapter bug")
+	}
+	if g.barrier > 0 {
+		n := g.arrived.Add(1)
+		for {
+			m := g.inFlightMax.Load()
+			if n <= m || g.inFlightMax.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		if int(n) == g.barrier {
+			close(g.allArrived)
+		}
+		select {
+		case <-g.allArrived:
+		case <-time.After(10 * time.Second):
+		}
+		defer g.arrived.Add(-1)
 	}
 	if len(where) == 1 {
 		if tokens, ok := where[0].Value.([]string); ok {
@@ -391,5 +416,41 @@ func TestLookupAdapterPanics(t *testing.T) {
 		if g := e.lookup(tok); g != e.users[i] {
 			t.Errorf("lookup of u%d after a panicking batch: %q", i, g)
 		}
+	}
+}
+
+// TestLongQueueReadsAtOnce: a queue longer than one read's tokens is read
+// in several reads at once, not one after another, so that a slow database
+// delays each lookup by at most the read in flight and its own.
+func TestLongQueueReadsAtOnce(t *testing.T) {
+	t.Parallel()
+	const users = 150 // 3 reads: 64 + 64 + 22
+	e := newBatchEnv(t, "sqlite", users, nil)
+	e.db.barrier, e.db.allArrived = 3, make(chan struct{})
+	first := e.holdRead(t, e.tokens[0])
+	got := make([]string, users)
+	var wg sync.WaitGroup
+	for i := range users {
+		wg.Go(func() { got[i] = e.lookup(e.tokens[i]) })
+	}
+	e.waitQueued(t, users)
+	close(e.db.release)
+	wg.Wait()
+	<-first
+	for i := range users {
+		if got[i] != e.users[i] {
+			t.Errorf("lookup of u%d: %q, want %q", i, got[i], e.users[i])
+		}
+	}
+	var sizes []int
+	for _, b := range e.db.Batches() {
+		sizes = append(sizes, len(b))
+	}
+	slices.Sort(sizes)
+	if diff := cmp.Diff([]int{22, 64, 64}, sizes); diff != "" {
+		t.Errorf("batch sizes (-want +got):\n%s", diff)
+	}
+	if n := e.db.inFlightMax.Load(); n != 3 {
+		t.Errorf("at most %d reads in flight together, want the 3 at once", n)
 	}
 }
