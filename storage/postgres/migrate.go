@@ -135,62 +135,56 @@ func LockMigrations(ctx context.Context, tx pgx.Tx, schema string) error {
 // nothing for an up-to-date database. The bookkeeping inserts into
 // mana_migrations are not listed, and a CHECK constraint that existing rows
 // violate would be added NOT VALID.
-func (a *Adapter) PlanMigration(ctx context.Context, s storage.Schema) ([]string, error) {
-	si, err := sqlbuild.Bind(a.c.d, s)
-	if err != nil {
-		return nil, err
-	}
-	var q pgQuerier
-	if a.tx != nil {
-		a.tx.mu.Lock()
-		defer a.tx.mu.Unlock()
-		q = a.tx.tx
-	} else {
-		tx, err := a.c.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+func (a *Adapter) PlanMigration(ctx context.Context, s storage.Schema) (out []string, err error) {
+	err = a.inSnapshot(ctx, s, "plan migration", func(q pgQuerier, si *sqlbuild.Schema) error {
+		p, _, err := a.plan(ctx, q, si)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: plan migration: %w", MapError(ctx, err))
+			return err
 		}
-		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-		q = tx
-	}
-	p, _, err := a.plan(ctx, q, si)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(p.Steps))
-	for i, s := range p.Steps {
-		out[i] = s.SQL
-	}
-	return out, nil
+		out = make([]string, len(p.Steps))
+		for i, s := range p.Steps {
+			out[i] = s.SQL
+		}
+		return nil
+	})
+	return out, err
 }
 
 // CheckSchema compares s with the PostgreSQL schema without changing
 // anything ([storage.SchemaChecker]): every table and column of s that is
 // missing, and every column whose type cannot hold its field (a
 // [storage.Field.DBType] names the type expected), is a problem.
-func (a *Adapter) CheckSchema(ctx context.Context, s storage.Schema) ([]storage.SchemaProblem, error) {
+func (a *Adapter) CheckSchema(ctx context.Context, s storage.Schema) (problems []storage.SchemaProblem, err error) {
+	err = a.inSnapshot(ctx, s, "check schema", func(q pgQuerier, si *sqlbuild.Schema) error {
+		st, _, err := readState(ctx, q, a.c.schema, si)
+		if err != nil {
+			return err
+		}
+		problems = si.Problems(st)
+		return nil
+	})
+	return problems, err
+}
+
+// inSnapshot binds s and calls fn with it and one consistent snapshot of
+// the database: the adapter's transaction, or a read-only repeatable-read
+// one of its own (op names the operation in its error).
+func (a *Adapter) inSnapshot(ctx context.Context, s storage.Schema, op string, fn func(pgQuerier, *sqlbuild.Schema) error) error {
 	si, err := sqlbuild.Bind(a.c.d, s)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var q pgQuerier
 	if a.tx != nil {
 		a.tx.mu.Lock()
 		defer a.tx.mu.Unlock()
-		q = a.tx.tx
-	} else {
-		tx, err := a.c.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-		if err != nil {
-			return nil, fmt.Errorf("postgres: check schema: %w", MapError(ctx, err))
-		}
-		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-		q = tx
+		return fn(a.tx.tx, si)
 	}
-	st, _, err := readState(ctx, q, a.c.schema, si)
+	tx, err := a.c.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("postgres: %s: %w", op, MapError(ctx, err))
 	}
-	return si.Problems(st), nil
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	return fn(tx, si)
 }
 
 // plan reads the state of the PostgreSQL schema and compares si with it. It

@@ -86,61 +86,55 @@ func (a *Adapter) Migrate(ctx context.Context, s storage.Schema) error {
 // the database as it is now, without running them (a dry run). It returns
 // nothing for an up-to-date database. The bookkeeping inserts into
 // mana_migrations are not listed.
-func (a *Adapter) PlanMigration(ctx context.Context, s storage.Schema) ([]string, error) {
-	si, err := sqlbuild.Bind(dialect, s)
-	if err != nil {
-		return nil, err
-	}
-	var q queryer
-	if a.tx != nil {
-		a.tx.mu.Lock()
-		defer a.tx.mu.Unlock()
-		q = a.tx.tx
-	} else {
-		tx, err := a.c.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}) // one snapshot
+func (a *Adapter) PlanMigration(ctx context.Context, s storage.Schema) (out []string, err error) {
+	err = a.inSnapshot(ctx, s, "plan migration", func(q queryer, si *sqlbuild.Schema) error {
+		p, _, err := plan(ctx, q, si)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: plan migration: %w", mapErr(ctx, err))
+			return err
 		}
-		defer func() { _ = tx.Rollback() }()
-		q = tx
-	}
-	p, _, err := plan(ctx, q, si)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(p.Steps))
-	for i, s := range p.Steps {
-		out[i] = s.SQL
-	}
-	return out, nil
+		out = make([]string, len(p.Steps))
+		for i, s := range p.Steps {
+			out[i] = s.SQL
+		}
+		return nil
+	})
+	return out, err
 }
 
 // CheckSchema compares s with the database without changing anything
 // ([storage.SchemaChecker]): every table and column of s that is missing
 // is a problem. (SQLite columns take any type: types are not compared.)
-func (a *Adapter) CheckSchema(ctx context.Context, s storage.Schema) ([]storage.SchemaProblem, error) {
+func (a *Adapter) CheckSchema(ctx context.Context, s storage.Schema) (problems []storage.SchemaProblem, err error) {
+	err = a.inSnapshot(ctx, s, "check schema", func(q queryer, si *sqlbuild.Schema) error {
+		st, _, err := readState(ctx, q, si)
+		if err != nil {
+			return err
+		}
+		problems = si.Problems(st)
+		return nil
+	})
+	return problems, err
+}
+
+// inSnapshot binds s and calls fn with it and one read-only snapshot of
+// the database: the adapter's transaction, or a read-only one of its own
+// (op names the operation in its error).
+func (a *Adapter) inSnapshot(ctx context.Context, s storage.Schema, op string, fn func(queryer, *sqlbuild.Schema) error) error {
 	si, err := sqlbuild.Bind(dialect, s)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var q queryer
 	if a.tx != nil {
 		a.tx.mu.Lock()
 		defer a.tx.mu.Unlock()
-		q = a.tx.tx
-	} else {
-		tx, err := a.c.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}) // one snapshot
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: check schema: %w", mapErr(ctx, err))
-		}
-		defer func() { _ = tx.Rollback() }()
-		q = tx
+		return fn(a.tx.tx, si)
 	}
-	st, _, err := readState(ctx, q, si)
+	tx, err := a.c.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}) // one snapshot
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("sqlite: %s: %w", op, mapErr(ctx, err))
 	}
-	return si.Problems(st), nil
+	defer func() { _ = tx.Rollback() }()
+	return fn(tx, si)
 }
 
 // plan reads the state of the database and compares si with it. It also
