@@ -164,9 +164,9 @@ type figure struct {
 
 var (
 	figReqPerSec = figure{func(r *result) float64 { return r.ReqPerSec }, func(v float64) bool { return v >= 0 }, fmtRate}
-	figP50       = figure{func(r *result) float64 { return r.P50ms }, func(v float64) bool { return v > 0 }, fmtMs}
-	figP99       = figure{func(r *result) float64 { return r.P99ms }, func(v float64) bool { return v > 0 }, fmtMs}
-	figCPU       = figure{func(r *result) float64 { return r.ServerCPUPerReqUs }, func(v float64) bool { return v >= 0 }, fmtUs}
+	figP50       = figure{func(r *result) float64 { return r.P50ms }, func(v float64) bool { return v > 0 }, fmtTime}
+	figP99       = figure{func(r *result) float64 { return r.P99ms }, func(v float64) bool { return v > 0 }, fmtTime}
+	figCPU       = figure{func(r *result) float64 { return r.ServerCPUPerReqUs }, func(v float64) bool { return v >= 0 }, fmtTime}
 	figRSS       = figure{func(r *result) float64 { return float64(r.PeakRSSKB) / 1024 }, func(v float64) bool { return v > 0 }, fmtMB}
 )
 
@@ -342,17 +342,9 @@ func fmtRate(v float64) string {
 	return fmt.Sprintf("%.0f", v)
 }
 
-func fmtMs(v float64) string {
-	switch {
-	case v < 10:
-		return fmt.Sprintf("%.2f", v)
-	case v < 100:
-		return fmt.Sprintf("%.1f", v)
-	}
-	return fmt.Sprintf("%.0f", v)
-}
-
-func fmtUs(v float64) string {
+// fmtTime renders a latency (ms) or a CPU time (µs) with two decimals
+// below 10, one below 100, none above.
+func fmtTime(v float64) string {
 	switch {
 	case v < 10:
 		return fmt.Sprintf("%.2f", v)
