@@ -1,15 +1,8 @@
 package auth
 
 import (
-	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"hash"
 	"net/http"
-	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/managarten/mana-auth/plugin"
 )
@@ -55,63 +48,7 @@ func (a *Auth) readSignedCookie(r *http.Request, name string) (string, bool) {
 	if err != nil || c.Value == "" {
 		return "", false
 	}
-	return verifySignedValue(a.secret, c.Value)
-}
-
-// verifySignedValue is plugin.VerifyCookieValue (Better Auth's check:
-// percent-decode, split at the last '.', a 44-character padded standard
-// base64 signature, compared in constant time) without its allocations:
-// the HMAC state and buffers are reused (macPool).
-func verifySignedValue(secret []byte, s string) (string, bool) {
-	if strings.Contains(s, "%") {
-		d, err := url.PathUnescape(s)
-		if err != nil {
-			return "", false
-		}
-		s = d
-	}
-	i := strings.LastIndexByte(s, '.')
-	if i < 1 {
-		return "", false
-	}
-	value, sig := s[:i], s[i+1:]
-	if len(sig) != 44 || sig[43] != '=' {
-		return "", false
-	}
-	m := getMAC(secret)
-	m.buf = append(m.buf[:0], value...)
-	m.h.Write(m.buf)
-	base64.StdEncoding.Encode(m.enc[:], m.h.Sum(m.sum[:0]))
-	var diff byte
-	for j := range m.enc {
-		diff |= m.enc[j] ^ sig[j]
-	}
-	macPool.Put(m)
-	if diff != 0 {
-		return "", false
-	}
-	return value, true
-}
-
-// macState is an HMAC-SHA256 keyed with key, and its buffers.
-type macState struct {
-	key []byte
-	h   hash.Hash
-	buf []byte
-	sum [sha256.Size]byte
-	enc [44]byte
-}
-
-// macPool keeps HMAC states for reuse; one keyed with another secret (of
-// another Auth in the process) is replaced.
-var macPool sync.Pool
-
-func getMAC(key []byte) *macState {
-	if m, _ := macPool.Get().(*macState); m != nil && bytes.Equal(m.key, key) {
-		m.h.Reset()
-		return m
-	}
-	return &macState{key: bytes.Clone(key), h: hmac.New(sha256.New, key), buf: make([]byte, 0, 64)}
+	return plugin.VerifyCookieValue(a.keys.Current(), c.Value)
 }
 
 // headerMentions reports whether any of the header lines contains s (a

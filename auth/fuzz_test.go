@@ -47,7 +47,7 @@ func FuzzVerifyCookieValue(f *testing.F) {
 		for _, anyB64 := range []bool{false, true} {
 			v, ok := plugin.VerifyCookieValue(fuzzSecret, cookie)
 			if anyB64 {
-				v, ok = verifyBearer([]byte(fuzzSecret), cookie)
+				v, ok = verifyBearer(fuzzSecret, cookie)
 			}
 			if !ok {
 				if v != "" {

@@ -88,7 +88,7 @@ func (a *Auth) sessionToken(r *http.Request) (token string, bearer bool) {
 		if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 			x := strings.TrimSpace(h[7:])
 			if strings.Contains(x, ".") {
-				if t, ok := verifyBearer(a.secret, x); ok {
+				if t, ok := verifyBearer(a.keys.Current(), x); ok {
 					return t, true
 				}
 			} else if x != "" && len(x) <= 256 {
@@ -322,9 +322,9 @@ var urlSafeToStd = strings.NewReplacer("-", "+", "_", "/")
 // verifyBearer verifies a signed bearer token "<token>.<sig>", whose
 // signature may also be URL-safe base64 (Better Auth's bearer plugin
 // accepts both).
-func verifyBearer(secret []byte, s string) (string, bool) {
+func verifyBearer(secret, s string) (string, bool) {
 	if i := strings.LastIndexByte(s, '.'); i >= 0 && strings.ContainsAny(s[i+1:], "-_") {
 		s = s[:i+1] + urlSafeToStd.Replace(s[i+1:])
 	}
-	return verifySignedValue(secret, s)
+	return plugin.VerifyCookieValue(secret, s)
 }

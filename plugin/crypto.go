@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"hash"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 const alphaNum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -65,14 +67,11 @@ func SignCookieValue(secret, value string) string {
 
 // VerifyCookieValue checks a signed cookie value as Better Auth does
 // (percent-decode, split at the last '.', 44-character padded signature,
-// constant-time HMAC check) and returns the inner value.
+// constant-time HMAC check) and returns the inner value. It allocates
+// nothing for a cookie without percent-escapes: the HMAC state and its
+// buffers are reused (macPool), as every authenticated request reads one.
 func VerifyCookieValue(secret, cookie string) (string, bool) {
-	return verifySigned([]byte(secret), cookie, false)
-}
-
-// verifySigned verifies "value.sig". With anyBase64 the signature may also
-// be URL-safe base64 (the bearer plugin accepts both).
-func verifySigned(secret []byte, s string, anyBase64 bool) (string, bool) {
+	s := cookie
 	if strings.Contains(s, "%") {
 		d, err := url.PathUnescape(s)
 		if err != nil {
@@ -88,14 +87,40 @@ func verifySigned(secret []byte, s string, anyBase64 bool) (string, bool) {
 	if len(sig) != 44 || sig[43] != '=' {
 		return "", false
 	}
-	if anyBase64 {
-		sig = strings.NewReplacer("-", "+", "_", "/").Replace(sig)
+	m := getMAC(secret)
+	m.buf = append(m.buf[:0], value...)
+	m.h.Write(m.buf)
+	base64.StdEncoding.Encode(m.enc[:], m.h.Sum(m.sum[:0]))
+	var diff byte // constant time over the 44 characters
+	for j := range m.enc {
+		diff |= m.enc[j] ^ sig[j]
 	}
-	want := macB64(secret, value)
-	if subtle.ConstantTimeCompare([]byte(sig), []byte(want)) != 1 {
+	macPool.Put(m)
+	if diff != 0 {
 		return "", false
 	}
 	return value, true
+}
+
+// macState is an HMAC-SHA256 keyed with key, and its buffers.
+type macState struct {
+	key string
+	h   hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
+	enc [44]byte
+}
+
+// macPool keeps HMAC states for reuse; one keyed with another secret (of
+// another Auth in the process) is replaced.
+var macPool sync.Pool
+
+func getMAC(key string) *macState {
+	if m, _ := macPool.Get().(*macState); m != nil && m.key == key {
+		m.h.Reset()
+		return m
+	}
+	return &macState{key: key, h: hmac.New(sha256.New, []byte(key)), buf: make([]byte, 0, 64)}
 }
 
 // EncodeURIComponent escapes s as JavaScript's encodeURIComponent does.

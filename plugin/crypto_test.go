@@ -1,6 +1,10 @@
 package plugin_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
 	"net/url"
 	"strings"
 	"testing"
@@ -264,4 +268,63 @@ func BenchmarkRandomString(b *testing.B) {
 			b.Fatal("length")
 		}
 	}
+}
+
+// verifyPlain is VerifyCookieValue as it was written first, allocations
+// and all: the reference the pooled version is held to.
+func verifyPlain(secret, s string) (string, bool) {
+	if strings.Contains(s, "%") {
+		d, err := url.PathUnescape(s)
+		if err != nil {
+			return "", false
+		}
+		s = d
+	}
+	i := strings.LastIndexByte(s, '.')
+	if i < 1 {
+		return "", false
+	}
+	value, sig := s[:i], s[i+1:]
+	if len(sig) != 44 || sig[43] != '=' {
+		return "", false
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(value))
+	want := base64.StdEncoding.EncodeToString(m.Sum(nil))
+	if subtle.ConstantTimeCompare([]byte(sig), []byte(want)) != 1 {
+		return "", false
+	}
+	return value, true
+}
+
+var signedSeeds = func() []string {
+	const secret = "read-path-secret-0123456789abcdef-0123"
+	good := plugin.SignCookieValue(secret, "AbCdEfGhIjKlMnOpQrStUvWxYz012345")
+	other := plugin.SignCookieValue("another-secret-0123456789abcdef-01234", "AbCdEfGhIjKlMnOpQrStUvWxYz012345")
+	dotted := plugin.SignCookieValue(secret, "a.b.c")
+	raw := strings.ReplaceAll(good, "%3D", "=")
+	return []string{good, other, dotted, raw, "", ".", "x.", ".sig", "no-dot", "%zz", good + "x",
+		strings.Replace(raw, "=", "A", 1), raw[:len(raw)-1], strings.ToUpper(raw), "%2E" + raw,
+		strings.Replace(good, "%2B", "+", -1), strings.Replace(raw, "+", "-", -1)}
+}()
+
+// FuzzVerifyCookieValue: the pooled VerifyCookieValue answers as the plain
+// version does, and a state keyed with another secret in the same pool
+// never verifies a value the first secret signed.
+func FuzzVerifyCookieValue(f *testing.F) {
+	for _, s := range signedSeeds {
+		f.Add(s)
+	}
+	const secret = "read-path-secret-0123456789abcdef-0123"
+	f.Fuzz(func(t *testing.T, s string) {
+		wantV, wantOK := verifyPlain(secret, s)
+		gotV, gotOK := plugin.VerifyCookieValue(secret, s)
+		if gotV != wantV || gotOK != wantOK {
+			t.Fatalf("VerifyCookieValue(%q) = %q, %v; the plain version says %q, %v", s, gotV, gotOK, wantV, wantOK)
+		}
+		// Another secret through the same pool: never its value.
+		if _, ok := plugin.VerifyCookieValue("another-secret-0123456789abcdef-01234", s); ok && wantOK {
+			t.Fatalf("%q verifies under two secrets", s)
+		}
+	})
 }
