@@ -24,25 +24,11 @@ import (
 // would run while every table and column is there (an index, say) are
 // reported but do not fail the check.
 func CheckDB(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error {
-	if cfg.Secret == "" && len(cfg.Secrets) == 0 {
-		cfg.Secret = "check-db-only-secret-not-used-for-signing-00000"
-	}
-	db, err := OpenStorage(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if c, ok := db.(storage.Closer); ok {
-			c.Close()
-		}
-	}()
-	cfg.AutoMigrate = false
-	s, err := NewWithStorage(ctx, cfg, db, Deps{Mailer: auth.Mailer(nil)}, log)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
+	return offline(ctx, cfg, log, func(s *Server, db storage.Adapter) error { return checkDB(ctx, s, db, cfg, out) })
+}
 
+// checkDB is CheckDB on the opened server and its storage.
+func checkDB(ctx context.Context, s *Server, db storage.Adapter, cfg Config, out io.Writer) error {
 	where := "SQLite " + cfg.DataDir
 	if cfg.DatabaseURL != "" {
 		where = fmt.Sprintf("PostgreSQL schema %q", cfg.DatabaseSchema)
@@ -73,8 +59,8 @@ func CheckDB(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) e
 	}
 	var pending []string
 	if p, ok := db.(storage.MigrationPlanner); ok {
-		pending, err = p.PlanMigration(ctx, s.auth.Schema())
-		if err != nil {
+		var err error
+		if pending, err = p.PlanMigration(ctx, s.auth.Schema()); err != nil {
 			return fmt.Errorf("check-db: plan the migration: %w", err)
 		}
 	}
