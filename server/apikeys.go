@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -82,16 +83,25 @@ func (s *Server) apiKeyRoutes(mux *http.ServeMux) {
 }
 
 func (s *Server) handleListAPIKeys(w http.ResponseWriter, r *http.Request) {
-	list, err := s.apikeys.ListKeys(r.Context(), principalFrom(r.Context()).UserID, apikey.ListOptions{})
+	out, err := s.v1APIKeys(r.Context(), principalFrom(r.Context()).UserID)
 	if err != nil {
 		s.writeStatusErr(w, r, err)
 		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// v1APIKeys lists the user's API keys in upstream's shape (mana-v1 §3.2).
+func (s *Server) v1APIKeys(ctx context.Context, userID string) ([]v1APIKey, error) {
+	list, err := s.apikeys.ListKeys(ctx, userID, apikey.ListOptions{})
+	if err != nil {
+		return nil, err
 	}
 	out := make([]v1APIKey, 0, len(list.Keys))
 	for _, k := range list.Keys {
 		out = append(out, toV1Key(k))
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out, nil
 }
 
 var errV1KeyInput = plugin.NewError(http.StatusBadRequest, "VALIDATION", "name (a string of 1 to 32 characters) is required; scopes is a list of strings")

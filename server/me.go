@@ -9,7 +9,6 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/managarten/mana-auth/apikey"
 	"github.com/managarten/mana-auth/auth"
 	"github.com/managarten/mana-auth/plugin"
 	"github.com/managarten/mana-auth/storage"
@@ -281,15 +280,10 @@ func (s *Server) handleMeExport(w http.ResponseWriter, r *http.Request) {
 	details := sum["plugins"]
 	delete(sum, "plugins")
 	if m, ok := details.(map[string]any); ok && s.apikeys != nil {
-		// Upstream's shape of the user's API keys (mana-v1 §3.2).
-		list, err := s.apikeys.ListKeys(r.Context(), uid, apikey.ListOptions{})
+		keys, err := s.v1APIKeys(r.Context(), uid)
 		if err != nil {
 			s.writeStatusErr(w, r, err)
 			return
-		}
-		keys := make([]v1APIKey, 0, len(list.Keys))
-		for _, k := range list.Keys {
-			keys = append(keys, toV1Key(k))
 		}
 		m["apiKeys"] = keys
 	}
